@@ -1,0 +1,297 @@
+"""Working-time arithmetic: ``add`` a duration to an instant, measure working time ``between``.
+
+The calendar turns its work week, hours, holidays and make-up working days into a sorted list
+of working periods (UTC timestamps) with a running total of working seconds, one year at a
+time, on first need. ``add`` and ``between`` then cost two binary searches whatever the
+span: a deadline months away costs what one an hour away costs.
+
+The meanings, which the tests pin down (policy-language.md, "Durations"):
+
+- ``N minutes|hours``: the instant plus N x 60 s or N x 3600 s.
+- ``N days|weeks|months|years``: the same local wall-clock time N days, weeks, months or years
+  later; a month past a short month's end clamps to its last day; a wall-clock time that does
+  not exist (a daylight-saving gap) moves forward by the gap; an ambiguous one takes the
+  first of its two instants.
+- ``N working minutes|hours``: the earliest instant at which N minutes of working time have
+  passed since the start; a start outside working time counts from the next working period.
+- ``N working days``: a start outside working time moves to the beginning of the next working
+  period; the deadline is the same local time of day on the N-th working day after that day.
+
+Working periods are half-open: 12:00 in ``08:30-12:00, 13:00-17:30`` is not working time.
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from aftersales.core.duration import Duration, Unit
+from aftersales.core.errors import ValidationError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MINUTES_PER_DAY = 24 * 60
+_SEARCH_YEARS = 50  # how far ahead a calendar looks for working time before giving up
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; ValidationError if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"unknown time zone {name!r}; use an IANA name such as "
+                              '"Asia/Shanghai"') from exc
+
+
+def require_aware(value: datetime, what: str = "time") -> datetime:
+    """``value`` if it is a timezone-aware datetime; ValidationError otherwise."""
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValidationError(
+            f"{what} {value.isoformat()} has no time zone; pass an aware datetime, "
+            "e.g. datetime(2026, 11, 27, 16, 0, tzinfo=ZoneInfo('Asia/Shanghai'))"
+        )
+    return value
+
+
+def localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    """A wall-clock time in ``tz``; times in a daylight-saving gap move forward by the gap."""
+    # fold=0 gives a gap time the offset from before the transition, which lands it past the gap.
+    return datetime.fromtimestamp(naive.replace(tzinfo=tz, fold=0).timestamp(), tz)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole months; past a short month's end, the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = _stdcal.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+@attrs.frozen
+class _Spans:
+    """Working periods of the years ``first..last``; replaced whole, never changed."""
+
+    first: int
+    last: int
+    starts: list[float]
+    ends: list[float]
+    cum: list[float]  # working seconds before period i
+    cum_end: list[float]  # working seconds up to the end of period i
+    days: list[int]  # ordinals of the working days, ascending
+    day_index: dict[int, int]
+
+
+@attrs.frozen(eq=False)
+class WorkCalendar:
+    """When a team works: a work week, daily hours, holidays and make-up working days.
+
+    ``hours`` are ``(start, end)`` minutes after local midnight (``end`` may be 1440, the
+    ``24:00`` that ends a day). Holidays remove days; ``workdays`` add days the work week
+    leaves out. Instants in and out are timezone-aware; results are in the calendar's zone.
+    """
+
+    timezone: str
+    workweek: frozenset[int] = attrs.field(converter=frozenset)
+    hours: tuple[tuple[int, int], ...] = attrs.field(converter=lambda v: tuple(sorted(v)))
+    holidays: frozenset[date] = attrs.field(factory=frozenset, converter=frozenset)
+    workdays: frozenset[date] = attrs.field(factory=frozenset, converter=frozenset)
+    name: str | None = None
+    tz: ZoneInfo = attrs.field(init=False, repr=False)
+    _spans: list[_Spans] = attrs.field(init=False, repr=False, factory=list)
+    _lock: threading.Lock = attrs.field(init=False, repr=False, factory=threading.Lock)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "tz", zone(self.timezone))
+        for start, end in self.hours:
+            if not 0 <= start < end <= MINUTES_PER_DAY:
+                raise ValidationError(f"bad working hours {start}-{end} (minutes of the day)")
+        for (_, end), (start, _) in zip(self.hours, self.hours[1:]):
+            if start < end:
+                raise ValidationError("working hours overlap")
+        if not self.hours or not (self.workweek or self.workdays):
+            raise ValidationError("a calendar needs at least one working hour")
+
+    # -- construction helpers ---------------------------------------------------------------
+    @classmethod
+    def standard(cls, timezone: str, *, name: str | None = None) -> WorkCalendar:
+        """Monday to Friday, 09:00-17:00, no holidays."""
+        return cls(timezone, range(5), [(9 * 60, 17 * 60)], name=name)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.holidays:
+            return False
+        return day.weekday() in self.workweek or day in self.workdays
+
+    # -- precomputed periods ----------------------------------------------------------------
+    def _periods_of(self, year: int) -> Iterable[tuple[float, float, int]]:
+        tz = self.tz
+        day = date(year, 1, 1)
+        one = timedelta(days=1)
+        while day.year == year:
+            if self.is_working_day(day):
+                midnight = datetime(day.year, day.month, day.day)
+                for start, end in self.hours:
+                    a = localize(midnight + timedelta(minutes=start), tz).timestamp()
+                    b = localize(midnight + timedelta(minutes=end), tz).timestamp()
+                    if b > a:
+                        yield a, b, day.toordinal()
+            day += one
+
+    def _build(self, first: int, last: int) -> _Spans:
+        starts: list[float] = []
+        ends: list[float] = []
+        days: list[int] = []
+        for year in range(first, last + 1):
+            for a, b, ordinal in self._periods_of(year):
+                if not days or days[-1] != ordinal:
+                    days.append(ordinal)
+                if ends and ends[-1] == a:  # adjacent periods (e.g. across midnight) merge
+                    ends[-1] = b
+                else:
+                    starts.append(a)
+                    ends.append(b)
+        cum: list[float] = []
+        cum_end: list[float] = []
+        total = 0.0
+        for a, b in zip(starts, ends):
+            cum.append(total)
+            total += b - a
+            cum_end.append(total)
+        return _Spans(first, last, starts, ends, cum, cum_end, days,
+                      {d: i for i, d in enumerate(days)})
+
+    def _cover(self, first: int, last: int) -> _Spans:
+        spans = self._spans[0] if self._spans else None
+        if spans is not None and spans.first <= first and last <= spans.last:
+            return spans
+        with self._lock:
+            spans = self._spans[0] if self._spans else None
+            if spans is not None:
+                first, last = min(first, spans.first), max(last, spans.last)
+            if spans is None or spans.first > first or spans.last < last:
+                spans = self._build(first, last)
+                self._spans[:] = [spans]
+            return spans
+
+    def _year_of(self, ts: float) -> int:
+        return datetime.fromtimestamp(ts, self.tz).year
+
+    # -- queries ------------------------------------------------------------------------------
+    def is_working_time(self, when: datetime) -> bool:
+        """Whether ``when`` falls inside a working period."""
+        ts = require_aware(when).timestamp()
+        year = self._year_of(ts)
+        spans = self._cover(year - 1, year + 1)
+        i = bisect_right(spans.starts, ts) - 1
+        return i >= 0 and ts < spans.ends[i]
+
+    def next_working_time(self, when: datetime) -> datetime:
+        """``when`` if it is working time, else the start of the next working period."""
+        return self.add(when, Duration(0, Unit.MINUTE, working=True))
+
+    def add(self, start: datetime, duration: Duration) -> datetime:
+        """The instant ``duration`` after ``start`` (see the module's meanings)."""
+        require_aware(start, "start")
+        if not duration.working:
+            return self._add_clock(start, duration)
+        if duration.unit is Unit.DAY:
+            return self._add_working_days(start, duration.whole)
+        return self._add_working_seconds(start.timestamp(), float(duration.total_seconds()))
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """Working time from ``start`` to ``end``; negative when ``end`` is earlier."""
+        s = require_aware(start, "start").timestamp()
+        e = require_aware(end, "end").timestamp()
+        lo, hi = (s, e) if s <= e else (e, s)
+        spans = self._cover(self._year_of(lo) - 1, self._year_of(hi) + 1)
+        seconds = _worked_before(spans, e) - _worked_before(spans, s)
+        return timedelta(seconds=seconds)
+
+    # -- the arithmetic ----------------------------------------------------------------------
+    def _add_clock(self, start: datetime, duration: Duration) -> datetime:
+        tz = self.tz
+        seconds = duration.unit.seconds
+        if seconds is not None:
+            return datetime.fromtimestamp(start.timestamp() + float(duration.amount * seconds), tz)
+        local = start.astimezone(tz).replace(tzinfo=None)
+        n = duration.whole
+        unit = duration.unit
+        if unit is Unit.DAY or unit is Unit.WEEK:
+            target = local + timedelta(days=n * (7 if unit is Unit.WEEK else 1))
+        else:
+            day = add_months(local.date(), n * (12 if unit is Unit.YEAR else 1))
+            target = datetime.combine(day, local.time())
+        return localize(target, tz)
+
+    def _add_working_seconds(self, ts: float, seconds: float) -> datetime:
+        year = self._year_of(ts)
+        last = year + 1
+        while True:
+            spans = self._cover(year - 1, last)
+            k = bisect_right(spans.ends, ts)  # the period holding ts, or the next one
+            if k < len(spans.starts):
+                target = _worked_before(spans, ts) + seconds
+                j = bisect_left(spans.cum_end, target, k)
+                if j < len(spans.starts):
+                    at = spans.starts[j] + (target - spans.cum[j])
+                    return datetime.fromtimestamp(at, self.tz)
+            if last - year > _SEARCH_YEARS:
+                raise ValidationError(
+                    f"calendar {self.name or '(default)'} has no working time in the "
+                    f"{_SEARCH_YEARS} years after {datetime.fromtimestamp(ts, self.tz):%Y-%m-%d}"
+                )
+            last += max(1, (last - year))  # widen geometrically
+
+    def _add_working_days(self, start: datetime, n: int) -> datetime:
+        tz = self.tz
+        ts = start.timestamp()
+        spans = self._cover(self._year_of(ts) - 1, self._year_of(ts) + 1)
+        i = bisect_right(spans.starts, ts) - 1
+        if i >= 0 and ts < spans.ends[i]:
+            local = start.astimezone(tz)
+        else:  # outside working time: from the beginning of the next working period
+            local = self._add_working_seconds(ts, 0.0)
+        ordinal = local.date().toordinal()
+        year = local.year
+        last = year + 1 + n // 200
+        while True:
+            spans = self._cover(year - 1, last)
+            index = spans.day_index[ordinal] + n
+            if index < len(spans.days):
+                break
+            last += 1 + n // 200
+        day = date.fromordinal(spans.days[index])
+        wall = datetime.combine(day, local.time())
+        return localize(wall, tz)
+
+
+def _worked_before(spans: _Spans, ts: float) -> float:
+    """Working seconds from the start of ``spans`` up to ``ts``."""
+    i = bisect_right(spans.starts, ts) - 1
+    if i < 0:
+        return 0.0
+    if ts < spans.ends[i]:
+        return spans.cum[i] + (ts - spans.starts[i])
+    return spans.cum_end[i]
+
+
+def utc(value: datetime) -> datetime:
+    return require_aware(value).astimezone(timezone.utc)
+
+
+__all__ = [
+    "MINUTES_PER_DAY",
+    "WEEKDAYS",
+    "WorkCalendar",
+    "add_months",
+    "localize",
+    "require_aware",
+    "zone",
+]
