@@ -1,0 +1,1 @@
+"""The domain: pure values and rules, no I/O and no plugin calls."""

@@ -74,6 +74,27 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
+def add_clock(start: datetime, duration: Duration, tz: ZoneInfo) -> datetime:
+    """``start`` plus a clock ``duration``, the result in ``tz``.
+
+    Minutes and hours are exact lengths; days, weeks, months and years follow the local
+    wall clock of ``tz``.
+    """
+    require_aware(start, "start")
+    seconds = duration.unit.seconds
+    if seconds is not None:
+        return datetime.fromtimestamp(start.timestamp() + float(duration.amount * seconds), tz)
+    local = start.astimezone(tz).replace(tzinfo=None)
+    n = duration.whole
+    unit = duration.unit
+    if unit is Unit.DAY or unit is Unit.WEEK:
+        target = local + timedelta(days=n * (7 if unit is Unit.WEEK else 1))
+    else:
+        day = add_months(local.date(), n * (12 if unit is Unit.YEAR else 1))
+        target = datetime.combine(day, local.time())
+    return localize(target, tz)
+
+
 @attrs.frozen
 class _Spans:
     """Working periods of the years ``first..last``; replaced whole, never changed."""
@@ -200,7 +221,7 @@ class WorkCalendar:
         """The instant ``duration`` after ``start`` (see the module's meanings)."""
         require_aware(start, "start")
         if not duration.working:
-            return self._add_clock(start, duration)
+            return add_clock(start, duration, self.tz)
         if duration.unit is Unit.DAY:
             return self._add_working_days(start, duration.whole)
         return self._add_working_seconds(start.timestamp(), float(duration.total_seconds()))
@@ -215,21 +236,6 @@ class WorkCalendar:
         return timedelta(seconds=seconds)
 
     # -- the arithmetic ----------------------------------------------------------------------
-    def _add_clock(self, start: datetime, duration: Duration) -> datetime:
-        tz = self.tz
-        seconds = duration.unit.seconds
-        if seconds is not None:
-            return datetime.fromtimestamp(start.timestamp() + float(duration.amount * seconds), tz)
-        local = start.astimezone(tz).replace(tzinfo=None)
-        n = duration.whole
-        unit = duration.unit
-        if unit is Unit.DAY or unit is Unit.WEEK:
-            target = local + timedelta(days=n * (7 if unit is Unit.WEEK else 1))
-        else:
-            day = add_months(local.date(), n * (12 if unit is Unit.YEAR else 1))
-            target = datetime.combine(day, local.time())
-        return localize(target, tz)
-
     def _add_working_seconds(self, ts: float, seconds: float) -> datetime:
         year = self._year_of(ts)
         last = year + 1
@@ -290,6 +296,7 @@ __all__ = [
     "MINUTES_PER_DAY",
     "WEEKDAYS",
     "WorkCalendar",
+    "add_clock",
     "add_months",
     "localize",
     "require_aware",

@@ -1,0 +1,299 @@
+"""The ``aftersales`` command.
+
+A user's mistake prints what was wrong and exits 1; no traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from aftersales.core.calendar import WEEKDAYS, WorkCalendar
+from aftersales.core.errors import AftersalesError, PolicyError
+from aftersales.policy.examples import explain, parse_local_time, run_examples
+from aftersales.policy.model import Policy, Target
+from aftersales.policy.parser import load_policy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+
+
+def _errors() -> Console:
+    return Console(stderr=True, highlight=False, markup=False,
+                   width=None if sys.stderr.isatty() else 120)
+
+
+def user_errors(func: F) -> F:
+    """Turn an AftersalesError into its message on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AftersalesError as exc:
+            _errors().print(str(exc), soft_wrap=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(package_name="aftersales")
+def main() -> None:
+    """Run an after-sales service team by its written policy."""
+
+
+@main.group()
+def policy() -> None:
+    """Check, test, show and explain policy files."""
+
+
+@policy.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def policy_check(files: Sequence[str]) -> None:
+    """Report every mistake in FILES; exit 1 if there is any."""
+    failed = 0
+    err = _errors()
+    for name in files:
+        try:
+            load_policy(name)
+        except PolicyError as exc:
+            failed += 1
+            err.print(str(exc), soft_wrap=True)
+            continue
+        click.echo(f"{name}: ok")
+    if failed:
+        err.print(f"{failed} of {len(files)} file(s) have errors", soft_wrap=True)
+        sys.exit(1)
+
+
+@policy.command("test")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def policy_test(files: Sequence[str]) -> None:
+    """Run the example blocks of FILES; exit 1 if any expectation fails."""
+    passed = failed = 0
+    err = _errors()
+    for name in files:
+        try:
+            loaded = load_policy(name)
+        except PolicyError as exc:
+            failed += 1
+            err.print(str(exc), soft_wrap=True)
+            continue
+        for result in run_examples(loaded):
+            if result.passed:
+                passed += 1
+                click.echo(f"ok      {result.location}  {result.example.name}")
+            else:
+                failed += 1
+                click.echo(f"FAILED  {result.location}  {result.example.name}\n"
+                           f"        expected {result.expectation.kind} {result.expected}, "
+                           f"got {result.got}")
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+@policy.command("show")
+@click.argument("file", type=click.Path(dir_okay=False))
+@user_errors
+def policy_show(file: str) -> None:
+    """Show every value FILE fills in, as tables."""
+    loaded = load_policy(file)
+    out = _console()
+    for table in policy_tables(loaded):
+        out.print(table)
+        out.print()
+
+
+@policy.command("explain")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--case", "case_file", required=True, type=click.Path(dir_okay=False),
+              help="JSON file with the case's fields, shaped like desk.cases.report's.")
+@click.option("--at", "at", default=None,
+              help="When the case is reported (ISO time; no offset: the policy's zone). "
+                   "Default: now.")
+@user_errors
+def policy_explain(file: str, case_file: str, at: str | None) -> None:
+    """The priority of a case, the rule that decided it, and each milestone's deadline."""
+    loaded = load_policy(file)
+    case = _read_case(case_file)
+    reported = parse_local_time(loaded, at) if at else datetime.now(loaded.tz)
+    explanation = explain(loaded, case, reported)
+    out = _console()
+    decision = explanation.decision
+    rule = decision.rule
+    condition = rule.condition.source if rule.condition else "otherwise"
+    out.print(f"priority: {decision.name}  (rule at {decision.location}: {condition})")
+    out.print(f"reported: {_when(reported, loaded)}")
+    table = Table(title="deadlines")
+    for column in ("milestone", "target", "due", "rule at"):
+        table.add_column(column)
+    for row in explanation.deadlines:
+        due = _when(row.due, loaded) if row.due else row.note
+        table.add_row(row.milestone, _target_text(row.target), due, row.target.location)
+    out.print(table)
+
+
+def _read_case(path: str) -> Any:
+    from aftersales.core.errors import ValidationError
+
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") \
+            from exc
+    if not isinstance(data, dict):
+        raise ValidationError(f"{path}: a case is a JSON object, such as "
+                              '{"severity": "major", "machine_down": true}')
+    return data
+
+
+def _when(value: datetime | None, loaded: Policy) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(loaded.tz).strftime("%a %Y-%m-%d %H:%M")
+
+
+# ---- policy show --------------------------------------------------------------------------------
+def _pct(value: Decimal) -> str:
+    return f"{value.normalize():f}%"
+
+
+def _target_text(target: Target | None) -> str:
+    if target is None:
+        return "-"
+    if target.by_appointment:
+        return "by appointment"
+    text = f"within {target.duration} after {target.after}"
+    if target.calendar:
+        text += f' on "{target.calendar}"'
+    return text
+
+
+def _days(days: Iterable[int]) -> str:
+    return ", ".join(WEEKDAYS[d] for d in sorted(days))
+
+
+def _hours(calendar: WorkCalendar) -> str:
+    return ", ".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}"
+                     for a, b in calendar.hours)
+
+
+def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def policy_tables(p: Policy) -> list[Table]:
+    """Every filled-in value of ``p`` as rich tables, in the order of the language page."""
+    tables = [_table("policy", ("name", "version", "time zone", "currency"),
+                     [(p.name, p.version, p.timezone, p.currency or "-")])]
+    tables.append(_table("calendars", ("calendar", "work week", "hours", "holidays",
+                                       "make-up working days"),
+                         [(name or "(default)", _days(c.workweek), _hours(c),
+                           str(len(c.holidays)) + " days", ", ".join(map(str, sorted(c.workdays)))
+                           or "-") for name, c in p.calendars.items()]))
+    tables.append(_table("priorities (first match wins)", ("priority", "when", "rule at"),
+                         [(r.name, r.condition.source if r.condition else "otherwise",
+                           r.location) for r in p.priorities]))
+    milestones = ("response", "contact", "arrival", "callback")
+    rows = []
+    for name in p.priority_names:
+        targets = p.targets_for(name)
+        rows.append((name, *(_target_text(targets.get(m)) for m in milestones),
+                     *(_target_text(p.repair_target(name, c)) for c in ("simple", "complex"))))
+    tables.append(_table("targets per priority",
+                         ("priority", *milestones, "repair (simple)", "repair (complex)"), rows))
+    general = [
+        ("warn at", ", ".join(_pct(v) for v in p.warn_at) or "-"),
+        ("excuse", p.excuse or "never"),
+        ("hold while", ", ".join(p.hold) or "nothing stops a clock"),
+        ("warranty", f"{p.warranty.duration} after {p.warranty.after}" if p.warranty else "-"),
+        ("escalate after", f"{p.escalate_after} rejection(s)" if p.escalate_after else "-"),
+    ]
+    tables.append(_table("deadlines in general", ("rule", "value"), general))
+    if p.appraisal is not None:
+        a = p.appraisal
+        rows = [("cycle", str(a.cycle) if a.cycle else "-"), ("evaluate", a.evaluate)]
+        rows += [(f"source {w.name}", _pct(w.percent)) for w in a.sources]
+        rows += [(f"indicator {w.name}", _pct(w.percent)) for w in a.indicators]
+        for indicator, metrics in a.measures.items():
+            for m in metrics:
+                target = _pct(m.target) if m.target_is_percent else f"{m.target.normalize():f}"
+                if m.per:
+                    target += f" per {m.per.value}"
+                rows.append((f"  {indicator}: {m.metric}", f"{_pct(m.percent)}, target {target}"))
+        rows += [(f"grade {g.name}", "otherwise" if g.threshold is None else
+                  f"score {'>=' if g.inclusive else '>'} {g.threshold.normalize():f}")
+                 for g in a.grades]
+        rows.append(("reward", ", ".join(a.reward) or "-"))
+        rows.append(("improve", ", ".join(a.improve) or "-"))
+        if a.dismiss_after:
+            rows.append(("dismissal review", f"after {a.dismiss_after} consecutive months "
+                                             f"graded {a.dismiss_grade}"))
+        tables.append(_table("appraisal", ("item", "value"), rows))
+    if p.expenses is not None:
+        e = p.expenses
+        rows = [("invoice", "required" if e.invoice_required else "optional")]
+        rows += [(f"limit {lim.category}", f"{lim.amount} per {lim.per}")
+                 for lim in e.limits.values()]
+        rows += [("approval", " then ".join(r.chain) + (f" when {r.condition.source}"
+                                                         if r.condition else ""))
+                 for r in e.approvals]
+        tables.append(_table("expenses", ("item", "value"), rows))
+    if p.parts is not None:
+        pa = p.parts
+        rows = [("stocktake every", str(pa.stocktake_every) if pa.stocktake_every else "-"),
+                ("reorder when", pa.reorder.source if pa.reorder else "-"),
+                ("inspect incoming", ", ".join(pa.inspect_incoming) or "-")]
+        rows += [("requisition approval", " then ".join(r.chain) +
+                  (f" when {r.condition.source}" if r.condition else ""))
+                 for r in pa.requisition_approvals]
+        tables.append(_table("parts", ("item", "value"), rows))
+    if p.training is not None:
+        t = p.training
+        rows = [(f"assessment {w.name}", _pct(w.percent)) for w in t.assessment]
+        rows.append(("pass at", f"{t.pass_mark.normalize():f}" if t.pass_mark is not None
+                     else "-"))
+        rows.append(("retake", "until passed" if t.retake_until_passed else
+                     f"at most {t.retake_limit} times" if t.retake_limit else "-"))
+        rows.append(("certificate valid", str(t.certificate_valid) if t.certificate_valid
+                     else "-"))
+        rows += [(f'require "{c.certificate}"', c.condition.source if c.condition else "always")
+                 for c in t.certificates]
+        tables.append(_table("training", ("item", "value"), rows))
+    if p.safety is not None:
+        s = p.safety
+        tables.append(_table("safety", ("item", "value"), [
+            ("protective gear before work", ", ".join(s.ppe) or "-"),
+            ("inspect tools every", str(s.tools_every) if s.tools_every else "-"),
+            ("report incidents within", str(s.incidents_within) if s.incidents_within else "-"),
+        ]))
+    tables.append(_table("examples", ("example", "expects", "at"),
+                         [(e.name, ", ".join(x.kind for x in e.expectations), e.location)
+                          for e in p.examples]))
+    return tables
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

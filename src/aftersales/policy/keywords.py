@@ -1,0 +1,104 @@
+"""The words of the policy language: reserved words and the vocabularies names are checked against."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+RESERVED_WORDS = frozenset(
+    {
+        "and", "or", "not", "in", "contains", "true", "false",
+        "when", "otherwise", "within", "after", "before", "on", "by", "then", "per",
+        "at", "every", "until", "working", "business",
+    }
+)
+"""Words that can never name a field, priority, grade, calendar or anything else.
+
+They are the words of expressions and the words that join the parts of a statement; a name
+spelled like one of them would make a line mean two things (``priority urgent when within ==
+1``). Section and statement keywords (``policy``, ``grade``, ``pass``, ``repair`` ...) are
+keywords only at the start of their statement and may be used as names elsewhere:
+``grade pass when score >= 60`` is fine.
+"""
+
+MILESTONES = ("response", "contact", "arrival", "repair", "callback")
+"""The milestones a case's clocks track, in lifecycle order."""
+
+EVENTS = (
+    "reported", "responded", "assigned", "confirmed", "contacted",
+    "arrived", "diagnosed", "repaired", "accepted", "followed_up",
+)
+"""Case events in lifecycle order; a clock may start from any of them but ``followed_up``."""
+
+START_EVENTS = EVENTS[:-1]
+
+MILESTONE_EVENT = {
+    "response": "responded",
+    "contact": "contacted",
+    "arrival": "arrived",
+    "repair": "repaired",
+    "callback": "followed_up",
+}
+"""The event that meets each milestone."""
+
+DEFAULT_AFTER = {
+    "response": "reported",
+    "contact": "reported",
+    "arrival": "reported",
+    "repair": "arrived",
+    "callback": "accepted",
+}
+"""The event a milestone's clock starts from when its target has no ``after``."""
+
+COMPLEXITIES = ("simple", "complex")
+ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "finance", "director")
+SOURCES = ("supervisor", "customer", "self")
+INSPECTION_CHECKS = ("quantity", "specification", "quality")
+LIMIT_PERIODS = ("night", "day", "trip", "claim")
+FIELD_TYPES = ("text", "number", "bool")
+CHANNELS = ("phone", "email", "online", "onsite")
+SEVERITIES = ("critical", "major", "minor")
+
+BUILTIN_METRICS = (
+    "tasks_completed", "first_time_fix", "satisfaction",
+    "sla_met_rate", "rework_rate", "response_time",
+)
+"""Metrics the built-in scoring plugin provides; plugins may add more."""
+
+
+def suggest(word: str, known: Iterable[str]) -> str | None:
+    """The known word nearest to ``word``, if one is near enough to be a likely typo."""
+    matches = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str | None:
+    """A ``did you mean "x"?`` hint, or one listing the choices when nothing is close."""
+    choices = list(known)
+    near = suggest(word, choices)
+    if near is not None:
+        return f'did you mean "{near}"?'
+    if choices and len(choices) <= 12:
+        return "expected one of: " + ", ".join(f'"{c}"' for c in choices)
+    return None
+
+
+__all__ = [
+    "BUILTIN_METRICS",
+    "CHANNELS",
+    "COMPLEXITIES",
+    "DEFAULT_AFTER",
+    "EVENTS",
+    "FIELD_TYPES",
+    "INSPECTION_CHECKS",
+    "LIMIT_PERIODS",
+    "MILESTONES",
+    "MILESTONE_EVENT",
+    "RESERVED_WORDS",
+    "ROLES",
+    "SEVERITIES",
+    "SOURCES",
+    "START_EVENTS",
+    "did_you_mean",
+    "suggest",
+]

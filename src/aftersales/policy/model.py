@@ -1,0 +1,387 @@
+"""The compiled policy: frozen attrs objects, every number a company filled in.
+
+Each part remembers where it was written (``location``, ``"file:line"``), so any decision can
+say which statement made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from aftersales.core.calendar import WorkCalendar, add_clock, localize
+from aftersales.core.duration import Duration, Unit
+from aftersales.core.errors import NotFound, ValidationError
+from aftersales.core.money import Money
+from aftersales.policy.expressions import Condition, as_record
+
+
+def _frozen_map(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class Target:
+    """A deadline for one milestone: ``within DURATION after EVENT on "CALENDAR"``.
+
+    ``by_appointment`` targets (``arrival by appointment``) have no duration: the
+    appointment agreed with the customer is the deadline.
+    """
+
+    milestone: str
+    duration: Duration | None
+    after: str
+    calendar: str | None = None
+    by_appointment: bool = False
+    location: str = ""
+
+    def __str__(self) -> str:
+        if self.by_appointment:
+            return f"{self.milestone} by appointment"
+        text = f"{self.milestone} within {self.duration} after {self.after}"
+        if self.calendar is not None:
+            text += f' on "{self.calendar}"'
+        return text
+
+
+@attrs.frozen
+class Sla:
+    """The targets of one priority, per milestone, and its own repair targets if any."""
+
+    priority: str
+    targets: Mapping[str, Target] = attrs.field(converter=_frozen_map)
+    repair: Mapping[str, Target] = attrs.field(converter=_frozen_map)
+    location: str = ""
+
+    def target(self, milestone: str) -> Target | None:
+        return self.targets.get(milestone)
+
+
+@attrs.frozen
+class PriorityRule:
+    name: str
+    condition: Condition | None  # None: otherwise
+    location: str
+
+
+@attrs.frozen
+class Decision:
+    """The priority a policy gives a case, and the rule (``file:line``) that gave it."""
+
+    name: str
+    location: str
+    rule: PriorityRule = attrs.field(repr=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})"
+
+
+@attrs.frozen
+class Warranty:
+    duration: Duration
+    after: str
+    location: str
+
+
+@attrs.frozen
+class Weight:
+    """A named share of a whole, in percent (``supervisor 50%``)."""
+
+    name: str
+    percent: Decimal
+    location: str
+
+
+@attrs.frozen
+class MetricTarget:
+    """``tasks_completed 40% target 20 per month``: a metric's weight and target."""
+
+    metric: str
+    percent: Decimal
+    target: Decimal
+    per: Unit | None
+    target_is_percent: bool
+    location: str
+
+
+@attrs.frozen
+class Grade:
+    """``grade good when score >= 75``; ``threshold`` None for ``otherwise``."""
+
+    name: str
+    threshold: Decimal | None
+    inclusive: bool
+    location: str
+
+    def admits(self, score: Decimal) -> bool:
+        if self.threshold is None:
+            return True
+        return score >= self.threshold if self.inclusive else score > self.threshold
+
+
+@attrs.frozen
+class Appraisal:
+    cycle: Duration | None
+    evaluate: str
+    sources: tuple[Weight, ...]
+    indicators: tuple[Weight, ...]
+    measures: Mapping[str, tuple[MetricTarget, ...]] = attrs.field(converter=_frozen_map)
+    grades: tuple[Grade, ...] = ()
+    reward: tuple[str, ...] = ()
+    improve: tuple[str, ...] = ()
+    dismiss_after: int | None = None
+    dismiss_grade: str | None = None
+    location: str = ""
+
+    def grade_for(self, score: Decimal | float | int) -> Grade:
+        """The first grade, from the top, whose threshold ``score`` reaches."""
+        value = Decimal(str(score))
+        for grade in self.grades:
+            if grade.admits(value):
+                return grade
+        raise AssertionError("grades end in otherwise")  # pragma: no cover - load-time check
+
+    def score(self, indicator_scores: Mapping[str, Decimal | float | int]) -> Decimal:
+        """The weighted total of per-indicator scores (each 0..100)."""
+        total = Decimal(0)
+        for indicator in self.indicators:
+            total += Decimal(str(indicator_scores[indicator.name])) * indicator.percent / 100
+        return total
+
+
+@attrs.frozen
+class ExpenseLimit:
+    category: str
+    amount: Money
+    per: str  # night | day | trip | claim
+    location: str
+
+
+@attrs.frozen
+class ApprovalRule:
+    """An approval chain (roles in order) and the condition that selects it."""
+
+    chain: tuple[str, ...]
+    condition: Condition | None
+    location: str
+
+
+def _select_chain(rules: tuple[ApprovalRule, ...], record: Any) -> ApprovalRule | None:
+    default = None
+    view = as_record(record)
+    for rule in rules:
+        if rule.condition is None:
+            default = default or rule
+        elif rule.condition(view):
+            return rule
+    return default
+
+
+@attrs.frozen
+class Expenses:
+    invoice_required: bool
+    limits: Mapping[str, ExpenseLimit] = attrs.field(converter=_frozen_map)
+    approvals: tuple[ApprovalRule, ...] = ()
+    location: str = ""
+
+    def approval_for(self, claim: Any) -> ApprovalRule | None:
+        """The chain for ``claim`` (fields ``amount``, ...): the first matching ``when``,
+        else the rule without one."""
+        return _select_chain(self.approvals, claim)
+
+
+@attrs.frozen
+class Parts:
+    stocktake_every: Duration | None
+    reorder: Condition | None
+    requisition_approvals: tuple[ApprovalRule, ...]
+    inspect_incoming: tuple[str, ...]
+    location: str = ""
+
+    def requisition_approval_for(self, requisition: Any) -> ApprovalRule | None:
+        return _select_chain(self.requisition_approvals, requisition)
+
+
+@attrs.frozen
+class CertificateRule:
+    certificate: str
+    condition: Condition | None
+    location: str
+
+
+@attrs.frozen
+class Training:
+    assessment: tuple[Weight, ...]
+    pass_mark: Decimal | None
+    retake_until_passed: bool
+    retake_limit: int | None
+    certificate_valid: Duration | None
+    certificates: tuple[CertificateRule, ...]
+    location: str = ""
+
+
+@attrs.frozen
+class Safety:
+    ppe: tuple[str, ...]
+    tools_every: Duration | None
+    incidents_within: Duration | None
+    location: str = ""
+
+
+@attrs.frozen
+class Expectation:
+    kind: str  # priority | grade | due | approval
+    value: Any
+    location: str
+    milestone: str | None = None
+
+
+@attrs.frozen
+class Example:
+    """A policy test: what is given, and what the policy must decide."""
+
+    name: str
+    location: str
+    case: Mapping[str, Any] | None = None
+    ratings: Mapping[str, Decimal] | None = None
+    claim: Mapping[str, Any] | None = None
+    events: Mapping[str, datetime] = attrs.field(factory=dict, converter=_frozen_map)
+    complexity: str | None = None
+    expectations: tuple[Expectation, ...] = ()
+
+
+@attrs.frozen
+class FieldDecl:
+    name: str
+    type: str
+    location: str
+
+
+@attrs.frozen(eq=False)
+class Policy:
+    """A loaded, checked, compiled policy. Build one with ``load_policy`` or ``parse_policy``."""
+
+    name: str
+    version: str
+    timezone: str
+    currency: str | None
+    filename: str
+    calendars: Mapping[str | None, WorkCalendar] = attrs.field(converter=_frozen_map)
+    fields: Mapping[str, FieldDecl] = attrs.field(converter=_frozen_map)
+    priorities: tuple[PriorityRule, ...]
+    slas: Mapping[str, Sla] = attrs.field(converter=_frozen_map)
+    repair: Mapping[str, Target] = attrs.field(converter=_frozen_map)
+    warn_at: tuple[Decimal, ...] = ()
+    excuse: str | None = None
+    hold: tuple[str, ...] = ()
+    callback: Target | None = None
+    warranty: Warranty | None = None
+    escalate_after: int | None = None
+    appraisal: Appraisal | None = None
+    expenses: Expenses | None = None
+    parts: Parts | None = None
+    training: Training | None = None
+    safety: Safety | None = None
+    examples: tuple[Example, ...] = ()
+    decide: Callable[[Any], Decision] = attrs.field(repr=False, default=None)
+    tz: ZoneInfo = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "tz", ZoneInfo(self.timezone))
+
+    # -- decisions ------------------------------------------------------------------------------
+    def priority_for(self, case: Any) -> Decision:
+        """The priority of ``case``: a mapping shaped like ``desk.cases.report``'s arguments
+        (``{"severity": ..., "customer": {"tier": ...}, "custom": {...}}``) or any object
+        with those attributes. The first rule whose condition holds decides."""
+        return self.decide(as_record(case))
+
+    @property
+    def priority_names(self) -> tuple[str, ...]:
+        """Every priority, in the order the rules first name them."""
+        return tuple(dict.fromkeys(rule.name for rule in self.priorities))
+
+    def calendar(self, name: str | None = None) -> WorkCalendar:
+        """The calendar called ``name`` (``None``: the unnamed one)."""
+        try:
+            return self.calendars[name]
+        except KeyError:
+            what = "no unnamed calendar" if name is None else f"no calendar named {name!r}"
+            raise NotFound(f"{self.filename} has {what}") from None
+
+    def sla(self, priority: str) -> Sla:
+        try:
+            return self.slas[priority]
+        except KeyError:
+            raise NotFound(f"no priority {priority!r} in {self.filename}; priorities: "
+                           f"{', '.join(self.slas)}") from None
+
+    def repair_target(self, priority: str, complexity: str) -> Target | None:
+        """The repair target for a diagnosed complexity: the priority's own, else the
+        ``repair`` section's."""
+        own = self.sla(priority).repair.get(complexity)
+        return own if own is not None else self.repair.get(complexity)
+
+    def targets_for(self, priority: str, complexity: str | None = None) -> dict[str, Target]:
+        """Every milestone's target for a priority (repair only once complexity is known)."""
+        sla = self.sla(priority)
+        targets = dict(sla.targets)
+        if complexity is not None and "repair" not in targets:
+            repair = self.repair_target(priority, complexity)
+            if repair is not None:
+                targets["repair"] = repair
+        if "callback" not in targets and self.callback is not None:
+            targets["callback"] = self.callback
+        return targets
+
+    def add(self, start: datetime, duration: Duration, calendar: str | None = None) -> datetime:
+        """``start`` plus ``duration``: clock time in the policy's zone, or working time on
+        the named calendar."""
+        if duration.working:
+            return self.calendar(calendar).add(start, duration)
+        return add_clock(start, duration, self.tz)
+
+    def due(self, target: Target, start: datetime | None = None,
+            appointment: datetime | None = None) -> datetime | None:
+        """When ``target`` falls due for a clock started at ``start`` (None if not started)."""
+        if target.by_appointment:
+            return appointment
+        if start is None or target.duration is None:
+            return None
+        return self.add(start, target.duration, target.calendar)
+
+    def local(self, naive: datetime) -> datetime:
+        """A wall-clock time in the policy's zone as an aware datetime."""
+        if naive.tzinfo is not None:
+            raise ValidationError("local() takes a naive wall-clock time")
+        return localize(naive, self.tz)
+
+
+__all__ = [
+    "Appraisal",
+    "ApprovalRule",
+    "CertificateRule",
+    "Decision",
+    "Example",
+    "ExpenseLimit",
+    "Expenses",
+    "Expectation",
+    "FieldDecl",
+    "Grade",
+    "MetricTarget",
+    "Parts",
+    "Policy",
+    "PriorityRule",
+    "Safety",
+    "Sla",
+    "Target",
+    "Training",
+    "Warranty",
+    "Weight",
+]

@@ -1,0 +1,254 @@
+"""Reading policy files: ``parse_policy`` and ``load_policy``.
+
+This is the boundary where lark meets the rest of the SDK: every lark exception is caught
+here and put into words as a :class:`PolicyError`; no lark name or token name gets out.
+After a syntax error the statement it is in is blanked out and the file parsed again, so
+one run reports the mistakes of every statement (up to :data:`MAX_SYNTAX_ERRORS`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken
+
+from aftersales.core.errors import PolicyError, PolicyIssue
+from aftersales.core.duration import UNIT_WORDS
+from aftersales.policy import tables
+from aftersales.policy.compiler import compile_tree
+from aftersales.policy.diagnostics import MAX_TREE_DEPTH, Reporter, tree_depth
+from aftersales.policy.functions import FunctionRegistry, default_functions
+from aftersales.policy.keywords import BUILTIN_METRICS, suggest
+from aftersales.policy.lexer import MAX_NESTING, NestingTooDeep, PolicyLexFailure
+from aftersales.policy.model import Policy
+
+MAX_SYNTAX_ERRORS = 20
+"""Syntax errors reported from one file before the rest is left unread."""
+
+MAX_POLICY_BYTES = 10 * 1024 * 1024
+"""Largest policy file read (10 MiB)."""
+
+_WHAT = {
+    "NAME": "a name",
+    "STRING": "text in double quotes",
+    "NUMBER": "a number",
+    "PERCENT": "a percentage such as 50%",
+    "DATE": "a date such as 2026-10-01",
+    "TIME": "a time of day such as 08:30",
+    "TIME_RANGE": "hours such as 08:30-12:00",
+    "TIME_UNIT": 'a unit of time such as "hours" or "days"',
+    "CURRENCY_CODE": "a currency code such as CNY",
+    "_NL": "the end of the line",
+    "$END": "the end of the file",
+    "EQ": '"=="', "NE": '"!="', "LT": '"<"', "LE": '"<="', "GT": '">"', "GE": '">="',
+    "_LBRACE": '"{"', "_RBRACE": '"}"', "_LPAR": '"("', "_RPAR": '")"', "LSQB": '"["',
+    "_RSQB": '"]"', "_COMMA": '","', "_COLON": '":"', "_DOTDOT": '".."',
+}
+_DURATION_AFTER = {"within", "every", "valid", "cycle", "warranty"}
+_SHAPE = re.compile(r'"(?:[^"\\\n]|\\.)*"|[^\W\d]\w*(?:\.[^\W\d]\w*)*|\d[\d.:%-]*|\S')
+_COMMENT = re.compile(r"#[^\n]*")
+
+
+def _keyword_literals() -> dict[str, str]:
+    lexer_conf = tables.parser().lexer_conf
+    return {t.name: t.pattern.value for t in lexer_conf.terminals
+            if t.pattern.type == "str"}
+
+
+def _previous_word(text: str, pos: int) -> str | None:
+    """The token-shaped text just before ``pos`` (comments skipped)."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    before = _COMMENT.sub("", text[line_start:pos])
+    words = _SHAPE.findall(before)
+    return words[-1] if words else None
+
+
+def _expected_words(expected: Iterable[str], previous: str | None) -> tuple[str, list[str]]:
+    """What the parser wanted, in words, and the keywords among it (for suggestions)."""
+    literals = _keyword_literals()
+    wanted = set(expected)
+    if previous in _DURATION_AFTER and wanted == {"NUMBER"}:
+        return 'a duration such as "4 working hours" or "30 minutes"', []
+    if "TIME_UNIT" in wanted and wanted <= {"TIME_UNIT", "WORKING", "BUSINESS"}:
+        return ('a unit of time such as "minutes", "hours" or "working days"',
+                ["working", "business", *UNIT_WORDS])
+    if "CURRENCY_CODE" in wanted and wanted <= {"CURRENCY_CODE", "TIME_UNIT", "WORKING",
+                                                "BUSINESS"}:
+        return "a currency code such as CNY, or a unit of time", list(UNIT_WORDS)
+    phrases: list[str] = []
+    keywords: list[str] = []
+    for name in sorted(wanted, key=lambda n: (n not in literals, n)):
+        if name in _WHAT:
+            phrases.append(_WHAT[name])
+        elif name in literals:
+            word = literals[name]
+            keywords.append(word)
+            phrases.append(f'"{word}"')
+    phrases = list(dict.fromkeys(phrases))
+    if not phrases:
+        return "something else", []
+    if len(phrases) > 8:
+        shown = ", ".join(phrases[:8])
+        return f"one of {shown}, ...", keywords
+    if len(phrases) == 1:
+        return phrases[0], keywords
+    return ", ".join(phrases[:-1]) + " or " + phrases[-1], keywords
+
+
+def _describe_found(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    if token.type == "_NL":
+        return "the end of the line"
+    return f'"{token}"'
+
+
+def _syntax_issue(exc: Exception, text: str, reporter: Reporter) -> PolicyIssue:
+    if isinstance(exc, PolicyLexFailure):
+        if exc.char == '"':
+            message, hint = "text in double quotes is not closed on its line", \
+                'end the text with " before the end of the line'
+        else:
+            message, hint = f'unexpected character "{exc.char}"', \
+                'put text in double quotes; comments start with "#"'
+        reporter.at(exc.line, exc.column, message, hint, exc.column + 1)
+        return reporter.issues.pop()
+    if isinstance(exc, NestingTooDeep):
+        reporter.error(exc.token, f"brackets nest deeper than {MAX_NESTING} levels",
+                       "split the condition into simpler parts")
+        return reporter.issues.pop()
+    assert isinstance(exc, UnexpectedToken)
+    token = exc.token
+    pos = token.start_pos if token.start_pos is not None else len(text)
+    previous = _previous_word(text, pos)
+    wanted, keywords = _expected_words(exc.expected, previous)
+    found = _describe_found(token)
+    after = f' after "{previous}"' if previous and token.type in ("_NL", "$END") else ""
+    hint = None
+    if token.type not in ("_NL", "$END", "STRING"):
+        near = suggest(str(token), keywords)
+        if near is not None:
+            hint = f'did you mean "{near}"?'
+    if hint is None and token.type == "$END" and "_RBRACE" in exc.expected:
+        hint = 'a block opened with "{" is not closed; add "}"'
+    line = token.line if token.line is not None else text.count("\n") + 1
+    column = token.column
+    if token.type == "$END":
+        line, column = text.rstrip().count("\n") + 1, None
+    end = token.end_column if token.type not in ("_NL", "$END") else None
+    if token.type == "_NL":
+        end = None
+    reporter.at(line, column, f"unexpected {found}{after}; expected {wanted}", hint, end)
+    return reporter.issues.pop()
+
+
+def _code_part(line: str) -> str:
+    return _COMMENT.sub("", re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', line))
+
+
+def _blank_statement(text: str, issue: PolicyIssue) -> str | None:
+    """``text`` with the statement holding ``issue`` blanked out; None if nothing can go."""
+    if issue.line is None:
+        return None
+    lines = text.split("\n")
+    index = issue.line - 1
+    if index >= len(lines):
+        return None
+    code = _code_part(lines[index])
+    balance = code.count("{") - code.count("}")
+    last = index
+    if balance > 0:  # the statement opens a block: blank through its closing brace
+        depth = balance
+        while depth > 0 and last + 1 < len(lines):
+            last += 1
+            part = _code_part(lines[last])
+            depth += part.count("{") - part.count("}")
+        if depth > 0:
+            return None
+    for i in range(index, last + 1):
+        keep_braces = balance < 0 and i == index and not (
+            issue.column is not None and lines[i][issue.column - 1 : issue.column] == "}")
+        lines[i] = "".join(ch if keep_braces and ch == "}" else " " for ch in lines[i])
+    result = "\n".join(lines)
+    return None if result == text else result
+
+
+def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree | None, list[PolicyIssue]]:
+    parser = tables.parser()
+    issues: list[PolicyIssue] = []
+    work = text
+    while True:
+        try:
+            tree = parser.parse(work)
+        except (UnexpectedInput, PolicyLexFailure, NestingTooDeep) as exc:
+            issue = _syntax_issue(exc, text, reporter)
+            issues.append(issue)
+            if isinstance(exc, NestingTooDeep) or len(issues) >= MAX_SYNTAX_ERRORS:
+                return None, issues
+            blanked = _blank_statement(work, issue)
+            if blanked is None:
+                return None, issues
+            work = blanked
+            continue
+        except LarkError as exc:  # pragma: no cover - a lark failure we did not foresee
+            reporter.at(None, None, f"cannot parse the policy: {exc.__class__.__name__}")
+            return None, [*issues, reporter.issues.pop()]
+        if tree_depth(tree) > MAX_TREE_DEPTH:
+            reporter.at(None, None, f"expressions nest more than {MAX_TREE_DEPTH} levels deep",
+                        "split the condition into simpler parts")
+            return None, [*issues, reporter.issues.pop()]
+        return tree, issues
+
+
+def parse_policy(text: str, filename: str = "<policy>", *,
+                 functions: FunctionRegistry | None = None,
+                 metrics: Sequence[str] | None = None) -> Policy:
+    """Parse, check and compile a policy from its text.
+
+    ``functions`` adds functions expressions may call and ``metrics`` names the metrics a
+    ``measure`` block may use (both default to the built-in ones; a desk passes what its
+    plugins register). Raises :class:`PolicyError` listing every mistake in the file.
+    """
+    if not isinstance(text, str):
+        raise PolicyError(f"policy text must be str, not {type(text).__name__}",
+                          filename=filename)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reporter = Reporter(text, filename)
+    tree, issues = _parse_tree(text, reporter)
+    if tree is None:
+        raise PolicyError(issues)
+    return compile_tree(tree, text, filename, functions or default_functions(),
+                        BUILTIN_METRICS if metrics is None else metrics,
+                        complete=not issues, earlier=issues)
+
+
+def load_policy(path: str | os.PathLike[str], *, functions: FunctionRegistry | None = None,
+                metrics: Sequence[str] | None = None) -> Policy:
+    """Read and compile the policy file at ``path`` (UTF-8). PolicyError on any mistake,
+    including a file that cannot be read."""
+    file = Path(path)
+    name = str(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_POLICY_BYTES:
+            raise PolicyError(f"the policy file is {size} bytes; the limit is "
+                              f"{MAX_POLICY_BYTES}", filename=name)
+        data = file.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"cannot read the policy file: {exc.strerror or exc}",
+                          filename=name) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PolicyError(f"the file is not UTF-8 text (byte {exc.start})", filename=name,
+                          line=line, hint="save the file as UTF-8") from exc
+    return parse_policy(text, name, functions=functions, metrics=metrics)
+
+
+__all__ = ["MAX_POLICY_BYTES", "MAX_SYNTAX_ERRORS", "load_policy", "parse_policy"]
