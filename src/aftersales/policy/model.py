@@ -332,7 +332,11 @@ class Policy:
         """Every milestone's target for a priority (repair only once complexity is known)."""
         sla = self.sla(priority)
         targets = dict(sla.targets)
-        if complexity is not None and "repair" not in targets:
+        same_for_all = set(sla.repair) == {"simple", "complex"} and len(
+            set(sla.repair.values())) == 1
+        if complexity is None and same_for_all:
+            targets["repair"] = sla.repair["simple"]
+        elif complexity is not None and "repair" not in targets:
             repair = self.repair_target(priority, complexity)
             if repair is not None:
                 targets["repair"] = repair

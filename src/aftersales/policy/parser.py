@@ -71,6 +71,9 @@ def _expected_words(expected: Iterable[str], previous: str | None) -> tuple[str,
     """What the parser wanted, in words, and the keywords among it (for suggestions)."""
     literals = _keyword_literals()
     wanted = set(expected)
+    if {"PRIORITY", "SLA", "POLICY"} <= wanted:
+        return ('a new statement such as "priority", "sla", "calendar" or "example"',
+                [literals[n] for n in wanted if n in literals])
     if previous in _DURATION_AFTER and wanted == {"NUMBER"}:
         return 'a duration such as "4 working hours" or "30 minutes"', []
     if "TIME_UNIT" in wanted and wanted <= {"TIME_UNIT", "WORKING", "BUSINESS"}:
@@ -133,6 +136,10 @@ def _syntax_issue(exc: Exception, text: str, reporter: Reporter) -> PolicyIssue:
         near = suggest(str(token), keywords)
         if near is not None:
             hint = f'did you mean "{near}"?'
+    first_on_line = previous is None and token.type not in ("_NL", "$END")
+    if hint is None and first_on_line and str(token) in ("or", "and"):
+        hint = ("a statement continues on the next line only inside ( ) or [ ]: "
+                "put the whole condition in parentheses")
     if hint is None and token.type == "$END" and "_RBRACE" in exc.expected:
         hint = 'a block opened with "{" is not closed; add "}"'
     line = token.line if token.line is not None else text.count("\n") + 1
