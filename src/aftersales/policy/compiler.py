@@ -107,6 +107,7 @@ class PolicyCompiler:
         self.priority_refs: list[tuple[str, Token]] = []
         self.calendar_refs: list[tuple[str | None, Node]] = []
         self.grade_refs: list[tuple[str, Token]] = []
+        self.declared_calendars: set[str | None] = set()
 
     # -- helpers ------------------------------------------------------------------------------
     def error(self, where: Node | None, message: str, hint: str | None = None) -> None:
@@ -168,8 +169,8 @@ class PolicyCompiler:
             name_tok, pct = item.children
             assert isinstance(name_tok, Token) and isinstance(pct, Token)
             name = self.name(name_tok, what)
-            if known is not None and self.one_of(name_tok, known, what) is None:
-                continue
+            if known is not None:
+                self.one_of(name_tok, known, what)  # an unknown name still counts in the sum
             if name in names:
                 self.error(name_tok, f'{what} "{name}" is weighted twice')
                 continue
@@ -294,6 +295,8 @@ class PolicyCompiler:
         label = "the unnamed calendar" if name is None else f'calendar "{name}"'
         if not self.once(("calendar", name or ""), tree, label):
             return
+        self.declared_calendars.add(name)
+        issues_before = len(self.r.issues)
         workweek: set[int] = set()
         hours: list[tuple[int, int, Token]] = []
         holidays: dict[date, Node] = {}
@@ -329,7 +332,8 @@ class PolicyCompiler:
             if day in holidays:
                 self.error(node, f"{day} is both a holiday and a working day",
                            f"the holiday is at {self.loc(holidays[day])}; keep one of them")
-        if seen_week and seen_hours and not (workweek and hours):
+        if seen_week and seen_hours and not (workweek and hours) and \
+                len(self.r.issues) == issues_before:
             self.error(tree, f"{label} has no working hour in a week")
         if not self.r.issues or (workweek and hours):
             try:
@@ -1048,13 +1052,13 @@ class PolicyCompiler:
                     self.r.at(line, None, f'priority "{rule.name}" has no sla block',
                               f"add: sla {rule.name} {{ response within 30 minutes }}")
         for name, where in self.calendar_refs:
-            if name not in calendars:
+            if name not in self.declared_calendars:
                 if name is None:
                     self.error(where, "working time needs a calendar, and this policy has none",
                                "add: calendar { workweek mon..fri  hours 09:00-17:00 }")
                 else:
                     self.error(where, f'no calendar is named "{name}"',
-                               kw.did_you_mean(name, [c for c in calendars if c]))
+                               kw.did_you_mean(name, [c for c in self.declared_calendars if c]))
         appraisal: Appraisal | None = built.get("appraisal")
         if self.grade_refs and appraisal is None:
             self.error(self.grade_refs[0][1], "expect grade needs an appraisal section")
