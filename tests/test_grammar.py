@@ -25,7 +25,7 @@ def test_shipped_tables_match_the_grammar() -> None:
 
     shipped = importlib.import_module("aftersales.policy._tables")
     assert shipped.GRAMMAR_SHA256 == tables.grammar_digest(), "run `make tables`"
-    assert shipped.LARK_VERSION == lark.__version__, "run `make tables`"
+    assert tables._series(shipped.LARK_VERSION) == tables._series(lark.__version__)
     fresh = tables.build_from_grammar()
     for path in sorted(RULES.glob("*.policy")):
         text = path.read_text("utf-8")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -27,13 +28,20 @@ from aftersales.policy.parser import load_policy
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _width(stream: Any) -> int | None:
+    """Terminal width on a terminal; else $COLUMNS, or 120 for pipes and files."""
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() else 120
+
+
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    return Console(highlight=False, soft_wrap=False, width=_width(sys.stdout))
 
 
 def _errors() -> Console:
-    return Console(stderr=True, highlight=False, markup=False,
-                   width=None if sys.stderr.isatty() else 120)
+    return Console(stderr=True, highlight=False, markup=False, width=_width(sys.stderr))
 
 
 def user_errors(func: F) -> F:

@@ -51,12 +51,18 @@ def build_from_grammar(*, strict: bool = False, lexer: Any = PolicyLexer) -> Lar
     )
 
 
+def _series(version: str) -> str:
+    """Major.minor: the serialized format lark keeps within a release series."""
+    return ".".join(version.split(".")[:2])
+
+
 def _load_shipped() -> Lark | None:
     try:
         tables: Any = importlib.import_module("aftersales.policy._tables")
     except ImportError:
         return None
-    if tables.GRAMMAR_SHA256 != grammar_digest() or tables.LARK_VERSION != lark.__version__:
+    if tables.GRAMMAR_SHA256 != grammar_digest() or _series(tables.LARK_VERSION) != _series(
+            lark.__version__):
         return None
     return Lark._load_from_dict(tables.DATA, tables.MEMO)
 

@@ -1,0 +1,103 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aftersales.cli import main
+from conftest import MINIMAL, ROOT, RULES
+
+ALL = [str(p) for p in sorted(RULES.glob("*.policy"))]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env={"COLUMNS": "400"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_clean_files() -> None:
+    code, out, _ = run("policy", "check", *ALL)
+    assert code == 0 and out.count(": ok") == len(ALL)
+
+
+def test_check_reports_every_error_of_every_file(tmp_path: Path) -> None:
+    bad1 = tmp_path / "a.policy"
+    bad1.write_text(MINIMAL.replace("Asia/Shanghai", "Nowhere/City").replace("30 minutes", "30 minuts"), "utf-8")
+    bad2 = tmp_path / "b.policy"
+    bad2.write_text("policy {\n", "utf-8")
+    code, out, err = run("policy", "check", str(bad1), str(bad2), ALL[0])
+    assert code == 1
+    assert f"{bad1}:3:" in err and 'unknown time zone "Nowhere/City"' in err
+    assert 'did you mean "minutes"?' in err
+    assert f"{bad2}:1:" in err
+    assert "2 of 3 file(s) have errors" in err
+    assert "Traceback" not in err + out
+
+
+def test_check_missing_file_is_one_line() -> None:
+    code, _, err = run("policy", "check", "nope.policy")
+    assert code == 1 and "cannot read the policy file" in err and "Traceback" not in err
+
+
+def test_test_runs_examples() -> None:
+    code, out, _ = run("policy", "test", *ALL)
+    assert code == 0 and out.strip().endswith("0 failed")
+
+
+def test_test_reports_failing_example_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "f.policy"
+    path.write_text(MINIMAL + 'example "wrong" {\n  given case { severity: "critical" }\n'
+                    "  expect priority general\n}\n", "utf-8")
+    code, out, _ = run("policy", "test", str(path))
+    assert code == 1
+    assert f"FAILED  {path}:20  wrong" in out
+    assert "expected priority general, got urgent" in out
+    assert "0 passed, 1 failed" in out
+
+
+def test_show_lists_every_section() -> None:
+    code, out, _ = run("policy", "show", str(RULES / "rhine-pumps.policy"))
+    assert code == 0
+    for text in ("Rhein Pumpen GmbH", "on call", "critical", "within 10 minutes", "by appointment",
+                 "waiting for parts", "6 months after accepted", "herausragend", "tasks_completed",
+                 "120 EUR per night", "supervisor then manager then director then finance",
+                 "stocktake every", "ATEX", "ear_protection", "24 hours"):
+        assert text in out, text
+
+
+def test_explain_gives_priority_rule_and_deadlines(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"severity": "major", "machine_down": True, "customer": {"tier": "gold"}}))
+    code, out, _ = run("policy", "explain", str(RULES / "default.policy"), "--case", str(case),
+                       "--at", "2026-11-27T16:00")
+    assert code == 0
+    assert "priority: urgent" in out and "default.policy:21" in out
+    assert "Fri 2026-11-27 16:30" in out   # response within 30 minutes
+    assert "Sat 2026-11-28 00:00" in out   # arrival within 8 hours
+    assert "after the case is assigned" in out
+
+
+def test_explain_bad_json_is_one_line(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text("{nope")
+    code, _, err = run("policy", "explain", str(RULES / "default.policy"), "--case", str(case))
+    assert code == 1 and "not valid JSON" in err and "Traceback" not in err
+
+
+def test_console_script_is_installed() -> None:
+    exe = Path(sys.executable).with_name("aftersales")
+    result = subprocess.run([str(exe), "policy", "check", ALL[0]], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_examples_run(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runpy.run_path(str(script), run_name="__main__")
+    assert capsys.readouterr().out
