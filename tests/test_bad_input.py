@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from conftest import RULES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aftersales import PolicyError, parse_policy
 from aftersales.policy.lexer import MAX_NESTING
-from conftest import RULES
 
 SOURCES = [p.read_text("utf-8") for p in sorted(RULES.glob("*.policy"))]
 PIECES = ["{", "}", "(", ")", "[", "]", '"', "\n", ",", "..", "%", " within ", " when ", " not ",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import MINIMAL, ROOT, RULES
 
 from aftersales.cli import main
-from conftest import MINIMAL, ROOT, RULES
 
 ALL = [str(p) for p in sorted(RULES.glob("*.policy"))]
 

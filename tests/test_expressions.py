@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from conftest import MINIMAL, RULES
 
 from aftersales import FunctionRegistry, PolicyError, ValueType, load_policy, parse_policy
-from conftest import MINIMAL, RULES
 
 FIELDS = 'fields {\n  custom.tons number\n  custom.note text\n  custom.vip bool\n}\n'
 

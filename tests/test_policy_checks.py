@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import MINIMAL, policy_errors, with_minimal
 
 from aftersales import PolicyError, parse_policy
-from conftest import MINIMAL, policy_errors, with_minimal
 
 
 def only_error(text: str) -> tuple[str, str | None]:

@@ -513,7 +513,7 @@ class Emitter:
         tree = ast.Expression(ast.Lambda(args, body))
         ast.fix_missing_locations(tree)
         code = compile(tree, f"<policy {filename}>", "eval")
-        function: Callable[[Any], Any] = eval(code, self.namespace)  # noqa: S307 - built from checked nodes
+        function: Callable[[Any], Any] = eval(code, self.namespace)
         return function
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken
 
-from aftersales.core.errors import PolicyError, PolicyIssue
 from aftersales.core.duration import UNIT_WORDS
+from aftersales.core.errors import PolicyError, PolicyIssue
 from aftersales.policy import tables
 from aftersales.policy.compiler import compile_tree
 from aftersales.policy.diagnostics import MAX_TREE_DEPTH, Reporter, tree_depth

@@ -61,7 +61,7 @@ def _load_shipped() -> Lark | None:
         tables: Any = importlib.import_module("aftersales.policy._tables")
     except ImportError:
         return None
-    if tables.GRAMMAR_SHA256 != grammar_digest() or _series(tables.LARK_VERSION) != _series(
+    if grammar_digest() != tables.GRAMMAR_SHA256 or _series(tables.LARK_VERSION) != _series(
             lark.__version__):
         return None
     return Lark._load_from_dict(tables.DATA, tables.MEMO)
