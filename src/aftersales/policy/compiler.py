@@ -108,6 +108,7 @@ class PolicyCompiler:
         self.calendar_refs: list[tuple[str | None, Node]] = []
         self.grade_refs: list[tuple[str, Token]] = []
         self.declared_calendars: set[str | None] = set()
+        self.rating_refs: list[Token] = []
 
     # -- helpers ------------------------------------------------------------------------------
     def error(self, where: Node | None, message: str, hint: str | None = None) -> None:
@@ -1011,8 +1012,6 @@ class PolicyCompiler:
             self.rating_refs.append(key_tok)
         return out
 
-    rating_refs: list[Token]
-
     def expectation(self, item: Tree) -> Expectation | None:
         where = self.loc(item)
         if item.data == "expect_priority":
@@ -1102,7 +1101,6 @@ def compile_tree(tree: Tree, text: str, filename: str, functions: FunctionRegist
                  earlier: Sequence[Any] = ()) -> Policy:
     """Check and compile a parse tree; PolicyError lists ``earlier`` issues and all found."""
     compiler = PolicyCompiler(text, filename, functions, metrics)
-    compiler.rating_refs = []
     compiler.r.issues.extend(earlier)
     policy = compiler.compile(tree, complete)
     compiler.r.raise_if_any()

@@ -147,8 +147,6 @@ def _syntax_issue(exc: Exception, text: str, reporter: Reporter) -> PolicyIssue:
     if token.type == "$END":
         line, column = text.rstrip().count("\n") + 1, None
     end = token.end_column if token.type not in ("_NL", "$END") else None
-    if token.type == "_NL":
-        end = None
     reporter.at(line, column, f"unexpected {found}{after}; expected {wanted}", hint, end)
     return reporter.issues.pop()
 
