@@ -35,7 +35,7 @@ bench: $(VENV)/.installed-dev
 
 # Regenerates the parser tables shipped beside the grammar (run after editing grammar.lark).
 tables: $(VENV)/.installed-dev
-	$(BIN)/python -m aftersales.policy.tables
+	$(BIN)/python -c "from aftersales.policy.tables import main; main()"
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

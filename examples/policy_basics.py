@@ -28,10 +28,15 @@ for milestone, target in policy.targets_for(decision.name).items():
     print(f"  {milestone:9} {target}  ->  {due or 'starts later'}")
 
 calendar = policy.calendar()
-print("4 working hours from Friday 16:00:", calendar.add(reported, Duration.parse("4 working hours")))
+print(
+    "4 working hours from Friday 16:00:", calendar.add(reported, Duration.parse("4 working hours"))
+)
 
 try:
-    parse_policy('policy "x" {\n  timezone "Asia/Shanghai"\n}\npriority urgent when severty == "critical"\n'
-                 "priority general otherwise\n", "mine.policy")
+    parse_policy(
+        'policy "x" {\n  timezone "Asia/Shanghai"\n}\npriority urgent when severty == "critical"\n'
+        "priority general otherwise\n",
+        "mine.policy",
+    )
 except PolicyError as error:
     print(error)

@@ -16,9 +16,13 @@ SPLIT = [(8 * 60 + 30, 12 * 60), (13 * 60, 17 * 60 + 30)]
 
 
 def shanghai() -> WorkCalendar:
-    return WorkCalendar("Asia/Shanghai", range(5), SPLIT,
-                        holidays=[date(2026, 10, d) for d in range(1, 8)],
-                        workdays=[date(2026, 10, 10)])
+    return WorkCalendar(
+        "Asia/Shanghai",
+        range(5),
+        SPLIT,
+        holidays=[date(2026, 10, d) for d in range(1, 8)],
+        workdays=[date(2026, 10, 10)],
+    )
 
 
 def at(*args: int, tz: ZoneInfo = SH) -> datetime:
@@ -28,23 +32,30 @@ def at(*args: int, tz: ZoneInfo = SH) -> datetime:
 D = Duration.parse
 
 
-@pytest.mark.parametrize(("start", "duration", "due"), [
-    (at(2026, 11, 27, 16), "4 working hours", at(2026, 11, 30, 11)),      # the language page
-    (at(2026, 11, 27, 16), "1 working day", at(2026, 11, 30, 16)),
-    (at(2026, 11, 28, 10), "1 working day", at(2026, 12, 1, 8, 30)),
-    (at(2026, 11, 27, 16), "90 working minutes", at(2026, 11, 27, 17, 30)),  # exact period end
-    (at(2026, 11, 27, 11, 30), "1 working hour", at(2026, 11, 27, 13, 30)),  # over lunch
-    (at(2026, 11, 27, 12, 15), "0 working minutes", at(2026, 11, 27, 13)),  # lunch -> next period
-    (at(2026, 9, 30, 16), "4 working hours", at(2026, 10, 8, 11)),        # before National Day
-    (at(2026, 10, 9, 16), "4 working hours", at(2026, 10, 10, 11)),       # make-up Saturday
-    (at(2026, 10, 9, 16), "2 working days", at(2026, 10, 12, 16)),
-    (at(2026, 11, 27, 16), "30 minutes", at(2026, 11, 27, 16, 30)),
-    (at(2026, 11, 27, 16), "2 days", at(2026, 11, 29, 16)),
-    (at(2026, 1, 31, 9), "1 month", at(2026, 2, 28, 9)),                  # clamps
-    (at(2028, 2, 29, 9), "1 year", at(2029, 2, 28, 9)),
-    (at(2026, 11, 27, 16), "2 weeks", at(2026, 12, 11, 16)),
-    (at(2026, 11, 27, 16), "2 business days", at(2026, 12, 1, 16)),
-])
+@pytest.mark.parametrize(
+    ("start", "duration", "due"),
+    [
+        (at(2026, 11, 27, 16), "4 working hours", at(2026, 11, 30, 11)),  # the language page
+        (at(2026, 11, 27, 16), "1 working day", at(2026, 11, 30, 16)),
+        (at(2026, 11, 28, 10), "1 working day", at(2026, 12, 1, 8, 30)),
+        (at(2026, 11, 27, 16), "90 working minutes", at(2026, 11, 27, 17, 30)),  # exact period end
+        (at(2026, 11, 27, 11, 30), "1 working hour", at(2026, 11, 27, 13, 30)),  # over lunch
+        (
+            at(2026, 11, 27, 12, 15),
+            "0 working minutes",
+            at(2026, 11, 27, 13),
+        ),  # lunch -> next period
+        (at(2026, 9, 30, 16), "4 working hours", at(2026, 10, 8, 11)),  # before National Day
+        (at(2026, 10, 9, 16), "4 working hours", at(2026, 10, 10, 11)),  # make-up Saturday
+        (at(2026, 10, 9, 16), "2 working days", at(2026, 10, 12, 16)),
+        (at(2026, 11, 27, 16), "30 minutes", at(2026, 11, 27, 16, 30)),
+        (at(2026, 11, 27, 16), "2 days", at(2026, 11, 29, 16)),
+        (at(2026, 1, 31, 9), "1 month", at(2026, 2, 28, 9)),  # clamps
+        (at(2028, 2, 29, 9), "1 year", at(2029, 2, 28, 9)),
+        (at(2026, 11, 27, 16), "2 weeks", at(2026, 12, 11, 16)),
+        (at(2026, 11, 27, 16), "2 business days", at(2026, 12, 1, 16)),
+    ],
+)
 def test_add(start: datetime, duration: str, due: datetime) -> None:
     assert shanghai().add(start, D(duration)) == due
 
@@ -86,8 +97,11 @@ def test_clock_hours_are_exact_across_transitions(tz: ZoneInfo) -> None:
     due = cal.add(spring, D("3 hours"))
     assert due.timestamp() - spring.timestamp() == 3 * 3600
     assert (due.hour, due.minute) == (4, 30)  # the wall clock shows four hours
-    autumn = datetime(2026, 10, 25, 0, 30, tzinfo=BERLIN) if tz is BERLIN else \
-        datetime(2026, 11, 1, 0, 30, tzinfo=NEW_YORK)
+    autumn = (
+        datetime(2026, 10, 25, 0, 30, tzinfo=BERLIN)
+        if tz is BERLIN
+        else datetime(2026, 11, 1, 0, 30, tzinfo=NEW_YORK)
+    )
     due = cal.add(autumn, D("3 hours"))
     assert (due.hour, due.minute) == (2, 30)  # the wall clock shows two hours
 
@@ -123,10 +137,12 @@ def test_working_day_start_on_a_fall_back_day() -> None:
 def test_named_extended_calendar_on_a_sunday_night() -> None:
     cal = WorkCalendar("Asia/Taipei", range(7), [(6 * 60, 22 * 60)], name="延長服務")
     tp = ZoneInfo("Asia/Taipei")
-    assert cal.add(datetime(2026, 11, 29, 21, 30, tzinfo=tp), D("4 working hours")) == \
-        datetime(2026, 11, 30, 9, 30, tzinfo=tp)
-    assert cal.add(datetime(2026, 11, 29, 23, 0, tzinfo=tp), D("1 working day")) == \
-        datetime(2026, 12, 1, 6, 0, tzinfo=tp)
+    assert cal.add(datetime(2026, 11, 29, 21, 30, tzinfo=tp), D("4 working hours")) == datetime(
+        2026, 11, 30, 9, 30, tzinfo=tp
+    )
+    assert cal.add(datetime(2026, 11, 29, 23, 0, tzinfo=tp), D("1 working day")) == datetime(
+        2026, 12, 1, 6, 0, tzinfo=tp
+    )
 
 
 # ---- Duration -------------------------------------------------------------------------------
@@ -140,8 +156,13 @@ def test_duration_parse_and_str() -> None:
 
 
 # ---- properties against an independent oracle ------------------------------------------------
-BERLIN_CAL = WorkCalendar("Europe/Berlin", range(5), [(7 * 60 + 30, 12 * 60), (12 * 60 + 30, 16 * 60 + 30)],
-                          holidays=[date(2026, 3, 30)], workdays=[date(2026, 3, 28)])
+BERLIN_CAL = WorkCalendar(
+    "Europe/Berlin",
+    range(5),
+    [(7 * 60 + 30, 12 * 60), (12 * 60 + 30, 16 * 60 + 30)],
+    holidays=[date(2026, 3, 30)],
+    workdays=[date(2026, 3, 28)],
+)
 
 
 def oracle_is_working(cal: WorkCalendar, utc_minute: datetime) -> bool:
@@ -194,13 +215,20 @@ def test_add_is_monotonic_in_start_and_duration(a: datetime, b: datetime, minute
     early, late = sorted((a, b))
     d = Duration(minutes, D("1 minute").unit, working=True)
     assert BERLIN_CAL.add(early, d) <= BERLIN_CAL.add(late, d)
-    assert BERLIN_CAL.add(early, d) <= BERLIN_CAL.add(early, Duration(minutes + 1, d.unit, working=True))
+    assert BERLIN_CAL.add(early, d) <= BERLIN_CAL.add(
+        early, Duration(minutes + 1, d.unit, working=True)
+    )
 
 
 @settings(max_examples=200, deadline=None)
 @given(instants, st.integers(1, 3000), st.integers(0, 5))
-def test_results_fall_in_working_time_or_on_a_period_end(start: datetime, minutes: int, days: int) -> None:
-    for duration in (Duration(minutes, D("1 minute").unit, working=True), Duration(days, D("1 day").unit, working=True)):
+def test_results_fall_in_working_time_or_on_a_period_end(
+    start: datetime, minutes: int, days: int
+) -> None:
+    for duration in (
+        Duration(minutes, D("1 minute").unit, working=True),
+        Duration(days, D("1 day").unit, working=True),
+    ):
         due = BERLIN_CAL.add(start, duration)
         if not BERLIN_CAL.is_working_time(due):
             local = due.astimezone(BERLIN_CAL.tz)

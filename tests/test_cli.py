@@ -29,7 +29,9 @@ def test_check_clean_files() -> None:
 
 def test_check_reports_every_error_of_every_file(tmp_path: Path) -> None:
     bad1 = tmp_path / "a.policy"
-    bad1.write_text(MINIMAL.replace("Asia/Shanghai", "Nowhere/City").replace("30 minutes", "30 minuts"), "utf-8")
+    bad1.write_text(
+        MINIMAL.replace("Asia/Shanghai", "Nowhere/City").replace("30 minutes", "30 minuts"), "utf-8"
+    )
     bad2 = tmp_path / "b.policy"
     bad2.write_text("policy {\n", "utf-8")
     code, out, err = run("policy", "check", str(bad1), str(bad2), ALL[0])
@@ -53,8 +55,11 @@ def test_test_runs_examples() -> None:
 
 def test_test_reports_failing_example_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "f.policy"
-    path.write_text(MINIMAL + 'example "wrong" {\n  given case { severity: "critical" }\n'
-                    "  expect priority general\n}\n", "utf-8")
+    path.write_text(
+        MINIMAL + 'example "wrong" {\n  given case { severity: "critical" }\n'
+        "  expect priority general\n}\n",
+        "utf-8",
+    )
     code, out, _ = run("policy", "test", str(path))
     assert code == 1
     assert f"FAILED  {path}:20  wrong" in out
@@ -65,22 +70,44 @@ def test_test_reports_failing_example_with_its_line(tmp_path: Path) -> None:
 def test_show_lists_every_section() -> None:
     code, out, _ = run("policy", "show", str(RULES / "rhine-pumps.policy"))
     assert code == 0
-    for text in ("Rhein Pumpen GmbH", "on call", "critical", "within 10 minutes", "by appointment",
-                 "waiting for parts", "6 months after accepted", "herausragend", "tasks_completed",
-                 "120 EUR per night", "supervisor then manager then director then finance",
-                 "stocktake every", "ATEX", "ear_protection", "24 hours"):
+    for text in (
+        "Rhein Pumpen GmbH",
+        "on call",
+        "critical",
+        "within 10 minutes",
+        "by appointment",
+        "waiting for parts",
+        "6 months after accepted",
+        "herausragend",
+        "tasks_completed",
+        "120 EUR per night",
+        "supervisor then manager then director then finance",
+        "stocktake every",
+        "ATEX",
+        "ear_protection",
+        "24 hours",
+    ):
         assert text in out, text
 
 
 def test_explain_gives_priority_rule_and_deadlines(tmp_path: Path) -> None:
     case = tmp_path / "case.json"
-    case.write_text(json.dumps({"severity": "major", "machine_down": True, "customer": {"tier": "gold"}}))
-    code, out, _ = run("policy", "explain", str(RULES / "default.policy"), "--case", str(case),
-                       "--at", "2026-11-27T16:00")
+    case.write_text(
+        json.dumps({"severity": "major", "machine_down": True, "customer": {"tier": "gold"}})
+    )
+    code, out, _ = run(
+        "policy",
+        "explain",
+        str(RULES / "default.policy"),
+        "--case",
+        str(case),
+        "--at",
+        "2026-11-27T16:00",
+    )
     assert code == 0
     assert "priority: urgent" in out and "default.policy:21" in out
-    assert "Fri 2026-11-27 16:30" in out   # response within 30 minutes
-    assert "Sat 2026-11-28 00:00" in out   # arrival within 8 hours
+    assert "Fri 2026-11-27 16:30" in out  # response within 30 minutes
+    assert "Sat 2026-11-28 00:00" in out  # arrival within 8 hours
     assert "after the case is assigned" in out
 
 

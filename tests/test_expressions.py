@@ -9,7 +9,7 @@ from conftest import MINIMAL, RULES
 
 from aftersales import FunctionRegistry, PolicyError, ValueType, load_policy, parse_policy
 
-FIELDS = 'fields {\n  custom.tons number\n  custom.note text\n  custom.vip bool\n}\n'
+FIELDS = "fields {\n  custom.tons number\n  custom.note text\n  custom.vip bool\n}\n"
 
 
 def decide(condition: str, case: object) -> str:
@@ -17,25 +17,36 @@ def decide(condition: str, case: object) -> str:
     return parse_policy(text).priority_for(case).name
 
 
-@pytest.mark.parametrize(("condition", "case", "expected"), [
-    ('severity == "critical"', {"severity": "critical"}, "urgent"),
-    ('severity != "critical"', {}, "urgent"),                       # missing differs
-    ('severity == "critical"', {}, "general"),                      # missing equals nothing
-    ("custom.tons >= 50", {"custom": {"tons": 50}}, "urgent"),
-    ("custom.tons >= 50", {"custom": {}}, "general"),               # missing orders false
-    ("custom.tons < 50", {}, "general"),
-    ('customer.tier in ["gold", "platinum"]', {"customer": {"tier": "gold"}}, "urgent"),
-    ('customer.tier not in ["gold"]', {"customer": {"tier": "silver"}}, "urgent"),
-    ('fault contains "LEAK"', {"fault": "oil leak at gland"}, "urgent"),  # ignores case
-    ('fault contains "leak"', {}, "general"),
-    ("machine_down", {"machine_down": True}, "urgent"),
-    ("not machine_down", {}, "urgent"),                              # missing bool is false
-    ('not (severity == "minor") and machine_down', {"severity": "major", "machine_down": True}, "urgent"),
-    ('severity == "minor" or machine_down and custom.vip', {"machine_down": True, "custom": {"vip": True}}, "urgent"),
-    ('starts_with(fault_code, "HYD")', {"fault_code": "HYD-PUMP"}, "urgent"),
-    ('length(fault) > 3', {}, "general"),                             # functions skip missing
-    ('custom.note == "a\\"b"', {"custom": {"note": 'a"b'}}, "urgent"),
-])
+@pytest.mark.parametrize(
+    ("condition", "case", "expected"),
+    [
+        ('severity == "critical"', {"severity": "critical"}, "urgent"),
+        ('severity != "critical"', {}, "urgent"),  # missing differs
+        ('severity == "critical"', {}, "general"),  # missing equals nothing
+        ("custom.tons >= 50", {"custom": {"tons": 50}}, "urgent"),
+        ("custom.tons >= 50", {"custom": {}}, "general"),  # missing orders false
+        ("custom.tons < 50", {}, "general"),
+        ('customer.tier in ["gold", "platinum"]', {"customer": {"tier": "gold"}}, "urgent"),
+        ('customer.tier not in ["gold"]', {"customer": {"tier": "silver"}}, "urgent"),
+        ('fault contains "LEAK"', {"fault": "oil leak at gland"}, "urgent"),  # ignores case
+        ('fault contains "leak"', {}, "general"),
+        ("machine_down", {"machine_down": True}, "urgent"),
+        ("not machine_down", {}, "urgent"),  # missing bool is false
+        (
+            'not (severity == "minor") and machine_down',
+            {"severity": "major", "machine_down": True},
+            "urgent",
+        ),
+        (
+            'severity == "minor" or machine_down and custom.vip',
+            {"machine_down": True, "custom": {"vip": True}},
+            "urgent",
+        ),
+        ('starts_with(fault_code, "HYD")', {"fault_code": "HYD-PUMP"}, "urgent"),
+        ("length(fault) > 3", {}, "general"),  # functions skip missing
+        ('custom.note == "a\\"b"', {"custom": {"note": 'a"b'}}, "urgent"),
+    ],
+)
 def test_semantics(condition: str, case: dict[str, object], expected: str) -> None:
     assert decide(condition, case) == expected
 
@@ -47,8 +58,12 @@ def test_and_binds_tighter_than_or() -> None:
 
 
 def test_objects_work_like_mappings() -> None:
-    case = SimpleNamespace(severity="major", machine_down=True,
-                           customer=SimpleNamespace(tier="gold"), custom={"tons": 80})
+    case = SimpleNamespace(
+        severity="major",
+        machine_down=True,
+        customer=SimpleNamespace(tier="gold"),
+        custom={"tons": 80},
+    )
     policy = load_policy(RULES / "default.policy")
     decision = policy.priority_for(case)
     assert (decision.name, decision.location) == ("urgent", f"{RULES / 'default.policy'}:21")
@@ -69,21 +84,26 @@ def test_plugin_functions_are_type_checked() -> None:
     policy = parse_policy(text, functions=registry)
     assert policy.priority_for({"product": {"serial": "EX350"}}).name == "urgent"
     with pytest.raises(PolicyError, match="region_of\\(\\) needs text here, not number"):
-        parse_policy(MINIMAL.replace('severity == "critical"', 'region_of(5) == "EX"'), functions=registry)
+        parse_policy(
+            MINIMAL.replace('severity == "critical"', 'region_of(5) == "EX"'), functions=registry
+        )
     with pytest.raises(PolicyError, match='unknown function "lenght"'):
         parse_policy(MINIMAL.replace('severity == "critical"', "lenght(fault) > 1"))
 
 
 # ---- a hostile policy cannot run code ----------------------------------------------------------
-@pytest.mark.parametrize("condition", [
-    'fault == "\\"); __import__(\'os\').system(\'touch /tmp/pwned\') #"',
-    "__import__ == 1",
-    "__class__ == 1",
-    'customer.__class__ == "x"',
-    'custom.__class__ == "x"',
-    'fault == "{0.__class__}"',
-    'eval("1") == 1',
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "fault == \"\\\"); __import__('os').system('touch /tmp/pwned') #\"",
+        "__import__ == 1",
+        "__class__ == 1",
+        'customer.__class__ == "x"',
+        'custom.__class__ == "x"',
+        'fault == "{0.__class__}"',
+        'eval("1") == 1',
+    ],
+)
 def test_hostile_policy_cannot_run_code(condition: str, tmp_path: object) -> None:
     text = MINIMAL.replace('severity == "critical"', condition)
     try:

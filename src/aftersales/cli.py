@@ -107,9 +107,11 @@ def policy_test(files: Sequence[str]) -> None:
                 click.echo(f"ok      {result.location}  {result.example.name}")
             else:
                 failed += 1
-                click.echo(f"FAILED  {result.location}  {result.example.name}\n"
-                           f"        expected {result.expectation.kind} {result.expected}, "
-                           f"got {result.got}")
+                click.echo(
+                    f"FAILED  {result.location}  {result.example.name}\n"
+                    f"        expected {result.expectation.kind} {result.expected}, "
+                    f"got {result.got}"
+                )
     click.echo(f"{passed} passed, {failed} failed")
     if failed:
         sys.exit(1)
@@ -129,11 +131,19 @@ def policy_show(file: str) -> None:
 
 @policy.command("explain")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--case", "case_file", required=True, type=click.Path(dir_okay=False),
-              help="JSON file with the case's fields, shaped like desk.cases.report's.")
-@click.option("--at", "at", default=None,
-              help="When the case is reported (ISO time; no offset: the policy's zone). "
-                   "Default: now.")
+@click.option(
+    "--case",
+    "case_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="JSON file with the case's fields, shaped like desk.cases.report's.",
+)
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="When the case is reported (ISO time; no offset: the policy's zone). Default: now.",
+)
 @user_errors
 def policy_explain(file: str, case_file: str, at: str | None) -> None:
     """The priority of a case, the rule that decided it, and each milestone's deadline."""
@@ -164,11 +174,14 @@ def _read_case(path: str) -> Any:
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") \
-            from exc
+        raise ValidationError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        ) from exc
     if not isinstance(data, dict):
-        raise ValidationError(f"{path}: a case is a JSON object, such as "
-                              '{"severity": "major", "machine_down": true}')
+        raise ValidationError(
+            f"{path}: a case is a JSON object, such as "
+            '{"severity": "major", "machine_down": true}'
+        )
     return data
 
 
@@ -199,8 +212,9 @@ def _days(days: Iterable[int]) -> str:
 
 
 def _hours(calendar: WorkCalendar) -> str:
-    return ", ".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}"
-                     for a, b in calendar.hours)
+    return ", ".join(
+        f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in calendar.hours
+    )
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
@@ -214,24 +228,57 @@ def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) ->
 
 def policy_tables(p: Policy) -> list[Table]:
     """Every filled-in value of ``p`` as rich tables, in the order of the language page."""
-    tables = [_table("policy", ("name", "version", "time zone", "currency"),
-                     [(p.name, p.version, p.timezone, p.currency or "-")])]
-    tables.append(_table("calendars", ("calendar", "work week", "hours", "holidays",
-                                       "make-up working days"),
-                         [(name or "(default)", _days(c.workweek), _hours(c),
-                           str(len(c.holidays)) + " days", ", ".join(map(str, sorted(c.workdays)))
-                           or "-") for name, c in p.calendars.items()]))
-    tables.append(_table("priorities (first match wins)", ("priority", "when", "rule at"),
-                         [(r.name, r.condition.source if r.condition else "otherwise",
-                           r.location) for r in p.priorities]))
+    tables = [
+        _table(
+            "policy",
+            ("name", "version", "time zone", "currency"),
+            [(p.name, p.version, p.timezone, p.currency or "-")],
+        )
+    ]
+    tables.append(
+        _table(
+            "calendars",
+            ("calendar", "work week", "hours", "holidays", "make-up working days"),
+            [
+                (
+                    name or "(default)",
+                    _days(c.workweek),
+                    _hours(c),
+                    str(len(c.holidays)) + " days",
+                    ", ".join(map(str, sorted(c.workdays))) or "-",
+                )
+                for name, c in p.calendars.items()
+            ],
+        )
+    )
+    tables.append(
+        _table(
+            "priorities (first match wins)",
+            ("priority", "when", "rule at"),
+            [
+                (r.name, r.condition.source if r.condition else "otherwise", r.location)
+                for r in p.priorities
+            ],
+        )
+    )
     milestones = ("response", "contact", "arrival", "callback")
     rows = []
     for name in p.priority_names:
         targets = p.targets_for(name)
-        rows.append((name, *(_target_text(targets.get(m)) for m in milestones),
-                     *(_target_text(p.repair_target(name, c)) for c in ("simple", "complex"))))
-    tables.append(_table("targets per priority",
-                         ("priority", *milestones, "repair (simple)", "repair (complex)"), rows))
+        rows.append(
+            (
+                name,
+                *(_target_text(targets.get(m)) for m in milestones),
+                *(_target_text(p.repair_target(name, c)) for c in ("simple", "complex")),
+            )
+        )
+    tables.append(
+        _table(
+            "targets per priority",
+            ("priority", *milestones, "repair (simple)", "repair (complex)"),
+            rows,
+        )
+    )
     general = [
         ("warn at", ", ".join(_pct(v) for v in p.warn_at) or "-"),
         ("excuse", p.excuse or "never"),
@@ -251,55 +298,97 @@ def policy_tables(p: Policy) -> list[Table]:
                 if m.per:
                     target += f" per {m.per.value}"
                 rows.append((f"  {indicator}: {m.metric}", f"{_pct(m.percent)}, target {target}"))
-        rows += [(f"grade {g.name}", "otherwise" if g.threshold is None else
-                  f"score {'>=' if g.inclusive else '>'} {g.threshold.normalize():f}")
-                 for g in a.grades]
+        rows += [
+            (
+                f"grade {g.name}",
+                "otherwise"
+                if g.threshold is None
+                else f"score {'>=' if g.inclusive else '>'} {g.threshold.normalize():f}",
+            )
+            for g in a.grades
+        ]
         rows.append(("reward", ", ".join(a.reward) or "-"))
         rows.append(("improve", ", ".join(a.improve) or "-"))
         if a.dismiss_after:
-            rows.append(("dismissal review", f"after {a.dismiss_after} consecutive months "
-                                             f"graded {a.dismiss_grade}"))
+            rows.append(
+                (
+                    "dismissal review",
+                    f"after {a.dismiss_after} consecutive months graded {a.dismiss_grade}",
+                )
+            )
         tables.append(_table("appraisal", ("item", "value"), rows))
     if p.expenses is not None:
         e = p.expenses
         rows = [("invoice", "required" if e.invoice_required else "optional")]
-        rows += [(f"limit {lim.category}", f"{lim.amount} per {lim.per}")
-                 for lim in e.limits.values()]
-        rows += [("approval", " then ".join(r.chain) + (f" when {r.condition.source}"
-                                                         if r.condition else ""))
-                 for r in e.approvals]
+        rows += [
+            (f"limit {lim.category}", f"{lim.amount} per {lim.per}") for lim in e.limits.values()
+        ]
+        rows += [
+            (
+                "approval",
+                " then ".join(r.chain) + (f" when {r.condition.source}" if r.condition else ""),
+            )
+            for r in e.approvals
+        ]
         tables.append(_table("expenses", ("item", "value"), rows))
     if p.parts is not None:
         pa = p.parts
-        rows = [("stocktake every", str(pa.stocktake_every) if pa.stocktake_every else "-"),
-                ("reorder when", pa.reorder.source if pa.reorder else "-"),
-                ("inspect incoming", ", ".join(pa.inspect_incoming) or "-")]
-        rows += [("requisition approval", " then ".join(r.chain) +
-                  (f" when {r.condition.source}" if r.condition else ""))
-                 for r in pa.requisition_approvals]
+        rows = [
+            ("stocktake every", str(pa.stocktake_every) if pa.stocktake_every else "-"),
+            ("reorder when", pa.reorder.source if pa.reorder else "-"),
+            ("inspect incoming", ", ".join(pa.inspect_incoming) or "-"),
+        ]
+        rows += [
+            (
+                "requisition approval",
+                " then ".join(r.chain) + (f" when {r.condition.source}" if r.condition else ""),
+            )
+            for r in pa.requisition_approvals
+        ]
         tables.append(_table("parts", ("item", "value"), rows))
     if p.training is not None:
         t = p.training
         rows = [(f"assessment {w.name}", _pct(w.percent)) for w in t.assessment]
-        rows.append(("pass at", f"{t.pass_mark.normalize():f}" if t.pass_mark is not None
-                     else "-"))
-        rows.append(("retake", "until passed" if t.retake_until_passed else
-                     f"at most {t.retake_limit} times" if t.retake_limit else "-"))
-        rows.append(("certificate valid", str(t.certificate_valid) if t.certificate_valid
-                     else "-"))
-        rows += [(f'require "{c.certificate}"', c.condition.source if c.condition else "always")
-                 for c in t.certificates]
+        rows.append(("pass at", f"{t.pass_mark.normalize():f}" if t.pass_mark is not None else "-"))
+        rows.append(
+            (
+                "retake",
+                "until passed"
+                if t.retake_until_passed
+                else f"at most {t.retake_limit} times"
+                if t.retake_limit
+                else "-",
+            )
+        )
+        rows.append(("certificate valid", str(t.certificate_valid) if t.certificate_valid else "-"))
+        rows += [
+            (f'require "{c.certificate}"', c.condition.source if c.condition else "always")
+            for c in t.certificates
+        ]
         tables.append(_table("training", ("item", "value"), rows))
     if p.safety is not None:
         s = p.safety
-        tables.append(_table("safety", ("item", "value"), [
-            ("protective gear before work", ", ".join(s.ppe) or "-"),
-            ("inspect tools every", str(s.tools_every) if s.tools_every else "-"),
-            ("report incidents within", str(s.incidents_within) if s.incidents_within else "-"),
-        ]))
-    tables.append(_table("examples", ("example", "expects", "at"),
-                         [(e.name, ", ".join(x.kind for x in e.expectations), e.location)
-                          for e in p.examples]))
+        tables.append(
+            _table(
+                "safety",
+                ("item", "value"),
+                [
+                    ("protective gear before work", ", ".join(s.ppe) or "-"),
+                    ("inspect tools every", str(s.tools_every) if s.tools_every else "-"),
+                    (
+                        "report incidents within",
+                        str(s.incidents_within) if s.incidents_within else "-",
+                    ),
+                ],
+            )
+        )
+    tables.append(
+        _table(
+            "examples",
+            ("example", "expects", "at"),
+            [(e.name, ", ".join(x.kind for x in e.expectations), e.location) for e in p.examples],
+        )
+    )
     return tables
 
 

@@ -27,6 +27,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -44,8 +45,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"unknown time zone {name!r}; use an IANA name such as "
-                              '"Asia/Shanghai"') from exc
+        raise ValidationError(
+            f'unknown time zone {name!r}; use an IANA name such as "Asia/Shanghai"'
+        ) from exc
 
 
 def require_aware(value: datetime, what: str = "time") -> datetime:
@@ -109,6 +111,18 @@ class _Spans:
     day_index: dict[int, int]
 
 
+def _weekdays(days: Iterable[int]) -> frozenset[int]:
+    return frozenset(days)
+
+
+def _dates(days: Iterable[date]) -> frozenset[date]:
+    return frozenset(days)
+
+
+def _sorted_hours(hours: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    return tuple(sorted(hours))
+
+
 @attrs.frozen(eq=False)
 class WorkCalendar:
     """When a team works: a work week, daily hours, holidays and make-up working days.
@@ -119,10 +133,10 @@ class WorkCalendar:
     """
 
     timezone: str
-    workweek: frozenset[int] = attrs.field(converter=frozenset)
-    hours: tuple[tuple[int, int], ...] = attrs.field(converter=lambda v: tuple(sorted(v)))
-    holidays: frozenset[date] = attrs.field(factory=frozenset, converter=frozenset)
-    workdays: frozenset[date] = attrs.field(factory=frozenset, converter=frozenset)
+    workweek: frozenset[int] = attrs.field(converter=_weekdays)
+    hours: tuple[tuple[int, int], ...] = attrs.field(converter=_sorted_hours)
+    holidays: frozenset[date] = attrs.field(factory=frozenset, converter=_dates)
+    workdays: frozenset[date] = attrs.field(factory=frozenset, converter=_dates)
     name: str | None = None
     tz: ZoneInfo = attrs.field(init=False, repr=False)
     _spans: list[_Spans] = attrs.field(init=False, repr=False, factory=list)
@@ -133,7 +147,7 @@ class WorkCalendar:
         for start, end in self.hours:
             if not 0 <= start < end <= MINUTES_PER_DAY:
                 raise ValidationError(f"bad working hours {start}-{end} (minutes of the day)")
-        for (_, end), (start, _) in zip(self.hours, self.hours[1:]):
+        for (_, end), (start, _) in pairwise(self.hours):
             if start < end:
                 raise ValidationError("working hours overlap")
         if not self.hours or not (self.workweek or self.workdays):
@@ -181,12 +195,13 @@ class WorkCalendar:
         cum: list[float] = []
         cum_end: list[float] = []
         total = 0.0
-        for a, b in zip(starts, ends):
+        for a, b in zip(starts, ends, strict=True):
             cum.append(total)
             total += b - a
             cum_end.append(total)
-        return _Spans(first, last, starts, ends, cum, cum_end, days,
-                      {d: i for i, d in enumerate(days)})
+        return _Spans(
+            first, last, starts, ends, cum, cum_end, days, {d: i for i, d in enumerate(days)}
+        )
 
     def _cover(self, first: int, last: int) -> _Spans:
         spans = self._spans[0] if self._spans else None

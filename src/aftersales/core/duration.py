@@ -67,13 +67,13 @@ class Duration:
         m = _PATTERN.match(text)
         if m is None:
             raise ValidationError(
-                f'cannot read {text!r} as a duration; write a number and a unit, '
+                f"cannot read {text!r} as a duration; write a number and a unit, "
                 'such as "30 minutes" or "4 working hours"'
             )
         unit = UNIT_WORDS.get(m["unit"])
         if unit is None:
             raise ValidationError(
-                f'unknown unit of time {m["unit"]!r} in {text!r}; use minutes, hours, days, '
+                f"unknown unit of time {m['unit']!r} in {text!r}; use minutes, hours, days, "
                 "weeks, months or years"
             )
         try:

@@ -9,7 +9,7 @@ from lark import Token, Tree
 
 from aftersales.core.errors import PolicyError, PolicyIssue
 
-Node = Tree | Token
+Node = Tree[Token] | Token
 _STRINGS = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 
 MAX_TREE_DEPTH = 200
@@ -64,11 +64,18 @@ class Reporter:
             return None
         return self.lines[line - 1]
 
-    def at(self, line: int | None, column: int | None, message: str, hint: str | None = None,
-           end_column: int | None = None) -> None:
+    def at(
+        self,
+        line: int | None,
+        column: int | None,
+        message: str,
+        hint: str | None = None,
+        end_column: int | None = None,
+    ) -> None:
         self.issues.append(
-            PolicyIssue(message, self.filename, line, column, self.source_line(line), hint,
-                        end_column)
+            PolicyIssue(
+                message, self.filename, line, column, self.source_line(line), hint, end_column
+            )
         )
 
     def error(self, where: Node | None, message: str, hint: str | None = None) -> None:

@@ -30,8 +30,10 @@ class ExampleResult:
 
     def __str__(self) -> str:
         status = "ok" if self.passed else "FAILED"
-        text = f'{self.location}: {status}: "{self.example.name}": expect ' \
-               f"{self.expectation.kind} {self.expected}"
+        text = (
+            f'{self.location}: {status}: "{self.example.name}": expect '
+            f"{self.expectation.kind} {self.expected}"
+        )
         if not self.passed:
             text += f", got {self.got}"
         return text
@@ -127,8 +129,9 @@ def explain(policy: Policy, case: Mapping[str, Any] | Any, reported_at: datetime
 
 def _deadline(policy: Policy, label: str, target: Target, reported_at: datetime) -> Deadline:
     if target.by_appointment:
-        return Deadline(label, target, None,
-                        "at the appointment the engineer agrees with the customer")
+        return Deadline(
+            label, target, None, "at the appointment the engineer agrees with the customer"
+        )
     if target.after == "reported":
         return Deadline(label, target, policy.due(target, reported_at), "")
     return Deadline(label, target, None, f"{target.duration} after the case is {target.after}")
@@ -139,13 +142,19 @@ def parse_local_time(policy: Policy, text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ValidationError(f"cannot read {text!r} as a time; write 2026-11-27T16:00 or "
-                              "2026-11-27T16:00+08:00") from exc
+        raise ValidationError(
+            f"cannot read {text!r} as a time; write 2026-11-27T16:00 or 2026-11-27T16:00+08:00"
+        ) from exc
     if value.tzinfo is None:
         return policy.local(value)
     return value
 
 
-__all__ = ["Deadline", "ExampleResult", "Explanation", "explain", "parse_local_time",
-           "run_examples"]
-
+__all__ = [
+    "Deadline",
+    "ExampleResult",
+    "Explanation",
+    "explain",
+    "parse_local_time",
+    "run_examples",
+]

@@ -48,8 +48,7 @@ CASE_FIELDS: Mapping[str, ValueType] = {
 """Fields of a case usable in ``priority`` and ``require certificate`` conditions."""
 
 ASSIGNMENT_FIELDS: Mapping[str, ValueType] = {**CASE_FIELDS, "priority": T.TEXT}
-CLAIM_FIELDS: Mapping[str, ValueType] = {"amount": T.MONEY, "lines": T.NUMBER,
-                                         "cases": T.NUMBER}
+CLAIM_FIELDS: Mapping[str, ValueType] = {"amount": T.MONEY, "lines": T.NUMBER, "cases": T.NUMBER}
 REQUISITION_FIELDS: Mapping[str, ValueType] = {"value": T.MONEY, "quantity": T.NUMBER}
 STOCK_FIELDS: Mapping[str, ValueType] = {
     "on_hand": T.NUMBER,
@@ -64,7 +63,7 @@ STOCK_FIELDS: Mapping[str, ValueType] = {
 @attrs.frozen
 class Expr:
     type: ValueType
-    where: Tree | Token = attrs.field(eq=False, repr=False)
+    where: Tree[Token] | Token = attrs.field(eq=False, repr=False)
 
 
 @attrs.frozen
@@ -103,8 +102,16 @@ class Compare(Expr):
 
 
 _ORDERED = {T.NUMBER, T.MONEY, T.PERCENT, T.DURATION}
-_OP_TEXT = {"EQ": "==", "NE": "!=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">=",
-            "IN": "in", "CONTAINS": "contains"}
+_OP_TEXT = {
+    "EQ": "==",
+    "NE": "!=",
+    "LT": "<",
+    "LE": "<=",
+    "GT": ">",
+    "GE": ">=",
+    "IN": "in",
+    "CONTAINS": "contains",
+}
 
 
 def number_value(text: str) -> int | float:
@@ -118,30 +125,38 @@ def describe(node: Expr, reporter: Reporter) -> str:
 class Checker:
     """Type-checks expression trees for one kind of place (its ``fields``)."""
 
-    def __init__(self, reporter: Reporter, fields: Mapping[str, ValueType],
-                 functions: FunctionRegistry, currency: str | None,
-                 priorities: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        reporter: Reporter,
+        fields: Mapping[str, ValueType],
+        functions: FunctionRegistry,
+        currency: str | None,
+        priorities: Sequence[str] = (),
+    ) -> None:
         self.reporter = reporter
         self.fields = fields
         self.functions = functions
         self.currency = currency
         self.priorities = priorities
 
-    def error(self, where: Tree | Token, message: str, hint: str | None = None) -> None:
+    def error(self, where: Tree[Token] | Token, message: str, hint: str | None = None) -> None:
         self.reporter.error(where, message, hint)
 
     # -- entry points -------------------------------------------------------------------------
-    def condition(self, tree: Tree | Token) -> Expr | None:
+    def condition(self, tree: Tree[Token] | Token) -> Expr | None:
         """A checked expression that must be true or false."""
         node = self.check(tree)
         if node is not None and node.type is not T.BOOL:
-            self.error(tree, f"a condition must be true or false, but {describe(node, self.reporter)}"
-                       f" is {node.type}",
-                       _compare_hint(node))
+            self.error(
+                tree,
+                f"a condition must be true or false, but {describe(node, self.reporter)}"
+                f" is {node.type}",
+                _compare_hint(node),
+            )
             return None
         return node
 
-    def check(self, tree: Tree | Token) -> Expr | None:
+    def check(self, tree: Tree[Token] | Token) -> Expr | None:
         if isinstance(tree, Token):
             return self.token(tree)
         kind = tree.data
@@ -180,24 +195,33 @@ class Checker:
     def field(self, tok: Token) -> Expr | None:
         name = str(tok)
         if name in RESERVED_WORDS:
-            self.error(tok, f'"{name}" is a reserved word, not a field',
-                       f"reserved words cannot name fields; known fields: {self.known()}")
+            self.error(
+                tok,
+                f'"{name}" is a reserved word, not a field',
+                f"reserved words cannot name fields; known fields: {self.known()}",
+            )
             return None
         kind = self.fields.get(name)
         if kind is None:
             if name.startswith("custom."):
-                self.error(tok, f'custom field "{name}" is not declared',
-                           f"declare it with its type: fields {{ {name} text }}")
+                self.error(
+                    tok,
+                    f'custom field "{name}" is not declared',
+                    f"declare it with its type: fields {{ {name} text }}",
+                )
             else:
-                self.error(tok, f'unknown field "{name}"',
-                           did_you_mean(name, self.fields) or f"known fields: {self.known()}")
+                self.error(
+                    tok,
+                    f'unknown field "{name}"',
+                    did_you_mean(name, self.fields) or f"known fields: {self.known()}",
+                )
             return None
         return FieldRef(kind, tok, name)
 
     def known(self) -> str:
         return ", ".join(self.fields)
 
-    def money(self, tree: Tree) -> Expr | None:
+    def money(self, tree: Tree[Token]) -> Expr | None:
         amount, code = tree.children
         if not self.check_currency(code):  # type: ignore[arg-type]
             return None
@@ -208,15 +232,18 @@ class Checker:
             self.error(code, f'unknown currency "{code}"', "use an ISO 4217 code such as CNY")
             return False
         if self.currency is not None and code != self.currency:
-            self.error(code, f"amounts in this policy are in {self.currency}, not {code}",
-                       f"write the amount in {self.currency}")
+            self.error(
+                code,
+                f"amounts in this policy are in {self.currency}, not {code}",
+                f"write the amount in {self.currency}",
+            )
             return False
         return True
 
-    def duration(self, tree: Tree) -> Duration | None:
+    def duration(self, tree: Tree[Token]) -> Duration | None:
         return read_duration(tree, self.reporter)
 
-    def list(self, tree: Tree) -> Expr | None:
+    def list(self, tree: Tree[Token]) -> Expr | None:
         items = [self.check(child) for child in tree.children[1:]]
         if any(item is None for item in items):
             return None
@@ -227,8 +254,10 @@ class Checker:
         elem = checked[0].type
         for item in checked[1:]:
             if item.type is not elem:
-                self.error(item.where, f"a list holds values of one type: this is {item.type},"
-                           f" the first is {elem}")
+                self.error(
+                    item.where,
+                    f"a list holds values of one type: this is {item.type}, the first is {elem}",
+                )
                 return None
         if elem is T.LIST:
             self.error(tree, "lists cannot hold lists")
@@ -236,31 +265,37 @@ class Checker:
         return Literal(T.LIST, tree, tuple(item.value for item in checked), elem)  # type: ignore[attr-defined]
 
     # -- operators ----------------------------------------------------------------------------
-    def boolean(self, tree: Tree, op: str) -> Expr | None:
+    def boolean(self, tree: Tree[Token], op: str) -> Expr | None:
         operands = [self.check(child) for child in tree.children]
         ok = True
-        for child, node in zip(tree.children, operands):
+        for child, node in zip(tree.children, operands, strict=True):
             if node is not None and node.type is not T.BOOL:
-                self.error(child, f'"{op}" joins conditions, but {describe(node, self.reporter)}'
-                           f" is {node.type}", _compare_hint(node))
+                self.error(
+                    child,
+                    f'"{op}" joins conditions, but {describe(node, self.reporter)} is {node.type}',
+                    _compare_hint(node),
+                )
                 ok = False
         if not ok or any(node is None for node in operands):
             return None
         return BoolOp(T.BOOL, tree, op, tuple(n for n in operands if n is not None))
 
-    def negation(self, tree: Tree) -> Expr | None:
+    def negation(self, tree: Tree[Token]) -> Expr | None:
         operand = self.check(tree.children[-1])
         if operand is None:
             return None
         if operand.type is not T.BOOL:
-            self.error(tree, f'"not" applies to a condition, but {describe(operand, self.reporter)}'
-                       f" is {operand.type}",
-                       '"not" binds tighter than comparisons: write not (a == b), or a != b, '
-                       "or a not in [...]")
+            self.error(
+                tree,
+                f'"not" applies to a condition, but {describe(operand, self.reporter)}'
+                f" is {operand.type}",
+                '"not" binds tighter than comparisons: write not (a == b), or a != b, '
+                "or a not in [...]",
+            )
             return None
         return Not(T.BOOL, tree, operand)
 
-    def compare(self, tree: Tree) -> Expr | None:
+    def compare(self, tree: Tree[Token]) -> Expr | None:
         left_tree, op_tree, right_tree = tree.children
         op = " ".join(_OP_TEXT.get(t.type, str(t)) for t in op_tree.children)  # type: ignore[union-attr]
         left, right = self.check(left_tree), self.check(right_tree)
@@ -270,13 +305,17 @@ class Checker:
         lhs, rhs = describe(left, self.reporter), describe(right, self.reporter)
         if op in ("in", "not in"):
             if rt is not T.LIST:
-                self.error(right_tree, f'"{op}" needs a list on its right, not {rt}',
-                           'write a list in brackets, such as ["gold", "platinum"]')
+                self.error(
+                    right_tree,
+                    f'"{op}" needs a list on its right, not {rt}',
+                    'write a list in brackets, such as ["gold", "platinum"]',
+                )
                 return None
             elem = right.elem  # type: ignore[attr-defined]
             if lt is not elem:
-                self.error(tree, f"cannot look for {lhs} ({lt}) in a list of {elem}",
-                           _quote_hint(lt, elem))
+                self.error(
+                    tree, f"cannot look for {lhs} ({lt}) in a list of {elem}", _quote_hint(lt, elem)
+                )
                 return None
         elif op == "contains":
             if lt is not T.TEXT or rt is not T.TEXT:
@@ -284,12 +323,14 @@ class Checker:
                 return None
         else:
             if lt is not rt:
-                self.error(tree, f"cannot compare {lhs} ({lt}) with {rhs} ({rt})",
-                           _quote_hint(lt, rt))
+                self.error(
+                    tree, f"cannot compare {lhs} ({lt}) with {rhs} ({rt})", _quote_hint(lt, rt)
+                )
                 return None
             if op not in ("==", "!=") and lt not in _ORDERED:
-                self.error(tree, f'"{op}" compares amounts; {lt} values can only be tested with'
-                           " == and !=")
+                self.error(
+                    tree, f'"{op}" compares amounts; {lt} values can only be tested with == and !='
+                )
                 return None
         self.check_priority_names(left, right)
         return Compare(T.BOOL, tree, op, left, right)
@@ -298,30 +339,41 @@ class Checker:
         if not self.priorities:
             return
         if isinstance(left, FieldRef) and left.name == "priority":
-            values = right.value if isinstance(right, Literal) and right.type is T.LIST else (
-                (right.value,) if isinstance(right, Literal) else ())
+            values = (
+                right.value
+                if isinstance(right, Literal) and right.type is T.LIST
+                else ((right.value,) if isinstance(right, Literal) else ())
+            )
             for value in values:
                 if value not in self.priorities:
-                    self.error(right.where, f'no priority is named "{value}"',
-                               did_you_mean(str(value), self.priorities))
+                    self.error(
+                        right.where,
+                        f'no priority is named "{value}"',
+                        did_you_mean(str(value), self.priorities),
+                    )
 
-    def call(self, tree: Tree) -> Expr | None:
+    def call(self, tree: Tree[Token]) -> Expr | None:
         name_tok = tree.children[0]
         assert isinstance(name_tok, Token)
         function = self.functions.get(str(name_tok))
         args = [self.check(child) for child in tree.children[1:]]
         if function is None:
-            self.error(name_tok, f'unknown function "{name_tok}"',
-                       did_you_mean(str(name_tok), self.functions.names()))
+            self.error(
+                name_tok,
+                f'unknown function "{name_tok}"',
+                did_you_mean(str(name_tok), self.functions.names()),
+            )
             return None
         if any(arg is None for arg in args):
             return None
         checked = [arg for arg in args if arg is not None]
         if len(checked) != len(function.params):
-            self.error(tree, f"{function.name}() takes {len(function.params)} argument(s), "
-                       f"not {len(checked)}")
+            self.error(
+                tree,
+                f"{function.name}() takes {len(function.params)} argument(s), not {len(checked)}",
+            )
             return None
-        for arg, param in zip(checked, function.params):
+        for arg, param in zip(checked, function.params, strict=True):
             if arg.type is not param:
                 self.error(arg.where, f"{function.name}() needs {param} here, not {arg.type}")
                 return None
@@ -362,8 +414,13 @@ def unquote(tok: Token, reporter: Reporter) -> str:
                 out.append(_ESCAPES[nxt])
             else:
                 col = (tok.column or 1) + 1 + i
-                reporter.at(tok.line, col, f'unknown escape "\\{nxt}" in text',
-                            'text understands \\" \\\\ \\n and \\t', col + 2)
+                reporter.at(
+                    tok.line,
+                    col,
+                    f'unknown escape "\\{nxt}" in text',
+                    'text understands \\" \\\\ \\n and \\t',
+                    col + 2,
+                )
                 out.append(nxt)
             i += 2
         else:
@@ -372,7 +429,7 @@ def unquote(tok: Token, reporter: Reporter) -> str:
     return "".join(out)
 
 
-def read_duration(tree: Tree, reporter: Reporter) -> Duration | None:
+def read_duration(tree: Tree[Token], reporter: Reporter) -> Duration | None:
     """The Duration of a ``duration`` tree, or None after reporting why it is not one."""
     amount_tok = tree.children[0]
     unit_tok = tree.children[-1]
@@ -426,12 +483,19 @@ def _guard_call(impl: Callable[..., Any]) -> Callable[..., Any]:
         if any(arg is None for arg in args):
             return None
         return impl(*args)
+
     return call
 
 
 _CMP_AST: dict[str, type[ast.cmpop]] = {
-    "==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE,
-    "in": ast.In, "not in": ast.NotIn,
+    "==": ast.Eq,
+    "!=": ast.NotEq,
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    ">": ast.Gt,
+    ">=": ast.GtE,
+    "in": ast.In,
+    "not in": ast.NotIn,
 }
 
 
@@ -439,8 +503,7 @@ class Emitter:
     """Builds one lambda's AST from checked nodes; constants live in its namespace."""
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"__builtins__": {}, "_sub": _sub,
-                                          "_contains": _contains}
+        self.namespace: dict[str, Any] = {"__builtins__": {}, "_sub": _sub, "_contains": _contains}
         self._temps = 0
 
     def const(self, value: Any) -> ast.expr:
@@ -452,8 +515,9 @@ class Emitter:
 
     def field(self, name: str) -> ast.expr:
         head, *rest = name.split(".")
-        node: ast.expr = ast.Call(ast.Attribute(ast.Name("c", ast.Load()), "get", ast.Load()),
-                                  [ast.Constant(head)], [])
+        node: ast.expr = ast.Call(
+            ast.Attribute(ast.Name("c", ast.Load()), "get", ast.Load()), [ast.Constant(head)], []
+        )
         for part in rest:
             node = ast.Call(ast.Name("_sub", ast.Load()), [node, ast.Constant(part)], [])
         return node
@@ -500,16 +564,28 @@ class Emitter:
                 operands.append(expr)
                 continue
             name = self.temp()
-            guards.append(ast.Compare(ast.NamedExpr(ast.Name(name, ast.Store()), expr),
-                                      [ast.IsNot()], [ast.Constant(None)]))
+            guards.append(
+                ast.Compare(
+                    ast.NamedExpr(ast.Name(name, ast.Store()), expr),
+                    [ast.IsNot()],
+                    [ast.Constant(None)],
+                )
+            )
             operands.append(ast.Name(name, ast.Load()))
         compare = ast.Compare(operands[0], [cmp], [operands[1]])
         return ast.BoolOp(ast.And(), [*guards, compare]) if guards else compare
 
     def build(self, body: ast.expr, filename: str) -> Callable[[Any], Any]:
         """Compile ``lambda c: body``."""
-        args = ast.arguments(posonlyargs=[], args=[ast.arg("c")], vararg=None, kwonlyargs=[],
-                             kw_defaults=[], kwarg=None, defaults=[])
+        args = ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg("c")],
+            vararg=None,
+            kwonlyargs=[],
+            kw_defaults=[],
+            kwarg=None,
+            defaults=[],
+        )
         tree = ast.Expression(ast.Lambda(args, body))
         ast.fix_missing_locations(tree)
         code = compile(tree, f"<policy {filename}>", "eval")

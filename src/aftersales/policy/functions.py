@@ -93,10 +93,20 @@ BUILTIN_FUNCTIONS = FunctionRegistry(
         PolicyFunction("lower", str.lower, (T.TEXT,), T.TEXT, "the text in lower case"),
         PolicyFunction("upper", str.upper, (T.TEXT,), T.TEXT, "the text in upper case"),
         PolicyFunction("length", len, (T.TEXT,), T.NUMBER, "the number of characters"),
-        PolicyFunction("starts_with", str.startswith, (T.TEXT, T.TEXT), T.BOOL,
-                       "whether the first text starts with the second"),
-        PolicyFunction("ends_with", str.endswith, (T.TEXT, T.TEXT), T.BOOL,
-                       "whether the first text ends with the second"),
+        PolicyFunction(
+            "starts_with",
+            str.startswith,
+            (T.TEXT, T.TEXT),
+            T.BOOL,
+            "whether the first text starts with the second",
+        ),
+        PolicyFunction(
+            "ends_with",
+            str.endswith,
+            (T.TEXT, T.TEXT),
+            T.BOOL,
+            "whether the first text ends with the second",
+        ),
     ]
 )
 """The functions every policy may call."""
@@ -107,5 +117,10 @@ def default_functions() -> FunctionRegistry:
     return BUILTIN_FUNCTIONS.copy()
 
 
-__all__ = ["BUILTIN_FUNCTIONS", "FunctionRegistry", "PolicyFunction", "ValueType",
-           "default_functions"]
+__all__ = [
+    "BUILTIN_FUNCTIONS",
+    "FunctionRegistry",
+    "PolicyFunction",
+    "ValueType",
+    "default_functions",
+]

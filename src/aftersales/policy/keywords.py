@@ -1,4 +1,5 @@
-"""The words of the policy language: reserved words and the vocabularies names are checked against."""
+"""The words of the policy language: reserved words and the vocabularies names are checked
+against."""
 
 from __future__ import annotations
 
@@ -7,9 +8,27 @@ from collections.abc import Iterable
 
 RESERVED_WORDS = frozenset(
     {
-        "and", "or", "not", "in", "contains", "true", "false",
-        "when", "otherwise", "within", "after", "before", "on", "by", "then", "per",
-        "at", "every", "until", "working", "business",
+        "and",
+        "or",
+        "not",
+        "in",
+        "contains",
+        "true",
+        "false",
+        "when",
+        "otherwise",
+        "within",
+        "after",
+        "before",
+        "on",
+        "by",
+        "then",
+        "per",
+        "at",
+        "every",
+        "until",
+        "working",
+        "business",
     }
 )
 """Words that can never name a field, priority, grade, calendar or anything else.
@@ -25,8 +44,16 @@ MILESTONES = ("response", "contact", "arrival", "repair", "callback")
 """The milestones a case's clocks track, in lifecycle order."""
 
 EVENTS = (
-    "reported", "responded", "assigned", "confirmed", "contacted",
-    "arrived", "diagnosed", "repaired", "accepted", "followed_up",
+    "reported",
+    "responded",
+    "assigned",
+    "confirmed",
+    "contacted",
+    "arrived",
+    "diagnosed",
+    "repaired",
+    "accepted",
+    "followed_up",
 )
 """Case events in lifecycle order; a clock may start from any of them but ``followed_up``."""
 
@@ -60,8 +87,12 @@ CHANNELS = ("phone", "email", "online", "onsite")
 SEVERITIES = ("critical", "major", "minor")
 
 BUILTIN_METRICS = (
-    "tasks_completed", "first_time_fix", "satisfaction",
-    "sla_met_rate", "rework_rate", "response_time",
+    "tasks_completed",
+    "first_time_fix",
+    "satisfaction",
+    "sla_met_rate",
+    "rework_rate",
+    "response_time",
 )
 """Metrics the built-in scoring plugin provides; plugins may add more."""
 

@@ -319,8 +319,9 @@ class Policy:
         try:
             return self.slas[priority]
         except KeyError:
-            raise NotFound(f"no priority {priority!r} in {self.filename}; priorities: "
-                           f"{', '.join(self.slas)}") from None
+            raise NotFound(
+                f"no priority {priority!r} in {self.filename}; priorities: {', '.join(self.slas)}"
+            ) from None
 
     def repair_target(self, priority: str, complexity: str) -> Target | None:
         """The repair target for a diagnosed complexity: the priority's own, else the
@@ -332,8 +333,9 @@ class Policy:
         """Every milestone's target for a priority (repair only once complexity is known)."""
         sla = self.sla(priority)
         targets = dict(sla.targets)
-        same_for_all = set(sla.repair) == {"simple", "complex"} and len(
-            set(sla.repair.values())) == 1
+        same_for_all = (
+            set(sla.repair) == {"simple", "complex"} and len(set(sla.repair.values())) == 1
+        )
         if complexity is None and same_for_all:
             targets["repair"] = sla.repair["simple"]
         elif complexity is not None and "repair" not in targets:
@@ -351,8 +353,9 @@ class Policy:
             return self.calendar(calendar).add(start, duration)
         return add_clock(start, duration, self.tz)
 
-    def due(self, target: Target, start: datetime | None = None,
-            appointment: datetime | None = None) -> datetime | None:
+    def due(
+        self, target: Target, start: datetime | None = None, appointment: datetime | None = None
+    ) -> datetime | None:
         """When ``target`` falls due for a clock started at ``start`` (None if not started)."""
         if target.by_appointment:
             return appointment

@@ -44,9 +44,21 @@ _WHAT = {
     "CURRENCY_CODE": "a currency code such as CNY",
     "_NL": "the end of the line",
     "$END": "the end of the file",
-    "EQ": '"=="', "NE": '"!="', "LT": '"<"', "LE": '"<="', "GT": '">"', "GE": '">="',
-    "_LBRACE": '"{"', "_RBRACE": '"}"', "_LPAR": '"("', "_RPAR": '")"', "LSQB": '"["',
-    "_RSQB": '"]"', "_COMMA": '","', "_COLON": '":"', "_DOTDOT": '".."',
+    "EQ": '"=="',
+    "NE": '"!="',
+    "LT": '"<"',
+    "LE": '"<="',
+    "GT": '">"',
+    "GE": '">="',
+    "_LBRACE": '"{"',
+    "_RBRACE": '"}"',
+    "_LPAR": '"("',
+    "_RPAR": '")"',
+    "LSQB": '"["',
+    "_RSQB": '"]"',
+    "_COMMA": '","',
+    "_COLON": '":"',
+    "_DOTDOT": '".."',
 }
 _DURATION_AFTER = {"within", "every", "valid", "cycle", "warranty"}
 _SHAPE = re.compile(r'"(?:[^"\\\n]|\\.)*"|[^\W\d]\w*(?:\.[^\W\d]\w*)*|\d[\d.:%-]*|\S')
@@ -55,8 +67,7 @@ _COMMENT = re.compile(r"#[^\n]*")
 
 def _keyword_literals() -> dict[str, str]:
     lexer_conf = tables.parser().lexer_conf
-    return {t.name: t.pattern.value for t in lexer_conf.terminals
-            if t.pattern.type == "str"}
+    return {t.name: t.pattern.value for t in lexer_conf.terminals if t.pattern.type == "str"}
 
 
 def _previous_word(text: str, pos: int) -> str | None:
@@ -72,15 +83,23 @@ def _expected_words(expected: Iterable[str], previous: str | None) -> tuple[str,
     literals = _keyword_literals()
     wanted = set(expected)
     if {"PRIORITY", "SLA", "POLICY"} <= wanted:
-        return ('a new statement such as "priority", "sla", "calendar" or "example"',
-                [literals[n] for n in wanted if n in literals])
+        return (
+            'a new statement such as "priority", "sla", "calendar" or "example"',
+            [literals[n] for n in wanted if n in literals],
+        )
     if previous in _DURATION_AFTER and wanted == {"NUMBER"}:
         return 'a duration such as "4 working hours" or "30 minutes"', []
     if "TIME_UNIT" in wanted and wanted <= {"TIME_UNIT", "WORKING", "BUSINESS"}:
-        return ('a unit of time such as "minutes", "hours" or "working days"',
-                ["working", "business", *UNIT_WORDS])
-    if "CURRENCY_CODE" in wanted and wanted <= {"CURRENCY_CODE", "TIME_UNIT", "WORKING",
-                                                "BUSINESS"}:
+        return (
+            'a unit of time such as "minutes", "hours" or "working days"',
+            ["working", "business", *UNIT_WORDS],
+        )
+    if "CURRENCY_CODE" in wanted and wanted <= {
+        "CURRENCY_CODE",
+        "TIME_UNIT",
+        "WORKING",
+        "BUSINESS",
+    }:
         return "a currency code such as CNY, or a unit of time", list(UNIT_WORDS)
     phrases: list[str] = []
     keywords: list[str] = []
@@ -111,18 +130,27 @@ def _describe_found(token: Token) -> str:
 
 
 def _syntax_issue(exc: Exception, text: str, reporter: Reporter) -> PolicyIssue:
+    message: str
+    hint: str | None
     if isinstance(exc, PolicyLexFailure):
         if exc.char == '"':
-            message, hint = "text in double quotes is not closed on its line", \
-                'end the text with " before the end of the line'
+            message, hint = (
+                "text in double quotes is not closed on its line",
+                'end the text with " before the end of the line',
+            )
         else:
-            message, hint = f'unexpected character "{exc.char}"', \
-                'put text in double quotes; comments start with "#"'
+            message, hint = (
+                f'unexpected character "{exc.char}"',
+                'put text in double quotes; comments start with "#"',
+            )
         reporter.at(exc.line, exc.column, message, hint, exc.column + 1)
         return reporter.issues.pop()
     if isinstance(exc, NestingTooDeep):
-        reporter.error(exc.token, f"brackets nest deeper than {MAX_NESTING} levels",
-                       "split the condition into simpler parts")
+        reporter.error(
+            exc.token,
+            f"brackets nest deeper than {MAX_NESTING} levels",
+            "split the condition into simpler parts",
+        )
         return reporter.issues.pop()
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
@@ -138,8 +166,10 @@ def _syntax_issue(exc: Exception, text: str, reporter: Reporter) -> PolicyIssue:
             hint = f'did you mean "{near}"?'
     first_on_line = previous is None and token.type not in ("_NL", "$END")
     if hint is None and first_on_line and str(token) in ("or", "and"):
-        hint = ("a statement continues on the next line only inside ( ) or [ ]: "
-                "put the whole condition in parentheses")
+        hint = (
+            "a statement continues on the next line only inside ( ) or [ ]: "
+            "put the whole condition in parentheses"
+        )
     if hint is None and token.type == "$END" and "_RBRACE" in exc.expected:
         hint = 'a block opened with "{" is not closed; add "}"'
     line = token.line if token.line is not None else text.count("\n") + 1
@@ -175,14 +205,17 @@ def _blank_statement(text: str, issue: PolicyIssue) -> str | None:
         if depth > 0:
             return None
     for i in range(index, last + 1):
-        keep_braces = balance < 0 and i == index and not (
-            issue.column is not None and lines[i][issue.column - 1 : issue.column] == "}")
+        keep_braces = (
+            balance < 0
+            and i == index
+            and not (issue.column is not None and lines[i][issue.column - 1 : issue.column] == "}")
+        )
         lines[i] = "".join(ch if keep_braces and ch == "}" else " " for ch in lines[i])
     result = "\n".join(lines)
     return None if result == text else result
 
 
-def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree | None, list[PolicyIssue]]:
+def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree[Token] | None, list[PolicyIssue]]:
     parser = tables.parser()
     issues: list[PolicyIssue] = []
     work = text
@@ -203,15 +236,23 @@ def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree | None, list[Policy
             reporter.at(None, None, f"cannot parse the policy: {exc.__class__.__name__}")
             return None, [*issues, reporter.issues.pop()]
         if tree_depth(tree) > MAX_TREE_DEPTH:
-            reporter.at(None, None, f"expressions nest more than {MAX_TREE_DEPTH} levels deep",
-                        "split the condition into simpler parts")
+            reporter.at(
+                None,
+                None,
+                f"expressions nest more than {MAX_TREE_DEPTH} levels deep",
+                "split the condition into simpler parts",
+            )
             return None, [*issues, reporter.issues.pop()]
         return tree, issues
 
 
-def parse_policy(text: str, filename: str = "<policy>", *,
-                 functions: FunctionRegistry | None = None,
-                 metrics: Sequence[str] | None = None) -> Policy:
+def parse_policy(
+    text: str,
+    filename: str = "<policy>",
+    *,
+    functions: FunctionRegistry | None = None,
+    metrics: Sequence[str] | None = None,
+) -> Policy:
     """Parse, check and compile a policy from its text.
 
     ``functions`` adds functions expressions may call and ``metrics`` names the metrics a
@@ -219,21 +260,30 @@ def parse_policy(text: str, filename: str = "<policy>", *,
     plugins register). Raises :class:`PolicyError` listing every mistake in the file.
     """
     if not isinstance(text, str):
-        raise PolicyError(f"policy text must be str, not {type(text).__name__}",
-                          filename=filename)
+        raise PolicyError(f"policy text must be str, not {type(text).__name__}", filename=filename)
     if text.startswith("\ufeff"):
         text = text[1:]
     reporter = Reporter(text, filename)
     tree, issues = _parse_tree(text, reporter)
     if tree is None:
         raise PolicyError(issues)
-    return compile_tree(tree, text, filename, functions or default_functions(),
-                        BUILTIN_METRICS if metrics is None else metrics,
-                        complete=not issues, earlier=issues)
+    return compile_tree(
+        tree,
+        text,
+        filename,
+        functions or default_functions(),
+        BUILTIN_METRICS if metrics is None else metrics,
+        complete=not issues,
+        earlier=issues,
+    )
 
 
-def load_policy(path: str | os.PathLike[str], *, functions: FunctionRegistry | None = None,
-                metrics: Sequence[str] | None = None) -> Policy:
+def load_policy(
+    path: str | os.PathLike[str],
+    *,
+    functions: FunctionRegistry | None = None,
+    metrics: Sequence[str] | None = None,
+) -> Policy:
     """Read and compile the policy file at ``path`` (UTF-8). PolicyError on any mistake,
     including a file that cannot be read."""
     file = Path(path)
@@ -241,18 +291,24 @@ def load_policy(path: str | os.PathLike[str], *, functions: FunctionRegistry | N
     try:
         size = file.stat().st_size
         if size > MAX_POLICY_BYTES:
-            raise PolicyError(f"the policy file is {size} bytes; the limit is "
-                              f"{MAX_POLICY_BYTES}", filename=name)
+            raise PolicyError(
+                f"the policy file is {size} bytes; the limit is {MAX_POLICY_BYTES}", filename=name
+            )
         data = file.read_bytes()
     except OSError as exc:
-        raise PolicyError(f"cannot read the policy file: {exc.strerror or exc}",
-                          filename=name) from exc
+        raise PolicyError(
+            f"cannot read the policy file: {exc.strerror or exc}", filename=name
+        ) from exc
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise PolicyError(f"the file is not UTF-8 text (byte {exc.start})", filename=name,
-                          line=line, hint="save the file as UTF-8") from exc
+        raise PolicyError(
+            f"the file is not UTF-8 text (byte {exc.start})",
+            filename=name,
+            line=line,
+            hint="save the file as UTF-8",
+        ) from exc
     return parse_policy(text, name, functions=functions, metrics=metrics)
 
 

@@ -6,7 +6,8 @@ command that loads one policy. So the tables are generated ahead of time into
 the lark version that wrote them. At run time the stamp is checked; if either differs, the
 parser is built from the grammar instead (slower, never wrong). A test fails when the
 shipped tables are stale; ``make tables`` (``python -m aftersales.policy.tables``)
-regenerates them.
+regenerates them (lark numbers the states differently from run to run, so a regenerated
+file differs textually even when the grammar did not change).
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ def _load_shipped() -> Lark | None:
     except ImportError:
         return None
     if grammar_digest() != tables.GRAMMAR_SHA256 or _series(tables.LARK_VERSION) != _series(
-            lark.__version__):
+        lark.__version__
+    ):
         return None
-    return Lark._load_from_dict(tables.DATA, tables.MEMO)
+    loaded: Lark = Lark._load_from_dict(tables.DATA, tables.MEMO)  # type: ignore[no-untyped-call]
+    return loaded
 
 
 def parser() -> Lark:
@@ -142,7 +145,9 @@ def render_tables() -> str:
         + f"GRAMMAR_SHA256 = {grammar_digest(text)!r}\n"
         + f"LARK_VERSION = {lark.__version__!r}\n"
         + f"DATA = {_plain(data)!r}\n".replace(mark, "PolicyLexer")
-        + "MEMO = {\n" + entries + "\n}\n"
+        + "MEMO = {\n"
+        + entries
+        + "\n}\n"
     )
 
 
