@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
-from conftest import RULES
+import pytest
+from conftest import MINIMAL, RULES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -130,3 +131,32 @@ def test_many_syntax_errors_stop_at_the_cap() -> None:
         parse_policy(text)
     except PolicyError as exc:
         assert 1 < len(exc.errors) <= 21
+
+
+@pytest.mark.parametrize(
+    ("shape", "inner"),
+    [
+        ("({})", "x"),
+        ("not {}", "x"),
+        ("(not {})", "x"),
+        ("(a or {})", "x"),
+        ("lower({})", "x"),
+    ],
+)
+def test_depth_shortcut_bounds_every_nesting_shape(shape: str, inner: str) -> None:
+    """parser._may_nest_deeply skips the tree walk on the promise that each bracket, call
+    or ``not`` adds at most one level; hold every nesting shape to it."""
+    from aftersales.policy import tables
+    from aftersales.policy.diagnostics import tree_depth
+    from aftersales.policy.parser import _STATEMENT_DEPTH
+
+    for levels in (0, 5, 40):
+        expr = inner
+        for _ in range(levels):
+            expr = shape.format(expr)
+        text = MINIMAL.replace(
+            "priority general otherwise", f"priority urgent when {expr}\npriority general otherwise"
+        )
+        assert "priority urgent when" in text
+        openers = text.count("(") + text.count("[") + text.count("not")
+        assert tree_depth(tables.parser().parse(text)) <= _STATEMENT_DEPTH + 2 * openers

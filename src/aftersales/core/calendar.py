@@ -38,6 +38,7 @@ from aftersales.core.errors import ValidationError
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
 _SEARCH_YEARS = 50  # how far ahead a calendar looks for working time before giving up
+_KNOWN_TZINFO = (ZoneInfo, timezone)
 
 
 def zone(name: str) -> ZoneInfo:
@@ -109,6 +110,8 @@ class _Spans:
     cum_end: list[float]  # working seconds up to the end of period i
     days: list[int]  # ordinals of the working days, ascending
     day_index: dict[int, int]
+    lo: float  # instants in [lo, hi) lie inside first..last
+    hi: float
 
 
 def _weekdays(days: Iterable[int]) -> frozenset[int]:
@@ -199,9 +202,10 @@ class WorkCalendar:
             cum.append(total)
             total += b - a
             cum_end.append(total)
-        return _Spans(
-            first, last, starts, ends, cum, cum_end, days, {d: i for i, d in enumerate(days)}
-        )
+        lo = localize(datetime(first, 1, 1), self.tz).timestamp()
+        hi = localize(datetime(last + 1, 1, 1), self.tz).timestamp()
+        day_index = {d: i for i, d in enumerate(days)}
+        return _Spans(first, last, starts, ends, cum, cum_end, days, day_index, lo, hi)
 
     def _cover(self, first: int, last: int) -> _Spans:
         spans = self._spans[0] if self._spans else None
@@ -219,12 +223,27 @@ class WorkCalendar:
     def _year_of(self, ts: float) -> int:
         return datetime.fromtimestamp(ts, self.tz).year
 
+    def _spans_at(self, *instants: float) -> _Spans:
+        """Periods covering the years around ``instants`` (the hot path skips the year lookup)."""
+        spans = self._spans[0] if self._spans else None
+        if spans is not None and spans.lo <= min(instants) and max(instants) < spans.hi:
+            return spans  # callers that look past spans.last widen it themselves
+        return self._cover_instants(instants)
+
+    def _cover_instants(self, instants: tuple[float, ...]) -> _Spans:
+        return self._cover(self._year_of(min(instants)) - 1, self._year_of(max(instants)) + 1)
+
+    def _timestamp(self, value: datetime, what: str) -> float:
+        # zoneinfo and fixed offsets always know their offset; anything else is checked fully
+        if type(value) is not datetime or type(value.tzinfo) not in _KNOWN_TZINFO:
+            require_aware(value, what)
+        return value.timestamp()
+
     # -- queries ------------------------------------------------------------------------------
     def is_working_time(self, when: datetime) -> bool:
         """Whether ``when`` falls inside a working period."""
-        ts = require_aware(when).timestamp()
-        year = self._year_of(ts)
-        spans = self._cover(year - 1, year + 1)
+        ts = self._timestamp(when, "time")
+        spans = self._spans_at(ts)
         i = bisect_right(spans.starts, ts) - 1
         return i >= 0 and ts < spans.ends[i]
 
@@ -234,24 +253,34 @@ class WorkCalendar:
 
     def add(self, start: datetime, duration: Duration) -> datetime:
         """The instant ``duration`` after ``start`` (see the module's meanings)."""
-        require_aware(start, "start")
+        ts = self._timestamp(start, "start")
         if not duration.working:
             return add_clock(start, duration, self.tz)
         if duration.unit is Unit.DAY:
             return self._add_working_days(start, duration.whole)
-        return self._add_working_seconds(start.timestamp(), float(duration.total_seconds()))
+        return self._add_working_seconds(ts, duration.total_seconds())
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time from ``start`` to ``end``; negative when ``end`` is earlier."""
-        s = require_aware(start, "start").timestamp()
-        e = require_aware(end, "end").timestamp()
-        lo, hi = (s, e) if s <= e else (e, s)
-        spans = self._cover(self._year_of(lo) - 1, self._year_of(hi) + 1)
+        s = self._timestamp(start, "start")
+        e = self._timestamp(end, "end")
+        spans = self._spans_at(s, e)
         seconds = _worked_before(spans, e) - _worked_before(spans, s)
         return timedelta(seconds=seconds)
 
     # -- the arithmetic ----------------------------------------------------------------------
     def _add_working_seconds(self, ts: float, seconds: float) -> datetime:
+        spans = self._spans[0] if self._spans else None
+        if spans is not None and spans.lo <= ts < spans.hi:  # the hot path, inlined
+            starts = spans.starts
+            k = bisect_right(spans.ends, ts)
+            if k < len(starts):
+                # period k holds ts, or is the next one when ts falls between periods
+                inside = ts - starts[k] if ts > starts[k] else 0.0
+                target = spans.cum[k] + inside + seconds
+                j = bisect_left(spans.cum_end, target, k)
+                if j < len(starts):
+                    return datetime.fromtimestamp(starts[j] + (target - spans.cum[j]), self.tz)
         year = self._year_of(ts)
         last = year + 1
         while True:
@@ -273,7 +302,7 @@ class WorkCalendar:
     def _add_working_days(self, start: datetime, n: int) -> datetime:
         tz = self.tz
         ts = start.timestamp()
-        spans = self._cover(self._year_of(ts) - 1, self._year_of(ts) + 1)
+        spans = self._spans_at(ts)
         i = bisect_right(spans.starts, ts) - 1
         if i >= 0 and ts < spans.ends[i]:
             local = start.astimezone(tz)

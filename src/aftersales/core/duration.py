@@ -24,8 +24,10 @@ class Unit(enum.Enum):
     @property
     def seconds(self) -> int | None:
         """Exact length in seconds, for the units that have one (minute and hour)."""
-        return {Unit.MINUTE: 60, Unit.HOUR: 3600}.get(self)
+        return _UNIT_SECONDS.get(self)
 
+
+_UNIT_SECONDS = {Unit.MINUTE: 60, Unit.HOUR: 3600}
 
 UNIT_WORDS: dict[str, Unit] = {}
 for _unit in Unit:

@@ -28,7 +28,7 @@ from aftersales.policy.expressions import (
     Condition,
     Emitter,
     Literal,
-    compile_condition,
+    _at,
     read_duration,
     unquote,
 )
@@ -98,6 +98,10 @@ def _percent(tok: Token) -> Decimal:
     return Decimal(str(tok)[:-1])
 
 
+def _unbuilt(record: Any) -> Any:
+    raise AssertionError("a condition of a policy that did not compile")  # pragma: no cover
+
+
 def _fmt(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
@@ -121,6 +125,9 @@ class PolicyCompiler:
         self.grade_refs: list[tuple[str, Token]] = []
         self.declared_calendars: set[str | None] = set()
         self.rating_refs: list[Token] = []
+        # Every condition of the file is compiled in one go when the file checks out.
+        self.emitter = Emitter()
+        self.unbuilt: list[tuple[str, Condition]] = []
 
     # -- helpers ------------------------------------------------------------------------------
     def error(self, where: Node | None, message: str, hint: str | None = None) -> None:
@@ -173,7 +180,9 @@ class PolicyCompiler:
         node = self.checker(fields, priorities).condition(tree)
         if node is None:
             return None
-        return compile_condition(node, self.r.source(tree), self.loc(tree), self.filename)
+        condition = Condition(self.r.source(tree), self.loc(tree), node, _unbuilt)
+        self.unbuilt.append((self.emitter.add(self.emitter.emit(node)), condition))
+        return condition
 
     def duration(self, tree: Tree[Token] | None) -> Duration | None:
         return None if tree is None else read_duration(tree, self.r)
@@ -273,7 +282,10 @@ class PolicyCompiler:
         self.cross_checks(priorities, built, calendars, complete)
         if self.r.issues:
             return None
-        decide = self.decider(priorities)
+        decide_name = self.decider(priorities)
+        functions = self.emitter.finish(self.filename)
+        for name, condition in self.unbuilt:
+            object.__setattr__(condition, "test", functions[name])  # frozen once built
         return Policy(
             name=self.policy_name,
             version=self.version,
@@ -300,7 +312,7 @@ class PolicyCompiler:
             training=built.get("training"),
             safety=built.get("safety"),
             examples=tuple(built["examples"]),
-            decide=decide,
+            decide=functions[decide_name],
         )
 
     # -- policy ---------------------------------------------------------------------------------
@@ -532,14 +544,14 @@ class PolicyCompiler:
             )
         return out
 
-    def decider(self, rules: list[PriorityRule]) -> Callable[[Any], Decision]:
-        emitter = Emitter()
+    def decider(self, rules: list[PriorityRule]) -> str:
+        emitter = self.emitter
         decisions = [Decision(rule.name, rule.location, rule) for rule in rules]
         body: ast.expr = emitter.const(decisions[-1])
         for rule, decision in zip(reversed(rules[:-1]), reversed(decisions[:-1]), strict=True):
             assert rule.condition is not None
-            body = ast.IfExp(emitter.emit(rule.condition.node), emitter.const(decision), body)
-        return emitter.build(body, self.filename)
+            body = _at(ast.IfExp, emitter.emit(rule.condition.node), emitter.const(decision), body)
+        return emitter.add(body)
 
     # -- targets ----------------------------------------------------------------------------
     def target(self, milestone: str, tree: Tree[Token], default_after: str) -> Target | None:

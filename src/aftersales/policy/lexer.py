@@ -14,7 +14,7 @@ how deep brackets nest, so no input can exhaust the stack further down.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lark.common import LexerConf
@@ -75,7 +75,9 @@ class PolicyLexer(Lexer):
         # Longest punctuation first, so ".." wins over a lone "." and "<=" over "<".
         punct = sorted(punctuation, key=len, reverse=True)
         alternatives.append("(?P<PUNCT>" + "|".join(re.escape(p) for p in punct) + ")")
-        self.master = re.compile("|".join(alternatives))
+        # Leading blanks are matched with the token that follows them: one match per token.
+        self.blanks = re.compile(by_name["WHITESPACE"].pattern.to_regexp() + "|")
+        self.master = re.compile(f"(?:{self.blanks.pattern})(?:{'|'.join(alternatives)})")
 
     def word_type(self, word: str, accepts: Any) -> str:
         """The terminal a word is in a parser state that accepts ``accepts``."""
@@ -103,26 +105,31 @@ class PolicyLexer(Lexer):
         states = parser_state.parse_conf.parse_table.states
         match = self.master.match
         punctuation = self.punctuation
+        # Token(...) only forwards to this after checking for a deprecated keyword argument
+        new_token: Callable[..., Token] = Token._future_new
         line = 1
         line_start = 0
         depth = 0
         while pos < end:
             m = match(text, pos)
             if m is None:
-                raise PolicyLexFailure(pos, line, pos - line_start + 1, text[pos])
+                bad = self.blanks.match(text, pos).end()  # type: ignore[union-attr]
+                raise PolicyLexFailure(bad, line, bad - line_start + 1, text[bad])
             kind = m.lastgroup
-            value = m.group()
             new_pos = m.end()
             if kind == "WHITESPACE" or kind == "COMMENT":
                 pos = new_pos
                 continue
+            assert kind is not None
+            pos = m.start(kind)
+            value = m.group(kind)
             column = pos - line_start + 1
             if kind == "_NL":
                 newlines = value.count("\n")
                 end_line = line + newlines
                 end_column = new_pos - (pos + value.rindex("\n"))
                 if depth == 0:
-                    yield Token("_NL", value, pos, line, column, end_line, end_column, new_pos)
+                    yield new_token("_NL", value, pos, line, column, end_line, end_column, new_pos)
                 line = end_line
                 line_start = pos + value.rindex("\n") + 1
                 pos = new_pos
@@ -131,8 +138,7 @@ class PolicyLexer(Lexer):
                 kind = self.word_type(value, states[parser_state.position])
             elif kind == "PUNCT":
                 kind = punctuation[value]
-            assert kind is not None
-            token = Token(kind, value, pos, line, column, line, column + len(value), new_pos)
+            token = new_token(kind, value, pos, line, column, line, column + len(value), new_pos)
             if kind in _OPENERS:
                 depth += 1
                 if depth > MAX_NESTING:
