@@ -4,6 +4,7 @@ The names here are the public API; everything else is internal.
 """
 
 from aftersales.core.calendar import WorkCalendar
+from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import (
     AftersalesError,
@@ -15,7 +16,26 @@ from aftersales.core.errors import (
     ValidationError,
     WorkflowError,
 )
+from aftersales.core.model import (
+    Acceptance,
+    Case,
+    CaseEvent,
+    Customer,
+    DelayNotice,
+    Diagnosis,
+    FollowUp,
+    Handover,
+    Hold,
+    Notification,
+    PartUse,
+    PriorityChange,
+    Product,
+    Rejection,
+    RepairReport,
+    Staff,
+)
 from aftersales.core.money import Money
+from aftersales.plugins.hookspecs import hookimpl
 from aftersales.policy import (
     Decision,
     ExampleResult,
@@ -29,23 +49,41 @@ from aftersales.policy import (
     parse_policy,
     run_examples,
 )
+from aftersales.services.desk import ServiceDesk
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Acceptance",
     "AftersalesError",
+    "Case",
+    "CaseEvent",
     "ConflictError",
+    "Customer",
     "Decision",
+    "DelayNotice",
+    "Diagnosis",
     "Duration",
     "ExampleResult",
     "Explanation",
+    "FollowUp",
     "FunctionRegistry",
+    "Handover",
+    "Hold",
     "Money",
     "NotFound",
+    "Notification",
+    "PartUse",
     "PermissionDenied",
     "Policy",
     "PolicyError",
     "PolicyIssue",
+    "PriorityChange",
+    "Product",
+    "Rejection",
+    "RepairReport",
+    "ServiceDesk",
+    "Staff",
     "Target",
     "Unit",
     "ValidationError",
@@ -54,7 +92,10 @@ __all__ = [
     "WorkflowError",
     "__version__",
     "explain",
+    "from_dict",
+    "hookimpl",
     "load_policy",
     "parse_policy",
     "run_examples",
+    "to_dict",
 ]

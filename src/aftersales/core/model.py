@@ -1,0 +1,284 @@
+"""The domain's records: staff, cases and the events that make them.
+
+Everything here is an immutable attrs value. A :class:`Case` is the fold of its
+:class:`CaseEvent` list (see :mod:`aftersales.core.workflow`); the desk never edits a case,
+it appends an event and folds it in. ``aftersales.to_dict`` / ``from_dict`` give the JSON
+form (field names as below, datetimes as ISO 8601 with their offset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "finance", "director")
+"""The roles a staff member may hold."""
+
+
+def _tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _frozen_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(value or {})
+
+
+@attrs.frozen
+class Staff:
+    """A member of the after-sales team."""
+
+    id: str
+    name: str
+    roles: tuple[str, ...] = attrs.field(converter=_tuple)
+    supervisor: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    active: bool = True
+    version: int = 0
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+
+@attrs.frozen
+class Customer:
+    """Who reported the fault. ``tier`` and ``region`` are what policies usually test."""
+
+    name: str
+    tier: str | None = None
+    region: str | None = None
+    id: str | None = None
+
+
+@attrs.frozen
+class Product:
+    """The machine: ``serial`` identifies it across cases (warranty rework is found by it)."""
+
+    model: str | None = None
+    line: str | None = None
+    serial: str | None = None
+
+
+@attrs.frozen
+class Handover:
+    """One assignment of the case to an engineer."""
+
+    engineer: str
+    at: datetime
+    by: str
+    instructions: str | None = None
+    reason: str | None = None
+
+
+@attrs.frozen
+class Diagnosis:
+    cause: str
+    complexity: str
+    at: datetime
+    by: str
+
+
+@attrs.frozen
+class PartUse:
+    """Parts the engineer used in a repair."""
+
+    sku: str
+    quantity: int = 1
+
+
+@attrs.frozen
+class RepairReport:
+    """What the engineer did, as presented to the customer for signature."""
+
+    cause: str
+    actions: str
+    result: str
+    engineer: str
+    at: datetime
+    parts_used: tuple[PartUse, ...] = ()
+
+
+@attrs.frozen
+class Acceptance:
+    signed_by: str
+    at: datetime
+    presented_by: str
+
+
+@attrs.frozen
+class Rejection:
+    signed_by: str
+    reason: str
+    at: datetime
+    presented_by: str
+
+
+@attrs.frozen
+class DelayNotice:
+    """The customer was told of a delay: excuses a miss if given before the deadline."""
+
+    milestone: str
+    reason: str
+    new_eta: datetime
+    at: datetime
+    by: str
+
+
+@attrs.frozen
+class Hold:
+    """A stretch of time the case waited (for the customer, for parts); ``end`` is None
+    while the case is still on hold."""
+
+    reason: str
+    start: datetime
+    by: str
+    end: datetime | None = None
+    released_by: str | None = None
+
+
+@attrs.frozen
+class FollowUp:
+    satisfaction: int
+    at: datetime
+    by: str
+    comments: str | None = None
+
+
+@attrs.frozen
+class PriorityChange:
+    """A priority decided again after a correction (``update``)."""
+
+    previous: str
+    priority: str
+    location: str
+    at: datetime
+    reason: str
+
+
+@attrs.frozen
+class Case:
+    """A repair request from report to close: the fold of its events.
+
+    ``milestones`` maps each lifecycle event (``reported``, ``responded``, ``assigned``,
+    ``confirmed``, ``contacted``, ``arrived``, ``diagnosed``, ``repaired``, ``accepted``,
+    ``followed_up``, ``closed``, ``cancelled``) to when it *first* happened; ``repaired``
+    and ``accepted`` follow the latest repair, since a rejection reopens it.
+    """
+
+    id: str
+    number: str
+    status: str
+    priority: str
+    priority_location: str
+    policy_version: str
+    customer: Customer
+    product: Product
+    fault: str
+    fault_code: str | None
+    severity: str
+    machine_down: bool
+    channel: str
+    contact: str | None
+    reported_by: str
+    updated_at: datetime
+    custom: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_dict)
+    version: int = 0
+    milestones: dict[str, datetime] = attrs.field(factory=dict, converter=_frozen_dict)
+    engineer: str | None = None
+    handovers: tuple[Handover, ...] = ()
+    appointment: datetime | None = None
+    diagnosis: Diagnosis | None = None
+    repair: RepairReport | None = None
+    acceptance: Acceptance | None = None
+    rejections: tuple[Rejection, ...] = ()
+    delays: tuple[DelayNotice, ...] = ()
+    holds: tuple[Hold, ...] = ()
+    follow_up: FollowUp | None = None
+    priority_changes: tuple[PriorityChange, ...] = ()
+    rework_of: str | None = None
+    chargeable: bool = True
+    cancel_reason: str | None = None
+
+    @property
+    def reported_at(self) -> datetime:
+        return self.milestones["reported"]
+
+    @property
+    def on_hold(self) -> bool:
+        return bool(self.holds) and self.holds[-1].end is None
+
+    @property
+    def rejection_count(self) -> int:
+        return len(self.rejections)
+
+    @property
+    def satisfaction(self) -> int | None:
+        return None if self.follow_up is None else self.follow_up.satisfaction
+
+    def record(self) -> dict[str, Any]:
+        """The case as policy expressions see it (``severity``, ``customer.tier``, ...)."""
+        return {
+            "severity": self.severity,
+            "machine_down": self.machine_down,
+            "channel": self.channel,
+            "fault": self.fault,
+            "fault_code": self.fault_code,
+            "product": attrs.asdict(self.product),
+            "customer": attrs.asdict(self.customer),
+            "under_warranty": self.rework_of is not None,
+            "custom": dict(self.custom),
+        }
+
+
+@attrs.frozen
+class CaseEvent:
+    """One thing that happened to a case. ``data`` is JSON-ready (datetimes as ISO text).
+
+    ``version`` numbers a case's events from 1; the case's ``version`` is its last event's.
+    """
+
+    case_id: str
+    version: int
+    type: str
+    at: datetime
+    by: str
+    data: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_dict)
+
+
+@attrs.frozen
+class Notification:
+    """A message the desk sends through the ``aftersales_notify`` hook.
+
+    ``kind`` is one of ``case_assigned``, ``warranty_rework``, ``acceptance_escalated`` (and,
+    from the SLA clocks, warnings and breaches); ``recipients`` are staff ids.
+    """
+
+    kind: str
+    case_id: str | None
+    recipients: tuple[str, ...]
+    subject: str
+    data: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_dict)
+    at: datetime | None = None
+
+
+__all__ = [
+    "ROLES",
+    "Acceptance",
+    "Case",
+    "CaseEvent",
+    "Customer",
+    "DelayNotice",
+    "Diagnosis",
+    "FollowUp",
+    "Handover",
+    "Hold",
+    "Notification",
+    "PartUse",
+    "PriorityChange",
+    "Rejection",
+    "RepairReport",
+    "Staff",
+]

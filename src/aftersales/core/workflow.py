@@ -1,0 +1,255 @@
+"""The case state machine: which action is allowed in which state, and how events fold.
+
+``reported -> responded -> assigned -> confirmed -> contacted -> on_site -> diagnosed ->
+repaired -> accepted -> followed_up -> closed``; ``reject`` sends a repaired case back to
+``diagnosed`` (repaired again until the customer is satisfied), ``reassign`` sends it back to
+``assigned`` for the new engineer, and ``cancel`` ends any case that is not closed.
+``notify_delay``, ``hold``/``release`` and ``update`` do not move a case.
+
+A case on hold takes no step forward until it is released (``cancel``, ``reassign``,
+``update`` and ``notify_delay`` still apply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from aftersales.core.convert import from_dict
+from aftersales.core.errors import WorkflowError
+from aftersales.core.model import (
+    Acceptance,
+    Case,
+    CaseEvent,
+    Customer,
+    DelayNotice,
+    Diagnosis,
+    FollowUp,
+    Handover,
+    Hold,
+    PartUse,
+    PriorityChange,
+    Product,
+    Rejection,
+    RepairReport,
+)
+
+STATUSES = (
+    "reported",
+    "responded",
+    "assigned",
+    "confirmed",
+    "contacted",
+    "on_site",
+    "diagnosed",
+    "repaired",
+    "accepted",
+    "followed_up",
+    "closed",
+    "cancelled",
+)
+FINAL = frozenset({"closed", "cancelled"})
+OPEN = tuple(s for s in STATUSES if s not in FINAL)
+_WORKING = ("assigned", "confirmed", "contacted", "on_site", "diagnosed")
+
+
+@attrs.frozen
+class Step:
+    """One action of the desk: the event it records, where it may start, where it leads."""
+
+    action: str
+    event: str
+    sources: tuple[str, ...]
+    target: str | None  # None: the status does not change
+    while_held: bool = False  # allowed while the case is on hold
+
+
+STEPS: dict[str, Step] = {
+    s.action: s
+    for s in (
+        Step("respond", "responded", ("reported",), "responded"),
+        Step("assign", "assigned", ("responded",), "assigned"),
+        Step("reassign", "reassigned", _WORKING, "assigned", while_held=True),
+        Step("confirm", "confirmed", ("assigned",), "confirmed"),
+        Step("contact", "contacted", ("confirmed",), "contacted"),
+        Step("arrive", "arrived", ("contacted",), "on_site"),
+        Step("diagnose", "diagnosed", ("on_site",), "diagnosed"),
+        Step("complete", "repaired", ("diagnosed",), "repaired"),
+        Step("accept", "accepted", ("repaired",), "accepted"),
+        Step("reject", "rejected", ("repaired",), "diagnosed"),
+        Step("follow_up", "followed_up", ("accepted",), "followed_up"),
+        Step("close", "closed", ("followed_up",), "closed"),
+        Step("cancel", "cancelled", OPEN, "cancelled", while_held=True),
+        Step("notify_delay", "delay_notified", OPEN, None, while_held=True),
+        Step("hold", "held", OPEN[:8], None),
+        Step("release", "released", OPEN[:8], None, while_held=True),
+        Step("update", "updated", OPEN, None, while_held=True),
+    )
+}
+"""Every action but ``report`` (which creates the case), by name."""
+
+_EVENT_TARGET = {s.event: s.target for s in STEPS.values() if s.target is not None}
+
+
+def allowed_actions(case: Case) -> list[str]:
+    """The actions the case's state allows, in lifecycle order."""
+    held = case.on_hold
+    return [
+        step.action
+        for step in STEPS.values()
+        if case.status in step.sources
+        and (step.while_held or not held)
+        and (step.action != "release" or held)
+    ]
+
+
+def check_allowed(case: Case, action: str) -> Step:
+    """The step for ``action``; WorkflowError naming the state and what it allows if not."""
+    step = STEPS[action]
+    allowed = allowed_actions(case)
+    if action in allowed:
+        return step
+    state = f"{case.status} (on hold)" if case.on_hold else case.status
+    if action == "release" and not case.on_hold:
+        problem = f"case {case.number} is not on hold"
+    elif case.on_hold and case.status in step.sources:
+        problem = f"case {case.number} is on hold ({case.holds[-1].reason}); release it first"
+    else:
+        problem = f"cannot {action.replace('_', ' ')} case {case.number}: it is {state}"
+    allowed_text = ", ".join(allowed) if allowed else "none (the case is finished)"
+    raise WorkflowError(f"{problem}; allowed now: {allowed_text}")
+
+
+# ---- folding events into a case ------------------------------------------------------------
+def _time(value: Any) -> datetime:
+    return from_dict(datetime, value)
+
+
+def _first(case: Case, name: str, at: datetime) -> dict[str, datetime]:
+    milestones = dict(case.milestones)
+    milestones.setdefault(name, at)
+    return milestones
+
+
+def start(event: CaseEvent) -> Case:
+    """The case a ``reported`` event creates."""
+    d = event.data
+    return Case(
+        id=event.case_id,
+        number=d["number"],
+        status="reported",
+        priority=d["priority"],
+        priority_location=d["priority_location"],
+        policy_version=d["policy_version"],
+        customer=from_dict(Customer, d["customer"]),
+        product=from_dict(Product, d["product"]),
+        fault=d["fault"],
+        fault_code=d.get("fault_code"),
+        severity=d["severity"],
+        machine_down=d["machine_down"],
+        channel=d["channel"],
+        contact=d.get("contact"),
+        reported_by=event.by,
+        updated_at=event.at,
+        custom=d.get("custom") or {},
+        version=event.version,
+        milestones={"reported": event.at},
+        rework_of=d.get("rework_of"),
+        chargeable=d.get("chargeable", True),
+    )
+
+
+def apply(case: Case, event: CaseEvent) -> Case:
+    """``case`` after ``event``. Pure: the same events always fold to the same case."""
+    if event.version != case.version + 1:
+        raise WorkflowError(
+            f"event {event.version} of case {case.id} does not follow version {case.version}"
+        )
+    d, at, by, kind = event.data, event.at, event.by, event.type
+    changes: dict[str, Any] = {"version": event.version, "updated_at": at}
+    step_target = _EVENT_TARGET.get(kind)
+    if step_target is not None:
+        changes["status"] = step_target
+    if kind in ("responded", "assigned", "confirmed", "contacted", "arrived", "diagnosed"):
+        changes["milestones"] = _first(case, kind, at)
+    if kind in ("assigned", "reassigned"):
+        handover = Handover(d["engineer"], at, by, d.get("instructions"), d.get("reason"))
+        changes["engineer"] = d["engineer"]
+        changes["handovers"] = (*case.handovers, handover)
+    elif kind == "contacted":
+        appointment = d.get("appointment")
+        changes["appointment"] = None if appointment is None else _time(appointment)
+    elif kind == "diagnosed":
+        changes["diagnosis"] = Diagnosis(d["cause"], d["complexity"], at, by)
+    elif kind == "repaired":
+        parts = tuple(PartUse(p["sku"], p.get("quantity", 1)) for p in d.get("parts_used", ()))
+        cause = d.get("cause") or (case.diagnosis.cause if case.diagnosis else "")
+        changes["repair"] = RepairReport(cause, d["actions"], d["result"], by, at, parts)
+        changes["milestones"] = {**case.milestones, "repaired": at}
+    elif kind == "accepted":
+        changes["acceptance"] = Acceptance(d["signed_by"], at, by)
+        changes["milestones"] = {**case.milestones, "accepted": at}
+    elif kind == "rejected":
+        changes["rejections"] = (*case.rejections, Rejection(d["signed_by"], d["reason"], at, by))
+        changes["repair"] = None
+        changes["milestones"] = {k: v for k, v in case.milestones.items() if k != "repaired"}
+    elif kind == "followed_up":
+        changes["follow_up"] = FollowUp(d["satisfaction"], at, by, d.get("comments"))
+        changes["milestones"] = _first(case, kind, at)
+    elif kind in ("closed", "cancelled"):
+        changes["milestones"] = _first(case, kind, at)
+        if kind == "cancelled":
+            changes["cancel_reason"] = d["reason"]
+    elif kind == "delay_notified":
+        notice = DelayNotice(d["milestone"], d["reason"], _time(d["new_eta"]), at, by)
+        changes["delays"] = (*case.delays, notice)
+    elif kind == "held":
+        changes["holds"] = (*case.holds, Hold(d["reason"], at, by))
+    elif kind == "released":
+        last = attrs.evolve(case.holds[-1], end=at, released_by=by)
+        changes["holds"] = (*case.holds[:-1], last)
+    elif kind == "updated":
+        for name in ("severity", "machine_down"):
+            if name in d["changes"]:
+                changes[name] = d["changes"][name]
+        if "custom" in d["changes"]:
+            changes["custom"] = {**case.custom, **d["changes"]["custom"]}
+        if d.get("priority") and d["priority"] != case.priority:
+            change = PriorityChange(
+                case.priority, d["priority"], d["priority_location"], at, d["reason"]
+            )
+            changes["priority"] = d["priority"]
+            changes["priority_location"] = d["priority_location"]
+            changes["priority_changes"] = (*case.priority_changes, change)
+    elif kind not in ("responded", "confirmed", "arrived", "closed"):
+        raise WorkflowError(f"unknown event type {kind!r} in case {case.id}")
+    return attrs.evolve(case, **changes)
+
+
+def fold(events: Iterable[CaseEvent]) -> Case:
+    """The case its events make, from the ``reported`` one on."""
+    iterator = iter(events)
+    first = next(iterator, None)
+    if first is None or first.type != "reported":
+        raise WorkflowError("a case's history must start with its report")
+    case = start(first)
+    for event in iterator:
+        case = apply(case, event)
+    return case
+
+
+__all__ = [
+    "FINAL",
+    "OPEN",
+    "STATUSES",
+    "STEPS",
+    "Step",
+    "allowed_actions",
+    "apply",
+    "check_allowed",
+    "fold",
+    "start",
+]

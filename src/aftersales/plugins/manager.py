@@ -1,0 +1,69 @@
+"""The pluggy plugin manager: built-ins, entry points, plugins handed to a desk.
+
+Each desk has its own manager, so plugins given to one desk do not leak into another.
+Plugins come from three places, in this order: the built-ins (:data:`DEFAULT_PLUGINS`,
+registered exactly like third-party ones), the ``aftersales`` entry-point group of the
+installed distributions, and ``ServiceDesk(..., plugins=[...])``. The environment variable
+``AFTERSALES_BLOCK_PLUGINS`` (comma-separated plugin names, e.g.
+``aftersales.plugins.log_notifier,acme-sms``) keeps named ones from loading.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+
+from aftersales.plugins import hookspecs
+
+DEFAULT_PLUGINS = (
+    "aftersales.plugins.memory",
+    "aftersales.plugins.sqlite",
+    "aftersales.plugins.log_notifier",
+    "aftersales.plugins.functions",
+)
+"""The built-in plugins, by module name."""
+
+BLOCK_VARIABLE = "AFTERSALES_BLOCK_PLUGINS"
+
+
+def blocked_names() -> set[str]:
+    """Plugin names listed in ``AFTERSALES_BLOCK_PLUGINS``."""
+    return {n.strip() for n in os.environ.get(BLOCK_VARIABLE, "").split(",") if n.strip()}
+
+
+def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
+    """A manager with the hook specs, the built-ins, installed plugins and ``plugins``."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    blocked = blocked_names()
+    for name in blocked:
+        pm.set_blocked(name)
+    for name in DEFAULT_PLUGINS:
+        if name not in blocked:
+            pm.register(importlib.import_module(name), name)
+    if entry_points:
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    for plugin in plugins:
+        name = pm.get_canonical_name(plugin)
+        if name not in blocked:
+            pm.register(plugin)
+    pm.check_pending()
+    return pm
+
+
+def describe(pm: pluggy.PluginManager) -> list[tuple[str, list[str]]]:
+    """Each loaded plugin's name and the hooks it implements."""
+    rows = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
+        if plugin is None:
+            continue
+        hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or ())
+        rows.append((name, hooks))
+    return rows
+
+
+__all__ = ["BLOCK_VARIABLE", "DEFAULT_PLUGINS", "blocked_names", "describe", "make_manager"]

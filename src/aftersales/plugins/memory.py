@@ -1,0 +1,146 @@
+"""The ``memory://`` storage backend: everything in this process, nothing on disk.
+
+``memory://`` opens a fresh, private store; ``memory://NAME`` opens the store of that name,
+shared by every desk in the process that names it. Snapshots and events are kept as JSON
+text, so a caller never shares mutable state with the store, exactly as with a database.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from aftersales.core.errors import ConflictError
+from aftersales.plugins.hookspecs import StorageFactory, hookimpl
+from aftersales.plugins.storage import CaseIndex, CaseQuery, Record, Storage, Transaction
+
+_named: dict[str, MemoryStorage] = {}
+_named_lock = threading.Lock()
+
+
+class MemoryStorage(Storage):
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._snapshots: dict[tuple[str, str], tuple[int, str]] = {}
+        self._events: dict[tuple[str, str], list[str]] = {}
+        self._index: dict[str, CaseIndex] = {}
+        self._sequences: dict[str, int] = {}
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._lock:
+            tx = _MemoryTransaction(self)
+            yield tx
+            tx.commit()
+
+    def get(self, kind: str, id: str) -> Record | None:
+        with self._lock:
+            found = self._snapshots.get((kind, id))
+        if found is None:
+            return None
+        return Record(kind, id, found[0], json.loads(found[1]))
+
+    def events(self, kind: str, id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            stored = list(self._events.get((kind, id), ()))
+        return [json.loads(e) for e in stored]
+
+    def scan(self, kind: str) -> Iterator[Record]:
+        with self._lock:
+            ids = sorted(i for k, i in self._snapshots if k == kind)
+        for id in ids:
+            record = self.get(kind, id)
+            if record is not None:
+                yield record
+
+    def find_cases(self, query: CaseQuery) -> list[Record]:
+        with self._lock:
+            rows = [(i.reported_at, id) for id, i in self._index.items() if _matches(i, query)]
+        rows.sort()
+        if query.limit is not None:
+            rows = rows[: query.limit]
+        return [r for r in (self.get("case", id) for _, id in rows) if r is not None]
+
+
+def _matches(index: CaseIndex, q: CaseQuery) -> bool:
+    return (
+        (q.status is None or index.status in q.status)
+        and (q.engineer is None or index.engineer == q.engineer)
+        and (q.since is None or index.reported_at >= q.since)
+        and (q.until is None or index.reported_at < q.until)
+        and (q.serial is None or index.serial == q.serial)
+        and (q.fault_code is None or index.fault_code == q.fault_code)
+        and (
+            q.accepted_since is None
+            or (index.accepted_at is not None and index.accepted_at >= q.accepted_since)
+        )
+    )
+
+
+class _MemoryTransaction(Transaction):
+    def __init__(self, store: MemoryStorage) -> None:
+        self.store = store
+        self.snapshots: dict[tuple[str, str], tuple[int, str]] = {}
+        self.events: dict[tuple[str, str], list[str]] = {}
+        self.index: dict[str, CaseIndex] = {}
+        self.sequences: dict[str, int] = {}
+
+    def get(self, kind: str, id: str) -> Record | None:
+        found = self.snapshots.get((kind, id)) or self.store._snapshots.get((kind, id))
+        return None if found is None else Record(kind, id, found[0], json.loads(found[1]))
+
+    def next_number(self, sequence: str) -> int:
+        value = self.sequences.get(sequence, self.store._sequences.get(sequence, 0)) + 1
+        self.sequences[sequence] = value
+        return value
+
+    def append(
+        self,
+        kind: str,
+        id: str,
+        expected_version: int,
+        events: Sequence[Mapping[str, Any]],
+        snapshot: Mapping[str, Any],
+        index: CaseIndex | None = None,
+    ) -> None:
+        key = (kind, id)
+        current = self.get(kind, id)
+        version = 0 if current is None else current.version
+        if version != expected_version:
+            raise ConflictError(
+                f"{kind} {id} is at version {version}, not {expected_version}: "
+                "someone else changed it; read it again and retry"
+            )
+        new_version = expected_version + len(events)
+        self.snapshots[key] = (new_version, json.dumps(snapshot))
+        pending = self.events.setdefault(key, [])
+        pending.extend(json.dumps(e) for e in events)
+        if index is not None:
+            self.index[id] = index
+
+    def commit(self) -> None:
+        s = self.store
+        s._snapshots.update(self.snapshots)
+        for key, events in self.events.items():
+            s._events.setdefault(key, []).extend(events)
+        s._index.update(self.index)
+        s._sequences.update(self.sequences)
+
+
+def open_memory(url: str) -> MemoryStorage:
+    name = url.split("://", 1)[1]
+    if not name:
+        return MemoryStorage(url)
+    with _named_lock:
+        if name not in _named:
+            _named[name] = MemoryStorage(url)
+        return _named[name]
+
+
+@hookimpl
+def aftersales_storage_backends(register: Callable[[str, StorageFactory], None]) -> None:
+    register("memory", open_memory)

@@ -1,0 +1,288 @@
+"""The ``sqlite://`` storage backend: one file on disk, WAL mode, one transaction per action.
+
+URLs follow SQLAlchemy's convention: ``sqlite:///service.db`` is relative to the working
+directory, ``sqlite:////var/lib/aftersales/service.db`` is absolute. ``?synchronous=full``
+makes every commit wait for the disk; the default, ``normal``, keeps every committed action
+through a crash of the process (SIGKILL included) and may lose the last ones on a power cut.
+
+Writers take SQLite's write lock when their transaction begins (``BEGIN IMMEDIATE``), so a
+version check and the write it guards cannot interleave with another process's write.
+The schema is versioned: :data:`MIGRATIONS` are applied in order, each once, recorded in
+``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from aftersales.core.errors import ConflictError, ValidationError
+from aftersales.plugins.hookspecs import StorageFactory, hookimpl
+from aftersales.plugins.storage import CaseIndex, CaseQuery, Record, Storage, Transaction
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: events, snapshots, counters, and the case index find_cases reads
+    """
+    CREATE TABLE events (
+        kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+        type TEXT NOT NULL, at TEXT NOT NULL, by TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (kind, id, version)
+    ) WITHOUT ROWID;
+    CREATE TABLE snapshots (
+        kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE case_index (
+        id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+        engineer TEXT, reported_at TEXT NOT NULL, serial TEXT, fault_code TEXT,
+        accepted_at TEXT, priority TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX case_by_reported ON case_index (reported_at, id);
+    CREATE INDEX case_by_status ON case_index (status, reported_at, id);
+    CREATE INDEX case_by_engineer ON case_index (engineer, reported_at, id);
+    CREATE INDEX case_by_machine ON case_index (serial, fault_code, accepted_at);
+    """,
+)
+"""The schema, one script per version. Append new versions; never edit an applied one."""
+
+_SYNCHRONOUS = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
+
+
+def parse_url(url: str) -> tuple[str, str]:
+    """The database path and the ``synchronous`` setting of a ``sqlite://`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or not parts.path.startswith("/") or parts.netloc:
+        raise ValidationError(
+            f"bad SQLite URL {url!r}; write sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db"
+        )
+    path = parts.path[1:]
+    if not path:
+        raise ValidationError(f"the SQLite URL {url!r} names no file")
+    options = parse_qs(parts.query)
+    sync = options.pop("synchronous", ["normal"])[-1].lower()
+    if sync not in _SYNCHRONOUS or options:
+        raise ValidationError(
+            f"bad options in {url!r}; the only one is synchronous=off|normal|full|extra"
+        )
+    return path, _SYNCHRONOUS[sync]
+
+
+class SQLiteStorage(Storage):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path, self.synchronous = parse_url(url)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrate()
+
+    # -- connections ----------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(
+                    self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA synchronous={self.synchronous}")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error as exc:
+                raise ValidationError(f"cannot open {self.path}: {exc}") from exc
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _migrate(self) -> None:
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            if done and max(done) > len(MIGRATIONS):
+                raise ValidationError(
+                    f"{self.path} has schema version {max(done)}, newer than this aftersales "
+                    f"({len(MIGRATIONS)}); upgrade the package"
+                )
+            for version, script in enumerate(MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?)",
+                    (version, datetime.now(timezone.utc).isoformat()),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        row = self._connect().execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    # -- writes ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _SQLiteTransaction(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, kind: str, id: str) -> Record | None:
+        return _get(self._connect(), kind, id)
+
+    def events(self, kind: str, id: str) -> list[dict[str, Any]]:
+        rows = self._connect().execute(
+            "SELECT version, type, at, by, data FROM events WHERE kind = ? AND id = ? "
+            "ORDER BY version",
+            (kind, id),
+        )
+        return [
+            {"version": v, "type": t, "at": at, "by": by, "data": json.loads(data)}
+            for v, t, at, by, data in rows
+        ]
+
+    def scan(self, kind: str) -> Iterator[Record]:
+        rows = self._connect().execute(
+            "SELECT id, version, data FROM snapshots WHERE kind = ? ORDER BY id", (kind,)
+        )
+        for id, version, data in rows.fetchall():
+            yield Record(kind, id, version, json.loads(data))
+
+    def find_cases(self, query: CaseQuery) -> list[Record]:
+        where: list[str] = []
+        args: list[Any] = []
+        if query.status is not None:
+            where.append(f"i.status IN ({', '.join('?' for _ in query.status)})")
+            args.extend(query.status)
+        for column, value in (
+            ("i.engineer = ?", query.engineer),
+            ("i.reported_at >= ?", query.since),
+            ("i.reported_at < ?", query.until),
+            ("i.serial = ?", query.serial),
+            ("i.fault_code = ?", query.fault_code),
+            ("i.accepted_at >= ?", query.accepted_since),
+        ):
+            if value is not None:
+                where.append(column)
+                args.append(value)
+        sql = (
+            "SELECT i.id, s.version, s.data FROM case_index i "
+            "JOIN snapshots s ON s.kind = 'case' AND s.id = i.id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY i.reported_at, i.id"
+        )
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            args.append(query.limit)
+        rows = self._connect().execute(sql, args).fetchall()
+        return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _get(conn: sqlite3.Connection, kind: str, id: str) -> Record | None:
+    row = conn.execute(
+        "SELECT version, data FROM snapshots WHERE kind = ? AND id = ?", (kind, id)
+    ).fetchone()
+    return None if row is None else Record(kind, id, row[0], json.loads(row[1]))
+
+
+class _SQLiteTransaction(Transaction):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def get(self, kind: str, id: str) -> Record | None:
+        return _get(self.conn, kind, id)
+
+    def next_number(self, sequence: str) -> int:
+        row = self.conn.execute(
+            "INSERT INTO sequences VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (sequence,),
+        ).fetchone()
+        return int(row[0])
+
+    def append(
+        self,
+        kind: str,
+        id: str,
+        expected_version: int,
+        events: Sequence[Mapping[str, Any]],
+        snapshot: Mapping[str, Any],
+        index: CaseIndex | None = None,
+    ) -> None:
+        conn = self.conn
+        row = conn.execute(
+            "SELECT version FROM snapshots WHERE kind = ? AND id = ?", (kind, id)
+        ).fetchone()
+        version = 0 if row is None else row[0]
+        if version != expected_version:
+            raise ConflictError(
+                f"{kind} {id} is at version {version}, not {expected_version}: "
+                "someone else changed it; read it again and retry"
+            )
+        conn.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (kind, id, e["version"], e["type"], e["at"], e["by"], json.dumps(e["data"]))
+                for e in events
+            ],
+        )
+        conn.execute(
+            "INSERT INTO snapshots VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) "
+            "DO UPDATE SET version = excluded.version, data = excluded.data",
+            (kind, id, expected_version + len(events), json.dumps(snapshot)),
+        )
+        if index is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    id,
+                    index.number,
+                    index.status,
+                    index.engineer,
+                    index.reported_at,
+                    index.serial,
+                    index.fault_code,
+                    index.accepted_at,
+                    index.priority,
+                ),
+            )
+
+
+def open_sqlite(url: str) -> SQLiteStorage:
+    return SQLiteStorage(url)
+
+
+@hookimpl
+def aftersales_storage_backends(register: Callable[[str, StorageFactory], None]) -> None:
+    register("sqlite", open_sqlite)

@@ -1,0 +1,128 @@
+"""The storage contract: what a backend registered through ``aftersales_storage_backends``
+must provide. The desk speaks only this; ``aftersales.testing`` checks a backend keeps it.
+
+Storage is event-sourced. Each aggregate (a case, a staff member, ...) is a ``kind`` and an
+``id`` with an append-only list of events and a snapshot of its current state, both plain
+JSON-ready dicts. A write names the version it read (``expected_version``, 0 for a new
+aggregate): if the stored version differs the backend raises :class:`ConflictError` and
+writes nothing. The events, the snapshot and the case index of one write are one
+transaction: after a crash either all of them are there or none.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class Record:
+    """A stored snapshot and the version of the last event folded into it."""
+
+    kind: str
+    id: str
+    version: int
+    data: Mapping[str, Any]
+
+
+@attrs.frozen
+class CaseIndex:
+    """The columns ``find_cases`` filters on, written with every case snapshot.
+
+    Instants are UTC ISO 8601 text (``2026-11-27T08:00:00+00:00``), so text order is time
+    order.
+    """
+
+    number: str
+    status: str
+    engineer: str | None
+    reported_at: str
+    serial: str | None
+    fault_code: str | None
+    accepted_at: str | None
+    priority: str
+
+
+@attrs.frozen
+class CaseQuery:
+    """What ``find_cases`` looks for; ``None`` means any. Results are ordered by report time,
+    then id; ``since`` is inclusive and ``until`` exclusive."""
+
+    status: tuple[str, ...] | None = None
+    engineer: str | None = None
+    since: str | None = None
+    until: str | None = None
+    serial: str | None = None
+    fault_code: str | None = None
+    accepted_since: str | None = None
+    limit: int | None = None
+
+
+def utc_text(when: datetime) -> str:
+    """``when`` as the UTC text the case index stores."""
+    return when.astimezone(timezone.utc).isoformat()
+
+
+class Transaction(abc.ABC):
+    """One atomic write. Obtained from :meth:`Storage.transaction`; everything done through it
+    is committed when the ``with`` block ends normally and discarded if it raises."""
+
+    @abc.abstractmethod
+    def get(self, kind: str, id: str) -> Record | None:
+        """The snapshot as this transaction sees it."""
+
+    @abc.abstractmethod
+    def next_number(self, sequence: str) -> int:
+        """The next value (1, 2, ...) of a named counter; part of this transaction, so a
+        rolled-back write does not use a number up."""
+
+    @abc.abstractmethod
+    def append(
+        self,
+        kind: str,
+        id: str,
+        expected_version: int,
+        events: Sequence[Mapping[str, Any]],
+        snapshot: Mapping[str, Any],
+        index: CaseIndex | None = None,
+    ) -> None:
+        """Append ``events`` (each with ``version``, ``type``, ``at``, ``by``, ``data``) and
+        replace the snapshot; ConflictError if the stored version is not ``expected_version``.
+        ``index`` is given for cases and replaces the case's index row."""
+
+
+class Storage(abc.ABC):
+    """A storage backend. Safe to use from several threads at once."""
+
+    url: str
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Begin a write transaction (writers are serialized; readers are not blocked)."""
+
+    @abc.abstractmethod
+    def get(self, kind: str, id: str) -> Record | None:
+        """The latest committed snapshot, or None."""
+
+    @abc.abstractmethod
+    def events(self, kind: str, id: str) -> list[dict[str, Any]]:
+        """Every committed event of the aggregate, in version order."""
+
+    @abc.abstractmethod
+    def scan(self, kind: str) -> Iterator[Record]:
+        """Every snapshot of a kind, in id order."""
+
+    @abc.abstractmethod
+    def find_cases(self, query: CaseQuery) -> list[Record]:
+        """Case snapshots matching ``query``, ordered by report time then id."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends without resources
+        """Release connections and files. The storage is not used afterwards."""
+
+
+__all__ = ["CaseIndex", "CaseQuery", "Record", "Storage", "Transaction", "utc_text"]

@@ -1,0 +1,678 @@
+"""``desk.cases``: the repair workflow, one stored event per action.
+
+Each action reads the case, checks the state machine (:mod:`aftersales.core.workflow`), who
+acts and what they pass, folds the new event into the case and writes both in one
+transaction naming the version it read. If anything raises, nothing is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
+from aftersales.core.workflow import OPEN, Step, apply, check_allowed, start
+from aftersales.plugins.storage import CaseIndex, CaseQuery, utc_text
+from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
+
+if TYPE_CHECKING:
+    from aftersales.services.desk import ServiceDesk
+
+KIND = "case"
+DESK_ROLES = ("service_agent", "manager")
+_ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "diagnose", "complete"})
+
+
+def _text(value: Any, what: str, *, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{what} must be non-empty text")
+    return value.strip()
+
+
+def _record(cls: type[Any], value: Any, what: str) -> Any:
+    """A Customer/Product from a mapping (or the object itself), refusing unknown keys."""
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{what} must be a mapping such as {{'name': ...}}")
+    known = [f.name for f in attrs.fields(cls)]
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise ValidationError(f"unknown {what} field {unknown[0]!r}; known: {', '.join(known)}")
+    for key, item in value.items():
+        if item is not None and not isinstance(item, str):
+            raise ValidationError(f"{what}.{key} must be text")
+    return from_dict(cls, dict(value))
+
+
+def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
+    if isinstance(item, Mapping):
+        unknown = sorted(set(item) - {"sku", "quantity"})
+        if unknown:
+            raise ValidationError(f"unknown part field {unknown[0]!r}; known: sku, quantity")
+        item = PartUse(item.get("sku"), item.get("quantity", 1))  # type: ignore[arg-type]
+    if not isinstance(item, PartUse):
+        raise ValidationError("parts_used holds {'sku': ..., 'quantity': ...} or PartUse items")
+    _text(item.sku, "a part's sku")
+    quantity = item.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise ValidationError(f"part {item.sku}: the quantity must be a whole number >= 1")
+    return item
+
+
+class CaseService:
+    def __init__(self, desk: ServiceDesk) -> None:
+        self.desk = desk
+        self.policy = desk.policy
+
+    # -- reading ------------------------------------------------------------------------------
+    def get(self, case_id: str) -> Case:
+        """The current case; NotFound if there is none with that id."""
+        record = self.desk.storage.get(KIND, case_id)
+        if record is None:
+            raise NotFound(f"no case {case_id!r}")
+        return from_dict(Case, record.data)
+
+    def history(self, case_id: str) -> list[CaseEvent]:
+        """Every event of the case, oldest first."""
+        stored = self.desk.storage.events(KIND, case_id)
+        if not stored:
+            raise NotFound(f"no case {case_id!r}")
+        return [
+            CaseEvent(
+                case_id, e["version"], e["type"], from_dict(datetime, e["at"]), e["by"], e["data"]
+            )
+            for e in stored
+        ]
+
+    def find(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        engineer: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Case]:
+        """Cases by status (one or several), assigned engineer, and report time
+        (``since`` inclusive, ``until`` exclusive), oldest report first."""
+        statuses = (
+            None if status is None else ((status,) if isinstance(status, str) else tuple(status))
+        )
+        query = CaseQuery(
+            status=statuses,
+            engineer=engineer,
+            since=None if since is None else utc_text(self.desk.at(since)),
+            until=None if until is None else utc_text(self.desk.at(until)),
+            limit=limit,
+        )
+        return [from_dict(Case, r.data) for r in self.desk.storage.find_cases(query)]
+
+    def open(self, *, engineer: str | None = None) -> list[Case]:
+        """Cases not yet closed or cancelled."""
+        return self.find(status=OPEN, engineer=engineer)
+
+    # -- the report ---------------------------------------------------------------------------
+    def report(
+        self,
+        *,
+        customer: Mapping[str, Any] | Customer,
+        product: Mapping[str, Any] | Product,
+        fault: str,
+        severity: str,
+        channel: str,
+        by: str,
+        fault_code: str | None = None,
+        machine_down: bool = False,
+        contact: str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> Case:
+        """Record a customer's fault report; the policy decides its priority."""
+        when = self.desk.at(at)
+        actor = self.desk.staff.actor(by)
+        self._need_role(actor, DESK_ROLES, "report a case")
+        cust = _record(Customer, customer, "customer")
+        prod = _record(Product, product, "product")
+        fault_text = _text(fault, "fault")
+        if severity not in SEVERITIES:
+            raise ValidationError(f"unknown severity {severity!r}; use {', '.join(SEVERITIES)}")
+        if channel not in CHANNELS:
+            raise ValidationError(f"unknown channel {channel!r}; use {', '.join(CHANNELS)}")
+        if not isinstance(machine_down, bool):
+            raise ValidationError("machine_down must be True or False")
+        code = _text(fault_code, "fault_code", required=False)
+        fields = self._custom(custom or {})
+        original = self._warranty_original(prod.serial, code, when)
+        record = {
+            "severity": severity,
+            "machine_down": machine_down,
+            "channel": channel,
+            "fault": fault_text,
+            "fault_code": code,
+            "product": attrs.asdict(prod),
+            "customer": attrs.asdict(cust),
+            "under_warranty": original is not None,
+            "custom": fields,
+        }
+        decision = self.policy.priority_for(record)
+        case_id = str(uuid.uuid4())
+        year = when.year
+        data: dict[str, Any] = {
+            "customer": to_dict(cust),
+            "product": to_dict(prod),
+            "fault": fault_text,
+            "fault_code": code,
+            "severity": severity,
+            "machine_down": machine_down,
+            "channel": channel,
+            "contact": _text(contact, "contact", required=False),
+            "custom": fields,
+            "priority": decision.name,
+            "priority_location": decision.location,
+            "policy_version": self.policy.version,
+            "rework_of": None if original is None else original.id,
+            "chargeable": original is None,
+        }
+        with self.desk.storage.transaction() as tx:
+            data["number"] = f"AS-{year}-{tx.next_number(f'case-{year}'):06d}"
+            event = CaseEvent(case_id, 1, "reported", when, by, data)
+            case = start(event)
+            self._append(tx, 0, event, case)
+        notes = []
+        if original is not None:
+            notes.append(
+                self._note(
+                    "warranty_rework",
+                    case,
+                    [original.engineer, *self.desk.staff.with_role("manager")],
+                    f"{case.number} repeats fault {code} on {prod.serial}, repaired under "
+                    f"warranty in {original.number}",
+                    when,
+                    original=original.number,
+                )
+            )
+        self._after(event, case, notes)
+        return case
+
+    def _custom(self, custom: Mapping[str, Any]) -> dict[str, Any]:
+        declared = self.policy.fields
+        out: dict[str, Any] = {}
+        for name, value in custom.items():
+            decl = declared.get(f"custom.{name}")
+            if decl is None:
+                known = ", ".join(n.removeprefix("custom.") for n in declared) or "none"
+                raise ValidationError(
+                    f"custom field {name!r} is not declared in the policy's fields block; "
+                    f"declared: {known}"
+                )
+            if value is None:
+                continue
+            ok = {
+                "text": isinstance(value, str),
+                "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+                "bool": isinstance(value, bool),
+            }[decl.type]
+            if not ok:
+                raise ValidationError(
+                    f"custom field {name!r} is {decl.type} in the policy, not {value!r}"
+                )
+            out[name] = value
+        return out
+
+    def _warranty_original(self, serial: str | None, code: str | None, at: datetime) -> Case | None:
+        warranty = self.policy.warranty
+        if warranty is None or not serial or not code:
+            return None
+        candidates = self.desk.storage.find_cases(CaseQuery(serial=serial, fault_code=code))
+        best = None
+        for record in candidates:
+            case = from_dict(Case, record.data)
+            started = case.milestones.get(warranty.after)
+            if case.acceptance is None or started is None or started > at:
+                continue
+            if self.policy.add(started, warranty.duration) >= at and (
+                best is None or started > best.milestones[warranty.after]
+            ):
+                best = case
+        return best
+
+    # -- the workflow steps -------------------------------------------------------------------
+    def respond(
+        self, case_id: str, *, by: str, at: datetime | None = None, version: int | None = None
+    ) -> Case:
+        """Customer service has answered the customer."""
+        return self._act(case_id, "respond", by, at, version, {})
+
+    def assign(
+        self,
+        case_id: str,
+        *,
+        engineer: str,
+        by: str,
+        at: datetime | None = None,
+        instructions: str | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Give the case to an engineer (notifies them: ``case_assigned``)."""
+        self._engineer(engineer)
+        data = {"engineer": engineer, "instructions": instructions}
+        return self._act(case_id, "assign", by, at, version, data)
+
+    def reassign(
+        self,
+        case_id: str,
+        *,
+        engineer: str,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        instructions: str | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Hand the case to another engineer, who confirms it again."""
+        self._engineer(engineer)
+        data = {
+            "engineer": engineer,
+            "reason": _text(reason, "the reason for a reassignment"),
+            "instructions": instructions,
+        }
+        return self._act(case_id, "reassign", by, at, version, data)
+
+    def confirm(
+        self, case_id: str, *, by: str, at: datetime | None = None, version: int | None = None
+    ) -> Case:
+        """The assigned engineer accepts the job."""
+        return self._act(case_id, "confirm", by, at, version, {})
+
+    def contact(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        at: datetime | None = None,
+        appointment: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The engineer has called the customer and, usually, agreed a time on site."""
+        when = self.desk.at(at)
+        if appointment is not None:
+            appointment = self.desk.at(appointment)
+            if appointment < when:
+                raise ValidationError(
+                    f"the appointment {appointment.isoformat()} is before the call "
+                    f"({when.isoformat()})"
+                )
+        else:
+            case = self.get(case_id)
+            target = self.policy.sla(case.priority).target("arrival")
+            if target is not None and target.by_appointment:
+                raise ValidationError(
+                    f"priority {case.priority} sets arrival by appointment "
+                    f"({target.location}); pass appointment="
+                )
+        data = {"appointment": None if appointment is None else appointment.isoformat()}
+        return self._act(case_id, "contact", by, when, version, data)
+
+    def arrive(
+        self, case_id: str, *, by: str, at: datetime | None = None, version: int | None = None
+    ) -> Case:
+        """The engineer is on site."""
+        return self._act(case_id, "arrive", by, at, version, {})
+
+    def diagnose(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        cause: str,
+        complexity: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The cause is found; ``complexity`` (``simple`` or ``complex``) picks the repair
+        target."""
+        if complexity not in COMPLEXITIES:
+            raise ValidationError(
+                f"unknown complexity {complexity!r}; use {', '.join(COMPLEXITIES)}"
+            )
+        data = {"cause": _text(cause, "cause"), "complexity": complexity}
+        return self._act(case_id, "diagnose", by, at, version, data)
+
+    def complete(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        actions: str,
+        result: str,
+        parts_used: Sequence[PartUse | Mapping[str, Any]] = (),
+        cause: str | None = None,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The repair is done and tested; the report goes to the customer to sign."""
+        parts = []
+        for item in parts_used:
+            parts.append(to_dict(_part(item)))
+        data = {
+            "actions": _text(actions, "actions"),
+            "result": _text(result, "the result of the tests"),
+            "cause": _text(cause, "cause", required=False),
+            "parts_used": parts,
+        }
+        return self._act(case_id, "complete", by, at, version, data)
+
+    def accept(
+        self,
+        case_id: str,
+        *,
+        signed_by: str,
+        by: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The customer signs the repair report. ``signed_by`` is the customer's signer,
+        ``by`` the engineer presenting the report."""
+        data = {"signed_by": _text(signed_by, "signed_by (the customer's signer)")}
+        return self._act(case_id, "accept", by, at, version, data)
+
+    def reject(
+        self,
+        case_id: str,
+        *,
+        signed_by: str,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The customer refuses the repair: it goes back to ``diagnosed`` to be repaired
+        again. The manager is told once the policy's ``escalate after`` count is reached."""
+        data = {
+            "signed_by": _text(signed_by, "signed_by (the customer's signer)"),
+            "reason": _text(reason, "the reason for the rejection"),
+        }
+        return self._act(case_id, "reject", by, at, version, data)
+
+    def notify_delay(
+        self,
+        case_id: str,
+        *,
+        milestone: str,
+        reason: str,
+        new_eta: datetime,
+        by: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Record that the customer was told a milestone will be late, why, and when to
+        expect it instead."""
+        when = self.desk.at(at)
+        if milestone not in MILESTONE_EVENT:
+            raise ValidationError(
+                f"unknown milestone {milestone!r}; use {', '.join(MILESTONE_EVENT)}"
+            )
+        eta = self.desk.at(new_eta)
+        if eta <= when:
+            raise ValidationError("new_eta must be later than the notice")
+        case = self.get(case_id)
+        if MILESTONE_EVENT[milestone] in case.milestones:
+            raise ValidationError(f"case {case.number}: the {milestone} milestone is already met")
+        data = {
+            "milestone": milestone,
+            "reason": _text(reason, "the reason for the delay"),
+            "new_eta": eta.isoformat(),
+        }
+        return self._act(case_id, "notify_delay", by, when, version, data)
+
+    def hold(
+        self,
+        case_id: str,
+        *,
+        reason: str,
+        by: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Put the case on hold for a reason the policy's ``hold`` line allows
+        (``"waiting for parts"``, or just ``"parts"``)."""
+        allowed = self.policy.hold
+        wanted = reason.strip() if isinstance(reason, str) else reason
+        full = next((r for r in allowed if wanted in (r, r.removeprefix("waiting for "))), None)
+        if full is None:
+            choices = ", ".join(repr(r) for r in allowed)
+            raise ValidationError(
+                f"the policy does not allow a hold for {reason!r}; "
+                + (f"it allows {choices}" if allowed else "it has no hold line")
+            )
+        return self._act(case_id, "hold", by, at, version, {"reason": full})
+
+    def release(
+        self, case_id: str, *, by: str, at: datetime | None = None, version: int | None = None
+    ) -> Case:
+        """Take the case off hold."""
+        return self._act(case_id, "release", by, at, version, {})
+
+    def follow_up(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        satisfaction: int,
+        comments: str | None = None,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Customer service called the customer back: satisfaction from 1 to 5."""
+        if (
+            isinstance(satisfaction, bool)
+            or not isinstance(satisfaction, int)
+            or not 1 <= satisfaction <= 5
+        ):
+            raise ValidationError(
+                f"satisfaction must be a whole number from 1 to 5, not {satisfaction!r}"
+            )
+        data = {"satisfaction": satisfaction, "comments": comments}
+        return self._act(case_id, "follow_up", by, at, version, data)
+
+    def close(
+        self, case_id: str, *, by: str, at: datetime | None = None, version: int | None = None
+    ) -> Case:
+        """Close a followed-up case."""
+        return self._act(case_id, "close", by, at, version, {})
+
+    def cancel(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Cancel a case that is not closed (a manager or service agent, with a reason)."""
+        data = {"reason": _text(reason, "the reason for cancelling")}
+        return self._act(case_id, "cancel", by, at, version, data)
+
+    def update(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        reason: str,
+        severity: str | None = None,
+        machine_down: bool | None = None,
+        custom: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Correct severity, machine_down or custom fields; the priority is decided again
+        and a change is recorded on the case."""
+        case = self.get(case_id)
+        changes: dict[str, Any] = {}
+        if severity is not None:
+            if severity not in SEVERITIES:
+                raise ValidationError(f"unknown severity {severity!r}; use {', '.join(SEVERITIES)}")
+            changes["severity"] = severity
+        if machine_down is not None:
+            if not isinstance(machine_down, bool):
+                raise ValidationError("machine_down must be True or False")
+            changes["machine_down"] = machine_down
+        if custom:
+            changes["custom"] = self._custom(custom)
+        if not changes:
+            raise ValidationError("update needs severity=, machine_down= or custom=")
+        record = case.record()
+        record.update({k: v for k, v in changes.items() if k != "custom"})
+        record["custom"] = {**case.custom, **changes.get("custom", {})}
+        decision = self.policy.priority_for(record)
+        data = {
+            "changes": changes,
+            "reason": _text(reason, "the reason for the correction"),
+            "priority": decision.name,
+            "priority_location": decision.location,
+        }
+        return self._act(case_id, "update", by, at, version, data)
+
+    # -- the common path ----------------------------------------------------------------------
+    def _act(
+        self,
+        case_id: str,
+        action: str,
+        by: str,
+        at: datetime | None,
+        version: int | None,
+        data: dict[str, Any],
+    ) -> Case:
+        when = self.desk.at(at)
+        case = self.get(case_id)
+        if version is not None and version != case.version:
+            raise ConflictError(
+                f"case {case.number} is at version {case.version}, not {version}: "
+                "someone else changed it; read it again and retry"
+            )
+        actor = self.desk.staff.actor(by)
+        step = check_allowed(case, action)
+        self._permit(case, actor, step)
+        if when < case.updated_at:
+            raise ValidationError(
+                f"{action} at {when.isoformat()} is before the case's last event "
+                f"({case.updated_at.isoformat()}); actions are recorded in order"
+            )
+        event = CaseEvent(case.id, case.version + 1, step.event, when, by, data)
+        after = apply(case, event)
+        with self.desk.storage.transaction() as tx:
+            self._append(tx, case.version, event, after)
+        self._after(event, after, self._notes(case, after, event))
+        return after
+
+    def _permit(self, case: Case, actor: Staff, step: Step) -> None:
+        action = step.action
+        engineer = case.engineer is not None and actor.id == case.engineer
+        if action in _ENGINEER_ACTIONS or action in ("accept", "reject"):
+            if not engineer:
+                who = f"the assigned engineer ({case.engineer})" if case.engineer else "an engineer"
+                verb = action.replace("_", " ")
+                raise PermissionDenied(
+                    f"{actor.id} cannot {verb} case {case.number}: only {who} can"
+                )
+        elif action in ("hold", "release", "notify_delay", "update"):
+            if not (engineer or actor.has_role(*DESK_ROLES)):
+                raise PermissionDenied(
+                    f"{actor.id} cannot {action.replace('_', ' ')} case {case.number}: only the "
+                    "assigned engineer, a service agent or a manager can"
+                )
+        else:
+            self._need_role(actor, DESK_ROLES, f"{action.replace('_', ' ')} case {case.number}")
+
+    @staticmethod
+    def _need_role(actor: Staff, roles: Sequence[str], what: str) -> None:
+        if not actor.has_role(*roles):
+            raise PermissionDenied(
+                f"{actor.id} cannot {what}: that needs the role {' or '.join(roles)}"
+            )
+
+    def _engineer(self, staff_id: str) -> Staff:
+        staff = self.desk.staff.actor(staff_id)
+        if not staff.has_role("engineer"):
+            raise PermissionDenied(f"{staff_id} is not an engineer and cannot be assigned a case")
+        return staff
+
+    def _append(self, tx: Any, expected: int, event: CaseEvent, case: Case) -> None:
+        accepted = case.milestones.get("accepted")
+        index = CaseIndex(
+            number=case.number,
+            status=case.status,
+            engineer=case.engineer,
+            reported_at=utc_text(case.reported_at),
+            serial=case.product.serial,
+            fault_code=case.fault_code,
+            accepted_at=None if accepted is None or case.acceptance is None else utc_text(accepted),
+            priority=case.priority,
+        )
+        stored = {
+            "version": event.version,
+            "type": event.type,
+            "at": event.at.isoformat(),
+            "by": event.by,
+            "data": event.data,
+        }
+        tx.append(KIND, case.id, expected, [stored], to_dict(case), index)
+
+    def _notes(self, before: Case, after: Case, event: CaseEvent) -> list[Notification]:
+        notes = []
+        if event.type in ("assigned", "reassigned") and after.engineer:
+            notes.append(
+                self._note(
+                    "case_assigned",
+                    after,
+                    [after.engineer],
+                    f"{after.number} ({after.priority}): {after.fault}",
+                    event.at,
+                    instructions=event.data.get("instructions"),
+                )
+            )
+        escalate = self.policy.escalate_after
+        if event.type == "rejected" and escalate and after.rejection_count == escalate:
+            notes.append(
+                self._note(
+                    "acceptance_escalated",
+                    after,
+                    self.desk.staff.with_role("manager"),
+                    f"{after.number} rejected {after.rejection_count} times by the customer",
+                    event.at,
+                    reasons=[r.reason for r in after.rejections],
+                )
+            )
+        return notes
+
+    def _note(
+        self,
+        kind: str,
+        case: Case,
+        recipients: Iterable[str | None],
+        subject: str,
+        at: datetime,
+        **data: Any,
+    ) -> Notification:
+        unique = tuple(dict.fromkeys(r for r in recipients if r))
+        payload = {"number": case.number, "priority": case.priority, **data}
+        return Notification(kind, case.id, unique, subject, payload, at)
+
+    def _after(self, event: CaseEvent, case: Case, notes: list[Notification]) -> None:
+        self.desk.observe(event, case)
+        self.desk.notify(notes)
