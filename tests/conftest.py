@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from aftersales import PolicyError, parse_policy
+from aftersales import Case, PolicyError, ServiceDesk, parse_policy
+from aftersales.testing import Outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
@@ -39,3 +44,97 @@ def policy_errors(text: str) -> PolicyError:
 
 def with_minimal(extra: str) -> str:
     return MINIMAL + extra
+
+
+# ---- desks ----------------------------------------------------------------------------------
+TZ = "Asia/Shanghai"
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo(TZ))  # a Monday, working time
+
+
+def at(minutes: float) -> datetime:
+    """``minutes`` after T0."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def add_team(desk: ServiceDesk) -> None:
+    desk.staff.add(id="m1", name="Zhao", roles=["manager"], at=T0)
+    desk.staff.add(id="cs1", name="Lin", roles=["service_agent"], supervisor="m1", at=T0)
+    desk.staff.add(id="e7", name="Chen", roles=["engineer"], supervisor="m1", at=T0)
+    desk.staff.add(id="e8", name="Wu", roles=["engineer"], supervisor="m1", at=T0)
+    desk.staff.add(id="sk1", name="Ma", roles=["storekeeper"], at=T0)
+
+
+REPORT: dict[str, Any] = {
+    "customer": {"name": "Hengli Mining", "tier": "gold", "region": "north"},
+    "product": {"model": "EX-350", "line": "excavator", "serial": "EX350-0192"},
+    "fault": "hydraulic pump leaking, boom will not lift",
+    "fault_code": "HYD-PUMP",
+    "severity": "major",
+    "machine_down": True,
+    "channel": "phone",
+    "contact": "+86 138 0000 0000",
+}
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "memory":
+        return "memory://"
+    return f"sqlite:///{tmp_path}/desk.db"
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox()
+
+
+@pytest.fixture
+def desk(storage_url: str, outbox: Outbox) -> Iterator[ServiceDesk]:
+    with ServiceDesk(RULES / "default.policy", storage_url, plugins=[outbox]) as d:
+        add_team(d)
+        yield d
+
+
+def run_to(desk: ServiceDesk, status: str, **report: Any) -> Case:
+    """A case reported at T0 and moved through the workflow up to ``status``."""
+    case = desk.cases.report(**{**REPORT, **report}, by="cs1", at=at(0))
+    steps: list[tuple[str, Callable[[], Case]]] = [
+        ("responded", lambda: desk.cases.respond(case.id, by="cs1", at=at(5))),
+        ("assigned", lambda: desk.cases.assign(case.id, engineer="e7", by="cs1", at=at(10))),
+        ("confirmed", lambda: desk.cases.confirm(case.id, by="e7", at=at(15))),
+        (
+            "contacted",
+            lambda: desk.cases.contact(case.id, by="e7", at=at(20), appointment=at(120)),
+        ),
+        ("on_site", lambda: desk.cases.arrive(case.id, by="e7", at=at(120))),
+        (
+            "diagnosed",
+            lambda: desk.cases.diagnose(
+                case.id, by="e7", at=at(130), cause="worn pump seal", complexity="simple"
+            ),
+        ),
+        (
+            "repaired",
+            lambda: desk.cases.complete(
+                case.id,
+                by="e7",
+                at=at(200),
+                actions="replaced seal",
+                result="lifts full load, no leak after 30 min",
+                parts_used=[{"sku": "SEAL-9", "quantity": 1}],
+            ),
+        ),
+        ("accepted", lambda: desk.cases.accept(case.id, signed_by="Wang", by="e7", at=at(210))),
+        (
+            "followed_up",
+            lambda: desk.cases.follow_up(case.id, by="cs1", at=at(3000), satisfaction=5),
+        ),
+        ("closed", lambda: desk.cases.close(case.id, by="cs1", at=at(3010))),
+    ]
+    for name, step in steps:
+        if case.status == status:
+            break
+        case = step()
+        assert case.status == name
+    assert case.status == status
+    return case
