@@ -173,31 +173,7 @@ class SQLiteStorage(Storage):
             yield Record(kind, id, version, json.loads(data))
 
     def find_cases(self, query: CaseQuery) -> list[Record]:
-        where: list[str] = []
-        args: list[Any] = []
-        if query.status is not None:
-            where.append(f"i.status IN ({', '.join('?' for _ in query.status)})")
-            args.extend(query.status)
-        for column, value in (
-            ("i.engineer = ?", query.engineer),
-            ("i.reported_at >= ?", query.since),
-            ("i.reported_at < ?", query.until),
-            ("i.serial = ?", query.serial),
-            ("i.fault_code = ?", query.fault_code),
-            ("i.accepted_at >= ?", query.accepted_since),
-        ):
-            if value is not None:
-                where.append(column)
-                args.append(value)
-        sql = (
-            "SELECT i.id, s.version, s.data FROM case_index i "
-            "JOIN snapshots s ON s.kind = 'case' AND s.id = i.id"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY i.reported_at, i.id"
-        )
-        if query.limit is not None:
-            sql += " LIMIT ?"
-            args.append(query.limit)
+        sql, args = find_sql(query)
         rows = self._connect().execute(sql, args).fetchall()
         return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
 
@@ -207,6 +183,37 @@ class SQLiteStorage(Storage):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
+    """The SELECT that answers ``query``, and its parameters."""
+    where: list[str] = []
+    args: list[Any] = []
+    if query.status is not None:
+        where.append(f"i.status IN ({', '.join('?' for _ in query.status)})")
+        args.extend(query.status)
+    for column, value in (
+        ("i.engineer = ?", query.engineer),
+        ("i.reported_at >= ?", query.since),
+        ("i.reported_at < ?", query.until),
+        ("i.serial = ?", query.serial),
+        ("i.fault_code = ?", query.fault_code),
+        ("i.accepted_at >= ?", query.accepted_since),
+    ):
+        if value is not None:
+            where.append(column)
+            args.append(value)
+    sql = (
+        # CROSS JOIN keeps case_index the outer loop, so its indexes serve the filter
+        "SELECT i.id, s.version, s.data FROM case_index i "
+        "CROSS JOIN snapshots s ON s.kind = 'case' AND s.id = i.id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY i.reported_at, i.id"
+    )
+    if query.limit is not None:
+        sql += " LIMIT ?"
+        args.append(query.limit)
+    return sql, args
 
 
 def _get(conn: sqlite3.Connection, kind: str, id: str) -> Record | None:
