@@ -73,6 +73,7 @@ def _matches(index: CaseIndex, q: CaseQuery) -> bool:
         and (q.since is None or index.reported_at >= q.since)
         and (q.until is None or index.reported_at < q.until)
         and (q.serial is None or index.serial == q.serial)
+        and (q.number is None or index.number == q.number)
         and (q.fault_code is None or index.fault_code == q.fault_code)
         and (
             q.accepted_since is None

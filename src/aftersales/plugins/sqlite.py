@@ -199,6 +199,7 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         ("i.serial = ?", query.serial),
         ("i.fault_code = ?", query.fault_code),
         ("i.accepted_at >= ?", query.accepted_since),
+        ("i.number = ?", query.number),
     ):
         if value is not None:
             where.append(column)

@@ -60,6 +60,7 @@ class CaseQuery:
     serial: str | None = None
     fault_code: str | None = None
     accepted_since: str | None = None
+    number: str | None = None
     limit: int | None = None
 
 

@@ -86,6 +86,13 @@ class CaseService:
             raise NotFound(f"no case {case_id!r}")
         return from_dict(Case, record.data)
 
+    def by_number(self, number: str) -> Case:
+        """The case with the human number ``AS-2026-000123``; NotFound if there is none."""
+        found = self.desk.storage.find_cases(CaseQuery(number=number))
+        if not found:
+            raise NotFound(f"no case numbered {number!r}")
+        return from_dict(Case, found[0].data)
+
     def history(self, case_id: str) -> list[CaseEvent]:
         """Every event of the case, oldest first."""
         stored = self.desk.storage.events(KIND, case_id)

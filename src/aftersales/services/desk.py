@@ -87,19 +87,32 @@ class ServiceDesk:
             )
         return factory(url)
 
+    def _each(self, hook: str, what: str, **kwargs: Any) -> None:
+        """Call every implementation of ``hook`` on its own: one that raises is logged and
+        the others still run (pluggy would stop at the first exception)."""
+        for impl in getattr(self.plugins.hook, hook).get_hookimpls():
+            try:
+                impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception:
+                logger.exception("plugin %s failed in %s (%s)", impl.plugin_name, hook, what)
+
     def notify(self, notifications: Iterable[Notification]) -> None:
         """Hand notifications to every notifier; a failing notifier is logged, not raised."""
         for notification in notifications:
-            try:
-                self.plugins.hook.aftersales_notify(notification=notification)
-            except Exception:
-                logger.exception("a notifier failed on %s", notification.kind)
+            self._each(
+                "aftersales_notify",
+                notification.kind,
+                notification=notification,
+            )
 
     def observe(self, event: CaseEvent, case: Case) -> None:
-        try:
-            self.plugins.hook.aftersales_case_event(event=event, case=case)
-        except Exception:
-            logger.exception("a case-event observer failed on %s", event.type)
+        """Show an event to every ``aftersales_case_event`` observer."""
+        self._each(
+            "aftersales_case_event",
+            event.type,
+            event=event,
+            case=case,
+        )
 
     # -- time -----------------------------------------------------------------------------
     def now(self) -> datetime:

@@ -1,70 +1,29 @@
-"""The ``aftersales`` command.
-
-A user's mistake prints what was wrong and exits 1; no traceback reaches the terminal.
-"""
+"""``aftersales policy check|test|show|explain``."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from aftersales.cli.common import console as _console
+from aftersales.cli.common import errors as _errors
+from aftersales.cli.common import user_errors
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
-from aftersales.core.errors import AftersalesError, PolicyError
+from aftersales.core.errors import PolicyError
 from aftersales.policy.examples import explain, parse_local_time, run_examples
 from aftersales.policy.model import Policy, Target
 from aftersales.policy.parser import load_policy
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _width(stream: Any) -> int | None:
-    """Terminal width on a terminal; else $COLUMNS, or 120 for pipes and files."""
-    if stream.isatty():
-        return None
-    columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() else 120
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=_width(sys.stdout))
-
-
-def _errors() -> Console:
-    return Console(stderr=True, highlight=False, markup=False, width=_width(sys.stderr))
-
-
-def user_errors(func: F) -> F:
-    """Turn an AftersalesError into its message on stderr and exit status 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AftersalesError as exc:
-            _errors().print(str(exc), soft_wrap=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
 
 @click.group()
-@click.version_option(package_name="aftersales")
-def main() -> None:
-    """Run an after-sales service team by its written policy."""
-
-
-@main.group()
 def policy() -> None:
     """Check, test, show and explain policy files."""
 
@@ -390,7 +349,3 @@ def policy_tables(p: Policy) -> list[Table]:
         )
     )
     return tables
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,35 @@
+"""The ``aftersales`` command.
+
+A user's mistake prints what was wrong and exits 1; no traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import click
+
+from aftersales.cli.case_commands import case, plugins_command, staff
+from aftersales.cli.policy_commands import policy
+
+
+@click.group()
+@click.version_option(package_name="aftersales")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="AFTERSALES_CONFIG",
+    help="aftersales.toml to use (default: ./aftersales.toml if there is one).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Run an after-sales service team by its written policy."""
+    ctx.obj = config_path
+
+
+main.add_command(policy)
+main.add_command(case)
+main.add_command(staff)
+main.add_command(plugins_command)
+
+__all__ = ["main"]

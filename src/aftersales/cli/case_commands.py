@@ -1,0 +1,458 @@
+"""``aftersales case ...``, ``aftersales staff ...`` and ``aftersales plugins``.
+
+They work on the policy and store that ``aftersales.toml`` names (see
+:mod:`aftersales.cli.config`). Cases are named by number (``AS-2026-000001``) or id. Times
+are ISO 8601; without an offset they are read in the policy's time zone. ``--json`` prints
+the JSON form (``aftersales.to_dict``) instead of a table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.table import Table
+
+from aftersales.cli.common import console, user_errors
+from aftersales.cli.config import load_config
+from aftersales.core.convert import to_dict
+from aftersales.core.errors import ValidationError
+from aftersales.core.model import Case
+from aftersales.policy.examples import parse_local_time
+from aftersales.services.desk import ServiceDesk
+
+
+@contextmanager
+def open_desk() -> Iterator[ServiceDesk]:
+    config = load_config(click.get_current_context().find_root().obj)
+    with ServiceDesk(config.policy, config.storage) as desk:
+        yield desk
+
+
+def _time(desk: ServiceDesk, text: str | None) -> datetime | None:
+    return None if text is None else parse_local_time(desk.policy, text)
+
+
+def _case_id(desk: ServiceDesk, ref: str) -> str:
+    if ref.upper().startswith("AS-"):
+        return desk.cases.by_number(ref.upper()).id
+    return desk.cases.get(ref).id
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(to_dict(value), ensure_ascii=False, indent=2))
+
+
+def _summary(case: Case) -> str:
+    engineer = f", engineer {case.engineer}" if case.engineer else ""
+    hold = " (on hold)" if case.on_hold else ""
+    return (
+        f"{case.number}  {case.status}{hold}  priority {case.priority}{engineer}  "
+        f"version {case.version}  id {case.id}"
+    )
+
+
+def _emit(case: Case, as_json: bool) -> None:
+    if as_json:
+        _print_json(case)
+    else:
+        click.echo(_summary(case))
+
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+BY_OPTION = click.option("--by", required=True, help="Staff id of who acts.")
+AT_OPTION = click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+
+
+@click.group()
+def case() -> None:
+    """Report and work cases through the repair workflow."""
+
+
+@case.command("report")
+@click.option("--customer", "customer_name", required=True, help="Customer name.")
+@click.option("--tier", default=None, help="Customer tier (gold, silver, ...).")
+@click.option("--region", default=None)
+@click.option("--model", default=None, help="Machine model.")
+@click.option("--line", default=None, help="Product line.")
+@click.option("--serial", default=None, help="Machine serial number.")
+@click.option("--fault", required=True, help="What is wrong, in the customer's words.")
+@click.option("--fault-code", default=None)
+@click.option("--severity", required=True, type=click.Choice(["critical", "major", "minor"]))
+@click.option("--machine-down/--machine-running", default=False)
+@click.option("--channel", required=True, type=click.Choice(["phone", "email", "online", "onsite"]))
+@click.option("--contact", default=None, help="How to reach the customer.")
+@click.option("--custom", multiple=True, help="A custom field, NAME=VALUE (JSON values).")
+@BY_OPTION
+@AT_OPTION
+@JSON_OPTION
+@user_errors
+def case_report(
+    customer_name: str,
+    tier: str | None,
+    region: str | None,
+    model: str | None,
+    line: str | None,
+    serial: str | None,
+    fault: str,
+    fault_code: str | None,
+    severity: str,
+    machine_down: bool,
+    channel: str,
+    contact: str | None,
+    custom: Sequence[str],
+    by: str,
+    at: str | None,
+    as_json: bool,
+) -> None:
+    """Record a customer's fault report."""
+    fields: dict[str, Any] = {}
+    for item in custom:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValidationError(f"--custom {item!r}: write NAME=VALUE")
+        try:
+            fields[name] = json.loads(value)
+        except json.JSONDecodeError:
+            fields[name] = value
+    with open_desk() as desk:
+        result = desk.cases.report(
+            customer={"name": customer_name, "tier": tier, "region": region},
+            product={"model": model, "line": line, "serial": serial},
+            fault=fault,
+            fault_code=fault_code,
+            severity=severity,
+            machine_down=machine_down,
+            channel=channel,
+            contact=contact,
+            custom=fields,
+            by=by,
+            at=_time(desk, at),
+        )
+        _emit(result, as_json)
+
+
+def _step(
+    name: str,
+    help_text: str,
+    extra: Sequence[Callable[[Any], Any]],
+    call: Callable[..., Case],
+) -> None:
+    """Define ``aftersales case NAME CASE --by --at [extra options] [--json]``."""
+
+    @user_errors
+    def command(case_ref: str, by: str, at: str | None, as_json: bool, **options: Any) -> None:
+        with open_desk() as desk:
+            case_id = _case_id(desk, case_ref)
+            when = _time(desk, at)
+            for key in ("appointment", "new_eta"):
+                if key in options and options[key] is not None:
+                    options[key] = _time(desk, options[key])
+            _emit(call(desk, case_id, by=by, at=when, **options), as_json)
+
+    command.__doc__ = help_text
+    for decorate in (*reversed(extra), JSON_OPTION, AT_OPTION, BY_OPTION):
+        command = decorate(command)
+    command = click.argument("case_ref", metavar="CASE")(command)
+    case.command(name, help=help_text)(command)
+
+
+def _parts(values: Sequence[str]) -> list[dict[str, Any]]:
+    parts = []
+    for value in values:
+        sku, _, quantity = value.partition(":")
+        if quantity and not quantity.isdigit():
+            raise ValidationError(f"--part {value!r}: write SKU or SKU:QUANTITY")
+        parts.append({"sku": sku, "quantity": int(quantity or 1)})
+    return parts
+
+
+_step(
+    "respond",
+    "Customer service answered the customer.",
+    (),
+    lambda d, c, **k: d.cases.respond(c, **k),
+)
+_step(
+    "assign",
+    "Give the case to an engineer.",
+    (
+        click.option("--engineer", required=True),
+        click.option("--instructions", default=None),
+    ),
+    lambda d, c, **k: d.cases.assign(c, **k),
+)
+_step(
+    "reassign",
+    "Hand the case to another engineer.",
+    (
+        click.option("--engineer", required=True),
+        click.option("--reason", required=True),
+        click.option("--instructions", default=None),
+    ),
+    lambda d, c, **k: d.cases.reassign(c, **k),
+)
+_step("confirm", "The engineer accepts the job.", (), lambda d, c, **k: d.cases.confirm(c, **k))
+_step(
+    "contact",
+    "The engineer called the customer.",
+    (click.option("--appointment", default=None, help="Agreed time on site."),),
+    lambda d, c, **k: d.cases.contact(c, **k),
+)
+_step("arrive", "The engineer is on site.", (), lambda d, c, **k: d.cases.arrive(c, **k))
+_step(
+    "diagnose",
+    "Record the cause and complexity.",
+    (
+        click.option("--cause", required=True),
+        click.option("--complexity", required=True, type=click.Choice(["simple", "complex"])),
+    ),
+    lambda d, c, **k: d.cases.diagnose(c, **k),
+)
+_step(
+    "complete",
+    "The repair is done and tested.",
+    (
+        click.option("--actions", required=True, help="What was done."),
+        click.option("--result", required=True, help="How it tested."),
+        click.option("--cause", default=None),
+        click.option("--part", "parts", multiple=True, help="SKU or SKU:QUANTITY used."),
+    ),
+    lambda d, c, parts=(), **k: d.cases.complete(c, parts_used=_parts(parts), **k),
+)
+_step(
+    "accept",
+    "The customer signed the repair report.",
+    (click.option("--signed-by", required=True, help="The customer's signer."),),
+    lambda d, c, **k: d.cases.accept(c, **k),
+)
+_step(
+    "reject",
+    "The customer refused the repair.",
+    (
+        click.option("--signed-by", required=True, help="The customer's signer."),
+        click.option("--reason", required=True),
+    ),
+    lambda d, c, **k: d.cases.reject(c, **k),
+)
+_step(
+    "notify-delay",
+    "The customer was told a milestone will be late.",
+    (
+        click.option("--milestone", required=True),
+        click.option("--reason", required=True),
+        click.option("--new-eta", required=True),
+    ),
+    lambda d, c, **k: d.cases.notify_delay(c, **k),
+)
+_step(
+    "hold",
+    "Put the case on hold.",
+    (click.option("--reason", required=True),),
+    lambda d, c, **k: d.cases.hold(c, **k),
+)
+_step("release", "Take the case off hold.", (), lambda d, c, **k: d.cases.release(c, **k))
+_step(
+    "follow-up",
+    "The customer was called back.",
+    (
+        click.option("--satisfaction", required=True, type=click.IntRange(1, 5)),
+        click.option("--comments", default=None),
+    ),
+    lambda d, c, **k: d.cases.follow_up(c, **k),
+)
+_step("close", "Close a followed-up case.", (), lambda d, c, **k: d.cases.close(c, **k))
+_step(
+    "cancel",
+    "Cancel a case.",
+    (click.option("--reason", required=True),),
+    lambda d, c, **k: d.cases.cancel(c, **k),
+)
+
+
+@case.command("show")
+@click.argument("case_ref", metavar="CASE")
+@JSON_OPTION
+@user_errors
+def case_show(case_ref: str, as_json: bool) -> None:
+    """Everything recorded on a case."""
+    with open_desk() as desk:
+        found = desk.cases.get(_case_id(desk, case_ref))
+        if as_json:
+            _print_json(found)
+            return
+        table = Table(title=f"case {found.number}", show_header=False)
+        table.add_column("field")
+        table.add_column("value")
+        tz = desk.policy.tz
+        rows = [
+            ("status", found.status + (" (on hold)" if found.on_hold else "")),
+            ("priority", f"{found.priority}  ({found.priority_location})"),
+            ("customer", ", ".join(v for v in (found.customer.name, found.customer.tier) if v)),
+            (
+                "product",
+                " ".join(v for v in (found.product.model, found.product.serial) if v) or "-",
+            ),
+            ("fault", f"{found.fault}" + (f"  [{found.fault_code}]" if found.fault_code else "")),
+            ("severity", found.severity + (", machine down" if found.machine_down else "")),
+            ("engineer", found.engineer or "-"),
+            *(
+                (name, when.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+                for name, when in found.milestones.items()
+            ),
+            ("rejections", str(found.rejection_count)),
+            ("rework of", found.rework_of or "-"),
+            ("chargeable", "yes" if found.chargeable else "no"),
+            ("version", str(found.version)),
+            ("id", found.id),
+        ]
+        for name, value in rows:
+            table.add_row(name, value)
+        console().print(table)
+
+
+@case.command("history")
+@click.argument("case_ref", metavar="CASE")
+@JSON_OPTION
+@user_errors
+def case_history(case_ref: str, as_json: bool) -> None:
+    """The events of a case, oldest first."""
+    with open_desk() as desk:
+        events = desk.cases.history(_case_id(desk, case_ref))
+        if as_json:
+            _print_json(events)
+            return
+        table = Table(title="history")
+        for column in ("#", "event", "at", "by", "details"):
+            table.add_column(column)
+        for event in events:
+            details = ", ".join(
+                f"{k}={v}" for k, v in event.data.items() if v not in (None, "", [], {})
+            )
+            when = event.at.astimezone(desk.policy.tz).strftime("%Y-%m-%d %H:%M")
+            table.add_row(str(event.version), event.type, when, event.by, details[:80])
+        console().print(table)
+
+
+@case.command("list")
+@click.option("--status", multiple=True, help="Only these statuses (repeatable).")
+@click.option("--engineer", default=None)
+@click.option("--open", "only_open", is_flag=True, help="Only cases not closed or cancelled.")
+@click.option("--limit", type=int, default=None)
+@JSON_OPTION
+@user_errors
+def case_list(
+    status: Sequence[str], engineer: str | None, only_open: bool, limit: int | None, as_json: bool
+) -> None:
+    """Cases, oldest report first."""
+    from aftersales.core.workflow import OPEN
+
+    with open_desk() as desk:
+        statuses = tuple(status) or (OPEN if only_open else None)
+        found = desk.cases.find(status=statuses, engineer=engineer, limit=limit)
+        if as_json:
+            _print_json(found)
+            return
+        table = Table(title=f"{len(found)} case(s)")
+        for column in ("number", "status", "priority", "engineer", "reported", "customer"):
+            table.add_column(column)
+        for c in found:
+            table.add_row(
+                c.number,
+                c.status + (" (hold)" if c.on_hold else ""),
+                c.priority,
+                c.engineer or "-",
+                c.reported_at.astimezone(desk.policy.tz).strftime("%Y-%m-%d %H:%M"),
+                c.customer.name,
+            )
+        console().print(table)
+
+
+# ---- staff --------------------------------------------------------------------------------------
+@click.group()
+def staff() -> None:
+    """Add, list and deactivate team members."""
+
+
+@staff.command("add")
+@click.argument("staff_id")
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
+@click.option("--supervisor", default=None)
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@JSON_OPTION
+@user_errors
+def staff_add(
+    staff_id: str,
+    name: str,
+    roles: Sequence[str],
+    supervisor: str | None,
+    email: str | None,
+    phone: str | None,
+    as_json: bool,
+) -> None:
+    """Add a team member."""
+    with open_desk() as desk:
+        added = desk.staff.add(
+            id=staff_id, name=name, roles=roles, supervisor=supervisor, email=email, phone=phone
+        )
+        if as_json:
+            _print_json(added)
+        else:
+            click.echo(f"{added.id}  {added.name}  {', '.join(added.roles)}")
+
+
+@staff.command("list")
+@click.option("--role", default=None)
+@click.option("--all", "show_all", is_flag=True, help="Include inactive members.")
+@JSON_OPTION
+@user_errors
+def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
+    """Team members."""
+    with open_desk() as desk:
+        members = desk.staff.list(role=role, active=None if show_all else True)
+        if as_json:
+            _print_json(members)
+            return
+        table = Table(title=f"{len(members)} member(s)")
+        for column in ("id", "name", "roles", "supervisor", "active"):
+            table.add_column(column)
+        for m in members:
+            table.add_row(
+                m.id, m.name, ", ".join(m.roles), m.supervisor or "-", "yes" if m.active else "no"
+            )
+        console().print(table)
+
+
+@staff.command("deactivate")
+@click.argument("staff_id")
+@user_errors
+def staff_deactivate(staff_id: str) -> None:
+    """Stop a member from acting (their history stays)."""
+    with open_desk() as desk:
+        desk.staff.deactivate(staff_id)
+        click.echo(f"{staff_id} deactivated")
+
+
+@click.command("plugins")
+@JSON_OPTION
+@user_errors
+def plugins_command(as_json: bool) -> None:
+    """The loaded plugins and the hooks each implements."""
+    from aftersales.plugins.manager import describe, make_manager
+
+    rows = describe(make_manager())
+    if as_json:
+        click.echo(json.dumps([{"name": n, "hooks": h} for n, h in rows], indent=2))
+        return
+    table = Table(title="plugins")
+    table.add_column("plugin")
+    table.add_column("hooks")
+    for name, hooks in rows:
+        table.add_row(name, ", ".join(hooks))
+    console().print(table)

@@ -1,0 +1,242 @@
+"""Plugins: every hook documented and tested, built-ins, blocking, and a third-party plugin
+installed from examples/plugin."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPORT, ROOT, RULES, add_team, at, run_to
+
+from aftersales import (
+    Case,
+    CaseEvent,
+    Notification,
+    PolicyError,
+    ServiceDesk,
+    ValidationError,
+    ValueType,
+    hookimpl,
+)
+from aftersales.plugins import hookspecs
+from aftersales.plugins.manager import BLOCK_VARIABLE, DEFAULT_PLUGINS, make_manager
+from aftersales.plugins.memory import MemoryStorage
+from aftersales.testing import Outbox
+
+HOOKS = sorted(
+    name
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+    if name.startswith("aftersales_")
+)
+
+
+def test_hook_list_matches_the_architecture() -> None:
+    assert HOOKS == [
+        "aftersales_case_event",
+        "aftersales_metrics",
+        "aftersales_notify",
+        "aftersales_policy_functions",
+        "aftersales_storage_backends",
+    ]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_and_tested(hook: str) -> None:
+    docs = (ROOT / "docs" / "plugins.md").read_text("utf-8")
+    assert f"### `{hook}(" in docs, f"docs/plugins.md has no section for {hook}"
+    assert (getattr(hookspecs, hook).__doc__ or "").strip(), f"{hook} has no docstring"
+    tests = Path(__file__).read_text("utf-8")
+    assert f"def test_hook_{hook}(" in tests, f"no test_hook_{hook} in {__file__}"
+
+
+def test_builtins_are_registered_like_any_plugin() -> None:
+    pm = make_manager(entry_points=False)
+    names = {name for name, _ in pm.list_name_plugin()}
+    assert set(DEFAULT_PLUGINS) <= names
+
+
+# ---- one test per hook --------------------------------------------------------------------------
+class SharedStore:
+    """Registers ``shared://`` for every desk, all on one in-memory store."""
+
+    def __init__(self) -> None:
+        self.store = MemoryStorage("shared://")
+        self.opened: list[str] = []
+
+    @hookimpl
+    def aftersales_storage_backends(self, register: Any) -> None:
+        def open_shared(url: str) -> MemoryStorage:
+            self.opened.append(url)
+            return self.store
+
+        register("shared", open_shared)
+
+
+def test_hook_aftersales_storage_backends() -> None:
+    plugin = SharedStore()
+    one = ServiceDesk(RULES / "default.policy", "shared://a", plugins=[plugin])
+    add_team(one)
+    case = one.cases.report(**REPORT, by="cs1", at=at(0))
+    two = ServiceDesk(RULES / "default.policy", "shared://b", plugins=[plugin])
+    assert two.cases.get(case.id) == case
+    assert plugin.opened == ["shared://a", "shared://b"]
+
+    class Again:
+        @hookimpl
+        def aftersales_storage_backends(self, register: Any) -> None:
+            register("sqlite", lambda url: MemoryStorage(url))
+
+    with pytest.raises(ValidationError, match="two plugins register the storage scheme 'sqlite'"):
+        ServiceDesk(RULES / "default.policy", plugins=[Again()])
+
+
+def test_hook_aftersales_notify(caplog: pytest.LogCaptureFixture) -> None:
+    outbox = Outbox()
+
+    class Broken:
+        @hookimpl
+        def aftersales_notify(self, notification: Notification) -> None:
+            raise RuntimeError("gateway down")
+
+    desk = ServiceDesk(RULES / "default.policy", plugins=[outbox, Broken()])
+    add_team(desk)
+    with caplog.at_level(logging.INFO):
+        case = run_to(desk, "assigned")
+    assert desk.cases.get(case.id).status == "assigned"  # the failure undid nothing
+    [note] = outbox.of("case_assigned")
+    assert note.recipients == ("e7",)
+    assert "failed in aftersales_notify (case_assigned)" in caplog.text
+    assert "case_assigned to e7" in caplog.text  # the built-in logging notifier
+
+
+def test_hook_aftersales_metrics() -> None:
+    class Scores:
+        @hookimpl
+        def aftersales_metrics(self, register: Any) -> None:
+            register("calls_answered", lambda desk, staff_id, period: 3, "calls answered")
+
+    desk = ServiceDesk(RULES / "default.policy", plugins=[Scores()])
+    compute, description = desk.metrics["calls_answered"]
+    assert description == "calls answered" and compute(desk, "cs1", "2026-11") == 3
+    with pytest.raises(ValidationError, match="two plugins register the metric"):
+        ServiceDesk(RULES / "default.policy", plugins=[Scores(), Scores()])
+
+
+REGION_POLICY = (
+    (RULES / "default.policy")
+    .read_text("utf-8")
+    .replace(
+        'priority urgent  when severity == "critical"',
+        'priority urgent  when region_code(customer.region) == "N" or severity == "critical"',
+    )
+)
+
+
+def test_hook_aftersales_policy_functions(tmp_path: Path) -> None:
+    path = tmp_path / "region.policy"
+    path.write_text(REGION_POLICY, "utf-8")
+
+    class Regions:
+        @hookimpl
+        def aftersales_policy_functions(self, register: Any) -> None:
+            register(
+                "region_code", lambda r: r[:1].upper(), [ValueType.TEXT], ValueType.TEXT, "doc"
+            )
+
+    desk = ServiceDesk(path, plugins=[Regions()])
+    add_team(desk)
+    case = desk.cases.report(**{**REPORT, "machine_down": False}, by="cs1", at=at(0))
+    assert case.priority == "urgent"  # region "north" -> "N"
+    assert "lower" in desk.functions  # the built-ins come through the same hook
+    with pytest.raises(PolicyError, match="region_code"):
+        ServiceDesk(path)
+
+
+def test_hook_aftersales_case_event(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[tuple[str, int, str]] = []
+
+    class Audit:
+        @hookimpl
+        def aftersales_case_event(self, event: CaseEvent, case: Case) -> None:
+            seen.append((event.type, case.version, case.status))
+
+    class Broken:
+        @hookimpl
+        def aftersales_case_event(self, event: CaseEvent, case: Case) -> None:
+            raise RuntimeError("ERP offline")
+
+    desk = ServiceDesk(RULES / "default.policy", plugins=[Audit(), Broken()])
+    add_team(desk)
+    run_to(desk, "confirmed")
+    assert seen == [
+        ("reported", 1, "reported"),
+        ("responded", 2, "responded"),
+        ("assigned", 3, "assigned"),
+        ("confirmed", 4, "confirmed"),
+    ]
+    assert "failed in aftersales_case_event (confirmed)" in caplog.text
+
+
+# ---- blocking and third parties -----------------------------------------------------------------
+def test_blocked_plugins_do_not_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BLOCK_VARIABLE, "aftersales.plugins.sqlite, aftersales.plugins.log_notifier")
+    desk = ServiceDesk(RULES / "default.policy")
+    names = [name for name, _ in desk.describe_plugins()]
+    assert "aftersales.plugins.sqlite" not in names and "aftersales.plugins.memory" in names
+    with pytest.raises(ValidationError, match=r"no storage backend for 'sqlite:///x\.db'"):
+        ServiceDesk(RULES / "default.policy", "sqlite:///x.db")
+
+
+@pytest.fixture(scope="module")
+def installed_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(ROOT / "examples" / "plugin"),
+        ],
+        check=True,
+    )
+    return target
+
+
+def test_example_plugin_is_found_through_its_entry_point(
+    installed_example: Path, tmp_path: Path
+) -> None:
+    sms = tmp_path / "sms.txt"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(installed_example), str(ROOT / "tests")]),
+        "EXAMPLE_SMS_OUTBOX": str(sms),
+    }
+    listing = subprocess.run(
+        [sys.executable, "-m", "aftersales.cli", "plugins"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "example_sms" in listing and "aftersales_notify" in listing
+    script = (
+        "from conftest import RULES, add_team, run_to\n"
+        "from aftersales import ServiceDesk\n"
+        "desk = ServiceDesk(RULES / 'default.policy')\n"
+        "add_team(desk)\n"
+        "run_to(desk, 'assigned')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    assert sms.read_text("utf-8").startswith("SMS to e7: AS-2026-000001 (urgent)")
