@@ -28,10 +28,11 @@ def _structure_datetime(value: Any, _: type) -> datetime:
         result = value
     else:
         try:
-            result = datetime.fromisoformat(str(value))
+            result = datetime.fromisoformat(value if type(value) is str else str(value))
         except ValueError as exc:
             raise ValidationError(f"{value!r} is not an ISO 8601 date and time") from exc
-    if result.tzinfo is None or result.utcoffset() is None:
+    # fromisoformat gives a fixed offset or none; only other tzinfo classes need asking
+    if result.tzinfo is None or (type(value) is not str and result.utcoffset() is None):
         raise ValidationError(f"{value!r} has no UTC offset; write e.g. 2026-11-27T16:00:00+08:00")
     return result
 

@@ -44,6 +44,11 @@ class MemoryStorage(Storage):
             return None
         return Record(kind, id, found[0], json.loads(found[1]))
 
+    def version(self, kind: str, id: str) -> int | None:
+        with self._lock:
+            found = self._snapshots.get((kind, id))
+        return None if found is None else found[0]
+
     def events(self, kind: str, id: str) -> list[dict[str, Any]]:
         with self._lock:
             stored = list(self._events.get((kind, id), ()))
@@ -60,7 +65,7 @@ class MemoryStorage(Storage):
     def find_cases(self, query: CaseQuery) -> list[Record]:
         with self._lock:
             rows = [(i.reported_at, id) for id, i in self._index.items() if _matches(i, query)]
-        rows.sort()
+        rows.sort(reverse=query.newest_first)
         if query.limit is not None:
             rows = rows[: query.limit]
         return [r for r in (self.get("case", id) for _, id in rows) if r is not None]

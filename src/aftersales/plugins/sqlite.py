@@ -154,6 +154,14 @@ class SQLiteStorage(Storage):
     def get(self, kind: str, id: str) -> Record | None:
         return _get(self._connect(), kind, id)
 
+    def version(self, kind: str, id: str) -> int | None:
+        row = (
+            self._connect()
+            .execute("SELECT version FROM snapshots WHERE kind = ? AND id = ?", (kind, id))
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
+
     def events(self, kind: str, id: str) -> list[dict[str, Any]]:
         rows = self._connect().execute(
             "SELECT version, type, at, by, data FROM events WHERE kind = ? AND id = ? "
@@ -209,7 +217,11 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         "SELECT i.id, s.version, s.data FROM case_index i "
         "CROSS JOIN snapshots s ON s.kind = 'case' AND s.id = i.id"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY i.reported_at, i.id"
+        + (
+            " ORDER BY i.reported_at DESC, i.id DESC"
+            if query.newest_first
+            else " ORDER BY i.reported_at, i.id"
+        )
     )
     if query.limit is not None:
         sql += " LIMIT ?"
@@ -249,14 +261,25 @@ class _SQLiteTransaction(Transaction):
         index: CaseIndex | None = None,
     ) -> None:
         conn = self.conn
-        row = conn.execute(
-            "SELECT version FROM snapshots WHERE kind = ? AND id = ?", (kind, id)
-        ).fetchone()
-        version = 0 if row is None else row[0]
-        if version != expected_version:
+        new_version = expected_version + len(events)
+        if expected_version == 0:
+            written = conn.execute(
+                "INSERT INTO snapshots VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) DO NOTHING",
+                (kind, id, new_version, json.dumps(snapshot)),
+            ).rowcount
+        else:  # the version check and the write in one statement
+            written = conn.execute(
+                "UPDATE snapshots SET version = ?, data = ? "
+                "WHERE kind = ? AND id = ? AND version = ?",
+                (new_version, json.dumps(snapshot), kind, id, expected_version),
+            ).rowcount
+        if written != 1:
+            row = conn.execute(
+                "SELECT version FROM snapshots WHERE kind = ? AND id = ?", (kind, id)
+            ).fetchone()
             raise ConflictError(
-                f"{kind} {id} is at version {version}, not {expected_version}: "
-                "someone else changed it; read it again and retry"
+                f"{kind} {id} is at version {0 if row is None else row[0]}, not "
+                f"{expected_version}: someone else changed it; read it again and retry"
             )
         conn.executemany(
             "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -265,14 +288,13 @@ class _SQLiteTransaction(Transaction):
                 for e in events
             ],
         )
-        conn.execute(
-            "INSERT INTO snapshots VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) "
-            "DO UPDATE SET version = excluded.version, data = excluded.data",
-            (kind, id, expected_version + len(events), json.dumps(snapshot)),
-        )
         if index is not None:
             conn.execute(
-                "INSERT OR REPLACE INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                # an upsert, not INSERT OR REPLACE: SQLite then touches only the indexes
+                # whose columns changed (usually just the status one)
+                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
+                "DO UPDATE SET status = excluded.status, engineer = excluded.engineer, "
+                "accepted_at = excluded.accepted_at, priority = excluded.priority",
                 (
                     id,
                     index.number,

@@ -51,7 +51,8 @@ class CaseIndex:
 @attrs.frozen
 class CaseQuery:
     """What ``find_cases`` looks for; ``None`` means any. Results are ordered by report time,
-    then id; ``since`` is inclusive and ``until`` exclusive."""
+    then id (``newest_first`` reverses it, so ``limit`` keeps the latest); ``since`` is
+    inclusive and ``until`` exclusive."""
 
     status: tuple[str, ...] | None = None
     engineer: str | None = None
@@ -62,6 +63,7 @@ class CaseQuery:
     accepted_since: str | None = None
     number: str | None = None
     limit: int | None = None
+    newest_first: bool = False
 
 
 def utc_text(when: datetime) -> str:
@@ -109,6 +111,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def get(self, kind: str, id: str) -> Record | None:
         """The latest committed snapshot, or None."""
+
+    def version(self, kind: str, id: str) -> int | None:
+        """The latest committed version, or None; backends answer it without the data."""
+        record = self.get(kind, id)
+        return None if record is None else record.version
 
     @abc.abstractmethod
     def events(self, kind: str, id: str) -> list[dict[str, Any]]:

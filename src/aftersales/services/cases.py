@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import (
     ConflictError,
     NotFound,
@@ -25,6 +26,7 @@ from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartU
 from aftersales.core.workflow import OPEN, Step, apply, check_allowed, start
 from aftersales.plugins.storage import CaseIndex, CaseQuery, utc_text
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
+from aftersales.services.cache import SnapshotCache
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -58,6 +60,16 @@ def _record(cls: type[Any], value: Any, what: str) -> Any:
     return from_dict(cls, dict(value))
 
 
+def _at_most(duration: Duration) -> timedelta:
+    """A span at least as long as ``duration`` from any start (for narrowing queries)."""
+    days_per_unit = {Unit.MINUTE: 1 / 1440, Unit.HOUR: 1 / 24, Unit.DAY: 1, Unit.WEEK: 7,
+                     Unit.MONTH: 31, Unit.YEAR: 366}  # fmt: skip
+    days = float(duration.amount) * days_per_unit[duration.unit]
+    if duration.working:  # holidays stretch working time: a generous bound
+        days = days * 7 + 60
+    return timedelta(days=days + 2)  # a DST shift or two
+
+
 def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
     if isinstance(item, Mapping):
         unknown = sorted(set(item) - {"sku", "quantity"})
@@ -77,14 +89,15 @@ class CaseService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk
         self.policy = desk.policy
+        self._cache = SnapshotCache(desk.storage, KIND, Case)
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, case_id: str) -> Case:
         """The current case; NotFound if there is none with that id."""
-        record = self.desk.storage.get(KIND, case_id)
-        if record is None:
+        case = self._cache.get(case_id)
+        if case is None:
             raise NotFound(f"no case {case_id!r}")
-        return from_dict(Case, record.data)
+        return case
 
     def by_number(self, number: str) -> Case:
         """The case with the human number ``AS-2026-000123``; NotFound if there is none."""
@@ -199,6 +212,7 @@ class CaseService:
             event = CaseEvent(case_id, 1, "reported", when, by, data)
             case = start(event)
             self._append(tx, 0, event, case)
+        self._cache.remember(case)
         notes = []
         if original is not None:
             notes.append(
@@ -244,7 +258,17 @@ class CaseService:
         warranty = self.policy.warranty
         if warranty is None or not serial or not code:
             return None
-        candidates = self.desk.storage.find_cases(CaseQuery(serial=serial, fault_code=code))
+        # Only repairs accepted since this could still be covered; the exact test follows.
+        oldest = at - _at_most(warranty.duration)
+        # A machine's repeat faults follow each other, so the last few reports hold the one.
+        query = CaseQuery(
+            serial=serial,
+            fault_code=code,
+            accepted_since=utc_text(oldest),
+            newest_first=True,
+            limit=5,
+        )
+        candidates = self.desk.storage.find_cases(query)
         best = None
         for record in candidates:
             case = from_dict(Case, record.data)
@@ -584,6 +608,7 @@ class CaseService:
         after = apply(case, event)
         with self.desk.storage.transaction() as tx:
             self._append(tx, case.version, event, after)
+        self._cache.remember(after)
         self._after(event, after, self._notes(case, after, event))
         return after
 

@@ -12,6 +12,7 @@ import attrs
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from aftersales.core.model import ROLES, Staff
+from aftersales.services.cache import SnapshotCache
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -22,6 +23,7 @@ KIND = "staff"
 class StaffService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk
+        self._cache = SnapshotCache(desk.storage, KIND, Staff, size=1024)
 
     def add(
         self,
@@ -60,10 +62,10 @@ class StaffService:
 
     def get(self, id: str) -> Staff:
         """The staff member ``id``; NotFound if there is none."""
-        record = self.desk.storage.get(KIND, id)
-        if record is None:
+        staff = self._cache.get(id)
+        if staff is None:
             raise NotFound(f"no staff member {id!r}")
-        return from_dict(Staff, record.data)
+        return staff
 
     def list(self, *, role: str | None = None, active: bool | None = True) -> builtins.list[Staff]:
         """Team members in id order: by default the active ones; ``active=None`` for all."""

@@ -1,0 +1,57 @@
+"""Snapshots already decoded, reused while the store still holds the same version."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Generic, Protocol, TypeVar
+
+from aftersales.core.convert import from_dict
+from aftersales.plugins.storage import Storage
+
+
+class _Versioned(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=_Versioned)
+
+
+class SnapshotCache(Generic[V]):
+    """Decoding a case from JSON costs more than the SQL that reads it; asking the store for
+    the version alone and reusing the object when it matches saves that on every action.
+    Another process's write changes the version, so a stale object is never returned."""
+
+    def __init__(self, storage: Storage, kind: str, cls: type[V], size: int = 4096) -> None:
+        self.storage = storage
+        self.kind = kind
+        self.cls = cls
+        self.size = size
+        self._items: OrderedDict[str, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, id: str) -> V | None:
+        version = self.storage.version(self.kind, id)
+        if version is None:
+            return None
+        with self._lock:
+            hit = self._items.get(id)
+        if hit is not None and hit.version == version:
+            return hit
+        record = self.storage.get(self.kind, id)
+        if record is None:  # pragma: no cover - deleted between the two reads; stores never delete
+            return None
+        value = from_dict(self.cls, record.data)
+        self.remember(value)
+        return value
+
+    def remember(self, value: V) -> None:
+        with self._lock:
+            self._items[value.id] = value
+            self._items.move_to_end(value.id)
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)

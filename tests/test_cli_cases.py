@@ -1,0 +1,151 @@
+"""``aftersales case|staff|plugins`` on a SQLite file named in aftersales.toml."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, RULES
+
+from aftersales.cli import main
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "default.policy"}"\nstorage = "sqlite:///data/service.db"\n',
+        "utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env={"COLUMNS": "400"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def ok(*args: str) -> str:
+    code, out, err = run(*args)
+    assert code == 0, err
+    return out
+
+
+def team() -> None:
+    ok("staff", "add", "cs1", "--name", "Lin", "--role", "service_agent")
+    ok("staff", "add", "e7", "--name", "Chen", "--role", "engineer")
+
+
+def report() -> str:
+    out = ok(
+        "case", "report", "--customer", "Hengli Mining", "--tier", "gold",
+        "--model", "EX-350", "--serial", "EX350-0192", "--fault", "pump leaking",
+        "--fault-code", "HYD-PUMP", "--severity", "major", "--machine-down",
+        "--channel", "phone", "--by", "cs1", "--at", "2026-11-23 09:00",
+    )  # fmt: skip
+    return out.split()[0]
+
+
+def test_lifecycle_from_the_command_line(workdir: Path) -> None:
+    team()
+    number = report()
+    assert number == "AS-2026-000001"
+    assert (workdir / "data" / "service.db").is_file()  # relative to the config file
+    steps = [
+        ("respond", "--at", "2026-11-23 09:05"),
+        ("assign", "--engineer", "e7", "--at", "2026-11-23 09:10"),
+        ("confirm", "--at", "2026-11-23 09:15"),
+        ("contact", "--appointment", "2026-11-23 11:00", "--at", "2026-11-23 09:20"),
+        ("arrive", "--at", "2026-11-23 11:00"),
+        ("diagnose", "--cause", "seal", "--complexity", "simple", "--at", "2026-11-23 11:10"),
+        ("complete", "--actions", "new seal", "--result", "ok", "--part", "SEAL-9:2",
+         "--at", "2026-11-23 12:00"),
+        ("accept", "--signed-by", "Wang", "--at", "2026-11-23 12:10"),
+        ("follow-up", "--satisfaction", "5", "--at", "2026-11-25 10:00"),
+        ("close", "--at", "2026-11-25 10:05"),
+    ]  # fmt: skip
+    engineer_steps = {"confirm", "contact", "arrive", "diagnose", "complete", "accept"}
+    for name, *args in steps:
+        by = "e7" if name in engineer_steps else "cs1"
+        out = ok("case", name, number, "--by", by, *args)
+        assert out.startswith(number)
+    assert "closed" in out and "version 11" in out
+    shown = ok("case", "show", number)
+    assert "urgent" in shown and "default.policy:21" in shown and "Hengli Mining" in shown
+    history = ok("case", "history", number)
+    assert history.count("\n") > 11 and "followed_up" in history and "satisfaction=5" in history
+    data = json.loads(ok("case", "show", number, "--json"))
+    assert data["status"] == "closed" and data["repair"]["parts_used"][0]["quantity"] == 2
+    events = json.loads(ok("case", "history", number, "--json"))
+    assert [e["type"] for e in events][:2] == ["reported", "responded"]
+
+
+def test_list_and_filters(workdir: Path) -> None:
+    team()
+    first = report()
+    report()
+    ok("case", "respond", first, "--by", "cs1", "--at", "2026-11-23 09:05")
+    listing = ok("case", "list")
+    assert "2 case(s)" in listing
+    only = json.loads(ok("case", "list", "--status", "responded", "--json"))
+    assert [c["number"] for c in only] == [first]
+    assert "2 case(s)" in ok("case", "list", "--open")
+
+
+def test_user_errors_are_one_line_and_exit_1(workdir: Path) -> None:
+    team()
+    number = report()
+    code, out, err = run("case", "arrive", number, "--by", "e7", "--at", "2026-11-23 10:00")
+    assert code == 1 and out == ""
+    assert err.strip().count("\n") == 0
+    assert "it is reported; allowed now: respond" in err
+    for args, message in (
+        (("case", "show", "AS-2026-999999"), "no case numbered 'AS-2026-999999'"),
+        (("case", "respond", number, "--by", "ghost"), "no staff member 'ghost'"),
+        (("case", "respond", number, "--by", "e7"), "needs the role service_agent or manager"),
+        (("case", "respond", number, "--by", "cs1", "--at", "tomorrow"), "tomorrow"),
+        (("staff", "add", "x", "--name", "X", "--role", "wizard"), "unknown role 'wizard'"),
+    ):
+        code, _, err = run(*args)
+        assert code == 1 and message in err, (args, err)
+        assert "Traceback" not in err
+
+
+def test_bad_config_is_a_user_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "aftersales.toml").write_text('polcy = "x"\n', "utf-8")
+    code, _, err = run("case", "list")
+    assert code == 1 and "unknown setting 'polcy'" in err
+    (tmp_path / "aftersales.toml").write_text("policy = \n", "utf-8")
+    code, _, err = run("case", "list")
+    assert code == 1 and "not valid TOML" in err
+    code, _, err = run("--config", str(tmp_path / "missing.toml"), "case", "list")
+    assert code == 1 and "cannot read" in err
+
+
+def test_defaults_without_a_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "default.policy").write_text(
+        (RULES / "default.policy").read_text("utf-8"), "utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    ok("staff", "add", "cs1", "--name", "Lin", "--role", "service_agent")
+    assert (tmp_path / "aftersales.db").is_file()
+    assert "cs1" in ok("staff", "list")
+
+
+def test_plugins_lists_builtins_and_hooks() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "aftersales.cli", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    rows = {row["name"]: row["hooks"] for row in json.loads(out)}
+    assert rows["aftersales.plugins.sqlite"] == ["aftersales_storage_backends"]
+    assert rows["aftersales.plugins.log_notifier"] == ["aftersales_notify"]
