@@ -33,6 +33,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/desk_bench.py
 
 # Regenerates the parser tables shipped beside the grammar (run after editing grammar.lark).
 tables: $(VENV)/.installed-dev
