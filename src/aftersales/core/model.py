@@ -159,6 +159,17 @@ class PriorityChange:
 
 
 @attrs.frozen
+class PolicyChange:
+    """An operator re-applied a newer policy to the case (``desk.reapply_policy``)."""
+
+    previous: str
+    version: str
+    at: datetime
+    by: str
+    reason: str
+
+
+@attrs.frozen
 class Case:
     """A repair request from report to close: the fold of its events.
 
@@ -198,6 +209,7 @@ class Case:
     holds: tuple[Hold, ...] = ()
     follow_up: FollowUp | None = None
     priority_changes: tuple[PriorityChange, ...] = ()
+    policy_changes: tuple[PolicyChange, ...] = ()
     rework_of: str | None = None
     chargeable: bool = True
     cancel_reason: str | None = None
@@ -217,6 +229,22 @@ class Case:
     @property
     def satisfaction(self) -> int | None:
         return None if self.follow_up is None else self.follow_up.satisfaction
+
+    def priority_at(self, when: datetime) -> str:
+        """The priority the case had at ``when`` (changes by ``update`` or a new policy)."""
+        priority = self.priority_changes[0].previous if self.priority_changes else self.priority
+        for change in self.priority_changes:
+            if change.at <= when:
+                priority = change.priority
+        return priority
+
+    def policy_version_at(self, when: datetime) -> str:
+        """The policy version the case was under at ``when``."""
+        version = self.policy_changes[0].previous if self.policy_changes else self.policy_version
+        for change in self.policy_changes:
+            if change.at <= when:
+                version = change.version
+        return version
 
     def record(self) -> dict[str, Any]:
         """The case as policy expressions see it (``severity``, ``customer.tier``, ...)."""
@@ -277,6 +305,7 @@ __all__ = [
     "Hold",
     "Notification",
     "PartUse",
+    "PolicyChange",
     "PriorityChange",
     "Rejection",
     "RepairReport",

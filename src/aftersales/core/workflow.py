@@ -31,6 +31,7 @@ from aftersales.core.model import (
     Handover,
     Hold,
     PartUse,
+    PolicyChange,
     PriorityChange,
     Product,
     Rejection,
@@ -65,6 +66,7 @@ class Step:
     sources: tuple[str, ...]
     target: str | None  # None: the status does not change
     while_held: bool = False  # allowed while the case is on hold
+    listed: bool = True  # named among "allowed now" (operator steps are not)
 
 
 STEPS: dict[str, Step] = {
@@ -87,6 +89,7 @@ STEPS: dict[str, Step] = {
         Step("hold", "held", OPEN[:8], None),
         Step("release", "released", OPEN[:8], None, while_held=True),
         Step("update", "updated", OPEN, None, while_held=True),
+        Step("reapply_policy", "policy_reapplied", OPEN, None, while_held=True, listed=False),
     )
 }
 """Every action but ``report`` (which creates the case), by name."""
@@ -101,6 +104,7 @@ def allowed_actions(case: Case) -> list[str]:
         step.action
         for step in STEPS.values()
         if case.status in step.sources
+        and step.listed
         and (step.while_held or not held)
         and (step.action != "release" or held)
     ]
@@ -110,7 +114,7 @@ def check_allowed(case: Case, action: str) -> Step:
     """The step for ``action``; WorkflowError naming the state and what it allows if not."""
     step = STEPS[action]
     allowed = allowed_actions(case)
-    if action in allowed:
+    if action in allowed or (not step.listed and case.status in step.sources):
         return step
     state = f"{case.status} (on hold)" if case.on_hold else case.status
     if action == "release" and not case.on_hold:
@@ -211,6 +215,19 @@ def apply(case: Case, event: CaseEvent) -> Case:
     elif kind == "released":
         last = attrs.evolve(case.holds[-1], end=at, released_by=by)
         changes["holds"] = (*case.holds[:-1], last)
+    elif kind == "policy_reapplied":
+        reapplied = PolicyChange(case.policy_version, d["policy_version"], at, by, d["reason"])
+        changes["policy_version"] = d["policy_version"]
+        changes["policy_changes"] = (*case.policy_changes, reapplied)
+        if d["priority"] != case.priority:
+            changes["priority"] = d["priority"]
+            changes["priority_location"] = d["priority_location"]
+            changes["priority_changes"] = (
+                *case.priority_changes,
+                PriorityChange(
+                    case.priority, d["priority"], d["priority_location"], at, d["reason"]
+                ),
+            )
     elif kind == "updated":
         for name in ("severity", "machine_down"):
             if name in d["changes"]:

@@ -13,9 +13,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
+
 from aftersales.core.errors import ConflictError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
-from aftersales.plugins.storage import CaseIndex, CaseQuery, Record, Storage, Transaction
+from aftersales.plugins.storage import (
+    CaseIndex,
+    CaseQuery,
+    Record,
+    SentNotification,
+    Storage,
+    Transaction,
+)
 
 _named: dict[str, MemoryStorage] = {}
 _named_lock = threading.Lock()
@@ -29,6 +38,7 @@ class MemoryStorage(Storage):
         self._events: dict[tuple[str, str], list[str]] = {}
         self._index: dict[str, CaseIndex] = {}
         self._sequences: dict[str, int] = {}
+        self._sent: dict[tuple[str, str], SentNotification] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -62,9 +72,17 @@ class MemoryStorage(Storage):
             if record is not None:
                 yield record
 
+    def undelivered(self) -> list[SentNotification]:
+        with self._lock:
+            return [s for s in self._sent.values() if s.failed]
+
     def find_cases(self, query: CaseQuery) -> list[Record]:
         with self._lock:
-            rows = [(i.reported_at, id) for id, i in self._index.items() if _matches(i, query)]
+            rows = [
+                (i.next_alert_at if query.alert_due is not None else i.reported_at, id)
+                for id, i in self._index.items()
+                if _matches(i, query)
+            ]
         rows.sort(reverse=query.newest_first)
         if query.limit is not None:
             rows = rows[: query.limit]
@@ -79,6 +97,10 @@ def _matches(index: CaseIndex, q: CaseQuery) -> bool:
         and (q.until is None or index.reported_at < q.until)
         and (q.serial is None or index.serial == q.serial)
         and (q.number is None or index.number == q.number)
+        and (
+            q.alert_due is None
+            or (index.next_alert_at is not None and index.next_alert_at <= q.alert_due)
+        )
         and (q.fault_code is None or index.fault_code == q.fault_code)
         and (
             q.accepted_since is None
@@ -94,6 +116,28 @@ class _MemoryTransaction(Transaction):
         self.events: dict[tuple[str, str], list[str]] = {}
         self.index: dict[str, CaseIndex] = {}
         self.sequences: dict[str, int] = {}
+        self.sent: dict[tuple[str, str], SentNotification] = {}
+
+    def sent_keys(self, case_id: str) -> set[str]:
+        keys = {k for (c, k) in self.store._sent if c == case_id}
+        return keys | {k for (c, k) in self.sent if c == case_id}
+
+    def record_sent(self, sent: SentNotification) -> bool:
+        key = (sent.case_id, sent.key)
+        if key in self.sent or key in self.store._sent:
+            return False
+        self.sent[key] = sent
+        return True
+
+    def set_failed(self, case_id: str, key: str, failed: Sequence[str]) -> None:
+        found = self.sent.get((case_id, key)) or self.store._sent.get((case_id, key))
+        if found is not None:
+            self.sent[(case_id, key)] = attrs.evolve(found, failed=tuple(failed))
+
+    def set_next_alert(self, case_id: str, at: str | None) -> None:
+        found = self.index.get(case_id) or self.store._index.get(case_id)
+        if found is not None:
+            self.index[case_id] = attrs.evolve(found, next_alert_at=at)
 
     def get(self, kind: str, id: str) -> Record | None:
         found = self.snapshots.get((kind, id)) or self.store._snapshots.get((kind, id))
@@ -135,6 +179,7 @@ class _MemoryTransaction(Transaction):
             s._events.setdefault(key, []).extend(events)
         s._index.update(self.index)
         s._sequences.update(self.sequences)
+        s._sent.update(self.sent)
 
 
 def open_memory(url: str) -> MemoryStorage:

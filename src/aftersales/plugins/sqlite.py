@@ -25,7 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from aftersales.core.errors import ConflictError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
-from aftersales.plugins.storage import CaseIndex, CaseQuery, Record, Storage, Transaction
+from aftersales.plugins.storage import (
+    CaseIndex,
+    CaseQuery,
+    Record,
+    SentNotification,
+    Storage,
+    Transaction,
+)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: events, snapshots, counters, and the case index find_cases reads. Events and
@@ -51,6 +58,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX case_by_status ON case_index (status, reported_at, id);
     CREATE INDEX case_by_engineer ON case_index (engineer, reported_at, id);
     CREATE INDEX case_by_machine ON case_index (serial, fault_code, accepted_at);
+    """,
+    # 2: SLA ticks: when to look at a case next, and the notifications recorded once each
+    """
+    ALTER TABLE case_index ADD COLUMN next_alert_at TEXT;
+    CREATE INDEX case_by_next_alert ON case_index (next_alert_at)
+        WHERE next_alert_at IS NOT NULL;
+    CREATE TABLE sent (
+        case_id TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL,
+        notification TEXT NOT NULL, failed TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (case_id, key)
+    );
+    CREATE INDEX sent_undelivered ON sent (case_id) WHERE failed != '[]';
     """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
@@ -187,6 +206,15 @@ class SQLiteStorage(Storage):
         rows = self._connect().execute(sql, args).fetchall()
         return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
 
+    def undelivered(self) -> list[SentNotification]:
+        rows = self._connect().execute(
+            "SELECT case_id, key, at, notification, failed FROM sent WHERE failed != '[]'"
+        )
+        return [
+            SentNotification(c, k, at, json.loads(n), tuple(json.loads(f)))
+            for c, k, at, n, f in rows.fetchall()
+        ]
+
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:
@@ -214,6 +242,7 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         ("i.fault_code = ?", query.fault_code),
         ("i.accepted_at >= ?", query.accepted_since),
         ("i.number = ?", query.number),
+        ("i.next_alert_at <= ?", query.alert_due),
     ):
         if value is not None:
             where.append(column)
@@ -224,7 +253,9 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         "CROSS JOIN snapshots s ON s.kind = 'case' AND s.id = i.id"
         + (" WHERE " + " AND ".join(where) if where else "")
         + (
-            " ORDER BY i.reported_at DESC, i.id DESC"
+            " ORDER BY i.next_alert_at, i.id"
+            if query.alert_due is not None
+            else " ORDER BY i.reported_at DESC, i.id DESC"
             if query.newest_first
             else " ORDER BY i.reported_at, i.id"
         )
@@ -298,9 +329,10 @@ class _SQLiteTransaction(Transaction):
             conn.execute(
                 # an upsert, not INSERT OR REPLACE: SQLite then touches only the indexes
                 # whose columns changed (usually just the status one)
-                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
+                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
                 "DO UPDATE SET status = excluded.status, engineer = excluded.engineer, "
-                "accepted_at = excluded.accepted_at, priority = excluded.priority",
+                "accepted_at = excluded.accepted_at, priority = excluded.priority, "
+                "next_alert_at = excluded.next_alert_at",
                 (
                     id,
                     index.number,
@@ -311,8 +343,31 @@ class _SQLiteTransaction(Transaction):
                     index.fault_code,
                     index.accepted_at,
                     index.priority,
+                    index.next_alert_at,
                 ),
             )
+
+    def sent_keys(self, case_id: str) -> set[str]:
+        rows = self.conn.execute("SELECT key FROM sent WHERE case_id = ?", (case_id,))
+        return {row[0] for row in rows}
+
+    def record_sent(self, sent: SentNotification) -> bool:
+        return (
+            self.conn.execute(
+                "INSERT INTO sent VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (sent.case_id, sent.key, sent.at, _json(sent.notification), _json(sent.failed)),
+            ).rowcount
+            == 1
+        )
+
+    def set_failed(self, case_id: str, key: str, failed: Sequence[str]) -> None:
+        self.conn.execute(
+            "UPDATE sent SET failed = ? WHERE case_id = ? AND key = ?",
+            (_json(list(failed)), case_id, key),
+        )
+
+    def set_next_alert(self, case_id: str, at: str | None) -> None:
+        self.conn.execute("UPDATE case_index SET next_alert_at = ? WHERE id = ?", (at, case_id))
 
 
 def open_sqlite(url: str) -> SQLiteStorage:

@@ -46,6 +46,7 @@ class CaseIndex:
     fault_code: str | None
     accepted_at: str | None
     priority: str
+    next_alert_at: str | None = None  # when the SLA tick should look at the case again
 
 
 @attrs.frozen
@@ -64,11 +65,25 @@ class CaseQuery:
     number: str | None = None
     limit: int | None = None
     newest_first: bool = False
+    alert_due: str | None = None  # next_alert_at at or before this; ordered by it
 
 
 def utc_text(when: datetime) -> str:
     """``when`` as the UTC text the case index stores."""
     return when.astimezone(timezone.utc).isoformat()
+
+
+@attrs.frozen
+class SentNotification:
+    """A notification the desk recorded: an SLA alert (recorded once per case and key, which
+    is what makes ticks exactly-once) or one a notifier failed to take (``failed`` lists the
+    plugins still to deliver it to)."""
+
+    case_id: str
+    key: str
+    at: str
+    notification: Mapping[str, Any]
+    failed: tuple[str, ...] = ()
 
 
 class Transaction(abc.ABC):
@@ -97,6 +112,23 @@ class Transaction(abc.ABC):
         """Append ``events`` (each with ``version``, ``type``, ``at``, ``by``, ``data``) and
         replace the snapshot; ConflictError if the stored version is not ``expected_version``.
         ``index`` is given for cases and replaces the case's index row."""
+
+    @abc.abstractmethod
+    def sent_keys(self, case_id: str) -> set[str]:
+        """Keys of the notifications recorded for a case."""
+
+    @abc.abstractmethod
+    def record_sent(self, sent: SentNotification) -> bool:
+        """Record a notification; False (and nothing written) if its case and key are
+        already recorded."""
+
+    @abc.abstractmethod
+    def set_failed(self, case_id: str, key: str, failed: Sequence[str]) -> None:
+        """Replace the plugins still to deliver a recorded notification to."""
+
+    @abc.abstractmethod
+    def set_next_alert(self, case_id: str, at: str | None) -> None:
+        """When the SLA tick should look at the case again (None: never)."""
 
 
 class Storage(abc.ABC):
@@ -129,8 +161,20 @@ class Storage(abc.ABC):
     def find_cases(self, query: CaseQuery) -> list[Record]:
         """Case snapshots matching ``query``, ordered by report time then id."""
 
+    @abc.abstractmethod
+    def undelivered(self) -> list[SentNotification]:
+        """Recorded notifications some plugin has not taken yet."""
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections and files. The storage is not used afterwards."""
 
 
-__all__ = ["CaseIndex", "CaseQuery", "Record", "Storage", "Transaction", "utc_text"]
+__all__ = [
+    "CaseIndex",
+    "CaseQuery",
+    "Record",
+    "SentNotification",
+    "Storage",
+    "Transaction",
+    "utc_text",
+]

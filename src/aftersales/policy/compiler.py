@@ -1347,6 +1347,7 @@ def compile_tree(
     policy = compiler.compile(tree, complete)
     compiler.r.raise_if_any()
     assert policy is not None
+    object.__setattr__(policy, "source", text)  # frozen: set once, before anyone sees it
     return policy
 
 

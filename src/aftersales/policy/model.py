@@ -7,7 +7,7 @@ say which statement made it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -290,6 +290,8 @@ class Policy:
     safety: Safety | None = None
     examples: tuple[Example, ...] = ()
     decide: Callable[[Any], Decision] = attrs.field(repr=False, default=None)
+    source: str = attrs.field(default="", repr=False)
+    """The policy's text as written (a desk stores it, so old cases keep their rules)."""
     tz: ZoneInfo = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -357,6 +359,10 @@ class Policy:
         if duration.working:
             return self.calendar(calendar).add(start, duration)
         return add_clock(start, duration, self.tz)
+
+    def between(self, start: datetime, end: datetime, calendar: str | None = None) -> timedelta:
+        """Working time from ``start`` to ``end`` on the named calendar."""
+        return self.calendar(calendar).between(start, end)
 
     def due(
         self, target: Target, start: datetime | None = None, appointment: datetime | None = None

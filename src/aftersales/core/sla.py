@@ -1,0 +1,183 @@
+"""SLA clocks: one per milestone of a case, read from its history at a moment.
+
+A clock starts with its ``after`` event, falls due after its target's duration (working
+time on a calendar, or clock time), or at the appointment for ``arrival by appointment``,
+and is met by its milestone's event (``repair``: the completed repair the customer
+accepted). Holds stop it: the time on hold, counted as the target counts, moves the due time.
+A miss is excused when the customer was told before the due time (a delay notice, and the
+policy's ``excuse`` line) until the notice's new time; after that it is breached.
+
+Pure: the policy's arithmetic comes in through :class:`Timekeeper`; nothing here reads a
+store or a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+import attrs
+
+from aftersales.core.duration import Duration, Unit
+from aftersales.core.model import Case, DelayNotice
+
+MILESTONE_EVENT = {
+    "response": "responded",
+    "contact": "contacted",
+    "arrival": "arrived",
+    "repair": "repaired",
+    "callback": "followed_up",
+}
+STATES = ("pending", "running", "at_risk", "met", "breached", "excused")
+
+
+class Timekeeper(Protocol):
+    """The policy's time arithmetic (``Policy`` provides it)."""
+
+    def add(self, start: datetime, duration: Duration, calendar: str | None = None) -> datetime: ...
+
+    def between(self, start: datetime, end: datetime, calendar: str | None = None) -> timedelta: ...
+
+
+@attrs.frozen
+class Clock:
+    """One milestone's deadline for a case, as it stands at ``now``.
+
+    ``remaining`` and ``overrun`` are in the target's own units (working time for working
+    targets). ``alerts`` are the instants the clock crosses each warning level and its breach
+    (``{"warn:80": t, "breach": t}``), for the desk's ticks.
+    """
+
+    milestone: str
+    priority: str
+    target: Any  # aftersales.Target: the rule as written, with its location
+    starts_at: datetime | None
+    due: datetime | None
+    met_at: datetime | None
+    state: str
+    remaining: timedelta | None
+    overrun: timedelta | None
+    excuse: DelayNotice | None
+    held: timedelta
+    alerts: dict[str, datetime] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def working(self) -> bool:
+        duration = self.target.duration if self.target is not None else None
+        return bool(duration is not None and duration.working)
+
+
+def _measure(tk: Timekeeper, target: Any, start: datetime, end: datetime) -> timedelta:
+    """Time from ``start`` to ``end`` as the target counts it."""
+    if end <= start:
+        return timedelta(0)
+    if target.duration is not None and target.duration.working:
+        return tk.between(start, end, target.calendar)
+    return end - start
+
+
+def _extend(tk: Timekeeper, target: Any, when: datetime, span: timedelta) -> datetime:
+    """``when`` plus ``span`` counted as the target counts."""
+    if span <= timedelta(0):
+        return when
+    if target.duration is not None and target.duration.working:
+        minutes = Decimal(span.total_seconds()) / 60
+        return tk.add(when, Duration(minutes, Unit.MINUTE, working=True), target.calendar)
+    return when + span
+
+
+def _held(tk: Timekeeper, target: Any, case: Case, start: datetime, end: datetime) -> timedelta:
+    total = timedelta(0)
+    for hold in case.holds:
+        a = max(hold.start, start)
+        b = min(hold.end or end, end)
+        if b > a:
+            total += _measure(tk, target, a, b)
+    return total
+
+
+def clock(
+    milestone: str,
+    priority: str,
+    target: Any,
+    case: Case,
+    now: datetime,
+    tk: Timekeeper,
+    *,
+    excuse: bool,
+    warn_at: Sequence[Decimal] = (),
+) -> Clock:
+    """The clock of ``milestone`` under ``target`` for ``case`` as it stands at ``now``.
+
+    ``target`` None (a repair not yet diagnosed) gives a pending clock. Events after ``now``
+    are treated as not yet happened.
+    """
+    events = {k: v for k, v in case.milestones.items() if v <= now}
+    met_at = events.get(MILESTONE_EVENT[milestone])
+    if milestone == "repair" and (case.acceptance is None or case.acceptance.at > now):
+        met_at = None  # only the repair the customer signs meets the clock
+    starts_at = None if target is None else events.get(target.after)
+    if target is None or starts_at is None:
+        return Clock(milestone, priority, target, starts_at, None, None, "pending", None, None,
+                     None, timedelta(0))  # fmt: skip
+    stop = met_at or now
+    held = timedelta(0)
+    if target.by_appointment:
+        appointment = case.appointment
+        contacted = events.get("contacted")
+        due = appointment if contacted is not None else None
+        total = None if due is None else due - starts_at
+    else:
+        held = _held(tk, target, case, starts_at, stop)
+        base = tk.add(starts_at, target.duration, target.calendar)
+        due = _extend(tk, target, base, held)
+        total = _measure(tk, target, starts_at, base)
+    if due is None:
+        return Clock(milestone, priority, target, starts_at, None, met_at,
+                     "met" if met_at else "pending", None, None, None, held)  # fmt: skip
+    notice = next(
+        (
+            d
+            for d in reversed(case.delays)
+            if d.milestone == milestone and d.at < due and d.at <= now
+        ),
+        None,
+    )
+    valid_notice = notice if excuse else None
+    alerts: dict[str, datetime] = {}
+    if met_at is None and total is not None:
+        for level in warn_at:
+            share = total * float(level / 100)
+            alerts[f"warn:{level.normalize():f}"] = _extend(
+                tk, target, _extend(tk, target, starts_at, share), held
+            ) if not target.by_appointment else starts_at + share  # fmt: skip
+        alerts["breach"] = valid_notice.new_eta if valid_notice else due
+    remaining = overrun = None
+    if met_at is not None:
+        if met_at <= due:
+            state = "met"
+        else:
+            overrun = _measure(tk, target, due, met_at)
+            excused = valid_notice is not None and met_at <= valid_notice.new_eta
+            state = "excused" if excused else "breached"
+    elif now < due:
+        remaining = _measure(tk, target, now, due)
+        first = min(warn_at, default=None)
+        risky = first is not None and total is not None and total > timedelta(0)
+        used = total - remaining if total is not None else None
+        state = (
+            "at_risk"
+            if risky and used is not None and used >= total * float(first / 100)  # type: ignore[operator]
+            else "running"
+        )
+    else:
+        overrun = _measure(tk, target, due, now)
+        excused = valid_notice is not None and now < valid_notice.new_eta
+        state = "excused" if excused else "breached"
+    return Clock(milestone, priority, target, starts_at, due, met_at, state, remaining, overrun,
+                 valid_notice, held, alerts)  # fmt: skip
+
+
+__all__ = ["MILESTONE_EVENT", "STATES", "Clock", "Timekeeper", "clock"]
