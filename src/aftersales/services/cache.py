@@ -7,7 +7,7 @@ from collections import OrderedDict
 from typing import Generic, Protocol, TypeVar
 
 from aftersales.core.convert import from_dict
-from aftersales.plugins.storage import Storage
+from aftersales.plugins.storage import Record, Storage
 
 
 class _Versioned(Protocol):
@@ -45,6 +45,14 @@ class SnapshotCache(Generic[V]):
         record = self.storage.get(self.kind, id)
         if record is None:  # pragma: no cover - deleted between the two reads; stores never delete
             return None
+        return self.decode(record)
+
+    def decode(self, record: Record) -> V:
+        """The object of a stored snapshot, reusing the cached one of the same version."""
+        with self._lock:
+            hit = self._items.get(record.id)
+        if hit is not None and hit.version == record.version:
+            return hit
         value = from_dict(self.cls, record.data)
         self.remember(value)
         return value

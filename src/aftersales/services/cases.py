@@ -23,8 +23,9 @@ from aftersales.core.errors import (
     ValidationError,
 )
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
-from aftersales.core.workflow import OPEN, Step, apply, check_allowed, start
-from aftersales.plugins.storage import CaseIndex, CaseQuery, utc_text
+from aftersales.core.sla import Clock
+from aftersales.core.workflow import FINAL, OPEN, Step, apply, check_allowed, start
+from aftersales.plugins.storage import CaseIndex, CaseQuery, Record, utc_text
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
 from aftersales.services.cache import SnapshotCache
 
@@ -98,6 +99,42 @@ class CaseService:
         if case is None:
             raise NotFound(f"no case {case_id!r}")
         return case
+
+    def decode(self, record: Record) -> Case:
+        """The case a stored snapshot holds (reusing this desk's copy of that version)."""
+        return self._cache.decode(record)
+
+    def sla(self, case_id: str, now: datetime | None = None) -> list[Clock]:
+        """One clock per milestone the case's policy sets for its priority, at ``now``
+        (default: the desk's clock)."""
+        return self.desk.sla.clocks(self.get(case_id), self.desk.at(now))
+
+    def reapply_policy(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Put an open case under the desk's current policy (a manager's decision, recorded
+        on the case); its priority is decided again. Milestones already met keep the policy
+        they were met under."""
+        case = self.get(case_id)
+        actor = self.desk.staff.actor(by)
+        self._need_role(actor, ("manager",), f"re-apply a policy to case {case.number}")
+        policy = self.desk.policy
+        if case.policy_version == policy.version:
+            raise ValidationError(f"case {case.number} is already under policy {policy.version}")
+        decision = policy.priority_for(case.record())
+        data = {
+            "policy_version": policy.version,
+            "priority": decision.name,
+            "priority_location": decision.location,
+            "reason": _text(reason, "the reason for re-applying the policy"),
+        }
+        return self._act(case_id, "reapply_policy", by, at, version, data)
 
     def by_number(self, number: str) -> Case:
         """The case with the human number ``AS-2026-000123``; NotFound if there is none."""
@@ -655,6 +692,8 @@ class CaseService:
             fault_code=case.fault_code,
             accepted_at=None if accepted is None or case.acceptance is None else utc_text(accepted),
             priority=case.priority,
+            # the clocks may have moved: the next SLA tick looks at the case again
+            next_alert_at=None if case.status in FINAL else utc_text(event.at),
         )
         stored = {
             "version": event.version,
@@ -707,4 +746,4 @@ class CaseService:
 
     def _after(self, event: CaseEvent, case: Case, notes: list[Notification]) -> None:
         self.desk.observe(event, case)
-        self.desk.notify(notes)
+        self.desk.notify(notes, event)

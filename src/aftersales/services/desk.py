@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,14 +13,16 @@ from typing import Any
 import pluggy
 
 from aftersales.core.calendar import require_aware
-from aftersales.core.errors import ValidationError
+from aftersales.core.convert import to_dict
+from aftersales.core.errors import ConflictError, NotFound, PolicyError, ValidationError
 from aftersales.core.model import Case, CaseEvent, Notification
 from aftersales.plugins.hookspecs import StorageFactory
 from aftersales.plugins.manager import make_manager
-from aftersales.plugins.storage import Storage
-from aftersales.policy import FunctionRegistry, Policy, load_policy
+from aftersales.plugins.storage import SentNotification, Storage, utc_text
+from aftersales.policy import FunctionRegistry, Policy, load_policy, parse_policy
 
 logger = logging.getLogger("aftersales")
+POLICY_KIND = "policy"
 
 
 class ServiceDesk:
@@ -59,10 +61,62 @@ class ServiceDesk:
         self.storage = storage if isinstance(storage, Storage) else self._open(storage)
 
         from aftersales.services.cases import CaseService
+        from aftersales.services.sla import SlaService
         from aftersales.services.staff import StaffService
 
+        self._policies: dict[str, Policy] = {}
+        self._keep_policy(policy)
         self.staff = StaffService(self)
         self.cases = CaseService(self)
+        self.sla = SlaService(self)
+
+    # -- policies -------------------------------------------------------------------------
+    def _keep_policy(self, policy: Policy) -> None:
+        """Store the policy's text under its version, so cases reported under it keep their
+        rules when a newer policy is loaded; a different text under a stored version is
+        refused."""
+        self._policies[policy.version] = policy
+        if not policy.source:
+            return  # built without text (tests that construct a Policy by hand)
+        snapshot = {"version": policy.version, "name": policy.name, "source": policy.source}
+        for _ in range(2):
+            record = self.storage.get(POLICY_KIND, policy.version)
+            if record is not None:
+                if record.data.get("source") != policy.source:
+                    raise PolicyError(
+                        f"{policy.filename}: the store already holds a different policy with "
+                        f"version {policy.version!r}",
+                        filename=policy.filename,
+                        hint="give the changed policy a new version in its policy block",
+                    )
+                return
+            event = {
+                "version": 1,
+                "type": "policy_stored",
+                "at": datetime.now(timezone.utc).isoformat(),  # when stored, not a case time
+                "by": "",
+                "data": {"filename": policy.filename},
+            }
+            try:
+                with self.storage.transaction() as tx:
+                    tx.append(POLICY_KIND, policy.version, 0, [event], snapshot)
+                return
+            except ConflictError:
+                continue  # another desk stored it just now: compare with that
+
+    def policy_for(self, version: str) -> Policy:
+        """The policy a case was reported (or re-applied) under, by its version."""
+        found = self._policies.get(version)
+        if found is not None:
+            return found
+        record = self.storage.get(POLICY_KIND, version)
+        if record is None:
+            raise NotFound(f"no policy with version {version!r} in the store")
+        policy = parse_policy(
+            record.data["source"], f"<stored policy {version}>", functions=self.functions
+        )
+        self._policies[version] = policy
+        return policy
 
     # -- plugins ------------------------------------------------------------------------------
     def _register_backend(self, scheme: str, factory: StorageFactory) -> None:
@@ -96,14 +150,41 @@ class ServiceDesk:
             except Exception:
                 logger.exception("plugin %s failed in %s (%s)", impl.plugin_name, hook, what)
 
-    def notify(self, notifications: Iterable[Notification]) -> None:
-        """Hand notifications to every notifier; a failing notifier is logged, not raised."""
-        for notification in notifications:
-            self._each(
-                "aftersales_notify",
-                notification.kind,
-                notification=notification,
-            )
+    def deliver(self, notification: Notification, only: Iterable[str] | None = None) -> list[str]:
+        """Hand a notification to every notifier (or to the plugins named in ``only``);
+        returns the names of those that raised (each is logged)."""
+        wanted = None if only is None else set(only)
+        failed = []
+        for impl in self.plugins.hook.aftersales_notify.get_hookimpls():
+            if wanted is not None and impl.plugin_name not in wanted:
+                continue
+            try:
+                impl.function(*(notification for _ in impl.argnames))
+            except Exception:
+                logger.exception(
+                    "plugin %s failed in aftersales_notify (%s)",
+                    impl.plugin_name,
+                    notification.kind,
+                )
+                failed.append(impl.plugin_name)
+        return failed
+
+    def notify(self, notifications: Iterable[Notification], event: CaseEvent | None = None) -> None:
+        """Deliver notifications; what a notifier fails to take is recorded, and the next
+        SLA tick tries that notifier again."""
+        for n, notification in enumerate(notifications):
+            failed = self.deliver(notification)
+            if failed and notification.case_id is not None:
+                key = f"event:{event.version if event else 0}:{n}:{notification.kind}"
+                stored = SentNotification(
+                    notification.case_id,
+                    key,
+                    utc_text(notification.at or self.now()),
+                    to_dict(notification),
+                    tuple(failed),
+                )
+                with self.storage.transaction() as tx:
+                    tx.record_sent(stored)
 
     def observe(self, event: CaseEvent, case: Case) -> None:
         """Show an event to every ``aftersales_case_event`` observer."""

@@ -1,0 +1,299 @@
+"""``desk.sla``: the clocks of cases, the tick that warns and reports breaches, and reports.
+
+A tick looks only at cases whose ``next_alert_at`` has come: every action sets it to the
+action's time (the clocks may have changed), and the tick sets it to the next instant a clock
+of the case crosses a warning level or its deadline. Each alert is recorded under its case and
+key (``response:warn:80``, ``arrival:breach``, ``callback:start``) in the same transaction
+that decides it, so two desks ticking one store, or a desk restarted, send it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.errors import ValidationError
+from aftersales.core.model import Case, Notification
+from aftersales.core.sla import Clock, clock
+from aftersales.core.workflow import FINAL
+from aftersales.plugins.storage import CaseQuery, SentNotification, utc_text
+from aftersales.policy import Policy
+from aftersales.policy.keywords import MILESTONES
+
+if TYPE_CHECKING:
+    from aftersales.services.desk import ServiceDesk
+
+logger = logging.getLogger("aftersales")
+GROUPS = ("priority", "milestone", "engineer", "customer")
+_BATCH = 200  # cases per tick transaction
+
+
+@attrs.frozen
+class GroupReport:
+    """SLA figures for one group of clocks (one priority, milestone, engineer or customer)."""
+
+    group: str
+    clocks: int
+    met: int
+    breached: int
+    excused: int
+    open: int  # still pending, running or at risk at the end of the period
+    met_rate: float | None  # met / (met + breached + excused)
+    breach_rate: float | None
+    excused_rate: float | None
+    median_working: timedelta | None  # time from start to met, working time
+    p90_working: timedelta | None
+    median_clock: timedelta | None  # the same in clock time
+    p90_clock: timedelta | None
+    worst: tuple[tuple[str, str, timedelta], ...]  # (case number, milestone, overrun)
+
+
+@attrs.frozen
+class SlaReport:
+    since: datetime
+    until: datetime
+    group_by: str
+    groups: tuple[GroupReport, ...]
+    total: GroupReport
+
+
+def _quantile(values: Sequence[timedelta], q: float) -> timedelta | None:
+    """The q-quantile by the nearest-rank method (q=0.5: the lower median)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(q * 1000) * len(ordered) // 1000))  # ceil(q * n)
+    return ordered[rank - 1]
+
+
+class SlaService:
+    def __init__(self, desk: ServiceDesk) -> None:
+        self.desk = desk
+
+    # -- clocks -------------------------------------------------------------------------------
+    def clocks(self, case: Case, now: datetime) -> list[Clock]:
+        """Every milestone clock the case's policy sets for it, as it stands at ``now``.
+
+        A milestone already met keeps the priority and policy it was met under; the others
+        follow the case's current priority and policy version.
+        """
+        result = []
+        for milestone in MILESTONES:
+            met = case.milestones.get(_MET_EVENT[milestone])
+            when = met if met is not None and met <= now else now
+            policy = self.desk.policy_for(case.policy_version_at(when))
+            priority = case.priority_at(when)
+            complexity = case.diagnosis.complexity if case.diagnosis else None
+            targets = policy.targets_for(priority, complexity)
+            target = targets.get(milestone)
+            if target is None and not (milestone == "repair" and _has_repair(policy, priority)):
+                continue
+            result.append(
+                clock(
+                    milestone,
+                    priority,
+                    target,
+                    case,
+                    now,
+                    policy,
+                    excuse=policy.excuse is not None,
+                    warn_at=policy.warn_at,
+                )
+            )
+        return result
+
+    # -- the tick -----------------------------------------------------------------------------
+    def tick(self, now: datetime | None = None) -> list[Notification]:
+        """Send every SLA warning and breach due by ``now`` that was not sent before, and
+        ``callback_due`` when a callback clock starts; retry deliveries that failed. Returns
+        the notifications this call sent."""
+        when = self.desk.at(now)
+        sent: list[Notification] = []
+        self._retry()
+        storage = self.desk.storage
+        while True:
+            due = storage.find_cases(CaseQuery(alert_due=utc_text(when), limit=_BATCH))
+            if not due:
+                break
+            batch: list[tuple[str, str, Notification]] = []
+            with storage.transaction() as tx:
+                for record in due:
+                    current = tx.get("case", record.id)
+                    if current is None:  # pragma: no cover - stores never delete
+                        continue
+                    case = self.desk.cases.decode(current)
+                    keys = tx.sent_keys(case.id)
+                    notes, next_at = self._alerts(case, when, keys)
+                    for key, note in notes:
+                        stored = SentNotification(case.id, key, utc_text(when), to_dict(note))
+                        if tx.record_sent(stored):
+                            batch.append((case.id, key, note))
+                    tx.set_next_alert(case.id, None if next_at is None else utc_text(next_at))
+            for case_id, key, note in batch:
+                failed = self.desk.deliver(note)
+                if failed:
+                    with storage.transaction() as tx:
+                        tx.set_failed(case_id, key, failed)
+                sent.append(note)
+            if len(due) < _BATCH:
+                break
+        return sent
+
+    def _alerts(
+        self, case: Case, now: datetime, sent: set[str]
+    ) -> tuple[list[tuple[str, Notification]], datetime | None]:
+        """The alerts of ``case`` due by ``now`` and not in ``sent``, and when the next is."""
+        if case.status in FINAL:
+            return [], None
+        notes: list[tuple[str, Notification]] = []
+        upcoming: list[datetime] = []
+        for c in self.clocks(case, now):
+            if c.milestone == "callback" and c.starts_at is not None:
+                key = "callback:start"
+                if key not in sent and c.starts_at <= now:
+                    notes.append((key, self._note("callback_due", case, c, None, c.starts_at)))
+            for level, at in c.alerts.items():
+                key = f"{c.milestone}:{level}"
+                if key in sent:
+                    continue
+                if at <= now:
+                    kind = "sla_breach" if level == "breach" else "sla_warning"
+                    notes.append((key, self._note(kind, case, c, level, at)))
+                else:
+                    upcoming.append(at)
+        # a clock not yet started (or without its deadline) may start with the next action,
+        # which sets next_alert_at again; nothing to wait for until then
+        return notes, min(upcoming, default=None)
+
+    def _note(
+        self, kind: str, case: Case, c: Clock, level: str | None, at: datetime
+    ) -> Notification:
+        recipients = [case.engineer, case.reported_by]
+        if kind == "sla_breach":
+            recipients += self.desk.staff.with_role("manager")
+        if kind == "callback_due":
+            recipients = [case.reported_by]
+        what = {
+            "sla_warning": f"{c.milestone} of {case.number} is {str(level).removeprefix('warn:')}% "
+            f"through its time",
+            "sla_breach": f"{c.milestone} of {case.number} missed its deadline",
+            "callback_due": f"call {case.customer.name} back about {case.number}",
+        }[kind]
+        due = c.due.isoformat() if c.due else None
+        data = {
+            "number": case.number,
+            "priority": c.priority,
+            "milestone": c.milestone,
+            "level": level,
+            "due": due,
+            "target": str(c.target) if c.target is not None else None,
+            "rule": c.target.location if c.target is not None else None,
+        }
+        unique = tuple(dict.fromkeys(r for r in recipients if r))
+        return Notification(kind, case.id, unique, f"{what} (due {due})", data, at)
+
+    def _retry(self) -> None:
+        for stored in self.desk.storage.undelivered():
+            note = from_dict(Notification, dict(stored.notification))
+            failed = self.desk.deliver(note, only=stored.failed)
+            with self.desk.storage.transaction() as tx:
+                tx.set_failed(stored.case_id, stored.key, failed)
+
+    # -- reports ------------------------------------------------------------------------------
+    def report(
+        self,
+        since: datetime,
+        until: datetime,
+        group_by: str = "priority",
+        *,
+        now: datetime | None = None,
+    ) -> SlaReport:
+        """SLA figures for the cases reported in ``[since, until)``, their clocks read at
+        ``now`` (default: ``until``), grouped by priority, milestone, engineer or customer."""
+        if group_by not in GROUPS:
+            raise ValidationError(f"group_by must be one of {', '.join(GROUPS)}, not {group_by!r}")
+        start, end = self.desk.at(since), self.desk.at(until)
+        when = self.desk.at(now) if now is not None else end
+        if end <= start:
+            raise ValidationError("until must be later than since")
+        rows: list[tuple[str, Case, Clock]] = []
+        for case in self.desk.cases.find(since=start, until=end):
+            if case.status == "cancelled":
+                continue
+            for c in self.clocks(case, when):
+                key = {
+                    "priority": c.priority,
+                    "milestone": c.milestone,
+                    "engineer": case.engineer or "(unassigned)",
+                    "customer": case.customer.name,
+                }[group_by]
+                rows.append((key, case, c))
+        groups: dict[str, list[tuple[Case, Clock]]] = {}
+        for key, case, c in rows:
+            groups.setdefault(key, []).append((case, c))
+        order = list(MILESTONES) if group_by == "milestone" else sorted(groups)
+        reports = tuple(self._group(key, groups[key], when) for key in order if key in groups)
+        total = self._group("all", [(case, c) for _, case, c in rows], when)
+        return SlaReport(start, end, group_by, reports, total)
+
+    def _group(self, name: str, items: Iterable[tuple[Case, Clock]], now: datetime) -> GroupReport:
+        items = list(items)
+        met = [c for _, c in items if c.state == "met"]
+        breached = [(case, c) for case, c in items if c.state == "breached"]
+        excused = [c for _, c in items if c.state == "excused"]
+        decided = len(met) + len(breached) + len(excused)
+        taken_working: list[timedelta] = []
+        taken_clock: list[timedelta] = []
+        for case, c in items:
+            if c.met_at is None or c.starts_at is None:
+                continue
+            policy = self.desk.policy_for(case.policy_version_at(c.met_at))
+            calendar = c.target.calendar if c.target is not None else None
+            taken_clock.append(c.met_at - c.starts_at)
+            taken_working.append(policy.between(c.starts_at, c.met_at, calendar))
+        worst = sorted(
+            ((case.number, c.milestone, c.overrun) for case, c in breached if c.overrun),
+            key=lambda row: row[2],
+            reverse=True,
+        )[:5]
+
+        def rate(n: int) -> float | None:
+            return None if decided == 0 else n / decided
+
+        return GroupReport(
+            name,
+            len(items),
+            len(met),
+            len(breached),
+            len(excused),
+            len(items) - decided,
+            rate(len(met)),
+            rate(len(breached)),
+            rate(len(excused)),
+            _quantile(taken_working, 0.5),
+            _quantile(taken_working, 0.9),
+            _quantile(taken_clock, 0.5),
+            _quantile(taken_clock, 0.9),
+            tuple(worst),
+        )
+
+
+_MET_EVENT = {
+    "response": "responded",
+    "contact": "contacted",
+    "arrival": "arrived",
+    "repair": "accepted",  # the repair the customer signs
+    "callback": "followed_up",
+}
+
+
+def _has_repair(policy: Policy, priority: str) -> bool:
+    return bool(policy.sla(priority).repair or policy.repair)
+
+
+__all__ = ["GROUPS", "GroupReport", "SlaReport", "SlaService"]
