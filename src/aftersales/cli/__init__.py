@@ -9,6 +9,7 @@ import click
 
 from aftersales.cli.case_commands import case, plugins_command, staff
 from aftersales.cli.policy_commands import policy
+from aftersales.cli.sla_commands import sla
 
 
 @click.group()
@@ -31,5 +32,6 @@ main.add_command(policy)
 main.add_command(case)
 main.add_command(staff)
 main.add_command(plugins_command)
+main.add_command(sla)
 
 __all__ = ["main"]

@@ -10,6 +10,7 @@ that decides it, so two desks ticking one store, or a desk restarted, send it on
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -62,13 +63,22 @@ class SlaReport:
     total: GroupReport
 
 
-def _quantile(values: Sequence[timedelta], q: float) -> timedelta | None:
-    """The q-quantile by the nearest-rank method (q=0.5: the lower median)."""
+def _median(values: Sequence[timedelta]) -> timedelta | None:
+    """The median (the mean of the middle two of an even count)."""
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, -(-int(q * 1000) * len(ordered) // 1000))  # ceil(q * n)
-    return ordered[rank - 1]
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _p90(values: Sequence[timedelta]) -> timedelta | None:
+    """The 90th percentile by the nearest-rank method: the smallest value that at least 90%
+    of the values do not exceed."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]
 
 
 class SlaService:
@@ -275,10 +285,10 @@ class SlaService:
             rate(len(met)),
             rate(len(breached)),
             rate(len(excused)),
-            _quantile(taken_working, 0.5),
-            _quantile(taken_working, 0.9),
-            _quantile(taken_clock, 0.5),
-            _quantile(taken_clock, 0.9),
+            _median(taken_working),
+            _p90(taken_working),
+            _median(taken_clock),
+            _p90(taken_clock),
             tuple(worst),
         )
 

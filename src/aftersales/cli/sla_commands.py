@@ -1,0 +1,174 @@
+"""``aftersales sla tick|report`` and ``aftersales case sla``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+from typing import Any
+
+import click
+from rich.table import Table
+
+from aftersales.cli.case_commands import JSON_OPTION, _case_id, _time, case, open_desk
+from aftersales.cli.common import console, user_errors
+from aftersales.core.convert import to_dict
+from aftersales.core.sla import Clock
+from aftersales.services.sla import GROUPS, GroupReport
+
+
+def _span(value: timedelta | None) -> str:
+    if value is None:
+        return "-"
+    minutes = int(value.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{days}d " if days else "") + f"{hours}h{minutes:02d}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@click.group()
+def sla() -> None:
+    """SLA clocks: send due warnings and breaches, and report compliance."""
+
+
+@sla.command("tick")
+@click.option("--now", default=None, help="Evaluate at this time (ISO). Default: now.")
+@JSON_OPTION
+@user_errors
+def sla_tick(now: str | None, as_json: bool) -> None:
+    """Send every SLA warning and breach that is due and was not sent (cron-friendly)."""
+    with open_desk() as desk:
+        sent = desk.sla.tick(_time(desk, now))
+        if as_json:
+            click.echo(json.dumps(to_dict(sent), ensure_ascii=False, indent=2))
+            return
+        for note in sent:
+            click.echo(f"{note.kind:13} {', '.join(note.recipients):20} {note.subject}")
+        click.echo(f"{len(sent)} notification(s) sent")
+
+
+def _row(g: GroupReport) -> dict[str, Any]:
+    return {
+        "group": g.group,
+        "clocks": g.clocks,
+        "met": g.met,
+        "breached": g.breached,
+        "excused": g.excused,
+        "open": g.open,
+        "met_rate": g.met_rate,
+        "breach_rate": g.breach_rate,
+        "excused_rate": g.excused_rate,
+        "median_working_minutes": _minutes(g.median_working),
+        "p90_working_minutes": _minutes(g.p90_working),
+        "median_clock_minutes": _minutes(g.median_clock),
+        "p90_clock_minutes": _minutes(g.p90_clock),
+        "worst": [
+            {"case": n, "milestone": m, "overrun_minutes": _minutes(o)} for n, m, o in g.worst
+        ],
+    }
+
+
+def _minutes(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 1)
+
+
+@sla.command("report")
+@click.option("--since", required=True, help="First report time (ISO).")
+@click.option("--until", required=True, help="End of the period, exclusive (ISO).")
+@click.option("--by", "group_by", type=click.Choice(GROUPS), default="priority")
+@click.option("--now", default=None, help="Read the clocks at this time (default: --until).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@user_errors
+def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str) -> None:
+    """Met, breached and excused clocks of the cases reported in a period, and how long
+    the milestones took."""
+    with open_desk() as desk:
+        report = desk.sla.report(
+            _time(desk, since),  # type: ignore[arg-type]
+            _time(desk, until),  # type: ignore[arg-type]
+            group_by,
+            now=_time(desk, now),
+        )
+        rows = [*report.groups, report.total]
+        if fmt == "json":
+            click.echo(json.dumps([_row(g) for g in rows], ensure_ascii=False, indent=2))
+            return
+        if fmt == "csv":
+            buffer = io.StringIO()
+            fields = [k for k in _row(report.total) if k != "worst"]
+            writer = csv.DictWriter(buffer, fields, extrasaction="ignore", lineterminator="\n")
+            writer.writeheader()
+            for g in rows:
+                writer.writerow(_row(g))
+            click.echo(buffer.getvalue(), nl=False)
+            return
+        table = Table(title=f"SLA by {group_by}, cases reported {since} .. {until}")
+        columns = (
+            *("group", "clocks", "met", "breached", "excused", "open", "met %"),
+            *("median (working)", "p90 (working)", "median (clock)", "worst overrun"),
+        )
+        for column in columns:
+            table.add_column(column)
+        for g in rows:
+            worst = f"{g.worst[0][0]} {g.worst[0][1]} +{_span(g.worst[0][2])}" if g.worst else "-"
+            table.add_row(
+                g.group, str(g.clocks), str(g.met), str(g.breached), str(g.excused),
+                str(g.open), _pct(g.met_rate), _span(g.median_working), _span(g.p90_working),
+                _span(g.median_clock), worst,
+            )  # fmt: skip
+        console().print(table)
+
+
+@case.command("sla")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--now", default=None, help="Read the clocks at this time (ISO).")
+@JSON_OPTION
+@user_errors
+def case_sla(case_ref: str, now: str | None, as_json: bool) -> None:
+    """The case's SLA clocks: due times, state, what remains or how late."""
+    with open_desk() as desk:
+        clocks: list[Clock] = desk.cases.sla(_case_id(desk, case_ref), _time(desk, now))
+        if as_json:
+            click.echo(json.dumps([_clock_json(c) for c in clocks], indent=2))
+            return
+        tz = desk.policy.tz
+        table = Table(title="SLA clocks")
+        for column in ("milestone", "target", "state", "started", "due", "met", "remaining",
+                       "overrun", "rule"):  # fmt: skip
+            table.add_column(column)
+        for c in clocks:
+            table.add_row(
+                c.milestone,
+                str(c.target) if c.target is not None else "(after diagnosis)",
+                c.state,
+                *(
+                    t.astimezone(tz).strftime("%a %m-%d %H:%M") if t else "-"
+                    for t in (c.starts_at, c.due, c.met_at)
+                ),
+                _span(c.remaining),
+                _span(c.overrun),
+                c.target.location if c.target is not None else "-",
+            )
+        console().print(table)
+
+
+def _clock_json(c: Clock) -> dict[str, Any]:
+    return {
+        "milestone": c.milestone,
+        "priority": c.priority,
+        "target": str(c.target) if c.target is not None else None,
+        "rule": c.target.location if c.target is not None else None,
+        "state": c.state,
+        "starts_at": to_dict(c.starts_at),
+        "due": to_dict(c.due),
+        "met_at": to_dict(c.met_at),
+        "remaining_minutes": _minutes(c.remaining),
+        "overrun_minutes": _minutes(c.overrun),
+        "held_minutes": _minutes(c.held),
+        "excuse": to_dict(c.excuse),
+    }

@@ -1,0 +1,460 @@
+"""SLA clocks, ticks and reports, against deadlines worked out by hand from the shipped
+policies' calendars."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPORT, RULES, add_team
+
+from aftersales import (
+    Notification,
+    PermissionDenied,
+    PolicyError,
+    ServiceDesk,
+    ValidationError,
+    hookimpl,
+    parse_policy,
+)
+from aftersales.core.sla import Clock
+from aftersales.testing import Outbox
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def make_desk(policy: str, storage: str = "memory://", **kwargs: Any) -> ServiceDesk:
+    desk = ServiceDesk(RULES / policy, storage, **kwargs)
+    add_team(desk)
+    return desk
+
+
+def by_milestone(clocks: list[Clock]) -> dict[str, Clock]:
+    return {c.milestone: c for c in clocks}
+
+
+def walk(desk: ServiceDesk, report: dict[str, Any], times: dict[str, str]) -> str:
+    """Report at times["reported"] and take each further step whose time is given."""
+    case = desk.cases.report(**report, by="cs1", at=t(times["reported"]))
+    c = desk.cases
+    steps = [
+        ("responded", lambda at: c.respond(case.id, by="cs1", at=at)),
+        ("assigned", lambda at: c.assign(case.id, engineer="e7", by="cs1", at=at)),
+        ("confirmed", lambda at: c.confirm(case.id, by="e7", at=at)),
+        (
+            "contacted",
+            lambda at: c.contact(
+                case.id, by="e7", at=at, appointment=t(times.get("appointment") or times["arrived"])
+            ),
+        ),
+        ("arrived", lambda at: c.arrive(case.id, by="e7", at=at)),
+        (
+            "diagnosed",
+            lambda at: c.diagnose(
+                case.id, by="e7", at=at, cause="c", complexity=times.get("complexity", "simple")
+            ),
+        ),
+        ("repaired", lambda at: c.complete(case.id, by="e7", at=at, actions="a", result="r")),
+        ("accepted", lambda at: c.accept(case.id, signed_by="W", by="e7", at=at)),
+        ("followed_up", lambda at: c.follow_up(case.id, by="cs1", at=at, satisfaction=5)),
+    ]
+    for name, step in steps:
+        if name not in times:
+            break
+        step(t(times[name]))
+    return case.id
+
+
+GENERAL = {**REPORT, "machine_down": False}  # default.policy: general
+URGENT = REPORT  # default.policy: urgent (gold customer, machine down)
+
+# (policy, report fields, times of the steps taken, milestone, expected due)
+DEADLINES = [
+    # default.policy: Mon-Fri 08:30-12:00, 13:00-17:30, National Day 10-01..07, make-up Sat 09-26
+    ("default", GENERAL, {"reported": "2026-11-27T16:00+08:00"}, "response", "2026-11-30T11:00+08:00"),  # Friday afternoon
+    ("default", GENERAL, {"reported": "2026-09-30T16:00+08:00"}, "response", "2026-10-08T11:00+08:00"),  # before a holiday
+    ("default", GENERAL, {"reported": "2026-09-26T10:00+08:00"}, "response", "2026-09-26T15:00+08:00"),  # make-up workday
+    ("default", GENERAL, {"reported": "2026-11-24T22:00+08:00"}, "response", "2026-11-25T13:30+08:00"),  # at night
+    ("default", GENERAL, {"reported": "2026-11-29T10:00+08:00"}, "response", "2026-11-30T13:30+08:00"),  # Sunday
+    ("default", URGENT, {"reported": "2026-11-27T16:00+08:00"}, "response", "2026-11-27T16:30+08:00"),
+    ("default", URGENT, {"reported": "2026-09-30T16:00+08:00"}, "response", "2026-09-30T16:30+08:00"),
+    ("default", URGENT, {"reported": "2026-11-27T16:00+08:00"}, "arrival", "2026-11-28T00:00+08:00"),
+    ("default", URGENT, {"reported": "2026-11-27T16:00+08:00", "responded": "2026-11-27T16:05+08:00",
+                         "assigned": "2026-11-27T16:10+08:00"}, "contact", "2026-11-27T18:10+08:00"),
+    ("default", GENERAL, {"reported": "2026-11-27T09:00+08:00", "responded": "2026-11-27T10:00+08:00",
+                          "assigned": "2026-11-27T16:00+08:00"}, "contact", "2026-11-30T16:00+08:00"),
+    ("default", GENERAL, {"reported": "2026-09-30T09:00+08:00", "responded": "2026-09-30T10:00+08:00",
+                          "assigned": "2026-09-30T16:00+08:00"}, "contact", "2026-10-08T16:00+08:00"),
+    ("default", GENERAL, {"reported": "2026-11-23T09:00+08:00", "responded": "2026-11-23T09:10+08:00",
+                          "assigned": "2026-11-23T09:20+08:00", "confirmed": "2026-11-23T09:30+08:00",
+                          "contacted": "2026-11-23T10:00+08:00", "appointment": "2026-11-26T14:00+08:00"},
+     "arrival", "2026-11-26T14:00+08:00"),  # by appointment
+    ("default", URGENT, {"reported": "2026-11-26T09:00+08:00", "responded": "2026-11-26T09:05+08:00",
+                         "assigned": "2026-11-26T09:10+08:00", "confirmed": "2026-11-26T09:15+08:00",
+                         "contacted": "2026-11-26T09:20+08:00", "arrived": "2026-11-27T10:00+08:00",
+                         "diagnosed": "2026-11-27T11:00+08:00", "complexity": "complex"},
+     "repair", "2026-12-02T10:00+08:00"),  # 3 working days
+    ("default", URGENT, {"reported": "2026-11-27T14:00+08:00", "responded": "2026-11-27T14:05+08:00",
+                         "assigned": "2026-11-27T14:10+08:00", "confirmed": "2026-11-27T14:15+08:00",
+                         "contacted": "2026-11-27T14:20+08:00", "arrived": "2026-11-27T15:00+08:00",
+                         "diagnosed": "2026-11-27T15:10+08:00"},
+     "repair", "2026-11-30T10:00+08:00"),  # 4 working hours over the weekend
+    ("default", URGENT, {"reported": "2026-11-26T09:00+08:00", "responded": "2026-11-26T09:05+08:00",
+                         "assigned": "2026-11-26T09:10+08:00", "confirmed": "2026-11-26T09:15+08:00",
+                         "contacted": "2026-11-26T09:20+08:00", "arrived": "2026-11-26T11:00+08:00",
+                         "diagnosed": "2026-11-26T11:10+08:00", "repaired": "2026-11-26T15:00+08:00",
+                         "accepted": "2026-11-27T16:00+08:00"},
+     "callback", "2026-12-01T16:00+08:00"),  # 2 working days after accepted
+    # taiwan-cranes: Mon-Fri 08:00-12:00, 13:00-17:00; 延長服務 every day 06:00-22:00
+    ("taiwan-cranes", {**REPORT, "severity": "critical"}, {"reported": "2026-11-29T20:00+08:00"},
+     "arrival", "2026-11-30T08:00+08:00"),  # Sunday evening on the extended calendar
+    ("taiwan-cranes", {**REPORT, "severity": "critical"}, {"reported": "2026-11-28T23:00+08:00"},
+     "arrival", "2026-11-29T10:00+08:00"),  # at night
+    ("taiwan-cranes", REPORT, {"reported": "2026-11-27T16:30+08:00"}, "response", "2026-11-30T08:30+08:00"),
+    ("taiwan-cranes", REPORT, {"reported": "2026-04-02T16:30+08:00"}, "response", "2026-04-07T08:30+08:00"),
+    ("taiwan-cranes", GENERAL, {"reported": "2026-11-27T16:00+08:00"}, "response", "2026-11-30T11:00+08:00"),
+    # rhine-pumps: Mon-Fri 07:30-12:00, 12:30-16:30, Christmas off, Sunday 12-27 worked; on call 24/7
+    ("rhine-pumps", {**REPORT, "customer": {"name": "R", "tier": "silver"}},
+     {"reported": "2026-12-23T15:30+01:00"}, "response", "2026-12-27T08:30+01:00"),  # high, over Christmas
+    ("rhine-pumps", {**REPORT, "machine_down": False, "fault": "noisy bearing",
+                     "customer": {"name": "R", "region": "export"}},
+     {"reported": "2026-12-23T10:00+01:00"}, "response", "2026-12-27T10:00+01:00"),  # low: 1 working day
+    ("rhine-pumps", REPORT, {"reported": "2026-11-29T22:00+01:00"}, "arrival", "2026-11-30T04:00+01:00"),
+    ("rhine-pumps", {**REPORT, "severity": "critical"}, {"reported": "2026-11-27T16:00+01:00"},
+     "response", "2026-11-27T16:10+01:00"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("policy", "report", "times", "milestone", "due"), DEADLINES)
+def test_deadlines_by_hand(
+    policy: str, report: dict[str, Any], times: dict[str, str], milestone: str, due: str
+) -> None:
+    desk = make_desk(f"{policy}.policy")
+    case_id = walk(desk, report, times)
+    last = max(t(v) for k, v in times.items() if k not in ("appointment", "complexity"))
+    clock = by_milestone(desk.cases.sla(case_id, now=last))[milestone]
+    assert clock.due == t(due), (clock.priority, clock.target)
+    assert clock.state in ("running", "at_risk")
+    assert clock.target.location.startswith(str(RULES / f"{policy}.policy"))
+
+
+def test_every_priority_of_every_shipped_policy_has_clocks() -> None:
+    for path in sorted(RULES.glob("*.policy")):
+        desk = make_desk(path.name)
+        for priority in desk.policy.priority_names:
+            sla = desk.policy.sla(priority)
+            assert sla.targets, f"{path.name}: {priority}"
+
+
+# ---- states -------------------------------------------------------------------------------------
+FRIDAY = {"reported": "2026-11-27T16:00+08:00"}
+
+
+def test_pending_running_at_risk_met_breached() -> None:
+    desk = make_desk("default.policy")
+    case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    clocks = by_milestone(desk.cases.sla(case.id, now=t("2026-11-27T16:30+08:00")))
+    assert clocks["response"].state == "running"
+    assert clocks["response"].remaining == timedelta(hours=3, minutes=30)  # working time
+    assert clocks["contact"].state == "pending" and clocks["contact"].starts_at is None
+    assert clocks["repair"].state == "pending" and clocks["repair"].target is None
+    at_risk = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T10:15+08:00")))["response"]
+    assert at_risk.state == "at_risk"  # warn at 80%: 10:12
+    late = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T16:00+08:00")))["response"]
+    assert late.state == "breached" and late.overrun == timedelta(hours=4)  # 11-12, 13-16
+    desk.cases.respond(case.id, by="cs1", at=t("2026-11-30T10:59+08:00"))
+    met = by_milestone(desk.cases.sla(case.id, now=t("2026-12-01T10:00+08:00")))["response"]
+    assert (met.state, met.met_at, met.remaining, met.overrun) == (
+        "met",
+        t("2026-11-30T10:59+08:00"),
+        None,
+        None,
+    )
+
+
+def test_met_late_is_breached_with_overrun_in_working_time() -> None:
+    desk = make_desk("default.policy")
+    case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    desk.cases.respond(case.id, by="cs1", at=t("2026-11-30T14:00+08:00"))
+    clock = by_milestone(desk.cases.sla(case.id, now=t("2026-12-01T09:00+08:00")))["response"]
+    assert clock.state == "breached" and clock.overrun == timedelta(hours=2)  # 11-12, 13-14
+
+
+def test_notice_before_due_excuses_until_the_new_time() -> None:
+    desk = make_desk("default.policy")
+    case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    desk.cases.notify_delay(
+        case.id,
+        milestone="response",
+        reason="line down",
+        new_eta=t("2026-11-30T15:00+08:00"),
+        by="cs1",
+        at=t("2026-11-30T10:00+08:00"),
+    )
+    excused = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T14:00+08:00")))["response"]
+    assert excused.state == "excused" and excused.excuse is not None
+    assert excused.alerts["breach"] == t("2026-11-30T15:00+08:00")
+    later = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T15:30+08:00")))["response"]
+    assert later.state == "breached"
+    desk.cases.respond(case.id, by="cs1", at=t("2026-11-30T14:30+08:00"))
+    final = by_milestone(desk.cases.sla(case.id, now=t("2026-12-02T09:00+08:00")))["response"]
+    assert final.state == "excused" and final.overrun == timedelta(hours=2, minutes=30)
+
+
+def test_notice_after_due_excuses_nothing() -> None:
+    desk = make_desk("default.policy")
+    case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    desk.cases.notify_delay(
+        case.id,
+        milestone="response",
+        reason="late",
+        new_eta=t("2026-11-30T17:00+08:00"),
+        by="cs1",
+        at=t("2026-11-30T11:30+08:00"),
+    )
+    clock = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T12:00+08:00")))["response"]
+    assert clock.state == "breached" and clock.excuse is None
+
+
+def test_without_an_excuse_line_notices_excuse_nothing() -> None:
+    text = (
+        (RULES / "default.policy").read_text("utf-8").replace("excuse when notified before due", "")
+    )
+    desk = ServiceDesk(parse_policy(text, "x.policy"))
+    add_team(desk)
+    case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    desk.cases.notify_delay(
+        case.id,
+        milestone="response",
+        reason="x",
+        new_eta=t("2026-11-30T15:00+08:00"),
+        by="cs1",
+        at=t("2026-11-30T10:00+08:00"),
+    )
+    clock = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T12:00+08:00")))["response"]
+    assert clock.state == "breached"
+
+
+def test_holds_move_the_deadline_by_working_time_on_hold() -> None:
+    desk = make_desk("rhine-pumps.policy")
+    report = {**REPORT, "customer": {"name": "R", "tier": "silver"}}  # high: response 2 w.h.
+    case = desk.cases.report(**report, by="cs1", at=t("2026-11-23T08:00+01:00"))
+    desk.cases.hold(case.id, reason="customer", by="cs1", at=t("2026-11-23T08:30+01:00"))
+    held = by_milestone(desk.cases.sla(case.id, now=t("2026-11-23T11:30+01:00")))["response"]
+    assert held.held == timedelta(hours=3) and held.due == t("2026-11-23T13:30+01:00")
+    assert held.state == "running"  # the clock stood still
+    desk.cases.release(case.id, by="cs1", at=t("2026-11-23T11:30+01:00"))
+    clock = by_milestone(desk.cases.sla(case.id, now=t("2026-11-23T12:00+01:00")))["response"]
+    assert clock.held == timedelta(hours=3)
+    assert clock.due == t("2026-11-23T13:30+01:00")  # 10:00 plus 3 h, lunch 12:00-12:30 aside
+    assert clock.remaining == timedelta(hours=1)
+
+
+def test_priority_change_keeps_met_milestones_and_moves_running_ones() -> None:
+    desk = make_desk("default.policy")
+    case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T09:00+08:00"))
+    desk.cases.respond(case.id, by="cs1", at=t("2026-11-27T12:30+08:00"))  # 3 w.h.: met
+    desk.cases.update(
+        case.id, by="cs1", machine_down=True, reason="stopped", at=t("2026-11-27T13:00+08:00")
+    )
+    clocks = by_milestone(desk.cases.sla(case.id, now=t("2026-11-27T13:05+08:00")))
+    assert clocks["response"].state == "met" and clocks["response"].priority == "general"
+    arrival = clocks["arrival"]
+    assert arrival.priority == "urgent" and arrival.due == t("2026-11-27T17:00+08:00")
+    assert [e.type for e in desk.cases.history(case.id)][-1] == "updated"
+
+
+def test_repair_is_met_by_the_accepted_repair_and_reopened_by_a_rejection() -> None:
+    desk = make_desk("default.policy")
+    times = {**dict.fromkeys(["reported"], "2026-11-26T09:00+08:00"),
+             "responded": "2026-11-26T09:05+08:00", "assigned": "2026-11-26T09:10+08:00",
+             "confirmed": "2026-11-26T09:15+08:00", "contacted": "2026-11-26T09:20+08:00",
+             "arrived": "2026-11-26T10:00+08:00", "diagnosed": "2026-11-26T10:10+08:00",
+             "repaired": "2026-11-26T13:00+08:00"}  # fmt: skip
+    case_id = walk(desk, URGENT, times)
+    clock = by_milestone(desk.cases.sla(case_id, now=t("2026-11-26T13:10+08:00")))["repair"]
+    assert clock.state == "running" and clock.due == t("2026-11-26T15:00+08:00")
+    desk.cases.reject(case_id, signed_by="W", by="e7", reason="x", at=t("2026-11-26T13:20+08:00"))
+    desk.cases.complete(case_id, by="e7", actions="a", result="r", at=t("2026-11-26T16:00+08:00"))
+    desk.cases.accept(case_id, signed_by="W", by="e7", at=t("2026-11-26T16:10+08:00"))
+    clock = by_milestone(desk.cases.sla(case_id, now=t("2026-11-26T16:20+08:00")))["repair"]
+    assert clock.state == "breached" and clock.met_at == t("2026-11-26T16:00+08:00")
+
+
+# ---- ticks ---------------------------------------------------------------------------------------
+def test_tick_sends_each_alert_once_to_the_right_people() -> None:
+    outbox = Outbox()
+    desk = make_desk("default.policy", plugins=[outbox])
+    case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    assert desk.sla.tick(t("2026-11-30T10:00+08:00")) == []
+    [warning] = desk.sla.tick(t("2026-11-30T10:15+08:00"))
+    assert (warning.kind, warning.data["milestone"], warning.data["level"]) == (
+        "sla_warning",
+        "response",
+        "warn:80",
+    )
+    assert warning.recipients == ("cs1",) and warning.at == t("2026-11-30T10:12+08:00")
+    assert desk.sla.tick(t("2026-11-30T10:30+08:00")) == []
+    [breach] = desk.sla.tick(t("2026-11-30T11:30+08:00"))
+    assert breach.kind == "sla_breach" and breach.recipients == ("cs1", "m1")
+    assert breach.data["rule"].endswith("default.policy:31")
+    assert desk.sla.tick(t("2026-12-30T11:30+08:00")) == []
+    assert [n.kind for n in outbox.notifications] == ["sla_warning", "sla_breach"]
+    restarted = ServiceDesk(RULES / "default.policy", desk.storage)
+    assert restarted.sla.tick(t("2027-01-30T11:30+08:00")) == []
+    assert case.id == breach.case_id
+
+
+def test_tick_after_an_action_looks_again(tmp_path: Path) -> None:
+    desk = make_desk("default.policy", f"sqlite:///{tmp_path}/d.db")
+    case = desk.cases.report(**URGENT, by="cs1", at=t("2026-11-27T09:00+08:00"))
+    desk.cases.respond(case.id, by="cs1", at=t("2026-11-27T09:05+08:00"))
+    desk.cases.assign(case.id, engineer="e7", by="cs1", at=t("2026-11-27T09:10+08:00"))
+    sent = desk.sla.tick(t("2026-11-27T11:30+08:00"))
+    kinds = sorted((n.data["milestone"], n.data["level"]) for n in sent)
+    assert kinds == [("arrival", "warn:80")] or ("contact", "warn:80") in kinds
+    assert ("contact", "warn:80") in kinds  # 2 h after 09:10: 80% at 10:46
+    assert all(n.recipients[0] == "e7" for n in sent)
+
+
+def test_callback_due_when_the_callback_clock_starts() -> None:
+    outbox = Outbox()
+    desk = make_desk("default.policy", plugins=[outbox])
+    times = {"reported": "2026-11-26T09:00+08:00", "responded": "2026-11-26T09:05+08:00",
+             "assigned": "2026-11-26T09:10+08:00", "confirmed": "2026-11-26T09:15+08:00",
+             "contacted": "2026-11-26T09:20+08:00", "arrived": "2026-11-26T11:00+08:00",
+             "diagnosed": "2026-11-26T11:10+08:00", "repaired": "2026-11-26T12:00+08:00",
+             "accepted": "2026-11-26T13:00+08:00"}  # fmt: skip
+    walk(desk, URGENT, times)
+    sent = desk.sla.tick(t("2026-11-26T13:01+08:00"))
+    [callback] = [n for n in sent if n.kind == "callback_due"]
+    assert callback.recipients == ("cs1",) and callback.at == t("2026-11-26T13:00+08:00")
+
+
+def test_two_desks_ticking_one_store_send_each_alert_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/d.db"
+    setup = make_desk("default.policy", url)
+    for n in range(30):
+        setup.cases.report(
+            **GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00") + timedelta(minutes=n)
+        )
+    outboxes = [Outbox() for _ in range(4)]
+    desks = [ServiceDesk(RULES / "default.policy", url, plugins=[o]) for o in outboxes]
+    barrier = threading.Barrier(len(desks))
+
+    def tick(desk: ServiceDesk) -> None:
+        barrier.wait()
+        desk.sla.tick(t("2026-12-01T09:00+08:00"))
+
+    threads = [threading.Thread(target=tick, args=(d,)) for d in desks]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    sent = [
+        (n.case_id, n.data["milestone"], n.data["level"]) for o in outboxes for n in o.notifications
+    ]
+    assert len(sent) == len(set(sent)) == 60  # a warning and a breach per case, once
+
+
+def test_a_failing_notifier_is_retried_on_the_next_tick(caplog: pytest.LogCaptureFixture) -> None:
+    class Flaky:
+        def __init__(self) -> None:
+            self.calls = 0
+            self.got: list[str] = []
+
+        @hookimpl
+        def aftersales_notify(self, notification: Notification) -> None:
+            self.calls += 1
+            if self.calls <= 2:
+                raise ConnectionError("gateway down")
+            self.got.append(notification.kind)
+
+    flaky, outbox = Flaky(), Outbox()
+    desk = make_desk("default.policy", plugins=[flaky, outbox])
+    case = desk.cases.report(**URGENT, by="cs1", at=t("2026-11-27T09:00+08:00"))
+    desk.cases.respond(case.id, by="cs1", at=t("2026-11-27T09:05+08:00"))
+    desk.cases.assign(case.id, engineer="e7", by="cs1", at=t("2026-11-27T09:10+08:00"))
+    assert [n.kind for n in outbox.notifications] == ["case_assigned"]  # the others still got it
+    assert flaky.got == []
+    desk.sla.tick(t("2026-11-27T09:11+08:00"))  # retries case_assigned for Flaky only (fails)
+    desk.sla.tick(t("2026-11-27T09:12+08:00"))
+    assert flaky.got == ["case_assigned"]
+    assert [n.kind for n in outbox.notifications] == ["case_assigned"]
+    assert desk.storage.undelivered() == []
+    assert "gateway down" in caplog.text
+
+
+# ---- reports -------------------------------------------------------------------------------------
+def test_report_against_a_hand_computed_fixture() -> None:
+    desk = make_desk("default.policy")
+    base = t("2026-11-23T09:00+08:00")  # Monday
+    # three general cases: responses after 1 h, 2 h and 6 working hours (the last breached)
+    for n, respond in enumerate(["2026-11-23T10:00", "2026-11-23T11:00", "2026-11-24T10:00"]):
+        case = desk.cases.report(**GENERAL, by="cs1", at=base + timedelta(minutes=n))
+        desk.cases.respond(case.id, by="cs1", at=t(respond + "+08:00"))
+    # one urgent case answered within 20 minutes
+    urgent = desk.cases.report(**URGENT, by="cs1", at=t("2026-11-23T14:00+08:00"))
+    desk.cases.respond(urgent.id, by="cs1", at=t("2026-11-23T14:20+08:00"))
+    report = desk.sla.report(
+        base, base + timedelta(days=7), "priority", now=t("2026-11-25T09:00+08:00")
+    )
+    general = next(g for g in report.groups if g.group == "general")
+    assert [g.group for g in report.groups] == ["general", "urgent"]
+    response_general = desk.sla.report(
+        base, base + timedelta(days=7), "milestone", now=t("2026-11-25T09:00+08:00")
+    ).groups[0]
+    assert response_general.group == "response"
+    assert (response_general.met, response_general.breached) == (3, 1)
+    assert response_general.met_rate == 0.75
+    # taken, working: 20m (urgent), 1h, 1h59m, and 8h58m (Mon 09:02-12:00, 13:00-17:30,
+    # Tue 08:30-10:00); the median of four is the mean of the middle two
+    assert response_general.median_working == timedelta(hours=1, minutes=29, seconds=30)
+    assert response_general.p90_working == timedelta(hours=8, minutes=58)
+    # due Mon 14:02 (4 working hours from 09:02), met Tue 10:00: 3h28m + 1h30m late
+    assert response_general.worst[0][1:] == ("response", timedelta(hours=4, minutes=58))
+    assert general.breached >= 1 and general.clocks > 3
+    with pytest.raises(ValidationError, match="group_by"):
+        desk.sla.report(base, base + timedelta(days=1), "colour")
+
+
+# ---- policy versions ------------------------------------------------------------------------------
+def test_cases_keep_their_policy_until_it_is_reapplied(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/d.db"
+    old = make_desk("default.policy", url)
+    case = old.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T09:00+08:00"))
+    stricter = (
+        (RULES / "default.policy")
+        .read_text("utf-8")
+        .replace('version  "1.0"', 'version  "1.1"')
+        .replace("response within 4 working hours", "response within 1 working hour")
+    )
+    new = ServiceDesk(parse_policy(stricter, "new.policy"), url)
+    clock = by_milestone(new.cases.sla(case.id, now=t("2026-11-27T09:30+08:00")))["response"]
+    assert clock.due == t("2026-11-27T14:00+08:00")  # still 4 working hours: policy 1.0
+    with pytest.raises(PermissionDenied):
+        new.cases.reapply_policy(
+            case.id, by="cs1", reason="new standard", at=t("2026-11-27T09:40+08:00")
+        )
+    moved = new.cases.reapply_policy(
+        case.id, by="m1", reason="new standard", at=t("2026-11-27T09:40+08:00")
+    )
+    assert moved.policy_version == "1.1" and moved.policy_changes[0].previous == "1.0"
+    clock = by_milestone(new.cases.sla(case.id, now=t("2026-11-27T09:45+08:00")))["response"]
+    assert clock.due == t("2026-11-27T10:00+08:00")
+    with pytest.raises(ValidationError, match=r"already under policy 1\.1"):
+        new.cases.reapply_policy(case.id, by="m1", reason="again", at=t("2026-11-27T09:50+08:00"))
+
+
+def test_changed_text_under_a_stored_version_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/d.db"
+    make_desk("default.policy", url)
+    edited = (RULES / "default.policy").read_text("utf-8").replace("30 minutes", "20 minutes")
+    with pytest.raises(PolicyError, match=r"different policy with version .1\.0.") as info:
+        ServiceDesk(parse_policy(edited, "edited.policy"), url)
+    assert info.value.hint == "give the changed policy a new version in its policy block"
