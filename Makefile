@@ -18,9 +18,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The main job: a simulated month of cases through a real desk on SQLite, and its report.
 demo: $(VENV)/.installed
-	$(BIN)/aftersales policy show rules/default.policy
-	$(BIN)/aftersales policy test rules/*.policy
+	$(BIN)/aftersales simulate --policy rules/default.policy --days 30 --seed 1
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

@@ -9,6 +9,7 @@ import click
 
 from aftersales.cli.case_commands import case, plugins_command, staff
 from aftersales.cli.policy_commands import policy
+from aftersales.cli.simulate_command import simulate_command
 from aftersales.cli.sla_commands import sla
 
 
@@ -33,5 +34,6 @@ main.add_command(case)
 main.add_command(staff)
 main.add_command(plugins_command)
 main.add_command(sla)
+main.add_command(simulate_command)
 
 __all__ = ["main"]

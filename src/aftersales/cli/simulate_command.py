@@ -1,0 +1,175 @@
+"""``aftersales simulate``: run a month of work through a real desk and report on it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from aftersales.cli.common import console, user_errors
+from aftersales.cli.sla_commands import _pct, _span
+from aftersales.simulation import SimulationResult, simulate
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[float], None]]:
+    """A progress bar on stderr that appears only once a run has taken a second."""
+    started = time.monotonic()
+    bar: Progress | None = None
+    task = None
+
+    def update(done: float) -> None:
+        nonlocal bar, task
+        if bar is None:
+            if time.monotonic() - started < 1.0 or not sys.stderr.isatty():
+                return
+            bar = Progress(
+                TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            )  # fmt: skip
+            bar.start()
+            task = bar.add_task(label, total=1.0)
+        assert task is not None
+        bar.update(task, completed=done)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _sla_table(title: str, a: SimulationResult, b: SimulationResult | None, by: str) -> Table:
+    table = Table(title=title)
+    table.add_column(by)
+    columns = ["clocks", "met", "breached", "excused", "open", "met %", "median (working)"]
+    for column in columns:
+        table.add_column(column if b is None else f"{column} A")
+        if b is not None and column in ("met %", "breached"):
+            table.add_column(f"{column} B")
+    reports = (a.by_priority, b.by_priority if b else None)
+    if by == "milestone":
+        reports = (a.by_milestone, b.by_milestone if b else None)
+    first, second = reports
+    other = {g.group: g for g in second.groups} if second is not None else {}
+    if second is not None:
+        other["all"] = second.total
+    mine = {g.group: g for g in first.groups}
+    names = [*mine, *(name for name in other if name not in mine and name != "all"), "all"]
+    for name in names:
+        g = mine.get(name) or (first.total if name == "all" else None)
+        o = other.get(name)
+        if g is None:  # a priority only policy B has
+            assert o is not None
+            table.add_row(name, *(["-"] * 3), str(o.breached), *(["-"] * 3), _pct(o.met_rate), "-")
+            continue
+        row = [g.group, str(g.clocks), str(g.met), str(g.breached)]
+        if b is not None:
+            row.append(str(o.breached) if o else "-")
+        row += [str(g.excused), str(g.open), _pct(g.met_rate)]
+        if b is not None:
+            row.append(_pct(o.met_rate) if o else "-")
+        row.append(_span(g.median_working))
+        table.add_row(*row)
+    return table
+
+
+def print_result(result: SimulationResult, other: SimulationResult | None = None) -> None:
+    out = console()
+    tz = result.start.tzinfo
+    head = f"Simulated {result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}: {result.cases} cases, "
+    out.print(head + f"{result.actions} actions, policy A = {result.policy}")
+    if other is not None:
+        out.print(f"policy B = {other.policy} (the same cases and team)")
+    out.print()
+    out.print(_sla_table("SLA compliance by priority", result, other, "priority"))
+    out.print(_sla_table("SLA compliance by milestone", result, other, "milestone"))
+    engineers = Table(title="Engineer utilisation (travel and work / working time)")
+    for column in ("engineer", "jobs", "busy", "utilisation"):  # busy: hours of travel and work
+        engineers.add_column(column)
+    for load in result.engineers:
+        hours = f"{load.busy.total_seconds() / 3600:.0f} h"
+        engineers.add_row(load.engineer, str(load.jobs), hours, f"{load.utilisation:.0%}")
+    out.print(engineers)
+    backlog = Table(title="Backlog: open cases at the end of each day")
+    backlog.add_column("day")
+    backlog.add_column("open")
+    backlog.add_column("")
+    peak = max((n for _, n in result.backlog), default=1) or 1
+    for day, n in result.backlog:
+        backlog.add_row(f"{day:%a %m-%d}", str(n), "#" * round(30 * n / peak))
+    out.print(backlog)
+    events = ", ".join(f"{k} {v}" for k, v in result.outcomes.items())
+    sent = ", ".join(f"{k} {v}" for k, v in result.notifications.items()) or "none"
+    out.print(f"Events: {events}")
+    out.print(f"Notifications sent by the SLA ticks: {sent}")
+    del tz
+
+
+@click.command("simulate")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Policy file (default: the one aftersales.toml names).",
+)
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True)
+@click.option("--engineers", type=click.IntRange(1, 500), default=12, show_default=True)
+@click.option("--agents", type=click.IntRange(1, 200), default=3, show_default=True)
+@click.option("--cases-per-day", type=click.FloatRange(0.1, 5000), default=10.0, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--replay",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Historical cases (CSV, see docs/simulate.md) instead of generated ones.",
+)
+@click.option(
+    "--compare",
+    "compare_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A second policy run on the same cases; differences side by side.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    default="aftersales-sim.db",
+    show_default=True,
+    help="SQLite file for the run (replaced each run).",
+)
+@user_errors
+def simulate_command(
+    policy_path: str | None, days: int, engineers: int, agents: int, cases_per_day: float,
+    seed: int, replay: str | None, compare_path: str | None, db: str,
+) -> None:  # fmt: skip
+    """Run simulated weeks of after-sales work through a real desk on SQLite, and report
+    SLA compliance, engineer utilisation and the backlog. The same seed gives the same report."""
+    from aftersales.cli.config import load_config
+
+    path = (
+        Path(policy_path)
+        if policy_path
+        else load_config(click.get_current_context().find_root().obj).policy
+    )
+    options = dict(days=days, engineers=engineers, agents=agents, cases_per_day=cases_per_day,
+                   seed=seed, replay=replay)  # fmt: skip
+    with _progress("simulating") as progress:
+        result = simulate(path, db=Path(db), progress=progress, **options)  # type: ignore[arg-type]
+    other = None
+    if compare_path:
+        other_db = Path(db).with_name(Path(db).stem + "-compare.db")
+        with _progress("simulating B") as progress:
+            other = simulate(
+                Path(compare_path), db=other_db, progress=progress, start=result.start,
+                arrivals=list(result.arrivals), **options,  # type: ignore[arg-type]
+            )  # fmt: skip
+    print_result(result, other)

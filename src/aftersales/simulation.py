@@ -1,0 +1,567 @@
+"""``aftersales simulate``: a month of after-sales work, run through a real desk.
+
+A discrete-event simulation. Cases arrive by a Poisson process whose rate follows the
+weekday and the hour; each gets a customer tier, a severity and whether the machine is down
+from a realistic mix, so the policy decides a realistic mix of priorities. Customer service
+answers and assigns, engineers confirm, call, travel, diagnose and repair (simple jobs in
+hours, complex ones over days), customers sometimes reject a repair, engineers are sometimes
+late (and sometimes tell the customer first), jobs wait for parts, customers are called back.
+The team's behaviour does not depend on the policy: the policy only judges it, so two
+policies compared on the same load (``--compare``) show what each would make of the same
+month. Every step is a real action on a ``ServiceDesk`` over SQLite; SLA ticks run every
+simulated hour. The same seed gives the same report.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import heapq
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from aftersales.core.duration import Duration, Unit
+from aftersales.core.errors import ValidationError
+from aftersales.core.model import Case
+from aftersales.policy import Policy
+from aftersales.services.desk import ServiceDesk
+from aftersales.services.sla import SlaReport
+
+WEEKDAY_WEIGHT = (1.15, 1.05, 1.0, 1.0, 0.95, 0.35, 0.15)  # Monday first
+HOUR_WEIGHT = (
+    (0.1,) * 6 + (0.4, 0.9, 1.6, 1.9, 1.8, 1.4, 0.9, 1.3, 1.6, 1.5, 1.3, 1.0)
+    + (0.6, 0.4, 0.3, 0.2, 0.15, 0.1)
+)  # fmt: skip
+SEVERITY_MIX = (("critical", 0.08), ("major", 0.42), ("minor", 0.50))
+TIER_MIX = (("platinum", 0.05), ("gold", 0.20), ("silver", 0.35), ("standard", 0.40))
+CHANNEL_MIX = (("phone", 0.6), ("email", 0.15), ("online", 0.25))
+LINES = (("excavator", "EX-350"), ("loader", "WL-80"), ("crane", "TC-25"), ("drill", "RD-12"))
+FAULTS = (
+    ("HYD-PUMP", "hydraulic pump leaking"),
+    ("ENG-START", "engine will not start"),
+    ("ELEC-CTRL", "controller shows error E42"),
+    ("TRK-WEAR", "track tension lost"),
+    ("BRK-FAIL", "brake pressure low"),
+)
+CSV_COLUMNS = (
+    "reported_at", "customer", "tier", "region", "model", "line", "serial", "fault",
+    "fault_code", "severity", "machine_down", "channel", "complexity",
+)  # fmt: skip
+
+
+@attrs.frozen
+class Arrival:
+    """One case to report: the fields of ``desk.cases.report`` and its repair complexity."""
+
+    at: datetime
+    customer: dict[str, Any]
+    product: dict[str, Any]
+    fault: str
+    fault_code: str
+    severity: str
+    machine_down: bool
+    channel: str
+    complexity: str
+
+
+@attrs.frozen
+class EngineerLoad:
+    engineer: str
+    jobs: int
+    busy: timedelta
+    available: timedelta
+
+    @property
+    def utilisation(self) -> float:
+        return 0.0 if not self.available else self.busy / self.available
+
+
+@attrs.frozen
+class SimulationResult:
+    policy: str
+    start: datetime
+    end: datetime
+    cases: int
+    actions: int
+    notifications: dict[str, int]
+    by_priority: SlaReport
+    by_milestone: SlaReport
+    engineers: tuple[EngineerLoad, ...]
+    backlog: tuple[tuple[date, int], ...]  # open cases at the end of each day
+    outcomes: dict[str, int]  # rejections, late arrivals, notices, holds, cancellations
+    arrivals: tuple[Arrival, ...] = attrs.field(repr=False, default=())
+
+
+@dataclass(order=True)
+class _Event:
+    at: datetime
+    seq: int
+    run: Callable[[], None] = field(compare=False)
+
+
+def _pick(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
+    roll, total = rng.random(), 0.0
+    for value, weight in mix:
+        total += weight
+        if roll < total:
+            return value
+    return mix[-1][0]
+
+
+def generate_arrivals(
+    rng: random.Random, start: datetime, days: int, per_day: float
+) -> list[Arrival]:
+    """Poisson arrivals over ``days`` from ``start`` (local midnight), ``per_day`` on an
+    average day, shaped by weekday and hour."""
+    norm = sum(WEEKDAY_WEIGHT) / 7 * sum(HOUR_WEIGHT)
+    # a machine breaks again now and then: about one report in twenty repeats a machine
+    serials = [f"SN{n:05d}" for n in range(max(50, int(per_day * days * 2)))]
+    arrivals = []
+    for day in range(days):
+        midnight = start + timedelta(days=day)
+        weekday = midnight.weekday()
+        for hour in range(24):
+            rate = per_day * WEEKDAY_WEIGHT[weekday] * HOUR_WEIGHT[hour] / norm  # per hour
+            t = 0.0
+            while True:
+                t += rng.expovariate(rate) if rate > 0 else 2.0
+                if t >= 1.0:
+                    break
+                at = midnight + timedelta(hours=hour + t)
+                code, fault = FAULTS[rng.randrange(len(FAULTS))]
+                line, model = LINES[rng.randrange(len(LINES))]
+                severity = _pick(rng, SEVERITY_MIX)
+                arrivals.append(
+                    Arrival(
+                        at=at.replace(second=0, microsecond=0),
+                        customer={
+                            "name": f"Customer {rng.randrange(1, 120):03d}",
+                            "tier": _pick(rng, TIER_MIX),
+                            "region": rng.choice(["north", "south", "east", "west", "export"]),
+                        },
+                        product={"model": model, "line": line, "serial": rng.choice(serials)},
+                        fault=fault,
+                        fault_code=code,
+                        severity=severity,
+                        machine_down=rng.random() < (0.8 if severity == "critical" else 0.3),
+                        channel=_pick(rng, CHANNEL_MIX),
+                        complexity="complex" if rng.random() < 0.25 else "simple",
+                    )
+                )
+    arrivals.sort(key=lambda a: a.at)
+    return arrivals
+
+
+def read_arrivals(path: str | Path, policy: Policy, rng: random.Random) -> list[Arrival]:
+    """Historical cases from a CSV file (columns in ``docs/simulate.md``)."""
+    file = Path(path)
+    try:
+        text = file.read_text("utf-8")
+    except OSError as exc:
+        raise ValidationError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    reader = csv.DictReader(text.splitlines())
+    missing = [
+        c
+        for c in ("reported_at", "customer", "fault", "severity")
+        if c not in (reader.fieldnames or [])
+    ]
+    if missing:
+        raise ValidationError(
+            f"{file}: missing column(s) {', '.join(missing)}; see docs/simulate.md"
+        )
+    arrivals = []
+    for n, row in enumerate(reader, start=2):
+        try:
+            at = datetime.fromisoformat(row["reported_at"])
+        except ValueError as exc:
+            raise ValidationError(
+                f"{file}:{n}: reported_at {row['reported_at']!r} is not ISO 8601"
+            ) from exc
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=policy.tz)
+        down = (row.get("machine_down") or "").strip().lower() in ("1", "true", "yes")
+        complexity = row.get("complexity") or ("complex" if rng.random() < 0.25 else "simple")
+        arrivals.append(
+            Arrival(
+                at=at,
+                customer={"name": row["customer"], "tier": row.get("tier") or None,
+                          "region": row.get("region") or None},
+                product={"model": row.get("model") or None, "line": row.get("line") or None,
+                         "serial": row.get("serial") or None},
+                fault=row["fault"],
+                fault_code=row.get("fault_code") or "UNKNOWN",
+                severity=row["severity"],
+                machine_down=down,
+                channel=row.get("channel") or "phone",
+                complexity=complexity,
+            )
+        )  # fmt: skip
+    arrivals.sort(key=lambda a: a.at)
+    return arrivals
+
+
+class Simulation:
+    """One run: a fresh desk on ``db``, the arrivals, the team, the event loop."""
+
+    def __init__(
+        self,
+        policy: Policy | str | Path,
+        db: Path,
+        arrivals: list[Arrival],
+        *,
+        start: datetime,
+        days: int,
+        engineers: int,
+        agents: int,
+        seed: int,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        self.desk = ServiceDesk(policy, f"sqlite:///{db.resolve()}", entry_points=False)
+        self.policy = self.desk.policy
+        self.rng = random.Random(seed)
+        self.start = start
+        self.end = start + timedelta(days=days)
+        self.arrivals = [a for a in arrivals if start <= a.at < self.end]
+        self.progress = progress
+        self.calendar = self.policy.calendar(None) if None in self.policy.calendars else None
+        desk = self.desk
+        desk.staff.add(id="mgr", name="Service manager", roles=["manager"], at=start)
+        self.agents = [f"cs{n + 1}" for n in range(agents)]
+        for a in self.agents:
+            desk.staff.add(
+                id=a, name=f"Agent {a}", roles=["service_agent"], supervisor="mgr", at=start
+            )
+        self.engineers = [f"eng{n + 1:02d}" for n in range(engineers)]
+        for e in self.engineers:
+            desk.staff.add(
+                id=e, name=f"Engineer {e}", roles=["engineer"], supervisor="mgr", at=start
+            )
+        self.free_at = dict.fromkeys(self.engineers, start)
+        self.busy = dict.fromkeys(self.engineers, timedelta(0))
+        self.jobs = dict.fromkeys(self.engineers, 0)
+        self.queue: list[_Event] = []
+        self.seq = 0
+        self.actions = 0
+        self.notifications: dict[str, int] = {}
+        self.outcomes = dict.fromkeys(
+            ("rejections", "late arrivals", "delay notices", "holds", "cancelled", "reworks"), 0
+        )
+        self.open: set[str] = set()
+        self.backlog: list[tuple[date, int]] = []
+
+    # -- time helpers -------------------------------------------------------------------------
+    def working(self, at: datetime, minutes: float) -> datetime:
+        """``minutes`` of working time after ``at`` on the company calendar."""
+        if self.calendar is None:
+            return at + timedelta(minutes=minutes)
+        duration = Duration(Decimal(round(minutes, 2)), Unit.MINUTE, working=True)
+        return self.calendar.add(at, duration)
+
+    def later(self, at: datetime, minutes: float, urgent: bool) -> datetime:
+        """When someone gets to a task ``minutes`` of effort after ``at``: round the clock
+        for urgent cases (on call), in working hours otherwise."""
+        return at + timedelta(minutes=minutes) if urgent else self.working(at, minutes)
+
+    def exp(self, mean: float) -> float:
+        return self.rng.expovariate(1 / mean)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def schedule(self, at: datetime, run: Callable[[], None]) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, _Event(at, self.seq, run))
+
+    def run(self) -> SimulationResult:
+        for arrival in self.arrivals:
+            self.schedule(arrival.at, functools.partial(self.report, arrival))
+        hour = self.start + timedelta(hours=1)
+        while hour <= self.end:
+            self.schedule(hour, functools.partial(self.tick, hour))
+            hour += timedelta(hours=1)
+        total = (self.end - self.start).total_seconds()
+        while self.queue:
+            event = heapq.heappop(self.queue)
+            if event.at > self.end:
+                break
+            event.run()
+            if self.progress is not None:
+                self.progress((event.at - self.start).total_seconds() / total)
+        return self.result()
+
+    def tick(self, now: datetime) -> None:
+        for note in self.desk.sla.tick(now):
+            self.notifications[note.kind] = self.notifications.get(note.kind, 0) + 1
+        if now.astimezone(self.policy.tz).hour == 0:
+            self.backlog.append(
+                ((now - timedelta(hours=1)).astimezone(self.policy.tz).date(), len(self.open))
+            )
+
+    def act(self, fn: Callable[..., Case], *args: Any, **kwargs: Any) -> Case:
+        self.actions += 1
+        return fn(*args, **kwargs)
+
+    # -- a case's life ------------------------------------------------------------------------
+    def report(self, a: Arrival) -> None:
+        agent = self.rng.choice(self.agents)
+        case = self.act(
+            self.desk.cases.report,
+            customer=a.customer, product=a.product, fault=a.fault, fault_code=a.fault_code,
+            severity=a.severity, machine_down=a.machine_down, channel=a.channel, by=agent, at=a.at,
+        )  # fmt: skip
+        self.open.add(case.id)
+        if case.rework_of:
+            self.outcomes["reworks"] += 1
+        urgent = self._urgent(case)
+        if self.rng.random() < 0.02:
+            when = self.later(a.at, 30 + self.exp(120), urgent)
+            self.schedule(when, lambda: self.cancel(case.id, agent, when))
+            return
+        when = self.later(a.at, self.exp(8 if urgent else 35), urgent)
+        self.schedule(when, lambda: self.respond(case.id, agent, when, urgent, a))
+
+    def _urgent(self, case: Case) -> bool:
+        target = self.policy.sla(case.priority).target("response")
+        return bool(target and target.duration and not target.duration.working)
+
+    def cancel(self, case_id: str, agent: str, at: datetime) -> None:
+        self.act(self.desk.cases.cancel, case_id, by=agent, reason="customer fixed it", at=at)
+        self.open.discard(case_id)
+        self.outcomes["cancelled"] += 1
+
+    def respond(self, case_id: str, agent: str, at: datetime, urgent: bool, a: Arrival) -> None:
+        self.act(self.desk.cases.respond, case_id, by=agent, at=at)
+        when = self.later(at, self.exp(6 if urgent else 20), urgent)
+        engineer = min(self.engineers, key=lambda e: (self.free_at[e], e))
+        self.schedule(when, lambda: self.assign(case_id, agent, engineer, when, urgent, a))
+
+    def assign(
+        self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, a: Arrival
+    ) -> None:
+        self.act(self.desk.cases.assign, case_id, engineer=engineer, by=agent, at=at)
+        when = self.later(at, self.exp(10 if urgent else 45), urgent)
+        self.schedule(when, lambda: self.confirm(case_id, agent, engineer, when, urgent, a))
+
+    def confirm(
+        self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, a: Arrival
+    ) -> None:
+        self.act(self.desk.cases.confirm, case_id, by=engineer, at=at)
+        when = self.later(at, self.exp(15 if urgent else 90), urgent)
+        self.schedule(when, lambda: self.contact(case_id, agent, engineer, when, urgent, a))
+
+    def contact(
+        self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, a: Arrival
+    ) -> None:
+        travel = 30 + self.exp(60)
+        ready = max(at, self.free_at[engineer]) + timedelta(minutes=travel)
+        if urgent:
+            appointment = ready
+        else:  # the next working day, a time the customer picks
+            day = self.working(max(ready, at), 60 * self.rng.uniform(4, 12))
+            appointment = day.replace(minute=0 if day.minute < 30 else 30, second=0, microsecond=0)
+            appointment = max(appointment, ready)
+        self.act(self.desk.cases.contact, case_id, by=engineer, at=at, appointment=appointment)
+        arrive = appointment
+        if self.rng.random() < 0.12:  # late
+            self.outcomes["late arrivals"] += 1
+            arrive = appointment + timedelta(minutes=20 + self.exp(90))
+            if self.rng.random() < 0.5:  # and tells the customer beforehand
+                notice = appointment - timedelta(minutes=self.rng.uniform(15, 60))
+                notice = max(notice, at + timedelta(minutes=1))
+                self.schedule(notice, lambda: self.notify(case_id, engineer, notice, arrive))
+        self.free_at[engineer] = max(self.free_at[engineer], arrive)
+        self.busy[engineer] += timedelta(minutes=travel)
+        self.jobs[engineer] += 1
+        self.schedule(arrive, lambda: self.arrive(case_id, agent, engineer, arrive, urgent, a))
+
+    def notify(self, case_id: str, engineer: str, at: datetime, eta: datetime) -> None:
+        case = self.desk.cases.get(case_id)
+        if "arrived" in case.milestones or at <= case.updated_at:
+            return
+        self.act(
+            self.desk.cases.notify_delay, case_id, milestone="arrival", reason="traffic",
+            new_eta=eta + timedelta(minutes=10), by=engineer, at=at,
+        )  # fmt: skip
+        self.outcomes["delay notices"] += 1
+
+    def arrive(
+        self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, a: Arrival
+    ) -> None:
+        self.act(self.desk.cases.arrive, case_id, by=engineer, at=at)
+        when = at + timedelta(minutes=20 + self.exp(25))
+        self.schedule(when, lambda: self.diagnose(case_id, agent, engineer, when, urgent, a))
+
+    def diagnose(
+        self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, a: Arrival
+    ) -> None:
+        self.act(
+            self.desk.cases.diagnose, case_id, by=engineer, at=at, cause=f"{a.fault} (found)",
+            complexity=a.complexity,
+        )  # fmt: skip
+        self.busy[engineer] += timedelta(minutes=45)
+        # hands-on hours: simple jobs in an hour or three, complex ones over a day or two
+        work = 60 * (
+            self.rng.uniform(0.5, 3) if a.complexity == "simple" else self.rng.uniform(5, 14)
+        )
+        if "waiting for parts" in self.policy.hold and self.rng.random() < 0.08:
+            hold_at = at + timedelta(minutes=10)
+            release = self.working(hold_at, 60 * self.rng.uniform(4, 16))
+            self.schedule(
+                hold_at, lambda: self.hold(case_id, engineer, hold_at, release, work, agent, urgent)
+            )
+            return
+        self.start_repair(case_id, agent, engineer, at, urgent, work)
+
+    def hold(
+        self, case_id: str, engineer: str, at: datetime, release: datetime, work: float,
+        agent: str, urgent: bool,
+    ) -> None:  # fmt: skip
+        self.act(self.desk.cases.hold, case_id, reason="parts", by=engineer, at=at)
+        self.outcomes["holds"] += 1
+
+        def released() -> None:
+            self.act(self.desk.cases.release, case_id, by=engineer, at=release)
+            self.start_repair(case_id, agent, engineer, release, urgent, work)
+
+        self.schedule(release, released)
+
+    def start_repair(
+        self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, work: float
+    ) -> None:
+        done = self.later(at, work, urgent and work < 480)
+        self.busy[engineer] += timedelta(minutes=work)
+        self.free_at[engineer] = max(self.free_at[engineer], done)
+        self.schedule(done, lambda: self.complete(case_id, agent, engineer, done, urgent))
+
+    def complete(self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool) -> None:
+        self.act(self.desk.cases.complete, case_id, by=engineer, at=at, actions="repaired",
+                 result="tested under load")  # fmt: skip
+        when = at + timedelta(minutes=10 + self.exp(20))
+        if self.rng.random() < 0.07:
+            self.schedule(when, lambda: self.reject(case_id, agent, engineer, when, urgent))
+        else:
+            self.schedule(when, lambda: self.accept(case_id, agent, engineer, when))
+
+    def reject(self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool) -> None:
+        self.act(self.desk.cases.reject, case_id, signed_by="site manager", by=engineer, at=at,
+                 reason="still faulty")  # fmt: skip
+        self.outcomes["rejections"] += 1
+        rework = 60 * self.rng.uniform(1, 3)
+        self.busy[engineer] += timedelta(minutes=rework)
+        done = self.later(at, rework, urgent)
+        self.schedule(done, lambda: self.complete(case_id, agent, engineer, done, urgent))
+
+    def accept(self, case_id: str, agent: str, engineer: str, at: datetime) -> None:
+        self.act(self.desk.cases.accept, case_id, signed_by="site manager", by=engineer, at=at)
+        when = self.working(at, 60 * self.rng.uniform(2, 16))
+        self.schedule(when, lambda: self.follow_up(case_id, agent, when))
+
+    def follow_up(self, case_id: str, agent: str, at: datetime) -> None:
+        score = self.rng.choices([5, 4, 3, 2, 1], weights=[45, 35, 12, 5, 3])[0]
+        self.act(self.desk.cases.follow_up, case_id, by=agent, satisfaction=score, at=at)
+        when = at + timedelta(minutes=5)
+        self.schedule(when, lambda: self.close(case_id, agent, when))
+
+    def close(self, case_id: str, agent: str, at: datetime) -> None:
+        self.act(self.desk.cases.close, case_id, by=agent, at=at)
+        self.open.discard(case_id)
+
+    # -- the result ---------------------------------------------------------------------------
+    def result(self) -> SimulationResult:
+        sla = self.desk.sla
+        by_priority = sla.report(self.start, self.end, "priority", now=self.end)
+        by_milestone = sla.report(self.start, self.end, "milestone", now=self.end)
+        available = (
+            self.calendar.between(self.start, self.end)
+            if self.calendar is not None
+            else self.end - self.start
+        )
+        loads = tuple(
+            EngineerLoad(e, self.jobs[e], self.busy[e], available) for e in self.engineers
+        )
+        return SimulationResult(
+            policy=f"{self.policy.name} (version {self.policy.version})",
+            start=self.start,
+            end=self.end,
+            cases=len(self.arrivals),
+            actions=self.actions,
+            notifications=dict(sorted(self.notifications.items())),
+            by_priority=by_priority,
+            by_milestone=by_milestone,
+            engineers=loads,
+            backlog=tuple(self.backlog),
+            outcomes=self.outcomes,
+            arrivals=tuple(self.arrivals),
+        )
+
+
+def first_monday(policy: Policy, today: date | None = None) -> datetime:
+    """Local midnight of the Monday the default run starts on (fixed, for repeatable runs)."""
+    day = today or date(2026, 11, 2)
+    day -= timedelta(days=day.weekday())
+    return datetime.combine(day, time(0), tzinfo=policy.tz)
+
+
+def simulate(
+    policy: Policy | str | Path,
+    *,
+    db: Path = Path("aftersales-sim.db"),
+    days: int = 30,
+    engineers: int = 12,
+    agents: int = 3,
+    cases_per_day: float = 10.0,
+    seed: int = 1,
+    replay: str | Path | None = None,
+    start: datetime | None = None,
+    arrivals: list[Arrival] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> SimulationResult:
+    """Run one simulation and return its result (see ``aftersales simulate``).
+
+    ``arrivals`` and ``start`` (from an earlier result's ``arrivals`` and ``start``) replay
+    exactly the same cases, which is how ``--compare`` runs a second policy.
+    """
+    if days < 1 or engineers < 1 or agents < 1 or cases_per_day <= 0:
+        raise ValidationError("days, engineers, agents and cases per day must be positive")
+    loaded = policy if isinstance(policy, Policy) else ServiceDesk(policy, "memory://").policy
+    rng = random.Random(seed)
+    if arrivals is not None and start is not None:
+        begin = start
+    elif replay is not None:
+        arrivals = read_arrivals(replay, loaded, rng)
+        if not arrivals:
+            raise ValidationError(f"{replay}: no cases")
+        first = arrivals[0].at.astimezone(loaded.tz)
+        begin = start or datetime.combine(first.date(), time(0), tzinfo=loaded.tz)
+        days = max(days, math.ceil((arrivals[-1].at - begin) / timedelta(days=1)) + 7)
+    else:
+        begin = start or first_monday(loaded)
+        arrivals = generate_arrivals(rng, begin, days, cases_per_day)
+    assert arrivals is not None
+    run = Simulation(
+        loaded, db, list(arrivals), start=begin, days=days, engineers=engineers, agents=agents,
+        seed=seed, progress=progress,
+    )  # fmt: skip
+    try:
+        return run.run()
+    finally:
+        run.desk.close()
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "Arrival",
+    "EngineerLoad",
+    "SimulationResult",
+    "generate_arrivals",
+    "read_arrivals",
+    "simulate",
+]
