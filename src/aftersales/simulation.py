@@ -364,8 +364,8 @@ class Simulation:
         ready = max(at, self.free_at[engineer]) + timedelta(minutes=travel)
         if urgent:
             appointment = ready
-        else:  # the next working day, a time the customer picks
-            day = self.working(max(ready, at), 60 * self.rng.uniform(4, 12))
+        else:  # a time the customer picks, within the next working day
+            day = self.working(max(ready, at), 60 * self.rng.uniform(1, 6))
             appointment = day.replace(minute=0 if day.minute < 30 else 30, second=0, microsecond=0)
             appointment = max(appointment, ready)
         self.act(self.desk.cases.contact, case_id, by=engineer, at=at, appointment=appointment)
