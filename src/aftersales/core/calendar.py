@@ -260,6 +260,11 @@ class WorkCalendar:
             return self._add_working_days(start, duration.whole)
         return self._add_working_seconds(ts, duration.total_seconds())
 
+    def add_working_seconds(self, start: datetime, seconds: float) -> datetime:
+        """``start`` plus ``seconds`` of working time (what ``add`` does for working minutes
+        and hours, without building a Duration)."""
+        return self._add_working_seconds(self._timestamp(start, "start"), seconds)
+
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time from ``start`` to ``end``; negative when ``end`` is earlier."""
         s = self._timestamp(start, "start")

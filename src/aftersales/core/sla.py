@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from aftersales.core.duration import Duration, Unit
+from aftersales.core.duration import Duration
 from aftersales.core.model import Case, DelayNotice
 
 MILESTONE_EVENT = {
@@ -39,6 +39,10 @@ class Timekeeper(Protocol):
     def add(self, start: datetime, duration: Duration, calendar: str | None = None) -> datetime: ...
 
     def between(self, start: datetime, end: datetime, calendar: str | None = None) -> timedelta: ...
+
+    def add_working(
+        self, start: datetime, seconds: float, calendar: str | None = None
+    ) -> datetime: ...
 
 
 @attrs.frozen
@@ -83,8 +87,7 @@ def _extend(tk: Timekeeper, target: Any, when: datetime, span: timedelta) -> dat
     if span <= timedelta(0):
         return when
     if target.duration is not None and target.duration.working:
-        minutes = Decimal(span.total_seconds()) / 60
-        return tk.add(when, Duration(minutes, Unit.MINUTE, working=True), target.calendar)
+        return tk.add_working(when, span.total_seconds(), target.calendar)
     return when + span
 
 
@@ -98,6 +101,98 @@ def _held(tk: Timekeeper, target: Any, case: Case, start: datetime, end: datetim
     return total
 
 
+@attrs.frozen
+class _Frame:
+    """Where a started clock stands: the parts every reading of it needs."""
+
+    starts_at: datetime
+    met_at: datetime | None
+    due: datetime | None
+    total: timedelta | None  # the target's length, in its own units
+    held: timedelta
+    notice: DelayNotice | None  # a notice that excuses (policy permitting)
+
+
+def _frame(
+    milestone: str,
+    target: Any,
+    case: Case,
+    now: datetime,
+    tk: Timekeeper,
+    excuse: bool,
+    events: dict[str, datetime],
+) -> _Frame | None:
+    met_at = events.get(MILESTONE_EVENT[milestone])
+    if milestone == "repair" and (case.acceptance is None or case.acceptance.at > now):
+        met_at = None  # only the repair the customer signs meets the clock
+    starts_at = None if target is None else events.get(target.after)
+    if target is None or starts_at is None:
+        return None
+    held = timedelta(0)
+    if target.by_appointment:
+        due = case.appointment if events.get("contacted") is not None else None
+        total = None if due is None else due - starts_at
+    else:
+        held = _held(tk, target, case, starts_at, met_at or now)
+        duration = target.duration
+        base = tk.add(starts_at, duration, target.calendar)
+        due = _extend(tk, target, base, held)
+        seconds = duration.unit.seconds
+        if seconds is not None:  # minutes and hours, clock or working: a fixed length
+            total = timedelta(seconds=float(duration.amount) * seconds)
+        else:
+            total = _measure(tk, target, starts_at, base)
+    notice = None
+    if due is not None and excuse:
+        told = (d for d in reversed(case.delays) if d.milestone == milestone)
+        notice = next((d for d in told if d.at < due and d.at <= now), None)
+    return _Frame(starts_at, met_at, due, total, held, notice)
+
+
+def _alerts(
+    f: _Frame, target: Any, tk: Timekeeper, warn_at: Sequence[Decimal]
+) -> dict[str, datetime]:
+    alerts: dict[str, datetime] = {}
+    if f.met_at is not None or f.due is None or f.total is None:
+        return alerts
+    for level in warn_at:
+        share = f.total * float(level / 100)
+        if target.by_appointment:
+            alerts[f"warn:{level.normalize():f}"] = f.starts_at + share
+        else:
+            alerts[f"warn:{level.normalize():f}"] = _extend(
+                tk, target, _extend(tk, target, f.starts_at, share), f.held
+            )
+    alerts["breach"] = f.notice.new_eta if f.notice else f.due
+    return alerts
+
+
+def _events(case: Case, now: datetime, happened: dict[str, datetime] | None) -> dict[str, datetime]:
+    if happened is not None:
+        return happened
+    return {k: v for k, v in case.milestones.items() if v <= now}
+
+
+def alert_times(
+    milestone: str,
+    target: Any,
+    case: Case,
+    now: datetime,
+    tk: Timekeeper,
+    *,
+    excuse: bool,
+    warn_at: Sequence[Decimal] = (),
+    happened: dict[str, datetime] | None = None,
+) -> tuple[datetime | None, datetime | None, dict[str, datetime]]:
+    """When the clock started and falls due (None while unknown), and when it crosses each
+    warning level and its breach (``{"warn:80": t, "breach": t}``; empty once met): what a
+    tick needs of :func:`clock`, without the rest."""
+    f = _frame(milestone, target, case, now, tk, excuse, _events(case, now, happened))
+    if f is None:
+        return None, None, {}
+    return f.starts_at, f.due, _alerts(f, target, tk, warn_at)
+
+
 def clock(
     milestone: str,
     priority: str,
@@ -108,76 +203,44 @@ def clock(
     *,
     excuse: bool,
     warn_at: Sequence[Decimal] = (),
+    happened: dict[str, datetime] | None = None,
 ) -> Clock:
     """The clock of ``milestone`` under ``target`` for ``case`` as it stands at ``now``.
 
     ``target`` None (a repair not yet diagnosed) gives a pending clock. Events after ``now``
-    are treated as not yet happened.
+    are treated as not yet happened (``happened``: the case's milestones up to ``now``, when
+    the caller has them already).
     """
-    events = {k: v for k, v in case.milestones.items() if v <= now}
-    met_at = events.get(MILESTONE_EVENT[milestone])
-    if milestone == "repair" and (case.acceptance is None or case.acceptance.at > now):
-        met_at = None  # only the repair the customer signs meets the clock
-    starts_at = None if target is None else events.get(target.after)
-    if target is None or starts_at is None:
+    events = _events(case, now, happened)
+    f = _frame(milestone, target, case, now, tk, excuse, events)
+    if f is None:
+        starts_at = None if target is None else events.get(target.after)
         return Clock(milestone, priority, target, starts_at, None, None, "pending", None, None,
                      None, timedelta(0))  # fmt: skip
-    stop = met_at or now
-    held = timedelta(0)
-    if target.by_appointment:
-        appointment = case.appointment
-        contacted = events.get("contacted")
-        due = appointment if contacted is not None else None
-        total = None if due is None else due - starts_at
-    else:
-        held = _held(tk, target, case, starts_at, stop)
-        base = tk.add(starts_at, target.duration, target.calendar)
-        due = _extend(tk, target, base, held)
-        total = _measure(tk, target, starts_at, base)
+    due, met_at, total = f.due, f.met_at, f.total
     if due is None:
-        return Clock(milestone, priority, target, starts_at, None, met_at,
-                     "met" if met_at else "pending", None, None, None, held)  # fmt: skip
-    notice = next(
-        (
-            d
-            for d in reversed(case.delays)
-            if d.milestone == milestone and d.at < due and d.at <= now
-        ),
-        None,
-    )
-    valid_notice = notice if excuse else None
-    alerts: dict[str, datetime] = {}
-    if met_at is None and total is not None:
-        for level in warn_at:
-            share = total * float(level / 100)
-            alerts[f"warn:{level.normalize():f}"] = _extend(
-                tk, target, _extend(tk, target, starts_at, share), held
-            ) if not target.by_appointment else starts_at + share  # fmt: skip
-        alerts["breach"] = valid_notice.new_eta if valid_notice else due
+        return Clock(milestone, priority, target, f.starts_at, None, met_at,
+                     "met" if met_at else "pending", None, None, None, f.held)  # fmt: skip
     remaining = overrun = None
     if met_at is not None:
         if met_at <= due:
             state = "met"
         else:
             overrun = _measure(tk, target, due, met_at)
-            excused = valid_notice is not None and met_at <= valid_notice.new_eta
+            excused = f.notice is not None and met_at <= f.notice.new_eta
             state = "excused" if excused else "breached"
     elif now < due:
         remaining = _measure(tk, target, now, due)
         first = min(warn_at, default=None)
         risky = first is not None and total is not None and total > timedelta(0)
-        used = total - remaining if total is not None else None
-        state = (
-            "at_risk"
-            if risky and used is not None and used >= total * float(first / 100)  # type: ignore[operator]
-            else "running"
-        )
+        at_risk = risky and total - remaining >= total * float(first / 100)  # type: ignore[operator]
+        state = "at_risk" if at_risk else "running"
     else:
         overrun = _measure(tk, target, due, now)
-        excused = valid_notice is not None and now < valid_notice.new_eta
+        excused = f.notice is not None and now < f.notice.new_eta
         state = "excused" if excused else "breached"
-    return Clock(milestone, priority, target, starts_at, due, met_at, state, remaining, overrun,
-                 valid_notice, held, alerts)  # fmt: skip
+    return Clock(milestone, priority, target, f.starts_at, due, met_at, state, remaining, overrun,
+                 f.notice, f.held, _alerts(f, target, tk, warn_at))  # fmt: skip
 
 
-__all__ = ["MILESTONE_EVENT", "STATES", "Clock", "Timekeeper", "clock"]
+__all__ = ["MILESTONE_EVENT", "STATES", "Clock", "Timekeeper", "alert_times", "clock"]

@@ -129,10 +129,19 @@ class _MemoryTransaction(Transaction):
         self.sent[key] = sent
         return True
 
-    def set_failed(self, case_id: str, key: str, failed: Sequence[str]) -> None:
+    def set_failed(
+        self,
+        case_id: str,
+        key: str,
+        failed: Sequence[str],
+        notification: Mapping[str, Any] | None = None,
+    ) -> None:
         found = self.sent.get((case_id, key)) or self.store._sent.get((case_id, key))
         if found is not None:
-            self.sent[(case_id, key)] = attrs.evolve(found, failed=tuple(failed))
+            changes: dict[str, Any] = {"failed": tuple(failed)}
+            if notification is not None:
+                changes["notification"] = dict(notification)
+            self.sent[(case_id, key)] = attrs.evolve(found, **changes)
 
     def set_next_alert(self, case_id: str, at: str | None) -> None:
         found = self.index.get(case_id) or self.store._index.get(case_id)

@@ -360,11 +360,23 @@ class _SQLiteTransaction(Transaction):
             == 1
         )
 
-    def set_failed(self, case_id: str, key: str, failed: Sequence[str]) -> None:
-        self.conn.execute(
-            "UPDATE sent SET failed = ? WHERE case_id = ? AND key = ?",
-            (_json(list(failed)), case_id, key),
-        )
+    def set_failed(
+        self,
+        case_id: str,
+        key: str,
+        failed: Sequence[str],
+        notification: Mapping[str, Any] | None = None,
+    ) -> None:
+        if notification is None:
+            self.conn.execute(
+                "UPDATE sent SET failed = ? WHERE case_id = ? AND key = ?",
+                (_json(list(failed)), case_id, key),
+            )
+        else:
+            self.conn.execute(
+                "UPDATE sent SET failed = ?, notification = ? WHERE case_id = ? AND key = ?",
+                (_json(list(failed)), _json(notification), case_id, key),
+            )
 
     def set_next_alert(self, case_id: str, at: str | None) -> None:
         self.conn.execute("UPDATE case_index SET next_alert_at = ? WHERE id = ?", (at, case_id))

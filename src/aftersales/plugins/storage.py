@@ -77,7 +77,8 @@ def utc_text(when: datetime) -> str:
 class SentNotification:
     """A notification the desk recorded: an SLA alert (recorded once per case and key, which
     is what makes ticks exactly-once) or one a notifier failed to take (``failed`` lists the
-    plugins still to deliver it to)."""
+    plugins still to deliver it to, and ``notification`` holds it for the retry; it may be
+    empty while nothing failed)."""
 
     case_id: str
     key: str
@@ -88,7 +89,11 @@ class SentNotification:
 
 class Transaction(abc.ABC):
     """One atomic write. Obtained from :meth:`Storage.transaction`; everything done through it
-    is committed when the ``with`` block ends normally and discarded if it raises."""
+    is committed when the ``with`` block ends normally and discarded if it raises.
+
+    While it is open, the storage's own read methods called on the same thread see what it
+    sees, and no other writer changes it (the SLA tick relies on this to decide each alert
+    once)."""
 
     @abc.abstractmethod
     def get(self, kind: str, id: str) -> Record | None:
@@ -123,8 +128,15 @@ class Transaction(abc.ABC):
         already recorded."""
 
     @abc.abstractmethod
-    def set_failed(self, case_id: str, key: str, failed: Sequence[str]) -> None:
-        """Replace the plugins still to deliver a recorded notification to."""
+    def set_failed(
+        self,
+        case_id: str,
+        key: str,
+        failed: Sequence[str],
+        notification: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Replace the plugins still to deliver a recorded notification to (and, when given,
+        the notification itself: alerts are recorded without it until a delivery fails)."""
 
     @abc.abstractmethod
     def set_next_alert(self, case_id: str, at: str | None) -> None:

@@ -360,6 +360,10 @@ class Policy:
             return self.calendar(calendar).add(start, duration)
         return add_clock(start, duration, self.tz)
 
+    def add_working(self, start: datetime, seconds: float, calendar: str | None = None) -> datetime:
+        """``start`` plus ``seconds`` of working time on the named calendar."""
+        return self.calendar(calendar).add_working_seconds(start, seconds)
+
     def between(self, start: datetime, end: datetime, calendar: str | None = None) -> timedelta:
         """Working time from ``start`` to ``end`` on the named calendar."""
         return self.calendar(calendar).between(start, end)

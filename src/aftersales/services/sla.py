@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
-from aftersales.core.sla import Clock, clock
+from aftersales.core.sla import Clock, alert_times, clock
 from aftersales.core.workflow import FINAL
 from aftersales.plugins.storage import CaseQuery, SentNotification, utc_text
 from aftersales.policy import Policy
@@ -84,6 +84,7 @@ def _p90(values: Sequence[timedelta]) -> timedelta | None:
 class SlaService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk
+        self._manager_ids: list[str] | None = None
 
     # -- clocks -------------------------------------------------------------------------------
     def clocks(self, case: Case, now: datetime) -> list[Clock]:
@@ -92,30 +93,42 @@ class SlaService:
         A milestone already met keeps the priority and policy it was met under; the others
         follow the case's current priority and policy version.
         """
-        result = []
+        happened = {k: v for k, v in case.milestones.items() if v <= now}
+        return [
+            clock(
+                milestone,
+                priority,
+                target,
+                case,
+                now,
+                policy,
+                excuse=policy.excuse is not None,
+                warn_at=policy.warn_at,
+                happened=happened,
+            )
+            for milestone, priority, target, policy in self._specs(case, happened, now)
+        ]
+
+    def _specs(
+        self, case: Case, happened: dict[str, datetime], now: datetime
+    ) -> Iterator[tuple[str, str, Any, Policy]]:
+        """Each milestone the case's policy sets, with the priority, target and policy that
+        judge it."""
+        complexity = case.diagnosis.complexity if case.diagnosis else None
+        changes = case.priority_changes or case.policy_changes
         for milestone in MILESTONES:
-            met = case.milestones.get(_MET_EVENT[milestone])
-            when = met if met is not None and met <= now else now
-            policy = self.desk.policy_for(case.policy_version_at(when))
-            priority = case.priority_at(when)
-            complexity = case.diagnosis.complexity if case.diagnosis else None
-            targets = policy.targets_for(priority, complexity)
-            target = targets.get(milestone)
+            met = happened.get(_MET_EVENT[milestone])
+            when = met if met is not None else now
+            if changes:
+                policy = self.desk.policy_for(case.policy_version_at(when))
+                priority = case.priority_at(when)
+            else:  # the common case: nothing to look up in the history
+                policy = self.desk.policy_for(case.policy_version)
+                priority = case.priority
+            target = _targets(policy, priority, complexity).get(milestone)
             if target is None and not (milestone == "repair" and _has_repair(policy, priority)):
                 continue
-            result.append(
-                clock(
-                    milestone,
-                    priority,
-                    target,
-                    case,
-                    now,
-                    policy,
-                    excuse=policy.excuse is not None,
-                    warn_at=policy.warn_at,
-                )
-            )
-        return result
+            yield milestone, priority, target, policy
 
     # -- the tick -----------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> list[Notification]:
@@ -124,23 +137,21 @@ class SlaService:
         the notifications this call sent."""
         when = self.desk.at(now)
         sent: list[Notification] = []
+        self._manager_ids = None
         self._retry()
         storage = self.desk.storage
         while True:
-            due = storage.find_cases(CaseQuery(alert_due=utc_text(when), limit=_BATCH))
-            if not due:
-                break
             batch: list[tuple[str, str, Notification]] = []
             with storage.transaction() as tx:
+                # read inside the transaction: no other writer can change these cases until
+                # it ends, so the alerts decided here are decided once
+                due = storage.find_cases(CaseQuery(alert_due=utc_text(when), limit=_BATCH))
                 for record in due:
-                    current = tx.get("case", record.id)
-                    if current is None:  # pragma: no cover - stores never delete
-                        continue
-                    case = self.desk.cases.decode(current)
+                    case = self.desk.cases.decode(record)
                     keys = tx.sent_keys(case.id)
                     notes, next_at = self._alerts(case, when, keys)
                     for key, note in notes:
-                        stored = SentNotification(case.id, key, utc_text(when), to_dict(note))
+                        stored = SentNotification(case.id, key, utc_text(when), {})
                         if tx.record_sent(stored):
                             batch.append((case.id, key, note))
                     tx.set_next_alert(case.id, None if next_at is None else utc_text(next_at))
@@ -148,7 +159,7 @@ class SlaService:
                 failed = self.desk.deliver(note)
                 if failed:
                     with storage.transaction() as tx:
-                        tx.set_failed(case_id, key, failed)
+                        tx.set_failed(case_id, key, failed, to_dict(note))
                 sent.append(note)
             if len(due) < _BATCH:
                 break
@@ -162,50 +173,71 @@ class SlaService:
             return [], None
         notes: list[tuple[str, Notification]] = []
         upcoming: list[datetime] = []
-        for c in self.clocks(case, now):
-            if c.milestone == "callback" and c.starts_at is not None:
-                key = "callback:start"
-                if key not in sent and c.starts_at <= now:
-                    notes.append((key, self._note("callback_due", case, c, None, c.starts_at)))
-            for level, at in c.alerts.items():
-                key = f"{c.milestone}:{level}"
+        happened = {k: v for k, v in case.milestones.items() if v <= now}
+        for milestone, priority, target, policy in self._specs(case, happened, now):
+            excuse = policy.excuse is not None
+            starts_at, deadline, alerts = alert_times(
+                milestone, target, case, now, policy,
+                excuse=excuse, warn_at=policy.warn_at, happened=happened,
+            )  # fmt: skip
+            due: list[tuple[str, str, str | None, datetime]] = []
+            if milestone == "callback" and starts_at is not None and "callback:start" not in sent:
+                due.append(("callback:start", "callback_due", None, starts_at))
+            for level, at in alerts.items():
+                key = f"{milestone}:{level}"
                 if key in sent:
                     continue
                 if at <= now:
                     kind = "sla_breach" if level == "breach" else "sla_warning"
-                    notes.append((key, self._note(kind, case, c, level, at)))
+                    due.append((key, kind, level, at))
                 else:
                     upcoming.append(at)
+            where = (milestone, priority, target, deadline)
+            notes += [(k, self._note(kind, case, where, lv, t)) for k, kind, lv, t in due]
         # a clock not yet started (or without its deadline) may start with the next action,
         # which sets next_alert_at again; nothing to wait for until then
         return notes, min(upcoming, default=None)
 
     def _note(
-        self, kind: str, case: Case, c: Clock, level: str | None, at: datetime
+        self,
+        kind: str,
+        case: Case,
+        where: tuple[str, str, Any, datetime | None],
+        level: str | None,
+        at: datetime,
     ) -> Notification:
+        """A notification about one clock: ``where`` is its milestone, priority, target and
+        due time."""
+        milestone, priority, target, deadline = where
         recipients = [case.engineer, case.reported_by]
         if kind == "sla_breach":
-            recipients += self.desk.staff.with_role("manager")
+            recipients += self._managers()
         if kind == "callback_due":
             recipients = [case.reported_by]
         what = {
-            "sla_warning": f"{c.milestone} of {case.number} is {str(level).removeprefix('warn:')}% "
+            "sla_warning": f"{milestone} of {case.number} is {str(level).removeprefix('warn:')}% "
             f"through its time",
-            "sla_breach": f"{c.milestone} of {case.number} missed its deadline",
+            "sla_breach": f"{milestone} of {case.number} missed its deadline",
             "callback_due": f"call {case.customer.name} back about {case.number}",
         }[kind]
-        due = c.due.isoformat() if c.due else None
+        due = deadline.isoformat() if deadline else None
         data = {
             "number": case.number,
-            "priority": c.priority,
-            "milestone": c.milestone,
+            "priority": priority,
+            "milestone": milestone,
             "level": level,
             "due": due,
-            "target": str(c.target) if c.target is not None else None,
-            "rule": c.target.location if c.target is not None else None,
+            "target": str(target) if target is not None else None,
+            "rule": target.location if target is not None else None,
         }
         unique = tuple(dict.fromkeys(r for r in recipients if r))
         return Notification(kind, case.id, unique, f"{what} (due {due})", data, at)
+
+    def _managers(self) -> list[str]:
+        """The active managers, read once per tick."""
+        if self._manager_ids is None:
+            self._manager_ids = self.desk.staff.with_role("manager")
+        return self._manager_ids
 
     def _retry(self) -> None:
         for stored in self.desk.storage.undelivered():
@@ -300,6 +332,19 @@ _MET_EVENT = {
     "repair": "accepted",  # the repair the customer signs
     "callback": "followed_up",
 }
+
+
+_TARGETS: dict[tuple[int, str, str | None], dict[str, Any]] = {}
+
+
+def _targets(policy: Policy, priority: str, complexity: str | None) -> dict[str, Any]:
+    """``policy.targets_for`` memoised: a tick asks it five times per case."""
+    key = (id(policy), priority, complexity)
+    found = _TARGETS.get(key)
+    if found is None or found.get("__policy__") is not policy:
+        found = {**policy.targets_for(priority, complexity), "__policy__": policy}
+        _TARGETS[key] = found
+    return found
 
 
 def _has_repair(policy: Policy, priority: str) -> bool:
