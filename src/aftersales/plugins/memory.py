@@ -118,16 +118,22 @@ class _MemoryTransaction(Transaction):
         self.sequences: dict[str, int] = {}
         self.sent: dict[tuple[str, str], SentNotification] = {}
 
-    def sent_keys(self, case_id: str) -> set[str]:
-        keys = {k for (c, k) in self.store._sent if c == case_id}
-        return keys | {k for (c, k) in self.sent if c == case_id}
+    def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
+        wanted = set(case_ids)
+        found: dict[str, set[str]] = {}
+        for c, k in [*self.store._sent, *self.sent]:
+            if c in wanted:
+                found.setdefault(c, set()).add(k)
+        return found
 
-    def record_sent(self, sent: SentNotification) -> bool:
-        key = (sent.case_id, sent.key)
-        if key in self.sent or key in self.store._sent:
-            return False
-        self.sent[key] = sent
-        return True
+    def record_sent(self, sent: Sequence[SentNotification]) -> int:
+        recorded = 0
+        for s in sent:
+            key = (s.case_id, s.key)
+            if key not in self.sent and key not in self.store._sent:
+                self.sent[key] = s
+                recorded += 1
+        return recorded
 
     def set_failed(
         self,
@@ -143,10 +149,11 @@ class _MemoryTransaction(Transaction):
                 changes["notification"] = dict(notification)
             self.sent[(case_id, key)] = attrs.evolve(found, **changes)
 
-    def set_next_alert(self, case_id: str, at: str | None) -> None:
-        found = self.index.get(case_id) or self.store._index.get(case_id)
-        if found is not None:
-            self.index[case_id] = attrs.evolve(found, next_alert_at=at)
+    def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
+        for case_id, at in moments:
+            found = self.index.get(case_id) or self.store._index.get(case_id)
+            if found is not None:
+                self.index[case_id] = attrs.evolve(found, next_alert_at=at)
 
     def get(self, kind: str, id: str) -> Record | None:
         found = self.snapshots.get((kind, id)) or self.store._snapshots.get((kind, id))

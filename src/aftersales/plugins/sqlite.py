@@ -347,18 +347,23 @@ class _SQLiteTransaction(Transaction):
                 ),
             )
 
-    def sent_keys(self, case_id: str) -> set[str]:
-        rows = self.conn.execute("SELECT key FROM sent WHERE case_id = ?", (case_id,))
-        return {row[0] for row in rows}
+    def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(case_ids), 500):  # SQLite's bound-parameter limit
+            chunk = case_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self.conn.execute(
+                f"SELECT case_id, key FROM sent WHERE case_id IN ({marks})", tuple(chunk)
+            )
+            for case_id, key in rows:
+                found.setdefault(case_id, set()).add(key)
+        return found
 
-    def record_sent(self, sent: SentNotification) -> bool:
-        return (
-            self.conn.execute(
-                "INSERT INTO sent VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (sent.case_id, sent.key, sent.at, _json(sent.notification), _json(sent.failed)),
-            ).rowcount
-            == 1
-        )
+    def record_sent(self, sent: Sequence[SentNotification]) -> int:
+        return self.conn.executemany(
+            "INSERT INTO sent VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(s.case_id, s.key, s.at, _json(s.notification), _json(s.failed)) for s in sent],
+        ).rowcount
 
     def set_failed(
         self,
@@ -378,8 +383,11 @@ class _SQLiteTransaction(Transaction):
                 (_json(list(failed)), _json(notification), case_id, key),
             )
 
-    def set_next_alert(self, case_id: str, at: str | None) -> None:
-        self.conn.execute("UPDATE case_index SET next_alert_at = ? WHERE id = ?", (at, case_id))
+    def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
+        self.conn.executemany(
+            "UPDATE case_index SET next_alert_at = ? WHERE id = ?",
+            [(at, case_id) for case_id, at in moments],
+        )
 
 
 def open_sqlite(url: str) -> SQLiteStorage:

@@ -119,13 +119,13 @@ class Transaction(abc.ABC):
         ``index`` is given for cases and replaces the case's index row."""
 
     @abc.abstractmethod
-    def sent_keys(self, case_id: str) -> set[str]:
-        """Keys of the notifications recorded for a case."""
+    def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Keys of the notifications recorded for each of ``case_ids`` (absent: none)."""
 
     @abc.abstractmethod
-    def record_sent(self, sent: SentNotification) -> bool:
-        """Record a notification; False (and nothing written) if its case and key are
-        already recorded."""
+    def record_sent(self, sent: Sequence[SentNotification]) -> int:
+        """Record notifications; one whose case and key are already recorded is skipped.
+        Returns how many were recorded."""
 
     @abc.abstractmethod
     def set_failed(
@@ -139,8 +139,9 @@ class Transaction(abc.ABC):
         the notification itself: alerts are recorded without it until a delivery fails)."""
 
     @abc.abstractmethod
-    def set_next_alert(self, case_id: str, at: str | None) -> None:
-        """When the SLA tick should look at the case again (None: never)."""
+    def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
+        """For each ``(case_id, at)``: when the SLA tick should look at the case again
+        (None: never)."""
 
 
 class Storage(abc.ABC):

@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from typing import Generic, Protocol, TypeVar
 
-from aftersales.core.convert import from_dict
+from aftersales.core.convert import trusted
 from aftersales.plugins.storage import Record, Storage
 
 
@@ -53,7 +53,7 @@ class SnapshotCache(Generic[V]):
             hit = self._items.get(record.id)
         if hit is not None and hit.version == record.version:
             return hit
-        value = from_dict(self.cls, record.data)
+        value = trusted.structure(record.data, self.cls)
         self.remember(value)
         return value
 

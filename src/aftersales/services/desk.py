@@ -184,7 +184,7 @@ class ServiceDesk:
                     tuple(failed),
                 )
                 with self.storage.transaction() as tx:
-                    tx.record_sent(stored)
+                    tx.record_sent([stored])
 
     def observe(self, event: CaseEvent, case: Case) -> None:
         """Show an event to every ``aftersales_case_event`` observer."""

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("aftersales")
 GROUPS = ("priority", "milestone", "engineer", "customer")
-_BATCH = 200  # cases per tick transaction
+_BATCH = 500  # cases per tick transaction
 
 
 @attrs.frozen
@@ -116,15 +116,15 @@ class SlaService:
         judge it."""
         complexity = case.diagnosis.complexity if case.diagnosis else None
         changes = case.priority_changes or case.policy_changes
+        if not changes:  # the common case: one policy and priority for every milestone
+            policy = self.desk.policy_for(case.policy_version)
+            yield from _plain_specs(policy, case.priority, complexity)
+            return
         for milestone in MILESTONES:
             met = happened.get(_MET_EVENT[milestone])
             when = met if met is not None else now
-            if changes:
-                policy = self.desk.policy_for(case.policy_version_at(when))
-                priority = case.priority_at(when)
-            else:  # the common case: nothing to look up in the history
-                policy = self.desk.policy_for(case.policy_version)
-                priority = case.priority
+            policy = self.desk.policy_for(case.policy_version_at(when))
+            priority = case.priority_at(when)
             target = _targets(policy, priority, complexity).get(milestone)
             if target is None and not (milestone == "repair" and _has_repair(policy, priority)):
                 continue
@@ -146,15 +146,20 @@ class SlaService:
                 # read inside the transaction: no other writer can change these cases until
                 # it ends, so the alerts decided here are decided once
                 due = storage.find_cases(CaseQuery(alert_due=utc_text(when), limit=_BATCH))
+                sent_keys = tx.sent_keys([r.id for r in due])
+                stamp = utc_text(when)
+                records: list[SentNotification] = []
+                moments: list[tuple[str, str | None]] = []
                 for record in due:
                     case = self.desk.cases.decode(record)
-                    keys = tx.sent_keys(case.id)
-                    notes, next_at = self._alerts(case, when, keys)
+                    notes, next_at = self._alerts(case, when, sent_keys.get(case.id, set()))
                     for key, note in notes:
-                        stored = SentNotification(case.id, key, utc_text(when), {})
-                        if tx.record_sent(stored):
-                            batch.append((case.id, key, note))
-                    tx.set_next_alert(case.id, None if next_at is None else utc_text(next_at))
+                        records.append(SentNotification(case.id, key, stamp, {}))
+                        batch.append((case.id, key, note))
+                    moments.append((case.id, None if next_at is None else utc_text(next_at)))
+                # none of these can be recorded already: the keys were read in this transaction
+                tx.record_sent(records)
+                tx.set_next_alert(moments)
             for case_id, key, note in batch:
                 failed = self.desk.deliver(note)
                 if failed:
@@ -175,6 +180,8 @@ class SlaService:
         upcoming: list[datetime] = []
         happened = {k: v for k, v in case.milestones.items() if v <= now}
         for milestone, priority, target, policy in self._specs(case, happened, now):
+            if target is None or target.after not in happened:
+                continue  # not started: the action that starts it makes the tick look again
             excuse = policy.excuse is not None
             starts_at, deadline, alerts = alert_times(
                 milestone, target, case, now, policy,
@@ -345,6 +352,28 @@ def _targets(policy: Policy, priority: str, complexity: str | None) -> dict[str,
         found = {**policy.targets_for(priority, complexity), "__policy__": policy}
         _TARGETS[key] = found
     return found
+
+
+_SPECS: dict[tuple[int, str, str | None], tuple[Policy, list[tuple[str, str, Any, Policy]]]] = {}
+
+
+def _plain_specs(
+    policy: Policy, priority: str, complexity: str | None
+) -> list[tuple[str, str, Any, Policy]]:
+    """The milestone specs of a case whose priority and policy never changed, memoised."""
+    key = (id(policy), priority, complexity)
+    found = _SPECS.get(key)
+    if found is not None and found[0] is policy:
+        return found[1]
+    targets = policy.targets_for(priority, complexity)
+    specs = [
+        (milestone, priority, targets.get(milestone), policy)
+        for milestone in MILESTONES
+        if targets.get(milestone) is not None
+        or (milestone == "repair" and _has_repair(policy, priority))
+    ]
+    _SPECS[key] = (policy, specs)
+    return specs
 
 
 def _has_repair(policy: Policy, priority: str) -> bool:
