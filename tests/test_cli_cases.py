@@ -149,3 +149,35 @@ def test_plugins_lists_builtins_and_hooks() -> None:
     rows = {row["name"]: row["hooks"] for row in json.loads(out)}
     assert rows["aftersales.plugins.sqlite"] == ["aftersales_storage_backends"]
     assert rows["aftersales.plugins.log_notifier"] == ["aftersales_notify"]
+
+
+def test_sla_commands(workdir: Path) -> None:
+    team()
+    ok("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
+    number = report()  # urgent: response within 30 minutes
+    clocks = json.loads(ok("case", "sla", number, "--now", "2026-11-23 09:25", "--json"))
+    response = next(c for c in clocks if c["milestone"] == "response")
+    assert response["state"] == "at_risk" and response["due"] == "2026-11-23T09:30:00+08:00"
+    assert response["rule"].endswith("default.policy:25")
+    table = ok("case", "sla", number, "--now", "2026-11-23 09:25")
+    assert "at_risk" in table and "30 minutes" in table
+    sent = ok("sla", "tick", "--now", "2026-11-23 09:40")
+    assert "sla_warning" in sent and "sla_breach" in sent and "notification(s) sent" in sent
+    assert ok("sla", "tick", "--now", "2026-11-23 09:41").strip().endswith("0 notification(s) sent")
+    ok("case", "respond", number, "--by", "cs1", "--at", "2026-11-23 09:45")
+    rows = json.loads(
+        ok("sla", "report", "--since", "2026-11-23", "--until", "2026-11-24", "--by", "milestone",
+           "--format", "json")
+    )  # fmt: skip
+    response_row = next(r for r in rows if r["group"] == "response")
+    assert (response_row["met"], response_row["breached"]) == (0, 1)
+    assert response_row["worst"][0]["overrun_minutes"] == 15.0
+    csv_text = ok(
+        "sla", "report", "--since", "2026-11-23", "--until", "2026-11-24", "--format", "csv"
+    )
+    assert csv_text.splitlines()[0].startswith("group,clocks,met,breached")
+    assert "SLA by priority" in ok(
+        "sla", "report", "--since", "2026-11-23", "--until", "2026-11-24"
+    )
+    code, _, err = run("sla", "report", "--since", "2026-11-24", "--until", "2026-11-23")
+    assert code == 1 and "until must be later than since" in err
