@@ -3,8 +3,9 @@ policies' calendars."""
 
 from __future__ import annotations
 
+import functools
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from aftersales import (
     ServiceDesk,
     ValidationError,
     hookimpl,
+    load_policy,
     parse_policy,
 )
 from aftersales.core.sla import Clock
@@ -447,6 +449,12 @@ def test_cases_keep_their_policy_until_it_is_reapplied(tmp_path: Path) -> None:
     assert moved.policy_version == "1.1" and moved.policy_changes[0].previous == "1.0"
     clock = by_milestone(new.cases.sla(case.id, now=t("2026-11-27T09:45+08:00")))["response"]
     assert clock.due == t("2026-11-27T10:00+08:00")
+    other = old.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T09:01+08:00"))
+    closed = old.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T09:02+08:00"))
+    old.cases.cancel(closed.id, by="cs1", reason="dup", at=t("2026-11-27T09:03+08:00"))
+    moved_all = new.reapply_policy(by="m1", reason="new standard", at=t("2026-11-27T09:41+08:00"))
+    assert [c.id for c in moved_all] == [other.id]  # open and still on 1.0; not the cancelled
+    assert new.cases.history(other.id)[-1].type == "policy_reapplied"
     with pytest.raises(ValidationError, match=r"already under policy 1\.1"):
         new.cases.reapply_policy(case.id, by="m1", reason="again", at=t("2026-11-27T09:50+08:00"))
 
@@ -458,3 +466,99 @@ def test_changed_text_under_a_stored_version_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match=r"different policy with version .1\.0.") as info:
         ServiceDesk(parse_policy(edited, "edited.policy"), url)
     assert info.value.hint == "give the changed policy a new version in its policy block"
+
+
+# ---- every milestone of every priority of every shipped policy, against an oracle ---------------
+def _oracle_working(cal: Any, t: datetime) -> bool:
+    local = t.astimezone(cal.tz)
+    if not cal.is_working_day(local.date()):
+        return False
+    minute = local.hour * 60 + local.minute
+    return any(a <= minute < b for a, b in cal.hours)
+
+
+def _oracle_due(policy: Any, target: Any, start: datetime) -> datetime:
+    """Step through time a minute (or a day) at a time: slow, obviously right."""
+    duration = target.duration
+    if not duration.working:
+        if duration.unit.seconds is not None:
+            return start + timedelta(seconds=float(duration.amount) * duration.unit.seconds)
+        local = start.astimezone(policy.tz).replace(tzinfo=None)
+        return (local + timedelta(days=int(duration.amount))).replace(tzinfo=policy.tz)
+    cal = policy.calendar(target.calendar)
+    t = start.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    while not _oracle_working(cal, t):
+        t += timedelta(minutes=1)
+    if duration.unit.seconds is None:  # working days: the same wall time, n working days on
+        local = t.astimezone(cal.tz)
+        day, n = local.date(), int(duration.amount)
+        while n:
+            day += timedelta(days=1)
+            n -= cal.is_working_day(day)
+        wall = datetime.combine(day, local.time())
+        return wall.replace(tzinfo=cal.tz)
+    minutes = int(duration.amount * duration.unit.seconds / 60)
+    while minutes:
+        if _oracle_working(cal, t):
+            minutes -= 1
+        t += timedelta(minutes=1)
+        if minutes:
+            while not _oracle_working(cal, t):
+                t += timedelta(minutes=1)
+    return t
+
+
+SCENARIOS = {  # local wall times, in each policy's own zone
+    "friday afternoon": "2026-11-27T16:00",
+    "night": "2026-11-24T22:00",
+    "sunday": "2026-11-29T10:00",
+    "before national day": "2026-09-30T16:00",
+    "before christmas": "2026-12-23T15:30",
+    "make-up saturday": "2026-09-26T10:00",
+    "make-up sunday": "2026-12-27T09:00",
+    "before children's day": "2026-04-02T16:30",
+}
+
+
+@functools.cache
+def _policy(name: str) -> Any:
+    return load_policy(RULES / name)
+
+
+def _matrix() -> list[tuple[str, str, str, str, str | None]]:
+    rows = []
+    for path in sorted(RULES.glob("*.policy")):
+        policy = _policy(path.name)
+        for priority in policy.priority_names:
+            for complexity in ("simple", "complex"):
+                for milestone, target in policy.targets_for(priority, complexity).items():
+                    if target.by_appointment or (milestone != "repair" and complexity == "complex"):
+                        continue
+                    for scenario in SCENARIOS:
+                        rows.append((path.name, priority, milestone, scenario, complexity))
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("policy_file", "priority", "milestone", "scenario", "complexity"), _matrix()
+)
+def test_due_matches_the_oracle(
+    policy_file: str, priority: str, milestone: str, scenario: str, complexity: str
+) -> None:
+    from aftersales.core.model import Case, Customer, Diagnosis, Product
+    from aftersales.core.sla import clock
+
+    policy = _policy(policy_file)
+    target = policy.targets_for(priority, complexity)[milestone]
+    start = datetime.fromisoformat(SCENARIOS[scenario]).replace(tzinfo=policy.tz)
+    case = Case(
+        id="c", number="AS-2026-000001", status="diagnosed", priority=priority,
+        priority_location="", policy_version=policy.version, customer=Customer("A"),
+        product=Product(), fault="f", fault_code=None, severity="minor", machine_down=False,
+        channel="phone", contact=None, reported_by="cs1", updated_at=start,
+        milestones={"reported": start, target.after: start},
+        diagnosis=Diagnosis("c", complexity, start, "e7"),
+    )  # fmt: skip
+    c = clock(milestone, priority, target, case, start, policy, excuse=True, warn_at=policy.warn_at)
+    assert c.starts_at == start
+    assert c.due == _oracle_due(policy, target, start), (str(target), target.location)

@@ -118,6 +118,21 @@ class ServiceDesk:
         self._policies[version] = policy
         return policy
 
+    def reapply_policy(
+        self,
+        *,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        case_ids: Iterable[str] | None = None,
+    ) -> list[Case]:
+        """Put open cases under this desk's policy: ``case_ids``, or every open case still
+        under an older version. A manager's decision, recorded on each case (see
+        ``desk.cases.reapply_policy``). Returns the cases moved."""
+        if case_ids is None:
+            case_ids = [c.id for c in self.cases.open() if c.policy_version != self.policy.version]
+        return [self.cases.reapply_policy(i, by=by, reason=reason, at=at) for i in case_ids]
+
     # -- plugins ------------------------------------------------------------------------------
     def _register_backend(self, scheme: str, factory: StorageFactory) -> None:
         if scheme in self.backends:
