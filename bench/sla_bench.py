@@ -5,6 +5,7 @@ Run: python bench/sla_bench.py [open cases] [due]   (defaults: 100 000 and 10 00
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 import time
@@ -75,18 +76,25 @@ def main() -> None:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     due = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
     rows: list[tuple[str, str, str]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        desk = new_desk(Path(tmp) / "sla.db")
-        seed(desk, total, due)
-        start = time.perf_counter()
-        sent = desk.sla.tick(NOW)
-        full = time.perf_counter() - start
-        warnings = sum(1 for n in sent if n.kind == "sla_warning")
+    fulls = []
+    runs = 3  # a full tick changes the store: each run on a freshly seeded one
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            desk = new_desk(Path(tmp) / "sla.db")
+            seed(desk, total, due)
+            start = time.perf_counter()
+            sent = desk.sla.tick(NOW)
+            fulls.append(time.perf_counter() - start)
+            warnings = sum(1 for n in sent if n.kind == "sla_warning")
+            if run < runs - 1:
+                desk.close()
+    full = min(fulls)
+    with tempfile.TemporaryDirectory():
         rows.append((
             f"tick over {total:,} open cases, {due:,} due",
             f"{full * 1000:,.0f} ms",
-            f"{warnings:,} warnings sent ({full / max(1, len(sent)) * 1e6:.0f} us each); "
-            "target < 2 s for 10,000",
+            f"best of {runs} (median {statistics.median(fulls) * 1000:,.0f} ms); {warnings:,} "
+            f"warnings sent ({full / max(1, len(sent)) * 1e6:.0f} us each); target < 2 s",
         ))  # fmt: skip
         idle = best_of(lambda: desk.sla.tick(NOW))
         rows.append((

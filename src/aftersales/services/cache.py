@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
 
 from aftersales.core.convert import trusted
 from aftersales.plugins.storage import Record, Storage
@@ -19,6 +21,7 @@ class _Versioned(Protocol):
 
 
 V = TypeVar("V", bound=_Versioned)
+_EMPTY: tuple[object, ...] = (None, [], {})
 
 
 class SnapshotCache(Generic[V]):
@@ -32,6 +35,8 @@ class SnapshotCache(Generic[V]):
         self.cls = cls
         self.size = size
         self._items: OrderedDict[str, V] = OrderedDict()
+        fields: Any = attrs.fields(cls)  # type: ignore[arg-type]
+        self._defaulted = frozenset(f.name for f in fields if f.default is not attrs.NOTHING)
         self._lock = threading.Lock()
 
     def get(self, id: str) -> V | None:
@@ -53,7 +58,10 @@ class SnapshotCache(Generic[V]):
             hit = self._items.get(record.id)
         if hit is not None and hit.version == record.version:
             return hit
-        value = trusted.structure(record.data, self.cls)
+        data = record.data
+        # fields left at their empty defaults need no structuring: most of a young case
+        data = {k: v for k, v in data.items() if not (k in self._defaulted and v in _EMPTY)}
+        value = trusted.structure(data, self.cls)
         self.remember(value)
         return value
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("aftersales")
 GROUPS = ("priority", "milestone", "engineer", "customer")
-_BATCH = 500  # cases per tick transaction
+_BATCH = 2000  # cases per tick transaction
 
 
 @attrs.frozen
