@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = (
     "aftersales.plugins.sqlite",
     "aftersales.plugins.log_notifier",
     "aftersales.plugins.functions",
+    "aftersales.plugins.metrics",
 )
 """The built-in plugins, by module name."""
 

@@ -51,15 +51,17 @@ class ServiceDesk:
         self.metrics: dict[str, tuple[Callable[..., Any], str]] = {}
         self.plugins.hook.aftersales_metrics(register=self._register_metric)
         if isinstance(policy, (str, os.PathLike)):
-            policy = load_policy(Path(policy), functions=self.functions)
+            policy = load_policy(Path(policy), functions=self.functions, metrics=list(self.metrics))
         if not isinstance(policy, Policy):
             raise ValidationError(f"policy must be a Policy or a path, not {type(policy).__name__}")
+        self._check_metrics(policy)
         self.policy = policy
         self._clock = clock
         self.backends: dict[str, StorageFactory] = {}
         self.plugins.hook.aftersales_storage_backends(register=self._register_backend)
         self.storage = storage if isinstance(storage, Storage) else self._open(storage)
 
+        from aftersales.services.appraisals import AppraisalService
         from aftersales.services.cases import CaseService
         from aftersales.services.sla import SlaService
         from aftersales.services.staff import StaffService
@@ -69,8 +71,25 @@ class ServiceDesk:
         self.staff = StaffService(self)
         self.cases = CaseService(self)
         self.sla = SlaService(self)
+        self.appraisals = AppraisalService(self)
 
     # -- policies -------------------------------------------------------------------------
+    def _check_metrics(self, policy: Policy) -> None:
+        """Every metric the policy measures must come from a loaded plugin."""
+        if policy.appraisal is None:
+            return
+        known = ", ".join(sorted(self.metrics)) or "none"
+        for targets in policy.appraisal.measures.values():
+            for target in targets:
+                if target.metric not in self.metrics:
+                    filename, _, line = target.location.rpartition(":")
+                    raise PolicyError(
+                        f'no loaded plugin provides the metric "{target.metric}"',
+                        filename=filename or policy.filename,
+                        line=int(line) if line.isdigit() else None,
+                        hint=f"the loaded plugins provide: {known}",
+                    )
+
     def _keep_policy(self, policy: Policy) -> None:
         """Store the policy's text under its version, so cases reported under it keep their
         rules when a newer policy is loaded; a different text under a stored version is

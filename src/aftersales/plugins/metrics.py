@@ -1,0 +1,134 @@
+"""The built-in scoring metrics, computed from the case record of one staff member's month.
+
+Each is ``compute(desk, staff_id, period) -> Decimal | None`` (None: nothing to measure):
+
+- ``tasks_completed``: repairs the member completed that the customer accepted in the month.
+- ``first_time_fix``: of those, the percentage accepted without a rejection and not followed by
+  a warranty rework (a later report linked to it) within the policy's warranty period.
+- ``satisfaction``: the mean follow-up satisfaction (1..5) of the member's cases followed up in
+  the month.
+- ``sla_met_rate``: of the member's cases reported in the month, the percentage of decided SLA
+  clocks (met, breached or excused) that were met, read at the end of the month.
+- ``rework_rate``: the percentage of the member's accepted repairs of the month that came back
+  as warranty rework.
+- ``response_time``: the median working time, in minutes, from report to response of the cases
+  the member (as service agent) reported in the month.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from aftersales.core.model import Case
+from aftersales.plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from aftersales.services.desk import ServiceDesk
+
+
+def month_bounds(desk: ServiceDesk, period: str) -> tuple[datetime, datetime]:
+    """Local midnight of the first day of ``period`` ("2026-11") and of the next month."""
+    year, month = (int(p) for p in period.split("-"))
+    start = desk.policy.local(datetime(year, month, 1))
+    end = desk.policy.local(datetime(year + month // 12, month % 12 + 1, 1))
+    return start, end
+
+
+def _in(when: datetime | None, bounds: tuple[datetime, datetime]) -> bool:
+    return when is not None and bounds[0] <= when < bounds[1]
+
+
+def _engineer_cases(desk: ServiceDesk, staff_id: str) -> list[Case]:
+    return desk.cases.find(engineer=staff_id)
+
+
+def _accepted(desk: ServiceDesk, staff_id: str, period: str) -> list[Case]:
+    bounds = month_bounds(desk, period)
+    return [
+        c
+        for c in _engineer_cases(desk, staff_id)
+        if c.acceptance is not None and _in(c.acceptance.at, bounds)
+    ]
+
+
+def _reworked(desk: ServiceDesk, case: Case) -> bool:
+    """Whether a later report was linked to ``case`` as warranty rework."""
+    serial, code = case.product.serial, case.fault_code
+    if not serial or not code:
+        return False
+    from aftersales.plugins.storage import CaseQuery
+
+    later = desk.storage.find_cases(CaseQuery(serial=serial, fault_code=code))
+    return any(r.data.get("rework_of") == case.id for r in later)
+
+
+def tasks_completed(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
+    return Decimal(len(_accepted(desk, staff_id, period)))
+
+
+def first_time_fix(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
+    done = _accepted(desk, staff_id, period)
+    if not done:
+        return None
+    clean = [c for c in done if not c.rejections and not _reworked(desk, c)]
+    return Decimal(100) * len(clean) / len(done)
+
+
+def rework_rate(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
+    done = _accepted(desk, staff_id, period)
+    if not done:
+        return None
+    return Decimal(100) * sum(_reworked(desk, c) for c in done) / len(done)
+
+
+def satisfaction(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
+    bounds = month_bounds(desk, period)
+    scores = [
+        c.follow_up.satisfaction
+        for c in _engineer_cases(desk, staff_id)
+        if c.follow_up is not None and _in(c.follow_up.at, bounds)
+    ]
+    return Decimal(sum(scores)) / len(scores) if scores else None
+
+
+def sla_met_rate(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
+    start, end = month_bounds(desk, period)
+    met = decided = 0
+    for case in desk.cases.find(engineer=staff_id, since=start, until=end):
+        for clock in desk.sla.clocks(case, end):
+            if clock.state in ("met", "breached", "excused"):
+                decided += 1
+                met += clock.state == "met"
+    return Decimal(100) * met / decided if decided else None
+
+
+def response_time(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
+    start, end = month_bounds(desk, period)
+    minutes: list[float] = []
+    for case in desk.cases.find(since=start, until=end):
+        responded = case.milestones.get("responded")
+        if case.reported_by != staff_id or responded is None:
+            continue
+        span: timedelta = desk.policy.between(case.reported_at, responded)
+        minutes.append(span.total_seconds() / 60)
+    return Decimal(str(round(statistics.median(minutes), 2))) if minutes else None
+
+
+BUILTIN: dict[str, tuple[Callable[..., Any], str]] = {
+    "tasks_completed": (tasks_completed, "repairs completed and accepted in the month"),
+    "first_time_fix": (first_time_fix, "% accepted without rejection or warranty rework"),
+    "satisfaction": (satisfaction, "mean follow-up satisfaction, 1 to 5"),
+    "sla_met_rate": (sla_met_rate, "% of decided SLA clocks met, of cases reported in the month"),
+    "rework_rate": (rework_rate, "% of accepted repairs that came back under warranty"),
+    "response_time": (response_time, "median working minutes from report to response"),
+}
+
+
+@hookimpl
+def aftersales_metrics(register: Callable[..., None]) -> None:
+    for name, (compute, description) in BUILTIN.items():
+        register(name, compute, description)

@@ -1,0 +1,323 @@
+"""``desk.appraisals``: monthly ratings, scores and grades, and what follows from them.
+
+Ratings of one staff member's month are one stored aggregate (``ratings``,
+``2026-11/e7``); a finalized month is another (``period``, ``2026-11``) holding every result,
+after which the month's ratings are refused. Customer ratings come from two places: the
+follow-up calls on the member's cases (satisfaction 1..5 mapped onto 0, 25, 50, 75, 100, one
+rating for every rated indicator) and surveys recorded with ``rate(..., source="customer",
+case_id=...)``; a survey rating of an indicator replaces the follow-ups for that indicator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from aftersales.core.appraisal import Score, satisfaction_to_score, score
+from aftersales.core.convert import to_dict
+from aftersales.core.errors import ConflictError, PermissionDenied, PolicyError, ValidationError
+from aftersales.core.model import Notification, Staff
+from aftersales.plugins.metrics import month_bounds
+
+if TYPE_CHECKING:
+    from aftersales.services.desk import ServiceDesk
+
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@attrs.frozen
+class Rating:
+    staff_id: str
+    period: str
+    source: str
+    indicator: str
+    score: Decimal
+    by: str
+    at: datetime
+    comment: str | None = None
+    case_id: str | None = None
+
+
+@attrs.frozen
+class Appraisal:
+    """One staff member's month: the total, the grade, and where every number came from."""
+
+    staff_id: str
+    period: str
+    score: Decimal | None
+    grade: str | None
+    grade_location: str | None
+    detail: Score  # per indicator and source, metrics against targets, missing, trace
+    metrics: dict[str, Decimal | None]
+    finalized: bool = False
+
+
+def _period(value: str) -> str:
+    if not isinstance(value, str) or not _PERIOD.match(value):
+        raise ValidationError(f"a period is a month written YYYY-MM, not {value!r}")
+    return value
+
+
+class AppraisalService:
+    def __init__(self, desk: ServiceDesk) -> None:
+        self.desk = desk
+
+    @property
+    def section(self) -> Any:
+        section = self.desk.policy.appraisal
+        if section is None:
+            raise PolicyError(
+                f"{self.desk.policy.filename} has no appraisal section",
+                hint="add an appraisal block to the policy",
+            )
+        return section
+
+    # -- ratings ------------------------------------------------------------------------------
+    def rate(
+        self,
+        staff_id: str,
+        *,
+        period: str,
+        source: str,
+        indicator: str,
+        score: float | int | Decimal,
+        by: str,
+        at: datetime | None = None,
+        comment: str | None = None,
+        case_id: str | None = None,
+    ) -> Rating:
+        """Rate one indicator of one member's month, 0 to 100.
+
+        ``source="supervisor"``: by the member's supervisor or a manager, never the member;
+        ``"self"``: by the member; ``"customer"``: a survey recorded by a service agent or
+        manager, naming the ``case_id`` it is about (a case of the member).
+        """
+        section = self.section
+        period = _period(period)
+        member = self.desk.staff.get(staff_id)
+        actor = self.desk.staff.actor(by)
+        sources = [w.name for w in section.sources]
+        indicators = [w.name for w in section.indicators]
+        if source not in sources:
+            raise ValidationError(
+                f"unknown source {source!r}; the policy's are {', '.join(sources)}"
+            )
+        if indicator not in indicators:
+            raise ValidationError(
+                f"unknown indicator {indicator!r}; the policy's are {', '.join(indicators)}"
+            )
+        if indicator in section.measures:
+            raise ValidationError(f"{indicator} is measured by metrics in the policy, not rated")
+        try:
+            value = Decimal(str(score))
+        except InvalidOperation:
+            raise ValidationError(f"a score is a number from 0 to 100, not {score!r}") from None
+        if isinstance(score, bool) or not 0 <= value <= 100:
+            raise ValidationError(f"a score runs from 0 to 100, not {score!r}")
+        self._may_rate(member, actor, source, case_id)
+        if self.is_finalized(period):
+            raise ValidationError(f"{period} is finalized: its ratings can no longer change")
+        when = self.desk.at(at)
+        rating = Rating(staff_id, period, source, indicator, value, by, when, comment, case_id)
+        key = f"{period}/{staff_id}"
+        for _ in range(3):
+            record = self.desk.storage.get("ratings", key)
+            version = 0 if record is None else record.version
+            given = [] if record is None else list(record.data["ratings"])
+            event = {"version": version + 1, "type": "rated", "at": when.isoformat(),
+                     "by": by, "data": to_dict(rating)}  # fmt: skip
+            try:
+                with self.desk.storage.transaction() as tx:
+                    tx.append("ratings", key, version, [event],
+                              {"ratings": [*given, to_dict(rating)]})  # fmt: skip
+                return rating
+            except ConflictError:
+                continue  # another rating of the same month landed first: add to it
+        raise ConflictError(f"ratings of {key} keep changing; try again")
+
+    def _may_rate(self, member: Staff, actor: Staff, source: str, case_id: str | None) -> None:
+        if source == "supervisor":
+            if actor.id == member.id:
+                raise PermissionDenied(f"{actor.id} cannot rate themselves as supervisor")
+            if actor.id != member.supervisor and not actor.has_role("manager"):
+                raise PermissionDenied(f"{actor.id} is not {member.id}'s supervisor or a manager")
+        elif source == "self":
+            if actor.id != member.id:
+                raise PermissionDenied(f"only {member.id} gives {member.id}'s self rating")
+        else:
+            if not actor.has_role("service_agent", "manager"):
+                raise PermissionDenied(
+                    f"{actor.id} cannot record customer surveys: that needs the role "
+                    "service_agent or manager"
+                )
+            if case_id is None:
+                raise ValidationError("a customer rating names the case_id it is about")
+            case = self.desk.cases.get(case_id)
+            if member.id not in {h.engineer for h in case.handovers}:
+                raise ValidationError(f"case {case.number} was not {member.id}'s")
+
+    def ratings(self, staff_id: str, period: str) -> list[Rating]:
+        """The ratings given for a member's month, oldest first (follow-ups not included)."""
+        from aftersales.core.convert import from_dict
+
+        record = self.desk.storage.get("ratings", f"{_period(period)}/{staff_id}")
+        return [] if record is None else [from_dict(Rating, r) for r in record.data["ratings"]]
+
+    # -- scores -------------------------------------------------------------------------------
+    def appraise(self, staff_id: str, period: str) -> Appraisal:
+        """Score and grade one member's month; once the month is finalized, the score and
+        grade are the ones stored then (the breakdown is worked out again from the frozen
+        ratings and today's record)."""
+        period = _period(period)
+        self.desk.staff.get(staff_id)
+        computed = self._compute(staff_id, period)
+        record = self.desk.storage.get("period", period)
+        row = None if record is None else record.data["results"].get(staff_id)
+        if row is None:
+            return computed
+        stored = None if row["score"] is None else Decimal(row["score"])
+        grade = None if stored is None else self.section.grade_for(stored)
+        return attrs.evolve(
+            computed,
+            score=stored,
+            grade=None if grade is None else grade.name,
+            grade_location=None if grade is None else grade.location,
+            finalized=True,
+        )
+
+    def _compute(self, staff_id: str, period: str) -> Appraisal:
+        section = self.section
+        given: dict[tuple[str, str], list[Decimal]] = {}
+        surveyed: set[str] = set()
+        for r in self.ratings(staff_id, period):
+            given.setdefault((r.source, r.indicator), []).append(r.score)
+            if r.source == "customer":
+                surveyed.add(r.indicator)
+        bounds = month_bounds(self.desk, period)
+        follow_ups = [
+            satisfaction_to_score(c.follow_up.satisfaction)
+            for c in self.desk.cases.find(engineer=staff_id)
+            if c.follow_up is not None and bounds[0] <= c.follow_up.at < bounds[1]
+        ]
+        if follow_ups and "customer" in {w.name for w in section.sources}:
+            for indicator in section.indicators:
+                if indicator.name not in surveyed and indicator.name not in section.measures:
+                    given.setdefault(("customer", indicator.name), []).extend(follow_ups)
+        metrics: dict[str, Decimal | None] = {}
+        for targets in section.measures.values():
+            for target in targets:
+                compute, _ = self.desk.metrics[target.metric]
+                metrics[target.metric] = compute(self.desk, staff_id, period)
+        result = score(section, given, metrics)
+        grade = None if result.total is None else section.grade_for(result.total)
+        return Appraisal(
+            staff_id,
+            period,
+            result.total,
+            None if grade is None else grade.name,
+            None if grade is None else grade.location,
+            result,
+            metrics,
+        )
+
+    def appraise_all(self, period: str) -> list[Appraisal]:
+        """Every active member's month, in staff id order."""
+        return [self.appraise(s.id, period) for s in self.desk.staff.list()]
+
+    def cycle_summary(self, staff_id: str, cycle: str) -> tuple[Decimal | None, str | None]:
+        """The mean score of the months of the cycle that ``cycle`` (a month, YYYY-MM) falls
+        in, and the grade it gives. Cycles start in January and run the policy's ``cycle``."""
+        section = self.section
+        year, month = (int(p) for p in _period(cycle).split("-"))
+        length = int(section.cycle.amount) if section.cycle is not None else 1
+        first = (month - 1) // length * length + 1
+        scores = []
+        for m in range(first, first + length):
+            y, mm = year + (m - 1) // 12, (m - 1) % 12 + 1
+            total = self.appraise(staff_id, f"{y:04d}-{mm:02d}").score
+            if total is not None:
+                scores.append(total)
+        if not scores:
+            return None, None
+        mean = sum(scores, Decimal(0)) / len(scores)
+        return mean, section.grade_for(mean).name
+
+    # -- finalizing -----------------------------------------------------------------------------
+    def is_finalized(self, period: str) -> bool:
+        return self.desk.storage.get("period", _period(period)) is not None
+
+    def finalize(self, period: str, *, by: str, at: datetime | None = None) -> list[Appraisal]:
+        """Freeze a month (a manager): store every active member's result, refuse further
+        ratings, and send the outcomes the policy names (rewards, improvement plans,
+        dismissal reviews)."""
+        period = _period(period)
+        actor = self.desk.staff.actor(by)
+        if not actor.has_role("manager"):
+            raise PermissionDenied(f"{by} cannot finalize appraisals: that needs a manager")
+        if self.is_finalized(period):
+            raise ValidationError(f"{period} is already finalized")
+        when = self.desk.at(at)
+        results = self.appraise_all(period)
+        data = {
+            "staff": [a.staff_id for a in results],
+            "results": {
+                a.staff_id: {"score": None if a.score is None else str(a.score), "grade": a.grade}
+                for a in results
+            },
+        }
+        event = {"version": 1, "type": "finalized", "at": when.isoformat(), "by": by, "data": data}
+        with self.desk.storage.transaction() as tx:
+            tx.append("period", period, 0, [event], data)
+        final = [attrs.evolve(a, finalized=True) for a in results]
+        self.desk.notify(self._outcomes(period, final, when))
+        return final
+
+    def _outcomes(
+        self, period: str, results: Iterable[Appraisal], at: datetime
+    ) -> list[Notification]:
+        section = self.section
+        managers = self.desk.staff.with_role("manager")
+        notes = []
+        for a in results:
+            member = self.desk.staff.get(a.staff_id)
+            chain = [member.id, member.supervisor, *managers]
+            people = tuple(dict.fromkeys(x for x in chain if x))
+            data = {"period": period, "staff": a.staff_id, "grade": a.grade,
+                    "score": None if a.score is None else str(a.score)}  # fmt: skip
+            if a.grade in section.reward:
+                what = f"{member.name}: {a.grade} in {period}, a reward is due"
+                notes.append(Notification("appraisal_reward", None, people, what, data, at))
+            if a.grade in section.improve:
+                what = f"{member.name}: {a.grade} in {period}, plan coaching or training"
+                notes.append(Notification("improvement_plan", None, people, what, data, at))
+            run = self._failing_run(a.staff_id, period)
+            if section.dismiss_after and run >= section.dismiss_after:
+                what = (
+                    f"{member.name}: {run} consecutive months graded {section.dismiss_grade}; "
+                    "a dismissal review is due (the decision is the manager's)"
+                )
+                notes.append(
+                    Notification("dismissal_review", None, tuple(managers), what, data, at)
+                )
+        return notes
+
+    def _failing_run(self, staff_id: str, period: str) -> int:
+        """Consecutive finalized months, ending at ``period``, graded the dismissal grade."""
+        grade = self.section.dismiss_grade
+        year, month = (int(p) for p in period.split("-"))
+        run = 0
+        while True:
+            record = self.desk.storage.get("period", f"{year:04d}-{month:02d}")
+            row = None if record is None else record.data["results"].get(staff_id)
+            if row is None or row["grade"] != grade:
+                return run
+            run += 1
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+__all__ = ["Appraisal", "AppraisalService", "Rating"]
