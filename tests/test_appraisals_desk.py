@@ -15,6 +15,7 @@ from aftersales import (
     PolicyError,
     ServiceDesk,
     ValidationError,
+    WorkflowError,
 )
 from aftersales.plugins.manager import BLOCK_VARIABLE
 from aftersales.testing import Outbox
@@ -123,6 +124,8 @@ def test_finalize_freezes_the_month_and_sends_outcomes(desk: ServiceDesk, outbox
     kinds = {(n.kind, n.data["staff"]) for n in outbox.notifications if n.kind != "case_assigned"}
     assert kinds == {("appraisal_reward", "e7"), ("improvement_plan", "e8")}
     assert desk.appraisals.appraise("e8", NOV).finalized
+    records = {(o.kind, o.staff_id) for o in desk.appraisals.outcomes(NOV)}
+    assert records == {("reward", "e7"), ("improvement_plan", "e8")}
 
 
 def test_dismissal_review_after_consecutive_failing_months(
@@ -143,6 +146,20 @@ def test_dismissal_review_after_consecutive_failing_months(
     [review] = [n for n in outbox.notifications if n.kind == "dismissal_review"]
     assert review.recipients == ("m1",) and review.data["period"] == "2027-02"
     assert "the decision is the manager's" in review.subject
+    [open_review] = desk.appraisals.reviews()
+    assert (open_review.staff_id, open_review.period, open_review.months) == ("e8", "2027-02", 3)
+    with pytest.raises(PermissionDenied):
+        desk.appraisals.decide_review("e8", "2027-02", decision="retain", reason="x", by="cs1")
+    with pytest.raises(ValidationError, match="decision must be one of dismiss, retain, transfer"):
+        desk.appraisals.decide_review("e8", "2027-02", decision="fire", reason="x", by="m1")
+    decided = desk.appraisals.decide_review(
+        "e8", "2027-02", decision="transfer", reason="better suited to the workshop", by="m1"
+    )
+    assert decided.decision == "transfer" and desk.appraisals.reviews() == []
+    assert desk.appraisals.reviews(open_only=False) == [decided]
+    assert desk.staff.get("e8").active  # the SDK records the decision, dismisses nobody
+    with pytest.raises(WorkflowError, match="was decided: transfer"):
+        desk.appraisals.decide_review("e8", "2027-02", decision="retain", reason="x", by="m1")
     mean, grade = desk.appraisals.cycle_summary("e8", "2027-02")  # Jan-Mar: one month rated
     assert (mean, grade) == (D(40) * 2 / 2, "fail")
 

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, RULES
 
+from aftersales import ServiceDesk
 from aftersales.cli import main
 
 
@@ -181,3 +182,28 @@ def test_sla_commands(workdir: Path) -> None:
     )
     code, _, err = run("sla", "report", "--since", "2026-11-24", "--until", "2026-11-23")
     assert code == 1 and "until must be later than since" in err
+
+
+def test_appraise_commands(workdir: Path) -> None:
+    team()
+    ok("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
+    ok("staff", "add", "e8", "--name", "Wu", "--role", "engineer", "--supervisor", "m1")
+    from aftersales.cli.config import load_config
+
+    config = load_config(str(workdir / "aftersales.toml"))
+    with ServiceDesk(config.policy, config.storage) as desk:
+        for indicator in ("performance", "attitude", "skills"):
+            desk.appraisals.rate("e8", period="2026-11", source="supervisor", indicator=indicator,
+                                 score=95, by="m1")  # fmt: skip
+    table = ok("appraise", "--period", "2026-11")
+    assert "e8" in table and "excellent" in table
+    rows = json.loads(ok("appraise", "--period", "2026-11", "--staff", "e8", "--format", "json"))
+    assert rows[0]["grade"] == "excellent" and rows[0]["trace"][-1].startswith("score:")
+    assert ok("appraise", "--period", "2026-11", "--format", "csv").startswith("staff,period,score")
+    out = ok("appraise", "finalize", "--period", "2026-11", "--by", "m1")
+    assert "2026-11 finalized" in out and "reward" in out
+    assert "0 review(s)" in ok("appraise", "reviews")
+    code, _, err = run("appraise", "finalize", "--period", "2026-11", "--by", "m1")
+    assert code == 1 and "already finalized" in err
+    code, _, err = run("appraise", "--period", "November")
+    assert code == 1 and "YYYY-MM" in err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from aftersales.cli.appraise_commands import appraise
 from aftersales.cli.case_commands import case, plugins_command, staff
 from aftersales.cli.policy_commands import policy
 from aftersales.cli.simulate_command import simulate_command
@@ -35,5 +36,6 @@ main.add_command(staff)
 main.add_command(plugins_command)
 main.add_command(sla)
 main.add_command(simulate_command)
+main.add_command(appraise)
 
 __all__ = ["main"]

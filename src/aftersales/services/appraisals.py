@@ -19,8 +19,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aftersales.core.appraisal import Score, satisfaction_to_score, score
-from aftersales.core.convert import to_dict
-from aftersales.core.errors import ConflictError, PermissionDenied, PolicyError, ValidationError
+from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    PolicyError,
+    ValidationError,
+    WorkflowError,
+)
 from aftersales.core.model import Notification, Staff
 from aftersales.plugins.metrics import month_bounds
 
@@ -41,6 +48,39 @@ class Rating:
     at: datetime
     comment: str | None = None
     case_id: str | None = None
+
+
+DECISIONS = ("dismiss", "retain", "transfer")
+
+
+@attrs.frozen
+class Outcome:
+    """A reward or an improvement plan the policy gives a finalized month's grade."""
+
+    kind: str  # reward | improvement_plan
+    staff_id: str
+    period: str
+    grade: str | None
+    score: Decimal | None
+    note: str
+
+
+@attrs.frozen
+class DismissalReview:
+    """A run of failing months: the manager decides; the SDK only records it."""
+
+    staff_id: str
+    period: str
+    months: int
+    grade: str
+    decision: str | None = None  # dismiss | retain | transfer
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+def _event(kind: str, at: str, by: str, data: Any, version: int = 1) -> dict[str, Any]:
+    return {"version": version, "type": kind, "at": at, "by": by, "data": data}
 
 
 @attrs.frozen
@@ -163,8 +203,6 @@ class AppraisalService:
 
     def ratings(self, staff_id: str, period: str) -> list[Rating]:
         """The ratings given for a member's month, oldest first (follow-ups not included)."""
-        from aftersales.core.convert import from_dict
-
         record = self.desk.storage.get("ratings", f"{_period(period)}/{staff_id}")
         return [] if record is None else [from_dict(Rating, r) for r in record.data["ratings"]]
 
@@ -252,9 +290,9 @@ class AppraisalService:
         return self.desk.storage.get("period", _period(period)) is not None
 
     def finalize(self, period: str, *, by: str, at: datetime | None = None) -> list[Appraisal]:
-        """Freeze a month (a manager): store every active member's result, refuse further
-        ratings, and send the outcomes the policy names (rewards, improvement plans,
-        dismissal reviews)."""
+        """Freeze a month (a manager): store every active member's result and the outcomes
+        the policy names (rewards, improvement plans, dismissal reviews) in one transaction,
+        refuse further ratings, and send the outcome notifications."""
         period = _period(period)
         actor = self.desk.staff.actor(by)
         if not actor.has_role("manager"):
@@ -262,27 +300,89 @@ class AppraisalService:
         if self.is_finalized(period):
             raise ValidationError(f"{period} is already finalized")
         when = self.desk.at(at)
-        results = self.appraise_all(period)
-        data = {
+        results = [attrs.evolve(a, finalized=True) for a in self.appraise_all(period)]
+        data: dict[str, Any] = {
             "staff": [a.staff_id for a in results],
             "results": {
                 a.staff_id: {"score": None if a.score is None else str(a.score), "grade": a.grade}
                 for a in results
             },
         }
-        event = {"version": 1, "type": "finalized", "at": when.isoformat(), "by": by, "data": data}
+        outcomes, reviews, notes = self._outcomes(period, results, data["results"], when)
+        stamp = when.isoformat()
         with self.desk.storage.transaction() as tx:
-            tx.append("period", period, 0, [event], data)
-        final = [attrs.evolve(a, finalized=True) for a in results]
-        self.desk.notify(self._outcomes(period, final, when))
-        return final
+            tx.append("period", period, 0, [_event("finalized", stamp, by, data)], data)
+            for outcome in outcomes:
+                key = f"{period}/{outcome.staff_id}/{outcome.kind}"
+                tx.append("outcome", key, 0, [_event(outcome.kind, stamp, by, to_dict(outcome))],
+                          to_dict(outcome))  # fmt: skip
+            for review in reviews:
+                key = f"{review.period}/{review.staff_id}"
+                tx.append("review", key, 0, [_event("review_opened", stamp, by, to_dict(review))],
+                          to_dict(review))  # fmt: skip
+        self.desk.notify(notes)
+        return results
+
+    def outcomes(self, period: str | None = None) -> list[Outcome]:
+        """Reward and improvement-plan records, of one month or all."""
+        found = [from_dict(Outcome, r.data) for r in self.desk.storage.scan("outcome")]
+        return [o for o in found if period is None or o.period == period]
+
+    def reviews(self, *, open_only: bool = True) -> list[DismissalReview]:
+        """Dismissal reviews: by default the ones still waiting for a decision."""
+        found = [from_dict(DismissalReview, r.data) for r in self.desk.storage.scan("review")]
+        return [r for r in found if not open_only or r.decision is None]
+
+    def decide_review(
+        self,
+        staff_id: str,
+        period: str,
+        *,
+        decision: str,
+        reason: str,
+        by: str,
+        at: datetime | None = None,
+    ) -> DismissalReview:
+        """Record the manager's decision on a dismissal review: ``dismiss``, ``retain`` or
+        ``transfer``. The SDK records it; it never dismisses anyone itself."""
+        actor = self.desk.staff.actor(by)
+        if not actor.has_role("manager"):
+            raise PermissionDenied(f"{by} cannot decide a dismissal review: that needs a manager")
+        if decision not in DECISIONS:
+            raise ValidationError(
+                f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}"
+            )
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValidationError("a review decision needs a reason")
+        key = f"{_period(period)}/{staff_id}"
+        record = self.desk.storage.get("review", key)
+        if record is None:
+            raise NotFound(f"no dismissal review of {staff_id} for {period}")
+        review = from_dict(DismissalReview, record.data)
+        if review.decision is not None:
+            raise WorkflowError(
+                f"the review of {staff_id} for {period} was decided: {review.decision}"
+            )
+        when = self.desk.at(at)
+        decided = attrs.evolve(review, decision=decision, reason=reason.strip(), decided_by=by,
+                               decided_at=when)  # fmt: skip
+        event = _event("review_decided", when.isoformat(), by, to_dict(decided), record.version + 1)
+        with self.desk.storage.transaction() as tx:
+            tx.append("review", key, record.version, [event], to_dict(decided))
+        return decided
 
     def _outcomes(
-        self, period: str, results: Iterable[Appraisal], at: datetime
-    ) -> list[Notification]:
+        self,
+        period: str,
+        results: Iterable[Appraisal],
+        grades: dict[str, Any],
+        at: datetime,
+    ) -> tuple[list[Outcome], list[DismissalReview], list[Notification]]:
         section = self.section
         managers = self.desk.staff.with_role("manager")
-        notes = []
+        outcomes: list[Outcome] = []
+        reviews: list[DismissalReview] = []
+        notes: list[Notification] = []
         for a in results:
             member = self.desk.staff.get(a.staff_id)
             chain = [member.id, member.supervisor, *managers]
@@ -291,33 +391,41 @@ class AppraisalService:
                     "score": None if a.score is None else str(a.score)}  # fmt: skip
             if a.grade in section.reward:
                 what = f"{member.name}: {a.grade} in {period}, a reward is due"
+                outcomes.append(Outcome("reward", a.staff_id, period, a.grade, a.score, what))
                 notes.append(Notification("appraisal_reward", None, people, what, data, at))
             if a.grade in section.improve:
                 what = f"{member.name}: {a.grade} in {period}, plan coaching or training"
+                outcomes.append(Outcome("improvement_plan", a.staff_id, period, a.grade, a.score,
+                                        what))  # fmt: skip
                 notes.append(Notification("improvement_plan", None, people, what, data, at))
-            run = self._failing_run(a.staff_id, period)
+            run = self._failing_run(a.staff_id, period, grades)
             if section.dismiss_after and run >= section.dismiss_after:
                 what = (
                     f"{member.name}: {run} consecutive months graded {section.dismiss_grade}; "
                     "a dismissal review is due (the decision is the manager's)"
                 )
+                reviews.append(DismissalReview(a.staff_id, period, run, str(section.dismiss_grade)))
                 notes.append(
                     Notification("dismissal_review", None, tuple(managers), what, data, at)
                 )
-        return notes
+        return outcomes, reviews, notes
 
-    def _failing_run(self, staff_id: str, period: str) -> int:
-        """Consecutive finalized months, ending at ``period``, graded the dismissal grade."""
+    def _failing_run(self, staff_id: str, period: str, current: dict[str, Any]) -> int:
+        """Consecutive finalized months, ending at ``period`` (whose results are ``current``,
+        not stored yet), graded the dismissal grade."""
         grade = self.section.dismiss_grade
         year, month = (int(p) for p in period.split("-"))
         run = 0
         while True:
-            record = self.desk.storage.get("period", f"{year:04d}-{month:02d}")
-            row = None if record is None else record.data["results"].get(staff_id)
+            if run == 0:
+                row = current.get(staff_id)
+            else:
+                record = self.desk.storage.get("period", f"{year:04d}-{month:02d}")
+                row = None if record is None else record.data["results"].get(staff_id)
             if row is None or row["grade"] != grade:
                 return run
             run += 1
             year, month = (year - 1, 12) if month == 1 else (year, month - 1)
 
 
-__all__ = ["Appraisal", "AppraisalService", "Rating"]
+__all__ = ["DECISIONS", "Appraisal", "AppraisalService", "DismissalReview", "Outcome", "Rating"]
