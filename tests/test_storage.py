@@ -244,3 +244,24 @@ def test_named_memory_store_is_shared_in_process() -> None:
     assert two.cases.get(case.id) == case
     private = ServiceDesk(RULES / "default.policy", "memory://")
     assert private.cases.find() == []
+
+
+def test_an_older_schema_is_migrated_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aftersales.plugins.sqlite as sqlite_backend
+
+    monkeypatch.setattr(sqlite_backend, "MIGRATIONS", MIGRATIONS[:1])
+    old = ServiceDesk(RULES / "default.policy", sqlite_url(tmp_path))
+    assert old.storage.schema_version == 1  # type: ignore[attr-defined]
+    conn = sqlite3.connect(tmp_path / "desk.db")
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(case_index)")}
+    assert "next_alert_at" not in columns
+    old.close()
+    monkeypatch.setattr(sqlite_backend, "MIGRATIONS", MIGRATIONS)
+    new = ServiceDesk(RULES / "default.policy", sqlite_url(tmp_path))
+    assert new.storage.schema_version == len(MIGRATIONS) == 3  # type: ignore[attr-defined]
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(case_index)")}
+    assert {"next_alert_at", "followed_up_at"} <= columns
+    add_team(new)
+    assert run_to(new, "closed").status == "closed"

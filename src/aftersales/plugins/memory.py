@@ -89,6 +89,14 @@ class MemoryStorage(Storage):
         return [r for r in (self.get("case", id) for _, id in rows) if r is not None]
 
 
+def _within(value: str | None, since: str | None, until: str | None) -> bool:
+    if since is None and until is None:
+        return True
+    return (
+        value is not None and (since is None or value >= since) and (until is None or value < until)
+    )
+
+
 def _matches(index: CaseIndex, q: CaseQuery) -> bool:
     return (
         (q.status is None or index.status in q.status)
@@ -102,10 +110,8 @@ def _matches(index: CaseIndex, q: CaseQuery) -> bool:
             or (index.next_alert_at is not None and index.next_alert_at <= q.alert_due)
         )
         and (q.fault_code is None or index.fault_code == q.fault_code)
-        and (
-            q.accepted_since is None
-            or (index.accepted_at is not None and index.accepted_at >= q.accepted_since)
-        )
+        and _within(index.accepted_at, q.accepted_since, q.accepted_until)
+        and _within(index.followed_up_at, q.followed_up_since, q.followed_up_until)
     )
 
 

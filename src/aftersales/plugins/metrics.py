@@ -38,21 +38,8 @@ def month_bounds(desk: ServiceDesk, period: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _in(when: datetime | None, bounds: tuple[datetime, datetime]) -> bool:
-    return when is not None and bounds[0] <= when < bounds[1]
-
-
-def _engineer_cases(desk: ServiceDesk, staff_id: str) -> list[Case]:
-    return desk.cases.find(engineer=staff_id)
-
-
 def _accepted(desk: ServiceDesk, staff_id: str, period: str) -> list[Case]:
-    bounds = month_bounds(desk, period)
-    return [
-        c
-        for c in _engineer_cases(desk, staff_id)
-        if c.acceptance is not None and _in(c.acceptance.at, bounds)
-    ]
+    return desk.appraisals.cases_of(staff_id, period, "accepted")
 
 
 def _reworked(desk: ServiceDesk, case: Case) -> bool:
@@ -86,19 +73,18 @@ def rework_rate(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None
 
 
 def satisfaction(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
-    bounds = month_bounds(desk, period)
     scores = [
         c.follow_up.satisfaction
-        for c in _engineer_cases(desk, staff_id)
-        if c.follow_up is not None and _in(c.follow_up.at, bounds)
+        for c in desk.appraisals.cases_of(staff_id, period, "followed_up")
+        if c.follow_up is not None
     ]
     return Decimal(sum(scores)) / len(scores) if scores else None
 
 
 def sla_met_rate(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
-    start, end = month_bounds(desk, period)
+    _, end = month_bounds(desk, period)
     met = decided = 0
-    for case in desk.cases.find(engineer=staff_id, since=start, until=end):
+    for case in desk.appraisals.cases_of(staff_id, period, "reported"):
         for clock in desk.sla.clocks(case, end):
             if clock.state in ("met", "breached", "excused"):
                 decided += 1
@@ -107,11 +93,10 @@ def sla_met_rate(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | Non
 
 
 def response_time(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
-    start, end = month_bounds(desk, period)
     minutes: list[float] = []
-    for case in desk.cases.find(since=start, until=end):
+    for case in desk.appraisals.cases_of(staff_id, period, "reported_by"):
         responded = case.milestones.get("responded")
-        if case.reported_by != staff_id or responded is None:
+        if responded is None:
             continue
         span: timedelta = desk.policy.between(case.reported_at, responded)
         minutes.append(span.total_seconds() / 60)

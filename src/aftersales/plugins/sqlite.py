@@ -71,6 +71,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sent_undelivered ON sent (case_id) WHERE failed != '[]';
     """,
+    # 3: appraisals read a month's accepted repairs and follow-up calls
+    """
+    ALTER TABLE case_index ADD COLUMN followed_up_at TEXT;
+    CREATE INDEX case_by_accepted ON case_index (accepted_at) WHERE accepted_at IS NOT NULL;
+    CREATE INDEX case_by_followed_up ON case_index (followed_up_at)
+        WHERE followed_up_at IS NOT NULL;
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 
@@ -241,6 +248,9 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         ("i.serial = ?", query.serial),
         ("i.fault_code = ?", query.fault_code),
         ("i.accepted_at >= ?", query.accepted_since),
+        ("i.accepted_at < ?", query.accepted_until),
+        ("i.followed_up_at >= ?", query.followed_up_since),
+        ("i.followed_up_at < ?", query.followed_up_until),
         ("i.number = ?", query.number),
         ("i.next_alert_at <= ?", query.alert_due),
     ):
@@ -329,10 +339,11 @@ class _SQLiteTransaction(Transaction):
             conn.execute(
                 # an upsert, not INSERT OR REPLACE: SQLite then touches only the indexes
                 # whose columns changed (usually just the status one)
-                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
+                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
                 "DO UPDATE SET status = excluded.status, engineer = excluded.engineer, "
                 "accepted_at = excluded.accepted_at, priority = excluded.priority, "
-                "next_alert_at = excluded.next_alert_at",
+                "next_alert_at = excluded.next_alert_at, "
+                "followed_up_at = excluded.followed_up_at",
                 (
                     id,
                     index.number,
@@ -344,6 +355,7 @@ class _SQLiteTransaction(Transaction):
                     index.accepted_at,
                     index.priority,
                     index.next_alert_at,
+                    index.followed_up_at,
                 ),
             )
 

@@ -47,6 +47,7 @@ class CaseIndex:
     accepted_at: str | None
     priority: str
     next_alert_at: str | None = None  # when the SLA tick should look at the case again
+    followed_up_at: str | None = None
 
 
 @attrs.frozen
@@ -62,6 +63,9 @@ class CaseQuery:
     serial: str | None = None
     fault_code: str | None = None
     accepted_since: str | None = None
+    accepted_until: str | None = None
+    followed_up_since: str | None = None
+    followed_up_until: str | None = None
     number: str | None = None
     limit: int | None = None
     newest_first: bool = False

@@ -28,8 +28,9 @@ from aftersales.core.errors import (
     ValidationError,
     WorkflowError,
 )
-from aftersales.core.model import Notification, Staff
+from aftersales.core.model import Case, Notification, Staff
 from aftersales.plugins.metrics import month_bounds
+from aftersales.plugins.storage import CaseQuery, utc_text
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -103,9 +104,56 @@ def _period(value: str) -> str:
     return value
 
 
+_KINDS = ("accepted", "followed_up", "reported", "reported_by")
+
+
 class AppraisalService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk
+        # While appraise_all runs: the month's cases, read once and grouped by member.
+        self._month: tuple[str, dict[tuple[str, str], list[Case]]] | None = None
+
+    # -- the month's cases --------------------------------------------------------------------
+    def cases_of(self, staff_id: str, period: str, kind: str) -> list[Case]:
+        """The member's cases of the month, for scoring: ``accepted`` (repairs the customer
+        accepted in the month, by engineer), ``followed_up`` (follow-up calls in the month),
+        ``reported`` (reported in the month, assigned to the member) or ``reported_by``
+        (reported in the month by the member)."""
+        if kind not in _KINDS:
+            raise ValidationError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
+        if self._month is not None and self._month[0] == period:
+            return self._month[1].get((kind, staff_id), [])
+        start, end = (utc_text(t) for t in month_bounds(self.desk, _period(period)))
+        engineer = None if kind == "reported_by" else staff_id
+        query = {
+            "accepted": CaseQuery(engineer=engineer, accepted_since=start, accepted_until=end),
+            "followed_up": CaseQuery(
+                engineer=engineer, followed_up_since=start, followed_up_until=end
+            ),
+            "reported": CaseQuery(engineer=engineer, since=start, until=end),
+            "reported_by": CaseQuery(since=start, until=end),
+        }[kind]
+        found = [self.desk.cases.decode(r) for r in self.desk.storage.find_cases(query)]
+        if kind == "reported_by":
+            found = [c for c in found if c.reported_by == staff_id]
+        return found
+
+    def _read_month(self, period: str) -> dict[tuple[str, str], list[Case]]:
+        start, end = (utc_text(t) for t in month_bounds(self.desk, period))
+        grouped: dict[tuple[str, str], list[Case]] = {}
+        queries = {
+            "accepted": CaseQuery(accepted_since=start, accepted_until=end),
+            "followed_up": CaseQuery(followed_up_since=start, followed_up_until=end),
+            "reported": CaseQuery(since=start, until=end),
+        }
+        for kind, query in queries.items():
+            for record in self.desk.storage.find_cases(query):
+                case = self.desk.cases.decode(record)
+                if case.engineer is not None:
+                    grouped.setdefault((kind, case.engineer), []).append(case)
+                if kind == "reported":
+                    grouped.setdefault(("reported_by", case.reported_by), []).append(case)
+        return grouped
 
     @property
     def section(self) -> Any:
@@ -236,11 +284,10 @@ class AppraisalService:
             given.setdefault((r.source, r.indicator), []).append(r.score)
             if r.source == "customer":
                 surveyed.add(r.indicator)
-        bounds = month_bounds(self.desk, period)
         follow_ups = [
             satisfaction_to_score(c.follow_up.satisfaction)
-            for c in self.desk.cases.find(engineer=staff_id)
-            if c.follow_up is not None and bounds[0] <= c.follow_up.at < bounds[1]
+            for c in self.cases_of(staff_id, period, "followed_up")
+            if c.follow_up is not None
         ]
         if follow_ups and "customer" in {w.name for w in section.sources}:
             for indicator in section.indicators:
@@ -264,8 +311,13 @@ class AppraisalService:
         )
 
     def appraise_all(self, period: str) -> list[Appraisal]:
-        """Every active member's month, in staff id order."""
-        return [self.appraise(s.id, period) for s in self.desk.staff.list()]
+        """Every active member's month, in staff id order (the month's cases read once)."""
+        period = _period(period)
+        self._month = (period, self._read_month(period))
+        try:
+            return [self.appraise(s.id, period) for s in self.desk.staff.list()]
+        finally:
+            self._month = None
 
     def cycle_summary(self, staff_id: str, cycle: str) -> tuple[Decimal | None, str | None]:
         """The mean score of the months of the cycle that ``cycle`` (a month, YYYY-MM) falls
