@@ -115,7 +115,9 @@ def score(
                 parts = " + ".join(
                     f"{source_weights[s]:f}% x {v:.2f} ({s})" for s, v in by_source.items()
                 )
-                trace.append(f"{name}: ({parts}) / {weight:f}% = {value:.2f}")
+                trace.append(
+                    f"{name}: ({parts}) / {weight:f}% = {value:.2f} ({indicator.location})"
+                )
             indicators.append(IndicatorScore(name, indicator.percent, value, False, by_source,
                                              (), indicator.location))  # fmt: skip
         if indicators[-1].score is None:
