@@ -105,6 +105,7 @@ def _matches(index: CaseIndex, q: CaseQuery) -> bool:
         and (q.until is None or index.reported_at < q.until)
         and (q.serial is None or index.serial == q.serial)
         and (q.number is None or index.number == q.number)
+        and (q.rework_of is None or index.rework_of == q.rework_of)
         and (
             q.alert_due is None
             or (index.next_alert_at is not None and index.next_alert_at <= q.alert_due)

@@ -44,13 +44,9 @@ def _accepted(desk: ServiceDesk, staff_id: str, period: str) -> list[Case]:
 
 def _reworked(desk: ServiceDesk, case: Case) -> bool:
     """Whether a later report was linked to ``case`` as warranty rework."""
-    serial, code = case.product.serial, case.fault_code
-    if not serial or not code:
-        return False
     from aftersales.plugins.storage import CaseQuery
 
-    later = desk.storage.find_cases(CaseQuery(serial=serial, fault_code=code))
-    return any(r.data.get("rework_of") == case.id for r in later)
+    return bool(desk.storage.find_cases(CaseQuery(rework_of=case.id, limit=1)))
 
 
 def tasks_completed(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:

@@ -78,6 +78,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX case_by_followed_up ON case_index (followed_up_at)
         WHERE followed_up_at IS NOT NULL;
     """,
+    # 4: which cases came back as warranty rework (first-time-fix and rework metrics)
+    """
+    ALTER TABLE case_index ADD COLUMN rework_of TEXT;
+    CREATE INDEX case_by_rework_of ON case_index (rework_of) WHERE rework_of IS NOT NULL;
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 
@@ -252,6 +257,7 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         ("i.followed_up_at >= ?", query.followed_up_since),
         ("i.followed_up_at < ?", query.followed_up_until),
         ("i.number = ?", query.number),
+        ("i.rework_of = ?", query.rework_of),
         ("i.next_alert_at <= ?", query.alert_due),
     ):
         if value is not None:
@@ -339,7 +345,8 @@ class _SQLiteTransaction(Transaction):
             conn.execute(
                 # an upsert, not INSERT OR REPLACE: SQLite then touches only the indexes
                 # whose columns changed (usually just the status one)
-                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
+                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) "
                 "DO UPDATE SET status = excluded.status, engineer = excluded.engineer, "
                 "accepted_at = excluded.accepted_at, priority = excluded.priority, "
                 "next_alert_at = excluded.next_alert_at, "
@@ -356,6 +363,7 @@ class _SQLiteTransaction(Transaction):
                     index.priority,
                     index.next_alert_at,
                     index.followed_up_at,
+                    index.rework_of,
                 ),
             )
 

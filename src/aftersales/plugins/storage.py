@@ -48,6 +48,7 @@ class CaseIndex:
     priority: str
     next_alert_at: str | None = None  # when the SLA tick should look at the case again
     followed_up_at: str | None = None
+    rework_of: str | None = None  # the case this one repeats under warranty
 
 
 @attrs.frozen
@@ -66,6 +67,7 @@ class CaseQuery:
     accepted_until: str | None = None
     followed_up_since: str | None = None
     followed_up_until: str | None = None
+    rework_of: str | None = None
     number: str | None = None
     limit: int | None = None
     newest_first: bool = False

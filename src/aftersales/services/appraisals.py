@@ -146,9 +146,12 @@ class AppraisalService:
             "followed_up": CaseQuery(followed_up_since=start, followed_up_until=end),
             "reported": CaseQuery(since=start, until=end),
         }
+        decoded: dict[str, Case] = {}  # the three lists overlap: decode each case once
         for kind, query in queries.items():
             for record in self.desk.storage.find_cases(query):
-                case = self.desk.cases.decode(record)
+                case = decoded.get(record.id)
+                if case is None or case.version != record.version:
+                    case = decoded[record.id] = self.desk.cases.decode(record)
                 if case.engineer is not None:
                     grouped.setdefault((kind, case.engineer), []).append(case)
                 if kind == "reported":

@@ -695,6 +695,7 @@ class CaseService:
             # the clocks may have moved: the next SLA tick looks at the case again
             next_alert_at=None if case.status in FINAL else utc_text(event.at),
             followed_up_at=None if case.follow_up is None else utc_text(case.follow_up.at),
+            rework_of=case.rework_of,
         )
         stored = {
             "version": event.version,
