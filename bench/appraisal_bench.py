@@ -27,6 +27,7 @@ PERIOD = "2026-11"
 def main() -> None:
     staff = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000
     total = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
+    start = datetime.fromisoformat(sys.argv[3]) if len(sys.argv) > 3 else START
     rng = random.Random(9)
     with tempfile.TemporaryDirectory() as tmp:
         desk = ServiceDesk(POLICY, f"sqlite:///{Path(tmp) / 'a.db'}", entry_points=False)
@@ -62,13 +63,13 @@ def main() -> None:
                 kwargs["satisfaction"] = 5
             getattr(c, step)(template_case.id, **kwargs)
         template = desk.cases.history(template_case.id)
-        span = (datetime.fromisoformat("2026-12-01T00:00+01:00") - START).total_seconds() / 60
+        span = (datetime.fromisoformat("2026-12-01T00:00+01:00") - start).total_seconds() / 60
         started = time.perf_counter()
         batch = 2000
         for first in range(0, total, batch):
             with desk.storage.transaction() as tx:
                 for i in range(first, min(total, first + batch)):
-                    shift = timedelta(minutes=rng.randrange(int(span) - 600))
+                    shift = (start - START) + timedelta(minutes=rng.randrange(int(span) - 600))
                     engineer = engineers[rng.randrange(staff)]
                     case_id = str(uuid.uuid4())
                     events = []
@@ -98,6 +99,13 @@ def main() -> None:
             for indicator in ("attitude", "skills"):
                 desk.appraisals.rate(e, period=PERIOD, source="supervisor", indicator=indicator,
                                      score=rng.randrange(50, 100), by="m1", at=START)  # fmt: skip
+        if "--profile" in sys.argv:
+            import cProfile
+            import pstats
+
+            cProfile.runctx("desk.appraisals.appraise_all(PERIOD)", globals(), locals(), "/tmp/ap.prof")
+            pstats.Stats("/tmp/ap.prof").sort_stats("cumulative").print_stats(30)
+            return
         best = float("inf")
         for _ in range(3):
             started = time.perf_counter()

@@ -562,3 +562,30 @@ def test_due_matches_the_oracle(
     c = clock(milestone, priority, target, case, start, policy, excuse=True, warn_at=policy.warn_at)
     assert c.starts_at == start
     assert c.due == _oracle_due(policy, target, start), (str(target), target.location)
+
+
+def test_clock_state_agrees_with_the_full_clock() -> None:
+    """desk.sla.states (used for rates over many cases) gives what the full clocks give."""
+    desk = make_desk("default.policy")
+    case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    desk.cases.notify_delay(case.id, milestone="response", reason="r",
+                            new_eta=t("2026-11-30T15:00+08:00"), by="cs1",
+                            at=t("2026-11-30T10:00+08:00"))  # fmt: skip
+    desk.cases.respond(case.id, by="cs1", at=t("2026-11-30T14:30+08:00"))
+    desk.cases.assign(case.id, engineer="e7", by="cs1", at=t("2026-11-30T14:40+08:00"))
+    walked = walk(desk, URGENT, {"reported": "2026-11-26T09:00+08:00",
+                                 "responded": "2026-11-26T09:05+08:00",
+                                 "assigned": "2026-11-26T09:10+08:00",
+                                 "confirmed": "2026-11-26T09:15+08:00",
+                                 "contacted": "2026-11-26T09:20+08:00",
+                                 "arrived": "2026-11-26T11:00+08:00",
+                                 "diagnosed": "2026-11-26T11:10+08:00",
+                                 "repaired": "2026-11-26T16:00+08:00",
+                                 "accepted": "2026-11-26T16:10+08:00"})  # fmt: skip
+    for case_id in (case.id, walked):
+        current = desk.cases.get(case_id)
+        for hours in range(0, 24 * 8, 5):
+            now = t("2026-11-26T08:00+08:00") + timedelta(hours=hours)
+            full = {c.milestone: c.state for c in desk.sla.clocks(current, now)}
+            light = desk.sla.states(current, now)
+            assert light == {m: "running" if s == "at_risk" else s for m, s in full.items()}, now

@@ -73,6 +73,8 @@ def test_find_uses_the_indexes(tmp_path: Path) -> None:
         (CaseQuery(engineer="e7"), "case_by_engineer"),
         (CaseQuery(since="2026", until="2027"), "case_by_reported"),
         (CaseQuery(serial="S", fault_code="F"), "case_by_machine"),
+        (CaseQuery(touched_in=("2026-11", "2026-12")), "MULTI-INDEX OR"),
+        (CaseQuery(rework_of="c"), "case_by_rework_of"),
     ):
         sql, args = find_sql(query)
         plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", args))

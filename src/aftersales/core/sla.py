@@ -193,6 +193,35 @@ def alert_times(
     return f.starts_at, f.due, _alerts(f, target, tk, warn_at)
 
 
+def clock_state(
+    milestone: str,
+    target: Any,
+    case: Case,
+    now: datetime,
+    tk: Timekeeper,
+    *,
+    excuse: bool,
+    happened: dict[str, datetime] | None = None,
+) -> str:
+    """Only the ``state`` of :func:`clock` (``met``, ``breached``, ``excused`` once decided;
+    ``pending`` or ``running`` otherwise; no ``at_risk``): what rates over many cases need,
+    without measuring what remains or how late."""
+    f = _frame(milestone, target, case, now, tk, excuse, _events(case, now, happened))
+    if f is None or f.due is None:
+        return "met" if f is not None and f.met_at is not None else "pending"
+    done = f.met_at if f.met_at is not None else (now if now >= f.due else None)
+    if done is None:
+        return "running"
+    if done <= f.due:
+        return "met"
+    return (
+        "excused"
+        if f.notice is not None
+        and (done <= f.notice.new_eta if f.met_at is not None else now < f.notice.new_eta)
+        else "breached"
+    )
+
+
 def clock(
     milestone: str,
     priority: str,
@@ -243,4 +272,12 @@ def clock(
                  f.notice, f.held, _alerts(f, target, tk, warn_at))  # fmt: skip
 
 
-__all__ = ["MILESTONE_EVENT", "STATES", "Clock", "Timekeeper", "alert_times", "clock"]
+__all__ = [
+    "MILESTONE_EVENT",
+    "STATES",
+    "Clock",
+    "Timekeeper",
+    "alert_times",
+    "clock",
+    "clock_state",
+]

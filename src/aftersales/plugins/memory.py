@@ -107,6 +107,14 @@ def _matches(index: CaseIndex, q: CaseQuery) -> bool:
         and (q.number is None or index.number == q.number)
         and (q.rework_of is None or index.rework_of == q.rework_of)
         and (
+            q.touched_in is None
+            or any(
+                _within(v, *q.touched_in)
+                for v in (index.reported_at, index.accepted_at, index.followed_up_at)
+                if v is not None
+            )
+        )
+        and (
             q.alert_due is None
             or (index.next_alert_at is not None and index.next_alert_at <= q.alert_due)
         )

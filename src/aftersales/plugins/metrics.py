@@ -81,10 +81,10 @@ def sla_met_rate(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | Non
     _, end = month_bounds(desk, period)
     met = decided = 0
     for case in desk.appraisals.cases_of(staff_id, period, "reported"):
-        for clock in desk.sla.clocks(case, end):
-            if clock.state in ("met", "breached", "excused"):
+        for state in desk.sla.states(case, end).values():
+            if state in ("met", "breached", "excused"):
                 decided += 1
-                met += clock.state == "met"
+                met += state == "met"
     return Decimal(100) * met / decided if decided else None
 
 

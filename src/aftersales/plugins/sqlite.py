@@ -246,6 +246,12 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
     if query.status is not None:
         where.append(f"i.status IN ({', '.join('?' for _ in query.status)})")
         args.extend(query.status)
+    if query.touched_in is not None:  # an OR over three indexed columns: SQLite unions them
+        where.append(
+            "((i.reported_at >= ? AND i.reported_at < ?) OR (i.accepted_at >= ? AND "
+            "i.accepted_at < ?) OR (i.followed_up_at >= ? AND i.followed_up_at < ?))"
+        )
+        args.extend(query.touched_in * 3)
     for column, value in (
         ("i.engineer = ?", query.engineer),
         ("i.reported_at >= ?", query.since),

@@ -68,6 +68,7 @@ class CaseQuery:
     followed_up_since: str | None = None
     followed_up_until: str | None = None
     rework_of: str | None = None
+    touched_in: tuple[str, str] | None = None  # reported, accepted or followed up in [a, b)
     number: str | None = None
     limit: int | None = None
     newest_first: bool = False

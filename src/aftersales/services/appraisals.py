@@ -140,22 +140,26 @@ class AppraisalService:
 
     def _read_month(self, period: str) -> dict[tuple[str, str], list[Case]]:
         start, end = (utc_text(t) for t in month_bounds(self.desk, period))
+        low, high = month_bounds(self.desk, period)
         grouped: dict[tuple[str, str], list[Case]] = {}
-        queries = {
-            "accepted": CaseQuery(accepted_since=start, accepted_until=end),
-            "followed_up": CaseQuery(followed_up_since=start, followed_up_until=end),
-            "reported": CaseQuery(since=start, until=end),
-        }
-        decoded: dict[str, Case] = {}  # the three lists overlap: decode each case once
-        for kind, query in queries.items():
-            for record in self.desk.storage.find_cases(query):
-                case = decoded.get(record.id)
-                if case is None or case.version != record.version:
-                    case = decoded[record.id] = self.desk.cases.decode(record)
+        for record in self.desk.storage.find_cases(CaseQuery(touched_in=(start, end))):
+            case = self.desk.cases.decode(record)
+            accepted = case.acceptance.at if case.acceptance else None
+            followed = case.follow_up.at if case.follow_up else None
+            kinds = [
+                kind
+                for kind, when in (
+                    ("accepted", accepted),
+                    ("followed_up", followed),
+                    ("reported", case.reported_at),
+                )
+                if when is not None and low <= when < high
+            ]
+            for kind in kinds:
                 if case.engineer is not None:
                     grouped.setdefault((kind, case.engineer), []).append(case)
-                if kind == "reported":
-                    grouped.setdefault(("reported_by", case.reported_by), []).append(case)
+            if "reported" in kinds:
+                grouped.setdefault(("reported_by", case.reported_by), []).append(case)
         return grouped
 
     @property

@@ -20,7 +20,7 @@ import attrs
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
-from aftersales.core.sla import Clock, alert_times, clock
+from aftersales.core.sla import Clock, alert_times, clock, clock_state
 from aftersales.core.workflow import FINAL
 from aftersales.plugins.storage import CaseQuery, SentNotification, utc_text
 from aftersales.policy import Policy
@@ -108,6 +108,15 @@ class SlaService:
             )
             for milestone, priority, target, policy in self._specs(case, happened, now)
         ]
+
+    def states(self, case: Case, now: datetime) -> dict[str, str]:
+        """Each milestone's clock state at ``now`` (see ``core.sla.clock_state``)."""
+        happened = {k: v for k, v in case.milestones.items() if v <= now}
+        return {
+            milestone: clock_state(milestone, target, case, now, policy,
+                                   excuse=policy.excuse is not None, happened=happened)
+            for milestone, _, target, policy in self._specs(case, happened, now)
+        }  # fmt: skip
 
     def _specs(
         self, case: Case, happened: dict[str, datetime], now: datetime
