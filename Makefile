@@ -34,6 +34,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/desk_bench.py
+	$(BIN)/python bench/sla_bench.py
+	$(BIN)/python bench/appraisal_bench.py
 
 # Regenerates the parser tables shipped beside the grammar (run after editing grammar.lark).
 tables: $(VENV)/.installed-dev

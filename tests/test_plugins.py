@@ -240,3 +240,31 @@ def test_example_plugin_is_found_through_its_entry_point(
     )
     subprocess.run([sys.executable, "-c", script], env=env, check=True)
     assert sms.read_text("utf-8").startswith("SMS to e7: AS-2026-000001 (urgent)")
+
+
+def test_plugin_metrics_and_functions_are_part_of_the_policy_vocabulary(tmp_path: Path) -> None:
+    from aftersales.plugins.manager import vocabulary
+
+    class Scores:
+        @hookimpl
+        def aftersales_metrics(self, register: Any) -> None:
+            register("calls_answered", lambda desk, staff_id, period: None, "calls")
+
+    functions, metrics = vocabulary(make_manager([Scores()], entry_points=False))
+    assert "calls_answered" in metrics and "tasks_completed" in metrics
+    assert "lower" in functions
+    text = (
+        (RULES / "rhine-pumps.policy")
+        .read_text("utf-8")
+        .replace(
+            "tasks_completed  30%  target 25 per month", "calls_answered   30%  target 25 per month"
+        )
+    )
+    path = tmp_path / "calls.policy"
+    path.write_text(text, "utf-8")
+    desk = ServiceDesk(path, plugins=[Scores()])
+    assert "calls_answered" in {
+        m.metric for ms in desk.policy.appraisal.measures.values() for m in ms
+    }
+    with pytest.raises(PolicyError, match="calls_answered"):
+        ServiceDesk(path)

@@ -23,6 +23,15 @@ from aftersales.policy.model import Policy, Target
 from aftersales.policy.parser import load_policy
 
 
+def _load(path: str) -> Policy:
+    """Load a policy with the functions and metrics the installed plugins register, as a
+    desk would."""
+    from aftersales.plugins.manager import make_manager, vocabulary
+
+    functions, metrics = vocabulary(make_manager())
+    return load_policy(path, functions=functions, metrics=metrics)
+
+
 @click.group()
 def policy() -> None:
     """Check, test, show and explain policy files."""
@@ -36,7 +45,7 @@ def policy_check(files: Sequence[str]) -> None:
     err = _errors()
     for name in files:
         try:
-            load_policy(name)
+            _load(name)
         except PolicyError as exc:
             failed += 1
             err.print(str(exc), soft_wrap=True)
@@ -55,7 +64,7 @@ def policy_test(files: Sequence[str]) -> None:
     err = _errors()
     for name in files:
         try:
-            loaded = load_policy(name)
+            loaded = _load(name)
         except PolicyError as exc:
             failed += 1
             err.print(str(exc), soft_wrap=True)
@@ -81,7 +90,7 @@ def policy_test(files: Sequence[str]) -> None:
 @user_errors
 def policy_show(file: str) -> None:
     """Show every value FILE fills in, as tables."""
-    loaded = load_policy(file)
+    loaded = _load(file)
     out = _console()
     for table in policy_tables(loaded):
         out.print(table)
@@ -106,7 +115,7 @@ def policy_show(file: str) -> None:
 @user_errors
 def policy_explain(file: str, case_file: str, at: str | None) -> None:
     """The priority of a case, the rule that decided it, and each milestone's deadline."""
-    loaded = load_policy(file)
+    loaded = _load(file)
     case = _read_case(case_file)
     reported = parse_local_time(loaded, at) if at else datetime.now(loaded.tz)
     explanation = explain(loaded, case, reported)

@@ -56,6 +56,18 @@ def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> p
     return pm
 
 
+def vocabulary(pm: pluggy.PluginManager) -> tuple[Any, list[str]]:
+    """The policy functions and metric names the plugins of ``pm`` register: what a policy
+    file may use when it is loaded for them."""
+    from aftersales.policy.functions import FunctionRegistry
+
+    functions = FunctionRegistry()
+    pm.hook.aftersales_policy_functions(register=functions.register)
+    metrics: list[str] = []
+    pm.hook.aftersales_metrics(register=lambda name, *_: metrics.append(name))
+    return functions, metrics
+
+
 def describe(pm: pluggy.PluginManager) -> list[tuple[str, list[str]]]:
     """Each loaded plugin's name and the hooks it implements."""
     rows = []
@@ -67,4 +79,11 @@ def describe(pm: pluggy.PluginManager) -> list[tuple[str, list[str]]]:
     return rows
 
 
-__all__ = ["BLOCK_VARIABLE", "DEFAULT_PLUGINS", "blocked_names", "describe", "make_manager"]
+__all__ = [
+    "BLOCK_VARIABLE",
+    "DEFAULT_PLUGINS",
+    "blocked_names",
+    "describe",
+    "make_manager",
+    "vocabulary",
+]
