@@ -103,7 +103,8 @@ def main() -> None:
             import cProfile
             import pstats
 
-            cProfile.runctx("desk.appraisals.appraise_all(PERIOD)", globals(), locals(), "/tmp/ap.prof")
+            call = "desk.appraisals.appraise_all(PERIOD)"
+            cProfile.runctx(call, globals(), locals(), "/tmp/ap.prof")
             pstats.Stats("/tmp/ap.prof").sort_stats("cumulative").print_stats(30)
             return
         best = float("inf")
