@@ -35,6 +35,7 @@ from aftersales.core.model import (
     Staff,
 )
 from aftersales.core.money import Money
+from aftersales.core.parts import Location, Movement, Part, Supplier
 from aftersales.plugins.hookspecs import hookimpl
 from aftersales.policy import (
     Decision,
@@ -70,9 +71,12 @@ __all__ = [
     "FunctionRegistry",
     "Handover",
     "Hold",
+    "Location",
     "Money",
+    "Movement",
     "NotFound",
     "Notification",
+    "Part",
     "PartUse",
     "PermissionDenied",
     "Policy",
@@ -84,6 +88,7 @@ __all__ = [
     "RepairReport",
     "ServiceDesk",
     "Staff",
+    "Supplier",
     "Target",
     "Unit",
     "ValidationError",

@@ -63,6 +63,7 @@ class ServiceDesk:
 
         from aftersales.services.appraisals import AppraisalService
         from aftersales.services.cases import CaseService
+        from aftersales.services.parts import PartsService
         from aftersales.services.sla import SlaService
         from aftersales.services.staff import StaffService
 
@@ -72,6 +73,7 @@ class ServiceDesk:
         self.cases = CaseService(self)
         self.sla = SlaService(self)
         self.appraisals = AppraisalService(self)
+        self.parts = PartsService(self)
 
     # -- policies -------------------------------------------------------------------------
     def _check_metrics(self, policy: Policy) -> None:

@@ -1,0 +1,133 @@
+"""Spare parts: the catalog and the stock ledger.
+
+A part's stock is the fold of its movements (``received``, ``transferred``, ``issued``,
+``returned``, ``consumed``, ``adjusted``, ``scrapped``), each an event of the part. The part's
+snapshot keeps the quantity on hand per location, so reading stock never replays history;
+:func:`apply` refuses any movement that would take a location below zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from aftersales.core.errors import ValidationError
+
+MOVEMENTS = ("received", "transferred", "issued", "returned", "consumed", "adjusted", "scrapped")
+LOCATION_KINDS = ("warehouse", "bin", "van")
+
+
+def _tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _counts(value: Mapping[str, int] | None) -> dict[str, int]:
+    return {k: v for k, v in (value or {}).items() if v}
+
+
+@attrs.frozen
+class Part:
+    """A catalog part and its stock per location."""
+
+    sku: str
+    name: str
+    category: str
+    unit_cost: Decimal  # in the policy's currency
+    unit: str = "piece"
+    specification: str | None = None
+    reorder_point: int = 0
+    reorder_quantity: int = 0
+    shelf_life_days: int | None = None
+    product_lines: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    on_hand: dict[str, int] = attrs.field(factory=dict, converter=_counts)
+    version: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.on_hand.values())
+
+    @property
+    def value(self) -> Decimal:
+        return self.unit_cost * self.total
+
+    def record(self) -> dict[str, Any]:
+        """The part as the policy's ``reorder when`` condition sees it."""
+        return {
+            "on_hand": self.total,
+            "reserved": 0,
+            "available": self.total,
+            "reorder_point": self.reorder_point,
+            "reorder_quantity": self.reorder_quantity,
+        }
+
+
+@attrs.frozen
+class Location:
+    """Where stock is kept: a warehouse, a bin in one, or an engineer's van."""
+
+    id: str
+    name: str
+    kind: str = "warehouse"
+    engineer: str | None = None  # whose van
+    version: int = 0
+
+
+@attrs.frozen
+class Supplier:
+    id: str
+    name: str
+    qualified: bool = False
+    version: int = 0
+
+
+@attrs.frozen
+class Movement:
+    """One stock movement of one part: an event of the part's ledger."""
+
+    sku: str
+    version: int
+    type: str
+    at: datetime
+    by: str
+    quantity: int  # always positive; the type says which way
+    location: str | None = None  # where stock leaves (or, for received/adjusted up, arrives)
+    to_location: str | None = None  # transferred, issued, returned: where it arrives
+    case_id: str | None = None
+    reason: str | None = None
+    supplier: str | None = None
+    approved_by: str | None = None
+    increase: bool = False  # adjusted: up (found more on the shelf) rather than down
+
+
+def _take(on_hand: dict[str, int], location: str, quantity: int, sku: str) -> None:
+    have = on_hand.get(location, 0)
+    if have < quantity:
+        raise ValidationError(f"only {have} of {sku} on hand at {location}; cannot take {quantity}")
+    on_hand[location] = have - quantity
+
+
+def apply(part: Part, m: Movement) -> Part:
+    """``part`` after movement ``m``; ValidationError if a location would go below zero."""
+    if m.type not in MOVEMENTS:
+        raise ValidationError(f"unknown movement {m.type!r}")
+    if m.quantity <= 0:
+        raise ValidationError(f"a movement moves a positive quantity, not {m.quantity}")
+    on_hand = dict(part.on_hand)
+    if m.type == "received" or (m.type == "adjusted" and m.increase):
+        assert m.location is not None
+        on_hand[m.location] = on_hand.get(m.location, 0) + m.quantity
+    elif m.type in ("transferred", "issued", "returned"):
+        assert m.location is not None and m.to_location is not None
+        _take(on_hand, m.location, m.quantity, part.sku)
+        on_hand[m.to_location] = on_hand.get(m.to_location, 0) + m.quantity
+    else:  # consumed, scrapped, adjusted down
+        assert m.location is not None
+        _take(on_hand, m.location, m.quantity, part.sku)
+    return attrs.evolve(part, on_hand=on_hand, version=m.version)
+
+
+__all__ = ["LOCATION_KINDS", "MOVEMENTS", "Location", "Movement", "Part", "Supplier", "apply"]

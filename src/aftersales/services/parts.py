@@ -1,0 +1,340 @@
+"""``desk.parts``: the parts catalog, suppliers, locations and the stock ledger.
+
+Every stock movement is an event of its part, written with the part's new snapshot in one
+transaction that names the version it read: a movement that would take a location below
+zero is refused and nothing is written, and of two movements racing for the last unit
+exactly one succeeds (the other gets ConflictError, or on retry, the refusal).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from aftersales.core.model import Notification, Staff
+from aftersales.core.parts import LOCATION_KINDS, Location, Movement, Part, Supplier, apply
+
+if TYPE_CHECKING:
+    from aftersales.services.desk import ServiceDesk
+
+STORE_ROLES = ("storekeeper", "manager")
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{what} must be non-empty text")
+    return value.strip()
+
+
+def _quantity(value: Any, what: str = "quantity") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(f"{what} must be a whole number above 0, not {value!r}")
+    return value
+
+
+class PartsService:
+    def __init__(self, desk: ServiceDesk) -> None:
+        self.desk = desk
+
+    # -- who ----------------------------------------------------------------------------------
+    def _actor(self, by: str, roles: Iterable[str], what: str) -> Staff:
+        actor = self.desk.staff.actor(by)
+        roles = tuple(roles)
+        if not actor.has_role(*roles):
+            raise PermissionDenied(f"{by} cannot {what}: that needs the role {' or '.join(roles)}")
+        return actor
+
+    def _create(self, kind: str, key: str, value: Any, by: str, at: datetime) -> None:
+        event = {"version": 1, "type": f"{kind}_added", "at": at.isoformat(), "by": by,
+                 "data": to_dict(value)}  # fmt: skip
+        try:
+            with self.desk.storage.transaction() as tx:
+                tx.append(kind, key, 0, [event], to_dict(attrs.evolve(value, version=1)))
+        except ConflictError:
+            raise ConflictError(f"there is already a {kind} {key!r}") from None
+
+    def _get(self, kind: str, key: str, cls: type[Any]) -> Any:
+        record = self.desk.storage.get(kind, key)
+        if record is None:
+            raise NotFound(f"no {kind} {key!r}")
+        return from_dict(cls, record.data)
+
+    # -- catalog ------------------------------------------------------------------------------
+    def add_part(
+        self,
+        *,
+        sku: str,
+        name: str,
+        category: str,
+        unit_cost: Decimal | int | str,
+        by: str,
+        unit: str = "piece",
+        specification: str | None = None,
+        reorder_point: int = 0,
+        reorder_quantity: int = 0,
+        shelf_life_days: int | None = None,
+        product_lines: Iterable[str] = (),
+        at: datetime | None = None,
+    ) -> Part:
+        """Add a part to the catalog (a storekeeper or manager)."""
+        self._actor(by, STORE_ROLES, "add parts")
+        try:
+            cost = Decimal(str(unit_cost))
+        except InvalidOperation:
+            raise ValidationError(f"unit_cost must be a number, not {unit_cost!r}") from None
+        if cost < 0:
+            raise ValidationError("unit_cost cannot be negative")
+        for value, what in (
+            (reorder_point, "reorder_point"),
+            (reorder_quantity, "reorder_quantity"),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(f"{what} must be a whole number, 0 or more")
+        part = Part(_text(sku, "sku"), _text(name, "name"), _text(category, "category"), cost,
+                    unit, specification, reorder_point, reorder_quantity, shelf_life_days,
+                    tuple(product_lines))  # fmt: skip
+        self._create("part", part.sku, part, by, self.desk.at(at))
+        return attrs.evolve(part, version=1)
+
+    def part(self, sku: str) -> Part:
+        return self._get("part", sku, Part)  # type: ignore[no-any-return]
+
+    def parts(self, *, category: str | None = None) -> builtins.list[Part]:
+        found = [from_dict(Part, r.data) for r in self.desk.storage.scan("part")]
+        return [p for p in found if category is None or p.category == category]
+
+    def add_location(
+        self,
+        *,
+        id: str,
+        name: str,
+        by: str,
+        kind: str = "warehouse",
+        engineer: str | None = None,
+        at: datetime | None = None,
+    ) -> Location:
+        """A warehouse, a bin, or an engineer's van (``kind="van", engineer=...``)."""
+        self._actor(by, STORE_ROLES, "add locations")
+        if kind not in LOCATION_KINDS:
+            raise ValidationError(f"kind must be one of {', '.join(LOCATION_KINDS)}, not {kind!r}")
+        if (kind == "van") != (engineer is not None):
+            raise ValidationError("a van names its engineer, and only a van does")
+        if engineer is not None and not self.desk.staff.get(engineer).has_role("engineer"):
+            raise ValidationError(f"{engineer} is not an engineer")
+        location = Location(_text(id, "id"), _text(name, "name"), kind, engineer)
+        self._create("location", location.id, location, by, self.desk.at(at))
+        return attrs.evolve(location, version=1)
+
+    def location(self, id: str) -> Location:
+        return self._get("location", id, Location)  # type: ignore[no-any-return]
+
+    def add_supplier(
+        self, *, id: str, name: str, by: str, qualified: bool = False, at: datetime | None = None
+    ) -> Supplier:
+        """Add a supplier; only a manager may add one already qualified."""
+        actor = self._actor(by, STORE_ROLES, "add suppliers")
+        if qualified and not actor.has_role("manager"):
+            raise PermissionDenied(f"{by} cannot qualify suppliers: that needs a manager")
+        supplier = Supplier(_text(id, "id"), _text(name, "name"), qualified)
+        self._create("supplier", supplier.id, supplier, by, self.desk.at(at))
+        return attrs.evolve(supplier, version=1)
+
+    def supplier(self, id: str) -> Supplier:
+        return self._get("supplier", id, Supplier)  # type: ignore[no-any-return]
+
+    def qualify(self, id: str, *, by: str, at: datetime | None = None) -> Supplier:
+        """Mark a supplier qualified (a manager)."""
+        self._actor(by, ("manager",), "qualify suppliers")
+        record = self.desk.storage.get("supplier", id)
+        if record is None:
+            raise NotFound(f"no supplier {id!r}")
+        supplier = attrs.evolve(from_dict(Supplier, record.data), qualified=True,
+                                version=record.version + 1)  # fmt: skip
+        event = {"version": supplier.version, "type": "qualified",
+                 "at": self.desk.at(at).isoformat(), "by": by, "data": {}}  # fmt: skip
+        with self.desk.storage.transaction() as tx:
+            tx.append("supplier", id, record.version, [event], to_dict(supplier))
+        return supplier
+
+    # -- movements ----------------------------------------------------------------------------
+    def receive(
+        self,
+        sku: str,
+        quantity: int,
+        *,
+        location: str,
+        supplier: str,
+        inspection: Mapping[str, bool],
+        by: str,
+        accepted: int | None = None,
+        reason: str | None = None,
+        at: datetime | None = None,
+    ) -> Part:
+        """Take in a delivery after inspecting it. ``inspection`` says whether each check the
+        policy's ``inspect incoming`` names passed; when one failed, ``accepted`` (less than
+        ``quantity``) and a ``reason`` say what was kept. Only qualified suppliers deliver."""
+        self._actor(by, STORE_ROLES, "receive deliveries")
+        quantity = _quantity(quantity)
+        source = self.supplier(supplier)
+        if not source.qualified:
+            raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
+        self.location(location)
+        checks = self.desk.policy.parts.inspect_incoming if self.desk.policy.parts else ()
+        missing = [c for c in checks if c not in inspection]
+        if missing:
+            raise ValidationError(
+                f"the policy inspects incoming {', '.join(checks)}; "
+                f"the inspection says nothing of {', '.join(missing)}"
+            )
+        failed = [c for c in checks if not inspection[c]]
+        kept = quantity if accepted is None else accepted
+        if failed and (accepted is None or accepted >= quantity or not reason):
+            raise ValidationError(
+                f"the {', '.join(failed)} check failed: give accepted= (less than {quantity}) "
+                "and the reason for what is sent back"
+            )
+        if isinstance(kept, bool) or not isinstance(kept, int) or not 0 <= kept <= quantity:
+            raise ValidationError(f"accepted must be from 0 to {quantity}, not {accepted!r}")
+        when = self.desk.at(at)
+        part = self.part(sku)
+        if kept:
+            part = self._move(part, "received", kept, by, when, location=location,
+                              supplier=supplier, reason=reason)  # fmt: skip
+        self._inspected(source, sku, quantity, kept, dict(inspection), reason, by, when)
+        return part
+
+    def _inspected(
+        self,
+        supplier: Supplier,
+        sku: str,
+        quantity: int,
+        kept: int,
+        inspection: dict[str, bool],
+        reason: str | None,
+        by: str,
+        at: datetime,
+    ) -> None:
+        for _ in range(3):
+            record = self.desk.storage.get("supplier", supplier.id)
+            assert record is not None
+            data = {"sku": sku, "delivered": quantity, "accepted": kept,
+                    "rejected": quantity - kept, "inspection": inspection,
+                    "reason": reason}  # fmt: skip
+            event = {"version": record.version + 1, "type": "inspected", "at": at.isoformat(),
+                     "by": by, "data": data}  # fmt: skip
+            snapshot = {**record.data, "version": record.version + 1}
+            try:
+                with self.desk.storage.transaction() as tx:
+                    tx.append("supplier", supplier.id, record.version, [event], snapshot)
+                return
+            except ConflictError:
+                continue
+        raise ConflictError(f"supplier {supplier.id} keeps changing; record the inspection again")
+
+    def inspections(self, supplier: str) -> builtins.list[dict[str, Any]]:
+        """The supplier's record of inspected deliveries, oldest first."""
+        self.supplier(supplier)
+        return [e["data"] for e in self.desk.storage.events("supplier", supplier)
+                if e["type"] == "inspected"]  # fmt: skip
+
+    def transfer(
+        self, sku: str, quantity: int, *, from_location: str, to_location: str, by: str,
+        at: datetime | None = None,
+    ) -> Part:  # fmt: skip
+        """Move stock between locations (a storekeeper)."""
+        self._actor(by, STORE_ROLES, "move stock")
+        self.location(from_location)
+        self.location(to_location)
+        when = self.desk.at(at)
+        return self._move(self.part(sku), "transferred", _quantity(quantity), by, when,
+                          location=from_location, to_location=to_location)  # fmt: skip
+
+    def scrap(
+        self, sku: str, quantity: int, *, location: str, reason: str, by: str,
+        at: datetime | None = None,
+    ) -> Part:  # fmt: skip
+        """Write off damaged or expired stock, with the reason."""
+        self._actor(by, STORE_ROLES, "scrap stock")
+        return self._move(self.part(sku), "scrapped", _quantity(quantity), by, self.desk.at(at),
+                          location=location, reason=_text(reason, "the reason"))  # fmt: skip
+
+    def adjust(
+        self, sku: str, quantity: int, *, location: str, increase: bool, reason: str, by: str,
+        approved_by: str, at: datetime | None = None,
+    ) -> Part:  # fmt: skip
+        """Correct the books to the shelf: only with a reason and a manager's approval (not
+        the storekeeper's own)."""
+        self._actor(by, STORE_ROLES, "adjust stock")
+        approver = self._actor(approved_by, ("manager",), "approve stock adjustments")
+        if approver.id == by:
+            raise PermissionDenied(f"{by} cannot approve their own adjustment")
+        return self._move(self.part(sku), "adjusted", _quantity(quantity), by, self.desk.at(at),
+                          location=location, reason=_text(reason, "the reason"),
+                          approved_by=approver.id, increase=increase)  # fmt: skip
+
+    def _move(
+        self, part: Part, kind: str, quantity: int, by: str, at: datetime, **fields: Any
+    ) -> Part:
+        movement = Movement(part.sku, part.version + 1, kind, at, by, quantity, **fields)
+        after = apply(part, movement)  # refuses going below zero: nothing written
+        event = {"version": movement.version, "type": kind, "at": at.isoformat(), "by": by,
+                 "data": to_dict(movement)}  # fmt: skip
+        with self.desk.storage.transaction() as tx:
+            tx.append("part", part.sku, part.version, [event], to_dict(after))
+        self._watch_reorder(part, after, at)
+        return after
+
+    def _watch_reorder(self, before: Part, after: Part, at: datetime) -> None:
+        rules = self.desk.policy.parts
+        if rules is None or rules.reorder is None:
+            return
+        if rules.reorder(after.record()) and not rules.reorder(before.record()):
+            people = [
+                *self.desk.staff.with_role("storekeeper"),
+                *self.desk.staff.with_role("manager"),
+            ]
+            note = Notification(
+                "stock_below_reorder_point", None, tuple(dict.fromkeys(people)),
+                f"{after.sku} ({after.name}): {after.total} {after.unit} left, reorder "
+                f"{after.reorder_quantity}",
+                {"sku": after.sku, "on_hand": after.total, "reorder_point": after.reorder_point,
+                 "reorder_quantity": after.reorder_quantity, "rule": rules.reorder.location},
+                at,
+            )  # fmt: skip
+            self.desk.notify([note])
+
+    # -- reading ------------------------------------------------------------------------------
+    def movements(self, sku: str) -> builtins.list[Movement]:
+        """The part's movements, oldest first."""
+        self.part(sku)
+        return [from_dict(Movement, e["data"]) for e in self.desk.storage.events("part", sku)
+                if e["type"] != "part_added"]  # fmt: skip
+
+    def stock(
+        self, *, sku: str | None = None, location: str | None = None
+    ) -> builtins.list[tuple[str, str, int]]:
+        """``(sku, location, quantity)`` of every non-empty stock place, sorted."""
+        parts = [self.part(sku)] if sku is not None else self.parts()
+        return sorted(
+            (p.sku, where, n)
+            for p in parts
+            for where, n in p.on_hand.items()
+            if location is None or where == location
+        )
+
+    def valuation(self) -> tuple[Decimal, dict[str, Decimal]]:
+        """The stock's value at unit cost: the total, and per category."""
+        by_category: dict[str, Decimal] = {}
+        for p in self.parts():
+            by_category[p.category] = by_category.get(p.category, Decimal(0)) + p.value
+        return sum(by_category.values(), Decimal(0)), dict(sorted(by_category.items()))
+
+
+__all__ = ["PartsService"]

@@ -1,0 +1,222 @@
+"""desk.parts: catalog, suppliers, locations and the stock ledger (issue 6, first part)."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from conftest import RULES, add_team, at
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aftersales import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    ServiceDesk,
+    ValidationError,
+)
+from aftersales.testing import Outbox
+
+ALL_PASSED = {"quantity": True, "specification": True, "quality": True}
+
+
+def stocked(desk: ServiceDesk) -> ServiceDesk:
+    desk.staff.add(id="m2", name="Qian", roles=["manager"], at=at(0))
+    desk.parts.add_location(id="WH", name="Main warehouse", by="sk1", at=at(0))
+    desk.parts.add_location(
+        id="VAN7", name="Chen's van", kind="van", engineer="e7", by="sk1", at=at(0)
+    )
+    desk.parts.add_supplier(id="ACME", name="Acme Seals", qualified=True, by="m1", at=at(0))
+    desk.parts.add_part(sku="SEAL-9", name="Pump seal", category="seals", unit_cost="12.50",
+                        reorder_point=5, reorder_quantity=20, by="sk1", at=at(0))  # fmt: skip
+    return desk
+
+
+@pytest.fixture
+def desk(storage_url: str, outbox: Outbox) -> ServiceDesk:
+    d = ServiceDesk(RULES / "default.policy", storage_url, plugins=[outbox])
+    add_team(d)
+    return stocked(d)
+
+
+def test_catalog_rules(desk: ServiceDesk) -> None:
+    with pytest.raises(ConflictError, match="already a part 'SEAL-9'"):
+        desk.parts.add_part(sku="SEAL-9", name="x", category="c", unit_cost=1, by="sk1")
+    with pytest.raises(PermissionDenied, match="storekeeper or manager"):
+        desk.parts.add_part(sku="X", name="x", category="c", unit_cost=1, by="e7")
+    with pytest.raises(ValidationError, match="unit_cost"):
+        desk.parts.add_part(sku="X", name="x", category="c", unit_cost="cheap", by="sk1")
+    with pytest.raises(ValidationError, match="reorder_point"):
+        desk.parts.add_part(
+            sku="X", name="x", category="c", unit_cost=1, reorder_point=-1, by="sk1"
+        )
+    with pytest.raises(ValidationError, match="a van names its engineer"):
+        desk.parts.add_location(id="V", name="v", kind="van", by="sk1")
+    with pytest.raises(ValidationError, match="not an engineer"):
+        desk.parts.add_location(id="V", name="v", kind="van", engineer="cs1", by="sk1")
+    with pytest.raises(PermissionDenied, match="qualify suppliers"):
+        desk.parts.add_supplier(id="S", name="s", qualified=True, by="sk1")
+    with pytest.raises(NotFound):
+        desk.parts.part("NOPE")
+    assert desk.parts.part("SEAL-9").unit_cost == D("12.50")
+
+
+def test_receiving_checks_supplier_and_inspection(desk: ServiceDesk) -> None:
+    desk.parts.add_supplier(id="NEW", name="New Co", by="sk1")
+    with pytest.raises(PermissionDenied, match="not qualified"):
+        desk.parts.receive(
+            "SEAL-9", 10, location="WH", supplier="NEW", inspection=ALL_PASSED, by="sk1"
+        )
+    desk.parts.qualify("NEW", by="m1")
+    with pytest.raises(ValidationError, match="says nothing of quality"):
+        partial = {"quantity": True, "specification": True}
+        desk.parts.receive(
+            "SEAL-9", 10, location="WH", supplier="NEW", inspection=partial, by="sk1"
+        )
+    failed = {**ALL_PASSED, "quality": False}
+    with pytest.raises(ValidationError, match="quality check failed"):
+        desk.parts.receive("SEAL-9", 10, location="WH", supplier="NEW", inspection=failed, by="sk1")
+    part = desk.parts.receive("SEAL-9", 10, location="WH", supplier="NEW", inspection=failed,
+                              accepted=7, reason="3 cracked", by="sk1")  # fmt: skip
+    assert part.on_hand == {"WH": 7}
+    [record] = desk.parts.inspections("NEW")
+    assert (record["delivered"], record["accepted"], record["rejected"]) == (10, 7, 3)
+    assert record["reason"] == "3 cracked" and record["inspection"]["quality"] is False
+
+
+def test_stock_never_goes_negative_and_nothing_is_written(desk: ServiceDesk) -> None:
+    desk.parts.receive("SEAL-9", 4, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1")
+    before = desk.parts.part("SEAL-9")
+    with pytest.raises(ValidationError, match="only 4 of SEAL-9 on hand at WH; cannot take 5"):
+        desk.parts.transfer("SEAL-9", 5, from_location="WH", to_location="VAN7", by="sk1")
+    with pytest.raises(ValidationError, match="only 0 of SEAL-9 on hand at VAN7"):
+        desk.parts.scrap("SEAL-9", 1, location="VAN7", reason="dropped", by="sk1")
+    assert desk.parts.part("SEAL-9") == before
+    assert len(desk.parts.movements("SEAL-9")) == 1
+    desk.parts.transfer("SEAL-9", 3, from_location="WH", to_location="VAN7", by="sk1")
+    assert desk.parts.stock() == [("SEAL-9", "VAN7", 3), ("SEAL-9", "WH", 1)]
+    assert desk.parts.stock(location="VAN7") == [("SEAL-9", "VAN7", 3)]
+
+
+def test_adjustments_need_a_managers_approval(desk: ServiceDesk) -> None:
+    desk.parts.receive("SEAL-9", 6, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1")
+    with pytest.raises(PermissionDenied, match="approve stock adjustments"):
+        desk.parts.adjust("SEAL-9", 1, location="WH", increase=False, reason="count", by="sk1",
+                          approved_by="e7")  # fmt: skip
+    with pytest.raises(PermissionDenied, match="their own adjustment"):
+        desk.parts.adjust("SEAL-9", 1, location="WH", increase=False, reason="count", by="m1",
+                          approved_by="m1")  # fmt: skip
+    part = desk.parts.adjust("SEAL-9", 2, location="WH", increase=True, reason="found a box",
+                             by="sk1", approved_by="m1")  # fmt: skip
+    assert part.on_hand == {"WH": 8}
+    last = desk.parts.movements("SEAL-9")[-1]
+    assert (last.type, last.approved_by, last.increase) == ("adjusted", "m1", True)
+
+
+def test_reorder_point_notifies_once_per_crossing(desk: ServiceDesk, outbox: Outbox) -> None:
+    desk.parts.receive(
+        "SEAL-9", 10, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1"
+    )
+    scrap = desk.parts.scrap
+    scrap("SEAL-9", 4, location="WH", reason="rust", by="sk1")  # 6: above 5
+    scrap("SEAL-9", 1, location="WH", reason="rust", by="sk1")  # 5: crosses (on_hand <= 5)
+    scrap("SEAL-9", 1, location="WH", reason="rust", by="sk1")  # 4: still below, no repeat
+    notes = outbox.of("stock_below_reorder_point")
+    assert len(notes) == 1 and notes[0].data["on_hand"] == 5
+    assert set(notes[0].recipients) == {"sk1", "m1", "m2"}
+    desk.parts.receive(
+        "SEAL-9", 20, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1"
+    )
+    scrap("SEAL-9", 19, location="WH", reason="flood", by="sk1")  # 5 again: a new crossing
+    assert len(outbox.of("stock_below_reorder_point")) == 2
+
+
+def test_valuation(desk: ServiceDesk) -> None:
+    desk.parts.add_part(sku="BRG-2", name="Bearing", category="bearings", unit_cost="80", by="sk1")
+    desk.parts.receive(
+        "SEAL-9", 10, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1"
+    )
+    desk.parts.receive("BRG-2", 3, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1")
+    total, by_category = desk.parts.valuation()
+    assert total == D("365.00") and by_category == {"bearings": D(240), "seals": D("125.00")}
+
+
+def test_racing_for_the_last_unit_exactly_one_wins(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/p.db"
+    setup = ServiceDesk(RULES / "default.policy", url)
+    add_team(setup)
+    stocked(setup)
+    desks = [ServiceDesk(RULES / "default.policy", url) for _ in range(6)]
+    barrier = threading.Barrier(len(desks))
+    outcomes: list[str] = []
+
+    def take(desk: ServiceDesk) -> None:
+        barrier.wait()
+        try:
+            desk.parts.scrap("SEAL-9", 1, location="WH", reason="last one", by="sk1")
+            outcomes.append("ok")
+        except (ConflictError, ValidationError) as exc:
+            outcomes.append(type(exc).__name__)
+
+    setup.parts.receive(
+        "SEAL-9", 1, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1"
+    )
+    threads = [threading.Thread(target=take, args=(d,)) for d in desks]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert outcomes.count("ok") == 1
+    assert setup.parts.part("SEAL-9").on_hand == {}
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["receive", "transfer", "back", "scrap", "adjust_up", "adjust_down"]),
+        st.integers(1, 6),
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(operations)
+def test_on_hand_is_the_sum_of_movements(ops: list[tuple[str, int]]) -> None:
+    desk = ServiceDesk(RULES / "default.policy", "memory://")
+    add_team(desk)
+    stocked(desk)
+    p = desk.parts
+    for op, n in ops:
+        try:
+            if op == "receive":
+                p.receive(
+                    "SEAL-9", n, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1"
+                )
+            elif op == "transfer":
+                p.transfer("SEAL-9", n, from_location="WH", to_location="VAN7", by="sk1")
+            elif op == "back":
+                p.transfer("SEAL-9", n, from_location="VAN7", to_location="WH", by="sk1")
+            elif op == "scrap":
+                p.scrap("SEAL-9", n, location="WH", reason="r", by="sk1")
+            else:
+                p.adjust("SEAL-9", n, location="VAN7", increase=op == "adjust_up", reason="r",
+                         by="sk1", approved_by="m1")  # fmt: skip
+        except ValidationError:
+            pass  # refused: would go below zero
+    totals: dict[str, int] = {}
+    for m in p.movements("SEAL-9"):
+        sign_out = -m.quantity
+        if m.type == "received" or (m.type == "adjusted" and m.increase):
+            totals[m.location] = totals.get(m.location, 0) + m.quantity  # type: ignore[index]
+            continue
+        totals[m.location] = totals.get(m.location, 0) + sign_out  # type: ignore[index]
+        if m.to_location is not None:
+            totals[m.to_location] = totals.get(m.to_location, 0) + m.quantity
+    part = p.part("SEAL-9")
+    assert part.on_hand == {k: v for k, v in totals.items() if v}
+    assert all(v >= 0 for v in totals.values())
