@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from aftersales import (
     PermissionDenied,
     ServiceDesk,
     ValidationError,
+    WorkflowError,
 )
 from aftersales.testing import Outbox
 
@@ -220,3 +222,91 @@ def test_on_hand_is_the_sum_of_movements(ops: list[tuple[str, int]]) -> None:
     part = p.part("SEAL-9")
     assert part.on_hand == {k: v for k, v in totals.items() if v}
     assert all(v >= 0 for v in totals.values())
+
+
+# ---- requisitions, issue, use on a case, returns -----------------------------------------
+def diagnosed_case(desk: ServiceDesk) -> str:
+    from conftest import run_to
+
+    return run_to(desk, "diagnosed").id
+
+
+def test_requisition_to_consumption(desk: ServiceDesk) -> None:
+    desk.parts.receive(
+        "SEAL-9", 10, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1"
+    )
+    case_id = diagnosed_case(desk)
+    with pytest.raises(PermissionDenied, match="only its engineer"):
+        desk.parts.request(case_id, [{"sku": "SEAL-9", "quantity": 3}], by="e8")
+    req = desk.parts.request(case_id, [{"sku": "SEAL-9", "quantity": 3}], by="e7", at=at(140))
+    assert req.status == "approved" and req.chain == ()  # 37.50 CNY: no approval rule applies
+    issued = desk.parts.issue(req.id, from_location="WH", by="sk1", at=at(150))
+    assert issued.status == "issued" and issued.issued_to == "VAN7"
+    assert desk.parts.stock() == [("SEAL-9", "VAN7", 3), ("SEAL-9", "WH", 7)]
+    with pytest.raises(ValidationError, match="only 3 were issued"):
+        desk.cases.complete(case_id, by="e7", actions="a", result="r", at=at(200),
+                            parts_used=[{"sku": "SEAL-9", "quantity": 4}])  # fmt: skip
+    assert desk.cases.get(case_id).status == "diagnosed"  # nothing written
+    desk.cases.complete(case_id, by="e7", actions="a", result="r", at=at(200),
+                        parts_used=[{"sku": "SEAL-9", "quantity": 2}])  # fmt: skip
+    ledger = desk.parts.case_parts(case_id)
+    assert (ledger.issued, ledger.consumed, ledger.outstanding("SEAL-9")) == (
+        {"SEAL-9": 3},
+        {"SEAL-9": 2},
+        1,
+    )
+    assert desk.parts.stock() == [("SEAL-9", "VAN7", 1), ("SEAL-9", "WH", 7)]
+    late = at(150) + timedelta(days=8)
+    assert desk.parts.unaccounted(now=late) == [("e7", case_id, "SEAL-9", 1)]
+    desk.parts.return_parts(case_id, [{"sku": "SEAL-9", "quantity": 1}], to_location="WH",
+                            by="e7", at=at(220))  # fmt: skip
+    assert desk.parts.unaccounted(now=late) == []
+    assert desk.parts.stock() == [("SEAL-9", "WH", 8)]
+    kinds = [m.type for m in desk.parts.movements("SEAL-9")]
+    assert kinds == ["received", "issued", "consumed", "returned"]
+
+
+def test_expensive_requisitions_need_approval_from_someone_else(desk: ServiceDesk) -> None:
+    desk.parts.add_part(sku="PUMP-1", name="Pump", category="pumps", unit_cost="1500", by="sk1")
+    desk.parts.receive("PUMP-1", 3, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1")
+    case_id = diagnosed_case(desk)
+    req = desk.parts.request(case_id, [{"sku": "PUMP-1", "quantity": 2}], by="e7", at=at(140))
+    assert req.status == "requested" and req.chain == ("manager",) and req.waiting_for == "manager"
+    assert req.rule is not None and req.rule.endswith("default.policy:84")
+    with pytest.raises(WorkflowError, match="only an approved one is issued"):
+        desk.parts.issue(req.id, from_location="WH", by="sk1")
+    with pytest.raises(PermissionDenied, match="needs the role manager"):
+        desk.parts.approve(req.id, by="sk1")
+    approved = desk.parts.approve(req.id, by="m1", at=at(141))
+    assert approved.status == "approved" and approved.approvals[0].by == "m1"
+    with pytest.raises(WorkflowError, match="not waiting for approval"):
+        desk.parts.approve(req.id, by="m2")
+    other = desk.parts.request(case_id, [{"sku": "PUMP-1", "quantity": 2}], by="e7", at=at(142))
+    assert desk.parts.reject(other.id, by="m2", reason="one is enough").status == "rejected"
+    assert [r.status for r in desk.parts.requisitions()] == ["approved", "rejected"]
+
+
+def test_nobody_approves_their_own_requisition(storage_url: str) -> None:
+    text = (RULES / "rhine-pumps.policy").read_text("utf-8")
+    desk = ServiceDesk(RULES / "rhine-pumps.policy", storage_url)
+    add_team(desk)
+    desk.staff.add(id="e9", name="Boss engineer", roles=["engineer", "supervisor"], at=at(0))
+    desk.staff.add(id="d1", name="Director", roles=["director"], at=at(0))
+    stocked(desk)
+    desk.parts.add_part(sku="BIG", name="Big pump", category="pumps", unit_cost="30000", by="sk1")
+    from conftest import REPORT
+
+    case = desk.cases.report(**{**REPORT, "customer": {"name": "R"}}, by="cs1", at=at(0))
+    desk.cases.respond(case.id, by="cs1", at=at(1))
+    desk.cases.assign(case.id, engineer="e9", by="cs1", at=at(2))
+    req = desk.parts.request(case.id, [{"sku": "BIG", "quantity": 1}], by="e9", at=at(3))
+    assert req.chain == ("manager", "director")  # "by manager then director when value >= 20000"
+    assert "rhine-pumps.policy" in str(req.rule) and "manager then director" in text
+    desk.parts.approve(req.id, by="m1", at=at(4))
+    with pytest.raises(PermissionDenied, match="needs the role director"):
+        desk.parts.approve(req.id, by="m2", at=at(5))
+    assert desk.parts.approve(req.id, by="d1", at=at(5)).status == "approved"
+    small = desk.parts.request(case.id, [{"sku": "SEAL-9", "quantity": 60}], by="e9", at=at(6))
+    assert small.chain == ("supervisor",)  # quantity > 50
+    with pytest.raises(PermissionDenied, match="their own requisition"):
+        desk.parts.approve(small.id, by="e9", at=at(7))

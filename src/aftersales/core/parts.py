@@ -130,4 +130,72 @@ def apply(part: Part, m: Movement) -> Part:
     return attrs.evolve(part, on_hand=on_hand, version=m.version)
 
 
-__all__ = ["LOCATION_KINDS", "MOVEMENTS", "Location", "Movement", "Part", "Supplier", "apply"]
+@attrs.frozen
+class RequisitionLine:
+    sku: str
+    quantity: int
+
+
+@attrs.frozen
+class Approval:
+    role: str
+    by: str
+    at: datetime
+
+
+@attrs.frozen
+class Requisition:
+    """An engineer's request for parts for a case, approved per the policy, then issued."""
+
+    id: str
+    case_id: str
+    engineer: str
+    lines: tuple[RequisitionLine, ...]
+    value: Decimal
+    chain: tuple[str, ...]  # the roles that must approve, in order (empty: none needed)
+    rule: str | None  # the policy line that set the chain
+    status: str  # requested | approved | rejected | issued
+    requested_at: datetime
+    approvals: tuple[Approval, ...] = ()
+    reason: str | None = None  # why it was rejected
+    issued_to: str | None = None  # the location the parts went to
+    version: int = 0
+
+    @property
+    def waiting_for(self) -> str | None:
+        """The role whose approval is due next, or None."""
+        if self.status != "requested" or len(self.approvals) >= len(self.chain):
+            return None
+        return self.chain[len(self.approvals)]
+
+
+@attrs.frozen
+class CaseParts:
+    """What a case got from stock: issued to the engineer, used in the repair, returned."""
+
+    case_id: str
+    location: str | None = None  # where the case's parts were issued to
+    issued: dict[str, int] = attrs.field(factory=dict, converter=_counts)
+    consumed: dict[str, int] = attrs.field(factory=dict, converter=_counts)
+    returned: dict[str, int] = attrs.field(factory=dict, converter=_counts)
+    last_issued_at: datetime | None = None
+    version: int = 0
+
+    def outstanding(self, sku: str) -> int:
+        """Issued for the case and neither used nor returned yet."""
+        return self.issued.get(sku, 0) - self.consumed.get(sku, 0) - self.returned.get(sku, 0)
+
+
+__all__ = [
+    "LOCATION_KINDS",
+    "MOVEMENTS",
+    "Approval",
+    "CaseParts",
+    "Location",
+    "Movement",
+    "Part",
+    "Requisition",
+    "RequisitionLine",
+    "Supplier",
+    "apply",
+]

@@ -8,7 +8,7 @@ transaction naming the version it read. If anything raises, nothing is written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -442,7 +442,9 @@ class CaseService:
             "cause": _text(cause, "cause", required=False),
             "parts_used": parts,
         }
-        return self._act(case_id, "complete", by, at, version, data)
+        when = self.desk.at(at)
+        also = self.desk.parts.consumption(self.get(case_id), parts, by, when) if parts else None
+        return self._act(case_id, "complete", by, when, version, data, also=also)
 
     def accept(
         self,
@@ -625,7 +627,10 @@ class CaseService:
         at: datetime | None,
         version: int | None,
         data: dict[str, Any],
+        also: Callable[[Any], None] | None = None,
     ) -> Case:
+        """Check, fold and store one action; ``also`` writes more in the same transaction
+        (the parts a repair used)."""
         when = self.desk.at(at)
         case = self.get(case_id)
         if version is not None and version != case.version:
@@ -645,6 +650,8 @@ class CaseService:
         after = apply(case, event)
         with self.desk.storage.transaction() as tx:
             self._append(tx, case.version, event, after)
+            if also is not None:
+                also(tx)
         self._cache.remember(after)
         self._after(event, after, self._notes(case, after, event))
         return after

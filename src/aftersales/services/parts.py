@@ -9,22 +9,42 @@ exactly one succeeds (the other gets ConflictError, or on retry, the refusal).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from aftersales.core.convert import from_dict, to_dict
-from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from aftersales.core.model import Notification, Staff
-from aftersales.core.parts import LOCATION_KINDS, Location, Movement, Part, Supplier, apply
+from aftersales.core.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    WorkflowError,
+)
+from aftersales.core.model import Case, Notification, Staff
+from aftersales.core.parts import (
+    LOCATION_KINDS,
+    Approval,
+    CaseParts,
+    Location,
+    Movement,
+    Part,
+    Requisition,
+    RequisitionLine,
+    Supplier,
+    apply,
+)
+from aftersales.plugins.storage import Transaction
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 STORE_ROLES = ("storekeeper", "manager")
+_UNACCOUNTED_AFTER = timedelta(days=7)
 
 
 def _text(value: Any, what: str) -> str:
@@ -37,6 +57,14 @@ def _quantity(value: Any, what: str = "quantity") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValidationError(f"{what} must be a whole number above 0, not {value!r}")
     return value
+
+
+def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
+    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
+
+
+def _movement_event(m: Movement) -> dict[str, Any]:
+    return _event(m.version, m.type, m.by, m.at, to_dict(m))
 
 
 class PartsService:
@@ -284,10 +312,8 @@ class PartsService:
     ) -> Part:
         movement = Movement(part.sku, part.version + 1, kind, at, by, quantity, **fields)
         after = apply(part, movement)  # refuses going below zero: nothing written
-        event = {"version": movement.version, "type": kind, "at": at.isoformat(), "by": by,
-                 "data": to_dict(movement)}  # fmt: skip
         with self.desk.storage.transaction() as tx:
-            tx.append("part", part.sku, part.version, [event], to_dict(after))
+            tx.append("part", part.sku, part.version, [_movement_event(movement)], to_dict(after))
         self._watch_reorder(part, after, at)
         return after
 
@@ -309,6 +335,240 @@ class PartsService:
                 at,
             )  # fmt: skip
             self.desk.notify([note])
+
+    # -- requisitions -------------------------------------------------------------------------
+    def request(
+        self,
+        case_id: str,
+        lines: Iterable[Mapping[str, Any]],
+        *,
+        by: str,
+        at: datetime | None = None,
+    ) -> Requisition:
+        """The case's assigned engineer asks for parts (``[{"sku": ..., "quantity": ...}]``).
+        The policy's ``approve requisition`` rules pick who must approve; with none matching,
+        it is approved at once."""
+        case = self.desk.cases.get(case_id)
+        if case.engineer != by:
+            raise PermissionDenied(
+                f"{by} cannot request parts for {case.number}: only its engineer "
+                f"({case.engineer or 'none yet'}) can"
+            )
+        self.desk.staff.actor(by)
+        wanted = [RequisitionLine(_text(li.get("sku"), "sku"), _quantity(li.get("quantity", 1)))
+                  for li in lines]  # fmt: skip
+        if not wanted:
+            raise ValidationError("a requisition needs at least one line")
+        value = sum((self.part(li.sku).unit_cost * li.quantity for li in wanted), Decimal(0))
+        rules = self.desk.policy.parts
+        # money in conditions is an amount in the policy's currency (checked when it loads)
+        record = {"value": value, "quantity": sum(li.quantity for li in wanted)}
+        rule = rules.requisition_approval_for(record) if rules is not None else None
+        chain = rule.chain if rule is not None and rule.condition is not None else ()
+        when = self.desk.at(at)
+        requisition = Requisition(
+            str(uuid.uuid4()), case_id, by, tuple(wanted), value, tuple(chain),
+            None if not chain or rule is None else rule.location,
+            "requested" if chain else "approved", when, version=1,
+        )  # fmt: skip
+        self._save_requisition(requisition, 0, "requested", by, when)
+        return requisition
+
+    def requisition(self, id: str) -> Requisition:
+        return self._get("requisition", id, Requisition)  # type: ignore[no-any-return]
+
+    def requisitions(self, *, status: str | None = None) -> builtins.list[Requisition]:
+        found = [from_dict(Requisition, r.data) for r in self.desk.storage.scan("requisition")]
+        return sorted(
+            (r for r in found if status is None or r.status == status),
+            key=lambda r: r.requested_at,
+        )
+
+    def approve(self, id: str, *, by: str, at: datetime | None = None) -> Requisition:
+        """Approve the next step of the chain: ``by`` holds that role, did not ask for the
+        parts, and did not approve an earlier step."""
+        req = self.requisition(id)
+        role = req.waiting_for
+        if role is None:
+            raise WorkflowError(f"requisition {id} is {req.status}, not waiting for approval")
+        actor = self._actor(by, (role,), f"approve requisition {id} as {role}")
+        if actor.id == req.engineer:
+            raise PermissionDenied(f"{by} cannot approve their own requisition")
+        if any(a.by == actor.id for a in req.approvals):
+            raise PermissionDenied(f"{by} already approved requisition {id} at an earlier step")
+        when = self.desk.at(at)
+        approvals = (*req.approvals, Approval(role, actor.id, when))
+        status = "approved" if len(approvals) == len(req.chain) else "requested"
+        after = attrs.evolve(req, approvals=approvals, status=status, version=req.version + 1)
+        self._save_requisition(after, req.version, "approved", by, when)
+        return after
+
+    def reject(self, id: str, *, by: str, reason: str, at: datetime | None = None) -> Requisition:
+        req = self.requisition(id)
+        role = req.waiting_for
+        if role is None:
+            raise WorkflowError(f"requisition {id} is {req.status}, not waiting for approval")
+        self._actor(by, (role,), f"reject requisition {id} as {role}")
+        when = self.desk.at(at)
+        after = attrs.evolve(req, status="rejected", reason=_text(reason, "the reason"),
+                             version=req.version + 1)  # fmt: skip
+        self._save_requisition(after, req.version, "rejected", by, when)
+        return after
+
+    def issue(
+        self, id: str, *, from_location: str, by: str, to_location: str | None = None,
+        at: datetime | None = None,
+    ) -> Requisition:  # fmt: skip
+        """A storekeeper issues an approved requisition: every line moves from
+        ``from_location`` to the engineer's van (or ``to_location``), in one transaction."""
+        self._actor(by, STORE_ROLES, "issue parts")
+        req = self.requisition(id)
+        if req.status != "approved":
+            raise WorkflowError(f"requisition {id} is {req.status}; only an approved one is issued")
+        target = to_location or self._van(req.engineer)
+        self.location(from_location)
+        self.location(target)
+        when = self.desk.at(at)
+        moves = []
+        for line in req.lines:
+            part = self.part(line.sku)
+            movement = Movement(part.sku, part.version + 1, "issued", when, by, line.quantity,
+                                location=from_location, to_location=target,
+                                case_id=req.case_id)  # fmt: skip
+            moves.append((part, apply(part, movement), movement))  # refuses before writing
+        ledger = self._case_parts(req.case_id)
+        issued = dict(ledger.issued)
+        for line in req.lines:
+            issued[line.sku] = issued.get(line.sku, 0) + line.quantity
+        after_ledger = attrs.evolve(ledger, location=target, issued=issued, last_issued_at=when,
+                                    version=ledger.version + 1)  # fmt: skip
+        after = attrs.evolve(req, status="issued", issued_to=target, version=req.version + 1)
+        with self.desk.storage.transaction() as tx:
+            for before, part_after, movement in moves:
+                tx.append("part", before.sku, before.version,
+                          [_movement_event(movement)], to_dict(part_after))  # fmt: skip
+            self._append_ledger(tx, ledger, after_ledger, "issued", by, when)
+            event = _event(after.version, "issued", by, when, {"to": target})
+            tx.append("requisition", req.id, req.version, [event], to_dict(after))
+        for before, part_after, _ in moves:
+            self._watch_reorder(before, part_after, when)
+        return after
+
+    def return_parts(
+        self, case_id: str, lines: Iterable[Mapping[str, Any]], *, to_location: str, by: str,
+        at: datetime | None = None,
+    ) -> CaseParts:  # fmt: skip
+        """Bring back parts issued for a case and not used."""
+        ledger = self._case_parts(case_id)
+        case = self.desk.cases.get(case_id)
+        if by != case.engineer:
+            self._actor(by, STORE_ROLES, "return parts")
+        self.location(to_location)
+        when = self.desk.at(at)
+        returned = dict(ledger.returned)
+        moves = []
+        for li in lines:
+            sku, quantity = _text(li.get("sku"), "sku"), _quantity(li.get("quantity", 1))
+            if ledger.outstanding(sku) < quantity:
+                raise ValidationError(
+                    f"only {ledger.outstanding(sku)} of {sku} issued for {case.number} are "
+                    f"neither used nor returned; cannot return {quantity}"
+                )
+            part = self.part(sku)
+            movement = Movement(sku, part.version + 1, "returned", when, by, quantity,
+                                location=ledger.location, to_location=to_location,
+                                case_id=case_id)  # fmt: skip
+            moves.append((part, apply(part, movement), movement))
+            returned[sku] = returned.get(sku, 0) + quantity
+        after_ledger = attrs.evolve(ledger, returned=returned, version=ledger.version + 1)
+        with self.desk.storage.transaction() as tx:
+            for before, part_after, movement in moves:
+                tx.append("part", before.sku, before.version,
+                          [_movement_event(movement)], to_dict(part_after))  # fmt: skip
+            self._append_ledger(tx, ledger, after_ledger, "returned", by, when)
+        return after_ledger
+
+    def case_parts(self, case_id: str) -> CaseParts:
+        """What the case got from stock, used and returned."""
+        return self._case_parts(case_id)
+
+    def consumption(
+        self, case: Case, parts_used: Iterable[Mapping[str, Any]], by: str, at: datetime
+    ) -> Callable[[Transaction], None] | None:
+        """Check that a repair's ``parts_used`` were issued for the case (catalog parts only:
+        a part the desk does not stock is recorded on the repair report as given), and return
+        what writes their consumption in the repair's own transaction."""
+        ledger = self._case_parts(case.id)
+        consumed = dict(ledger.consumed)
+        moves = []
+        for item in parts_used:
+            sku, quantity = str(item["sku"]), int(item["quantity"])
+            if self.desk.storage.version("part", sku) is None:
+                continue
+            if ledger.outstanding(sku) < quantity:
+                raise ValidationError(
+                    f"{case.number} used {quantity} of {sku}, but only "
+                    f"{ledger.outstanding(sku)} were issued for it and not used or returned; "
+                    "request and issue the parts first"
+                )
+            part = self.part(sku)
+            movement = Movement(sku, part.version + 1, "consumed", at, by, quantity,
+                                location=ledger.location, case_id=case.id)  # fmt: skip
+            moves.append((part, apply(part, movement), movement))
+            consumed[sku] = consumed.get(sku, 0) + quantity
+        if not moves:
+            return None
+        after_ledger = attrs.evolve(ledger, consumed=consumed, version=ledger.version + 1)
+
+        def write(tx: Transaction) -> None:
+            for before, part_after, movement in moves:
+                tx.append("part", before.sku, before.version,
+                          [_movement_event(movement)], to_dict(part_after))  # fmt: skip
+            self._append_ledger(tx, ledger, after_ledger, "consumed", by, at)
+
+        return write
+
+    def unaccounted(
+        self, *, now: datetime | None = None, after: timedelta = _UNACCOUNTED_AFTER
+    ) -> builtins.list[tuple[str, str, str, int]]:
+        """Parts issued for a case more than ``after`` ago and neither used nor returned:
+        ``(engineer, case_id, sku, quantity)``, a variance against the engineer."""
+        when = self.desk.at(now)
+        rows = []
+        for record in self.desk.storage.scan("case_parts"):
+            ledger = from_dict(CaseParts, record.data)
+            if ledger.last_issued_at is None or when - ledger.last_issued_at < after:
+                continue
+            engineer = self.desk.cases.get(ledger.case_id).engineer or "(none)"
+            for sku in ledger.issued:
+                if ledger.outstanding(sku) > 0:
+                    rows.append((engineer, ledger.case_id, sku, ledger.outstanding(sku)))
+        return sorted(rows)
+
+    def _van(self, engineer: str) -> str:
+        vans = [from_dict(Location, r.data) for r in self.desk.storage.scan("location")]
+        for van in vans:
+            if van.kind == "van" and van.engineer == engineer:
+                return van.id
+        raise ValidationError(f"{engineer} has no van; give to_location= for the issue")
+
+    def _case_parts(self, case_id: str) -> CaseParts:
+        record = self.desk.storage.get("case_parts", case_id)
+        return CaseParts(case_id) if record is None else from_dict(CaseParts, record.data)
+
+    def _append_ledger(
+        self, tx: Transaction, before: CaseParts, after: CaseParts, kind: str, by: str,
+        at: datetime,
+    ) -> None:  # fmt: skip
+        tx.append("case_parts", before.case_id, before.version,
+                  [_event(after.version, kind, by, at, {})], to_dict(after))  # fmt: skip
+
+    def _save_requisition(
+        self, req: Requisition, expected: int, kind: str, by: str, at: datetime
+    ) -> None:
+        with self.desk.storage.transaction() as tx:
+            tx.append("requisition", req.id, expected,
+                      [_event(req.version, kind, by, at, {})], to_dict(req))  # fmt: skip
 
     # -- reading ------------------------------------------------------------------------------
     def movements(self, sku: str) -> builtins.list[Movement]:
