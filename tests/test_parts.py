@@ -310,3 +310,25 @@ def test_nobody_approves_their_own_requisition(storage_url: str) -> None:
     assert small.chain == ("supervisor",)  # quantity > 50
     with pytest.raises(PermissionDenied, match="their own requisition"):
         desk.parts.approve(small.id, by="e9", at=at(7))
+
+
+def test_purchasing_and_the_plan(desk: ServiceDesk) -> None:
+    desk.parts.add_supplier(id="NEW", name="New Co", by="sk1")
+    with pytest.raises(PermissionDenied, match="not qualified"):
+        desk.parts.order("NEW", [{"sku": "SEAL-9", "quantity": 20}], by="sk1")
+    # SEAL-9: nothing on hand, reorder point 5, reorder quantity 20
+    [line] = desk.parts.purchase_plan(at=at(0))
+    assert (line.sku, line.quantity, line.on_hand, line.on_order) == ("SEAL-9", 20, 0, 0)
+    po = desk.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 20}], by="sk1", at=at(1))
+    assert desk.parts.purchase_plan(at=at(2)) == []  # on order already
+    with pytest.raises(ValidationError, match="expects 20 more of SEAL-9, not 25"):
+        desk.parts.receive("SEAL-9", 25, location="WH", supplier="ACME", inspection=ALL_PASSED,
+                           by="sk1", po=po.id)  # fmt: skip
+    desk.parts.receive("SEAL-9", 12, location="WH", supplier="ACME", inspection=ALL_PASSED,
+                       by="sk1", po=po.id, at=at(3))  # fmt: skip
+    assert desk.parts.purchase_order(po.id).still_due("SEAL-9") == 8
+    assert [o.id for o in desk.parts.orders(open_only=True)] == [po.id]
+    desk.parts.receive("SEAL-9", 8, location="WH", supplier="ACME", inspection=ALL_PASSED,
+                       by="sk1", po=po.id, at=at(4))  # fmt: skip
+    assert desk.parts.orders(open_only=True) == []
+    assert desk.parts.purchase_plan(at=at(5)) == []  # 20 on hand, above the reorder point

@@ -186,6 +186,40 @@ class CaseParts:
         return self.issued.get(sku, 0) - self.consumed.get(sku, 0) - self.returned.get(sku, 0)
 
 
+@attrs.frozen
+class PurchaseOrder:
+    """An order to a qualified supplier; deliveries are received against it."""
+
+    id: str
+    supplier: str
+    lines: tuple[RequisitionLine, ...]
+    ordered_at: datetime
+    ordered_by: str
+    received: dict[str, int] = attrs.field(factory=dict, converter=_counts)
+    version: int = 0
+
+    def still_due(self, sku: str) -> int:
+        ordered = sum(line.quantity for line in self.lines if line.sku == sku)
+        return ordered - self.received.get(sku, 0)
+
+    @property
+    def open(self) -> bool:
+        return any(self.still_due(line.sku) > 0 for line in self.lines)
+
+
+@attrs.frozen
+class PlanLine:
+    """A proposed order: why, and how many."""
+
+    sku: str
+    quantity: int
+    on_hand: int
+    reorder_point: int
+    requested: int  # approved or waiting requisitions not issued yet
+    on_order: int  # ordered and not received yet
+    monthly_use: Decimal  # mean consumption of the last three months
+
+
 __all__ = [
     "LOCATION_KINDS",
     "MOVEMENTS",
@@ -194,6 +228,8 @@ __all__ = [
     "Location",
     "Movement",
     "Part",
+    "PlanLine",
+    "PurchaseOrder",
     "Requisition",
     "RequisitionLine",
     "Supplier",

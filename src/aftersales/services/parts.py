@@ -33,6 +33,8 @@ from aftersales.core.parts import (
     Location,
     Movement,
     Part,
+    PlanLine,
+    PurchaseOrder,
     Requisition,
     RequisitionLine,
     Supplier,
@@ -203,11 +205,14 @@ class PartsService:
         by: str,
         accepted: int | None = None,
         reason: str | None = None,
+        po: str | None = None,
         at: datetime | None = None,
     ) -> Part:
         """Take in a delivery after inspecting it. ``inspection`` says whether each check the
         policy's ``inspect incoming`` names passed; when one failed, ``accepted`` (less than
-        ``quantity``) and a ``reason`` say what was kept. Only qualified suppliers deliver."""
+        ``quantity``) and a ``reason`` say what was kept. Only qualified suppliers deliver.
+        ``po`` is the purchase order it answers: the delivery may not exceed what is still due.
+        """
         self._actor(by, STORE_ROLES, "receive deliveries")
         quantity = _quantity(quantity)
         source = self.supplier(supplier)
@@ -232,9 +237,25 @@ class PartsService:
             raise ValidationError(f"accepted must be from 0 to {quantity}, not {accepted!r}")
         when = self.desk.at(at)
         part = self.part(sku)
+        order = None
+        if po is not None:
+            order = self.purchase_order(po)
+            if order.supplier != supplier:
+                raise ValidationError(f"order {po} is with {order.supplier}, not {supplier}")
+            if order.still_due(sku) < quantity:
+                raise ValidationError(
+                    f"order {po} expects {order.still_due(sku)} more of {sku}, not {quantity}"
+                )
         if kept:
             part = self._move(part, "received", kept, by, when, location=location,
                               supplier=supplier, reason=reason)  # fmt: skip
+        if order is not None:
+            received = {**order.received, sku: order.received.get(sku, 0) + quantity}
+            after = attrs.evolve(order, received=received, version=order.version + 1)
+            with self.desk.storage.transaction() as tx:
+                tx.append("order", order.id, order.version,
+                          [_event(after.version, "received", by, when, {"sku": sku})],
+                          to_dict(after))  # fmt: skip
         self._inspected(source, sku, quantity, kept, dict(inspection), reason, by, when)
         return part
 
@@ -335,6 +356,79 @@ class PartsService:
                 at,
             )  # fmt: skip
             self.desk.notify([note])
+
+    # -- purchasing ---------------------------------------------------------------------------
+    def order(
+        self,
+        supplier: str,
+        lines: Iterable[Mapping[str, Any]],
+        *,
+        by: str,
+        at: datetime | None = None,
+    ) -> PurchaseOrder:
+        """Order parts (``[{"sku": ..., "quantity": ...}]``) from a qualified supplier."""
+        self._actor(by, STORE_ROLES, "order parts")
+        source = self.supplier(supplier)
+        if not source.qualified:
+            raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
+        wanted = tuple(
+            RequisitionLine(self.part(_text(li.get("sku"), "sku")).sku,
+                            _quantity(li.get("quantity", 1)))
+            for li in lines
+        )  # fmt: skip
+        if not wanted:
+            raise ValidationError("an order needs at least one line")
+        when = self.desk.at(at)
+        po = PurchaseOrder(f"PO-{uuid.uuid4().hex[:10]}", supplier, wanted, when, by, version=1)
+        with self.desk.storage.transaction() as tx:
+            tx.append("order", po.id, 0, [_event(1, "ordered", by, when, {})], to_dict(po))
+        return po
+
+    def purchase_order(self, id: str) -> PurchaseOrder:
+        return self._get("order", id, PurchaseOrder)  # type: ignore[no-any-return]
+
+    def orders(self, *, open_only: bool = False) -> builtins.list[PurchaseOrder]:
+        found = [from_dict(PurchaseOrder, r.data) for r in self.desk.storage.scan("order")]
+        return sorted((o for o in found if o.open or not open_only), key=lambda o: o.ordered_at)
+
+    def purchase_plan(self, *, at: datetime | None = None) -> builtins.list[PlanLine]:
+        """Proposed orders: parts the policy's ``reorder when`` flags, or that open
+        requisitions would empty, each for ``max(reorder quantity, three months' mean use)``
+        plus what requisitions wait for, less what is already on order."""
+        when = self.desk.at(at)
+        rules = self.desk.policy.parts
+        requested: dict[str, int] = {}
+        for req in self.requisitions():
+            if req.status in ("requested", "approved"):
+                for line in req.lines:
+                    requested[line.sku] = requested.get(line.sku, 0) + line.quantity
+        on_order: dict[str, int] = {}
+        for po in self.orders(open_only=True):
+            for line in po.lines:
+                on_order[line.sku] = on_order.get(line.sku, 0) + max(0, po.still_due(line.sku))
+        plan = []
+        for part in self.parts():
+            flagged = (
+                rules is not None and rules.reorder is not None and rules.reorder(part.record())
+            )
+            short = part.total - requested.get(part.sku, 0) <= part.reorder_point
+            if not (flagged or short):
+                continue
+            used = sum(
+                m.quantity
+                for m in self.movements(part.sku)
+                if m.type == "consumed" and when - m.at <= timedelta(days=91)
+            )
+            monthly = Decimal(used) / 3
+            need = max(
+                part.reorder_quantity, int(monthly.to_integral_value(rounding="ROUND_CEILING"))
+            )
+            quantity = need + requested.get(part.sku, 0) - on_order.get(part.sku, 0)
+            if quantity > 0:
+                plan.append(PlanLine(part.sku, quantity, part.total, part.reorder_point,
+                                     requested.get(part.sku, 0), on_order.get(part.sku, 0),
+                                     monthly))  # fmt: skip
+        return plan
 
     # -- requisitions -------------------------------------------------------------------------
     def request(
