@@ -332,3 +332,42 @@ def test_purchasing_and_the_plan(desk: ServiceDesk) -> None:
                        by="sk1", po=po.id, at=at(4))  # fmt: skip
     assert desk.parts.orders(open_only=True) == []
     assert desk.parts.purchase_plan(at=at(5)) == []  # 20 on hand, above the reorder point
+
+
+def test_stocktake_counts_variances_and_settles_with_approval(
+    desk: ServiceDesk, outbox: Outbox
+) -> None:
+    desk.parts.add_part(sku="BRG-2", name="Bearing", category="bearings", unit_cost="80", by="sk1")
+    desk.parts.receive(
+        "SEAL-9", 10, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1"
+    )
+    with pytest.raises(ValidationError, match="the books hold SEAL-9 at WH: count them too"):
+        desk.parts.count("WH", {"BRG-2": 0}, by="sk1")
+    sheet = desk.parts.count("WH", {"SEAL-9": 8, "BRG-2": 1}, by="sk1", at=at(10))
+    assert [(v.sku, v.book, v.counted, v.variance) for v in sheet.variances] == [
+        ("BRG-2", 0, 1, 1),
+        ("SEAL-9", 10, 8, -2),
+    ]
+    with pytest.raises(PermissionDenied, match="approve stock adjustments"):
+        desk.parts.settle(sheet.id, reason="shelf count", approved_by="sk1", by="sk1")
+    settled = desk.parts.settle(
+        sheet.id, reason="shelf count", approved_by="m1", by="sk1", at=at(11)
+    )
+    assert settled.settled_by == "m1"
+    assert desk.parts.stock(location="WH") == [("BRG-2", "WH", 1), ("SEAL-9", "WH", 8)]
+    with pytest.raises(WorkflowError, match="settled already"):
+        desk.parts.settle(sheet.id, reason="again", approved_by="m1", by="sk1")
+
+
+def test_overdue_stocktakes_are_reminded_once(desk: ServiceDesk, outbox: Outbox) -> None:
+    # default.policy: stocktake every 1 month; the locations were added at T0 (2026-11-23)
+    assert desk.parts.stocktake_due(at(60 * 24 * 29)) == []
+    month_later = at(0) + timedelta(days=31)
+    assert [loc for loc, _ in desk.parts.stocktake_due(month_later)] == ["VAN7", "WH"]
+    sent = desk.sla.tick(month_later)
+    assert sorted(n.data["location"] for n in sent if n.kind == "stocktake_due") == ["VAN7", "WH"]
+    assert [
+        n for n in desk.sla.tick(month_later + timedelta(hours=1)) if n.kind == "stocktake_due"
+    ] == []
+    desk.parts.count("WH", {}, by="sk1", at=month_later)
+    assert [loc for loc, _ in desk.parts.stocktake_due(month_later)] == ["VAN7"]

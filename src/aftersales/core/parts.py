@@ -220,11 +220,42 @@ class PlanLine:
     monthly_use: Decimal  # mean consumption of the last three months
 
 
+@attrs.frozen
+class CountLine:
+    sku: str
+    book: int  # what the ledger said when counted
+    counted: int
+
+    @property
+    def variance(self) -> int:
+        return self.counted - self.book
+
+
+@attrs.frozen
+class CountSheet:
+    """A stocktake of one location: what was counted against the books."""
+
+    id: str
+    location: str
+    counted_at: datetime
+    counted_by: str
+    lines: tuple[CountLine, ...]
+    settled_by: str | None = None  # the manager who approved the adjustments
+    reason: str | None = None
+    version: int = 0
+
+    @property
+    def variances(self) -> tuple[CountLine, ...]:
+        return tuple(line for line in self.lines if line.variance)
+
+
 __all__ = [
     "LOCATION_KINDS",
     "MOVEMENTS",
     "Approval",
     "CaseParts",
+    "CountLine",
+    "CountSheet",
     "Location",
     "Movement",
     "Part",

@@ -30,6 +30,8 @@ from aftersales.core.parts import (
     LOCATION_KINDS,
     Approval,
     CaseParts,
+    CountLine,
+    CountSheet,
     Location,
     Movement,
     Part,
@@ -40,7 +42,7 @@ from aftersales.core.parts import (
     Supplier,
     apply,
 )
-from aftersales.plugins.storage import Transaction
+from aftersales.plugins.storage import SentNotification, Transaction
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -429,6 +431,118 @@ class PartsService:
                                      requested.get(part.sku, 0), on_order.get(part.sku, 0),
                                      monthly))  # fmt: skip
         return plan
+
+    # -- stocktake ----------------------------------------------------------------------------
+    def count(
+        self,
+        location: str,
+        counts: Mapping[str, int],
+        *,
+        by: str,
+        at: datetime | None = None,
+    ) -> CountSheet:
+        """Record a count sheet for a location: every part the books hold there, and any
+        counted there, against the books. Variances are settled with :meth:`settle`."""
+        self._actor(by, STORE_ROLES, "count stock")
+        self.location(location)
+        books = {p.sku: p.on_hand.get(location, 0) for p in self.parts()}
+        unknown = sorted(set(counts) - set(books))
+        if unknown:
+            raise NotFound(f"no part {unknown[0]!r} in the catalog")
+        for sku, n in counts.items():
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ValidationError(f"count of {sku} must be a whole number, 0 or more")
+        missing = sorted(sku for sku, n in books.items() if n and sku not in counts)
+        if missing:
+            raise ValidationError(
+                f"the books hold {', '.join(missing)} at {location}: count them too (0 if gone)"
+            )
+        when = self.desk.at(at)
+        lines = tuple(
+            CountLine(sku, books[sku], counts.get(sku, 0))
+            for sku in sorted(set(counts) | {s for s, n in books.items() if n})
+        )
+        sheet = CountSheet(f"{location}/{when.date().isoformat()}/{uuid.uuid4().hex[:6]}",
+                           location, when, by, lines, version=1)  # fmt: skip
+        with self.desk.storage.transaction() as tx:
+            tx.append("count", sheet.id, 0, [_event(1, "counted", by, when, {})], to_dict(sheet))
+        return sheet
+
+    def settle(
+        self, sheet_id: str, *, reason: str, approved_by: str, by: str, at: datetime | None = None
+    ) -> CountSheet:
+        """Adjust the books to a count sheet: one adjustment per variance, each with the
+        reason and a manager's approval (not the counter's own)."""
+        record = self.desk.storage.get("count", sheet_id)
+        if record is None:
+            raise NotFound(f"no count sheet {sheet_id!r}")
+        sheet = from_dict(CountSheet, record.data)
+        if sheet.settled_by is not None:
+            raise WorkflowError(f"count sheet {sheet_id} is settled already")
+        when = self.desk.at(at)
+        for line in sheet.variances:
+            self.adjust(line.sku, abs(line.variance), location=sheet.location,
+                        increase=line.variance > 0, reason=f"stocktake {sheet_id}: {reason}",
+                        by=by, approved_by=approved_by, at=when)  # fmt: skip
+        after = attrs.evolve(
+            sheet, settled_by=approved_by, reason=reason, version=sheet.version + 1
+        )
+        with self.desk.storage.transaction() as tx:
+            tx.append("count", sheet_id, sheet.version,
+                      [_event(after.version, "settled", by, when, {})], to_dict(after))  # fmt: skip
+        return after
+
+    def stocktake_due(self, now: datetime | None = None) -> builtins.list[tuple[str, datetime]]:
+        """Locations whose last count is older than the policy's ``stocktake every`` (or that
+        were never counted, then due from when they were added): ``(location, due)``."""
+        rules = self.desk.policy.parts
+        if rules is None or rules.stocktake_every is None:
+            return []
+        when = self.desk.at(now)
+        last: dict[str, datetime] = {}
+        for record in self.desk.storage.scan("count"):
+            sheet = from_dict(CountSheet, record.data)
+            if sheet.location not in last or sheet.counted_at > last[sheet.location]:
+                last[sheet.location] = sheet.counted_at
+        overdue = []
+        for record in self.desk.storage.scan("location"):
+            since = last.get(record.id)
+            if since is None:
+                events = self.desk.storage.events("location", record.id)
+                since = from_dict(datetime, events[0]["at"])
+            due = self.desk.policy.add(since, rules.stocktake_every)
+            if due <= when:
+                overdue.append((record.id, due))
+        return overdue
+
+    def remind_stocktakes(self, now: datetime | None = None) -> builtins.list[Notification]:
+        """Send ``stocktake_due`` for each overdue location, once per location and due date
+        (the SLA tick calls this); returns what it sent."""
+        when = self.desk.at(now)
+        rules = self.desk.policy.parts
+        overdue = self.stocktake_due(when)
+        sent: builtins.list[Notification] = []
+        people = tuple(dict.fromkeys(
+            [*self.desk.staff.with_role("storekeeper"), *self.desk.staff.with_role("manager")]
+        ))  # fmt: skip
+        for location, due in overdue:
+            key = due.isoformat()
+            with self.desk.storage.transaction() as tx:
+                fresh = key not in tx.sent_keys([f"stocktake:{location}"]).get(
+                    f"stocktake:{location}", set()
+                )
+                if fresh:
+                    tx.record_sent([SentNotification(f"stocktake:{location}", key, key, {})])
+            if fresh:
+                note = Notification(
+                    "stocktake_due", None, people,
+                    f"stocktake of {location} was due {due:%Y-%m-%d}",
+                    {"location": location, "due": key,
+                     "rule": rules.location if rules is not None else None}, when,
+                )  # fmt: skip
+                self.desk.notify([note])
+                sent.append(note)
+        return sent
 
     # -- requisitions -------------------------------------------------------------------------
     def request(

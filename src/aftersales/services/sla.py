@@ -177,7 +177,8 @@ class SlaService:
                 sent.append(note)
             if len(due) < _BATCH:
                 break
-        return sent
+        # the cron job that ticks also reminds of overdue stocktakes
+        return sent + self.desk.parts.remind_stocktakes(when)
 
     def _alerts(
         self, case: Case, now: datetime, sent: set[str]
