@@ -207,3 +207,29 @@ def test_appraise_commands(workdir: Path) -> None:
     assert code == 1 and "already finalized" in err
     code, _, err = run("appraise", "--period", "November")
     assert code == 1 and "YYYY-MM" in err
+
+
+def test_parts_commands(workdir: Path) -> None:
+    team()
+    ok("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
+    ok("staff", "add", "sk1", "--name", "Ma", "--role", "storekeeper")
+    from aftersales.cli.config import load_config
+
+    config = load_config(str(workdir / "aftersales.toml"))
+    with ServiceDesk(config.policy, config.storage) as desk:
+        desk.parts.add_location(id="WH", name="Warehouse", by="sk1")
+        desk.parts.add_supplier(id="ACME", name="Acme", qualified=True, by="m1")
+        desk.parts.add_part(sku="SEAL-9", name="Seal", category="seals", unit_cost="12.5",
+                            reorder_point=5, reorder_quantity=20, by="sk1")  # fmt: skip
+        passed = {"quantity": True, "specification": True, "quality": True}
+        desk.parts.receive("SEAL-9", 3, location="WH", supplier="ACME", by="sk1", inspection=passed)
+    stock = json.loads(ok("parts", "stock", "--format", "json"))
+    assert stock == [{"sku": "SEAL-9", "location": "WH", "on_hand": 3, "value": "37.5"}]
+    assert "valuation: 37.5 CNY" in ok("parts", "stock")
+    plan = json.loads(ok("parts", "plan", "--format", "json"))
+    assert plan[0]["sku"] == "SEAL-9" and plan[0]["order"] == 20
+    assert ok("parts", "movements", "SEAL-9", "--format", "csv").startswith("#,type,at,by")
+    assert "requisitions" in ok("parts", "requisitions")
+    assert json.loads(ok("parts", "stocktake", "--format", "json")) == []
+    code, _, err = run("parts", "movements", "NOPE")
+    assert code == 1 and "no part 'NOPE'" in err
