@@ -371,3 +371,34 @@ def test_overdue_stocktakes_are_reminded_once(desk: ServiceDesk, outbox: Outbox)
     ] == []
     desk.parts.count("WH", {}, by="sk1", at=month_later)
     assert [loc for loc, _ in desk.parts.stocktake_due(month_later)] == ["VAN7"]
+
+
+def test_approved_requisitions_reserve_stock_until_issued(desk: ServiceDesk) -> None:
+    desk.parts.add_part(sku="PUMP-1", name="Pump", category="pumps", unit_cost="1500", by="sk1")
+    desk.parts.receive("PUMP-1", 3, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1")
+    case_id = diagnosed_case(desk)
+    req = desk.parts.request(case_id, [{"sku": "PUMP-1", "quantity": 2}], by="e7", at=at(140))
+    assert desk.parts.part("PUMP-1").reserved == 0  # waiting for the manager: nothing held
+    desk.parts.approve(req.id, by="m1", at=at(141))
+    part = desk.parts.part("PUMP-1")
+    assert (part.total, part.reserved, part.available) == (3, 2, 1)
+    assert part.record()["available"] == 1
+    desk.parts.issue(req.id, from_location="WH", by="sk1", at=at(142))
+    part = desk.parts.part("PUMP-1")
+    assert (part.total, part.reserved, part.available) == (3, 0, 3)
+    assert [m.type for m in desk.parts.movements("PUMP-1")] == ["received", "issued"]
+
+
+def test_shelf_life_expiry_is_flagged_oldest_first(desk: ServiceDesk) -> None:
+    desk.parts.add_part(sku="GLUE", name="Sealant", category="consumables", unit_cost="9",
+                        shelf_life_days=180, by="sk1")  # fmt: skip
+    receive = desk.parts.receive
+    receive("GLUE", 5, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1", at=at(0))
+    later = at(0) + timedelta(days=100)
+    receive("GLUE", 5, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1", at=later)
+    desk.parts.scrap("GLUE", 3, location="WH", reason="dried", by="sk1", at=later)  # oldest first
+    assert desk.parts.expiring(now=at(0) + timedelta(days=120)) == []
+    soon = at(0) + timedelta(days=160)
+    assert desk.parts.expiring(now=soon) == [("GLUE", 0, at(0) + timedelta(days=180))]
+    gone = at(0) + timedelta(days=181)
+    assert desk.parts.expiring(now=gone) == [("GLUE", 2, at(0) + timedelta(days=180))]

@@ -9,7 +9,7 @@ snapshot keeps the quantity on hand per location, so reading stock never replays
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,11 +44,17 @@ class Part:
     shelf_life_days: int | None = None
     product_lines: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     on_hand: dict[str, int] = attrs.field(factory=dict, converter=_counts)
+    reserved: int = 0  # held for approved requisitions not issued yet
     version: int = 0
 
     @property
     def total(self) -> int:
         return sum(self.on_hand.values())
+
+    @property
+    def available(self) -> int:
+        """On hand and not reserved (negative: approved requisitions wait for stock)."""
+        return self.total - self.reserved
 
     @property
     def value(self) -> Decimal:
@@ -58,8 +64,8 @@ class Part:
         """The part as the policy's ``reorder when`` condition sees it."""
         return {
             "on_hand": self.total,
-            "reserved": 0,
-            "available": self.total,
+            "reserved": self.reserved,
+            "available": self.available,
             "reorder_point": self.reorder_point,
             "reorder_quantity": self.reorder_quantity,
         }
@@ -101,6 +107,31 @@ class Movement:
     supplier: str | None = None
     approved_by: str | None = None
     increase: bool = False  # adjusted: up (found more on the shelf) rather than down
+
+
+def expired(
+    part: Part, movements: Iterable[Movement], now: datetime
+) -> tuple[int, datetime | None]:
+    """How many of the part on hand are past their shelf life at ``now`` (stock leaves
+    oldest first), and when the oldest unit still on hand expires (None: no shelf life or
+    nothing on hand)."""
+    if part.shelf_life_days is None:
+        return 0, None
+    lots: list[list[Any]] = []  # [received at, quantity], oldest first
+    for m in movements:
+        if m.type == "received" or (m.type == "adjusted" and m.increase):
+            lots.append([m.at, m.quantity])
+        elif m.type in ("consumed", "scrapped", "adjusted"):
+            left = m.quantity
+            while left and lots:
+                used = min(left, lots[0][1])
+                lots[0][1] -= used
+                left -= used
+                if not lots[0][1]:
+                    lots.pop(0)
+    life = timedelta(days=part.shelf_life_days)
+    old = sum(q for at, q in lots if at + life <= now)
+    return old, (lots[0][0] + life if lots else None)
 
 
 def _take(on_hand: dict[str, int], location: str, quantity: int, sku: str) -> None:
@@ -265,4 +296,5 @@ __all__ = [
     "RequisitionLine",
     "Supplier",
     "apply",
+    "expired",
 ]

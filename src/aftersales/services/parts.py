@@ -28,6 +28,7 @@ from aftersales.core.errors import (
 from aftersales.core.model import Case, Notification, Staff
 from aftersales.core.parts import (
     LOCATION_KINDS,
+    MOVEMENTS,
     Approval,
     CaseParts,
     CountLine,
@@ -41,6 +42,7 @@ from aftersales.core.parts import (
     RequisitionLine,
     Supplier,
     apply,
+    expired,
 )
 from aftersales.plugins.storage import SentNotification, Transaction
 
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
 STORE_ROLES = ("storekeeper", "manager")
 _UNACCOUNTED_AFTER = timedelta(days=7)
+_EXPIRY_WARNING = timedelta(days=30)
 
 
 def _text(value: Any, what: str) -> str:
@@ -643,7 +646,10 @@ class PartsService:
             movement = Movement(part.sku, part.version + 1, "issued", when, by, line.quantity,
                                 location=from_location, to_location=target,
                                 case_id=req.case_id)  # fmt: skip
-            moves.append((part, apply(part, movement), movement))  # refuses before writing
+            moved = apply(part, movement)  # refuses before writing
+            # what is issued is no longer held for the requisition
+            moved = attrs.evolve(moved, reserved=max(0, part.reserved - line.quantity))
+            moves.append((part, moved, movement))
         ledger = self._case_parts(req.case_id)
         issued = dict(ledger.issued)
         for line in req.lines:
@@ -774,16 +780,41 @@ class PartsService:
     def _save_requisition(
         self, req: Requisition, expected: int, kind: str, by: str, at: datetime
     ) -> None:
+        """Store a requisition; one that becomes approved reserves its parts, in the same
+        transaction."""
+        reserve = req.status == "approved" and kind in ("requested", "approved")
+        parts = [(self.part(line.sku), line.quantity) for line in req.lines] if reserve else []
         with self.desk.storage.transaction() as tx:
             tx.append("requisition", req.id, expected,
                       [_event(req.version, kind, by, at, {})], to_dict(req))  # fmt: skip
+            for part, quantity in parts:
+                after = attrs.evolve(part, reserved=part.reserved + quantity,
+                                     version=part.version + 1)  # fmt: skip
+                event = _event(after.version, "reserved", by, at,
+                               {"quantity": quantity, "requisition": req.id})  # fmt: skip
+                tx.append("part", part.sku, part.version, [event], to_dict(after))
 
     # -- reading ------------------------------------------------------------------------------
     def movements(self, sku: str) -> builtins.list[Movement]:
-        """The part's movements, oldest first."""
+        """The part's movements, oldest first (reservations are not movements)."""
         self.part(sku)
         return [from_dict(Movement, e["data"]) for e in self.desk.storage.events("part", sku)
-                if e["type"] != "part_added"]  # fmt: skip
+                if e["type"] in MOVEMENTS]  # fmt: skip
+
+    def expiring(
+        self, *, now: datetime | None = None, within: timedelta = _EXPIRY_WARNING
+    ) -> builtins.list[tuple[str, int, datetime | None]]:
+        """Shelf-life parts with stock past its life, or whose oldest unit expires within
+        ``within``: ``(sku, quantity expired, when the oldest unit expires)``."""
+        when = self.desk.at(now)
+        rows = []
+        for part in self.parts():
+            if part.shelf_life_days is None or not part.total:
+                continue
+            old, oldest = expired(part, self.movements(part.sku), when)
+            if old or (oldest is not None and oldest <= when + within):
+                rows.append((part.sku, old, oldest))
+        return rows
 
     def stock(
         self, *, sku: str | None = None, location: str | None = None
