@@ -402,3 +402,17 @@ def test_shelf_life_expiry_is_flagged_oldest_first(desk: ServiceDesk) -> None:
     assert desk.parts.expiring(now=soon) == [("GLUE", 0, at(0) + timedelta(days=180))]
     gone = at(0) + timedelta(days=181)
     assert desk.parts.expiring(now=gone) == [("GLUE", 2, at(0) + timedelta(days=180))]
+
+
+def test_receiving_a_whole_order(desk: ServiceDesk) -> None:
+    desk.parts.add_part(sku="BRG-2", name="Bearing", category="bearings", unit_cost="80", by="sk1")
+    both = [{"sku": "SEAL-9", "quantity": 10}, {"sku": "BRG-2", "quantity": 4}]
+    po = desk.parts.order("ACME", both, by="sk1", at=at(1))
+    with pytest.raises(ValidationError, match="expects 4 more of BRG-2, not 5"):
+        desk.parts.receive_order(po.id, [{"sku": "SEAL-9", "quantity": 10},
+                                         {"sku": "BRG-2", "quantity": 5}],
+                                 location="WH", inspection=ALL_PASSED, by="sk1")  # fmt: skip
+    assert desk.parts.stock() == []  # the first line was not taken in either
+    desk.parts.receive_order(po.id, both, location="WH", inspection=ALL_PASSED, by="sk1", at=at(2))
+    assert desk.parts.stock() == [("BRG-2", "WH", 4), ("SEAL-9", "WH", 10)]
+    assert not desk.parts.purchase_order(po.id).open

@@ -264,6 +264,44 @@ class PartsService:
         self._inspected(source, sku, quantity, kept, dict(inspection), reason, by, when)
         return part
 
+    def receive_order(
+        self,
+        po: str,
+        lines: Iterable[Mapping[str, Any]],
+        *,
+        location: str,
+        inspection: Mapping[str, bool],
+        by: str,
+        at: datetime | None = None,
+    ) -> builtins.list[Part]:
+        """Receive a delivery against a purchase order, line by line
+        (``[{"sku": ..., "quantity": ..., "accepted": ..., "reason": ...}]``, the last two
+        when the inspection failed): see :meth:`receive`. Every line is checked before any is
+        taken in."""
+        order = self.purchase_order(po)
+        wanted = [dict(li) for li in lines]
+        for li in wanted:
+            sku, quantity = _text(li.get("sku"), "sku"), _quantity(li.get("quantity"))
+            if order.still_due(sku) < quantity:
+                raise ValidationError(
+                    f"order {po} expects {order.still_due(sku)} more of {sku}, not {quantity}"
+                )
+        return [
+            self.receive(
+                li["sku"],
+                li["quantity"],
+                location=location,
+                supplier=order.supplier,
+                inspection=inspection,
+                by=by,
+                accepted=li.get("accepted"),
+                reason=li.get("reason"),
+                po=po,
+                at=at,
+            )
+            for li in wanted
+        ]
+
     def _inspected(
         self,
         supplier: Supplier,
