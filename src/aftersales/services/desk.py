@@ -63,6 +63,7 @@ class ServiceDesk:
 
         from aftersales.services.appraisals import AppraisalService
         from aftersales.services.cases import CaseService
+        from aftersales.services.expenses import ExpenseService
         from aftersales.services.parts import PartsService
         from aftersales.services.sla import SlaService
         from aftersales.services.staff import StaffService
@@ -74,6 +75,7 @@ class ServiceDesk:
         self.sla = SlaService(self)
         self.appraisals = AppraisalService(self)
         self.parts = PartsService(self)
+        self.expenses = ExpenseService(self)
 
     # -- policies -------------------------------------------------------------------------
     def _check_metrics(self, policy: Policy) -> None:

@@ -1,0 +1,353 @@
+"""``desk.expenses``: claims checked against the policy's limits, approved along its chain.
+
+A claim is drafted by the staff member who spent the money, submitted (the checks run then,
+every finding naming the line and the policy rule), approved step by step by the roles the
+policy's ``approve by ... [when ...]`` chain names (nobody approves their own claim or two
+steps of one), then paid; or rejected with a reason, edited and submitted again. Every
+change is an event of the claim. Invoice numbers are unique across all claims: each is
+recorded in the transaction that submits its claim.
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    PolicyError,
+    ValidationError,
+    WorkflowError,
+)
+from aftersales.core.expenses import Claim, ClaimLine, Finding, Step
+from aftersales.core.model import Notification
+
+if TYPE_CHECKING:
+    from aftersales.services.desk import ServiceDesk
+
+_PER = {"night": "nights", "day": "days"}
+
+
+def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
+    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
+
+
+class ExpenseService:
+    def __init__(self, desk: ServiceDesk) -> None:
+        self.desk = desk
+
+    @property
+    def rules(self) -> Any:
+        rules = self.desk.policy.expenses
+        if rules is None:
+            raise PolicyError(
+                f"{self.desk.policy.filename} has no expenses section",
+                hint="add an expenses block to the policy",
+            )
+        return rules
+
+    # -- drafting -----------------------------------------------------------------------------
+    def _lines(self, lines: Iterable[Mapping[str, Any] | ClaimLine]) -> tuple[ClaimLine, ...]:
+        currency = self.desk.policy.currency
+        out = []
+        for n, item in enumerate(lines, start=1):
+            if isinstance(item, ClaimLine):
+                line = item
+            else:
+                data = dict(item)
+                try:
+                    data["amount"] = Decimal(str(data.get("amount")))
+                    if data.get("rate") is not None:
+                        data["rate"] = Decimal(str(data["rate"]))
+                except InvalidOperation:
+                    raise ValidationError(f"line {n}: amount and rate are numbers") from None
+                data.setdefault("currency", currency)
+                if isinstance(data.get("date"), str):
+                    data["date"] = date.fromisoformat(data["date"])
+                try:
+                    line = ClaimLine(**data)
+                except TypeError as exc:
+                    raise ValidationError(f"line {n}: {exc}") from None
+            if line.amount <= 0:
+                raise ValidationError(f"line {n}: an amount must be above 0, not {line.amount}")
+            if line.currency != currency and line.rate is None:
+                raise ValidationError(
+                    f"line {n}: {line.currency} is not the policy's currency ({currency}); "
+                    "record the exchange rate on the line (rate=)"
+                )
+            out.append(line)
+        if not out:
+            raise ValidationError("a claim needs at least one line")
+        return tuple(out)
+
+    def draft(
+        self,
+        lines: Iterable[Mapping[str, Any] | ClaimLine],
+        *,
+        by: str,
+        cases: Iterable[str] = (),
+        at: datetime | None = None,
+    ) -> Claim:
+        """Start a claim for ``by``'s own expenses, linked to the case(s) they served."""
+        self.rules  # noqa: B018 - refuses at once when the policy has no expenses section
+        self.desk.staff.actor(by)
+        linked = tuple(dict.fromkeys(cases))
+        for case_id in linked:
+            self.desk.cases.get(case_id)
+        when = self.desk.at(at)
+        claim = Claim(f"EX-{uuid.uuid4().hex[:10]}", by, self._lines(lines), linked, "draft",
+                      when, version=1)  # fmt: skip
+        with self.desk.storage.transaction() as tx:
+            tx.append("claim", claim.id, 0, [_event(1, "drafted", by, when, {})], to_dict(claim))
+        return claim
+
+    def get(self, claim_id: str) -> Claim:
+        record = self.desk.storage.get("claim", claim_id)
+        if record is None:
+            raise NotFound(f"no expense claim {claim_id!r}")
+        return from_dict(Claim, record.data)
+
+    def claims(self, *, status: str | None = None) -> builtins.list[Claim]:
+        found = [from_dict(Claim, r.data) for r in self.desk.storage.scan("claim")]
+        return sorted((c for c in found if status in (None, c.status)), key=lambda c: c.created_at)
+
+    def edit(
+        self,
+        claim_id: str,
+        lines: Iterable[Mapping[str, Any] | ClaimLine],
+        *,
+        by: str,
+        cases: Iterable[str] | None = None,
+        at: datetime | None = None,
+    ) -> Claim:
+        """Change a draft or a rejected claim (its owner)."""
+        claim = self._own(claim_id, by, "edit")
+        if claim.status not in ("draft", "rejected"):
+            raise WorkflowError(f"claim {claim_id} is {claim.status}; only a draft or a rejected "
+                                "claim can be edited")  # fmt: skip
+        after = attrs.evolve(
+            claim, lines=self._lines(lines), status="draft", findings=(), approvals=(),
+            cases=claim.cases if cases is None else tuple(dict.fromkeys(cases)),
+            version=claim.version + 1,
+        )  # fmt: skip
+        return self._save(claim, after, "edited", by, self.desk.at(at))
+
+    # -- checks -------------------------------------------------------------------------------
+    def check(self, claim: Claim) -> tuple[Finding, ...]:
+        """What the policy's limits find in a claim (nothing is refused here)."""
+        rules = self.rules
+        findings = []
+        totals: dict[str, Decimal] = {}
+        for n, line in enumerate(claim.lines, start=1):
+            totals[line.category] = totals.get(line.category, Decimal(0)) + line.local
+            limit = rules.limits.get(line.category)
+            if limit is None or limit.per == "claim":
+                continue
+            count = 1
+            if limit.per in _PER:
+                count = getattr(line, _PER[limit.per]) or 1
+            allowed = limit.amount.amount * count
+            if line.local > allowed:
+                findings.append(Finding(n, f"{line.category} {line.local} is over the limit "
+                                           f"of {limit.amount} per {limit.per}"
+                                           + (f" x {count}" if count > 1 else ""),
+                                        limit.location))  # fmt: skip
+        for category, total in totals.items():
+            limit = rules.limits.get(category)
+            if limit is not None and limit.per == "claim" and total > limit.amount.amount:
+                what = f"{category} {total} is over the limit of {limit.amount} per claim"
+                findings.append(Finding(None, what, limit.location))
+        return tuple(findings)
+
+    # -- the chain ----------------------------------------------------------------------------
+    def submit(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
+        """Submit a draft: every line needs an invoice if the policy says so, no invoice
+        number may be on another claim; the limits' findings are recorded on the claim; the
+        chain is chosen and its first approver notified."""
+        claim = self._own(claim_id, by, "submit")
+        if claim.status != "draft":
+            raise WorkflowError(f"claim {claim_id} is {claim.status}; only a draft is submitted")
+        rules = self.rules
+        if rules.invoice_required:
+            missing = [n for n, line in enumerate(claim.lines, start=1) if not line.invoice]
+            if missing:
+                raise ValidationError(
+                    f"the policy requires an invoice ({rules.location}); line(s) "
+                    f"{', '.join(map(str, missing))} have none"
+                )
+        invoices = [line.invoice for line in claim.lines if line.invoice]
+        if len(set(invoices)) != len(invoices):
+            raise ValidationError("the same invoice number appears twice in the claim")
+        for number in invoices:
+            record = self.desk.storage.get("invoice", number)
+            if record is not None and record.data["claim"] != claim.id:
+                raise ValidationError(
+                    f"invoice {number} is already used on claim {record.data['claim']}"
+                )
+        facts = {"amount": claim.total, "lines": len(claim.lines), "cases": len(claim.cases)}
+        rule = rules.approval_for(facts)
+        chain = tuple(rule.chain) if rule is not None else ()
+        when = self.desk.at(at)
+        after = attrs.evolve(
+            claim, status="submitted" if chain else "approved", chain=chain,
+            rule=None if rule is None else rule.location, findings=self.check(claim),
+            submitted_at=when, version=claim.version + 1,
+        )  # fmt: skip
+        try:
+            with self.desk.storage.transaction() as tx:
+                for number in invoices:
+                    if tx.get("invoice", number) is None:
+                        tx.append("invoice", number, 0,
+                                  [_event(1, "used", by, when, {"claim": claim.id})],
+                                  {"claim": claim.id})  # fmt: skip
+                event = _event(after.version, "submitted", by, when, {})
+                tx.append("claim", claim.id, claim.version, [event], to_dict(after))
+        except ConflictError:
+            raise ValidationError(
+                "an invoice of this claim was just used on another claim"
+            ) from None
+        self._notify_next(after, when)
+        return after
+
+    def approve(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
+        """Approve the step the claim waits for (``by`` holds that role, is not the claimant
+        and approved no earlier step)."""
+        claim = self.get(claim_id)
+        role = claim.waiting_for
+        if role is None:
+            raise WorkflowError(f"claim {claim_id} is {claim.status}, not waiting for approval")
+        actor = self.desk.staff.actor(by)
+        if not actor.has_role(role):
+            raise PermissionDenied(f"{by} cannot approve claim {claim_id} as {role}")
+        if actor.id == claim.staff_id:
+            raise PermissionDenied(f"{by} cannot approve their own claim")
+        if any(step.by == actor.id for step in claim.approvals):
+            raise PermissionDenied(f"{by} already approved claim {claim_id} at an earlier step")
+        when = self.desk.at(at)
+        approvals = (*claim.approvals, Step(role, actor.id, when))
+        status = "approved" if len(approvals) == len(claim.chain) else "submitted"
+        after = attrs.evolve(claim, approvals=approvals, status=status, version=claim.version + 1)
+        saved = self._save(claim, after, "approved", by, when)
+        self._notify_next(saved, when)
+        return saved
+
+    def reject(self, claim_id: str, *, by: str, reason: str, at: datetime | None = None) -> Claim:
+        """Send a claim back with a reason; its owner may edit and submit it again."""
+        claim = self.get(claim_id)
+        role = claim.waiting_for
+        if role is None:
+            raise WorkflowError(f"claim {claim_id} is {claim.status}, not waiting for approval")
+        actor = self.desk.staff.actor(by)
+        if not actor.has_role(role) or actor.id == claim.staff_id:
+            raise PermissionDenied(f"{by} cannot reject claim {claim_id} as {role}")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValidationError("a rejection needs a reason")
+        after = attrs.evolve(claim, status="rejected", reason=reason.strip(),
+                             version=claim.version + 1)  # fmt: skip
+        return self._save(claim, after, "rejected", by, self.desk.at(at))
+
+    def pay(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
+        """Record the payment of an approved claim (finance)."""
+        claim = self.get(claim_id)
+        if claim.status != "approved":
+            raise WorkflowError(
+                f"claim {claim_id} is {claim.status}; only an approved claim is paid"
+            )
+        actor = self.desk.staff.actor(by)
+        if not actor.has_role("finance"):
+            raise PermissionDenied(f"{by} cannot pay claims: that needs the role finance")
+        if actor.id == claim.staff_id:
+            raise PermissionDenied(f"{by} cannot pay their own claim")
+        after = attrs.evolve(claim, status="paid", paid_by=actor.id, version=claim.version + 1)
+        return self._save(claim, after, "paid", by, self.desk.at(at))
+
+    def history(self, claim_id: str) -> builtins.list[dict[str, Any]]:
+        """The claim's events, oldest first."""
+        self.get(claim_id)
+        return self.desk.storage.events("claim", claim_id)
+
+    # -- cost control -------------------------------------------------------------------------
+    def report(
+        self, since: date, until: date, *, by: str = "staff"
+    ) -> builtins.list[dict[str, Any]]:
+        """Approved and paid claim lines dated in ``[since, until)``, grouped ``by`` staff,
+        case, category or customer: total, lines, claims, cost per case, lines over limits."""
+        if by not in ("staff", "case", "category", "customer"):
+            raise ValidationError(f"by must be staff, case, category or customer, not {by!r}")
+        groups: dict[str, dict[str, Any]] = {}
+        for claim in self.claims():
+            if claim.status not in ("approved", "paid"):
+                continue
+            over = {f.line for f in claim.findings}
+            for n, line in enumerate(claim.lines, start=1):
+                if not since <= line.date < until:
+                    continue
+                share = line.local / (len(claim.cases) or 1)
+                keys: list[str]
+                if by == "staff":
+                    keys = [claim.staff_id]
+                elif by == "category":
+                    keys = [line.category]
+                elif by == "case":
+                    keys = list(claim.cases) or ["(no case)"]
+                else:
+                    keys = [self.desk.cases.get(c).customer.name for c in claim.cases] or ["(none)"]
+                for key in keys:
+                    fresh = {"group": key, "total": Decimal(0), "lines": 0, "claims": set(),
+                             "cases": set(), "over_limit": 0}  # fmt: skip
+                    g = groups.setdefault(key, fresh)
+                    g["total"] += share if by in ("case", "customer") else line.local
+                    g["lines"] += 1
+                    g["claims"].add(claim.id)
+                    g["cases"].update(claim.cases)
+                    g["over_limit"] += n in over or None in over
+        rows = []
+        for g in sorted(groups.values(), key=lambda g: g["group"]):
+            cases = len(g["cases"])
+            rows.append({
+                "group": g["group"], "total": g["total"], "lines": g["lines"],
+                "claims": len(g["claims"]), "cases": cases,
+                "per_case": g["total"] / cases if cases else None,
+                "over_limit": g["over_limit"],
+            })  # fmt: skip
+        return rows
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _own(self, claim_id: str, by: str, what: str) -> Claim:
+        claim = self.get(claim_id)
+        self.desk.staff.actor(by)
+        if by != claim.staff_id:
+            raise PermissionDenied(f"{by} cannot {what} {claim.staff_id}'s claim")
+        return claim
+
+    def _save(self, before: Claim, after: Claim, kind: str, by: str, at: datetime) -> Claim:
+        with self.desk.storage.transaction() as tx:
+            tx.append("claim", before.id, before.version,
+                      [_event(after.version, kind, by, at, {"reason": after.reason})],
+                      to_dict(after))  # fmt: skip
+        return after
+
+    def _notify_next(self, claim: Claim, at: datetime) -> None:
+        role = claim.waiting_for
+        if role is None:
+            return
+        people = tuple(s for s in self.desk.staff.with_role(role) if s != claim.staff_id)
+        self.desk.notify([Notification(
+            "expense_awaiting_approval", None, people,
+            f"claim {claim.id} of {claim.staff_id}, {claim.total} "
+            f"{self.desk.policy.currency or ''}, waits for {role} approval".replace("  ", " "),
+            {"claim": claim.id, "role": role, "total": str(claim.total),
+             "findings": [f.message for f in claim.findings]}, at,
+        )])  # fmt: skip
+
+
+__all__ = ["ExpenseService"]
