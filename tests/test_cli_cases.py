@@ -233,3 +233,31 @@ def test_parts_commands(workdir: Path) -> None:
     assert json.loads(ok("parts", "stocktake", "--format", "json")) == []
     code, _, err = run("parts", "movements", "NOPE")
     assert code == 1 and "no part 'NOPE'" in err
+
+
+def test_expenses_commands(workdir: Path) -> None:
+    team()
+    ok("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
+    ok("staff", "add", "f1", "--name", "Sun", "--role", "finance")
+    from datetime import date
+
+    from aftersales.cli.config import load_config
+
+    config = load_config(str(workdir / "aftersales.toml"))
+    with ServiceDesk(config.policy, config.storage) as desk:
+        stay = {"category": "lodging", "amount": "900", "nights": 2, "date": date(2026, 11, 24),
+                "invoice": "H1"}  # fmt: skip
+        claim = desk.expenses.draft([stay], by="e7")
+        desk.expenses.submit(claim.id, by="e7")
+        desk.expenses.approve(claim.id, by="m1")
+        desk.expenses.approve(claim.id, by="f1")
+    listed = json.loads(ok("expenses", "list", "--format", "json"))
+    assert listed[0]["status"] == "approved" and listed[0]["findings"] == 1
+    shown = ok("expenses", "show", claim.id)
+    assert "over the limit of 400 CNY per night x 2" in shown
+    report = json.loads(ok("expenses", "report", "--since", "2026-11-01", "--until", "2026-12-01",
+                           "--by", "category", "--format", "json"))  # fmt: skip
+    assert report == [{"group": "lodging", "total": "900", "lines": 1, "claims": 1, "cases": 0,
+                       "per_case": None, "over_limit": 1}]  # fmt: skip
+    code, _, err = run("expenses", "show", "EX-nope")
+    assert code == 1 and "no expense claim 'EX-nope'" in err

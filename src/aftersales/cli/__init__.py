@@ -9,6 +9,7 @@ import click
 
 from aftersales.cli.appraise_commands import appraise
 from aftersales.cli.case_commands import case, plugins_command, staff
+from aftersales.cli.expenses_commands import expenses
 from aftersales.cli.parts_commands import parts
 from aftersales.cli.policy_commands import policy
 from aftersales.cli.simulate_command import simulate_command
@@ -39,5 +40,6 @@ main.add_command(sla)
 main.add_command(simulate_command)
 main.add_command(appraise)
 main.add_command(parts)
+main.add_command(expenses)
 
 __all__ = ["main"]
