@@ -62,6 +62,22 @@ def add_team(desk: ServiceDesk) -> None:
     desk.staff.add(id="e7", name="Chen", roles=["engineer"], supervisor="m1", at=T0)
     desk.staff.add(id="e8", name="Wu", roles=["engineer"], supervisor="m1", at=T0)
     desk.staff.add(id="sk1", name="Ma", roles=["storekeeper"], at=T0)
+    certify(desk, "e7", "e8")
+
+
+def certify(desk: ServiceDesk, *engineers: str) -> None:
+    """Pass every engineer named in every certificate the policy's training section asks
+    for (a trained team), assessed by m1 a month before T0."""
+    training = desk.policy.training
+    if training is None:
+        return
+    names = dict.fromkeys(rule.certificate for rule in training.certificates)
+    full = {part.name: 100 for part in training.assessment}
+    for engineer in engineers:
+        for name in names:
+            desk.training.assess(
+                engineer, certificate=name, scores=full, by="m1", at=T0 - timedelta(days=30)
+            )
 
 
 REPORT: dict[str, Any] = {

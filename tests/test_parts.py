@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from conftest import RULES, add_team, at
+from conftest import RULES, add_team, at, certify
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -292,6 +292,7 @@ def test_nobody_approves_their_own_requisition(storage_url: str) -> None:
     add_team(desk)
     desk.staff.add(id="e9", name="Boss engineer", roles=["engineer", "supervisor"], at=at(0))
     desk.staff.add(id="d1", name="Director", roles=["director"], at=at(0))
+    certify(desk, "e9")
     stocked(desk)
     desk.parts.add_part(sku="BIG", name="Big pump", category="pumps", unit_cost="30000", by="sk1")
     from conftest import REPORT

@@ -246,6 +246,12 @@ class Simulation:
             desk.staff.add(
                 id=e, name=f"Engineer {e}", roles=["engineer"], supervisor="mgr", at=start
             )
+        training = self.policy.training
+        if training is not None:  # a trained team: every certificate the policy asks for
+            full = {part.name: 100 for part in training.assessment}
+            for name in dict.fromkeys(rule.certificate for rule in training.certificates):
+                for e in self.engineers:
+                    desk.training.assess(e, certificate=name, scores=full, by="mgr", at=start)
         self.free_at = dict.fromkeys(self.engineers, start)
         self.busy = dict.fromkeys(self.engineers, timedelta(0))
         self.jobs = dict.fromkeys(self.engineers, 0)

@@ -333,12 +333,28 @@ class CaseService:
         by: str,
         at: datetime | None = None,
         instructions: str | None = None,
+        override: str | None = None,
         version: int | None = None,
     ) -> Case:
-        """Give the case to an engineer (notifies them: ``case_assigned``)."""
-        self._engineer(engineer)
-        data = {"engineer": engineer, "instructions": instructions}
+        """Give the case to an engineer (notifies them: ``case_assigned``). An engineer who
+        lacks a certificate the policy's ``require certificate`` rules ask for the case is
+        refused, unless a manager gives ``override=`` with the reason (recorded)."""
+        data = self._assignment(case_id, engineer, by, at, override)
+        data["instructions"] = instructions
         return self._act(case_id, "assign", by, at, version, data)
+
+    def _assignment(
+        self, case_id: str, engineer: str, by: str, at: datetime | None, override: str | None
+    ) -> dict[str, Any]:
+        staff = self._engineer(engineer)
+        data: dict[str, Any] = {"engineer": engineer}
+        actor = self.desk.staff.actor(by)
+        overridden = self.desk.training.check_assignment(
+            self.get(case_id), staff, actor, self.desk.at(at), override
+        )
+        if overridden is not None:
+            data["override"] = overridden
+        return data
 
     def reassign(
         self,
@@ -349,15 +365,14 @@ class CaseService:
         reason: str,
         at: datetime | None = None,
         instructions: str | None = None,
+        override: str | None = None,
         version: int | None = None,
     ) -> Case:
-        """Hand the case to another engineer, who confirms it again."""
-        self._engineer(engineer)
-        data = {
-            "engineer": engineer,
-            "reason": _text(reason, "the reason for a reassignment"),
-            "instructions": instructions,
-        }
+        """Hand the case to another engineer, who confirms it again (certificates as for
+        ``assign``)."""
+        data = self._assignment(case_id, engineer, by, at, override)
+        data["reason"] = _text(reason, "the reason for a reassignment")
+        data["instructions"] = instructions
         return self._act(case_id, "reassign", by, at, version, data)
 
     def confirm(

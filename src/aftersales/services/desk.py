@@ -67,6 +67,7 @@ class ServiceDesk:
         from aftersales.services.parts import PartsService
         from aftersales.services.sla import SlaService
         from aftersales.services.staff import StaffService
+        from aftersales.services.training import TrainingService
 
         self._policies: dict[str, Policy] = {}
         self._keep_policy(policy)
@@ -76,6 +77,7 @@ class ServiceDesk:
         self.appraisals = AppraisalService(self)
         self.parts = PartsService(self)
         self.expenses = ExpenseService(self)
+        self.training = TrainingService(self)
 
     # -- policies -------------------------------------------------------------------------
     def _check_metrics(self, policy: Policy) -> None:

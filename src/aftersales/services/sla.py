@@ -178,7 +178,11 @@ class SlaService:
             if len(due) < _BATCH:
                 break
         # the cron job that ticks also reminds of overdue stocktakes
-        return sent + self.desk.parts.remind_stocktakes(when)
+        return (
+            sent
+            + self.desk.parts.remind_stocktakes(when)
+            + self.desk.training.remind_expiring(when)
+        )
 
     def _alerts(
         self, case: Case, now: datetime, sent: set[str]
