@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import REPORT, RULES, add_team
+from test_calendar import oracle_is_working
 
 from aftersales import (
     Notification,
@@ -469,14 +470,6 @@ def test_changed_text_under_a_stored_version_is_refused(tmp_path: Path) -> None:
 
 
 # ---- every milestone of every priority of every shipped policy, against an oracle ---------------
-def _oracle_working(cal: Any, t: datetime) -> bool:
-    local = t.astimezone(cal.tz)
-    if not cal.is_working_day(local.date()):
-        return False
-    minute = local.hour * 60 + local.minute
-    return any(a <= minute < b for a, b in cal.hours)
-
-
 def _oracle_due(policy: Any, target: Any, start: datetime) -> datetime:
     """Step through time a minute (or a day) at a time: slow, obviously right."""
     duration = target.duration
@@ -487,7 +480,7 @@ def _oracle_due(policy: Any, target: Any, start: datetime) -> datetime:
         return (local + timedelta(days=int(duration.amount))).replace(tzinfo=policy.tz)
     cal = policy.calendar(target.calendar)
     t = start.astimezone(timezone.utc).replace(second=0, microsecond=0)
-    while not _oracle_working(cal, t):
+    while not oracle_is_working(cal, t):
         t += timedelta(minutes=1)
     if duration.unit.seconds is None:  # working days: the same wall time, n working days on
         local = t.astimezone(cal.tz)
@@ -499,11 +492,11 @@ def _oracle_due(policy: Any, target: Any, start: datetime) -> datetime:
         return wall.replace(tzinfo=cal.tz)
     minutes = int(duration.amount * duration.unit.seconds / 60)
     while minutes:
-        if _oracle_working(cal, t):
+        if oracle_is_working(cal, t):
             minutes -= 1
         t += timedelta(minutes=1)
         if minutes:
-            while not _oracle_working(cal, t):
+            while not oracle_is_working(cal, t):
                 t += timedelta(minutes=1)
     return t
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
@@ -222,16 +223,11 @@ class ExpenseService:
         """Approve the step the claim waits for (``by`` holds that role, is not the claimant
         and approved no earlier step)."""
         claim = self.get(claim_id)
-        role = claim.waiting_for
-        if role is None:
-            raise WorkflowError(f"claim {claim_id} is {claim.status}, not waiting for approval")
+        what = f"claim {claim_id}"
+        waiting = claim.status == "submitted"
+        role = next_role(claim.chain, len(claim.approvals), waiting, what, claim.status)
         actor = self.desk.staff.actor(by)
-        if not actor.has_role(role):
-            raise PermissionDenied(f"{by} cannot approve claim {claim_id} as {role}")
-        if actor.id == claim.staff_id:
-            raise PermissionDenied(f"{by} cannot approve their own claim")
-        if any(step.by == actor.id for step in claim.approvals):
-            raise PermissionDenied(f"{by} already approved claim {claim_id} at an earlier step")
+        check_approver(actor, role, claim.staff_id, (s.by for s in claim.approvals), what, "claim")
         when = self.desk.at(at)
         approvals = (*claim.approvals, Step(role, actor.id, when))
         status = "approved" if len(approvals) == len(claim.chain) else "submitted"

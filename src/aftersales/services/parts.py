@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
@@ -637,14 +638,12 @@ class PartsService:
         """Approve the next step of the chain: ``by`` holds that role, did not ask for the
         parts, and did not approve an earlier step."""
         req = self.requisition(id)
-        role = req.waiting_for
-        if role is None:
-            raise WorkflowError(f"requisition {id} is {req.status}, not waiting for approval")
-        actor = self._actor(by, (role,), f"approve requisition {id} as {role}")
-        if actor.id == req.engineer:
-            raise PermissionDenied(f"{by} cannot approve their own requisition")
-        if any(a.by == actor.id for a in req.approvals):
-            raise PermissionDenied(f"{by} already approved requisition {id} at an earlier step")
+        what = f"requisition {id}"
+        waiting = req.status == "requested"
+        role = next_role(req.chain, len(req.approvals), waiting, what, req.status)
+        actor = self.desk.staff.actor(by)
+        check_approver(actor, role, req.engineer, (a.by for a in req.approvals), what,
+                       "requisition")  # fmt: skip
         when = self.desk.at(at)
         approvals = (*req.approvals, Approval(role, actor.id, when))
         status = "approved" if len(approvals) == len(req.chain) else "requested"
