@@ -209,17 +209,22 @@ def clock_state(
     f = _frame(milestone, target, case, now, tk, excuse, _events(case, now, happened))
     if f is None or f.due is None:
         return "met" if f is not None and f.met_at is not None else "pending"
-    done = f.met_at if f.met_at is not None else (now if now >= f.due else None)
-    if done is None:
-        return "running"
-    if done <= f.due:
-        return "met"
-    return (
-        "excused"
-        if f.notice is not None
-        and (done <= f.notice.new_eta if f.met_at is not None else now < f.notice.new_eta)
-        else "breached"
-    )
+    return _decided(f, now) or "running"
+
+
+def _decided(f: _Frame, now: datetime) -> str | None:
+    """``met``, ``excused`` or ``breached`` once the clock is decided (met, or past due);
+    None while it runs."""
+    assert f.due is not None
+    if f.met_at is not None:
+        if f.met_at <= f.due:
+            return "met"
+        excused = f.notice is not None and f.met_at <= f.notice.new_eta
+    elif now >= f.due:
+        excused = f.notice is not None and now < f.notice.new_eta
+    else:
+        return None
+    return "excused" if excused else "breached"
 
 
 def clock(
@@ -251,23 +256,17 @@ def clock(
         return Clock(milestone, priority, target, f.starts_at, None, met_at,
                      "met" if met_at else "pending", None, None, None, f.held)  # fmt: skip
     remaining = overrun = None
-    if met_at is not None:
-        if met_at <= due:
-            state = "met"
-        else:
-            overrun = _measure(tk, target, due, met_at)
-            excused = f.notice is not None and met_at <= f.notice.new_eta
-            state = "excused" if excused else "breached"
-    elif now < due:
+    decided = _decided(f, now)
+    if decided is None:
         remaining = _measure(tk, target, now, due)
         first = min(warn_at, default=None)
         risky = first is not None and total is not None and total > timedelta(0)
         at_risk = risky and total - remaining >= total * float(first / 100)  # type: ignore[operator]
         state = "at_risk" if at_risk else "running"
     else:
-        overrun = _measure(tk, target, due, now)
-        excused = f.notice is not None and now < f.notice.new_eta
-        state = "excused" if excused else "breached"
+        state = decided
+        if state != "met":  # late: by how much, as the target counts
+            overrun = _measure(tk, target, due, met_at or now)
     return Clock(milestone, priority, target, f.starts_at, due, met_at, state, remaining, overrun,
                  f.notice, f.held, _alerts(f, target, tk, warn_at))  # fmt: skip
 
