@@ -65,6 +65,7 @@ class ServiceDesk:
         from aftersales.services.cases import CaseService
         from aftersales.services.expenses import ExpenseService
         from aftersales.services.parts import PartsService
+        from aftersales.services.safety import SafetyService
         from aftersales.services.sla import SlaService
         from aftersales.services.staff import StaffService
         from aftersales.services.training import TrainingService
@@ -78,6 +79,7 @@ class ServiceDesk:
         self.parts = PartsService(self)
         self.expenses = ExpenseService(self)
         self.training = TrainingService(self)
+        self.safety = SafetyService(self)
 
     # -- policies -------------------------------------------------------------------------
     def _check_metrics(self, policy: Policy) -> None:

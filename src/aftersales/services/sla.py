@@ -182,6 +182,7 @@ class SlaService:
             sent
             + self.desk.parts.remind_stocktakes(when)
             + self.desk.training.remind_expiring(when)
+            + self.desk.safety.remind_tools(when)
         )
 
     def _alerts(

@@ -1,0 +1,234 @@
+"""``desk.safety``: the tool register (inspections as the policy says) and incidents.
+
+Tools are inspected every ``inspect tools every`` period: an overdue tool cannot be checked
+out to an engineer, and the SLA tick sends ``tool_inspection_due`` once per tool and due date.
+Incidents are reported within ``report incidents within`` of the event; a later report is
+recorded as late. Corrective actions are tracked until each is done.
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from aftersales.core.model import Notification
+from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
+from aftersales.plugins.storage import SentNotification, utc_text
+
+if TYPE_CHECKING:
+    from aftersales.services.desk import ServiceDesk
+
+KEEPERS = ("storekeeper", "manager")
+
+
+def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
+    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
+
+
+class SafetyService:
+    def __init__(self, desk: ServiceDesk) -> None:
+        self.desk = desk
+
+    # -- tools --------------------------------------------------------------------------------
+    def add_tool(
+        self, *, id: str, name: str, inspected: datetime, by: str, at: datetime | None = None
+    ) -> Tool:
+        """Register a tool with the date of its last inspection (a storekeeper or manager)."""
+        self._keeper(by, "register tools")
+        tool = Tool(id, name, self.desk.at(inspected), version=1)
+        when = self.desk.at(at)
+        try:
+            with self.desk.storage.transaction() as tx:
+                tx.append("tool", id, 0, [_event(1, "registered", by, when, {})], to_dict(tool))
+        except ConflictError:
+            raise ConflictError(f"there is already a tool {id!r}") from None
+        return tool
+
+    def tool(self, id: str) -> Tool:
+        record = self.desk.storage.get("tool", id)
+        if record is None:
+            raise NotFound(f"no tool {id!r}")
+        return from_dict(Tool, record.data)
+
+    def inspection_due(self, tool: Tool) -> datetime | None:
+        """When the tool's next inspection is due (None: the policy sets no period)."""
+        rules = self.desk.policy.safety
+        if rules is None or rules.tools_every is None:
+            return None
+        return self.desk.policy.add(tool.last_inspected, rules.tools_every)
+
+    def inspect(self, id: str, *, by: str, at: datetime | None = None) -> Tool:
+        self._keeper(by, "inspect tools")
+        tool = self.tool(id)
+        when = self.desk.at(at)
+        return self._save(tool, attrs.evolve(tool, last_inspected=when, version=tool.version + 1),
+                          "inspected", by, when)  # fmt: skip
+
+    def check_out(self, id: str, *, engineer: str, by: str, at: datetime | None = None) -> Tool:
+        """Hand a tool to an engineer; refused while it is overdue for inspection."""
+        self._keeper(by, "check tools out")
+        if not self.desk.staff.actor(engineer).has_role("engineer"):
+            raise ValidationError(f"{engineer} is not an engineer")
+        tool = self.tool(id)
+        when = self.desk.at(at)
+        due = self.inspection_due(tool)
+        if due is not None and due <= when:
+            rules = self.desk.policy.safety
+            raise PermissionDenied(
+                f"tool {id} was due for inspection on {due:%Y-%m-%d} "
+                f"({rules.location if rules else ''}); inspect it before checking it out"
+            )
+        if tool.holder is not None:
+            raise ValidationError(f"tool {id} is checked out to {tool.holder}")
+        return self._save(tool, attrs.evolve(tool, holder=engineer, version=tool.version + 1),
+                          "checked_out", by, when)  # fmt: skip
+
+    def check_in(self, id: str, *, by: str, at: datetime | None = None) -> Tool:
+        self._keeper(by, "check tools in")
+        tool = self.tool(id)
+        when = self.desk.at(at)
+        return self._save(tool, attrs.evolve(tool, holder=None, version=tool.version + 1),
+                          "checked_in", by, when)  # fmt: skip
+
+    def overdue_tools(self, now: datetime | None = None) -> builtins.list[tuple[str, datetime]]:
+        """``(tool, due)`` of every tool past its inspection date."""
+        when = self.desk.at(now)
+        rows = []
+        for record in self.desk.storage.scan("tool"):
+            due = self.inspection_due(from_dict(Tool, record.data))
+            if due is not None and due <= when:
+                rows.append((record.id, due))
+        return rows
+
+    def remind_tools(self, now: datetime | None = None) -> builtins.list[Notification]:
+        """``tool_inspection_due`` once per overdue tool and due date (the tick calls this)."""
+        when = self.desk.at(now)
+        people = tuple(dict.fromkeys(
+            [*self.desk.staff.with_role("storekeeper"), *self.desk.staff.with_role("manager")]
+        ))  # fmt: skip
+        sent = []
+        for tool_id, due in self.overdue_tools(when):
+            holder, key = f"tool:{tool_id}", utc_text(due)
+            with self.desk.storage.transaction() as tx:
+                fresh = key not in tx.sent_keys([holder]).get(holder, set())
+                if fresh:
+                    tx.record_sent([SentNotification(holder, key, utc_text(when), {})])
+            if fresh:
+                note = Notification("tool_inspection_due", None, people,
+                                    f"tool {tool_id} was due for inspection {due:%Y-%m-%d}",
+                                    {"tool": tool_id, "due": due.isoformat()}, when)  # fmt: skip
+                self.desk.notify([note])
+                sent.append(note)
+        return sent
+
+    # -- incidents ----------------------------------------------------------------------------
+    def report_incident(
+        self,
+        *,
+        happened_at: datetime,
+        severity: str,
+        description: str,
+        by: str,
+        people: Iterable[str] = (),
+        case_id: str | None = None,
+        at: datetime | None = None,
+    ) -> Incident:
+        """Record an incident; one reported later than the policy's ``report incidents
+        within`` after it happened is marked late."""
+        self.desk.staff.actor(by)
+        if severity not in SEVERITIES:
+            raise ValidationError(f"severity must be one of {', '.join(SEVERITIES)}")
+        if not isinstance(description, str) or not description.strip():
+            raise ValidationError("an incident needs a description")
+        if case_id is not None:
+            self.desk.cases.get(case_id)
+        involved = tuple(dict.fromkeys(people))
+        for person in involved:
+            self.desk.staff.get(person)
+        when = self.desk.at(at)
+        happened = self.desk.at(happened_at)
+        if happened > when:
+            raise ValidationError("an incident cannot happen after it is reported")
+        rules = self.desk.policy.safety
+        late = bool(rules and rules.incidents_within
+                    and self.desk.policy.add(happened, rules.incidents_within) < when)  # fmt: skip
+        incident = Incident(f"INC-{uuid.uuid4().hex[:8]}", happened, when, by, severity,
+                            description.strip(), involved, case_id, late, version=1)  # fmt: skip
+        with self.desk.storage.transaction() as tx:
+            tx.append("incident", incident.id, 0, [_event(1, "reported", by, when, {})],
+                      to_dict(incident))  # fmt: skip
+        return incident
+
+    def incident(self, id: str) -> Incident:
+        record = self.desk.storage.get("incident", id)
+        if record is None:
+            raise NotFound(f"no incident {id!r}")
+        return from_dict(Incident, record.data)
+
+    def incidents(self, *, open_only: bool = False) -> builtins.list[Incident]:
+        """Incidents by report time; ``open_only``: those with corrective actions not done."""
+        found = [from_dict(Incident, r.data) for r in self.desk.storage.scan("incident")]
+        return sorted((i for i in found if not open_only or i.open_actions),
+                      key=lambda i: i.reported_at)  # fmt: skip
+
+    def add_action(
+        self, id: str, *, description: str, owner: str, by: str, at: datetime | None = None
+    ) -> Incident:
+        """A corrective action for an incident (a manager), owned by a staff member."""
+        if not self.desk.staff.actor(by).has_role("manager"):
+            raise PermissionDenied(f"{by} cannot set corrective actions: a manager can")
+        self.desk.staff.get(owner)
+        incident = self.incident(id)
+        when = self.desk.at(at)
+        after = attrs.evolve(incident, actions=(*incident.actions, Action(description, owner)),
+                             version=incident.version + 1)  # fmt: skip
+        return self._save_incident(incident, after, "action_added", by, when)
+
+    def complete_action(
+        self, id: str, index: int, *, by: str, at: datetime | None = None
+    ) -> Incident:
+        """Mark corrective action ``index`` (from 0) done, by its owner or a manager."""
+        incident = self.incident(id)
+        if not 0 <= index < len(incident.actions):
+            raise NotFound(f"incident {id} has no action {index}")
+        action = incident.actions[index]
+        actor = self.desk.staff.actor(by)
+        if actor.id != action.owner and not actor.has_role("manager"):
+            raise PermissionDenied(f"{by} cannot complete {action.owner}'s action")
+        when = self.desk.at(at)
+        actions = list(incident.actions)
+        actions[index] = attrs.evolve(action, done_at=when)
+        after = attrs.evolve(incident, actions=tuple(actions), version=incident.version + 1)
+        return self._save_incident(incident, after, "action_done", by, when)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _keeper(self, by: str, what: str) -> None:
+        if not self.desk.staff.actor(by).has_role(*KEEPERS):
+            raise PermissionDenied(
+                f"{by} cannot {what}: that needs the role storekeeper or manager"
+            )
+
+    def _save(self, before: Tool, after: Tool, kind: str, by: str, at: datetime) -> Tool:
+        with self.desk.storage.transaction() as tx:
+            tx.append("tool", before.id, before.version,
+                      [_event(after.version, kind, by, at, {"holder": after.holder})],
+                      to_dict(after))  # fmt: skip
+        return after
+
+    def _save_incident(
+        self, before: Incident, after: Incident, kind: str, by: str, at: datetime
+    ) -> Incident:
+        with self.desk.storage.transaction() as tx:
+            tx.append("incident", before.id, before.version,
+                      [_event(after.version, kind, by, at, {})], to_dict(after))  # fmt: skip
+        return after
+
+
+__all__ = ["SafetyService"]
