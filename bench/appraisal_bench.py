@@ -42,8 +42,8 @@ def main() -> None:
             channel="phone", by="cs1", at=START,
         )  # fmt: skip
         c, t = desk.cases, START
-        for step in ("respond", "assign", "confirm", "contact", "arrive", "diagnose",
-                     "complete", "accept", "follow_up"):  # fmt: skip
+        for step in ("respond", "assign", "confirm", "contact", "arrive", "checklist",
+                     "diagnose", "complete", "accept", "follow_up"):  # fmt: skip
             t += timedelta(minutes=30)
             kwargs: dict = {
                 "by": "e0000" if step not in ("respond", "assign", "follow_up") else "cs1",
@@ -53,6 +53,9 @@ def main() -> None:
                 kwargs["engineer"] = "e0000"
             if step == "contact":
                 kwargs["appointment"] = t + timedelta(minutes=30)
+            if step == "checklist":
+                desk.safety.checklist(template_case.id, ["helmet", "gloves"], **kwargs)
+                continue
             if step == "diagnose":
                 kwargs.update(cause="bearing", complexity="simple")
             if step == "complete":

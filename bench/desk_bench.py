@@ -58,12 +58,13 @@ def lifecycle(desk: ServiceDesk, i: int, start: datetime) -> int:
     cases.confirm(c.id, by=engineer, at=m(3))
     cases.contact(c.id, by=engineer, at=m(4), appointment=m(60))
     cases.arrive(c.id, by=engineer, at=m(60))
+    cases.checklist(c.id, ["helmet", "gloves"], by=engineer, at=m(61))
     cases.diagnose(c.id, by=engineer, at=m(70), cause="seal", complexity="simple")
     cases.complete(c.id, by=engineer, at=m(100), actions="new seal", result="no leak")
     cases.accept(c.id, signed_by="Wang", by=engineer, at=m(110))
     cases.follow_up(c.id, by="cs1", at=m(2000), satisfaction=5)
     cases.close(c.id, by="cs1", at=m(2001))
-    return 11
+    return 12
 
 
 def bench_lifecycle(n: int, rows: list[tuple[str, str, str]]) -> None:
@@ -176,7 +177,7 @@ def bench_find(n: int, rows: list[tuple[str, str, str]]) -> None:
                     f"{count} found{per}; {target}",
                 )
             )
-        rows.append((f"seeding {n:,} cases (11 events each)", f"{seeded:.0f} s", "setup"))
+        rows.append((f"seeding {n:,} cases (12 events each)", f"{seeded:.0f} s", "setup"))
         desk.close()
 
 

@@ -62,6 +62,11 @@ except WorkflowError as exc:
 desk.cases.confirm(case.id, by="e7", at=t(15))
 desk.cases.contact(case.id, by="e7", at=t(20), appointment=t(150))
 desk.cases.arrive(case.id, by="e7", at=t(150))
+try:  # the policy says "require ppe helmet, gloves before work"
+    desk.cases.diagnose(case.id, by="e7", at=t(155), cause="?", complexity="simple")
+except WorkflowError as exc:
+    print("refused:", exc)
+desk.safety.checklist(case.id, ["helmet", "gloves"], by="e7", at=t(155))
 desk.cases.diagnose(case.id, by="e7", at=t(160), cause="worn pump seal", complexity="simple")
 desk.cases.complete(
     case.id,

@@ -63,6 +63,7 @@ desk.cases.assign(case.id, engineer="e7", by="cs1", at=t(110))
 desk.cases.confirm(case.id, by="e7", at=t(115))
 desk.cases.contact(case.id, by="e7", at=t(120), appointment=t(240))
 desk.cases.arrive(case.id, by="e7", at=t(240))
+desk.safety.checklist(case.id, ["helmet", "gloves"], by="e7", at=t(240))
 desk.cases.diagnose(case.id, by="e7", at=t(250), cause="worn pump", complexity="simple")
 
 lines = [{"sku": "PUMP-1", "quantity": 1}, {"sku": "SEAL-9", "quantity": 4}]

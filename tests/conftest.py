@@ -111,6 +111,13 @@ def desk(storage_url: str, outbox: Outbox) -> Iterator[ServiceDesk]:
         yield d
 
 
+def arrive_safely(desk: ServiceDesk, case_id: str, engineer: str, when: datetime) -> Case:
+    """The engineer arrives and records the policy's safety checklist at once."""
+    case = desk.cases.arrive(case_id, by=engineer, at=when)
+    ppe = desk.policy.safety.ppe if desk.policy.safety else ()
+    return desk.safety.checklist(case_id, ppe, by=engineer, at=when) if ppe else case
+
+
 def run_to(desk: ServiceDesk, status: str, **report: Any) -> Case:
     """A case reported at T0 and moved through the workflow up to ``status``."""
     case = desk.cases.report(**{**REPORT, **report}, by="cs1", at=at(0))
@@ -122,7 +129,7 @@ def run_to(desk: ServiceDesk, status: str, **report: Any) -> Case:
             "contacted",
             lambda: desk.cases.contact(case.id, by="e7", at=at(20), appointment=at(120)),
         ),
-        ("on_site", lambda: desk.cases.arrive(case.id, by="e7", at=at(120))),
+        ("on_site", lambda: arrive_safely(desk, case.id, "e7", at(120))),
         (
             "diagnosed",
             lambda: desk.cases.diagnose(

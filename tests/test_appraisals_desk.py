@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from conftest import REPORT, RULES, add_team, at, run_to
+from conftest import REPORT, RULES, add_team, arrive_safely, at, run_to
 
 from aftersales import (
     PermissionDenied,
@@ -184,7 +184,7 @@ def test_measured_indicators_come_from_the_case_record(tmp_path: Path) -> None:
             at=start + timedelta(minutes=20),
             appointment=start + timedelta(hours=1),
         )
-        c.arrive(case.id, by="e7", at=start + timedelta(hours=1))
+        arrive_safely(desk, case.id, "e7", start + timedelta(hours=1))
         c.diagnose(case.id, by="e7", at=start + timedelta(hours=2), cause="c", complexity="simple")
         c.complete(case.id, by="e7", at=start + timedelta(hours=3), actions="a", result="r")
         if n == 0:

@@ -62,6 +62,7 @@ def test_lifecycle_from_the_command_line(workdir: Path) -> None:
         ("confirm", "--at", "2026-11-23 09:15"),
         ("contact", "--appointment", "2026-11-23 11:00", "--at", "2026-11-23 09:20"),
         ("arrive", "--at", "2026-11-23 11:00"),
+        ("checklist", "--item", "helmet", "--item", "gloves", "--at", "2026-11-23 11:01"),
         ("diagnose", "--cause", "seal", "--complexity", "simple", "--at", "2026-11-23 11:10"),
         ("complete", "--actions", "new seal", "--result", "ok", "--part", "SEAL-9:2",
          "--at", "2026-11-23 12:00"),
@@ -69,12 +70,16 @@ def test_lifecycle_from_the_command_line(workdir: Path) -> None:
         ("follow-up", "--satisfaction", "5", "--at", "2026-11-25 10:00"),
         ("close", "--at", "2026-11-25 10:05"),
     ]  # fmt: skip
-    engineer_steps = {"confirm", "contact", "arrive", "diagnose", "complete", "accept"}
+    engineer_steps = {"confirm", "contact", "arrive", "checklist", "diagnose", "complete", "accept"}
     for name, *args in steps:
         by = "e7" if name in engineer_steps else "cs1"
+        if name == "checklist":  # no diagnosis before the safety gear is checked
+            code, _, err = run("case", "diagnose", number, "--by", "e7", "--cause", "seal",
+                               "--complexity", "simple", "--at", "2026-11-23 11:01")  # fmt: skip
+            assert code == 1 and "e7 has not checked helmet, gloves (require ppe" in err
         out = ok("case", name, number, "--by", by, *args)
         assert out.startswith(number)
-    assert "closed" in out and "version 11" in out
+    assert "closed" in out and "version 12" in out
     shown = ok("case", "show", number)
     assert "urgent" in shown and "default.policy:21" in shown and "Hengli Mining" in shown
     history = ok("case", "history", number)

@@ -1,8 +1,9 @@
-"""desk.safety: the tool register and incidents (issue 7, in progress)."""
+"""desk.safety: the safety checklist on a case, the tool register and incidents."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from conftest import RULES, T0, add_team, at, run_to
@@ -13,6 +14,8 @@ from aftersales import (
     PermissionDenied,
     ServiceDesk,
     ValidationError,
+    WorkflowError,
+    parse_policy,
 )
 from aftersales.testing import Outbox
 
@@ -82,3 +85,71 @@ def test_incidents_and_corrective_actions(desk: ServiceDesk) -> None:
         desk.safety.complete_action(on_time.id, 0, by="e8")
     done = desk.safety.complete_action(on_time.id, 0, by="sk1", at=at(400))
     assert done.actions[0].done_at == at(400) and desk.safety.incidents(open_only=True) == []
+
+
+# -- require ppe ... before work ----------------------------------------------------------------
+def test_no_diagnosis_before_the_safety_checklist(desk: ServiceDesk) -> None:
+    case = run_to(desk, "contacted")
+    with pytest.raises(PermissionDenied, match="only the assigned engineer"):
+        desk.safety.checklist(case.id, ["helmet"], by="e8", at=at(119))
+    desk.cases.arrive(case.id, by="e7", at=at(120))
+    with pytest.raises(WorkflowError) as info:
+        desk.cases.diagnose(case.id, by="e7", at=at(125), cause="c", complexity="simple")
+    message = str(info.value)
+    assert "e7 has not checked helmet, gloves" in message
+    assert "default.policy:96" in message  # the "require ppe" line
+    assert desk.cases.get(case.id).status == "on_site"  # nothing written
+    desk.safety.checklist(case.id, ["helmet"], by="e7", at=at(121))
+    with pytest.raises(WorkflowError, match="has not checked gloves "):
+        desk.cases.diagnose(case.id, by="e7", at=at(125), cause="c", complexity="simple")
+    checked = desk.safety.checklist(case.id, ["gloves"], by="e7", at=at(122))
+    assert [c.items for c in checked.safety_checks] == [("helmet",), ("gloves",)]
+    assert desk.cases.diagnose(case.id, by="e7", at=at(125), cause="c", complexity="simple")
+    events = [e for e in desk.cases.history(case.id) if e.type == "safety_checked"]
+    assert [(e.by, e.data["items"]) for e in events] == [("e7", ["helmet"]), ("e7", ["gloves"])]
+
+
+def test_the_checklist_names_only_the_policys_gear(desk: ServiceDesk) -> None:
+    case = run_to(desk, "contacted")
+    for items, message in (
+        (["helmet", "cape"], r"'cape' is not safety gear the policy names \(.*default.policy:96\); "
+                             "the items are helmet, gloves"),
+        ([], "at least one item"),
+        ([""], "at least one item"),
+    ):  # fmt: skip
+        with pytest.raises(ValidationError, match=message):
+            desk.safety.checklist(case.id, items, by="e7", at=at(21))
+    assert desk.cases.get(case.id).safety_checks == ()
+    with pytest.raises(WorkflowError, match="it is reported"):
+        desk.safety.checklist(run_to(desk, "reported").id, ["helmet"], by="e7", at=at(1))
+
+
+def test_a_new_engineer_checks_their_own_gear(desk: ServiceDesk) -> None:
+    case = run_to(desk, "on_site")  # e7 checked helmet and gloves
+    desk.cases.reassign(case.id, engineer="e8", by="cs1", reason="e7 ill", at=at(125))
+    desk.cases.confirm(case.id, by="e8", at=at(126))
+    desk.cases.contact(case.id, by="e8", at=at(127), appointment=at(180))
+    desk.cases.arrive(case.id, by="e8", at=at(180))
+    with pytest.raises(WorkflowError, match="e8 has not checked helmet, gloves"):
+        desk.cases.diagnose(case.id, by="e8", at=at(185), cause="c", complexity="simple")
+    desk.safety.checklist(case.id, ["helmet", "gloves"], by="e8", at=at(181))
+    assert desk.cases.diagnose(case.id, by="e8", at=at(185), cause="c", complexity="simple")
+
+
+def test_complete_is_refused_too_once_a_policy_requires_gear(tmp_path: Path) -> None:
+    text = (RULES / "default.policy").read_text()
+    without = text.replace("  require ppe helmet, gloves before work\n", "").replace(
+        'version  "1.0"', 'version  "0.9"'
+    )
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    with ServiceDesk(parse_policy(without, "old.policy"), url) as old:
+        add_team(old)
+        case = run_to(old, "on_site")
+        assert case.safety_checks == ()  # nothing required: arrive_safely skipped it
+        old.cases.diagnose(case.id, by="e7", at=at(130), cause="c", complexity="simple")
+    with ServiceDesk(RULES / "default.policy", url) as new:
+        new.reapply_policy(by="m1", reason="safety gear rule", at=at(140))
+        with pytest.raises(WorkflowError, match=r"cannot complete .* e7 has not checked"):
+            new.cases.complete(case.id, by="e7", at=at(150), actions="a", result="r")
+        new.safety.checklist(case.id, ["helmet", "gloves"], by="e7", at=at(151))
+        assert new.cases.complete(case.id, by="e7", at=at(152), actions="a", result="r")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPORT, RULES, add_team
+from conftest import REPORT, RULES, add_team, arrive_safely
 from test_calendar import oracle_is_working
 
 from aftersales import (
@@ -55,7 +55,7 @@ def walk(desk: ServiceDesk, report: dict[str, Any], times: dict[str, str]) -> st
                 case.id, by="e7", at=at, appointment=t(times.get("appointment") or times["arrived"])
             ),
         ),
-        ("arrived", lambda at: c.arrive(case.id, by="e7", at=at)),
+        ("arrived", lambda at: arrive_safely(desk, case.id, "e7", at)),
         (
             "diagnosed",
             lambda at: c.diagnose(

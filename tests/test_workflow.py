@@ -30,14 +30,15 @@ def test_full_lifecycle_records_one_event_per_action(desk: ServiceDesk) -> None:
         "confirmed",
         "contacted",
         "arrived",
+        "safety_checked",
         "diagnosed",
         "repaired",
         "accepted",
         "followed_up",
         "closed",
     ]
-    assert [e.version for e in history] == list(range(1, 12))
-    assert case.version == 11
+    assert [e.version for e in history] == list(range(1, 13))
+    assert case.version == 12
     assert case.number == "AS-2026-000001"
     assert case.priority == "urgent"  # gold customer, machine down
     assert case.priority_location.endswith("default.policy:21")

@@ -228,6 +228,7 @@ class Simulation:
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         self.desk = ServiceDesk(policy, f"sqlite:///{db.resolve()}", entry_points=False)
         self.policy = self.desk.policy
+        self.ppe = self.policy.safety.ppe if self.policy.safety else ()
         self.rng = random.Random(seed)
         self.start = start
         self.end = start + timedelta(days=days)
@@ -402,6 +403,8 @@ class Simulation:
         self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, a: Arrival
     ) -> None:
         self.act(self.desk.cases.arrive, case_id, by=engineer, at=at)
+        if self.ppe:  # helmet on, gloves on: the policy's checklist before work
+            self.act(self.desk.safety.checklist, case_id, self.ppe, by=engineer, at=at)
         when = at + timedelta(minutes=20 + self.exp(25))
         self.schedule(when, lambda: self.diagnose(case_id, agent, engineer, when, urgent, a))
 

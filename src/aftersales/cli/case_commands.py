@@ -205,6 +205,12 @@ _step(
 )
 _step("arrive", "The engineer is on site.", (), lambda d, c, **k: d.cases.arrive(c, **k))
 _step(
+    "checklist",
+    "The engineer checked the safety gear the policy requires before work.",
+    (click.option("--item", "items", multiple=True, required=True, help="e.g. helmet."),),
+    lambda d, c, items=(), **k: d.safety.checklist(c, list(items), **k),
+)
+_step(
     "diagnose",
     "Record the cause and complexity.",
     (

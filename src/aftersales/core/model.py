@@ -140,6 +140,16 @@ class Hold:
 
 
 @attrs.frozen
+class SafetyCheck:
+    """A safety checklist the engineer recorded on the case: the protective equipment
+    (``require ppe ... before work``) they confirmed wearing."""
+
+    items: tuple[str, ...] = attrs.field(converter=tuple)
+    at: datetime
+    by: str
+
+
+@attrs.frozen
 class FollowUp:
     satisfaction: int
     at: datetime
@@ -213,6 +223,7 @@ class Case:
     rework_of: str | None = None
     chargeable: bool = True
     cancel_reason: str | None = None
+    safety_checks: tuple[SafetyCheck, ...] = ()
 
     @property
     def reported_at(self) -> datetime:
@@ -229,6 +240,12 @@ class Case:
     @property
     def satisfaction(self) -> int | None:
         return None if self.follow_up is None else self.follow_up.satisfaction
+
+    def ppe_missing(self, required: Iterable[str]) -> tuple[str, ...]:
+        """The ``required`` items the current engineer has not checked on this case (a new
+        engineer after a handover checks their own equipment)."""
+        checked = {i for c in self.safety_checks if c.by == self.engineer for i in c.items}
+        return tuple(i for i in required if i not in checked)
 
     def priority_at(self, when: datetime) -> str:
         """The priority the case had at ``when`` (changes by ``update`` or a new policy)."""
@@ -309,5 +326,6 @@ __all__ = [
     "PriorityChange",
     "Rejection",
     "RepairReport",
+    "SafetyCheck",
     "Staff",
 ]

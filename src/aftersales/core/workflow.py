@@ -4,7 +4,8 @@
 repaired -> accepted -> followed_up -> closed``; ``reject`` sends a repaired case back to
 ``diagnosed`` (repaired again until the customer is satisfied), ``reassign`` sends it back to
 ``assigned`` for the new engineer, and ``cancel`` ends any case that is not closed.
-``notify_delay``, ``hold``/``release`` and ``update`` do not move a case.
+``notify_delay``, ``hold``/``release``, ``update`` and ``checklist`` (the engineer's safety
+checklist) do not move a case.
 
 A case on hold takes no step forward until it is released (``cancel``, ``reassign``,
 ``update`` and ``notify_delay`` still apply).
@@ -36,6 +37,7 @@ from aftersales.core.model import (
     Product,
     Rejection,
     RepairReport,
+    SafetyCheck,
 )
 
 STATUSES = (
@@ -78,6 +80,7 @@ STEPS: dict[str, Step] = {
         Step("confirm", "confirmed", ("assigned",), "confirmed"),
         Step("contact", "contacted", ("confirmed",), "contacted"),
         Step("arrive", "arrived", ("contacted",), "on_site"),
+        Step("checklist", "safety_checked", _WORKING, None),
         Step("diagnose", "diagnosed", ("on_site",), "diagnosed"),
         Step("complete", "repaired", ("diagnosed",), "repaired"),
         Step("accept", "accepted", ("repaired",), "accepted"),
@@ -210,6 +213,8 @@ def apply(case: Case, event: CaseEvent) -> Case:
     elif kind == "delay_notified":
         notice = DelayNotice(d["milestone"], d["reason"], _time(d["new_eta"]), at, by)
         changes["delays"] = (*case.delays, notice)
+    elif kind == "safety_checked":
+        changes["safety_checks"] = (*case.safety_checks, SafetyCheck(d["items"], at, by))
     elif kind == "held":
         changes["holds"] = (*case.holds, Hold(d["reason"], at, by))
     elif kind == "released":

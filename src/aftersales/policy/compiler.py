@@ -1106,16 +1106,18 @@ class PolicyCompiler:
 
     def safety_block(self, tree: Tree[Token], built: dict[str, Any]) -> None:
         ppe: tuple[str, ...] = ()
+        ppe_location = ""
         tools = incidents = None
         for item in tree.children[1:]:
             assert isinstance(item, Tree)
             if item.data == "ppe_stmt":
                 ppe = tuple(self.name(t, "piece of safety gear") for t in _toks(item, "NAME"))
+                ppe_location = self.loc(item)
             elif item.data == "tools_stmt":
                 tools = self.duration(_subtree(item, "duration"))
             elif item.data == "incidents_stmt":
                 incidents = self.duration(_subtree(item, "duration"))
-        built["safety"] = Safety(ppe, tools, incidents, self.loc(tree))
+        built["safety"] = Safety(ppe, tools, incidents, self.loc(tree), ppe_location)
 
     # -- examples ---------------------------------------------------------------------------
     priorities_known: Sequence[str] = ()

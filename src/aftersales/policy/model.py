@@ -232,6 +232,7 @@ class Safety:
     tools_every: Duration | None
     incidents_within: Duration | None
     location: str = ""
+    ppe_location: str = ""  # the "require ppe" line
 
 
 @attrs.frozen

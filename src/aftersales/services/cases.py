@@ -21,6 +21,7 @@ from aftersales.core.errors import (
     NotFound,
     PermissionDenied,
     ValidationError,
+    WorkflowError,
 )
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
 from aftersales.core.sla import Clock
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 
 KIND = "case"
 DESK_ROLES = ("service_agent", "manager")
-_ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "diagnose", "complete"})
+_ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
+_NEEDS_PPE = frozenset({"diagnose", "complete"})
 
 
 def _text(value: Any, what: str, *, required: bool = True) -> str | None:
@@ -416,6 +418,32 @@ class CaseService:
         """The engineer is on site."""
         return self._act(case_id, "arrive", by, at, version, {})
 
+    def checklist(
+        self,
+        case_id: str,
+        items: Iterable[str],
+        *,
+        by: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The assigned engineer records the safety gear they checked before work (the
+        policy's ``require ppe``); ``desk.safety.checklist`` is the same call."""
+        listed = [items] if isinstance(items, str) else list(items)
+        if not listed or not all(isinstance(i, str) and i.strip() for i in listed):
+            raise ValidationError("a safety checklist needs at least one item, as text")
+        case = self.get(case_id)
+        rules = self.desk.policy_for(case.policy_version).safety
+        known = rules.ppe if rules is not None else ()
+        unknown = [i for i in listed if known and i not in known]
+        if unknown:
+            raise ValidationError(
+                f"{', '.join(map(repr, unknown))} is not safety gear the policy names "
+                f"({rules.ppe_location if rules else ''}); the items are {', '.join(known)}"
+            )
+        data = {"items": list(dict.fromkeys(listed))}
+        return self._act(case_id, "checklist", by, at, version, data)
+
     def diagnose(
         self,
         case_id: str,
@@ -656,6 +684,8 @@ class CaseService:
         actor = self.desk.staff.actor(by)
         step = check_allowed(case, action)
         self._permit(case, actor, step)
+        if action in _NEEDS_PPE:
+            self._check_ppe(case, action)
         if when < case.updated_at:
             raise ValidationError(
                 f"{action} at {when.isoformat()} is before the case's last event "
@@ -689,6 +719,16 @@ class CaseService:
                 )
         else:
             self._need_role(actor, DESK_ROLES, f"{action.replace('_', ' ')} case {case.number}")
+
+    def _check_ppe(self, case: Case, action: str) -> None:
+        rules = self.desk.policy_for(case.policy_version).safety
+        missing = case.ppe_missing(rules.ppe) if rules is not None else ()
+        if rules is not None and missing:
+            raise WorkflowError(
+                f"cannot {action} case {case.number}: {case.engineer} has not checked "
+                f"{', '.join(missing)} (require ppe, {rules.ppe_location}); record the "
+                "safety checklist first (desk.safety.checklist)"
+            )
 
     @staticmethod
     def _need_role(actor: Staff, roles: Sequence[str], what: str) -> None:

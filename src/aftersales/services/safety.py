@@ -1,4 +1,5 @@
-"""``desk.safety``: the tool register (inspections as the policy says) and incidents.
+"""``desk.safety``: the safety checklist on a case, the tool register (inspections as the
+policy says) and incidents.
 
 Tools are inspected every ``inspect tools every`` period: an overdue tool cannot be checked
 out to an engineer, and the SLA tick sends ``tool_inspection_due`` once per tool and due date.
@@ -18,7 +19,7 @@ import attrs
 
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from aftersales.core.model import Notification
+from aftersales.core.model import Case, Notification
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
 from aftersales.plugins.storage import SentNotification, utc_text
 
@@ -35,6 +36,22 @@ def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[st
 class SafetyService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk
+
+    # -- the safety checklist of a case -------------------------------------------------------
+    def checklist(
+        self,
+        case_id: str,
+        items: Iterable[str],
+        *,
+        by: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The assigned engineer records the safety gear checked before work. With a
+        ``require ppe ... before work`` line, ``diagnose`` and ``complete`` are refused
+        (WorkflowError naming what is missing) until the engineer has checked every item;
+        after a handover the new engineer records their own."""
+        return self.desk.cases.checklist(case_id, items, by=by, at=at, version=version)
 
     # -- tools --------------------------------------------------------------------------------
     def add_tool(
