@@ -19,10 +19,17 @@ t0 = datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 # theory 30%, practical 50%, case study 20%; pass at 70; retake at most 2 times
 good = {"theory": 90, "practical": 85, "case_study": 80}
 first = desk.training.assess("e9", certificate="first aid", scores=good, by="m1", at=t0)
+# the annual plan: an ATEX course with a session in two weeks, where failed attempts retake
+desk.training.add_course(id="ATEX-26", title="Pumps in hazardous areas", year=2026,
+                         area="safety", method="external", trainer="TÜV Rheinland",
+                         certificate="ATEX", by="m1", at=t0)  # fmt: skip
+session = desk.training.schedule("ATEX-26", starts_at=t0 + timedelta(days=14), hours=16,
+                                 place="Köln", by="m1", at=t0)  # fmt: skip
+
 weak = {"theory": 80, "practical": 60, "case_study": 70}
 atex = desk.training.assess("e9", certificate="ATEX", scores=weak, by="m1", at=t0)
 print(f"ATEX attempt {atex.attempt}: {atex.score} -> {'pass' if atex.passed else 'fail'}, "
-      f"retake allowed: {atex.retake_allowed}")  # fmt: skip
+      f"retake booked on {atex.retake_session}")  # fmt: skip
 
 case = desk.cases.report(customer={"name": "Stadtwerke Köln", "tier": "gold"},
                          product={"model": "HP-200", "line": "pump", "serial": "HP200-77"},

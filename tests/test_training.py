@@ -1,4 +1,4 @@
-"""desk.training: assessments, retakes, certificates, and the certificates cases need."""
+"""desk.training: the annual plan, assessments, retakes, certificates, and the certificates cases need."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from decimal import Decimal as D
 import pytest
 from conftest import REPORT, RULES, T0, add_team, at
 
-from aftersales import Notification, PermissionDenied, ServiceDesk, ValidationError, WorkflowError
+from aftersales import (
+    ConflictError,
+    NotFound,
+    Notification,
+    PermissionDenied,
+    ServiceDesk,
+    ValidationError,
+    WorkflowError,
+)
 from aftersales.testing import Outbox
 
 
@@ -116,3 +124,87 @@ def test_expiring_certificates_are_reminded_once(outbox: Outbox) -> None:
     [note] = reminders(29)
     assert note.recipients == ("e9", "m1") and note.data["certificate"] == "first aid"
     assert reminders(28) == []
+
+
+# -- the annual plan -----------------------------------------------------------------------------
+def plan_atex(desk: ServiceDesk) -> None:
+    desk.training.add_course(id="ATEX-27", title="Pumps in hazardous areas", year=2026,
+                             area="safety", method="external", trainer="TÜV Rheinland",
+                             certificate="ATEX", by="m1", at=at(0))  # fmt: skip
+
+
+def test_courses_sessions_and_attendance(storage_url: str) -> None:
+    desk = rhine(storage_url)
+    plan_atex(desk)
+    desk.training.add_course(id="HP-BASICS", title="HP-200 product training", year=2027,
+                             area="product_knowledge", method="internal", trainer="e7",
+                             by="m1", at=at(0))  # fmt: skip
+    first = desk.training.schedule("ATEX-27", starts_at=at(60 * 24 * 7), hours=16,
+                                   place="Köln", by="m1", at=at(1))  # fmt: skip
+    assert first.id == "ATEX-27/1" and first.trainer == "TÜV Rheinland" and first.hours == 16
+    desk.training.enroll(first.id, ["e7", "e9"], by="m1", at=at(2))
+    with pytest.raises(ValidationError, match="e9 is already enrolled in ATEX-27/1"):
+        desk.training.enroll(first.id, ["e9"], by="m1", at=at(3))
+    with pytest.raises(ValidationError, match="record attendance after it started"):
+        desk.training.attend(first.id, ["e9"], by="m1", at=at(4))
+    with pytest.raises(ValidationError, match="e8 not enrolled in ATEX-27/1; enrolled: e7, e9"):
+        desk.training.attend(first.id, ["e8"], by="m1", at=at(60 * 24 * 8))
+    held = desk.training.attend(first.id, ["e9"], by="m1", at=at(60 * 24 * 8))
+    assert held.attended == ("e9",) and held.absent == ("e7",)
+    with pytest.raises(WorkflowError, match="recorded already"):
+        desk.training.attend(first.id, ["e7"], by="m1", at=at(60 * 24 * 9))
+    with pytest.raises(WorkflowError, match="has been held"):
+        desk.training.enroll(first.id, ["e8"], by="m1", at=at(60 * 24 * 9))
+    assert [c.id for c in desk.training.plan(2026)] == ["ATEX-27"]
+    assert [c.id for c in desk.training.plan()] == ["ATEX-27", "HP-BASICS"]
+    assert [(c.id, s.id) for c, s in desk.training.sessions_of("e9")] == [("ATEX-27", "ATEX-27/1")]
+    kinds = [e["type"] for e in desk.storage.events("course", "ATEX-27")]
+    assert kinds == ["course_added", "session_scheduled", "enrolled", "attended"]
+
+
+def test_the_plan_is_checked() -> None:
+    desk = rhine()
+    good = {"id": "C1", "title": "t", "year": 2026, "area": "safety", "method": "internal",
+            "trainer": "e7", "at": at(0)}  # fmt: skip
+    with pytest.raises(PermissionDenied, match="supervisor or manager"):
+        desk.training.add_course(**good, by="e7")
+    for change, message in (
+        ({"area": "cooking"}, "area must be one of product_knowledge, repair_skills"),
+        ({"method": "remote"}, "method must be one of internal, external, on_site"),
+        ({"year": "next"}, "year must be a year"),
+        ({"title": " "}, "a course title must be non-empty"),
+        ({"id": "a/b"}, "no '/'"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            desk.training.add_course(**{**good, **change}, by="m1")
+    desk.training.add_course(**good, by="m1")
+    with pytest.raises(ConflictError, match="already a course 'C1'"):
+        desk.training.add_course(**good, by="m1")
+    with pytest.raises(ValidationError, match="belongs to another year's plan"):
+        desk.training.schedule("C1", starts_at=T0.replace(year=2027), hours=2, by="m1")
+    with pytest.raises(ValidationError, match="more than 0 hours"):
+        desk.training.schedule("C1", starts_at=at(10), hours=0, by="m1")
+    with pytest.raises(NotFound, match="no course 'C2'"):
+        desk.training.schedule("C2", starts_at=at(10), hours=1, by="m1")
+    with pytest.raises(NotFound, match="no session 'C1/9'"):
+        desk.training.enroll("C1/9", ["e7"], by="m1")
+    assert desk.training.course("C1").version == 1  # nothing written by the refusals
+
+
+def test_a_failed_assessment_is_booked_onto_the_next_session(outbox: Outbox) -> None:
+    desk = rhine(outbox=outbox)
+    plan_atex(desk)
+    early = desk.training.schedule("ATEX-27", starts_at=at(60), hours=8, by="m1", at=at(1))
+    later = desk.training.schedule("ATEX-27", starts_at=at(60 * 24 * 14), hours=8, by="m1",
+                                   at=at(2))  # fmt: skip
+    failed = desk.training.assess("e9", certificate="ATEX", scores=scores(10, 10, 10), by="m1",
+                                  at=at(120))  # after the early session started  # fmt: skip
+    assert failed.retake_session == later.id
+    _, booked = desk.training.session(later.id)
+    assert booked.enrolled == ("e9",) and desk.training.session(early.id)[1].enrolled == ()
+    [note] = [n for n in outbox.notifications if n.kind == "retake_scheduled"]
+    assert note.recipients == ("e9", "m1") and note.data["session"] == later.id
+    # passing needs no retake; a certificate with no planned course books nothing
+    other = desk.training.assess("e9", certificate="first aid", scores=scores(1, 1, 1), by="m1",
+                                 at=at(121))  # fmt: skip
+    assert other.retake_allowed and other.retake_session is None

@@ -1,4 +1,5 @@
-"""Training records: assessments weighted per the policy, certificates with their validity."""
+"""Training: the annual plan (courses, sessions, attendance), assessments weighted per the
+policy, and certificates with their validity."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Assessment:
     at: datetime
     by: str
     retake_allowed: bool = False  # a failed attempt that may be taken again
+    retake_session: str | None = None  # the planned session the member was enrolled in
 
 
 @attrs.frozen
@@ -47,4 +49,56 @@ class TrainingRecord:
                     None)  # fmt: skip
 
 
-__all__ = ["Assessment", "Certificate", "TrainingRecord"]
+AREAS = ("product_knowledge", "repair_skills", "customer_service", "safety")
+METHODS = ("internal", "external", "on_site")
+
+
+def _ids(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class Session:
+    """One scheduled run of a course: who is enrolled and, once held, who attended."""
+
+    id: str  # "<course>/<n>"
+    starts_at: datetime
+    hours: Decimal
+    trainer: str
+    place: str | None = None
+    enrolled: tuple[str, ...] = attrs.field(default=(), converter=_ids)
+    attended: tuple[str, ...] = attrs.field(default=(), converter=_ids)
+    held: bool = False  # attendance was recorded
+
+    @property
+    def absent(self) -> tuple[str, ...]:
+        return tuple(s for s in self.enrolled if self.held and s not in self.attended)
+
+
+@attrs.frozen
+class Course:
+    """A course of the annual training plan."""
+
+    id: str
+    title: str
+    year: int
+    area: str  # one of AREAS
+    method: str  # one of METHODS
+    trainer: str  # a staff id or an outside trainer's name
+    certificate: str | None = None  # the certificate it prepares for (retakes are booked here)
+    sessions: tuple[Session, ...] = ()
+    version: int = 0
+
+    def session(self, session_id: str) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+
+__all__ = [
+    "AREAS",
+    "METHODS",
+    "Assessment",
+    "Certificate",
+    "Course",
+    "Session",
+    "TrainingRecord",
+]

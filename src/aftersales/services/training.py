@@ -1,4 +1,8 @@
-"""``desk.training``: assessments, retakes and certificates, and the certificates cases need.
+"""``desk.training``: the annual plan, assessments, retakes and certificates, and the
+certificates cases need.
+
+The plan holds courses (content area, method, trainer, the certificate they prepare for) and
+their scheduled sessions with enrolment and attendance.
 
 An assessment scores the policy's parts (``assessment theory 40%, practical 40%, ...``),
 passes at its ``pass at`` mark, and a pass issues the certificate, valid for the policy's
@@ -9,7 +13,8 @@ enforced when a case is assigned (see ``desk.cases.assign``'s ``override``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import builtins
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -17,9 +22,24 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aftersales.core.convert import from_dict, to_dict
-from aftersales.core.errors import PermissionDenied, PolicyError, ValidationError, WorkflowError
+from aftersales.core.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    PolicyError,
+    ValidationError,
+    WorkflowError,
+)
 from aftersales.core.model import Case, Notification, Staff
-from aftersales.core.training import Assessment, Certificate, TrainingRecord
+from aftersales.core.training import (
+    AREAS,
+    METHODS,
+    Assessment,
+    Certificate,
+    Course,
+    Session,
+    TrainingRecord,
+)
 from aftersales.plugins.storage import SentNotification, utc_text
 
 if TYPE_CHECKING:
@@ -27,6 +47,17 @@ if TYPE_CHECKING:
 
 EXPIRY_NOTICE = timedelta(days=30)
 ASSESSORS = ("supervisor", "manager")
+PLANNERS = ("supervisor", "manager")
+
+
+def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
+    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
+
+
+def _nonblank(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{what} must be non-empty text")
+    return value.strip()
 
 
 class TrainingService:
@@ -91,7 +122,9 @@ class TrainingService:
             or (rules.retake_limit is not None and attempt <= rules.retake_limit)
         )
         when = self.desk.at(at)
-        assessment = Assessment(certificate, parts, score, passed, attempt, when, by, retake)
+        booked = self._next_session(certificate, when) if retake else None
+        assessment = Assessment(certificate, parts, score, passed, attempt, when, by, retake,
+                                None if booked is None else booked[1].id)  # fmt: skip
         certificates = record.certificates
         if passed:
             expires = (None if rules.certificate_valid is None
@@ -103,7 +136,204 @@ class TrainingService:
                  "data": to_dict(assessment)}  # fmt: skip
         with self.desk.storage.transaction() as tx:
             tx.append("training", staff_id, record.version, [event], to_dict(after))
+            if booked is not None and staff_id not in booked[1].enrolled:
+                self._enroll(tx, booked[0], booked[1], [staff_id], by, when)
+        if booked is not None:
+            member = self.desk.staff.get(staff_id)
+            session = booked[1]
+            self.desk.notify([Notification(
+                "retake_scheduled", None, tuple(x for x in (member.id, member.supervisor) if x),
+                f"{member.name} retakes {certificate}: {booked[0].title} on "
+                f"{session.starts_at:%Y-%m-%d %H:%M}",
+                {"staff": member.id, "certificate": certificate, "session": session.id,
+                 "starts_at": session.starts_at.isoformat()}, when,
+            )])  # fmt: skip
         return assessment
+
+    # -- the annual plan -----------------------------------------------------------------------
+    def add_course(
+        self,
+        *,
+        id: str,
+        title: str,
+        year: int,
+        area: str,
+        method: str,
+        trainer: str,
+        certificate: str | None = None,
+        by: str,
+        at: datetime | None = None,
+    ) -> Course:
+        """Put a course on the year's plan (a supervisor or manager). ``area`` is one of
+        product_knowledge, repair_skills, customer_service, safety; ``method`` one of
+        internal, external, on_site; ``certificate``: the one it prepares for, so failed
+        assessments are booked onto its next session."""
+        self._planner(by, "plan training")
+        course_id = _nonblank(id, "a course id")
+        if "/" in course_id:
+            raise ValidationError(f"course id {course_id!r}: no '/' (it separates sessions)")
+        if area not in AREAS:
+            raise ValidationError(f"area must be one of {', '.join(AREAS)}, not {area!r}")
+        if method not in METHODS:
+            raise ValidationError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+        if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2999:
+            raise ValidationError(f"year must be a year such as 2027, not {year!r}")
+        course = Course(course_id, _nonblank(title, "a course title"), year, area, method,
+                        _nonblank(trainer, "the trainer"),
+                        None if certificate is None else _nonblank(certificate, "certificate"),
+                        version=1)  # fmt: skip
+        when = self.desk.at(at)
+        try:
+            with self.desk.storage.transaction() as tx:
+                tx.append("course", course.id, 0, [_event(1, "course_added", by, when, {})],
+                          to_dict(course))  # fmt: skip
+        except ConflictError:
+            raise ConflictError(f"there is already a course {course.id!r}") from None
+        return course
+
+    def course(self, id: str) -> Course:
+        record = self.desk.storage.get("course", id)
+        if record is None:
+            raise NotFound(f"no course {id!r} in the training plan")
+        return from_dict(Course, record.data)
+
+    def plan(self, year: int | None = None) -> builtins.list[Course]:
+        """The courses of ``year`` (all years if None), with their sessions, by id."""
+        courses = [from_dict(Course, r.data) for r in self.desk.storage.scan("course")]
+        return [c for c in courses if year is None or c.year == year]
+
+    def schedule(
+        self,
+        course_id: str,
+        *,
+        starts_at: datetime,
+        hours: float | int | Decimal,
+        trainer: str | None = None,
+        place: str | None = None,
+        by: str,
+        at: datetime | None = None,
+    ) -> Session:
+        """Schedule a session of a course in the course's year; ``trainer`` defaults to the
+        course's."""
+        self._planner(by, "schedule training")
+        course = self.course(course_id)
+        start = self.desk.at(starts_at)
+        if start.year != course.year:
+            raise ValidationError(
+                f"course {course.id} is on the {course.year} plan; a session on "
+                f"{start:%Y-%m-%d} belongs to another year's plan"
+            )
+        try:
+            length = Decimal(str(hours))
+        except InvalidOperation:
+            raise ValidationError(f"hours must be a number, not {hours!r}") from None
+        if not length > 0:
+            raise ValidationError(f"a session lasts more than 0 hours, not {hours}")
+        session = Session(f"{course.id}/{len(course.sessions) + 1}", start, length,
+                          course.trainer if trainer is None else _nonblank(trainer, "trainer"),
+                          place)  # fmt: skip
+        after = attrs.evolve(course, sessions=(*course.sessions, session),
+                             version=course.version + 1)  # fmt: skip
+        self._save_course(course, after, "session_scheduled", by, self.desk.at(at),
+                          {"session": session.id})  # fmt: skip
+        return session
+
+    def session(self, session_id: str) -> tuple[Course, Session]:
+        """The course and the session ``<course>/<n>``."""
+        course = self.course(session_id.rpartition("/")[0])
+        found = course.session(session_id)
+        if found is None:
+            raise NotFound(f"course {course.id} has no session {session_id!r}")
+        return course, found
+
+    def enroll(
+        self, session_id: str, staff_ids: Iterable[str], *, by: str, at: datetime | None = None
+    ) -> Session:
+        """Enroll active team members in a session that has not been held yet."""
+        self._planner(by, "enroll staff in training")
+        course, session = self.session(session_id)
+        people = [staff_ids] if isinstance(staff_ids, str) else list(dict.fromkeys(staff_ids))
+        if not people:
+            raise ValidationError("enroll at least one staff member")
+        for person in people:
+            self.desk.staff.actor(person)
+            if person in session.enrolled:
+                raise ValidationError(f"{person} is already enrolled in {session.id}")
+        if session.held:
+            raise WorkflowError(f"session {session.id} has been held; enroll in a later one")
+        when = self.desk.at(at)
+        with self.desk.storage.transaction() as tx:
+            after = self._enroll(tx, course, session, people, by, when)
+        return after
+
+    def attend(
+        self, session_id: str, present: Iterable[str], *, by: str, at: datetime | None = None
+    ) -> Session:
+        """Record who of the enrolled attended, once, after the session started; the others
+        are absent."""
+        self._planner(by, "record attendance")
+        course, session = self.session(session_id)
+        when = self.desk.at(at)
+        if session.held:
+            raise WorkflowError(f"attendance of {session.id} is recorded already")
+        if when < session.starts_at:
+            raise ValidationError(
+                f"session {session.id} starts {session.starts_at:%Y-%m-%d %H:%M}; record "
+                "attendance after it started"
+            )
+        people = [present] if isinstance(present, str) else list(dict.fromkeys(present))
+        strangers = [p for p in people if p not in session.enrolled]
+        if strangers:
+            raise ValidationError(
+                f"{', '.join(strangers)} not enrolled in {session.id}; enrolled: "
+                + (", ".join(session.enrolled) or "nobody")
+            )
+        held = attrs.evolve(session, attended=tuple(people), held=True)
+        after = self._replace_session(course, held)
+        self._save_course(course, after, "attended", by, when,
+                          {"session": session.id, "present": people})  # fmt: skip
+        return held
+
+    def sessions_of(self, staff_id: str) -> builtins.list[tuple[Course, Session]]:
+        """The sessions ``staff_id`` is or was enrolled in, by start."""
+        self.desk.staff.get(staff_id)
+        found = [(c, s) for c in self.plan() for s in c.sessions if staff_id in s.enrolled]
+        return sorted(found, key=lambda pair: pair[1].starts_at)
+
+    # -- plan helpers -------------------------------------------------------------------------
+    def _planner(self, by: str, what: str) -> None:
+        if not self.desk.staff.actor(by).has_role(*PLANNERS):
+            raise PermissionDenied(f"{by} cannot {what}: that needs a supervisor or manager")
+
+    def _next_session(self, certificate: str, after: datetime) -> tuple[Course, Session] | None:
+        """The earliest session not yet held of a course for ``certificate``, after ``after``."""
+        options = [(c, s) for c in self.plan() if c.certificate == certificate
+                   for s in c.sessions if not s.held and s.starts_at > after]  # fmt: skip
+        return min(options, key=lambda pair: pair[1].starts_at, default=None)
+
+    @staticmethod
+    def _replace_session(course: Course, session: Session) -> Course:
+        sessions = tuple(session if s.id == session.id else s for s in course.sessions)
+        return attrs.evolve(course, sessions=sessions, version=course.version + 1)
+
+    def _enroll(
+        self, tx: Any, course: Course, session: Session, people: builtins.list[str], by: str,
+        when: datetime,
+    ) -> Session:  # fmt: skip
+        enrolled = attrs.evolve(session, enrolled=(*session.enrolled, *people))
+        after = self._replace_session(course, enrolled)
+        event = _event(after.version, "enrolled", by, when, {"session": session.id,
+                                                             "staff": people})  # fmt: skip
+        tx.append("course", course.id, course.version, [event], to_dict(after))
+        return enrolled
+
+    def _save_course(
+        self, before: Course, after: Course, kind: str, by: str, when: datetime,
+        data: dict[str, Any],
+    ) -> None:  # fmt: skip
+        with self.desk.storage.transaction() as tx:
+            tx.append("course", before.id, before.version,
+                      [_event(after.version, kind, by, when, data)], to_dict(after))  # fmt: skip
 
     # -- what cases need --------------------------------------------------------------------
     def missing_for(self, case: Case, engineer: str, when: datetime) -> list[tuple[str, str]]:
