@@ -1,4 +1,4 @@
-"""desk.training: the annual plan, assessments, retakes, certificates, and the certificates cases need."""
+"""desk.training: the plan, assessments, retakes, certificates, and what cases need."""
 
 from __future__ import annotations
 
