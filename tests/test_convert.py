@@ -96,6 +96,9 @@ def test_json_field_names_are_stable(desk: ServiceDesk) -> None:
         "phone": None,
         "active": True,
         "version": 0,
+        "level": None,
+        "promotions": [],
+        "rotations": [],
     }
 
 

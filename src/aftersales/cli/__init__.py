@@ -8,12 +8,14 @@ from __future__ import annotations
 import click
 
 from aftersales.cli.appraise_commands import appraise
-from aftersales.cli.case_commands import case, plugins_command, staff
+from aftersales.cli.case_commands import case, plugins_command
 from aftersales.cli.expenses_commands import expenses
 from aftersales.cli.parts_commands import parts
 from aftersales.cli.policy_commands import policy
 from aftersales.cli.simulate_command import simulate_command
 from aftersales.cli.sla_commands import sla
+from aftersales.cli.staff_commands import staff
+from aftersales.cli.training_commands import safety, training
 
 
 @click.group()
@@ -41,5 +43,7 @@ main.add_command(simulate_command)
 main.add_command(appraise)
 main.add_command(parts)
 main.add_command(expenses)
+main.add_command(training)
+main.add_command(safety)
 
 __all__ = ["main"]

@@ -1,4 +1,4 @@
-"""``aftersales case ...``, ``aftersales staff ...`` and ``aftersales plugins``.
+"""``aftersales case ...`` and ``aftersales plugins``.
 
 They work on the policy and store that ``aftersales.toml`` names (see
 :mod:`aftersales.cli.config`). Cases are named by number (``AS-2026-000001``) or id. Times
@@ -29,7 +29,7 @@ from aftersales.services.desk import ServiceDesk
 @contextmanager
 def open_desk() -> Iterator[ServiceDesk]:
     config = load_config(click.get_current_context().find_root().obj)
-    with ServiceDesk(config.policy, config.storage) as desk:
+    with ServiceDesk(config.policy, config.storage, levels=config.levels) as desk:
         yield desk
 
 
@@ -376,73 +376,6 @@ def case_list(
                 c.customer.name,
             )
         console().print(table)
-
-
-# ---- staff --------------------------------------------------------------------------------------
-@click.group()
-def staff() -> None:
-    """Add, list and deactivate team members."""
-
-
-@staff.command("add")
-@click.argument("staff_id")
-@click.option("--name", required=True)
-@click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
-@click.option("--supervisor", default=None)
-@click.option("--email", default=None)
-@click.option("--phone", default=None)
-@JSON_OPTION
-@user_errors
-def staff_add(
-    staff_id: str,
-    name: str,
-    roles: Sequence[str],
-    supervisor: str | None,
-    email: str | None,
-    phone: str | None,
-    as_json: bool,
-) -> None:
-    """Add a team member."""
-    with open_desk() as desk:
-        added = desk.staff.add(
-            id=staff_id, name=name, roles=roles, supervisor=supervisor, email=email, phone=phone
-        )
-        if as_json:
-            _print_json(added)
-        else:
-            click.echo(f"{added.id}  {added.name}  {', '.join(added.roles)}")
-
-
-@staff.command("list")
-@click.option("--role", default=None)
-@click.option("--all", "show_all", is_flag=True, help="Include inactive members.")
-@JSON_OPTION
-@user_errors
-def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
-    """Team members."""
-    with open_desk() as desk:
-        members = desk.staff.list(role=role, active=None if show_all else True)
-        if as_json:
-            _print_json(members)
-            return
-        table = Table(title=f"{len(members)} member(s)")
-        for column in ("id", "name", "roles", "supervisor", "active"):
-            table.add_column(column)
-        for m in members:
-            table.add_row(
-                m.id, m.name, ", ".join(m.roles), m.supervisor or "-", "yes" if m.active else "no"
-            )
-        console().print(table)
-
-
-@staff.command("deactivate")
-@click.argument("staff_id")
-@user_errors
-def staff_deactivate(staff_id: str) -> None:
-    """Stop a member from acting (their history stays)."""
-    with open_desk() as desk:
-        desk.staff.deactivate(staff_id)
-        click.echo(f"{staff_id} deactivated")
 
 
 @click.command("plugins")

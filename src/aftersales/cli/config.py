@@ -3,6 +3,9 @@
 ```toml
 policy  = "rules/default.policy"       # relative paths are relative to this file
 storage = "sqlite:///aftersales.db"    # any URL a storage plugin serves
+
+[careers]
+levels = ["engineer", "senior_engineer", "supervisor", "manager"]   # the ladder, lowest first
 ```
 
 Looked up as ``--config PATH``, else ``$AFTERSALES_CONFIG``, else ``./aftersales.toml`` if
@@ -18,6 +21,7 @@ from typing import Any
 import attrs
 
 from aftersales.core.errors import ValidationError
+from aftersales.core.model import DEFAULT_LEVELS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,7 +30,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 DEFAULT_POLICY = "rules/default.policy"
 DEFAULT_STORAGE = "sqlite:///aftersales.db"
-KNOWN_KEYS = ("policy", "storage")
+KNOWN_KEYS = ("policy", "storage", "careers")
 
 
 @attrs.frozen
@@ -34,6 +38,7 @@ class Config:
     policy: Path
     storage: str
     source: Path | None = None
+    levels: tuple[str, ...] = DEFAULT_LEVELS
 
 
 def _sqlite_relative_to(url: str, base: Path) -> str:
@@ -69,7 +74,12 @@ def load_config(path: str | None) -> Config:
     storage = data.get("storage", DEFAULT_STORAGE)
     if not isinstance(policy, str) or not isinstance(storage, str):
         raise ValidationError(f"{file}: policy and storage are text")
-    return Config(base / policy, _sqlite_relative_to(storage, base), file)
+    careers = data.get("careers", {})
+    levels = careers.get("levels", list(DEFAULT_LEVELS)) if isinstance(careers, dict) else None
+    if not isinstance(levels, list) or not all(isinstance(x, str) for x in levels):
+        raise ValidationError(f'{file}: [careers] levels is a list of names, e.g. ["engineer", '
+                              '"senior_engineer", "supervisor", "manager"]')  # fmt: skip
+    return Config(base / policy, _sqlite_relative_to(storage, base), file, tuple(levels))
 
 
 __all__ = ["Config", "load_config"]

@@ -13,6 +13,7 @@ Pure: the policy's appraisal section comes in through duck-typed ``weights``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -142,4 +143,71 @@ def satisfaction_to_score(satisfaction: int) -> Decimal:
     return Decimal(25 * (satisfaction - 1))
 
 
-__all__ = ["IndicatorScore", "MetricScore", "Score", "satisfaction_to_score", "score"]
+@attrs.frozen
+class Rating:
+    staff_id: str
+    period: str
+    source: str
+    indicator: str
+    score: Decimal
+    by: str
+    at: datetime
+    comment: str | None = None
+    case_id: str | None = None
+
+
+DECISIONS = ("dismiss", "retain", "transfer")
+
+
+@attrs.frozen
+class Outcome:
+    """A reward or an improvement plan the policy gives a finalized month's grade."""
+
+    kind: str  # reward | improvement_plan
+    staff_id: str
+    period: str
+    grade: str | None
+    score: Decimal | None
+    note: str
+
+
+@attrs.frozen
+class DismissalReview:
+    """A run of failing months: the manager decides; the SDK only records it."""
+
+    staff_id: str
+    period: str
+    months: int
+    grade: str
+    decision: str | None = None  # dismiss | retain | transfer
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+@attrs.frozen
+class Appraisal:
+    """One staff member's month: the total, the grade, and where every number came from."""
+
+    staff_id: str
+    period: str
+    score: Decimal | None
+    grade: str | None
+    grade_location: str | None
+    detail: Score  # per indicator and source, metrics against targets, missing, trace
+    metrics: dict[str, Decimal | None]
+    finalized: bool = False
+
+
+__all__ = [
+    "DECISIONS",
+    "Appraisal",
+    "DismissalReview",
+    "IndicatorScore",
+    "MetricScore",
+    "Outcome",
+    "Rating",
+    "Score",
+    "satisfaction_to_score",
+    "score",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -26,6 +27,48 @@ def _frozen_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(value or {})
 
 
+DEFAULT_LEVELS = ("engineer", "senior_engineer", "supervisor", "manager")
+"""The career ladder a desk uses unless given its own (``ServiceDesk(levels=...)`` or
+``[careers] levels`` in ``aftersales.toml``)."""
+
+
+@attrs.frozen
+class PeriodResult:
+    """A finalized month of a member's appraisal: the record behind a promotion."""
+
+    period: str
+    score: Decimal | None
+    grade: str | None
+
+
+@attrs.frozen
+class Promotion:
+    """A step up the career ladder, with the appraisals that supported it."""
+
+    previous: str | None
+    level: str
+    at: datetime
+    by: str
+    reason: str
+    appraisals: tuple[PeriodResult, ...] = ()
+    roles_added: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+
+
+@attrs.frozen
+class Rotation:
+    """A spell in another job (parts store, a region, the hotline) from ``start`` to ``end``
+    (None: still there)."""
+
+    assignment: str
+    start: datetime
+    by: str
+    end: datetime | None = None
+    reason: str | None = None
+
+    def covers(self, when: datetime) -> bool:
+        return self.start <= when and (self.end is None or when < self.end)
+
+
 @attrs.frozen
 class Staff:
     """A member of the after-sales team."""
@@ -38,6 +81,9 @@ class Staff:
     phone: str | None = None
     active: bool = True
     version: int = 0
+    level: str | None = None  # on the desk's career ladder; None: not placed on it
+    promotions: tuple[Promotion, ...] = ()
+    rotations: tuple[Rotation, ...] = ()
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
@@ -310,6 +356,7 @@ class Notification:
 
 
 __all__ = [
+    "DEFAULT_LEVELS",
     "ROLES",
     "Acceptance",
     "Case",
@@ -322,10 +369,13 @@ __all__ = [
     "Hold",
     "Notification",
     "PartUse",
+    "PeriodResult",
     "PolicyChange",
     "PriorityChange",
+    "Promotion",
     "Rejection",
     "RepairReport",
+    "Rotation",
     "SafetyCheck",
     "Staff",
 ]

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from aftersales.core.appraisal import Score, satisfaction_to_score, score
+from aftersales.core.appraisal import (
+    DECISIONS,
+    Appraisal,
+    DismissalReview,
+    Outcome,
+    Rating,
+    satisfaction_to_score,
+    score,
+)
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
@@ -28,7 +36,7 @@ from aftersales.core.errors import (
     ValidationError,
     WorkflowError,
 )
-from aftersales.core.model import Case, Notification, Staff
+from aftersales.core.model import Case, Notification, PeriodResult, Staff
 from aftersales.plugins.metrics import month_bounds
 from aftersales.plugins.storage import CaseQuery, utc_text
 
@@ -38,64 +46,8 @@ if TYPE_CHECKING:
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-@attrs.frozen
-class Rating:
-    staff_id: str
-    period: str
-    source: str
-    indicator: str
-    score: Decimal
-    by: str
-    at: datetime
-    comment: str | None = None
-    case_id: str | None = None
-
-
-DECISIONS = ("dismiss", "retain", "transfer")
-
-
-@attrs.frozen
-class Outcome:
-    """A reward or an improvement plan the policy gives a finalized month's grade."""
-
-    kind: str  # reward | improvement_plan
-    staff_id: str
-    period: str
-    grade: str | None
-    score: Decimal | None
-    note: str
-
-
-@attrs.frozen
-class DismissalReview:
-    """A run of failing months: the manager decides; the SDK only records it."""
-
-    staff_id: str
-    period: str
-    months: int
-    grade: str
-    decision: str | None = None  # dismiss | retain | transfer
-    reason: str | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-
-
 def _event(kind: str, at: str, by: str, data: Any, version: int = 1) -> dict[str, Any]:
     return {"version": version, "type": kind, "at": at, "by": by, "data": data}
-
-
-@attrs.frozen
-class Appraisal:
-    """One staff member's month: the total, the grade, and where every number came from."""
-
-    staff_id: str
-    period: str
-    score: Decimal | None
-    grade: str | None
-    grade_location: str | None
-    detail: Score  # per indicator and source, metrics against targets, missing, trace
-    metrics: dict[str, Decimal | None]
-    finalized: bool = False
 
 
 def _period(value: str) -> str:
@@ -381,6 +333,18 @@ class AppraisalService:
                           to_dict(review))  # fmt: skip
         self.desk.notify(notes)
         return results
+
+    def history(self, staff_id: str) -> list[PeriodResult]:
+        """The member's finalized months, oldest first: what promotions are judged on."""
+        self.desk.staff.get(staff_id)
+        found = []
+        for record in self.desk.storage.scan("period"):
+            result = record.data.get("results", {}).get(staff_id)
+            if result is not None:
+                total = result.get("score")
+                found.append(PeriodResult(record.id, None if total is None else Decimal(total),
+                                          result.get("grade")))  # fmt: skip
+        return sorted(found, key=lambda r: r.period)
 
     def outcomes(self, period: str | None = None) -> list[Outcome]:
         """Reward and improvement-plan records, of one month or all."""

@@ -15,7 +15,7 @@ import pluggy
 from aftersales.core.calendar import require_aware
 from aftersales.core.convert import to_dict
 from aftersales.core.errors import ConflictError, NotFound, PolicyError, ValidationError
-from aftersales.core.model import Case, CaseEvent, Notification
+from aftersales.core.model import DEFAULT_LEVELS, Case, CaseEvent, Notification
 from aftersales.plugins.hookspecs import StorageFactory
 from aftersales.plugins.manager import make_manager
 from aftersales.plugins.storage import SentNotification, Storage, utc_text
@@ -23,6 +23,15 @@ from aftersales.policy import FunctionRegistry, Policy, load_policy, parse_polic
 
 logger = logging.getLogger("aftersales")
 POLICY_KIND = "policy"
+
+
+def _ladder(levels: Iterable[str]) -> tuple[str, ...]:
+    ladder = tuple([levels] if isinstance(levels, str) else levels)
+    if not ladder or not all(isinstance(x, str) and x.strip() for x in ladder):
+        raise ValidationError("levels is a non-empty list of level names, lowest first")
+    if len(set(ladder)) != len(ladder):
+        raise ValidationError(f"levels {', '.join(ladder)}: a level appears twice")
+    return ladder
 
 
 class ServiceDesk:
@@ -34,6 +43,8 @@ class ServiceDesk:
     (tests), or any scheme a plugin registers, or a ready :class:`Storage`. ``plugins`` are
     plugin objects or modules for this desk only, on top of the built-ins and the installed
     ones. ``clock`` returns the current aware datetime; it is what ``at=`` defaults to.
+    ``levels`` is the career ladder, lowest first (default: engineer, senior_engineer,
+    supervisor, manager).
     """
 
     def __init__(
@@ -44,6 +55,7 @@ class ServiceDesk:
         plugins: Iterable[Any] = (),
         clock: Callable[[], datetime] | None = None,
         entry_points: bool = True,
+        levels: Iterable[str] = DEFAULT_LEVELS,
     ) -> None:
         self.plugins: pluggy.PluginManager = make_manager(plugins, entry_points=entry_points)
         self.functions = FunctionRegistry()
@@ -56,6 +68,7 @@ class ServiceDesk:
             raise ValidationError(f"policy must be a Policy or a path, not {type(policy).__name__}")
         self._check_metrics(policy)
         self.policy = policy
+        self.levels: tuple[str, ...] = _ladder(levels)
         self._clock = clock
         self.backends: dict[str, StorageFactory] = {}
         self.plugins.hook.aftersales_storage_backends(register=self._register_backend)

@@ -74,6 +74,10 @@ class SafetyService:
             raise NotFound(f"no tool {id!r}")
         return from_dict(Tool, record.data)
 
+    def tools(self) -> builtins.list[Tool]:
+        """Every registered tool, by id."""
+        return [from_dict(Tool, r.data) for r in self.desk.storage.scan("tool")]
+
     def inspection_due(self, tool: Tool) -> datetime | None:
         """When the tool's next inspection is due (None: the policy sets no period)."""
         rules = self.desk.policy.safety

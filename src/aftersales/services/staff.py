@@ -1,4 +1,6 @@
-"""``desk.staff``: the team, stored as events like everything else."""
+"""``desk.staff``: the team, stored as events like everything else, and careers: levels on the
+desk's ladder, promotions with the appraisals behind them, job rotations, and each member's
+whole record in one view."""
 
 from __future__ import annotations
 
@@ -9,15 +11,27 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from aftersales.core.careers import StaffRecord, attendance
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from aftersales.core.model import ROLES, Staff
+from aftersales.core.model import ROLES, Promotion, Rotation, Staff
 from aftersales.services.cache import SnapshotCache
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 KIND = "staff"
+
+
+def _roles(id: str, roles: Iterable[str]) -> tuple[str, ...]:
+    found = tuple(dict.fromkeys([roles] if isinstance(roles, str) else roles))
+    unknown = [r for r in found if r not in ROLES]
+    if unknown:
+        raise ValidationError(
+            f"staff {id}: unknown role {', '.join(map(repr, unknown))}; roles are "
+            + ", ".join(ROLES)
+        )
+    return found
 
 
 class StaffService:
@@ -34,29 +48,27 @@ class StaffService:
         supervisor: str | None = None,
         email: str | None = None,
         phone: str | None = None,
+        level: str | None = None,
         at: datetime | None = None,
     ) -> Staff:
         """Add a team member. ``roles`` from ``service_agent``, ``engineer``, ``supervisor``,
-        ``manager``, ``storekeeper``, ``finance``, ``director``."""
+        ``manager``, ``storekeeper``, ``finance``, ``director``; ``level`` a step of the
+        desk's career ladder (``desk.levels``), if they are on it."""
         if not isinstance(id, str) or not id.strip():
             raise ValidationError("a staff id must be non-empty text")
         if not isinstance(name, str) or not name.strip():
             raise ValidationError(f"staff {id}: the name must be non-empty text")
-        roles = tuple(dict.fromkeys([roles] if isinstance(roles, str) else roles))
-        unknown = [r for r in roles if r not in ROLES]
-        if unknown or not roles:
-            raise ValidationError(
-                f"staff {id}: unknown role {', '.join(map(repr, unknown))}; roles are "
-                + ", ".join(ROLES)
-                if unknown
-                else f"staff {id} needs at least one role: " + ", ".join(ROLES)
-            )
+        roles = _roles(id, roles)
+        if not roles:
+            raise ValidationError(f"staff {id} needs at least one role: " + ", ".join(ROLES))
+        if level is not None:
+            self._level(level)
         if supervisor is not None:
             if supervisor == id:
                 raise ValidationError(f"staff {id} cannot supervise themselves")
             self.get(supervisor)
         when = self.desk.at(at)
-        staff = Staff(id, name, roles, supervisor, email, phone, True, 1)
+        staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level)
         self._write(staff, 0, "staff_added", when, id, to_dict(attrs.evolve(staff, version=0)))
         return staff
 
@@ -84,6 +96,134 @@ class StaffService:
         after = attrs.evolve(staff, active=False, version=staff.version + 1)
         self._write(after, staff.version, "staff_deactivated", self.desk.at(at), by or id, {})
         return after
+
+    # -- careers ---------------------------------------------------------------------------------
+    def promote(
+        self,
+        id: str,
+        *,
+        to: str,
+        by: str,
+        reason: str,
+        roles: Iterable[str] = (),
+        at: datetime | None = None,
+    ) -> Staff:
+        """Move a member up the ladder (a manager or director, not for themselves). The
+        member's finalized appraisals are recorded with the promotion; ``roles`` grants the
+        new level's permissions (for example ``supervisor``) in the same step."""
+        actor = self._career_manager(by, "promote staff")
+        staff = self.get(id)
+        if actor.id == id:
+            raise PermissionDenied(f"{by} cannot promote themselves")
+        if not staff.active:
+            raise ValidationError(f"staff {id} is inactive")
+        rank = self._level(to)
+        if staff.level is not None and rank <= self.desk.levels.index(staff.level):
+            raise ValidationError(
+                f"{id} is {staff.level}; a promotion goes up the ladder "
+                f"({' -> '.join(self.desk.levels)}), not to {to}"
+            )
+        added = tuple(r for r in _roles(id, roles) if r not in staff.roles)
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValidationError("a promotion needs a reason")
+        when = self.desk.at(at)
+        history = tuple(self.desk.appraisals.history(id))
+        promotion = Promotion(staff.level, to, when, by, reason.strip(), history, added)
+        after = attrs.evolve(staff, level=to, roles=(*staff.roles, *added),
+                             promotions=(*staff.promotions, promotion),
+                             version=staff.version + 1)  # fmt: skip
+        self._write(after, staff.version, "promoted", when, by, to_dict(promotion))
+        return after
+
+    def rotate(
+        self,
+        id: str,
+        *,
+        to: str,
+        start: datetime,
+        by: str,
+        end: datetime | None = None,
+        reason: str | None = None,
+        at: datetime | None = None,
+    ) -> Staff:
+        """Record a job rotation (a manager or director): ``to`` the assignment (the parts
+        store, a region, the hotline) from ``start`` until ``end`` (None: open). Rotations of
+        one member do not overlap."""
+        self._career_manager(by, "rotate staff")
+        staff = self.get(id)
+        if not isinstance(to, str) or not to.strip():
+            raise ValidationError("a rotation names the assignment, as text")
+        begin = self.desk.at(start)
+        finish = None if end is None else self.desk.at(end)
+        if finish is not None and finish <= begin:
+            raise ValidationError(f"a rotation ends after it starts ({begin:%Y-%m-%d})")
+        for other in staff.rotations:
+            if (other.end is None or begin < other.end) and (
+                finish is None or other.start < finish
+            ):
+                until = "open" if other.end is None else f"{other.end:%Y-%m-%d}"
+                raise ValidationError(
+                    f"{id} is on rotation to {other.assignment} from {other.start:%Y-%m-%d} "
+                    f"({until}) then; end it first (desk.staff.end_rotation)"
+                )
+        rotation = Rotation(to.strip(), begin, by, finish, reason)
+        rotations = tuple(sorted((*staff.rotations, rotation), key=lambda r: r.start))
+        after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
+        self._write(after, staff.version, "rotated", self.desk.at(at), by, to_dict(rotation))
+        return after
+
+    def end_rotation(self, id: str, *, end: datetime, by: str, at: datetime | None = None) -> Staff:
+        """End the member's open rotation at ``end``."""
+        self._career_manager(by, "end rotations")
+        staff = self.get(id)
+        current = next((r for r in staff.rotations if r.end is None), None)
+        if current is None:
+            raise ValidationError(f"{id} has no open rotation")
+        finish = self.desk.at(end)
+        if finish <= current.start:
+            raise ValidationError(f"a rotation ends after it starts ({current.start:%Y-%m-%d})")
+        ended = attrs.evolve(current, end=finish)
+        rotations = tuple(ended if r is current else r for r in staff.rotations)
+        after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
+        self._write(after, staff.version, "rotation_ended", self.desk.at(at), by,
+                    {"assignment": current.assignment, "end": finish.isoformat()})  # fmt: skip
+        return after
+
+    def record(self, id: str) -> StaffRecord:
+        """Everything about a member in one view: level, promotions, rotations, training
+        attended, assessments and certificates, finalized appraisals with their outcomes and
+        reviews, and the incidents they reported or were involved in."""
+        staff = self.get(id)
+        training = self.desk.training.record(id)
+        appraisals = self.desk.appraisals
+        return StaffRecord(
+            staff=staff,
+            levels=self.desk.levels,
+            promotions=staff.promotions,
+            rotations=staff.rotations,
+            training=tuple(attendance(c, s, id) for c, s in self.desk.training.sessions_of(id)),
+            assessments=training.assessments,
+            certificates=training.certificates,
+            appraisals=tuple(appraisals.history(id)),
+            outcomes=tuple(o for o in appraisals.outcomes() if o.staff_id == id),
+            reviews=tuple(r for r in appraisals.reviews(open_only=False) if r.staff_id == id),
+            incidents=tuple(
+                i for i in self.desk.safety.incidents() if i.reported_by == id or id in i.people
+            ),
+        )
+
+    def _level(self, level: str) -> int:
+        if level not in self.desk.levels:
+            raise ValidationError(
+                f"unknown level {level!r}; the ladder is {' -> '.join(self.desk.levels)}"
+            )
+        return self.desk.levels.index(level)
+
+    def _career_manager(self, by: str, what: str) -> Staff:
+        actor = self.actor(by)
+        if not actor.has_role("manager", "director"):
+            raise PermissionDenied(f"{by} cannot {what}: that needs a manager or director")
+        return actor
 
     def actor(self, id: str) -> Staff:
         """The active staff member ``id``, for checking who acts."""

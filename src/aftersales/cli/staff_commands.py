@@ -1,0 +1,236 @@
+"""``aftersales staff ...``: the team and careers (promotions, rotations, the record)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.table import Table
+
+from aftersales.cli.case_commands import JSON_OPTION, _print_json, _time, open_desk
+from aftersales.cli.common import console, user_errors
+from aftersales.core.careers import StaffRecord
+from aftersales.core.convert import to_dict
+
+
+# ---- staff --------------------------------------------------------------------------------------
+@click.group()
+def staff() -> None:
+    """Team members: add, list, deactivate; careers: promote, rotate, show a record."""
+
+
+@staff.command("add")
+@click.argument("staff_id")
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
+@click.option("--supervisor", default=None)
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@click.option("--level", default=None, help="A step of the career ladder.")
+@JSON_OPTION
+@user_errors
+def staff_add(
+    staff_id: str,
+    name: str,
+    roles: Sequence[str],
+    supervisor: str | None,
+    email: str | None,
+    phone: str | None,
+    level: str | None,
+    as_json: bool,
+) -> None:
+    """Add a team member."""
+    with open_desk() as desk:
+        added = desk.staff.add(
+            id=staff_id, name=name, roles=roles, supervisor=supervisor, email=email, phone=phone,
+            level=level,
+        )  # fmt: skip
+        if as_json:
+            _print_json(added)
+        else:
+            click.echo(f"{added.id}  {added.name}  {', '.join(added.roles)}")
+
+
+@staff.command("list")
+@click.option("--role", default=None)
+@click.option("--all", "show_all", is_flag=True, help="Include inactive members.")
+@JSON_OPTION
+@user_errors
+def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
+    """Team members."""
+    with open_desk() as desk:
+        members = desk.staff.list(role=role, active=None if show_all else True)
+        if as_json:
+            _print_json(members)
+            return
+        table = Table(title=f"{len(members)} member(s)")
+        for column in ("id", "name", "roles", "level", "supervisor", "active"):
+            table.add_column(column)
+        for m in members:
+            table.add_row(m.id, m.name, ", ".join(m.roles), m.level or "-", m.supervisor or "-",
+                          "yes" if m.active else "no")  # fmt: skip
+        console().print(table)
+
+
+@staff.command("deactivate")
+@click.argument("staff_id")
+@user_errors
+def staff_deactivate(staff_id: str) -> None:
+    """Stop a member from acting (their history stays)."""
+    with open_desk() as desk:
+        desk.staff.deactivate(staff_id)
+        click.echo(f"{staff_id} deactivated")
+
+
+@staff.command("promote")
+@click.argument("staff_id")
+@click.option("--to", "level", required=True, help="The new level.")
+@click.option("--by", required=True, help="The manager or director deciding.")
+@click.option("--reason", required=True)
+@click.option("--role", "roles", multiple=True, help="A role the level brings (repeatable).")
+@click.option("--at", default=None, help="When (local time); default now.")
+@user_errors
+def staff_promote(
+    staff_id: str, level: str, by: str, reason: str, roles: Sequence[str], at: str | None
+) -> None:
+    """Promote a member up the career ladder (their appraisals are recorded with it)."""
+    with open_desk() as desk:
+        after = desk.staff.promote(staff_id, to=level, by=by, reason=reason, roles=roles,
+                                   at=_time(desk, at))  # fmt: skip
+        months = len(after.promotions[-1].appraisals)
+        click.echo(f"{staff_id} is now {after.level} ({months} finalized month(s) on record)")
+
+
+@staff.command("rotate")
+@click.argument("staff_id")
+@click.option("--to", "assignment", required=True, help="The job rotated to.")
+@click.option("--start", required=True, help="Local time.")
+@click.option("--end", default=None, help="Local time; leave out for an open rotation.")
+@click.option("--by", required=True)
+@click.option("--reason", default=None)
+@user_errors
+def staff_rotate(
+    staff_id: str, assignment: str, start: str, end: str | None, by: str, reason: str | None
+) -> None:
+    """Record a job rotation with its dates."""
+    with open_desk() as desk:
+        begin = _time(desk, start)
+        assert begin is not None
+        desk.staff.rotate(staff_id, to=assignment, start=begin, end=_time(desk, end), by=by,
+                          reason=reason)  # fmt: skip
+        click.echo(
+            f"{staff_id} rotates to {assignment} from {start}" + (f" to {end}" if end else "")
+        )
+
+
+def _day(value: datetime | str | None) -> str:
+    if value is None:
+        return "-"
+    return (value if isinstance(value, str) else value.isoformat())[:16].replace("T", " ")
+
+
+def _section(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    if not rows:
+        click.echo(f"{title}: none")
+        return
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("-" if v is None else str(v) for v in row))
+    console().print(table)
+
+
+def _show(record: StaffRecord) -> None:
+    s = record.staff
+    ladder = " -> ".join(f"[{x}]" if x == s.level else x for x in record.levels)
+    click.echo(
+        f"{s.id}  {s.name}  roles {', '.join(s.roles)}  supervisor {s.supervisor or '-'}"
+        f"  {'active' if s.active else 'inactive'}"
+    )
+    click.echo(f"level {s.level or 'not on the ladder'}: {ladder}")
+    _section(
+        "promotions",
+        ("at", "from", "to", "by", "reason", "appraisals"),
+        [
+            (
+                _day(p.at),
+                p.previous,
+                p.level,
+                p.by,
+                p.reason,
+                ", ".join(f"{a.period} {a.grade}" for a in p.appraisals) or "-",
+            )
+            for p in record.promotions
+        ],
+    )
+    _section(
+        "rotations",
+        ("assignment", "start", "end", "reason"),
+        [(r.assignment, _day(r.start), _day(r.end), r.reason) for r in record.rotations],
+    )
+    _section(
+        "training",
+        ("session", "course", "area", "starts", "hours", "attended"),
+        [
+            (
+                t.session,
+                t.title,
+                t.area,
+                _day(t.starts_at),
+                t.hours,
+                "-" if t.attended is None else ("yes" if t.attended else "no"),
+            )
+            for t in record.training
+        ],
+    )
+    _section(
+        "certificates",
+        ("certificate", "issued", "expires"),
+        [(c.name, _day(c.issued_at), _day(c.expires_at)) for c in record.certificates],
+    )
+    _section(
+        "assessments",
+        ("certificate", "attempt", "score", "passed", "at"),
+        [
+            (a.certificate, a.attempt, a.score, "yes" if a.passed else "no", _day(a.at))
+            for a in record.assessments
+        ],
+    )
+    _section(
+        "appraisals",
+        ("period", "score", "grade"),
+        [(a.period, a.score, a.grade) for a in record.appraisals],
+    )
+    _section(
+        "outcomes and reviews",
+        ("period", "kind", "note"),
+        [(o.period, o.kind, o.note) for o in record.outcomes]
+        + [(r.period, "dismissal review", r.decision or "open") for r in record.reviews],
+    )
+    _section(
+        "incidents",
+        ("id", "happened", "severity", "description", "late"),
+        [
+            (i.id, _day(i.happened_at), i.severity, i.description, "yes" if i.late else "no")
+            for i in record.incidents
+        ],
+    )
+
+
+@staff.command("show")
+@click.argument("staff_id")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@user_errors
+def staff_show(staff_id: str, fmt: str) -> None:
+    """A member's whole record: level and promotions, rotations, training, certificates,
+    appraisals and their outcomes, incidents."""
+    with open_desk() as desk:
+        record = desk.staff.record(staff_id)
+        if fmt == "json":
+            click.echo(json.dumps(to_dict(record), ensure_ascii=False, indent=2))
+        else:
+            _show(record)
