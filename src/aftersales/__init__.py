@@ -51,6 +51,7 @@ from aftersales.policy import (
     run_examples,
 )
 from aftersales.services.desk import ServiceDesk
+from aftersales.services.notifications import OutboxSettings
 
 __version__ = "0.1.0"
 
@@ -76,6 +77,7 @@ __all__ = [
     "Movement",
     "NotFound",
     "Notification",
+    "OutboxSettings",
     "Part",
     "PartUse",
     "PermissionDenied",

@@ -10,6 +10,7 @@ import click
 from aftersales.cli.appraise_commands import appraise
 from aftersales.cli.case_commands import case, plugins_command
 from aftersales.cli.expenses_commands import expenses
+from aftersales.cli.notifications_commands import notifications
 from aftersales.cli.parts_commands import parts
 from aftersales.cli.policy_commands import policy
 from aftersales.cli.simulate_command import simulate_command
@@ -45,5 +46,6 @@ main.add_command(parts)
 main.add_command(expenses)
 main.add_command(training)
 main.add_command(safety)
+main.add_command(notifications)
 
 __all__ = ["main"]

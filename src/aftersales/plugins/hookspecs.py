@@ -41,15 +41,18 @@ def aftersales_storage_backends(register: Callable[[str, StorageFactory], None])
 
 @hookspec
 def aftersales_notify(notification: Notification) -> None:
-    """Deliver a notification: called once for every one the desk sends, after the action
-    that caused it is stored.
+    """Deliver a notification: called for every one the desk sends, after the transaction
+    that stored it (in the outbox, with the event that caused it) has committed.
 
     ``notification.kind`` says what happened (``case_assigned``, ``warranty_rework``,
     ``acceptance_escalated``, ...), ``recipients`` are staff ids (look them up with
     ``desk.staff.get``), ``subject`` is one line for a human, ``data`` has the details as
     JSON-ready values. Every notifier sees every notification; ignore kinds you do not
-    handle. An exception raised here is logged and does not undo the action.
-    Built in: a notifier that writes to the ``aftersales.notify`` logger, and
+    handle. An exception raised here is logged, does not undo the action, and makes the desk
+    try again later with backoff, up to ``OutboxSettings.max_tries`` times (then the item is
+    listed by ``aftersales notifications failed``). Delivery is at least once; the plugin's
+    name (a module's name, or a plugin object's ``name`` attribute, else its class's dotted
+    name) must be the same in every process. Built in: a notifier that writes to the ``aftersales.notify`` logger, and
     ``aftersales.testing.Outbox`` for tests.
     """
 

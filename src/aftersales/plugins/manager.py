@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 import pluggy
@@ -36,6 +37,19 @@ def blocked_names() -> set[str]:
     return {n.strip() for n in os.environ.get(BLOCK_VARIABLE, "").split(",") if n.strip()}
 
 
+def plugin_name(plugin: Any) -> str:
+    """A name that is the same in every process: the module's name for a module, else the
+    object's ``name`` attribute, else its class's dotted name (outbox items are kept per
+    notifier by this name, and may be delivered by another process)."""
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    named = getattr(plugin, "name", None)
+    if isinstance(named, str) and named:
+        return named
+    kind = type(plugin)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
     """A manager with the hook specs, the built-ins, installed plugins and ``plugins``."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -49,9 +63,11 @@ def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> p
     if entry_points:
         pm.load_setuptools_entrypoints(hookspecs.PROJECT)
     for plugin in plugins:
-        name = pm.get_canonical_name(plugin)
-        if name not in blocked:
-            pm.register(plugin)
+        name = plugin_name(plugin)
+        if pm.has_plugin(name):  # two objects of one class: number them
+            name = next(f"{name}#{n}" for n in range(2, 10**6) if not pm.has_plugin(f"{name}#{n}"))
+        if name not in blocked and plugin_name(plugin) not in blocked:
+            pm.register(plugin, name)
     pm.check_pending()
     return pm
 
@@ -85,5 +101,6 @@ __all__ = [
     "blocked_names",
     "describe",
     "make_manager",
+    "plugin_name",
     "vocabulary",
 ]

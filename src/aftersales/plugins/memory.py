@@ -20,6 +20,7 @@ from aftersales.plugins.hookspecs import StorageFactory, hookimpl
 from aftersales.plugins.storage import (
     CaseIndex,
     CaseQuery,
+    OutboxItem,
     Record,
     SentNotification,
     Storage,
@@ -39,6 +40,7 @@ class MemoryStorage(Storage):
         self._index: dict[str, CaseIndex] = {}
         self._sequences: dict[str, int] = {}
         self._sent: dict[tuple[str, str], SentNotification] = {}
+        self._outbox: dict[str, OutboxItem] = {}  # in insertion order
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -72,9 +74,10 @@ class MemoryStorage(Storage):
             if record is not None:
                 yield record
 
-    def undelivered(self) -> list[SentNotification]:
+    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
         with self._lock:
-            return [s for s in self._sent.values() if s.failed]
+            found = [i for i in self._outbox.values() if status is None or i.status == status]
+        return found if limit is None else found[:limit]
 
     def find_cases(self, query: CaseQuery) -> list[Record]:
         with self._lock:
@@ -132,6 +135,7 @@ class _MemoryTransaction(Transaction):
         self.index: dict[str, CaseIndex] = {}
         self.sequences: dict[str, int] = {}
         self.sent: dict[tuple[str, str], SentNotification] = {}
+        self.outbox: dict[str, OutboxItem] = {}
 
     def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
         wanted = set(case_ids)
@@ -150,19 +154,25 @@ class _MemoryTransaction(Transaction):
                 recorded += 1
         return recorded
 
-    def set_failed(
-        self,
-        case_id: str,
-        key: str,
-        failed: Sequence[str],
-        notification: Mapping[str, Any] | None = None,
-    ) -> None:
-        found = self.sent.get((case_id, key)) or self.store._sent.get((case_id, key))
-        if found is not None:
-            changes: dict[str, Any] = {"failed": tuple(failed)}
-            if notification is not None:
-                changes["notification"] = dict(notification)
-            self.sent[(case_id, key)] = attrs.evolve(found, **changes)
+    def enqueue(self, items: Sequence[OutboxItem]) -> None:
+        for item in items:
+            self.outbox[item.id] = item
+
+    def claim(
+        self, now: str, lease_until: str, plugins: Sequence[str], limit: int
+    ) -> list[OutboxItem]:
+        current = {**self.store._outbox, **self.outbox}
+        due = [i for i in current.values() if i.status == "pending" and i.next_try_at <= now
+               and i.plugin in plugins]  # fmt: skip
+        due.sort(key=lambda i: i.next_try_at)  # stable: insertion order among equals
+        claimed = [attrs.evolve(i, next_try_at=lease_until) for i in due[:limit]]
+        self.outbox.update((i.id, i) for i in claimed)
+        return claimed
+
+    def settle(self, items: Sequence[OutboxItem]) -> None:
+        for item in items:
+            if item.id in self.outbox or item.id in self.store._outbox:
+                self.outbox[item.id] = item
 
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         for case_id, at in moments:
@@ -211,6 +221,7 @@ class _MemoryTransaction(Transaction):
         s._index.update(self.index)
         s._sequences.update(self.sequences)
         s._sent.update(self.sent)
+        s._outbox.update(self.outbox)
 
 
 def open_memory(url: str) -> MemoryStorage:

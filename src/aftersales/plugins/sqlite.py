@@ -23,11 +23,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import attrs
+
 from aftersales.core.errors import ConflictError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
 from aftersales.plugins.storage import (
     CaseIndex,
     CaseQuery,
+    OutboxItem,
     Record,
     SentNotification,
     Storage,
@@ -82,6 +85,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE case_index ADD COLUMN rework_of TEXT;
     CREATE INDEX case_by_rework_of ON case_index (rework_of) WHERE rework_of IS NOT NULL;
+    """,
+    # 5: the transactional outbox (the sent table keeps only the once-keys from now on)
+    """
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+        plugin TEXT NOT NULL, notification TEXT NOT NULL, created_at TEXT NOT NULL,
+        next_try_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending', last_error TEXT, delivered_at TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (next_try_at) WHERE status = 'pending';
+    CREATE INDEX outbox_by_status ON outbox (status, seq);
     """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
@@ -218,14 +232,17 @@ class SQLiteStorage(Storage):
         rows = self._connect().execute(sql, args).fetchall()
         return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
 
-    def undelivered(self) -> list[SentNotification]:
-        rows = self._connect().execute(
-            "SELECT case_id, key, at, notification, failed FROM sent WHERE failed != '[]'"
-        )
-        return [
-            SentNotification(c, k, at, json.loads(n), tuple(json.loads(f)))
-            for c, k, at, n, f in rows.fetchall()
-        ]
+    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
+        args: list[Any] = []
+        if status is not None:
+            sql += " WHERE status = ?"
+            args.append(status)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_outbox_item(row) for row in self._connect().execute(sql, args).fetchall()]
 
     def close(self) -> None:
         with self._lock:
@@ -286,6 +303,17 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         sql += " LIMIT ?"
         args.append(query.limit)
     return sql, args
+
+
+_OUTBOX_COLUMNS = (
+    "id, plugin, notification, created_at, next_try_at, attempts, status, last_error, delivered_at"
+)
+
+
+def _outbox_item(row: Sequence[Any]) -> OutboxItem:
+    id, plugin, note, created, next_try, attempts, status, error, delivered = row
+    return OutboxItem(id, plugin, json.loads(note), created, next_try, attempts, status, error,
+                      delivered)  # fmt: skip
 
 
 def _get(conn: sqlite3.Connection, kind: str, id: str) -> Record | None:
@@ -387,27 +415,43 @@ class _SQLiteTransaction(Transaction):
 
     def record_sent(self, sent: Sequence[SentNotification]) -> int:
         return self.conn.executemany(
-            "INSERT INTO sent VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(s.case_id, s.key, s.at, _json(s.notification), _json(s.failed)) for s in sent],
+            "INSERT INTO sent (case_id, key, at, notification) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [(s.case_id, s.key, s.at, _json(s.notification)) for s in sent],
         ).rowcount
 
-    def set_failed(
-        self,
-        case_id: str,
-        key: str,
-        failed: Sequence[str],
-        notification: Mapping[str, Any] | None = None,
-    ) -> None:
-        if notification is None:
-            self.conn.execute(
-                "UPDATE sent SET failed = ? WHERE case_id = ? AND key = ?",
-                (_json(list(failed)), case_id, key),
-            )
-        else:
-            self.conn.execute(
-                "UPDATE sent SET failed = ?, notification = ? WHERE case_id = ? AND key = ?",
-                (_json(list(failed)), _json(notification), case_id, key),
-            )
+    def enqueue(self, items: Sequence[OutboxItem]) -> None:
+        self.conn.executemany(
+            "INSERT INTO outbox (id, plugin, notification, created_at, next_try_at, attempts, "
+            "status) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(i.id, i.plugin, _json(i.notification), i.created_at, i.next_try_at, i.attempts,
+              i.status) for i in items],
+        )  # fmt: skip
+
+    def claim(
+        self, now: str, lease_until: str, plugins: Sequence[str], limit: int
+    ) -> list[OutboxItem]:
+        if not plugins:
+            return []
+        marks = ", ".join("?" for _ in plugins)
+        rows = self.conn.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' "
+            f"AND next_try_at <= ? AND plugin IN ({marks}) ORDER BY next_try_at, seq LIMIT ?",
+            (now, *plugins, limit),
+        ).fetchall()
+        items = [attrs.evolve(_outbox_item(r), next_try_at=lease_until) for r in rows]
+        self.conn.executemany(
+            "UPDATE outbox SET next_try_at = ? WHERE id = ?", [(lease_until, i.id) for i in items]
+        )
+        return items
+
+    def settle(self, items: Sequence[OutboxItem]) -> None:
+        self.conn.executemany(
+            "UPDATE outbox SET attempts = ?, status = ?, next_try_at = ?, last_error = ?, "
+            "delivered_at = ? WHERE id = ?",
+            [(i.attempts, i.status, i.next_try_at, i.last_error, i.delivered_at, i.id)
+             for i in items],
+        )  # fmt: skip
 
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         self.conn.executemany(

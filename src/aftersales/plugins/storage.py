@@ -82,16 +82,38 @@ def utc_text(when: datetime) -> str:
 
 @attrs.frozen
 class SentNotification:
-    """A notification the desk recorded: an SLA alert (recorded once per case and key, which
-    is what makes ticks exactly-once) or one a notifier failed to take (``failed`` lists the
-    plugins still to deliver it to, and ``notification`` holds it for the retry; it may be
-    empty while nothing failed)."""
+    """A notification decided once: an SLA alert, a reminder. The desk records its key per
+    holder (a case id, ``tool:TW-1``, ...) in the same transaction that decides it, which is
+    what makes ticks exactly-once. ``notification`` may be empty."""
 
     case_id: str
     key: str
     at: str
     notification: Mapping[str, Any]
-    failed: tuple[str, ...] = ()
+
+
+OUTBOX_STATES = ("pending", "delivered", "failed")
+
+
+@attrs.frozen
+class OutboxItem:
+    """One notification for one notifier plugin, in the transactional outbox.
+
+    Written in the transaction of the event that caused it, then delivered: ``pending``
+    until the notifier takes it (``delivered``) or it has failed ``attempts`` times and the
+    desk gives up (``failed``). ``next_try_at`` (UTC text) is when it may be tried next; a
+    desk that claims an item moves it ahead (a lease), so two desks do not deliver it at once.
+    """
+
+    id: str
+    plugin: str
+    notification: Mapping[str, Any]
+    created_at: str
+    next_try_at: str
+    attempts: int = 0
+    status: str = "pending"
+    last_error: str | None = None
+    delivered_at: str | None = None
 
 
 class Transaction(abc.ABC):
@@ -135,15 +157,21 @@ class Transaction(abc.ABC):
         Returns how many were recorded."""
 
     @abc.abstractmethod
-    def set_failed(
-        self,
-        case_id: str,
-        key: str,
-        failed: Sequence[str],
-        notification: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Replace the plugins still to deliver a recorded notification to (and, when given,
-        the notification itself: alerts are recorded without it until a delivery fails)."""
+    def enqueue(self, items: Sequence[OutboxItem]) -> None:
+        """Add items to the outbox (their ids are new)."""
+
+    @abc.abstractmethod
+    def claim(
+        self, now: str, lease_until: str, plugins: Sequence[str], limit: int
+    ) -> list[OutboxItem]:
+        """Pending items of ``plugins`` with ``next_try_at`` at or before ``now``, oldest
+        first, at most ``limit``; each claimed one's ``next_try_at`` becomes
+        ``lease_until``, so no other desk claims it meanwhile."""
+
+    @abc.abstractmethod
+    def settle(self, items: Sequence[OutboxItem]) -> None:
+        """Write back delivery results: ``attempts``, ``status``, ``next_try_at``,
+        ``last_error`` and ``delivered_at`` of each item, by id."""
 
     @abc.abstractmethod
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
@@ -182,16 +210,18 @@ class Storage(abc.ABC):
         """Case snapshots matching ``query``, ordered by report time then id."""
 
     @abc.abstractmethod
-    def undelivered(self) -> list[SentNotification]:
-        """Recorded notifications some plugin has not taken yet."""
+    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
+        """Outbox items (of one status), oldest first."""
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections and files. The storage is not used afterwards."""
 
 
 __all__ = [
+    "OUTBOX_STATES",
     "CaseIndex",
     "CaseQuery",
+    "OutboxItem",
     "Record",
     "SentNotification",
     "Storage",

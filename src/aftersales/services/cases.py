@@ -26,7 +26,7 @@ from aftersales.core.errors import (
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
 from aftersales.core.sla import Clock
 from aftersales.core.workflow import FINAL, OPEN, Step, apply, check_allowed, start
-from aftersales.plugins.storage import CaseIndex, CaseQuery, Record, utc_text
+from aftersales.plugins.storage import CaseIndex, CaseQuery, OutboxItem, Record, utc_text
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
 from aftersales.services.cache import SnapshotCache
 
@@ -246,26 +246,29 @@ class CaseService:
             "rework_of": None if original is None else original.id,
             "chargeable": original is None,
         }
+        managers = self.desk.staff.with_role("manager") if original is not None else []
         with self.desk.storage.transaction() as tx:
             data["number"] = f"AS-{year}-{tx.next_number(f'case-{year}'):06d}"
             event = CaseEvent(case_id, 1, "reported", when, by, data)
             case = start(event)
             self._append(tx, 0, event, case)
-        self._cache.remember(case)
-        notes = []
-        if original is not None:
-            notes.append(
-                self._note(
-                    "warranty_rework",
-                    case,
-                    [original.engineer, *self.desk.staff.with_role("manager")],
-                    f"{case.number} repeats fault {code} on {prod.serial}, repaired under "
-                    f"warranty in {original.number}",
-                    when,
-                    original=original.number,
+            notes = []
+            if original is not None:
+                notes.append(
+                    self._note(
+                        "warranty_rework",
+                        case,
+                        [original.engineer, *managers],
+                        f"{case.number} repeats fault {code} on {prod.serial}, repaired under "
+                        f"warranty in {original.number}",
+                        when,
+                        original=original.number,
+                    )
                 )
-            )
-        self._after(event, case, notes)
+            items = self.desk.notifications.stage(notes, when)
+            tx.enqueue(items)
+        self._cache.remember(case)
+        self._after(event, case, items)
         return case
 
     def _custom(self, custom: Mapping[str, Any]) -> dict[str, Any]:
@@ -693,12 +696,16 @@ class CaseService:
             )
         event = CaseEvent(case.id, case.version + 1, step.event, when, by, data)
         after = apply(case, event)
+        # the notifications go to the outbox in the event's own transaction
+        items = self.desk.notifications.stage(self._notes(case, after, event), when)
         with self.desk.storage.transaction() as tx:
             self._append(tx, case.version, event, after)
             if also is not None:
                 also(tx)
+            if items:
+                tx.enqueue(items)
         self._cache.remember(after)
-        self._after(event, after, self._notes(case, after, event))
+        self._after(event, after, items)
         return after
 
     def _permit(self, case: Case, actor: Staff, step: Step) -> None:
@@ -808,6 +815,6 @@ class CaseService:
         payload = {"number": case.number, "priority": case.priority, **data}
         return Notification(kind, case.id, unique, subject, payload, at)
 
-    def _after(self, event: CaseEvent, case: Case, notes: list[Notification]) -> None:
+    def _after(self, event: CaseEvent, case: Case, items: list[OutboxItem]) -> None:
         self.desk.observe(event, case)
-        self.desk.notify(notes, event)
+        self.desk.notifications.deliver(items, event.at)

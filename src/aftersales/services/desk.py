@@ -13,13 +13,13 @@ from typing import Any
 import pluggy
 
 from aftersales.core.calendar import require_aware
-from aftersales.core.convert import to_dict
 from aftersales.core.errors import ConflictError, NotFound, PolicyError, ValidationError
 from aftersales.core.model import DEFAULT_LEVELS, Case, CaseEvent, Notification
 from aftersales.plugins.hookspecs import StorageFactory
 from aftersales.plugins.manager import make_manager
-from aftersales.plugins.storage import SentNotification, Storage, utc_text
+from aftersales.plugins.storage import Storage
 from aftersales.policy import FunctionRegistry, Policy, load_policy, parse_policy
+from aftersales.services.notifications import OutboxSettings
 
 logger = logging.getLogger("aftersales")
 POLICY_KIND = "policy"
@@ -44,7 +44,8 @@ class ServiceDesk:
     plugin objects or modules for this desk only, on top of the built-ins and the installed
     ones. ``clock`` returns the current aware datetime; it is what ``at=`` defaults to.
     ``levels`` is the career ladder, lowest first (default: engineer, senior_engineer,
-    supervisor, manager).
+    supervisor, manager). ``outbox`` says how often and how patiently failed notifications
+    are retried (:class:`OutboxSettings`).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class ServiceDesk:
         clock: Callable[[], datetime] | None = None,
         entry_points: bool = True,
         levels: Iterable[str] = DEFAULT_LEVELS,
+        outbox: OutboxSettings | None = None,
     ) -> None:
         self.plugins: pluggy.PluginManager = make_manager(plugins, entry_points=entry_points)
         self.functions = FunctionRegistry()
@@ -69,6 +71,7 @@ class ServiceDesk:
         self._check_metrics(policy)
         self.policy = policy
         self.levels: tuple[str, ...] = _ladder(levels)
+        outbox = OutboxSettings() if outbox is None else outbox
         self._clock = clock
         self.backends: dict[str, StorageFactory] = {}
         self.plugins.hook.aftersales_storage_backends(register=self._register_backend)
@@ -77,6 +80,7 @@ class ServiceDesk:
         from aftersales.services.appraisals import AppraisalService
         from aftersales.services.cases import CaseService
         from aftersales.services.expenses import ExpenseService
+        from aftersales.services.notifications import NotificationService
         from aftersales.services.parts import PartsService
         from aftersales.services.safety import SafetyService
         from aftersales.services.sla import SlaService
@@ -93,6 +97,7 @@ class ServiceDesk:
         self.expenses = ExpenseService(self)
         self.training = TrainingService(self)
         self.safety = SafetyService(self)
+        self.notifications = NotificationService(self, outbox)
 
     # -- policies -------------------------------------------------------------------------
     def _check_metrics(self, policy: Policy) -> None:
@@ -205,41 +210,11 @@ class ServiceDesk:
             except Exception:
                 logger.exception("plugin %s failed in %s (%s)", impl.plugin_name, hook, what)
 
-    def deliver(self, notification: Notification, only: Iterable[str] | None = None) -> list[str]:
-        """Hand a notification to every notifier (or to the plugins named in ``only``);
-        returns the names of those that raised (each is logged)."""
-        wanted = None if only is None else set(only)
-        failed = []
-        for impl in self.plugins.hook.aftersales_notify.get_hookimpls():
-            if wanted is not None and impl.plugin_name not in wanted:
-                continue
-            try:
-                impl.function(*(notification for _ in impl.argnames))
-            except Exception:
-                logger.exception(
-                    "plugin %s failed in aftersales_notify (%s)",
-                    impl.plugin_name,
-                    notification.kind,
-                )
-                failed.append(impl.plugin_name)
-        return failed
-
-    def notify(self, notifications: Iterable[Notification], event: CaseEvent | None = None) -> None:
-        """Deliver notifications; what a notifier fails to take is recorded, and the next
-        SLA tick tries that notifier again."""
-        for n, notification in enumerate(notifications):
-            failed = self.deliver(notification)
-            if failed and notification.case_id is not None:
-                key = f"event:{event.version if event else 0}:{n}:{notification.kind}"
-                stored = SentNotification(
-                    notification.case_id,
-                    key,
-                    utc_text(notification.at or self.now()),
-                    to_dict(notification),
-                    tuple(failed),
-                )
-                with self.storage.transaction() as tx:
-                    tx.record_sent([stored])
+    def notify(self, notifications: Iterable[Notification]) -> None:
+        """Write notifications to the outbox and deliver them (see ``desk.notifications``)."""
+        notes = list(notifications)
+        if notes:
+            self.notifications.send(notes, notes[0].at)
 
     def observe(self, event: CaseEvent, case: Case) -> None:
         """Show an event to every ``aftersales_case_event`` observer."""

@@ -45,7 +45,7 @@ from aftersales.core.parts import (
     apply,
     expired,
 )
-from aftersales.plugins.storage import SentNotification, Transaction
+from aftersales.plugins.storage import Transaction
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -569,20 +569,13 @@ class PartsService:
         ))  # fmt: skip
         for location, due in overdue:
             key = due.isoformat()
-            with self.desk.storage.transaction() as tx:
-                fresh = key not in tx.sent_keys([f"stocktake:{location}"]).get(
-                    f"stocktake:{location}", set()
-                )
-                if fresh:
-                    tx.record_sent([SentNotification(f"stocktake:{location}", key, key, {})])
-            if fresh:
-                note = Notification(
-                    "stocktake_due", None, people,
-                    f"stocktake of {location} was due {due:%Y-%m-%d}",
-                    {"location": location, "due": key,
-                     "rule": rules.location if rules is not None else None}, when,
-                )  # fmt: skip
-                self.desk.notify([note])
+            note = Notification(
+                "stocktake_due", None, people,
+                f"stocktake of {location} was due {due:%Y-%m-%d}",
+                {"location": location, "due": key,
+                 "rule": rules.location if rules is not None else None}, when,
+            )  # fmt: skip
+            if self.desk.notifications.once(f"stocktake:{location}", key, note, when):
                 sent.append(note)
         return sent
 

@@ -21,7 +21,7 @@ from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
-from aftersales.plugins.storage import SentNotification, utc_text
+from aftersales.plugins.storage import utc_text
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -136,16 +136,10 @@ class SafetyService:
         ))  # fmt: skip
         sent = []
         for tool_id, due in self.overdue_tools(when):
-            holder, key = f"tool:{tool_id}", utc_text(due)
-            with self.desk.storage.transaction() as tx:
-                fresh = key not in tx.sent_keys([holder]).get(holder, set())
-                if fresh:
-                    tx.record_sent([SentNotification(holder, key, utc_text(when), {})])
-            if fresh:
-                note = Notification("tool_inspection_due", None, people,
-                                    f"tool {tool_id} was due for inspection {due:%Y-%m-%d}",
-                                    {"tool": tool_id, "due": due.isoformat()}, when)  # fmt: skip
-                self.desk.notify([note])
+            note = Notification("tool_inspection_due", None, people,
+                                f"tool {tool_id} was due for inspection {due:%Y-%m-%d}",
+                                {"tool": tool_id, "due": due.isoformat()}, when)  # fmt: skip
+            if self.desk.notifications.once(f"tool:{tool_id}", utc_text(due), note, when):
                 sent.append(note)
         return sent
 

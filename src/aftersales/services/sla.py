@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.sla import Clock, alert_times, clock, clock_state
@@ -142,15 +141,15 @@ class SlaService:
     # -- the tick -----------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> list[Notification]:
         """Send every SLA warning and breach due by ``now`` that was not sent before, and
-        ``callback_due`` when a callback clock starts; retry deliveries that failed. Returns
-        the notifications this call sent."""
+        ``callback_due`` when a callback clock starts; retry outbox deliveries that are due.
+        Returns the notifications this call decided."""
         when = self.desk.at(now)
         sent: list[Notification] = []
         self._manager_ids = None
-        self._retry()
+        self.desk.notifications.deliver_due(when)  # retries first: they waited longest
         storage = self.desk.storage
         while True:
-            batch: list[tuple[str, str, Notification]] = []
+            batch: list[Notification] = []
             with storage.transaction() as tx:
                 # read inside the transaction: no other writer can change these cases until
                 # it ends, so the alerts decided here are decided once
@@ -164,17 +163,15 @@ class SlaService:
                     notes, next_at = self._alerts(case, when, sent_keys.get(case.id, set()))
                     for key, note in notes:
                         records.append(SentNotification(case.id, key, stamp, {}))
-                        batch.append((case.id, key, note))
+                        batch.append(note)
                     moments.append((case.id, None if next_at is None else utc_text(next_at)))
                 # none of these can be recorded already: the keys were read in this transaction
                 tx.record_sent(records)
                 tx.set_next_alert(moments)
-            for case_id, key, note in batch:
-                failed = self.desk.deliver(note)
-                if failed:
-                    with storage.transaction() as tx:
-                        tx.set_failed(case_id, key, failed, to_dict(note))
-                sent.append(note)
+                items = self.desk.notifications.stage(batch, when)
+                tx.enqueue(items)
+            self.desk.notifications.deliver(items, when)
+            sent += batch
             if len(due) < _BATCH:
                 break
         # the cron job that ticks also reminds of overdue stocktakes
@@ -260,13 +257,6 @@ class SlaService:
         if self._manager_ids is None:
             self._manager_ids = self.desk.staff.with_role("manager")
         return self._manager_ids
-
-    def _retry(self) -> None:
-        for stored in self.desk.storage.undelivered():
-            note = from_dict(Notification, dict(stored.notification))
-            failed = self.desk.deliver(note, only=stored.failed)
-            with self.desk.storage.transaction() as tx:
-                tx.set_failed(stored.case_id, stored.key, failed)
 
     # -- reports ------------------------------------------------------------------------------
     def report(

@@ -40,7 +40,7 @@ from aftersales.core.training import (
     Session,
     TrainingRecord,
 )
-from aftersales.plugins.storage import SentNotification, utc_text
+from aftersales.plugins.storage import utc_text
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -134,20 +134,24 @@ class TrainingService:
                              certificates=certificates, version=record.version + 1)  # fmt: skip
         event = {"version": after.version, "type": "assessed", "at": when.isoformat(), "by": by,
                  "data": to_dict(assessment)}  # fmt: skip
-        with self.desk.storage.transaction() as tx:
-            tx.append("training", staff_id, record.version, [event], to_dict(after))
-            if booked is not None and staff_id not in booked[1].enrolled:
-                self._enroll(tx, booked[0], booked[1], [staff_id], by, when)
+        notes = []
         if booked is not None:
             member = self.desk.staff.get(staff_id)
             session = booked[1]
-            self.desk.notify([Notification(
+            notes.append(Notification(
                 "retake_scheduled", None, tuple(x for x in (member.id, member.supervisor) if x),
                 f"{member.name} retakes {certificate}: {booked[0].title} on "
                 f"{session.starts_at:%Y-%m-%d %H:%M}",
                 {"staff": member.id, "certificate": certificate, "session": session.id,
                  "starts_at": session.starts_at.isoformat()}, when,
-            )])  # fmt: skip
+            ))  # fmt: skip
+        items = self.desk.notifications.stage(notes, when)
+        with self.desk.storage.transaction() as tx:
+            tx.append("training", staff_id, record.version, [event], to_dict(after))
+            if booked is not None and staff_id not in booked[1].enrolled:
+                self._enroll(tx, booked[0], booked[1], [staff_id], by, when)
+            tx.enqueue(items)
+        self.desk.notifications.deliver(items, when)
         return assessment
 
     # -- the annual plan -----------------------------------------------------------------------
@@ -388,12 +392,6 @@ class TrainingService:
                     f"certificate:{record.staff_id}",
                     f"{cert.name}:{utc_text(cert.expires_at)}",
                 )
-                with self.desk.storage.transaction() as tx:
-                    fresh = key not in tx.sent_keys([holder]).get(holder, set())
-                    if fresh:
-                        tx.record_sent([SentNotification(holder, key, utc_text(when), {})])
-                if not fresh:
-                    continue
                 member = self.desk.staff.get(record.staff_id)
                 people = tuple(x for x in (member.id, member.supervisor) if x)
                 note = Notification(
@@ -402,8 +400,8 @@ class TrainingService:
                     {"staff": member.id, "certificate": cert.name,
                      "expires_at": cert.expires_at.isoformat()}, when,
                 )  # fmt: skip
-                self.desk.notify([note])
-                sent.append(note)
+                if self.desk.notifications.once(holder, key, note, when):
+                    sent.append(note)
         return sent
 
 

@@ -1,0 +1,60 @@
+"""``aftersales notifications pending|failed|deliver|retry``: the outbox."""
+
+from __future__ import annotations
+
+import click
+
+from aftersales.cli.case_commands import open_desk
+from aftersales.cli.common import user_errors
+from aftersales.cli.parts_commands import FORMAT, _emit
+
+COLUMNS = ("id", "plugin", "kind", "subject", "attempts", "next_try_at", "last_error")
+
+
+def _rows(items: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    return [tuple(item[c] for c in COLUMNS) for item in items]
+
+
+@click.group()
+def notifications() -> None:
+    """The notification outbox: what waits, what failed, deliver and retry."""
+
+
+@notifications.command("pending")
+@FORMAT
+@user_errors
+def notifications_pending(fmt: str) -> None:
+    """Notifications not delivered yet, with their next try."""
+    with open_desk() as desk:
+        items = [desk.notifications.describe(i) for i in desk.notifications.pending()]
+        _emit("pending notifications", COLUMNS, _rows(items), fmt)
+
+
+@notifications.command("failed")
+@FORMAT
+@user_errors
+def notifications_failed(fmt: str) -> None:
+    """Notifications given up after the last try, with the last error."""
+    with open_desk() as desk:
+        items = [desk.notifications.describe(i) for i in desk.notifications.failed()]
+        _emit("failed notifications", COLUMNS, _rows(items), fmt)
+
+
+@notifications.command("deliver")
+@user_errors
+def notifications_deliver() -> None:
+    """Deliver what is due now (the SLA tick does this too)."""
+    with open_desk() as desk:
+        tried = desk.notifications.deliver_due()
+        done = sum(1 for i in tried if i.status == "delivered")
+        click.echo(f"{len(tried)} tried, {done} delivered")
+
+
+@notifications.command("retry")
+@click.argument("item_id")
+@user_errors
+def notifications_retry(item_id: str) -> None:
+    """Put a failed notification back in the queue with fresh tries, and try it now."""
+    with open_desk() as desk:
+        after = desk.notifications.retry(item_id)
+        click.echo(f"{after.id}: {after.status} after {after.attempts} try")

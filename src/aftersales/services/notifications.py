@@ -1,0 +1,175 @@
+"""``desk.notifications``: the transactional outbox and its delivery.
+
+A notification is written to the outbox in the transaction of the event that caused it, one
+item per notifier plugin, and delivered once that transaction has committed. A notifier that
+raises is tried again later, ``backoff`` after the first failure and twice as long after
+each next one (capped at an hour), until it takes the notification or has failed
+``max_tries`` times; the item is then ``failed`` and stays visible (``desk.notifications.
+failed()``, ``aftersales notifications failed``) until someone retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.errors import NotFound, ValidationError
+from aftersales.core.model import Notification
+from aftersales.plugins.storage import OutboxItem, SentNotification, utc_text
+
+if TYPE_CHECKING:
+    from aftersales.services.desk import ServiceDesk
+
+logger = logging.getLogger("aftersales")
+LEASE = timedelta(minutes=5)  # how long a claimed item is left to the desk that claimed it
+MAX_BACKOFF = timedelta(hours=1)
+_BATCH = 200
+
+
+@attrs.frozen
+class OutboxSettings:
+    """How hard the desk tries: ``max_tries`` deliveries per notifier, the first retry
+    ``backoff`` after the first failure, doubling up to an hour."""
+
+    max_tries: int = 8
+    backoff: timedelta = timedelta(seconds=30)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.max_tries, int) or self.max_tries < 1:
+            raise ValidationError(f"max_tries is a whole number >= 1, not {self.max_tries!r}")
+        if not isinstance(self.backoff, timedelta) or self.backoff <= timedelta(0):
+            raise ValidationError("backoff is a positive timedelta")
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failure."""
+        wait: timedelta = self.backoff * 2 ** (attempts - 1)
+        return min(wait, MAX_BACKOFF)
+
+
+class NotificationService:
+    def __init__(self, desk: ServiceDesk, settings: OutboxSettings) -> None:
+        self.desk = desk
+        self.settings = settings
+
+    # -- writing ---------------------------------------------------------------------------
+    def notifiers(self) -> list[str]:
+        """The names of the loaded notifier plugins (those implementing aftersales_notify)."""
+        return [i.plugin_name for i in self.desk.plugins.hook.aftersales_notify.get_hookimpls()]
+
+    def stage(self, notifications: Iterable[Notification], now: datetime) -> list[OutboxItem]:
+        """Outbox items for ``notifications``, one per notifier, to enqueue in the caller's
+        transaction; reserved (leased) for the immediate delivery that follows the commit."""
+        created, reserved = utc_text(now), utc_text(now + LEASE)
+        names = self.notifiers()
+        return [
+            OutboxItem(uuid.uuid4().hex, name, to_dict(n), created, reserved)
+            for n in notifications
+            for name in names
+        ]
+
+    def send(self, notifications: Sequence[Notification], now: datetime | None = None) -> None:
+        """Write ``notifications`` to the outbox in a transaction of their own and deliver
+        them: for notifications not caused by a stored event."""
+        if not notifications:
+            return
+        items = self.stage(notifications, self.desk.at(now))
+        with self.desk.storage.transaction() as tx:
+            tx.enqueue(items)
+        self.deliver(items, self.desk.at(now))
+
+    def once(self, holder: str, key: str, note: Notification, now: datetime) -> bool:
+        """Send ``note`` unless ``key`` was sent for ``holder`` (``tool:TW-1``, ...) before.
+        The check, the record and the outbox write are one transaction, so desks ticking at
+        the same time send it once. Returns whether it was sent."""
+        items = self.stage([note], now)
+        with self.desk.storage.transaction() as tx:
+            if key in tx.sent_keys([holder]).get(holder, set()):
+                return False
+            tx.record_sent([SentNotification(holder, key, utc_text(now), {})])
+            tx.enqueue(items)
+        self.deliver(items, now)
+        return True
+
+    # -- delivering ------------------------------------------------------------------------
+    def deliver(self, items: Sequence[OutboxItem], now: datetime | None = None) -> list[OutboxItem]:
+        """Hand each item to its notifier and record the outcome; returns the items after."""
+        if not items:
+            return []
+        when = self.desk.at(now)
+        impls = {i.plugin_name: i for i in self.desk.plugins.hook.aftersales_notify.get_hookimpls()}
+        settled = []
+        for item in items:
+            impl = impls.get(item.plugin)
+            if impl is None:
+                continue  # another desk, with that plugin, delivers it
+            note = from_dict(Notification, dict(item.notification))
+            attempts = item.attempts + 1
+            try:
+                impl.function(*(note for _ in impl.argnames))
+            except Exception as exc:
+                logger.exception("plugin %s failed in aftersales_notify (%s)", item.plugin,
+                                 note.kind)  # fmt: skip
+                error = f"{type(exc).__name__}: {exc}"
+                if attempts >= self.settings.max_tries:
+                    after = attrs.evolve(item, attempts=attempts, status="failed", last_error=error)
+                else:
+                    retry = utc_text(when + self.settings.delay(attempts))
+                    after = attrs.evolve(item, attempts=attempts, next_try_at=retry,
+                                         last_error=error)  # fmt: skip
+            else:
+                after = attrs.evolve(item, attempts=attempts, status="delivered",
+                                     delivered_at=utc_text(when))  # fmt: skip
+            settled.append(after)
+        with self.desk.storage.transaction() as tx:
+            tx.settle(settled)
+        return settled
+
+    def deliver_due(self, now: datetime | None = None) -> list[OutboxItem]:
+        """Deliver every pending item whose time has come (the SLA tick calls this; so does
+        ``aftersales notifications deliver``). Returns the items tried."""
+        when = self.desk.at(now)
+        names = self.notifiers()
+        tried: list[OutboxItem] = []
+        while True:
+            with self.desk.storage.transaction() as tx:
+                claimed = tx.claim(utc_text(when), utc_text(when + LEASE), names, _BATCH)
+            tried += self.deliver(claimed, when)
+            if len(claimed) < _BATCH:
+                return tried
+
+    # -- reading and repair ----------------------------------------------------------------
+    def pending(self) -> list[OutboxItem]:
+        return self.desk.storage.outbox("pending")
+
+    def failed(self) -> list[OutboxItem]:
+        """Items given up after ``max_tries``: what an operator should look at."""
+        return self.desk.storage.outbox("failed")
+
+    def retry(self, item_id: str, now: datetime | None = None) -> OutboxItem:
+        """Put a failed item back in the queue with fresh tries, and try it now."""
+        found = next((i for i in self.failed() if i.id == item_id), None)
+        if found is None:
+            raise NotFound(f"no failed notification {item_id!r}; see desk.notifications.failed()")
+        when = self.desk.at(now)
+        again = attrs.evolve(found, status="pending", attempts=0, next_try_at=utc_text(when))
+        with self.desk.storage.transaction() as tx:
+            tx.settle([again])
+        [after] = self.deliver([again], when) or [again]
+        return after
+
+    @staticmethod
+    def describe(item: OutboxItem) -> dict[str, Any]:
+        note = item.notification
+        return {"id": item.id, "plugin": item.plugin, "kind": note.get("kind"),
+                "subject": note.get("subject"), "recipients": note.get("recipients"),
+                "attempts": item.attempts, "status": item.status, "created_at": item.created_at,
+                "next_try_at": item.next_try_at, "last_error": item.last_error}  # fmt: skip
+
+
+__all__ = ["LEASE", "NotificationService", "OutboxSettings"]
