@@ -52,8 +52,8 @@ def aftersales_notify(notification: Notification) -> None:
     try again later with backoff, up to ``OutboxSettings.max_tries`` times (then the item is
     listed by ``aftersales notifications failed``). Delivery is at least once; the plugin's
     name (a module's name, or a plugin object's ``name`` attribute, else its class's dotted
-    name) must be the same in every process. Built in: a notifier that writes to the ``aftersales.notify`` logger, and
-    ``aftersales.testing.Outbox`` for tests.
+    name) must be the same in every process. Built in: a notifier that writes to the
+    ``aftersales.notify`` logger, and ``aftersales.testing.Outbox`` for tests.
     """
 
 
