@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -92,10 +94,35 @@ REPORT: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+POSTGRES_VARIABLE = "AFTERSALES_TEST_POSTGRES"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh schema of its own, from $AFTERSALES_TEST_POSTGRES
+    (``.ci/run`` starts a server and sets it). Without it the test is skipped, except under
+    CI=true, where it fails."""
+    base = os.environ.get(POSTGRES_VARIABLE)
+    if not base:
+        reason = f"no PostgreSQL: set {POSTGRES_VARIABLE}=postgresql://user@host/db"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: server tests may not skip)")
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield f"{base}{'&' if '?' in base else '?'}schema={schema}"
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '5s'")
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "memory":
         return "memory://"
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
     return f"sqlite:///{tmp_path}/desk.db"
 
 

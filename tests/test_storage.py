@@ -38,7 +38,7 @@ def test_url_forms() -> None:
 
 
 def test_unknown_scheme_names_the_known_ones() -> None:
-    with pytest.raises(ValidationError, match=r"memory://, sqlite://"):
+    with pytest.raises(ValidationError, match=r"memory://, postgres://, postgresql://, sqlite://"):
         ServiceDesk(RULES / "default.policy", "mysql://localhost/db")
 
 

@@ -23,6 +23,7 @@ from aftersales.plugins import hookspecs
 DEFAULT_PLUGINS = (
     "aftersales.plugins.memory",
     "aftersales.plugins.sqlite",
+    "aftersales.plugins.postgres",
     "aftersales.plugins.log_notifier",
     "aftersales.plugins.functions",
     "aftersales.plugins.metrics",
