@@ -1,8 +1,10 @@
-"""Helpers for testing code built on aftersales (and, later, the storage conformance suite)."""
+"""Helpers for testing code built on aftersales: ``Outbox`` (a notifier that keeps what it
+gets) and ``StorageContract`` (the storage conformance suite)."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from aftersales.core.model import Notification
 from aftersales.plugins.hookspecs import hookimpl
@@ -33,4 +35,13 @@ class Outbox:
             self.notifications.clear()
 
 
-__all__ = ["Outbox"]
+def __getattr__(name: str) -> Any:
+    # StorageContract needs pytest: imported only when asked for
+    if name == "StorageContract":
+        from aftersales.testing.contract import StorageContract
+
+        return StorageContract
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Outbox", "StorageContract"]

@@ -1,0 +1,174 @@
+"""The storage contract as tests: what every backend must do for the desk to be correct.
+
+A plugin author points it at a backend and runs pytest::
+
+    # test_my_storage.py
+    import attrs
+import pytest
+    from aftersales.testing import StorageContract
+
+    class TestRedisStorage(StorageContract):
+        @pytest.fixture
+        def aftersales_storage(self, tmp_path):
+            store = RedisStorage("redis://localhost/15")
+            yield store
+            store.close()
+
+or, without a fixture, names a factory ``factory(tmp_path) -> Storage`` in the pytest
+configuration (``aftersales_storage_factory = "my_pkg.testing:open_store"``) and subclasses
+:class:`StorageContract` with an empty body. The ``aftersales`` pytest plugin (installed with
+the package) provides that fixture.
+"""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from aftersales.core.errors import ConflictError
+from aftersales.plugins.storage import (
+    CaseIndex,
+    CaseQuery,
+    OutboxItem,
+    SentNotification,
+    Storage,
+)
+
+
+def _event(version: int, kind: str = "noted") -> dict[str, object]:
+    return {"version": version, "type": kind, "at": f"2026-11-27T08:{version:02d}:00+00:00",
+            "by": "tester", "data": {"n": version, "text": "漢字 ok"}}  # fmt: skip
+
+
+def _index(
+    number: str,
+    status: str,
+    reported_at: str,
+    engineer: str | None = None,
+    next_alert_at: str | None = None,
+) -> CaseIndex:
+    return CaseIndex(number=number, status=status, engineer=engineer, reported_at=reported_at,
+                     serial=None, fault_code=None, accepted_at=None, priority="general",
+                     next_alert_at=next_alert_at)  # fmt: skip
+
+
+def _item(
+    id: str, plugin: str = "mail", next_try_at: str = "2026-11-27T08:00:00+00:00"
+) -> OutboxItem:
+    return OutboxItem(id, plugin, {"kind": "case_assigned", "recipients": ["e7"]},
+                      "2026-11-27T08:00:00+00:00", next_try_at)  # fmt: skip
+
+
+class StorageContract:
+    """Subclass in a test module; the ``aftersales_storage`` fixture supplies the backend,
+    empty, for each test."""
+
+    def test_append_then_read_back(self, aftersales_storage: Storage) -> None:
+        s = aftersales_storage
+        with s.transaction() as tx:
+            tx.append("thing", "a", 0, [_event(1), _event(2)], {"state": 2, "名": "値"})
+        record = s.get("thing", "a")
+        assert record is not None and record.version == 2
+        assert dict(record.data) == {"state": 2, "名": "値"}
+        assert s.version("thing", "a") == 2
+        assert [e["version"] for e in s.events("thing", "a")] == [1, 2]
+        assert s.events("thing", "a")[0] == _event(1)
+        assert s.get("thing", "missing") is None and s.events("thing", "missing") == []
+
+    def test_a_stale_version_writes_nothing(self, aftersales_storage: Storage) -> None:
+        s = aftersales_storage
+        with s.transaction() as tx:
+            tx.append("thing", "a", 0, [_event(1)], {"v": 1})
+        for expected in (0, 2):
+            with pytest.raises(ConflictError), s.transaction() as tx:
+                tx.append("thing", "a", expected, [_event(expected + 1)], {"v": "stale"})
+        assert s.get("thing", "a").data == {"v": 1}  # type: ignore[union-attr]
+        assert len(s.events("thing", "a")) == 1
+
+    def test_an_exception_discards_the_whole_transaction(self, aftersales_storage: Storage) -> None:
+        s = aftersales_storage
+        with pytest.raises(RuntimeError), s.transaction() as tx:
+            tx.append("thing", "a", 0, [_event(1)], {"v": 1})
+            assert tx.get("thing", "a") is not None  # the transaction sees its own write
+            tx.next_number("seq")
+            tx.record_sent([SentNotification("a", "k", "2026-11-27T08:00:00+00:00", {})])
+            tx.enqueue([_item("x")])
+            raise RuntimeError("crash")
+        assert s.get("thing", "a") is None and s.events("thing", "a") == []
+        assert s.outbox() == []
+        with s.transaction() as tx:
+            assert tx.next_number("seq") == 1  # the rolled-back number was not used up
+            assert tx.sent_keys(["a"]) == {}
+
+    def test_numbers_count_per_sequence(self, aftersales_storage: Storage) -> None:
+        with aftersales_storage.transaction() as tx:
+            assert [tx.next_number("a") for _ in range(3)] == [1, 2, 3]
+            assert tx.next_number("b") == 1
+        with aftersales_storage.transaction() as tx:
+            assert tx.next_number("a") == 4
+
+    def test_scan_is_in_id_order(self, aftersales_storage: Storage) -> None:
+        with aftersales_storage.transaction() as tx:
+            for id in ("b", "a", "C", "c"):
+                tx.append("thing", id, 0, [_event(1)], {"id": id})
+            tx.append("other", "z", 0, [_event(1)], {})
+        assert [r.id for r in aftersales_storage.scan("thing")] == ["C", "a", "b", "c"]
+
+    def test_find_cases(self, aftersales_storage: Storage) -> None:
+        s = aftersales_storage
+        with s.transaction() as tx:
+            rows = [("reported", None), ("assigned", "e7"), ("assigned", "e8"), ("closed", "e7")]
+            for n, (status, engineer) in enumerate(rows):
+                at = f"2026-11-2{n}T08:00:00+00:00"
+                tx.append("case", f"c{n}", 0, [_event(1)], {"n": n},
+                          _index(f"AS-2026-00000{n}", status, at, engineer=engineer,
+                                 next_alert_at=at if status != "closed" else None))  # fmt: skip
+
+        def ids(query: CaseQuery) -> list[str]:
+            return [r.id for r in s.find_cases(query)]
+
+        assert ids(CaseQuery()) == ["c0", "c1", "c2", "c3"]
+        assert ids(CaseQuery(status=("assigned",))) == ["c1", "c2"]
+        assert ids(CaseQuery(engineer="e7")) == ["c1", "c3"]
+        assert ids(CaseQuery(since="2026-11-21T00:00:00+00:00",
+                             until="2026-11-23T00:00:00+00:00")) == ["c1", "c2"]  # fmt: skip
+        assert ids(CaseQuery(number="AS-2026-000002")) == ["c2"]
+        assert ids(CaseQuery(newest_first=True, limit=2)) == ["c3", "c2"]
+        assert ids(CaseQuery(alert_due="2026-11-21T08:00:00+00:00")) == ["c0", "c1"]
+        with s.transaction() as tx:
+            tx.set_next_alert([("c0", None), ("c2", "2026-11-20T00:00:00+00:00")])
+        assert ids(CaseQuery(alert_due="2026-11-21T08:00:00+00:00")) == ["c2", "c1"]
+        with s.transaction() as tx:  # the index row follows the case
+            tx.append("case", "c1", 1, [_event(2)], {"n": 1},
+                      _index("AS-2026-000001", "closed", "2026-11-21T08:00:00+00:00"))  # fmt: skip
+        assert ids(CaseQuery(status=("assigned",))) == ["c2"]
+
+    def test_sent_keys_are_recorded_once(self, aftersales_storage: Storage) -> None:
+        stamp = "2026-11-27T08:00:00+00:00"
+        with aftersales_storage.transaction() as tx:
+            assert tx.record_sent([SentNotification("a", "k1", stamp, {}),
+                                   SentNotification("a", "k2", stamp, {})]) == 2  # fmt: skip
+        with aftersales_storage.transaction() as tx:
+            assert tx.record_sent([SentNotification("a", "k1", stamp, {}),
+                                   SentNotification("b", "k1", stamp, {})]) == 1  # fmt: skip
+            assert tx.sent_keys(["a", "b", "c"]) == {"a": {"k1", "k2"}, "b": {"k1"}}
+
+    def test_the_outbox_claims_leases_and_settles(self, aftersales_storage: Storage) -> None:
+        s = aftersales_storage
+        with s.transaction() as tx:
+            tx.enqueue([_item("1"), _item("2", plugin="hook"),
+                        _item("3", next_try_at="2026-11-27T09:00:00+00:00")])  # fmt: skip
+        now, lease = "2026-11-27T08:30:00+00:00", "2026-11-27T08:35:00+00:00"
+        with s.transaction() as tx:
+            claimed = tx.claim(now, lease, ["mail"], 10)
+        assert [i.id for i in claimed] == ["1"] and claimed[0].next_try_at == lease
+        with s.transaction() as tx:
+            assert tx.claim(now, lease, ["mail"], 10) == []  # leased: nobody else takes it
+        done = attrs.evolve(_item("1"), attempts=1, status="delivered", delivered_at=now,
+                            next_try_at=lease)  # fmt: skip
+        with s.transaction() as tx:
+            tx.settle([done])
+        assert [i.id for i in s.outbox("delivered")] == ["1"]
+        assert [i.id for i in s.outbox("pending")] == ["2", "3"]
+        assert s.outbox("delivered")[0] == done
+        assert [i.id for i in s.outbox(limit=2)] == ["1", "2"]
