@@ -1,0 +1,103 @@
+"""Actions/s on SQLite and PostgreSQL with 1 and 4 writer processes, and the outbox's
+delivery rate, measured side by side in one run.
+
+Run: AFTERSALES_TEST_POSTGRES=postgresql://user@host/db python bench/storage_bench.py [cases]
+(without the variable, PostgreSQL is left out and says so).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
+
+from desk_bench import DEFAULT, ENGINEERS, T0, lifecycle
+
+from aftersales import Notification, ServiceDesk, hookimpl
+
+
+class Sink:
+    name = "bench-sink"
+
+    @hookimpl
+    def aftersales_notify(self, notification: Notification) -> None:
+        pass
+
+
+def fresh(url: str) -> str:
+    if url.startswith("postgresql"):
+        return f"{url}{'&' if '?' in url else '?'}schema=b_{uuid.uuid4().hex[:10]}"
+    return f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+
+
+def seed_team(url: str) -> None:
+    desk = ServiceDesk(DEFAULT, url, entry_points=False)
+    desk.staff.add(id="cs1", name="Lin", roles=["service_agent"], at=T0)
+    desk.staff.add(id="m1", name="Zhao", roles=["manager"], at=T0)
+    for e in ENGINEERS:
+        desk.staff.add(id=e, name=e, roles=["engineer"], at=T0)
+    desk.close()
+
+
+def writer(url: str, worker: int, cases: int) -> int:
+    desk = ServiceDesk(DEFAULT, url, entry_points=False)
+    actions = sum(lifecycle(desk, worker * 100_000 + i, T0 + timedelta(hours=i))
+                  for i in range(cases))  # fmt: skip
+    desk.close()
+    return actions
+
+
+def actions_per_second(base: str, writers: int, cases: int) -> float:
+    url = fresh(base)
+    seed_team(url)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(writers, mp_context=spawn) as pool:
+        started = time.perf_counter()
+        total = sum(pool.map(writer, [url] * writers, range(writers), [cases] * writers))
+        elapsed = time.perf_counter() - started
+    return total / elapsed
+
+
+def delivery_rate(base: str, n: int) -> float:
+    url = fresh(base)
+    desk = ServiceDesk(DEFAULT, url, plugins=[Sink()], entry_points=False)
+    notes = [Notification("bench", None, ("e0",), f"n{i}", {}, T0) for i in range(n)]
+    items = desk.notifications.stage(notes, T0 - timedelta(hours=1))  # due at once
+    with desk.storage.transaction() as tx:
+        tx.enqueue(items)
+    started = time.perf_counter()
+    tried = desk.notifications.deliver_due(T0)
+    elapsed = time.perf_counter() - started
+    assert len(tried) == len(items)
+    return len(tried) / elapsed
+
+
+def main() -> None:
+    cases = int(sys.argv[1]) if len(sys.argv) > 1 else 150
+    backends = {"SQLite": "sqlite://"}
+    pg = os.environ.get("AFTERSALES_TEST_POSTGRES")
+    if pg:
+        backends["PostgreSQL"] = pg
+    else:
+        print("PostgreSQL: set AFTERSALES_TEST_POSTGRES to include it")
+    print(f"{'backend':<12}{'1 writer':>14}{'4 writers':>14}{'outbox':>16}")
+    rows = {}
+    for name, url in backends.items():
+        one = actions_per_second(url, 1, cases)
+        four = actions_per_second(url, 4, cases)
+        rate = delivery_rate(url, 5000)
+        rows[name] = (one, four, rate)
+        print(f"{name:<12}{one:>10,.0f} a/s{four:>10,.0f} a/s{rate:>10,.0f} n/s")
+    if len(rows) == 2:
+        s, p = rows["SQLite"], rows["PostgreSQL"]
+        print(f"PostgreSQL / SQLite: 1 writer {p[0] / s[0]:.2f}x, 4 writers {p[1] / s[1]:.2f}x, "
+              f"outbox {p[2] / s[2]:.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
