@@ -27,7 +27,7 @@ import attrs
 
 from aftersales.core.errors import ConflictError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
-from aftersales.plugins.sqlite import find_sql
+from aftersales.plugins.sqlite import OUTBOX_COLUMNS, find_sql, outbox_item
 from aftersales.plugins.storage import (
     CaseIndex,
     CaseQuery,
@@ -84,9 +84,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 
-_OUTBOX_COLUMNS = (
-    "id, plugin, notification, created_at, next_try_at, attempts, status, last_error, delivered_at"
-)
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -213,7 +210,7 @@ class PostgresStorage(Storage):
         return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
 
     def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
-        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
+        sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox"
         args: list[Any] = []
         if status is not None:
             sql += " WHERE status = %s"
@@ -222,7 +219,7 @@ class PostgresStorage(Storage):
         if limit is not None:
             sql += " LIMIT %s"
             args.append(limit)
-        return [_outbox_item(r) for r in self._connect().execute(sql, args).fetchall()]
+        return [outbox_item(r) for r in self._connect().execute(sql, args).fetchall()]
 
     def close(self) -> None:
         with self._lock:
@@ -240,12 +237,6 @@ def _c_collation(match: re.Match[str]) -> str:
         column, _, direction = term.strip().partition(" ")
         terms.append(f'{column} COLLATE "C"' + (f" {direction}" if direction else ""))
     return "ORDER BY " + ", ".join(terms)
-
-
-def _outbox_item(row: Sequence[Any]) -> OutboxItem:
-    id, plugin, note, created, next_try, attempts, status, error, delivered = row
-    return OutboxItem(id, plugin, json.loads(note), created, next_try, attempts, status, error,
-                      delivered)  # fmt: skip
 
 
 def _get(conn: Any, kind: str, id: str) -> Record | None:
@@ -349,12 +340,12 @@ class _PostgresTransaction(Transaction):
         self, now: str, lease_until: str, plugins: Sequence[str], limit: int
     ) -> list[OutboxItem]:
         rows = self.conn.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' "
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' "
             "AND next_try_at <= %s AND plugin = ANY(%s) "
             'ORDER BY next_try_at COLLATE "C", seq LIMIT %s FOR UPDATE SKIP LOCKED',
             (now, list(plugins), limit),
         ).fetchall()
-        items = [attrs.evolve(_outbox_item(r), next_try_at=lease_until) for r in rows]
+        items = [attrs.evolve(outbox_item(r), next_try_at=lease_until) for r in rows]
         with self.conn.cursor() as cur:
             cur.executemany(
                 "UPDATE outbox SET next_try_at = %s WHERE id = %s",

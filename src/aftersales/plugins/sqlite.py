@@ -233,7 +233,7 @@ class SQLiteStorage(Storage):
         return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
 
     def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
-        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
+        sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox"
         args: list[Any] = []
         if status is not None:
             sql += " WHERE status = ?"
@@ -242,7 +242,7 @@ class SQLiteStorage(Storage):
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_outbox_item(row) for row in self._connect().execute(sql, args).fetchall()]
+        return [outbox_item(row) for row in self._connect().execute(sql, args).fetchall()]
 
     def close(self) -> None:
         with self._lock:
@@ -305,12 +305,13 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
     return sql, args
 
 
-_OUTBOX_COLUMNS = (
+OUTBOX_COLUMNS = (
     "id, plugin, notification, created_at, next_try_at, attempts, status, last_error, delivered_at"
 )
 
 
-def _outbox_item(row: Sequence[Any]) -> OutboxItem:
+def outbox_item(row: Sequence[Any]) -> OutboxItem:
+    """An outbox row (the columns of OUTBOX_COLUMNS, in order) as an item."""
     id, plugin, note, created, next_try, attempts, status, error, delivered = row
     return OutboxItem(id, plugin, json.loads(note), created, next_try, attempts, status, error,
                       delivered)  # fmt: skip
@@ -435,11 +436,11 @@ class _SQLiteTransaction(Transaction):
             return []
         marks = ", ".join("?" for _ in plugins)
         rows = self.conn.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' "
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' "
             f"AND next_try_at <= ? AND plugin IN ({marks}) ORDER BY next_try_at, seq LIMIT ?",
             (now, *plugins, limit),
         ).fetchall()
-        items = [attrs.evolve(_outbox_item(r), next_try_at=lease_until) for r in rows]
+        items = [attrs.evolve(outbox_item(r), next_try_at=lease_until) for r in rows]
         self.conn.executemany(
             "UPDATE outbox SET next_try_at = ? WHERE id = ?", [(lease_until, i.id) for i in items]
         )
