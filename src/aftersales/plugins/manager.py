@@ -65,9 +65,11 @@ def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> p
         pm.load_setuptools_entrypoints(hookspecs.PROJECT)
     for plugin in plugins:
         name = plugin_name(plugin)
+        if name in blocked:
+            continue
         if pm.has_plugin(name):  # two objects of one class: number them
             name = next(f"{name}#{n}" for n in range(2, 10**6) if not pm.has_plugin(f"{name}#{n}"))
-        if name not in blocked and plugin_name(plugin) not in blocked:
+        if name not in blocked:
             pm.register(plugin, name)
     pm.check_pending()
     return pm

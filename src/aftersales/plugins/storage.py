@@ -75,6 +75,11 @@ class CaseQuery:
     alert_due: str | None = None  # next_alert_at at or before this; ordered by it
 
 
+def event_record(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
+    """An event as :meth:`Transaction.append` takes it."""
+    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
+
+
 def utc_text(when: datetime) -> str:
     """``when`` as the UTC text the case index stores."""
     return when.astimezone(timezone.utc).isoformat()
@@ -226,5 +231,6 @@ __all__ = [
     "SentNotification",
     "Storage",
     "Transaction",
+    "event_record",
     "utc_text",
 ]

@@ -31,15 +31,12 @@ from aftersales.core.errors import (
 )
 from aftersales.core.expenses import Claim, ClaimLine, Finding, Step
 from aftersales.core.model import Notification
+from aftersales.plugins.storage import event_record as _event
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 _PER = {"night": "nights", "day": "days"}
-
-
-def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
-    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
 
 
 class ExpenseService:

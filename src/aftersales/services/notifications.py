@@ -126,8 +126,9 @@ class NotificationService:
                 after = attrs.evolve(item, attempts=attempts, status="delivered",
                                      delivered_at=utc_text(when))  # fmt: skip
             settled.append(after)
-        with self.desk.storage.transaction() as tx:
-            tx.settle(settled)
+        if settled:  # none when no notifier of these items is loaded here
+            with self.desk.storage.transaction() as tx:
+                tx.settle(settled)
         return settled
 
     def deliver_due(self, now: datetime | None = None) -> list[OutboxItem]:

@@ -46,6 +46,7 @@ from aftersales.core.parts import (
     expired,
 )
 from aftersales.plugins.storage import Transaction
+from aftersales.plugins.storage import event_record as _event
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -65,10 +66,6 @@ def _quantity(value: Any, what: str = "quantity") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValidationError(f"{what} must be a whole number above 0, not {value!r}")
     return value
-
-
-def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
-    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
 
 
 def _movement_event(m: Movement) -> dict[str, Any]:

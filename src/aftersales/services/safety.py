@@ -13,7 +13,7 @@ import builtins
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -21,16 +21,13 @@ from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
+from aftersales.plugins.storage import event_record as _event
 from aftersales.plugins.storage import utc_text
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 KEEPERS = ("storekeeper", "manager")
-
-
-def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
-    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
 
 
 class SafetyService:

@@ -40,6 +40,7 @@ from aftersales.core.training import (
     Session,
     TrainingRecord,
 )
+from aftersales.plugins.storage import event_record as _event
 from aftersales.plugins.storage import utc_text
 
 if TYPE_CHECKING:
@@ -48,10 +49,6 @@ if TYPE_CHECKING:
 EXPIRY_NOTICE = timedelta(days=30)
 ASSESSORS = ("supervisor", "manager")
 PLANNERS = ("supervisor", "manager")
-
-
-def _event(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
-    return {"version": version, "type": kind, "at": at.isoformat(), "by": by, "data": data}
 
 
 def _nonblank(value: Any, what: str) -> str:
