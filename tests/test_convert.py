@@ -99,6 +99,7 @@ def test_json_field_names_are_stable(desk: ServiceDesk) -> None:
         "level": None,
         "promotions": [],
         "rotations": [],
+        "team": None,
     }
 
 

@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from aftersales import (
     Notification,
     PolicyError,
     ServiceDesk,
+    Staff,
     ValidationError,
     ValueType,
     hookimpl,
@@ -40,6 +42,7 @@ def test_hook_list_matches_the_architecture() -> None:
     assert HOOKS == [
         "aftersales_case_event",
         "aftersales_metrics",
+        "aftersales_notifiers",
         "aftersales_notify",
         "aftersales_policy_functions",
         "aftersales_storage_backends",
@@ -98,14 +101,23 @@ def test_hook_aftersales_storage_backends() -> None:
 
 def test_hook_aftersales_notify(caplog: pytest.LogCaptureFixture) -> None:
     outbox = Outbox()
+    seen: list[tuple[str, tuple[str | None, ...], str]] = []
 
     class Broken:
         @hookimpl
         def aftersales_notify(self, notification: Notification) -> None:
             raise RuntimeError("gateway down")
 
-    desk = ServiceDesk(RULES / "default.policy", plugins=[outbox, Broken()])
+    class Full:
+        @hookimpl
+        def aftersales_notify(
+            self, notification: Notification, staff: Sequence[Staff], delivery: str
+        ) -> None:
+            seen.append((notification.kind, tuple(s.email for s in staff), delivery))
+
+    desk = ServiceDesk(RULES / "default.policy", plugins=[outbox, Broken(), Full()])
     add_team(desk)
+    desk.staff.update("e7", by="m1", email="chen@pumps.example", at=at(0))
     with caplog.at_level(logging.INFO):
         case = run_to(desk, "assigned")
     assert desk.cases.get(case.id).status == "assigned"  # the failure undid nothing
@@ -113,6 +125,50 @@ def test_hook_aftersales_notify(caplog: pytest.LogCaptureFixture) -> None:
     assert note.recipients == ("e7",)
     assert "failed in aftersales_notify (case_assigned)" in caplog.text
     assert "case_assigned to e7" in caplog.text  # the built-in logging notifier
+    [(_, emails, delivery)] = [s for s in seen if s[0] == "case_assigned"]
+    assert emails == ("chen@pumps.example",)  # the staff record, as it is at delivery
+    [item] = [i for i in desk.storage.outbox("delivered") if i.id == delivery]
+    assert item.plugin.endswith("Full") and item.notification["kind"] == "case_assigned"
+
+
+def test_hook_aftersales_notifiers(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[dict[str, Any]] = []
+
+    class Pager:
+        def __init__(self, settings: dict[str, Any]) -> None:
+            self.got: list[str] = []
+            made.append(dict(settings))
+
+        @hookimpl
+        def aftersales_notify(self, notification: Notification) -> None:
+            self.got.append(notification.kind)
+
+    class PagerPlugin:
+        @hookimpl
+        def aftersales_notifiers(self, register: Any) -> None:
+            def make(settings: Any) -> Pager:
+                if "number" not in settings:
+                    raise ValidationError('number is needed, e.g. number = "+49 30 1234"')
+                return Pager(settings)
+
+            register("pager", make)
+
+    desk = ServiceDesk(RULES / "default.policy", plugins=[PagerPlugin()],
+                       notify={"pager": {"number": "+49 30 1234"}})  # fmt: skip
+    assert made == [{"number": "+49 30 1234"}]
+    add_team(desk)
+    run_to(desk, "assigned")
+    pager = desk.plugins.get_plugin("pager")
+    assert "case_assigned" in pager.got
+    assert {i.plugin for i in desk.storage.outbox("delivered")} >= {"pager"}
+    with pytest.raises(ValidationError, match=r"\[notify.pager\]: number is needed"):
+        ServiceDesk(RULES / "default.policy", plugins=[PagerPlugin()], notify={"pager": {}})
+    with pytest.raises(ValidationError, match="two plugins register the notifier 'pager'"):
+        ServiceDesk(RULES / "default.policy", plugins=[PagerPlugin(), PagerPlugin()])
+    monkeypatch.setenv(BLOCK_VARIABLE, "pager")  # blocked: configured, but not made
+    blocked = ServiceDesk(RULES / "default.policy", plugins=[PagerPlugin()],
+                          notify={"pager": {"number": "1"}})  # fmt: skip
+    assert blocked.plugins.get_plugin("pager") is None and len(made) == 1
 
 
 def test_hook_aftersales_metrics() -> None:

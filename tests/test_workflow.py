@@ -410,6 +410,29 @@ def test_staff_rules(desk: ServiceDesk) -> None:
     )
     assert desk.staff.get("d1") == staff
     assert staff.roles == ("director", "manager")
+    with pytest.raises(ValidationError, match="'chen at example' is not an e-mail address"):
+        desk.staff.add(id="x", name="X", roles=["engineer"], email="chen at example")
+
+
+def test_contact_details_and_team_change_by_the_member_or_a_manager(desk: ServiceDesk) -> None:
+    desk.staff.add(id="e9", name="Gao", roles=["engineer"], email="gao@pumps.example",
+                   team="north", at=at(0))  # fmt: skip
+    moved = desk.staff.update("e9", by="m1", team="south", phone="+49 30 1234", at=at(1))
+    assert (moved.team, moved.phone, moved.email) == ("south", "+49 30 1234", "gao@pumps.example")
+    assert desk.staff.get("e9") == moved and moved.version == 2
+    cleared = desk.staff.update("e9", by="e9", email=None, at=at(2))
+    assert cleared.email is None and cleared.team == "south"
+    assert desk.staff.update("e9", by="e9", team="south") == cleared  # no change, no event
+    events = desk.storage.events("staff", "e9")
+    assert [e["type"] for e in events] == ["staff_added", "staff_updated", "staff_updated"]
+    assert (
+        events[1]["data"] == {"phone": "+49 30 1234", "team": "south"} and events[1]["by"] == "m1"
+    )
+    with pytest.raises(PermissionDenied, match="e7 cannot change staff e9's details"):
+        desk.staff.update("e9", by="e7", team="north")
+    with pytest.raises(ValidationError, match="not an e-mail address"):
+        desk.staff.update("e9", by="m1", email="gao@")
+    assert desk.staff.get("e9") == cleared  # refused changes stored nothing
 
 
 def test_desk_clock_is_the_default_time(storage_url: str) -> None:

@@ -29,7 +29,8 @@ from aftersales.services.desk import ServiceDesk
 @contextmanager
 def open_desk() -> Iterator[ServiceDesk]:
     config = load_config(click.get_current_context().find_root().obj)
-    with ServiceDesk(config.policy, config.storage, levels=config.levels) as desk:
+    with ServiceDesk(config.policy, config.storage, levels=config.levels,
+                     outbox=config.outbox, notify=config.notify) as desk:  # fmt: skip
         yield desk
 
 

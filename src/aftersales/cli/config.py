@@ -6,6 +6,17 @@ storage = "sqlite:///aftersales.db"    # any URL a storage plugin serves
 
 [careers]
 levels = ["engineer", "senior_engineer", "supervisor", "manager"]   # the ladder, lowest first
+
+[notify]                 # the outbox: how patiently failed notifications are retried
+max_tries = 8
+backoff_seconds = 30     # the first retry's wait; doubles each time, up to an hour
+
+[notify.email]           # a notifier per table: settings in aftersales.plugins.email_notifier
+host = "smtp.example.com"
+username = "aftersales@example.com"   # the password: $AFTERSALES_SMTP_PASSWORD, never here
+
+[notify.webhook]         # aftersales.plugins.webhook_notifier; secret: $AFTERSALES_WEBHOOK_SECRET
+url = "https://erp.example.com/hooks/aftersales"
 ```
 
 Looked up as ``--config PATH``, else ``$AFTERSALES_CONFIG``, else ``./aftersales.toml`` if
@@ -15,6 +26,7 @@ there is one; without a file the defaults above apply, relative to the working d
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +34,7 @@ import attrs
 
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import DEFAULT_LEVELS
+from aftersales.services.notifications import OutboxSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,7 +43,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 DEFAULT_POLICY = "rules/default.policy"
 DEFAULT_STORAGE = "sqlite:///aftersales.db"
-KNOWN_KEYS = ("policy", "storage", "careers")
+KNOWN_KEYS = ("policy", "storage", "careers", "notify")
+OUTBOX_KEYS = ("max_tries", "backoff_seconds")
+PATH_SETTINGS = ("ca_file",)  # notifier settings that are files: relative to aftersales.toml
 
 
 @attrs.frozen
@@ -39,6 +54,8 @@ class Config:
     storage: str
     source: Path | None = None
     levels: tuple[str, ...] = DEFAULT_LEVELS
+    notify: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    outbox: OutboxSettings = attrs.field(factory=OutboxSettings)
 
 
 def _sqlite_relative_to(url: str, base: Path) -> str:
@@ -64,7 +81,7 @@ def load_config(path: str | None) -> Config:
         raise ValidationError(f"cannot read {file}: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{file}: not valid TOML: {exc}") from exc
-    unknown = sorted(set(data) - set(KNOWN_KEYS) - {"notify"})
+    unknown = sorted(set(data) - set(KNOWN_KEYS))
     if unknown:
         raise ValidationError(
             f"{file}: unknown setting {unknown[0]!r}; known: {', '.join(KNOWN_KEYS)}"
@@ -79,7 +96,36 @@ def load_config(path: str | None) -> Config:
     if not isinstance(levels, list) or not all(isinstance(x, str) for x in levels):
         raise ValidationError(f'{file}: [careers] levels is a list of names, e.g. ["engineer", '
                               '"senior_engineer", "supervisor", "manager"]')  # fmt: skip
-    return Config(base / policy, _sqlite_relative_to(storage, base), file, tuple(levels))
+    notify, outbox = _notify(file, data.get("notify", {}), base)
+    return Config(base / policy, _sqlite_relative_to(storage, base), file, tuple(levels),
+                  notify, outbox)  # fmt: skip
+
+
+def _notify(file: Path, table: Any, base: Path) -> tuple[dict[str, dict[str, Any]], OutboxSettings]:
+    """``[notify]``: the outbox's settings, and one table per notifier (checked by the
+    notifier's plugin when the desk makes it)."""
+    if not isinstance(table, dict):
+        raise ValidationError(f"{file}: notify is a table: [notify]")
+    notifiers = {k: dict(v) for k, v in table.items() if isinstance(v, dict)}
+    plain = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    unknown = sorted(set(plain) - set(OUTBOX_KEYS))
+    if unknown:
+        raise ValidationError(
+            f"{file}: [notify] has no setting {unknown[0]!r}; it has {', '.join(OUTBOX_KEYS)}, "
+            "and a table per notifier ([notify.email], [notify.webhook], ...)"
+        )
+    for settings in notifiers.values():
+        for key in PATH_SETTINGS:
+            if isinstance(settings.get(key), str):
+                settings[key] = str(base / settings[key])
+    try:
+        backoff = plain.get("backoff_seconds", 30)
+        if isinstance(backoff, bool) or not isinstance(backoff, (int, float)):
+            raise ValidationError(f"backoff_seconds is a number of seconds, not {backoff!r}")
+        outbox = OutboxSettings(plain.get("max_tries", 8), timedelta(seconds=backoff))
+    except ValidationError as exc:
+        raise ValidationError(f"{file}: [notify] {exc}") from exc
+    return notifiers, outbox
 
 
 __all__ = ["Config", "load_config"]

@@ -1,4 +1,4 @@
-"""``aftersales notifications pending|failed|deliver|retry``: the outbox."""
+"""``aftersales notifications pending|failed|deliver|retry|test``: the outbox."""
 
 from __future__ import annotations
 
@@ -58,3 +58,20 @@ def notifications_retry(item_id: str) -> None:
     with open_desk() as desk:
         after = desk.notifications.retry(item_id)
         click.echo(f"{after.id}: {after.status} after {after.attempts} try")
+
+
+@notifications.command("test")
+@click.argument("staff_id")
+@user_errors
+def notifications_test(staff_id: str) -> None:
+    """Send a test notification to STAFF_ID through every notifier (checks the [notify.*]
+    settings of aftersales.toml): one line per notifier."""
+    with open_desk() as desk:
+        items = desk.notifications.test(staff_id)
+        for item in items:
+            outcome = (
+                "delivered" if item.status == "delivered" else f"not delivered: {item.last_error}"
+            )
+            click.echo(f"{item.plugin}: {outcome}")
+        if any(item.status != "delivered" for item in items):
+            raise SystemExit(1)

@@ -14,6 +14,7 @@ from aftersales.cli.case_commands import JSON_OPTION, _print_json, _time, open_d
 from aftersales.cli.common import console, user_errors
 from aftersales.core.careers import StaffRecord
 from aftersales.core.convert import to_dict
+from aftersales.services.staff import KEEP
 
 
 # ---- staff --------------------------------------------------------------------------------------
@@ -30,6 +31,7 @@ def staff() -> None:
 @click.option("--email", default=None)
 @click.option("--phone", default=None)
 @click.option("--level", default=None, help="A step of the career ladder.")
+@click.option("--team", default=None, help="Their team (webhook notifiers post per team).")
 @JSON_OPTION
 @user_errors
 def staff_add(
@@ -40,18 +42,43 @@ def staff_add(
     email: str | None,
     phone: str | None,
     level: str | None,
+    team: str | None,
     as_json: bool,
 ) -> None:
     """Add a team member."""
     with open_desk() as desk:
         added = desk.staff.add(
             id=staff_id, name=name, roles=roles, supervisor=supervisor, email=email, phone=phone,
-            level=level,
+            level=level, team=team,
         )  # fmt: skip
         if as_json:
             _print_json(added)
         else:
             click.echo(f"{added.id}  {added.name}  {', '.join(added.roles)}")
+
+
+@staff.command("update")
+@click.argument("staff_id")
+@click.option("--by", required=True, help="Who makes the change (them, a supervisor, a manager).")
+@click.option("--email", default=None, help='New address; "" clears it.')
+@click.option("--phone", default=None, help='New number; "" clears it.')
+@click.option("--team", default=None, help='New team; "" clears it.')
+@JSON_OPTION
+@user_errors
+def staff_update(
+    staff_id: str, by: str, email: str | None, phone: str | None, team: str | None, as_json: bool
+) -> None:
+    """Change a member's e-mail address, phone or team (options left out stay)."""
+    with open_desk() as desk:
+        changed = desk.staff.update(
+            staff_id, by=by, email=KEEP if email is None else email,
+            phone=KEEP if phone is None else phone, team=KEEP if team is None else team,
+        )  # fmt: skip
+        if as_json:
+            _print_json(changed)
+        else:
+            click.echo(f"{changed.id}  email {changed.email or '-'}  phone {changed.phone or '-'}"
+                       f"  team {changed.team or '-'}")  # fmt: skip
 
 
 @staff.command("list")
@@ -67,10 +94,11 @@ def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
             _print_json(members)
             return
         table = Table(title=f"{len(members)} member(s)")
-        for column in ("id", "name", "roles", "level", "supervisor", "active"):
+        for column in ("id", "name", "roles", "level", "team", "supervisor", "email", "active"):
             table.add_column(column)
         for m in members:
-            table.add_row(m.id, m.name, ", ".join(m.roles), m.level or "-", m.supervisor or "-",
+            cells = (m.level, m.team, m.supervisor, m.email)
+            table.add_row(m.id, m.name, ", ".join(m.roles), *(c or "-" for c in cells),
                           "yes" if m.active else "no")  # fmt: skip
         console().print(table)
 

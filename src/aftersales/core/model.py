@@ -84,6 +84,7 @@ class Staff:
     level: str | None = None  # on the desk's career ladder; None: not placed on it
     promotions: tuple[Promotion, ...] = ()
     rotations: tuple[Rotation, ...] = ()
+    team: str | None = None  # e.g. a region's crew; webhook notifiers post per team
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)

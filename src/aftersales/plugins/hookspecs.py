@@ -9,12 +9,14 @@ Hooks are called with keyword arguments; implement only the parameters you need.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
-    from aftersales.core.model import Case, CaseEvent, Notification
+    from collections.abc import Mapping, Sequence
+
+    from aftersales.core.model import Case, CaseEvent, Notification, Staff
     from aftersales.plugins.storage import Storage
 
 PROJECT = "aftersales"
@@ -24,6 +26,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 StorageFactory = Callable[[str], "Storage"]
 """Opens a storage backend for a URL such as ``sqlite:///service.db``."""
+
+NotifierFactory = Callable[["Mapping[str, Any]"], object]
+"""Makes a notifier plugin object from its settings (a ``[notify.<name>]`` table)."""
 
 
 @hookspec
@@ -35,25 +40,42 @@ def aftersales_storage_backends(register: Callable[[str, StorageFactory], None])
     A desk opens its storage with the factory registered for its URL's scheme; registering a
     scheme twice is an error. The backend must keep the contract in
     :mod:`aftersales.plugins.storage`; ``aftersales.testing`` has a suite that checks it.
-    Built in: ``memory`` and ``sqlite``.
+    Built in: ``memory``, ``sqlite`` and ``postgresql``.
     """
 
 
 @hookspec
-def aftersales_notify(notification: Notification) -> None:
+def aftersales_notify(notification: Notification, staff: Sequence[Staff], delivery: str) -> None:
     """Deliver a notification: called for every one the desk sends, after the transaction
     that stored it (in the outbox, with the event that caused it) has committed.
 
     ``notification.kind`` says what happened (``case_assigned``, ``warranty_rework``,
-    ``acceptance_escalated``, ...), ``recipients`` are staff ids (look them up with
-    ``desk.staff.get``), ``subject`` is one line for a human, ``data`` has the details as
-    JSON-ready values. Every notifier sees every notification; ignore kinds you do not
-    handle. An exception raised here is logged, does not undo the action, and makes the desk
-    try again later with backoff, up to ``OutboxSettings.max_tries`` times (then the item is
-    listed by ``aftersales notifications failed``). Delivery is at least once; the plugin's
-    name (a module's name, or a plugin object's ``name`` attribute, else its class's dotted
-    name) must be the same in every process. Built in: a notifier that writes to the
-    ``aftersales.notify`` logger, and ``aftersales.testing.Outbox`` for tests.
+    ``acceptance_escalated``, ...), ``recipients`` are staff ids, ``subject`` is one line for
+    a human, ``data`` has the details as JSON-ready values. ``staff`` are the recipients'
+    staff records as they are at delivery (e-mail address, phone, team; ids no longer on
+    file are left out). ``delivery`` is the id of this notification's outbox item for this
+    plugin: the same on every retry, so a receiver can drop repeats. Every notifier sees
+    every notification; ignore kinds you do not handle. An exception raised here is logged,
+    does not undo the action, and makes the desk try again later with backoff, up to
+    ``OutboxSettings.max_tries`` times (then the item is listed by ``aftersales
+    notifications failed``). Delivery is at least once; the plugin's name (a module's name,
+    or a plugin object's ``name`` attribute, else its class's dotted name) must be the same
+    in every process. Built in: a notifier that writes to the ``aftersales.notify`` logger,
+    the e-mail and webhook notifiers (made from settings, see ``aftersales_notifiers``), and
+    ``aftersales.testing.Outbox`` for tests.
+    """
+
+
+@hookspec
+def aftersales_notifiers(register: Callable[[str, NotifierFactory], None]) -> None:
+    """Register notifiers that are made from settings: ``register("sms", make_sms)``.
+
+    ``make_sms(settings)`` gets the ``[notify.sms]`` table of ``aftersales.toml`` (or
+    ``ServiceDesk(notify={"sms": {...}})``) as a dict and returns a plugin object that
+    implements ``aftersales_notify``; the desk registers it under the name ``sms``, and only
+    when that table is there. Raise :class:`aftersales.ValidationError` for bad settings (the
+    desk says which table it came from), and read secrets from the environment, never from
+    the settings. Registering a name twice is an error. Built in: ``email`` and ``webhook``.
     """
 
 
@@ -93,9 +115,11 @@ def aftersales_case_event(event: CaseEvent, case: Case) -> None:
 
 __all__ = [
     "PROJECT",
+    "NotifierFactory",
     "StorageFactory",
     "aftersales_case_event",
     "aftersales_metrics",
+    "aftersales_notifiers",
     "aftersales_notify",
     "aftersales_policy_functions",
     "aftersales_storage_backends",

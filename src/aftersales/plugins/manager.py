@@ -25,6 +25,8 @@ DEFAULT_PLUGINS = (
     "aftersales.plugins.sqlite",
     "aftersales.plugins.postgres",
     "aftersales.plugins.log_notifier",
+    "aftersales.plugins.email_notifier",
+    "aftersales.plugins.webhook_notifier",
     "aftersales.plugins.functions",
     "aftersales.plugins.metrics",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -15,8 +15,8 @@ import pluggy
 from aftersales.core.calendar import require_aware
 from aftersales.core.errors import ConflictError, NotFound, PolicyError, ValidationError
 from aftersales.core.model import DEFAULT_LEVELS, Case, CaseEvent, Notification
-from aftersales.plugins.hookspecs import StorageFactory
-from aftersales.plugins.manager import make_manager
+from aftersales.plugins.hookspecs import NotifierFactory, StorageFactory
+from aftersales.plugins.manager import blocked_names, make_manager
 from aftersales.plugins.storage import Storage
 from aftersales.policy import FunctionRegistry, Policy, load_policy, parse_policy
 from aftersales.services.notifications import OutboxSettings
@@ -45,7 +45,9 @@ class ServiceDesk:
     ones. ``clock`` returns the current aware datetime; it is what ``at=`` defaults to.
     ``levels`` is the career ladder, lowest first (default: engineer, senior_engineer,
     supervisor, manager). ``outbox`` says how often and how patiently failed notifications
-    are retried (:class:`OutboxSettings`).
+    are retried (:class:`OutboxSettings`). ``notify`` makes notifiers from settings, the
+    ``[notify.<name>]`` tables of ``aftersales.toml``: ``{"email": {"host": ...}}`` (see
+    :mod:`aftersales.plugins.email_notifier` and :mod:`~aftersales.plugins.webhook_notifier`).
     """
 
     def __init__(
@@ -58,8 +60,10 @@ class ServiceDesk:
         entry_points: bool = True,
         levels: Iterable[str] = DEFAULT_LEVELS,
         outbox: OutboxSettings | None = None,
+        notify: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.plugins: pluggy.PluginManager = make_manager(plugins, entry_points=entry_points)
+        self._add_notifiers(notify or {})
         self.functions = FunctionRegistry()
         self.plugins.hook.aftersales_policy_functions(register=self.functions.register)
         self.metrics: dict[str, tuple[Callable[..., Any], str]] = {}
@@ -183,6 +187,34 @@ class ServiceDesk:
         if scheme in self.backends:
             raise ValidationError(f"two plugins register the storage scheme {scheme!r}")
         self.backends[scheme] = factory
+
+    def _add_notifiers(self, notify: Mapping[str, Mapping[str, Any]]) -> None:
+        factories: dict[str, NotifierFactory] = {}
+
+        def register(name: str, factory: NotifierFactory) -> None:
+            if name in factories:
+                raise ValidationError(f"two plugins register the notifier {name!r}")
+            factories[name] = factory
+
+        self.plugins.hook.aftersales_notifiers(register=register)
+        blocked = blocked_names()
+        for name, settings in notify.items():
+            factory = factories.get(name)
+            if factory is None:
+                known = ", ".join(sorted(factories)) or "none"
+                raise ValidationError(
+                    f"[notify.{name}]: no loaded plugin makes a notifier {name!r}; the loaded "
+                    f"plugins make: {known}"
+                )
+            if name in blocked:
+                continue
+            try:
+                notifier = factory(settings)
+            except ValidationError as exc:
+                raise ValidationError(f"[notify.{name}]: {exc}") from exc
+            if self.plugins.has_plugin(name):
+                raise ValidationError(f"[notify.{name}]: a plugin named {name!r} is loaded already")
+            self.plugins.register(notifier, name)
 
     def _register_metric(
         self, name: str, compute: Callable[..., Any], description: str = ""

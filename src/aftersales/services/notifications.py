@@ -20,7 +20,7 @@ import attrs
 
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import NotFound, ValidationError
-from aftersales.core.model import Notification
+from aftersales.core.model import Notification, Staff
 from aftersales.plugins.storage import OutboxItem, SentNotification, utc_text
 
 if TYPE_CHECKING:
@@ -73,15 +73,28 @@ class NotificationService:
             for name in names
         ]
 
-    def send(self, notifications: Sequence[Notification], now: datetime | None = None) -> None:
+    def send(
+        self, notifications: Sequence[Notification], now: datetime | None = None
+    ) -> list[OutboxItem]:
         """Write ``notifications`` to the outbox in a transaction of their own and deliver
-        them: for notifications not caused by a stored event."""
+        them: for notifications not caused by a stored event. Returns the items after the
+        first try (``status`` ``delivered``, or ``pending`` with ``last_error``)."""
         if not notifications:
-            return
+            return []
         items = self.stage(notifications, self.desk.at(now))
         with self.desk.storage.transaction() as tx:
             tx.enqueue(items)
-        self.deliver(items, self.desk.at(now))
+        return self.deliver(items, self.desk.at(now))
+
+    def test(self, staff_id: str, now: datetime | None = None) -> list[OutboxItem]:
+        """Send a ``test`` notification to ``staff_id`` through every notifier: to check the
+        e-mail and webhook settings. Returns each notifier's item after the first try."""
+        member = self.desk.staff.get(staff_id)
+        when = self.desk.at(now)
+        note = Notification("test", None, (member.id,),
+                            f"aftersales: a test notification for {member.name}",
+                            {"email": member.email, "team": member.team}, when)  # fmt: skip
+        return self.send([note], when)
 
     def once(self, holder: str, key: str, note: Notification, now: datetime) -> bool:
         """Send ``note`` unless ``key`` was sent for ``holder`` (``tool:TW-1``, ...) before.
@@ -110,8 +123,11 @@ class NotificationService:
                 continue  # another desk, with that plugin, delivers it
             note = from_dict(Notification, dict(item.notification))
             attempts = item.attempts + 1
+            offered = {"notification": note, "delivery": item.id}
             try:
-                impl.function(*(note for _ in impl.argnames))
+                if "staff" in impl.argnames:
+                    offered["staff"] = self.recipients(note)
+                impl.function(*(offered[name] for name in impl.argnames))
             except Exception as exc:
                 logger.exception("plugin %s failed in aftersales_notify (%s)", item.plugin,
                                  note.kind)  # fmt: skip
@@ -130,6 +146,17 @@ class NotificationService:
             with self.desk.storage.transaction() as tx:
                 tx.settle(settled)
         return settled
+
+    def recipients(self, notification: Notification) -> tuple[Staff, ...]:
+        """The staff records of ``notification``'s recipients that are on file."""
+        found = []
+        for staff_id in notification.recipients:
+            try:
+                found.append(self.desk.staff.get(staff_id))
+            except NotFound:
+                logger.warning("%s: recipient %s is not on the staff list", notification.kind,
+                               staff_id)  # fmt: skip
+        return tuple(found)
 
     def deliver_due(self, now: datetime | None = None) -> list[OutboxItem]:
         """Deliver every pending item whose time has come (the SLA tick calls this; so does

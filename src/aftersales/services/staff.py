@@ -7,6 +7,8 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 from datetime import datetime
+from email import errors
+from email.headerregistry import Address
 from typing import TYPE_CHECKING
 
 import attrs
@@ -34,6 +36,35 @@ def _roles(id: str, roles: Iterable[str]) -> tuple[str, ...]:
     return found
 
 
+class _Keep:
+    """The default of :meth:`StaffService.update`'s fields: leave the value as it is."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
+
+
+def _contact(
+    id: str, *, email: str | None, phone: str | None, team: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """Contact details checked: text or None, an e-mail address with one ``@``; blank is None."""
+    out: list[str | None] = []
+    for label, value in (("email", email), ("phone", phone), ("team", team)):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"staff {id}: {label} is text, not {type(value).__name__}")
+        out.append(value.strip() or None if value is not None else None)
+    if out[0] is not None:
+        try:
+            Address(addr_spec=out[0])
+        except (ValueError, IndexError, errors.HeaderParseError) as exc:
+            raise ValidationError(
+                f"staff {id}: {out[0]!r} is not an e-mail address (name@example.com)"
+            ) from exc
+    return out[0], out[1], out[2]
+
+
 class StaffService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk
@@ -49,11 +80,13 @@ class StaffService:
         email: str | None = None,
         phone: str | None = None,
         level: str | None = None,
+        team: str | None = None,
         at: datetime | None = None,
     ) -> Staff:
         """Add a team member. ``roles`` from ``service_agent``, ``engineer``, ``supervisor``,
         ``manager``, ``storekeeper``, ``finance``, ``director``; ``level`` a step of the
-        desk's career ladder (``desk.levels``), if they are on it."""
+        desk's career ladder (``desk.levels``), if they are on it; ``email`` is where the
+        e-mail notifier writes to them, ``team`` which team's webhook hears about them."""
         if not isinstance(id, str) or not id.strip():
             raise ValidationError("a staff id must be non-empty text")
         if not isinstance(name, str) or not name.strip():
@@ -67,8 +100,9 @@ class StaffService:
             if supervisor == id:
                 raise ValidationError(f"staff {id} cannot supervise themselves")
             self.get(supervisor)
+        email, phone, team = _contact(id, email=email, phone=phone, team=team)
         when = self.desk.at(at)
-        staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level)
+        staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level, team=team)
         self._write(staff, 0, "staff_added", when, id, to_dict(attrs.evolve(staff, version=0)))
         return staff
 
@@ -87,6 +121,41 @@ class StaffService:
             for s in members
             if (role is None or role in s.roles) and (active is None or s.active == active)
         ]
+
+    def update(
+        self,
+        id: str,
+        *,
+        by: str,
+        email: str | _Keep | None = KEEP,
+        phone: str | _Keep | None = KEEP,
+        team: str | _Keep | None = KEEP,
+        at: datetime | None = None,
+    ) -> Staff:
+        """Change a member's contact details or team; ``None`` clears one, a left-out one
+        stays. ``by`` is the member themselves, or a supervisor or manager."""
+        staff = self.get(id)
+        actor = self.actor(by)
+        if actor.id != id and not actor.has_role("supervisor", "manager"):
+            raise PermissionDenied(
+                f"{by} cannot change staff {id}'s details: only they, a supervisor or a manager can"
+            )
+        new_email, new_phone, new_team = _contact(
+            id,
+            email=staff.email if isinstance(email, _Keep) else email,
+            phone=staff.phone if isinstance(phone, _Keep) else phone,
+            team=staff.team if isinstance(team, _Keep) else team,
+        )
+        after = attrs.evolve(staff, email=new_email, phone=new_phone, team=new_team,
+                             version=staff.version + 1)  # fmt: skip
+        fields = ("email", "phone", "team")
+        changes: dict[str, object] = {
+            k: getattr(after, k) for k in fields if getattr(after, k) != getattr(staff, k)
+        }
+        if not changes:
+            return staff
+        self._write(after, staff.version, "staff_updated", self.desk.at(at), by, changes)
+        return after
 
     def deactivate(self, id: str, *, by: str | None = None, at: datetime | None = None) -> Staff:
         """Mark a member inactive: they keep their history but can no longer act."""

@@ -1,0 +1,167 @@
+"""The e-mail notifier: each notification as a plain-text mail to its recipients' addresses
+(from their staff records), through any SMTP server, with the standard library's ``smtplib``.
+
+Configure it in ``aftersales.toml`` (or ``ServiceDesk(notify={"email": {...}})``)::
+
+    [notify.email]
+    host = "smtp.example.com"
+    security = "starttls"            # "starttls" (default), "tls" (SMTPS) or "none"
+    port = 587                        # default: 587, 465 for "tls", 25 for "none"
+    username = "aftersales@example.com"
+    password_env = "AFTERSALES_SMTP_PASSWORD"   # the password's environment variable
+    sender = "After-sales <aftersales@example.com>"
+    copy_to = ["service-log@example.com"]       # also receives every mail
+    kinds = ["sla_breached", "case_assigned"]   # only these kinds; default: all
+    timeout = 10                      # seconds per connection
+    ca_file = "certs/relay-ca.pem"    # trust this CA too (a company relay's own)
+
+The password is only ever read from the environment. A failed delivery (server down, a
+``4xx`` answer, a refused recipient) raises, and the desk's outbox tries again with backoff;
+the mail's ``Message-ID`` is the outbox item's id, the same on every try, so a mail system
+that saw the first try can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any
+
+import attrs
+
+from aftersales.core.errors import ValidationError
+from aftersales.core.model import Notification, Staff
+from aftersales.plugins.hookspecs import hookimpl
+from aftersales.plugins.notifier_settings import from_environment, positive, read_settings
+
+logger = logging.getLogger("aftersales.notify.email")
+
+SECURITY = ("starttls", "tls", "none")
+PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
+@attrs.frozen(kw_only=True)
+class EmailSettings:
+    """Where and how the e-mail notifier sends; every field has a default."""
+
+    host: str = "localhost"
+    port: int | None = None
+    security: str = attrs.field(default="starttls", validator=attrs.validators.in_(SECURITY))
+    username: str | None = None
+    password_env: str = "AFTERSALES_SMTP_PASSWORD"
+    sender: str = "aftersales@localhost"
+    copy_to: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    timeout: float = attrs.field(default=10.0, validator=positive)
+    ca_file: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.username and self.security == "none":
+            raise ValidationError(
+                'username is set but security = "none" would send the password in clear '
+                'text; use security = "starttls" or "tls"'
+            )
+        if "@" not in parseaddr(self.sender)[1]:
+            raise ValidationError(f"sender {self.sender!r} is not an e-mail address")
+
+    @property
+    def port_number(self) -> int:
+        return self.port if self.port is not None else PORTS[self.security]
+
+
+class EmailNotifier:
+    """Sends notifications by e-mail. ``password`` defaults to the environment variable that
+    ``settings.password_env`` names (read once, when the notifier is made); it is needed
+    only with a ``username``."""
+
+    name = "email"
+
+    def __init__(self, settings: EmailSettings | None = None, *, password: str | None = None):
+        self.settings = settings or EmailSettings()
+        if self.settings.username and password is None:
+            password = from_environment(
+                self.settings.password_env, f"the SMTP password of {self.settings.username}"
+            )
+        self._password = password
+
+    @classmethod
+    def from_settings(cls, data: Mapping[str, Any]) -> EmailNotifier:
+        """A notifier from a ``[notify.email]`` table."""
+        return cls(read_settings(EmailSettings, data, {"password": "password_env"}))
+
+    def __repr__(self) -> str:  # never the password
+        s = self.settings
+        return f"EmailNotifier({s.security}://{s.host}:{s.port_number}, sender={s.sender!r})"
+
+    @hookimpl
+    def aftersales_notify(
+        self, notification: Notification, staff: Sequence[Staff], delivery: str
+    ) -> None:
+        if self.settings.kinds and notification.kind not in self.settings.kinds:
+            return
+        to = [formataddr((s.name, s.email)) for s in staff if s.email]
+        to += [a for a in self.settings.copy_to if a not in to]
+        if not to:
+            logger.info("%s: none of %s has an e-mail address", notification.kind,
+                        ", ".join(notification.recipients) or "(nobody)")  # fmt: skip
+            return
+        self.send(self.message(notification, to, delivery))
+
+    def message(self, notification: Notification, to: Sequence[str], delivery: str) -> EmailMessage:
+        """The mail for ``notification``: its subject, then the case and the details."""
+        msg = EmailMessage()
+        msg["Subject"] = notification.subject
+        msg["From"] = self.settings.sender
+        msg["To"] = ", ".join(to)
+        msg["Date"] = format_datetime(notification.at or datetime.now(timezone.utc))
+        domain = parseaddr(self.settings.sender)[1].rpartition("@")[2]
+        msg["Message-ID"] = f"<{delivery}@{domain}>"
+        msg["X-Aftersales-Kind"] = notification.kind
+        if notification.case_id:
+            msg["X-Aftersales-Case"] = notification.case_id
+        lines = [notification.subject, ""]
+        if notification.case_id:
+            lines.append(f"Case: {notification.case_id}")
+        lines.append(f"Kind: {notification.kind}")
+        lines += [f"{key}: {_text(value)}" for key, value in sorted(notification.data.items())]
+        msg.set_content("\n".join(lines) + "\n")
+        return msg
+
+    def send(self, msg: EmailMessage) -> None:
+        """Hand ``msg`` to the server; raises on anything short of every recipient taken."""
+        s = self.settings
+        context = ssl.create_default_context(cafile=s.ca_file)
+        client: smtplib.SMTP
+        if s.security == "tls":
+            client = smtplib.SMTP_SSL(s.host, s.port_number, timeout=s.timeout, context=context)
+        else:
+            client = smtplib.SMTP(s.host, s.port_number, timeout=s.timeout)
+        with client:
+            if s.security == "starttls":
+                client.starttls(context=context)
+            if s.username and self._password is not None:
+                client.login(s.username, self._password)
+            refused = client.send_message(msg)
+        if refused:  # some recipients taken: the retry sends to all again (at least once)
+            raise smtplib.SMTPRecipientsRefused(refused)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(_text, value))
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_text(v)}" for k, v in value.items())
+    return "-" if value is None else str(value)
+
+
+@hookimpl
+def aftersales_notifiers(register: Any) -> None:
+    register("email", EmailNotifier.from_settings)
+
+
+__all__ = ["EmailNotifier", "EmailSettings"]
