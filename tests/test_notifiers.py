@@ -117,7 +117,7 @@ def test_recipients_without_an_address_get_no_mail_and_nothing_waits(
 
 def test_kinds_limits_what_is_mailed(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> None:
     box, port = mailbox
-    desk = mail_desk(tmp_path, port, kinds=["sla_breached"])
+    desk = mail_desk(tmp_path, port, kinds=["sla_breach"])
     run_to(desk, "assigned")
     assert box.mails == []
 
@@ -226,7 +226,7 @@ def test_email_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError, match="security"):
         make(security="ssl")
     with pytest.raises(ValidationError, match="kinds: a list of names is wanted"):
-        make(kinds="sla_breached")
+        make(kinds="sla_breach")
     with pytest.raises(ValidationError, match="sender 'desk' is not an e-mail address"):
         make(sender="desk")
     with pytest.raises(ValidationError, match="timeout must be more than 0"):
@@ -444,3 +444,23 @@ def test_bad_notify_settings_are_reported_without_a_traceback(
         (tmp_path / "aftersales.toml").write_text(head + table, "utf-8")
         code, _, err = run("case", "list")
         assert code == 1 and message in err and "Traceback" not in err, err
+
+
+def test_the_settings_shown_in_the_guide_are_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guide = (Path(__file__).parent.parent / "docs" / "guide.md").read_text("utf-8")
+    [block] = [b for b in guide.split("```toml\n")[1:] if "[notify.email]" in b]
+    head = f'policy = "{RULES / "default.policy"}"\nstorage = "memory://"\n'
+    (tmp_path / "aftersales.toml").write_text(head + block.split("```")[0], "utf-8")
+    monkeypatch.setenv("AFTERSALES_SMTP_PASSWORD", "pw")
+    monkeypatch.setenv("AFTERSALES_WEBHOOK_SECRET", SECRET)
+    config = load_config(str(tmp_path / "aftersales.toml"))
+    assert config.notify["email"]["ca_file"] == str(tmp_path / "certs" / "relay-ca.pem")
+    desk = ServiceDesk(config.policy, config.storage, notify=config.notify, outbox=config.outbox)
+    email, webhook = desk.plugins.get_plugin("email"), desk.plugins.get_plugin("webhook")
+    assert email.settings.port_number == 587 and email.settings.kinds == (
+        "sla_breach",
+        "case_assigned",
+    )
+    assert sorted(webhook.settings.teams) == ["north", "south"]

@@ -11,7 +11,7 @@ Configure it in ``aftersales.toml`` (or ``ServiceDesk(notify={"email": {...}})``
     password_env = "AFTERSALES_SMTP_PASSWORD"   # the password's environment variable
     sender = "After-sales <aftersales@example.com>"
     copy_to = ["service-log@example.com"]       # also receives every mail
-    kinds = ["sla_breached", "case_assigned"]   # only these kinds; default: all
+    kinds = ["sla_breach", "case_assigned"]   # only these kinds; default: all
     timeout = 10                      # seconds per connection
     ca_file = "certs/relay-ca.pem"    # trust this CA too (a company relay's own)
 

@@ -8,7 +8,7 @@ Configure it in ``aftersales.toml`` (or ``ServiceDesk(notify={"webhook": {...}})
     url = "https://erp.example.com/hooks/aftersales"   # every notification (optional)
     secret_env = "AFTERSALES_WEBHOOK_SECRET"           # the shared secret's variable
     timeout = 10                                       # seconds per request
-    kinds = ["sla_warning", "sla_breached"]            # only these kinds; default: all
+    kinds = ["sla_warning", "sla_breach"]            # only these kinds; default: all
 
     [notify.webhook.teams]                             # team -> URL
     north = "https://chat.example.com/hooks/north-crew"

@@ -129,9 +129,11 @@ class NotificationService:
                     offered["staff"] = self.recipients(note)
                 impl.function(*(offered[name] for name in impl.argnames))
             except Exception as exc:
-                logger.exception("plugin %s failed in aftersales_notify (%s)", item.plugin,
-                                 note.kind)  # fmt: skip
                 error = f"{type(exc).__name__}: {exc}"
+                # expected (a server down) more often than a bug: the traceback only on debug
+                logger.warning("plugin %s failed in aftersales_notify (%s), try %d: %s",
+                               item.plugin, note.kind, attempts, error,
+                               exc_info=logger.isEnabledFor(logging.DEBUG))  # fmt: skip
                 if attempts >= self.settings.max_tries:
                     after = attrs.evolve(item, attempts=attempts, status="failed", last_error=error)
                 else:
