@@ -155,3 +155,20 @@ def test_cost_report(desk: ServiceDesk) -> None:
     assert [(r["group"], r["total"]) for r in by_case] == [("(no case)", D(50)), (case.id, D(400))]
     with pytest.raises(ValidationError, match="by must be"):
         desk.expenses.report(date(2026, 11, 1), date(2026, 12, 1), by="colour")
+
+
+def test_the_approvers_are_told_in_the_claims_own_transaction(desk: ServiceDesk) -> None:
+    """A desk that dies right after the submit commits still has the notification queued."""
+
+    def crash(*args: object, **kwargs: object) -> list[object]:
+        raise SystemExit("killed after the commit")
+
+    claim = desk.expenses.draft([line("meals", "100", "C1")], by="e7")
+    # dies at whatever runs after the commit: a delivery, or a notification's own transaction
+    desk.notifications.deliver = crash  # type: ignore[method-assign]
+    desk.notifications.send = crash  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        desk.expenses.submit(claim.id, by="e7", at=at(5))
+    assert desk.expenses.get(claim.id).status == "submitted"
+    kinds = {i.notification["kind"] for i in desk.notifications.pending()}
+    assert kinds == {"expense_awaiting_approval"}

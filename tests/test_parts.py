@@ -417,3 +417,20 @@ def test_receiving_a_whole_order(desk: ServiceDesk) -> None:
     desk.parts.receive_order(po.id, both, location="WH", inspection=ALL_PASSED, by="sk1", at=at(2))
     assert desk.parts.stock() == [("BRG-2", "WH", 4), ("SEAL-9", "WH", 10)]
     assert not desk.parts.purchase_order(po.id).open
+
+
+def test_the_reorder_notice_is_written_with_the_move(desk: ServiceDesk) -> None:
+    """A desk that dies right after the move commits still has the notification queued."""
+
+    def crash(*args: object, **kwargs: object) -> list[object]:
+        raise SystemExit("killed after the commit")
+
+    desk.parts.receive("SEAL-9", 6, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1")
+    # dies at whatever runs after the commit: a delivery, or a notification's own transaction
+    desk.notifications.deliver = crash  # type: ignore[method-assign]
+    desk.notifications.send = crash  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        desk.parts.scrap("SEAL-9", 1, location="WH", reason="rust", by="sk1")
+    assert desk.parts.part("SEAL-9").total == 5
+    kinds = {i.notification["kind"] for i in desk.notifications.pending()}
+    assert kinds == {"stock_below_reorder_point"}

@@ -200,6 +200,7 @@ class ExpenseService:
             rule=None if rule is None else rule.location, findings=self.check(claim),
             submitted_at=when, version=claim.version + 1,
         )  # fmt: skip
+        outbox = self.desk.notifications.stage(self._next_approvers(after, when), when)
         try:
             with self.desk.storage.transaction() as tx:
                 for number in invoices:
@@ -209,11 +210,12 @@ class ExpenseService:
                                   {"claim": claim.id})  # fmt: skip
                 event = _event(after.version, "submitted", by, when, {})
                 tx.append("claim", claim.id, claim.version, [event], to_dict(after))
+                tx.enqueue(outbox)
         except ConflictError:
             raise ValidationError(
                 "an invoice of this claim was just used on another claim"
             ) from None
-        self._notify_next(after, when)
+        self.desk.notifications.deliver(outbox, when)
         return after
 
     def approve(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
@@ -229,9 +231,7 @@ class ExpenseService:
         approvals = (*claim.approvals, Step(role, actor.id, when))
         status = "approved" if len(approvals) == len(claim.chain) else "submitted"
         after = attrs.evolve(claim, approvals=approvals, status=status, version=claim.version + 1)
-        saved = self._save(claim, after, "approved", by, when)
-        self._notify_next(saved, when)
-        return saved
+        return self._save(claim, after, "approved", by, when)
 
     def reject(self, claim_id: str, *, by: str, reason: str, at: datetime | None = None) -> Claim:
         """Send a claim back with a reason; its owner may edit and submit it again."""
@@ -323,24 +323,28 @@ class ExpenseService:
         return claim
 
     def _save(self, before: Claim, after: Claim, kind: str, by: str, at: datetime) -> Claim:
+        """Store ``after``, and tell the next approvers, if any, in the same transaction."""
+        outbox = self.desk.notifications.stage(self._next_approvers(after, at), at)
         with self.desk.storage.transaction() as tx:
             tx.append("claim", before.id, before.version,
                       [_event(after.version, kind, by, at, {"reason": after.reason})],
                       to_dict(after))  # fmt: skip
+            tx.enqueue(outbox)
+        self.desk.notifications.deliver(outbox, at)
         return after
 
-    def _notify_next(self, claim: Claim, at: datetime) -> None:
+    def _next_approvers(self, claim: Claim, at: datetime) -> list[Notification]:
         role = claim.waiting_for
         if role is None:
-            return
+            return []
         people = tuple(s for s in self.desk.staff.with_role(role) if s != claim.staff_id)
-        self.desk.notify([Notification(
+        return [Notification(
             "expense_awaiting_approval", None, people,
             f"claim {claim.id} of {claim.staff_id}, {claim.total} "
             f"{self.desk.policy.currency or ''}, waits for {role} approval".replace("  ", " "),
             {"claim": claim.id, "role": role, "total": str(claim.total),
              "findings": [f.message for f in claim.findings]}, at,
-        )])  # fmt: skip
+        )]  # fmt: skip
 
 
 __all__ = ["ExpenseService"]

@@ -374,16 +374,25 @@ class PartsService:
     ) -> Part:
         movement = Movement(part.sku, part.version + 1, kind, at, by, quantity, **fields)
         after = apply(part, movement)  # refuses going below zero: nothing written
+        outbox = self.desk.notifications.stage(self._reorder_notes([(part, after)], at), at)
         with self.desk.storage.transaction() as tx:
             tx.append("part", part.sku, part.version, [_movement_event(movement)], to_dict(after))
-        self._watch_reorder(part, after, at)
+            tx.enqueue(outbox)
+        self.desk.notifications.deliver(outbox, at)
         return after
 
-    def _watch_reorder(self, before: Part, after: Part, at: datetime) -> None:
+    def _reorder_notes(
+        self, moves: Iterable[tuple[Part, Part]], at: datetime
+    ) -> list[Notification]:
+        """``stock_below_reorder_point`` for each part a move takes across the policy's
+        reorder rule: written with the move, so each crossing is told once."""
         rules = self.desk.policy.parts
         if rules is None or rules.reorder is None:
-            return
-        if rules.reorder(after.record()) and not rules.reorder(before.record()):
+            return []
+        notes = []
+        for before, after in moves:
+            if not rules.reorder(after.record()) or rules.reorder(before.record()):
+                continue
             people = [
                 *self.desk.staff.with_role("storekeeper"),
                 *self.desk.staff.with_role("manager"),
@@ -396,7 +405,8 @@ class PartsService:
                  "reorder_quantity": after.reorder_quantity, "rule": rules.reorder.location},
                 at,
             )  # fmt: skip
-            self.desk.notify([note])
+            notes.append(note)
+        return notes
 
     # -- purchasing ---------------------------------------------------------------------------
     def order(
@@ -684,6 +694,8 @@ class PartsService:
         after_ledger = attrs.evolve(ledger, location=target, issued=issued, last_issued_at=when,
                                     version=ledger.version + 1)  # fmt: skip
         after = attrs.evolve(req, status="issued", issued_to=target, version=req.version + 1)
+        notes = self._reorder_notes(((before, moved) for before, moved, _ in moves), when)
+        outbox = self.desk.notifications.stage(notes, when)
         with self.desk.storage.transaction() as tx:
             for before, part_after, movement in moves:
                 tx.append("part", before.sku, before.version,
@@ -691,8 +703,8 @@ class PartsService:
             self._append_ledger(tx, ledger, after_ledger, "issued", by, when)
             event = _event(after.version, "issued", by, when, {"to": target})
             tx.append("requisition", req.id, req.version, [event], to_dict(after))
-        for before, part_after, _ in moves:
-            self._watch_reorder(before, part_after, when)
+            tx.enqueue(outbox)
+        self.desk.notifications.deliver(outbox, when)
         return after
 
     def return_parts(
