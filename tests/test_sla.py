@@ -24,6 +24,8 @@ from aftersales import (
     parse_policy,
 )
 from aftersales.core.sla import Clock
+from aftersales.plugins.memory import MemoryStorage
+from aftersales.plugins.storage import Storage
 from aftersales.testing import Outbox
 
 
@@ -31,7 +33,7 @@ def t(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def make_desk(policy: str, storage: str = "memory://", **kwargs: Any) -> ServiceDesk:
+def make_desk(policy: str, storage: str | Storage = "memory://", **kwargs: Any) -> ServiceDesk:
     desk = ServiceDesk(RULES / policy, storage, **kwargs)
     add_team(desk)
     return desk
@@ -311,6 +313,32 @@ def test_tick_sends_each_alert_once_to_the_right_people() -> None:
     restarted = ServiceDesk(RULES / "default.policy", desk.storage)
     assert restarted.sla.tick(t("2027-01-30T11:30+08:00")) == []
     assert case.id == breach.case_id
+
+
+def test_a_tick_with_nothing_due_reads_no_records() -> None:
+    """What keeps an idle tick cheap at any size: it reads indexes, not the staff list or the
+    cases (counted, not timed; the tool register is read, to find overdue inspections)."""
+
+    class Counting(MemoryStorage):
+        def __init__(self) -> None:
+            super().__init__("memory://")
+            self.reads: list[str] = []
+
+        def scan(self, kind: str, *args: Any, **kwargs: Any) -> Any:
+            self.reads.append(kind)
+            return super().scan(kind, *args, **kwargs)
+
+        def get(self, kind: str, id: str) -> Any:
+            self.reads.append(kind)
+            return super().get(kind, id)
+
+    store = Counting()
+    desk = make_desk("default.policy", store)
+    desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    desk.sla.tick(t("2026-11-27T16:01+08:00"))
+    store.reads.clear()
+    assert desk.sla.tick(t("2026-11-27T16:02+08:00")) == []
+    assert [kind for kind in store.reads if kind in ("staff", "case")] == []
 
 
 def test_tick_after_an_action_looks_again(tmp_path: Path) -> None:

@@ -571,9 +571,9 @@ class PartsService:
         rules = self.desk.policy.parts
         overdue = self.stocktake_due(when)
         sent: builtins.list[Notification] = []
-        people = tuple(dict.fromkeys(
-            [*self.desk.staff.with_role("storekeeper"), *self.desk.staff.with_role("manager")]
-        ))  # fmt: skip
+        if not overdue:  # the tick's usual case: no staff lookup
+            return sent
+        people = tuple(self.desk.staff.with_role("storekeeper", "manager"))
         for location, due in overdue:
             key = due.isoformat()
             note = Notification(

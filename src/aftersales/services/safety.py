@@ -128,11 +128,12 @@ class SafetyService:
     def remind_tools(self, now: datetime | None = None) -> builtins.list[Notification]:
         """``tool_inspection_due`` once per overdue tool and due date (the tick calls this)."""
         when = self.desk.at(now)
-        people = tuple(dict.fromkeys(
-            [*self.desk.staff.with_role("storekeeper"), *self.desk.staff.with_role("manager")]
-        ))  # fmt: skip
+        overdue = self.overdue_tools(when)
+        if not overdue:  # the tick's usual case: no staff lookup
+            return []
+        people = tuple(self.desk.staff.with_role("storekeeper", "manager"))
         sent = []
-        for tool_id, due in self.overdue_tools(when):
+        for tool_id, due in overdue:
             note = Notification("tool_inspection_due", None, people,
                                 f"tool {tool_id} was due for inspection {due:%Y-%m-%d}",
                                 {"tool": tool_id, "due": due.isoformat()}, when)  # fmt: skip
