@@ -24,7 +24,7 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import RULES, add_team, at, run_to
+from conftest import REPORT, RULES, add_team, at, run_to
 from test_cli_cases import ok, run
 
 from aftersales import OutboxSettings, ServiceDesk, ValidationError
@@ -102,6 +102,22 @@ def test_a_mail_reaches_the_recipient_at_the_address_on_their_staff_record(
     assert mail["X-Aftersales-Case"] == case.id
     body = mail.get_content()
     assert f"Case: {case.id}" in body and "Kind: case_assigned" in body
+
+
+def test_names_and_subjects_in_any_script_and_with_line_breaks(
+    tmp_path: Path, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    desk = mail_desk(tmp_path, port)
+    desk.staff.add(id="e9", name="陈伟", roles=["engineer"], email="chen.wei@pumps.example",
+                   at=at(0))  # fmt: skip
+    case = desk.cases.report(**{**REPORT, "fault": "液压泵漏油\n停机"}, by="cs1", at=at(1))
+    desk.cases.respond(case.id, by="cs1", at=at(2))
+    desk.cases.assign(case.id, engineer="e9", by="cs1", at=at(3))
+    [(rcpt, mail)] = [m for m in box.mails if m[1]["X-Aftersales-Kind"] == "case_assigned"]
+    assert rcpt == ["chen.wei@pumps.example"]
+    assert str(mail["To"]) == "陈伟 <chen.wei@pumps.example>"
+    assert "液压泵漏油 停机" in str(mail["Subject"]) and "\n" not in str(mail["Subject"])
 
 
 def test_recipients_without_an_address_get_no_mail_and_nothing_waits(
@@ -246,6 +262,7 @@ class Hooks(ThreadingHTTPServer):
     def __init__(self, fail: int = 0, delay: float = 0.0) -> None:
         super().__init__(("127.0.0.1", 0), HookHandler)
         self.fail, self.delay = fail, delay
+        self.answer = 204
         self.posts: list[tuple[str, dict[str, str], bytes]] = []
 
     @property
@@ -262,7 +279,9 @@ class HookHandler(BaseHTTPRequestHandler):
         time.sleep(self.server.delay)
         failing = self.server.fail > 0
         self.server.fail -= failing
-        self.send_response(503 if failing else 204)
+        self.send_response(503 if failing else self.server.answer)
+        if self.server.answer in (301, 302, 307):
+            self.send_header("Location", f"{self.server.url}/moved")
         self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -347,6 +366,20 @@ def test_a_webhook_nobody_listens_on_is_tried_again(
     [waiting] = [i for i in desk.notifications.pending() if i.plugin == "webhook"
                  and i.notification["kind"] == "case_assigned"]  # fmt: skip
     assert "ConnectionRefusedError" in (waiting.last_error or "")
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_a_redirect_is_a_failure_not_a_delivery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hooks: Hooks, status: int
+) -> None:
+    """urllib would follow it with a bodiless GET; the operator should fix the URL instead."""
+    hooks.answer = status
+    desk = hook_desk(tmp_path, monkeypatch, url=f"{hooks.url}/old")
+    run_to(desk, "assigned")
+    [waiting] = [i for i in desk.notifications.pending() if i.plugin == "webhook"
+                 and i.notification["kind"] == "case_assigned"]  # fmt: skip
+    assert f"POST {hooks.url}/old: {status}" in (waiting.last_error or "")
+    assert [path for path, _, _ in hooks.posts] == ["/old"]  # nothing sent to /moved
 
 
 def test_recipients_in_no_configured_team_post_nothing(

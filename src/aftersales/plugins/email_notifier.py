@@ -124,7 +124,7 @@ class EmailNotifier:
     def message(self, notification: Notification, to: Sequence[str], delivery: str) -> EmailMessage:
         """The mail for ``notification``: its subject, then the case and the details."""
         msg = EmailMessage()
-        msg["Subject"] = notification.subject
+        msg["Subject"] = " ".join(notification.subject.split())  # a fault text's line breaks
         msg["From"] = self.settings.sender
         msg["To"] = ", ".join(to)
         msg["Date"] = format_datetime(notification.at or datetime.now(timezone.utc))

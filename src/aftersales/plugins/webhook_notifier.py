@@ -18,8 +18,9 @@ Each request carries ``X-Aftersales-Signature: sha256=<hex>``, the HMAC-SHA256 o
 body bytes under the shared secret (compare it with :func:`signature` and
 ``hmac.compare_digest``), ``X-Aftersales-Delivery`` (the same on every retry of one
 notification, so a receiver can drop repeats) and ``X-Aftersales-Event`` (the kind). An
-answer other than 2xx, a refused connection or a timeout raises, and the desk's outbox tries
-again with backoff; when one of several URLs failed, the retry posts to all of them again.
+answer other than 2xx (a redirect too: update the URL), a refused connection or a timeout
+raises, and the desk's outbox tries again with backoff; when one of several URLs failed, the
+retry posts to all of them again.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ class WebhookError(Exception):
     """One or more of a notification's URLs did not take it."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # urllib would re-send a redirected POST as a bodiless GET and call a 200 delivered;
+    # a moved endpoint is a settings error an operator should see
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects())
+
+
 class WebhookNotifier:
     """Posts notifications as JSON. ``secret`` defaults to the environment variable that
     ``settings.secret_env`` names (read once, when the notifier is made); there is no
@@ -140,7 +151,7 @@ class WebhookNotifier:
         for url in urls:
             request = urllib.request.Request(url, data=body, headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.settings.timeout) as answer:
+                with _opener.open(request, timeout=self.settings.timeout) as answer:
                     answer.read()
             except urllib.error.HTTPError as exc:
                 failures.append(f"POST {url}: {exc.code} {exc.reason}")
