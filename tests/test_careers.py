@@ -154,8 +154,10 @@ def test_staff_commands_promote_rotate_and_show(
     assert "e7 is now chief" in out
     ok("staff", "rotate", "e7", "--to", "parts store", "--start", "2026-12-01 09:00",
        "--end", "2026-12-31 18:00", "--by", "m1")  # fmt: skip
+    ok("staff", "update", "e7", "--by", "e7", "--team", "north", "--email", "chen@pumps.example")
     shown = ok("staff", "show", "e7")
-    for text in ("chief", "best of the year", "parts store", "certificate", "engineer -> "):
+    for text in ("chief", "best of the year", "parts store", "certificate", "engineer -> ",
+                 "team north  email chen@pumps.example"):  # fmt: skip
         assert text in shown, text
     data = json.loads(ok("staff", "show", "e7", "--format", "json"))
     assert data["staff"]["level"] == "chief" and data["levels"][-1] == "chief"

@@ -179,6 +179,7 @@ def _show(record: StaffRecord) -> None:
         f"{s.id}  {s.name}  roles {', '.join(s.roles)}  supervisor {s.supervisor or '-'}"
         f"  {'active' if s.active else 'inactive'}"
     )
+    click.echo(f"team {s.team or '-'}  email {s.email or '-'}  phone {s.phone or '-'}")
     click.echo(f"level {s.level or 'not on the ladder'}: {ladder}")
     _section(
         "promotions",
