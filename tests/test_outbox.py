@@ -12,7 +12,7 @@ import pytest
 from conftest import REPORT, RULES, add_team, at, run_to
 from test_cli_cases import ok, run
 
-from aftersales import ConflictError, Notification, ServiceDesk, hookimpl
+from aftersales import ConflictError, Notification, ServiceDesk, ValidationError, hookimpl
 from aftersales.plugins.storage import utc_text
 from aftersales.services.notifications import LEASE, OutboxSettings
 from aftersales.testing import Outbox
@@ -150,3 +150,32 @@ def test_notifications_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert code == 1 and "no failed notification 'nope'" in err
     # the command's desk has no flaky-sms plugin: the item waits for a desk that has it
     assert "pending" in ok("notifications", "retry", failed["id"])
+
+
+def test_delivered_notifications_are_pruned_after_a_while(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = sqlite(tmp_path)
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "default.policy"}"\nstorage = "{url}"\n', "utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    flaky = Flaky(10**6)
+    desk = ServiceDesk(RULES / "default.policy", url, plugins=[flaky],
+                       outbox=OutboxSettings(max_tries=1))  # fmt: skip
+    add_team(desk)
+    run_to(desk, "assigned")  # delivered to the logger at T0; failed for flaky-sms
+    delivered = len(desk.storage.outbox("delivered"))
+    assert delivered > 0 and desk.notifications.failed()
+    assert desk.notifications.prune(timedelta(days=30), now=at(60 * 24 * 29)) == 0
+    assert desk.notifications.prune(timedelta(days=30), now=at(60 * 24 * 31)) == delivered
+    assert desk.storage.outbox("delivered") == [] and desk.notifications.failed()
+    with pytest.raises(ValidationError, match="older_than"):
+        desk.notifications.prune(timedelta(days=-1))
+    run_to(desk, "assigned")  # more, delivered at T0; the command's clock is the real one
+    again = len(desk.storage.outbox("delivered"))
+    out = ok("notifications", "prune", "--days", "100000")
+    assert out.strip() == "0 delivered notification(s) older than 100000 days deleted"
+    out = ok("notifications", "prune", "--days", "0")
+    assert out.strip() == f"{again} delivered notification(s) older than 0 days deleted"
+    assert desk.storage.outbox("delivered") == [] and desk.notifications.failed()

@@ -1,6 +1,8 @@
-"""``aftersales notifications pending|failed|deliver|retry|test``: the outbox."""
+"""``aftersales notifications pending|failed|deliver|retry|prune|test``: the outbox."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import click
 
@@ -75,3 +77,15 @@ def notifications_test(staff_id: str) -> None:
             click.echo(f"{item.plugin}: {outcome}")
         if any(item.status != "delivered" for item in items):
             raise SystemExit(1)
+
+
+@notifications.command("prune")
+@click.option("--days", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Keep what was delivered in the last DAYS days.")  # fmt: skip
+@user_errors
+def notifications_prune(days: int) -> None:
+    """Delete delivered notifications older than --days (pending and failed ones stay);
+    run it daily from cron."""
+    with open_desk() as desk:
+        gone = desk.notifications.prune(timedelta(days=days))
+        click.echo(f"{gone} delivered notification(s) older than {days} days deleted")

@@ -136,6 +136,7 @@ class _MemoryTransaction(Transaction):
         self.sequences: dict[str, int] = {}
         self.sent: dict[tuple[str, str], SentNotification] = {}
         self.outbox: dict[str, OutboxItem] = {}
+        self.pruned: set[str] = set()
 
     def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
         wanted = set(case_ids)
@@ -173,6 +174,17 @@ class _MemoryTransaction(Transaction):
         for item in items:
             if item.id in self.outbox or item.id in self.store._outbox:
                 self.outbox[item.id] = item
+
+    def prune_outbox(self, before: str) -> int:
+        current = {**self.store._outbox, **self.outbox}
+        old = {
+            i.id for i in current.values()
+            if i.status == "delivered" and i.delivered_at is not None and i.delivered_at < before
+        } - self.pruned  # fmt: skip
+        self.pruned |= old
+        for item_id in old:
+            self.outbox.pop(item_id, None)
+        return len(old)
 
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         for case_id, at in moments:
@@ -222,6 +234,8 @@ class _MemoryTransaction(Transaction):
         s._sequences.update(self.sequences)
         s._sent.update(self.sent)
         s._outbox.update(self.outbox)
+        for item_id in self.pruned:
+            s._outbox.pop(item_id, None)
 
 
 def open_memory(url: str) -> MemoryStorage:

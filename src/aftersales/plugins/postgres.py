@@ -362,6 +362,14 @@ class _PostgresTransaction(Transaction):
                  for i in items],
             )  # fmt: skip
 
+    def prune_outbox(self, before: str) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < %s", (before,)
+            )
+            deleted: int = cur.rowcount
+            return deleted
+
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         with self.conn.cursor() as cur:
             cur.executemany(

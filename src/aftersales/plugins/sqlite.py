@@ -454,6 +454,12 @@ class _SQLiteTransaction(Transaction):
              for i in items],
         )  # fmt: skip
 
+    def prune_outbox(self, before: str) -> int:
+        cursor = self.conn.execute(
+            "DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < ?", (before,)
+        )
+        return cursor.rowcount
+
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         self.conn.executemany(
             "UPDATE case_index SET next_alert_at = ? WHERE id = ?",

@@ -179,6 +179,11 @@ class Transaction(abc.ABC):
         ``last_error`` and ``delivered_at`` of each item, by id."""
 
     @abc.abstractmethod
+    def prune_outbox(self, before: str) -> int:
+        """Delete the ``delivered`` items delivered before ``before`` (UTC text); pending and
+        failed ones stay whatever their age. Returns how many were deleted."""
+
+    @abc.abstractmethod
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         """For each ``(case_id, at)``: when the SLA tick should look at the case again
         (None: never)."""

@@ -204,6 +204,15 @@ class NotificationService:
         [after] = self.deliver([again], when) or [again]
         return after
 
+    def prune(self, older_than: timedelta = timedelta(days=30), now: datetime | None = None) -> int:
+        """Delete delivered items delivered more than ``older_than`` ago (each delivered
+        notification otherwise stays a row for good); pending and failed ones are kept.
+        Returns how many were deleted. Run it daily (``aftersales notifications prune``)."""
+        if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+            raise ValidationError("older_than is a timedelta of 0 or more")
+        with self.desk.storage.transaction() as tx:
+            return tx.prune_outbox(utc_text(self.desk.at(now) - older_than))
+
     @staticmethod
     def describe(item: OutboxItem) -> dict[str, Any]:
         note = item.notification

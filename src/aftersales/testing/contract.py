@@ -172,3 +172,23 @@ class StorageContract:
         assert [i.id for i in s.outbox("pending")] == ["2", "3"]
         assert s.outbox("delivered")[0] == done
         assert [i.id for i in s.outbox(limit=2)] == ["1", "2"]
+
+    def test_delivered_items_are_pruned_and_the_others_kept(
+        self, aftersales_storage: Storage
+    ) -> None:
+        s = aftersales_storage
+        old, new = "2026-10-01T08:00:00+00:00", "2026-11-27T08:00:00+00:00"
+        with s.transaction() as tx:
+            tx.enqueue([_item("1"), _item("2"), _item("3"), _item("4")])
+        with s.transaction() as tx:
+            tx.settle([attrs.evolve(_item("1"), status="delivered", delivered_at=old),
+                       attrs.evolve(_item("2"), status="delivered", delivered_at=new),
+                       attrs.evolve(_item("3"), status="failed", attempts=8)])  # fmt: skip
+        with s.transaction() as tx:
+            assert tx.prune_outbox("2026-11-01T00:00:00+00:00") == 1
+            assert tx.prune_outbox("2026-11-01T00:00:00+00:00") == 0  # seen in the transaction
+        assert [i.id for i in s.outbox()] == ["2", "3", "4"]
+        with pytest.raises(RuntimeError), s.transaction() as tx:
+            tx.prune_outbox("2026-12-01T00:00:00+00:00")
+            raise RuntimeError("rolled back")
+        assert [i.id for i in s.outbox()] == ["2", "3", "4"]
