@@ -50,6 +50,7 @@ class Mailbox:
         self.refuse = refuse
         self.mails: list[tuple[list[str], Message]] = []
         self.refused = 0
+        self.peers: list[tuple[str, int]] = []  # the client's address: one per connection
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse > 0:
@@ -57,6 +58,7 @@ class Mailbox:
             self.refused += 1
             return "451 4.3.0 Mailbox busy, try again later"
         mail = message_from_bytes(envelope.content, policy=default_policy)
+        self.peers.append(session.peer)
         self.mails.append((list(envelope.rcpt_tos), mail))
         return "250 OK"
 
@@ -209,6 +211,41 @@ def test_a_server_that_refuses_and_comes_back_gets_the_mail_later(tmp_path: Path
         assert len(box.mails) == 1 and box.mails[0][1]["Message-ID"] == f"<{done.id}@pumps.example>"
     finally:
         server.stop()
+
+
+def test_one_connection_carries_the_mails_of_a_burst(
+    tmp_path: Path, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    desk = mail_desk(tmp_path, port)
+    for _ in range(3):
+        desk.notifications.test("e7")
+    assert len(box.mails) == 3 and len(set(box.peers)) == 1
+    desk.plugins.get_plugin("email").close()
+    desk.notifications.test("e7")
+    assert len(set(box.peers)) == 2
+    single = mail_desk(tmp_path / "single", port, keep_open=0)
+    for _ in range(2):
+        single.notifications.test("e7")
+    assert len(set(box.peers)) == 4  # keep_open = 0: a connection per mail
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_without_a_failure(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    first = smtp_server(Mailbox(), port)
+    desk = mail_desk(tmp_path, port, keep_open=60)
+    [item] = [i for i in desk.notifications.test("e7") if i.plugin == "email"]
+    assert item.status == "delivered"
+    first.stop()  # the server restarts while the notifier holds its connection
+    box = Mailbox()
+    second = smtp_server(box, port)
+    try:
+        [item] = [i for i in desk.notifications.test("e7") if i.plugin == "email"]
+        assert item.status == "delivered" and item.attempts == 1 and len(box.mails) == 1
+    finally:
+        second.stop()
 
 
 def test_a_server_that_never_comes_back_leaves_the_mail_failed(tmp_path: Path) -> None:
