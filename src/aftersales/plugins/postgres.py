@@ -27,14 +27,14 @@ import attrs
 
 from aftersales.core.errors import ConflictError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
-from aftersales.plugins.sqlite import OUTBOX_COLUMNS, find_sql, outbox_item
+from aftersales.plugins.sql_reads import OUTBOX_COLUMNS, SQLReads, outbox_item, read_snapshot
+from aftersales.plugins.sqlite import find_sql
 from aftersales.plugins.storage import (
     CaseIndex,
     CaseQuery,
     OutboxItem,
     Record,
     SentNotification,
-    Storage,
     Transaction,
 )
 
@@ -111,7 +111,10 @@ def _psycopg() -> Any:
     return psycopg
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(SQLReads):
+    MARK = "%s"
+    BY_ID = 'id COLLATE "C"'  # byte order, as SQLite's, whatever the database's locale
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.conninfo, self.schema = parse_url(url)
@@ -167,40 +170,6 @@ class PostgresStorage(Storage):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield _PostgresTransaction(conn)
 
-    def get(self, kind: str, id: str) -> Record | None:
-        return _get(self._connect(), kind, id)
-
-    def version(self, kind: str, id: str) -> int | None:
-        row = (
-            self._connect()
-            .execute("SELECT version FROM snapshots WHERE kind = %s AND id = %s", (kind, id))
-            .fetchone()
-        )
-        return None if row is None else int(row[0])
-
-    def events(self, kind: str, id: str) -> list[dict[str, Any]]:
-        rows = self._connect().execute(
-            "SELECT version, type, at, by, data FROM events WHERE kind = %s AND id = %s "
-            "ORDER BY version",
-            (kind, id),
-        )
-        return [
-            {"version": v, "type": t, "at": at, "by": by, "data": json.loads(data)}
-            for v, t, at, by, data in rows
-        ]
-
-    def scan(self, kind: str) -> Iterator[Record]:
-        rows = (
-            self._connect()
-            .execute(
-                'SELECT id, version, data FROM snapshots WHERE kind = %s ORDER BY id COLLATE "C"',
-                (kind,),
-            )
-            .fetchall()
-        )
-        for id, version, data in rows:
-            yield Record(kind, id, version, json.loads(data))
-
     def find_cases(self, query: CaseQuery) -> list[Record]:
         sql, args = find_sql(query)
         # the SQLite query, in PostgreSQL's dialect: %s marks, byte order like SQLite's
@@ -208,25 +177,6 @@ class PostgresStorage(Storage):
         sql = re.sub(r"ORDER BY (.*?)(?= LIMIT|$)", _c_collation, sql)
         rows = self._connect().execute(sql, args).fetchall()
         return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
-
-    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
-        sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox"
-        args: list[Any] = []
-        if status is not None:
-            sql += " WHERE status = %s"
-            args.append(status)
-        sql += " ORDER BY seq"
-        if limit is not None:
-            sql += " LIMIT %s"
-            args.append(limit)
-        return [outbox_item(r) for r in self._connect().execute(sql, args).fetchall()]
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
 
 
 def _c_collation(match: re.Match[str]) -> str:
@@ -239,19 +189,12 @@ def _c_collation(match: re.Match[str]) -> str:
     return "ORDER BY " + ", ".join(terms)
 
 
-def _get(conn: Any, kind: str, id: str) -> Record | None:
-    row = conn.execute(
-        "SELECT version, data FROM snapshots WHERE kind = %s AND id = %s", (kind, id)
-    ).fetchone()
-    return None if row is None else Record(kind, id, row[0], json.loads(row[1]))
-
-
 class _PostgresTransaction(Transaction):
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
     def get(self, kind: str, id: str) -> Record | None:
-        return _get(self.conn, kind, id)
+        return read_snapshot(self.conn, "%s", kind, id)
 
     def next_number(self, sequence: str) -> int:
         row = self.conn.execute(

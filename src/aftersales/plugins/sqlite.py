@@ -27,13 +27,13 @@ import attrs
 
 from aftersales.core.errors import ConflictError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
+from aftersales.plugins.sql_reads import OUTBOX_COLUMNS, SQLReads, outbox_item, read_snapshot
 from aftersales.plugins.storage import (
     CaseIndex,
     CaseQuery,
     OutboxItem,
     Record,
     SentNotification,
-    Storage,
     Transaction,
 )
 
@@ -123,7 +123,7 @@ def parse_url(url: str) -> tuple[str, str]:
     return path, _SYNCHRONOUS[sync]
 
 
-class SQLiteStorage(Storage):
+class SQLiteStorage(SQLReads):
     def __init__(self, url: str) -> None:
         self.url = url
         self.path, self.synchronous = parse_url(url)
@@ -197,59 +197,11 @@ class SQLiteStorage(Storage):
             raise
         conn.execute("COMMIT")
 
-    # -- reads ----------------------------------------------------------------------------
-    def get(self, kind: str, id: str) -> Record | None:
-        return _get(self._connect(), kind, id)
-
-    def version(self, kind: str, id: str) -> int | None:
-        row = (
-            self._connect()
-            .execute("SELECT version FROM snapshots WHERE kind = ? AND id = ?", (kind, id))
-            .fetchone()
-        )
-        return None if row is None else int(row[0])
-
-    def events(self, kind: str, id: str) -> list[dict[str, Any]]:
-        rows = self._connect().execute(
-            "SELECT version, type, at, by, data FROM events WHERE kind = ? AND id = ? "
-            "ORDER BY version",
-            (kind, id),
-        )
-        return [
-            {"version": v, "type": t, "at": at, "by": by, "data": json.loads(data)}
-            for v, t, at, by, data in rows
-        ]
-
-    def scan(self, kind: str) -> Iterator[Record]:
-        rows = self._connect().execute(
-            "SELECT id, version, data FROM snapshots WHERE kind = ? ORDER BY id", (kind,)
-        )
-        for id, version, data in rows.fetchall():
-            yield Record(kind, id, version, json.loads(data))
-
+    # -- reads (the others: SQLReads, with ? marks and SQLite's byte order of ids) ---------
     def find_cases(self, query: CaseQuery) -> list[Record]:
         sql, args = find_sql(query)
         rows = self._connect().execute(sql, args).fetchall()
         return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
-
-    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
-        sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox"
-        args: list[Any] = []
-        if status is not None:
-            sql += " WHERE status = ?"
-            args.append(status)
-        sql += " ORDER BY seq"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return [outbox_item(row) for row in self._connect().execute(sql, args).fetchall()]
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
 
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -305,31 +257,12 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
     return sql, args
 
 
-OUTBOX_COLUMNS = (
-    "id, plugin, notification, created_at, next_try_at, attempts, status, last_error, delivered_at"
-)
-
-
-def outbox_item(row: Sequence[Any]) -> OutboxItem:
-    """An outbox row (the columns of OUTBOX_COLUMNS, in order) as an item."""
-    id, plugin, note, created, next_try, attempts, status, error, delivered = row
-    return OutboxItem(id, plugin, json.loads(note), created, next_try, attempts, status, error,
-                      delivered)  # fmt: skip
-
-
-def _get(conn: sqlite3.Connection, kind: str, id: str) -> Record | None:
-    row = conn.execute(
-        "SELECT version, data FROM snapshots WHERE kind = ? AND id = ?", (kind, id)
-    ).fetchone()
-    return None if row is None else Record(kind, id, row[0], json.loads(row[1]))
-
-
 class _SQLiteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
     def get(self, kind: str, id: str) -> Record | None:
-        return _get(self.conn, kind, id)
+        return read_snapshot(self.conn, "?", kind, id)
 
     def next_number(self, sequence: str) -> int:
         row = self.conn.execute(

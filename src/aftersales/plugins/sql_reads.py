@@ -1,0 +1,103 @@
+"""What the two SQL backends share: the committed reads and the outbox row format. SQLite
+and PostgreSQL keep the same schema; their reads differ only in the parameter mark and in
+how ids are put in byte order."""
+
+from __future__ import annotations
+
+import abc
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from aftersales.plugins.storage import OutboxItem, Record, Storage
+
+OUTBOX_COLUMNS = (
+    "id, plugin, notification, created_at, next_try_at, attempts, status, last_error, delivered_at"
+)
+
+
+def outbox_item(row: Sequence[Any]) -> OutboxItem:
+    """An outbox row (the columns of OUTBOX_COLUMNS, in order) as an item."""
+    id, plugin, note, created, next_try, attempts, status, error, delivered = row
+    return OutboxItem(id, plugin, json.loads(note), created, next_try, attempts, status, error,
+                      delivered)  # fmt: skip
+
+
+def read_snapshot(conn: Any, mark: str, kind: str, id: str) -> Record | None:
+    """The snapshot of ``kind``/``id`` as ``conn`` sees it (in or out of a transaction)."""
+    row = conn.execute(
+        f"SELECT version, data FROM snapshots WHERE kind = {mark} AND id = {mark}", (kind, id)
+    ).fetchone()
+    return None if row is None else Record(kind, id, row[0], json.loads(row[1]))
+
+
+class SQLReads(Storage):
+    """The reads of a storage whose connections (one per thread, from :meth:`_connect`)
+    have ``execute(sql, params)`` returning a cursor, as sqlite3's and psycopg's do."""
+
+    MARK: ClassVar[str] = "?"
+    BY_ID: ClassVar[str] = "id"  # an ORDER BY term that sorts ids byte by byte
+
+    _lock: threading.Lock
+    _connections: list[Any]
+    _local: threading.local
+
+    @abc.abstractmethod
+    def _connect(self) -> Any:
+        """This thread's connection, opened on first use."""
+
+    def get(self, kind: str, id: str) -> Record | None:
+        return read_snapshot(self._connect(), self.MARK, kind, id)
+
+    def version(self, kind: str, id: str) -> int | None:
+        m = self.MARK
+        row = (
+            self._connect()
+            .execute(f"SELECT version FROM snapshots WHERE kind = {m} AND id = {m}", (kind, id))
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    def events(self, kind: str, id: str) -> list[dict[str, Any]]:
+        m = self.MARK
+        rows = self._connect().execute(
+            f"SELECT version, type, at, by, data FROM events WHERE kind = {m} AND id = {m} "
+            "ORDER BY version",
+            (kind, id),
+        )
+        return [
+            {"version": v, "type": t, "at": at, "by": by, "data": json.loads(data)}
+            for v, t, at, by, data in rows.fetchall()
+        ]
+
+    def scan(self, kind: str) -> Iterator[Record]:
+        rows = self._connect().execute(
+            f"SELECT id, version, data FROM snapshots WHERE kind = {self.MARK} "
+            f"ORDER BY {self.BY_ID}",
+            (kind,),
+        )
+        for id, version, data in rows.fetchall():
+            yield Record(kind, id, version, json.loads(data))
+
+    def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
+        sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox"
+        args: list[Any] = []
+        if status is not None:
+            sql += f" WHERE status = {self.MARK}"
+            args.append(status)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {self.MARK}"
+            args.append(limit)
+        return [outbox_item(row) for row in self._connect().execute(sql, args).fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+__all__ = ["OUTBOX_COLUMNS", "SQLReads", "outbox_item", "read_snapshot"]
