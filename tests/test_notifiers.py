@@ -375,7 +375,9 @@ def test_a_webhook_that_fails_the_first_tries_gets_the_notification_later(
     desk = hook_desk(tmp_path, monkeypatch, teams={"north": f"{hooks.url}/north"})
     run_to(desk, "assigned")
     [waiting] = [i for i in desk.notifications.pending() if i.plugin == "webhook"]
-    assert waiting.attempts == 1 and f"POST {hooks.url}/north: 503" in (waiting.last_error or "")
+    assert waiting.attempts == 1 and f"POST {hooks.url}/... (team north): 503" in (
+        waiting.last_error or ""
+    )
     [again] = desk.notifications.deliver_due(at(11))  # 30 s after the first try
     assert again.status == "pending" and again.attempts == 2
     [done] = desk.notifications.deliver_due(at(12))  # 60 s after the second
@@ -415,8 +417,19 @@ def test_a_redirect_is_a_failure_not_a_delivery(
     run_to(desk, "assigned")
     [waiting] = [i for i in desk.notifications.pending() if i.plugin == "webhook"
                  and i.notification["kind"] == "case_assigned"]  # fmt: skip
-    assert f"POST {hooks.url}/old: {status}" in (waiting.last_error or "")
+    assert f"POST {hooks.url}/...: {status}" in (waiting.last_error or "")
     assert [path for path, _, _ in hooks.posts] == ["/old"]  # nothing sent to /moved
+
+
+def test_errors_do_not_show_the_secret_part_of_a_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hooks: Hooks
+) -> None:
+    hooks.fail = 1
+    desk = hook_desk(tmp_path, monkeypatch, url=f"{hooks.url}/services/T0001/B0002/s3cr3tT0ken?k=v")
+    run_to(desk, "assigned")
+    [waiting] = [i for i in desk.notifications.pending() if i.plugin == "webhook"]
+    assert "s3cr3t" not in (waiting.last_error or "") and "T0001" not in (waiting.last_error or "")
+    assert f"POST {hooks.url}/...: 503" in (waiting.last_error or "")
 
 
 def test_recipients_in_no_configured_team_post_nothing(

@@ -122,6 +122,15 @@ class WebhookNotifier:
         urls += [self.settings.teams[s.team] for s in staff if s.team in self.settings.teams]
         return list(dict.fromkeys(urls))
 
+    def _shown(self, url: str) -> str:
+        """``url`` without its path and query (chat webhooks carry their token there, and
+        errors go to logs and ``aftersales notifications failed``), and whose it is."""
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+        teams = [t for t, u in self.settings.teams.items() if u == url]
+        whose = f" (team {', '.join(teams)})" if teams else ""
+        return f"{parts.scheme}://{parts.hostname}{port}/...{whose}"
+
     @staticmethod
     def body(notification: Notification, staff: Sequence[Staff], delivery: str) -> bytes:
         """The JSON document posted: the delivery id, the notification and its recipients."""
@@ -154,10 +163,10 @@ class WebhookNotifier:
                 with _opener.open(request, timeout=self.settings.timeout) as answer:
                     answer.read()
             except urllib.error.HTTPError as exc:
-                failures.append(f"POST {url}: {exc.code} {exc.reason}")
+                failures.append(f"POST {self._shown(url)}: {exc.code} {exc.reason}")
             except (OSError, ValueError) as exc:  # refused, unreachable, timed out
                 reason = getattr(exc, "reason", exc)
-                failures.append(f"POST {url}: {type(reason).__name__}: {reason}")
+                failures.append(f"POST {self._shown(url)}: {type(reason).__name__}: {reason}")
         if failures:
             raise WebhookError("; ".join(failures))
 
