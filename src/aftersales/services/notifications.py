@@ -11,7 +11,7 @@ failed()``, ``aftersales notifications failed``) until someone retries it.
 from __future__ import annotations
 
 import logging
-import uuid
+import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -79,7 +79,9 @@ class NotificationService:
         items = []
         for note in notifications:
             body = _Staged(to_dict(note), note)  # one body for all notifiers
-            items += [OutboxItem(uuid.uuid4().hex, name, body, created, reserved) for name in names]
+            items += [
+                OutboxItem(secrets.token_hex(16), name, body, created, reserved) for name in names
+            ]
         return items
 
     def send(
