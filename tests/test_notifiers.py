@@ -506,6 +506,8 @@ north = "{hooks.url}/north"
     assert code == 1 and "webhook: not delivered: WebhookError: POST" in out and "503" in out
     pending = json.loads(ok("notifications", "pending", "--format", "json"))
     assert [(p["plugin"], p["attempts"]) for p in pending] == [("webhook", 1)]
+    out = ok("staff", "update", "e7", "--by", "m1", "--email", "")  # "" clears it
+    assert "email -" in out and "team north" in out
     # [notify] backoff_seconds = 10 and max_tries = 3 came from the file
     config = load_config(str(tmp_path / "aftersales.toml"))
     assert config.outbox == OutboxSettings(max_tries=3, backoff=timedelta(seconds=10))

@@ -19,7 +19,7 @@ def _rows(items: list[dict[str, object]]) -> list[tuple[object, ...]]:
 
 @click.group()
 def notifications() -> None:
-    """The notification outbox: what waits, what failed, deliver and retry."""
+    """The notification outbox: what waits, what failed; deliver, retry, prune; send a test."""
 
 
 @notifications.command("pending")
