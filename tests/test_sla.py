@@ -316,8 +316,9 @@ def test_tick_sends_each_alert_once_to_the_right_people() -> None:
 
 
 def test_a_tick_with_nothing_due_reads_no_records() -> None:
-    """What keeps an idle tick cheap at any size: it reads indexes, not the staff list or the
-    cases (counted, not timed; the tool register is read, to find overdue inspections)."""
+    """What keeps an idle tick cheap at any size: it reads indexes, not the staff list, the
+    cases or the training records (counted, not timed; the tool register is read, to find
+    overdue inspections)."""
 
     class Counting(MemoryStorage):
         def __init__(self) -> None:
@@ -338,7 +339,8 @@ def test_a_tick_with_nothing_due_reads_no_records() -> None:
     desk.sla.tick(t("2026-11-27T16:01+08:00"))
     store.reads.clear()
     assert desk.sla.tick(t("2026-11-27T16:02+08:00")) == []
-    assert [kind for kind in store.reads if kind in ("staff", "case")] == []
+    assert [kind for kind in store.reads if kind in ("staff", "case", "training")] == []
+    assert store.reads.count("reminder") == 1  # when to look through the certificates next
 
 
 def test_tick_after_an_action_looks_again(tmp_path: Path) -> None:

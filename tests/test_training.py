@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 from conftest import REPORT, RULES, T0, add_team, at
@@ -208,3 +209,38 @@ def test_a_failed_assessment_is_booked_onto_the_next_session(outbox: Outbox) -> 
     other = desk.training.assess("e9", certificate="first aid", scores=scores(1, 1, 1), by="m1",
                                  at=at(121))  # fmt: skip
     assert other.retake_allowed and other.retake_session is None
+
+
+def test_a_certificate_issued_after_the_last_look_is_still_reminded(outbox: Outbox) -> None:
+    """The tick looks through the certificates only when a notice falls due; issuing one
+    moves that time forward, also while a look is running."""
+    desk = ServiceDesk(RULES / "default.policy", plugins=[outbox])  # certificates: 2 years
+    add_team(desk)  # e7 and e8 certified a month before T0
+    for member in ("e9", "e10"):
+        desk.staff.add(id=member, name=member, roles=["engineer"], supervisor="m1", at=T0)
+    later = T0 + timedelta(days=800)  # all of the team's certificates have expired
+    assert desk.sla.tick(later) is not None
+    assert desk.storage.get("reminder", "certificate_expiring").data == {"next_at": None}
+    full = {part.name: 100 for part in desk.policy.training.assessment}  # type: ignore[union-attr]
+    first = desk.training.assess("e9", certificate="service", scores=full, by="m1", at=later)
+
+    # a look that runs while e10 is certified: its scan does not see e10's certificate
+    scan = desk.storage.scan
+
+    def scan_then_certify(kind: str) -> Any:
+        rows = list(scan(kind))
+        if kind == "training" and not desk.training.record("e10").certificates:
+            desk.training.assess("e10", certificate="service", scores=full, by="m1",
+                                 at=later + timedelta(days=1))  # fmt: skip
+        return iter(rows)
+
+    desk.storage.scan = scan_then_certify  # type: ignore[method-assign]
+    expiry = desk.training.record("e9").certificates[-1].expires_at
+    assert first.passed and expiry is not None
+    desk.sla.tick(expiry - timedelta(days=29))  # e9's notice; e10 certified meanwhile
+    desk.storage.scan = scan  # type: ignore[method-assign]
+    e10_expiry = desk.training.record("e10").certificates[-1].expires_at
+    assert e10_expiry is not None
+    desk.sla.tick(e10_expiry - timedelta(days=29))
+    reminded = [n.data["staff"] for n in outbox.of("certificate_expiring")]
+    assert reminded.count("e9") == 1 and reminded.count("e10") == 1

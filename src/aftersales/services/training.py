@@ -40,13 +40,16 @@ from aftersales.core.training import (
     Session,
     TrainingRecord,
 )
+from aftersales.plugins.storage import Transaction, utc_text
 from aftersales.plugins.storage import event_record as _event
-from aftersales.plugins.storage import utc_text
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 EXPIRY_NOTICE = timedelta(days=30)
+WATCH = ("reminder", "certificate_expiring")
+"""The record that says when the tick must next look through the certificates: so a tick
+reads one record, not every member's training, until a notice falls due."""
 ASSESSORS = ("supervisor", "manager")
 PLANNERS = ("supervisor", "manager")
 
@@ -145,6 +148,8 @@ class TrainingService:
         items = self.desk.notifications.stage(notes, when)
         with self.desk.storage.transaction() as tx:
             tx.append("training", staff_id, record.version, [event], to_dict(after))
+            if passed and certificates[-1].expires_at is not None:
+                self._watch(tx, certificates[-1].expires_at - EXPIRY_NOTICE, by, when, moved=True)
             if booked is not None and staff_id not in booked[1].enrolled:
                 self._enroll(tx, booked[0], booked[1], [staff_id], by, when)
             tx.enqueue(items)
@@ -375,15 +380,23 @@ class TrainingService:
     # -- reminders --------------------------------------------------------------------------
     def remind_expiring(self, now: datetime | None = None) -> list[Notification]:
         """``certificate_expiring`` 30 days before a certificate expires, once each (the SLA
-        tick calls this)."""
+        tick calls this). Looks through the certificates only when the earliest notice not
+        yet due when it last looked has come (or one was issued since that is due sooner)."""
         when = self.desk.at(now)
+        watch = self.desk.storage.get(*WATCH)
+        if watch is not None:
+            next_at = watch.data.get("next_at")
+            if next_at is None or next_at > utc_text(when):
+                return []
         sent = []
+        upcoming: list[datetime] = []
         for stored in self.desk.storage.scan("training"):
             record = from_dict(TrainingRecord, stored.data)
             for cert in record.certificates:
-                if cert.expires_at is None or not when >= cert.expires_at - EXPIRY_NOTICE:
+                if cert.expires_at is None or when >= cert.expires_at:
                     continue
-                if when >= cert.expires_at:
+                if when < cert.expires_at - EXPIRY_NOTICE:
+                    upcoming.append(cert.expires_at - EXPIRY_NOTICE)
                     continue
                 holder, key = (
                     f"certificate:{record.staff_id}",
@@ -399,7 +412,35 @@ class TrainingService:
                 )  # fmt: skip
                 if self.desk.notifications.once(holder, key, note, when):
                     sent.append(note)
+        seen = None if watch is None else watch.version
+        with self.desk.storage.transaction() as tx:
+            self._watch(tx, min(upcoming, default=None), "tick", when, seen=seen)
         return sent
+
+    def _watch(
+        self,
+        tx: Transaction,
+        next_at: datetime | None,
+        by: str,
+        when: datetime,
+        *,
+        moved: bool = False,
+        seen: int | None = None,
+    ) -> None:
+        """Set when the tick next looks through the certificates, in ``tx``. ``moved``: a
+        new certificate's notice, which may only bring it forward (always written, so that a
+        look running meanwhile sees the watch changed). Otherwise the result of a look that
+        read the watch at version ``seen``: if it changed since, the earlier time wins."""
+        record = tx.get(*WATCH)
+        if record is None and moved:
+            return  # no watch yet: the next tick looks through everything and makes one
+        current = None if record is None else record.data.get("next_at")
+        wanted = None if next_at is None else utc_text(next_at)
+        if (moved or (record is not None and record.version != seen)) and current is not None:
+            wanted = current if wanted is None else min(current, wanted)
+        version = 0 if record is None else record.version
+        event = _event(version + 1, "moved" if moved else "looked", by, when, {"next_at": wanted})
+        tx.append(*WATCH, version, [event], {"next_at": wanted})
 
 
 __all__ = ["TrainingService"]
