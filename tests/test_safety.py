@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import RULES, T0, add_team, at, run_to
@@ -17,6 +18,7 @@ from aftersales import (
     WorkflowError,
     parse_policy,
 )
+from aftersales.plugins.memory import MemoryStorage
 from aftersales.testing import Outbox
 
 
@@ -153,3 +155,32 @@ def test_complete_is_refused_too_once_a_policy_requires_gear(tmp_path: Path) -> 
             new.cases.complete(case.id, by="e7", at=at(150), actions="a", result="r")
         new.safety.checklist(case.id, ["helmet", "gloves"], by="e7", at=at(151))
         assert new.cases.complete(case.id, by="e7", at=at(152), actions="a", result="r")
+
+
+def test_many_overdue_tools_cost_a_tick_one_transaction() -> None:
+    """However many reminders are due, the tick checks and records them together."""
+
+    class Counting(MemoryStorage):
+        def __init__(self) -> None:
+            super().__init__("memory://")
+            self.writes = 0
+
+        def transaction(self) -> Any:
+            self.writes += 1
+            return super().transaction()
+
+    def writes_of_a_tick(overdue: int) -> tuple[int, int]:
+        store = Counting()
+        desk = ServiceDesk(RULES / "default.policy", store)
+        add_team(desk)
+        for n in range(overdue):
+            desk.safety.add_tool(id=f"TW-{n}", name="Torque wrench",
+                                 inspected=T0 - timedelta(days=200), by="sk1", at=T0)  # fmt: skip
+        store.writes = 0
+        sent = [n for n in desk.sla.tick(at(1)) if n.kind == "tool_inspection_due"]
+        assert [n for n in desk.sla.tick(at(2)) if n.kind == "tool_inspection_due"] == []
+        return len(sent), store.writes
+
+    one, many = writes_of_a_tick(1), writes_of_a_tick(5)
+    assert one[0] == 1 and many[0] == 5
+    assert many[1] == one[1]  # the same number of transactions for five as for one

@@ -107,18 +107,23 @@ class NotificationService:
                             {"email": member.email, "team": member.team}, when)  # fmt: skip
         return self.send([note], when)
 
-    def once(self, holder: str, key: str, note: Notification, now: datetime) -> bool:
-        """Send ``note`` unless ``key`` was sent for ``holder`` (``tool:TW-1``, ...) before.
-        The check, the record and the outbox write are one transaction, so desks ticking at
-        the same time send it once. Returns whether it was sent."""
-        items = self.stage([note], now)
+    def once(
+        self, entries: Sequence[tuple[str, str, Notification]], now: datetime
+    ) -> list[Notification]:
+        """Send each ``(holder, key, note)`` unless ``key`` was sent for ``holder``
+        (``tool:TW-1``, ...) before. The checks, the records and the outbox writes are one
+        transaction, so desks ticking at the same time send each once. Returns those sent."""
+        if not entries:
+            return []
+        stamp = utc_text(now)
         with self.desk.storage.transaction() as tx:
-            if key in tx.sent_keys([holder]).get(holder, set()):
-                return False
-            tx.record_sent([SentNotification(holder, key, utc_text(now), {})])
+            known = tx.sent_keys(list(dict.fromkeys(holder for holder, _, _ in entries)))
+            fresh = [(h, k, n) for h, k, n in entries if k not in known.get(h, set())]
+            items = self.stage([n for _, _, n in fresh], now)
+            tx.record_sent([SentNotification(h, k, stamp, {}) for h, k, _ in fresh])
             tx.enqueue(items)
         self.deliver(items, now)
-        return True
+        return [n for _, _, n in fresh]
 
     # -- delivering ------------------------------------------------------------------------
     def deliver(self, items: Sequence[OutboxItem], now: datetime | None = None) -> list[OutboxItem]:

@@ -570,21 +570,17 @@ class PartsService:
         when = self.desk.at(now)
         rules = self.desk.policy.parts
         overdue = self.stocktake_due(when)
-        sent: builtins.list[Notification] = []
         if not overdue:  # the tick's usual case: no staff lookup
-            return sent
+            return []
         people = tuple(self.desk.staff.with_role("storekeeper", "manager"))
-        for location, due in overdue:
-            key = due.isoformat()
-            note = Notification(
-                "stocktake_due", None, people,
-                f"stocktake of {location} was due {due:%Y-%m-%d}",
-                {"location": location, "due": key,
-                 "rule": rules.location if rules is not None else None}, when,
-            )  # fmt: skip
-            if self.desk.notifications.once(f"stocktake:{location}", key, note, when):
-                sent.append(note)
-        return sent
+        rule = rules.location if rules is not None else None
+        return self.desk.notifications.once([
+            (f"stocktake:{location}", due.isoformat(),
+             Notification("stocktake_due", None, people,
+                          f"stocktake of {location} was due {due:%Y-%m-%d}",
+                          {"location": location, "due": due.isoformat(), "rule": rule}, when))
+            for location, due in overdue
+        ], when)  # fmt: skip
 
     # -- requisitions -------------------------------------------------------------------------
     def request(

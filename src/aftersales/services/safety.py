@@ -132,14 +132,13 @@ class SafetyService:
         if not overdue:  # the tick's usual case: no staff lookup
             return []
         people = tuple(self.desk.staff.with_role("storekeeper", "manager"))
-        sent = []
-        for tool_id, due in overdue:
-            note = Notification("tool_inspection_due", None, people,
-                                f"tool {tool_id} was due for inspection {due:%Y-%m-%d}",
-                                {"tool": tool_id, "due": due.isoformat()}, when)  # fmt: skip
-            if self.desk.notifications.once(f"tool:{tool_id}", utc_text(due), note, when):
-                sent.append(note)
-        return sent
+        return self.desk.notifications.once([
+            (f"tool:{tool_id}", utc_text(due),
+             Notification("tool_inspection_due", None, people,
+                          f"tool {tool_id} was due for inspection {due:%Y-%m-%d}",
+                          {"tool": tool_id, "due": due.isoformat()}, when))
+            for tool_id, due in overdue
+        ], when)  # fmt: skip
 
     # -- incidents ----------------------------------------------------------------------------
     def report_incident(

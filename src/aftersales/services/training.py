@@ -388,7 +388,7 @@ class TrainingService:
             next_at = watch.data.get("next_at")
             if next_at is None or next_at > utc_text(when):
                 return []
-        sent = []
+        due: list[tuple[str, str, Notification]] = []
         upcoming: list[datetime] = []
         for stored in self.desk.storage.scan("training"):
             record = from_dict(TrainingRecord, stored.data)
@@ -410,8 +410,8 @@ class TrainingService:
                     {"staff": member.id, "certificate": cert.name,
                      "expires_at": cert.expires_at.isoformat()}, when,
                 )  # fmt: skip
-                if self.desk.notifications.once(holder, key, note, when):
-                    sent.append(note)
+                due.append((holder, key, note))
+        sent = self.desk.notifications.once(due, when)
         seen = None if watch is None else watch.version
         with self.desk.storage.transaction() as tx:
             self._watch(tx, min(upcoming, default=None), "tick", when, seen=seen)
