@@ -118,11 +118,14 @@ def _notify(file: Path, table: Any, base: Path) -> tuple[dict[str, dict[str, Any
         for key in PATH_SETTINGS:
             if isinstance(settings.get(key), str):
                 settings[key] = str(base / settings[key])
+    default = OutboxSettings()
     try:
-        backoff = plain.get("backoff_seconds", 30)
+        backoff = plain.get("backoff_seconds", default.backoff.total_seconds())
         if isinstance(backoff, bool) or not isinstance(backoff, (int, float)):
             raise ValidationError(f"backoff_seconds is a number of seconds, not {backoff!r}")
-        outbox = OutboxSettings(plain.get("max_tries", 8), timedelta(seconds=backoff))
+        outbox = OutboxSettings(
+            plain.get("max_tries", default.max_tries), timedelta(seconds=backoff)
+        )
     except ValidationError as exc:
         raise ValidationError(f"{file}: [notify] {exc}") from exc
     return notifiers, outbox
