@@ -321,8 +321,7 @@ class AppraisalService:
         }
         outcomes, reviews, notes = self._outcomes(period, results, data["results"], when)
         stamp = when.isoformat()
-        items = self.desk.notifications.stage(notes, when)
-        with self.desk.storage.transaction() as tx:
+        with self.desk.notifications.transaction(notes, when) as tx:
             tx.append("period", period, 0, [_event("finalized", stamp, by, data)], data)
             for outcome in outcomes:
                 key = f"{period}/{outcome.staff_id}/{outcome.kind}"
@@ -332,8 +331,6 @@ class AppraisalService:
                 key = f"{review.period}/{review.staff_id}"
                 tx.append("review", key, 0, [_event("review_opened", stamp, by, to_dict(review))],
                           to_dict(review))  # fmt: skip
-            tx.enqueue(items)
-        self.desk.notifications.deliver(items, when)
         return results
 
     def history(self, staff_id: str) -> list[PeriodResult]:

@@ -200,9 +200,8 @@ class ExpenseService:
             rule=None if rule is None else rule.location, findings=self.check(claim),
             submitted_at=when, version=claim.version + 1,
         )  # fmt: skip
-        outbox = self.desk.notifications.stage(self._next_approvers(after, when), when)
         try:
-            with self.desk.storage.transaction() as tx:
+            with self.desk.notifications.transaction(self._next_approvers(after, when), when) as tx:
                 for number in invoices:
                     if tx.get("invoice", number) is None:
                         tx.append("invoice", number, 0,
@@ -210,12 +209,10 @@ class ExpenseService:
                                   {"claim": claim.id})  # fmt: skip
                 event = _event(after.version, "submitted", by, when, {})
                 tx.append("claim", claim.id, claim.version, [event], to_dict(after))
-                tx.enqueue(outbox)
         except ConflictError:
             raise ValidationError(
                 "an invoice of this claim was just used on another claim"
             ) from None
-        self.desk.notifications.deliver(outbox, when)
         return after
 
     def approve(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
@@ -324,13 +321,10 @@ class ExpenseService:
 
     def _save(self, before: Claim, after: Claim, kind: str, by: str, at: datetime) -> Claim:
         """Store ``after``, and tell the next approvers, if any, in the same transaction."""
-        outbox = self.desk.notifications.stage(self._next_approvers(after, at), at)
-        with self.desk.storage.transaction() as tx:
+        with self.desk.notifications.transaction(self._next_approvers(after, at), at) as tx:
             tx.append("claim", before.id, before.version,
                       [_event(after.version, kind, by, at, {"reason": after.reason})],
                       to_dict(after))  # fmt: skip
-            tx.enqueue(outbox)
-        self.desk.notifications.deliver(outbox, at)
         return after
 
     def _next_approvers(self, claim: Claim, at: datetime) -> list[Notification]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ import attrs
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import NotFound, ValidationError
 from aftersales.core.model import Notification, Staff
-from aftersales.plugins.storage import OutboxItem, SentNotification, utc_text
+from aftersales.plugins.storage import OutboxItem, SentNotification, Transaction, utc_text
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
@@ -83,6 +84,18 @@ class NotificationService:
                 OutboxItem(secrets.token_hex(16), name, body, created, reserved) for name in names
             ]
         return items
+
+    @contextmanager
+    def transaction(
+        self, notifications: Sequence[Notification], now: datetime
+    ) -> Iterator[Transaction]:
+        """A storage transaction that also writes ``notifications`` to the outbox: they are
+        delivered once it has committed, and never if it rolls back."""
+        items = self.stage(notifications, now)
+        with self.desk.storage.transaction() as tx:
+            yield tx
+            tx.enqueue(items)
+        self.deliver(items, now)
 
     def send(
         self, notifications: Sequence[Notification], now: datetime | None = None

@@ -374,11 +374,10 @@ class PartsService:
     ) -> Part:
         movement = Movement(part.sku, part.version + 1, kind, at, by, quantity, **fields)
         after = apply(part, movement)  # refuses going below zero: nothing written
-        outbox = self.desk.notifications.stage(self._reorder_notes([(part, after)], at), at)
-        with self.desk.storage.transaction() as tx:
+        with self.desk.notifications.transaction(
+            self._reorder_notes([(part, after)], at), at
+        ) as tx:
             tx.append("part", part.sku, part.version, [_movement_event(movement)], to_dict(after))
-            tx.enqueue(outbox)
-        self.desk.notifications.deliver(outbox, at)
         return after
 
     def _reorder_notes(
@@ -390,15 +389,14 @@ class PartsService:
         if rules is None or rules.reorder is None:
             return []
         notes = []
+        people: tuple[str, ...] | None = None
         for before, after in moves:
             if not rules.reorder(after.record()) or rules.reorder(before.record()):
                 continue
-            people = [
-                *self.desk.staff.with_role("storekeeper"),
-                *self.desk.staff.with_role("manager"),
-            ]
+            if people is None:
+                people = tuple(self.desk.staff.with_role("storekeeper", "manager"))
             note = Notification(
-                "stock_below_reorder_point", None, tuple(dict.fromkeys(people)),
+                "stock_below_reorder_point", None, people,
                 f"{after.sku} ({after.name}): {after.total} {after.unit} left, reorder "
                 f"{after.reorder_quantity}",
                 {"sku": after.sku, "on_hand": after.total, "reorder_point": after.reorder_point,
@@ -691,16 +689,13 @@ class PartsService:
                                     version=ledger.version + 1)  # fmt: skip
         after = attrs.evolve(req, status="issued", issued_to=target, version=req.version + 1)
         notes = self._reorder_notes(((before, moved) for before, moved, _ in moves), when)
-        outbox = self.desk.notifications.stage(notes, when)
-        with self.desk.storage.transaction() as tx:
+        with self.desk.notifications.transaction(notes, when) as tx:
             for before, part_after, movement in moves:
                 tx.append("part", before.sku, before.version,
                           [_movement_event(movement)], to_dict(part_after))  # fmt: skip
             self._append_ledger(tx, ledger, after_ledger, "issued", by, when)
             event = _event(after.version, "issued", by, when, {"to": target})
             tx.append("requisition", req.id, req.version, [event], to_dict(after))
-            tx.enqueue(outbox)
-        self.desk.notifications.deliver(outbox, when)
         return after
 
     def return_parts(

@@ -145,15 +145,12 @@ class TrainingService:
                 {"staff": member.id, "certificate": certificate, "session": session.id,
                  "starts_at": session.starts_at.isoformat()}, when,
             ))  # fmt: skip
-        items = self.desk.notifications.stage(notes, when)
-        with self.desk.storage.transaction() as tx:
+        with self.desk.notifications.transaction(notes, when) as tx:
             tx.append("training", staff_id, record.version, [event], to_dict(after))
             if passed and certificates[-1].expires_at is not None:
                 self._watch(tx, certificates[-1].expires_at - EXPIRY_NOTICE, by, when, moved=True)
             if booked is not None and staff_id not in booked[1].enrolled:
                 self._enroll(tx, booked[0], booked[1], [staff_id], by, when)
-            tx.enqueue(items)
-        self.desk.notifications.deliver(items, when)
         return assessment
 
     # -- the annual plan -----------------------------------------------------------------------
