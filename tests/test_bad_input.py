@@ -97,7 +97,7 @@ def test_long_not_chains_are_refused_clearly() -> None:
     try:
         parse_policy(text)
     except PolicyError as exc:
-        assert "nest more than" in str(exc)
+        assert "nests too deeply" in str(exc) and exc.line == 21
     else:
         raise AssertionError("deep not chain loaded")
 

@@ -43,11 +43,18 @@ _KNOWN_TZINFO = (ZoneInfo, timezone)
 
 def zone(name: str) -> ZoneInfo:
     """The IANA time zone ``name``; ValidationError if there is none."""
+    shown = f"{name!r:.60}"
+    # ZoneInfo opens a file by that name: a folder ("Asia"), an over-long name or a lone
+    # surrogate fail as OSError or UnicodeError, not as "not found"
+    if not isinstance(name, str) or not 0 < len(name) <= 100:
+        raise ValidationError(
+            f'unknown time zone {shown}; use an IANA name such as "Asia/Shanghai"'
+        )
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValidationError(
-            f'unknown time zone {name!r}; use an IANA name such as "Asia/Shanghai"'
+            f'unknown time zone {shown}; use an IANA name such as "Asia/Shanghai"'
         ) from exc
 
 

@@ -41,6 +41,30 @@ _PATTERN = re.compile(
 )
 
 
+MAX_AMOUNT: dict[tuple[Unit, bool], int] = {
+    (Unit.MINUTE, False): 100 * 366 * 1440,
+    (Unit.HOUR, False): 100 * 366 * 24,
+    (Unit.DAY, False): 100 * 366,
+    (Unit.WEEK, False): 100 * 53,
+    (Unit.MONTH, False): 100 * 12,
+    (Unit.YEAR, False): 100,
+    (Unit.MINUTE, True): 10 * 366 * 1440,
+    (Unit.HOUR, True): 10 * 366 * 24,
+    (Unit.DAY, True): 10 * 366,
+}
+"""The longest duration of each unit: 100 years of clock time, 10 years' worth of working
+time (so every deadline, warranty and validity period stays computable)."""
+
+
+def _amount(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
+        raise ValidationError(f"a duration's amount is a number, not {type(value).__name__}")
+    try:
+        return Decimal(value if not isinstance(value, float) else str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError(f"a duration's amount is a number, not {value!r:.40}") from None
+
+
 @attrs.frozen
 class Duration:
     """An amount of clock time or working time.
@@ -50,11 +74,13 @@ class Duration:
     hours and days.
     """
 
-    amount: Decimal = attrs.field(converter=Decimal)
+    amount: Decimal = attrs.field(converter=_amount)
     unit: Unit
     working: bool = False
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.working, bool):
+            raise ValidationError("a duration's working flag is True or False")
         problem = duration_problem(self.amount, self.unit, self.working)
         if problem:
             raise ValidationError(problem)
@@ -66,10 +92,10 @@ class Duration:
         ``business`` is accepted for ``working``, and singular and plural units alike.
         Raises :class:`ValidationError` for anything else.
         """
-        m = _PATTERN.match(text)
+        m = _PATTERN.match(text) if isinstance(text, str) and len(text) < 100 else None
         if m is None:
             raise ValidationError(
-                f"cannot read {text!r} as a duration; write a number and a unit, "
+                f"cannot read {text!r:.60} as a duration; write a number and a unit, "
                 'such as "30 minutes" or "4 working hours"'
             )
         unit = UNIT_WORDS.get(m["unit"])
@@ -109,8 +135,19 @@ class Duration:
 
 def duration_problem(amount: Decimal, unit: Unit, working: bool) -> str | None:
     """Why ``amount unit`` is not a valid duration, or None."""
+    if not isinstance(unit, Unit):
+        return f"a duration's unit is a Unit such as Unit.HOUR, not {unit!r:.40}"
+    if not amount.is_finite():
+        return f"a duration's amount must be a finite number, not {amount}"
     if amount < 0:
         return "a duration cannot be negative"
+    longest = MAX_AMOUNT.get((unit, bool(working)))
+    if longest is not None and amount > longest:
+        kind = "working " if working else ""
+        return (
+            f"{_big(amount)} {kind}{unit.value}s is too long; at most {longest:,} {kind}"
+            f"{unit.value}s (100 years of clock time, 10 years' worth of working time)"
+        )
     if working and unit not in WORKING_UNITS:
         return (
             f"working time is counted in minutes, hours or days, not {unit.value}s; "
@@ -121,4 +158,9 @@ def duration_problem(amount: Decimal, unit: Unit, working: bool) -> str | None:
     return None
 
 
-__all__ = ["UNIT_WORDS", "WORKING_UNITS", "Duration", "Unit", "duration_problem"]
+def _big(amount: Decimal) -> str:
+    digits = amount.adjusted() + 1
+    return f"{amount:f}" if digits <= 15 else f"a {digits}-digit number of"
+
+
+__all__ = ["MAX_AMOUNT", "UNIT_WORDS", "WORKING_UNITS", "Duration", "Unit", "duration_problem"]

@@ -37,6 +37,12 @@ class ConflictError(AftersalesError, RuntimeError):
     """A write named a version that someone else already replaced."""
 
 
+class StorageError(AftersalesError, OSError):
+    """The store cannot be read or written: locked past the busy timeout, damaged, read-only,
+    unreachable or of an unknown schema. The message names the store (never its password)
+    and what to do."""
+
+
 def display_width(text: str) -> int:
     """Columns ``text`` takes in a terminal: wide (CJK) characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -114,6 +120,7 @@ __all__ = [
     "PermissionDenied",
     "PolicyError",
     "PolicyIssue",
+    "StorageError",
     "ValidationError",
     "WorkflowError",
     "display_width",

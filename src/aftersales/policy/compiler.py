@@ -16,8 +16,9 @@ from aftersales.core.calendar import MINUTES_PER_DAY, WEEKDAYS, WorkCalendar, lo
 from aftersales.core.duration import UNIT_WORDS, Duration, Unit
 from aftersales.core.errors import ValidationError
 from aftersales.core.money import CURRENCY_CODES, Money
+from aftersales.core.values import EARLIEST_YEAR, LATEST_YEAR
 from aftersales.policy import keywords as kw
-from aftersales.policy.diagnostics import Reporter, first_token
+from aftersales.policy.diagnostics import Reporter, TooManyIssues, first_token
 from aftersales.policy.expressions import (
     ASSIGNMENT_FIELDS,
     CASE_FIELDS,
@@ -104,6 +105,12 @@ def _unbuilt(record: Any) -> Any:
 
 def _fmt(value: Decimal) -> str:
     return f"{value.normalize():f}"
+
+
+MAX_DATE_RANGE = 366
+"""Days one holiday or workday range may cover."""
+MAX_CALENDAR_DATES = 20_000
+"""Holidays and make-up working days one calendar may list (55 years of every day)."""
 
 
 class PolicyCompiler:
@@ -389,6 +396,13 @@ class PolicyCompiler:
                 target = holidays if item.data == "holiday_stmt" else workdays
                 for day in self.dates(_subtree(item, "date_spec")):  # type: ignore[arg-type]
                     target[day] = item
+                if len(holidays) + len(workdays) > MAX_CALENDAR_DATES:
+                    self.error(
+                        item,
+                        f"{label} lists more than {MAX_CALENDAR_DATES:,} holidays and working days",
+                        "keep the years the desk works in",
+                    )
+                    return
         if not seen_week:
             self.error(tree, f"{label} has no workweek line", "add one, such as: workweek mon..fri")
         if not seen_hours:
@@ -478,6 +492,22 @@ class PolicyCompiler:
         assert first is not None and last is not None
         if last < first:
             self.error(spec, f"the range {first}..{last} ends before it starts")
+            return []
+        for end in {first, last}:
+            if not EARLIEST_YEAR <= end.year <= LATEST_YEAR:
+                self.error(
+                    spec,
+                    f"{end} is outside the years a calendar covers",
+                    f"write dates from {EARLIEST_YEAR} to {LATEST_YEAR}",
+                )
+                return []
+        if last.toordinal() - first.toordinal() >= MAX_DATE_RANGE:
+            self.error(
+                spec,
+                f"the range {first}..{last} is {last.toordinal() - first.toordinal() + 1:,} "
+                f"days long; a range covers at most {MAX_DATE_RANGE} days",
+                "list each year's holidays on a line of its own",
+            )
             return []
         return [date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1)]
 
@@ -770,7 +800,7 @@ class PolicyCompiler:
             if item.data == "cycle_stmt":
                 cycle = self.duration(_subtree(item, "duration"))
                 if cycle is not None and (
-                    cycle.working or cycle.unit not in (Unit.MONTH, Unit.YEAR)
+                    cycle.working or cycle.unit not in (Unit.MONTH, Unit.YEAR) or not cycle.amount
                 ):
                     self.error(
                         item,
@@ -1160,6 +1190,13 @@ class PolicyCompiler:
         minutes = self.clock_minutes(time_tok, str(time_tok))  # type: ignore[arg-type]
         if day is None or minutes is None:
             return None
+        if not EARLIEST_YEAR < day.year < LATEST_YEAR:
+            self.error(
+                day_tok,
+                f"{day} is outside the years examples may use",
+                f"write a date after {EARLIEST_YEAR} and before {LATEST_YEAR}",
+            )
+            return None
         naive = datetime(day.year, day.month, day.day) + timedelta(minutes=minutes)
         return localize(naive, zone(self.timezone))
 
@@ -1346,7 +1383,11 @@ def compile_tree(
     """Check and compile a parse tree; PolicyError lists ``earlier`` issues and all found."""
     compiler = PolicyCompiler(text, filename, functions, metrics)
     compiler.r.issues.extend(earlier)
-    policy = compiler.compile(tree, complete)
+    try:
+        policy = compiler.compile(tree, complete)
+    except TooManyIssues:
+        compiler.r.raise_if_any(stopped=True)
+        raise
     compiler.r.raise_if_any()
     assert policy is not None
     object.__setattr__(policy, "source", text)  # frozen: set once, before anyone sees it

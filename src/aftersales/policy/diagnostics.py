@@ -12,8 +12,9 @@ from aftersales.core.errors import PolicyError, PolicyIssue
 Node = Tree[Token] | Token
 _STRINGS = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 
-MAX_TREE_DEPTH = 200
-"""Deepest parse tree a policy may produce (``not not not ...`` chains count too)."""
+MAX_TREE_DEPTH = 400
+"""Deepest parse tree a policy may produce (``not not not ...`` chains count too): about
+190 levels of ``not`` and brackets (each adds two)."""
 
 
 def tokens(node: Node) -> Iterator[Token]:
@@ -40,14 +41,29 @@ def last_token(node: Node) -> Token | None:
 
 def tree_depth(node: Node) -> int:
     """Depth of the tree, computed without recursion."""
+    return deepest_point(node)[0]
+
+
+def deepest_point(node: Node) -> tuple[int, Token | None]:
+    """Depth of the tree and the first token of its deepest node (where to point an error)."""
     deepest = 0
+    where: Node = node
     stack: list[tuple[Node, int]] = [(node, 1)]
     while stack:
         item, depth = stack.pop()
-        deepest = max(deepest, depth)
+        if depth > deepest:
+            deepest, where = depth, item
         if isinstance(item, Tree):
             stack.extend((child, depth + 1) for child in item.children)
-    return deepest
+    return deepest, where if isinstance(where, Token) else first_token(where)
+
+
+MAX_ISSUES = 100
+"""Mistakes reported from one file; checking stops there (a file of errors stays fast)."""
+
+
+class TooManyIssues(Exception):
+    """Raised by a Reporter holding :data:`MAX_ISSUES` issues, to stop checking."""
 
 
 class Reporter:
@@ -77,6 +93,8 @@ class Reporter:
                 message, self.filename, line, column, self.source_line(line), hint, end_column
             )
         )
+        if len(self.issues) >= MAX_ISSUES:
+            raise TooManyIssues
 
     def error(self, where: Node | None, message: str, hint: str | None = None) -> None:
         """Report ``message`` at ``where`` (a token, or the first token of a tree)."""
@@ -119,10 +137,28 @@ class Reporter:
             end += 1
         return " ".join(self.text[first.start_pos : end].split())
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, stopped: bool = False) -> None:
         if self.issues:
             ordered = sorted(self.issues, key=lambda i: (i.line or 0, i.column or 0))
+            if stopped:
+                ordered.append(
+                    PolicyIssue(
+                        f"checking stopped after {MAX_ISSUES} errors",
+                        self.filename,
+                        hint="correct these and check the file again",
+                    )
+                )
             raise PolicyError(ordered)
 
 
-__all__ = ["MAX_TREE_DEPTH", "Reporter", "first_token", "last_token", "tokens", "tree_depth"]
+__all__ = [
+    "MAX_ISSUES",
+    "MAX_TREE_DEPTH",
+    "Reporter",
+    "TooManyIssues",
+    "deepest_point",
+    "first_token",
+    "last_token",
+    "tokens",
+    "tree_depth",
+]

@@ -668,9 +668,15 @@ class Emitter:
             kwarg=None,
             defaults=[],
         )
-        self._functions.append(
-            _at(ast.FunctionDef, name, arguments, [convert, _at(ast.Return, body)], [])
-        )
+        statements: list[ast.stmt] = [convert]
+        if isinstance(body, ast.IfExp):
+            # a chain of "a if x else b if y else c" becomes flat if-statements: a nested
+            # expression of many hundred rules would exhaust the compiler's recursion limit
+            while isinstance(body, ast.IfExp):
+                statements.append(_at(ast.If, body.test, [_at(ast.Return, body.body)], []))
+                body = body.orelse
+        statements.append(_at(ast.Return, body))
+        self._functions.append(_at(ast.FunctionDef, name, arguments, statements, []))
         return name
 
     def finish(self, filename: str) -> dict[str, Callable[[Any], Any]]:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from aftersales.core.boundary import public_api
 from aftersales.core.calendar import WorkCalendar, add_clock, localize
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import NotFound, ValidationError
@@ -264,6 +265,7 @@ class FieldDecl:
     location: str
 
 
+@public_api("policy")
 @attrs.frozen(eq=False)
 class Policy:
     """A loaded, checked, compiled policy. Build one with ``load_policy`` or ``parse_policy``."""

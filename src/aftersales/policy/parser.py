@@ -8,29 +8,35 @@ one run reports the mistakes of every statement (up to :data:`MAX_SYNTAX_ERRORS`
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken
 
+from aftersales.core.boundary import translate
 from aftersales.core.duration import UNIT_WORDS
-from aftersales.core.errors import PolicyError, PolicyIssue
+from aftersales.core.errors import AftersalesError, PolicyError, PolicyIssue
 from aftersales.policy import tables
 from aftersales.policy.compiler import compile_tree
-from aftersales.policy.diagnostics import MAX_TREE_DEPTH, Reporter, tree_depth
+from aftersales.policy.diagnostics import MAX_TREE_DEPTH, Reporter, deepest_point
 from aftersales.policy.functions import FunctionRegistry, default_functions
 from aftersales.policy.keywords import BUILTIN_METRICS, suggest
 from aftersales.policy.lexer import MAX_NESTING, NestingTooDeep, PolicyLexFailure
 from aftersales.policy.model import Policy
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 MAX_SYNTAX_ERRORS = 20
 """Syntax errors reported from one file before the rest is left unread."""
 
-MAX_POLICY_BYTES = 10 * 1024 * 1024
-"""Largest policy file read (10 MiB)."""
+MAX_POLICY_BYTES = 1024 * 1024
+"""Largest policy file or text read (1 MiB; the shipped ones are under 10 KiB)."""
 
 _WHAT = {
     "NAME": "a name",
@@ -63,6 +69,7 @@ _WHAT = {
 _DURATION_AFTER = {"within", "every", "valid", "cycle", "warranty"}
 _SHAPE = re.compile(r'"(?:[^"\\\n]|\\.)*"|[^\W\d]\w*(?:\.[^\W\d]\w*)*|\d[\d.:%-]*|\S')
 _COMMENT = re.compile(r"#[^\n]*")
+_UNREADABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _keyword_literals() -> dict[str, str]:
@@ -249,17 +256,37 @@ def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree[Token] | None, list
         except LarkError as exc:  # pragma: no cover - a lark failure we did not foresee
             reporter.at(None, None, f"cannot parse the policy: {exc.__class__.__name__}")
             return None, [*issues, reporter.issues.pop()]
-        if _may_nest_deeply(work) and tree_depth(tree) > MAX_TREE_DEPTH:
-            reporter.at(
-                None,
-                None,
-                f"expressions nest more than {MAX_TREE_DEPTH} levels deep",
-                "split the condition into simpler parts",
-            )
-            return None, [*issues, reporter.issues.pop()]
+        if _may_nest_deeply(work):
+            depth, where = deepest_point(tree)
+            if depth > MAX_TREE_DEPTH:
+                reporter.error(
+                    where,
+                    'this condition nests too deeply (brackets, calls and "not" each add '
+                    f"a level; a parse tree may be {MAX_TREE_DEPTH} deep)",
+                    "split the condition into simpler parts",
+                )
+                return None, [*issues, reporter.issues.pop()]
         return tree, issues
 
 
+def _policy_boundary(func: F) -> F:
+    """Whatever escapes reading a policy is a PolicyError (see aftersales.core.boundary)."""
+
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AftersalesError:
+            raise
+        except Exception as exc:
+            error = PolicyError(str(translate(exc, func.__name__)))
+            error.unexpected = True  # type: ignore[attr-defined]
+            raise error from exc
+
+    return guarded  # type: ignore[return-value]
+
+
+@_policy_boundary
 def parse_policy(
     text: str,
     filename: str = "<policy>",
@@ -275,8 +302,27 @@ def parse_policy(
     """
     if not isinstance(text, str):
         raise PolicyError(f"policy text must be str, not {type(text).__name__}", filename=filename)
+    if not isinstance(filename, str):
+        filename = str(filename)
+    if len(text) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"the policy is {len(text):,} characters long; the limit is {MAX_POLICY_BYTES:,}",
+            filename=filename,
+        )
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\r" in text:  # Windows and old Mac line endings read as Unix ones
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    bad = _UNREADABLE.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise PolicyError(
+            f"the policy contains {'a NUL byte' if bad.group() == chr(0) else 'a lone surrogate'}"
+            " (not text)",
+            filename=filename,
+            line=line,
+            hint="save the policy as UTF-8 text",
+        )
     reporter = Reporter(text, filename)
     tree, issues = _parse_tree(text, reporter)
     if tree is None:
@@ -292,6 +338,7 @@ def parse_policy(
     )
 
 
+@_policy_boundary
 def load_policy(
     path: str | os.PathLike[str],
     *,
@@ -300,19 +347,24 @@ def load_policy(
 ) -> Policy:
     """Read and compile the policy file at ``path`` (UTF-8). PolicyError on any mistake,
     including a file that cannot be read."""
-    file = Path(path)
-    name = str(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise PolicyError(f"a policy path is text, not {type(path).__name__}")
+    name = os.fsdecode(path) if isinstance(path, os.PathLike) else path
+    name = name.encode("utf-8", "backslashreplace").decode("utf-8")
     try:
-        size = file.stat().st_size
-        if size > MAX_POLICY_BYTES:
+        file = Path(path)
+        # stat first: opening a FIFO blocks, and /dev/zero never ends (st_size says 0)
+        if not stat.S_ISREG(file.stat().st_mode):
+            raise PolicyError("not a regular file; name a policy file", filename=name)
+        with file.open("rb") as handle:
+            data = handle.read(MAX_POLICY_BYTES + 1)
+        if len(data) > MAX_POLICY_BYTES:
             raise PolicyError(
-                f"the policy file is {size} bytes; the limit is {MAX_POLICY_BYTES}", filename=name
+                f"the policy file is over {MAX_POLICY_BYTES:,} bytes, the limit", filename=name
             )
-        data = file.read_bytes()
-    except OSError as exc:
-        raise PolicyError(
-            f"cannot read the policy file: {exc.strerror or exc}", filename=name
-        ) from exc
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise PolicyError(f"cannot read the policy file: {reason}", filename=name) from exc
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

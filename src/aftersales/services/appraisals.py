@@ -27,6 +27,7 @@ from aftersales.core.appraisal import (
     satisfaction_to_score,
     score,
 )
+from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
@@ -59,6 +60,7 @@ def _period(value: str) -> str:
 _KINDS = ("accepted", "followed_up", "reported", "reported_by")
 
 
+@public_api("desk.appraisals")
 class AppraisalService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import (
@@ -88,6 +89,7 @@ def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
     return item
 
 
+@public_api("desk.cases")
 class CaseService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk

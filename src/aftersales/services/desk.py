@@ -12,9 +12,10 @@ from typing import Any
 
 import pluggy
 
-from aftersales.core.calendar import require_aware
+from aftersales.core.boundary import guard, public_api
 from aftersales.core.errors import ConflictError, NotFound, PolicyError, ValidationError
 from aftersales.core.model import DEFAULT_LEVELS, Case, CaseEvent, Notification
+from aftersales.core.values import moment
 from aftersales.plugins.hookspecs import NotifierFactory, StorageFactory
 from aftersales.plugins.manager import blocked_names, make_manager
 from aftersales.plugins.storage import Storage
@@ -34,6 +35,7 @@ def _ladder(levels: Iterable[str]) -> tuple[str, ...]:
     return ladder
 
 
+@public_api("desk")
 class ServiceDesk:
     """The after-sales desk: everything an integrator calls hangs off one of these.
 
@@ -262,13 +264,13 @@ class ServiceDesk:
         """The desk's clock: what ``at=`` means when it is left out."""
         if self._clock is None:
             return datetime.now(self.policy.tz)
-        return require_aware(self._clock(), "the desk's clock")
+        return moment(self._clock(), "the desk's clock")
 
     def at(self, value: datetime | None) -> datetime:
         """``value`` checked (aware) and in the policy's zone, or the clock's now."""
         if value is None:
             return self.now()
-        return require_aware(value, "at").astimezone(self.policy.tz)
+        return moment(value, "at").astimezone(self.policy.tz)
 
     # -- lifetime -------------------------------------------------------------------------
     def close(self) -> None:
@@ -284,6 +286,8 @@ class ServiceDesk:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    __init__ = guard(__init__, "ServiceDesk")
 
     def describe_plugins(self) -> list[tuple[str, list[str]]]:
         from aftersales.plugins.manager import describe

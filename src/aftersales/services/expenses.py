@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aftersales.core.approvals import check_approver, next_role
+from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 _PER = {"night": "nights", "day": "days"}
 
 
+@public_api("desk.expenses")
 class ExpenseService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import NotFound, ValidationError
 from aftersales.core.model import Notification, Staff
@@ -62,6 +63,7 @@ class _Staged(dict[str, Any]):
         self.note = note
 
 
+@public_api("desk.notifications")
 class NotificationService:
     def __init__(self, desk: ServiceDesk, settings: OutboxSettings) -> None:
         self.desk = desk

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aftersales.core.approvals import check_approver, next_role
+from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
@@ -72,6 +73,7 @@ def _movement_event(m: Movement) -> dict[str, Any]:
     return _event(m.version, m.type, m.by, m.at, to_dict(m))
 
 
+@public_api("desk.parts")
 class PartsService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk

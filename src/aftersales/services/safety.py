@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from aftersales.core.model import Case, Notification
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 KEEPERS = ("storekeeper", "manager")
 
 
+@public_api("desk.safety")
 class SafetyService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk

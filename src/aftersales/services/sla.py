@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core.boundary import public_api
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.sla import Clock, alert_times, clock, clock_state
@@ -80,6 +81,7 @@ def _p90(values: Sequence[timedelta]) -> timedelta | None:
     return ordered[math.ceil(0.9 * len(ordered)) - 1]
 
 
+@public_api("desk.sla")
 class SlaService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk

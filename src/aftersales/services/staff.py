@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from aftersales.core.boundary import public_api
 from aftersales.core.careers import StaffRecord, attendance
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
@@ -65,6 +66,7 @@ def _contact(
     return out[0], out[1], out[2]
 
 
+@public_api("desk.staff")
 class StaffService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
@@ -60,6 +61,7 @@ def _nonblank(value: Any, what: str) -> str:
     return value.strip()
 
 
+@public_api("desk.training")
 class TrainingService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk

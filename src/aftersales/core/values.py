@@ -1,0 +1,196 @@
+"""The checks every value from outside passes before it reaches a model or the store.
+
+One home for what "a text", "an instant", "a count" and "an amount" may be, so every
+service refuses the same hostile values with the same words (docs/limits.md lists the
+bounds). Each function returns the value in its canonical form or raises
+:class:`ValidationError` naming what was wrong and what would be right.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aftersales.core.errors import ValidationError
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+"""The earliest instant the desk accepts (a real history may reach back decades)."""
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+"""Instants from here on are refused: deadlines, warranties and validity periods computed
+from an accepted instant stay far inside what datetimes can hold."""
+EARLIEST_YEAR = EARLIEST.year
+LATEST_YEAR = LATEST.year - 1
+
+MAX_TEXT = 100_000
+"""Characters in a free text (a fault, instructions, a comment)."""
+MAX_NAME = 200
+"""Characters in an id, a name, a code or any other one-line text."""
+MAX_AMOUNT = Decimal("1e12")
+"""Amounts, costs, rates and prices are below this in magnitude."""
+MAX_COUNT = 10**9
+"""Quantities, nights, days and other counts are at most this."""
+
+# Lone surrogates cannot be stored as UTF-8; NUL ends a C string in PostgreSQL; the other
+# C0 controls (and DEL) only appear in text to break a header, a terminal or a CSV.
+_BAD_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_BAD_IN_LINE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]")
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def text(
+    value: Any,
+    what: str,
+    *,
+    required: bool = True,
+    line: bool = False,
+    limit: int | None = None,
+) -> Any:
+    """``value`` stripped, if it is acceptable text; None stays None unless ``required``.
+
+    ``line`` texts (ids, names, codes, addresses) hold no control characters at all and at
+    most :data:`MAX_NAME` characters; free texts may hold tabs and line breaks and at most
+    :data:`MAX_TEXT`.
+    """
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text, not {type(value).__name__}")
+    stripped = value.strip()
+    if not stripped:
+        raise ValidationError(f"{what} must be non-empty text")
+    longest = limit if limit is not None else (MAX_NAME if line else MAX_TEXT)
+    if len(stripped) > longest:
+        raise ValidationError(
+            f"{what} is {len(stripped):,} characters long; at most {longest:,} are accepted"
+        )
+    bad = (_BAD_IN_LINE if line else _BAD_IN_TEXT).search(stripped)
+    if bad is not None:
+        kind = "a line break" if bad.group() in "\n\r\u2028\u2029" else "a control character"
+        if "\ud800" <= bad.group() <= "\udfff":
+            kind = "a lone surrogate (not valid Unicode)"
+        raise ValidationError(
+            f"{what} {_shown(stripped)} contains {kind} at position {bad.start() + 1}; "
+            f"{'one line of printable text' if line else 'printable text'} is accepted"
+        )
+    return stripped
+
+
+def name(value: Any, what: str, *, required: bool = True) -> Any:
+    """A one-line text: an id, a name, a code, an e-mail address."""
+    return text(value, what, required=required, line=True)
+
+
+def moment(value: Any, what: str = "time") -> datetime:
+    """An aware datetime within :data:`EARLIEST` .. :data:`LATEST`."""
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValidationError(
+            f"{what} {value.isoformat()} has no time zone; pass an aware datetime, "
+            "e.g. datetime(2026, 11, 27, 16, 0, tzinfo=ZoneInfo('Asia/Shanghai'))"
+        )
+    if not EARLIEST_YEAR < value.year < LATEST_YEAR or not EARLIEST <= value < LATEST:
+        raise ValidationError(
+            f"{what} {value.isoformat()} is out of range; the desk accepts times from "
+            f"{EARLIEST_YEAR} to {LATEST_YEAR}"
+        )
+    return value
+
+
+def day(value: Any, what: str = "date") -> date:
+    """A calendar date (not a datetime) within the desk's years."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationError(
+            f"{what} must be a date such as date(2026, 11, 27), not {type(value).__name__}"
+        )
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError(
+            f"{what} {value.isoformat()} is out of range; the desk accepts dates from "
+            f"{EARLIEST_YEAR} to {LATEST_YEAR}"
+        )
+    return value
+
+
+def flag(value: Any, what: str) -> bool:
+    """True or False, and nothing that merely looks like one ("no" is not False)."""
+    if not isinstance(value, bool):
+        raise ValidationError(f"{what} must be True or False, not {_any(value)}")
+    return value
+
+
+def count(value: Any, what: str, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
+    """A whole number within ``minimum .. maximum`` (booleans are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{what} must be a whole number, not {_any(value)}")
+    if not minimum <= value <= maximum:
+        raise ValidationError(f"{what} must be from {minimum:,} to {maximum:,}, not {_any(value)}")
+    return value
+
+
+def amount(
+    value: Any,
+    what: str,
+    *,
+    minimum: Decimal | int | None = 0,
+    maximum: Decimal | int = MAX_AMOUNT,
+    positive: bool = False,
+) -> Decimal:
+    """A finite decimal number (given as Decimal, int, float or numeric text) in range."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
+        raise ValidationError(f"{what} must be a number, not {_any(value)}")
+    if isinstance(value, str) and len(value) > 60:
+        raise ValidationError(f"{what} {_shown(value)} is not a number the desk accepts")
+    if isinstance(value, int) and abs(value) >= MAX_AMOUNT:
+        raise ValidationError(f"{what} is too large; amounts are below {MAX_AMOUNT:,.0f}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(f"{what} must be a finite number, not {value}")
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        raise ValidationError(f"{what} {_any(value)} is not a number") from None
+    if not number.is_finite():
+        raise ValidationError(f"{what} must be a finite number, not {value}")
+    if abs(number) >= MAX_AMOUNT:
+        raise ValidationError(f"{what} is too large; amounts are below {MAX_AMOUNT:,.0f}")
+    if positive and number <= 0:
+        raise ValidationError(f"{what} must be more than 0, not {number}")
+    if minimum is not None and number < minimum:
+        raise ValidationError(f"{what} must be at least {minimum}, not {number}")
+    if number > maximum:
+        raise ValidationError(f"{what} must be at most {maximum}, not {number}")
+    return number
+
+
+def _any(value: Any) -> str:
+    if isinstance(value, str):
+        return _shown(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    try:
+        shown = repr(value)
+    except Exception:  # a hostile object's __repr__
+        return f"a {type(value).__name__}"
+    return shown if len(shown) <= 40 else f"a {type(value).__name__}"
+
+
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "MAX_AMOUNT",
+    "MAX_COUNT",
+    "MAX_NAME",
+    "MAX_TEXT",
+    "amount",
+    "count",
+    "day",
+    "flag",
+    "moment",
+    "name",
+    "text",
+]
