@@ -39,6 +39,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
 _SEARCH_YEARS = 50  # how far ahead a calendar looks for working time before giving up
 _KNOWN_TZINFO = (ZoneInfo, timezone)
+_LAST_YEAR = 9990  # the layout never reaches datetime's last year
 
 
 def zone(name: str) -> ZoneInfo:
@@ -304,12 +305,12 @@ class WorkCalendar:
                 if j < len(spans.starts):
                     at = spans.starts[j] + (target - spans.cum[j])
                     return datetime.fromtimestamp(at, self.tz)
-            if last - year > _SEARCH_YEARS:
+            if last - year > _SEARCH_YEARS or last >= _LAST_YEAR:
                 raise ValidationError(
                     f"calendar {self.name or '(default)'} has no working time in the "
                     f"{_SEARCH_YEARS} years after {datetime.fromtimestamp(ts, self.tz):%Y-%m-%d}"
                 )
-            last += max(1, (last - year))  # widen geometrically
+            last = min(last + max(1, (last - year)), _LAST_YEAR)  # widen geometrically
 
     def _add_working_days(self, start: datetime, n: int) -> datetime:
         tz = self.tz
@@ -328,7 +329,12 @@ class WorkCalendar:
             index = spans.day_index[ordinal] + n
             if index < len(spans.days):
                 break
-            last += 1 + n // 200
+            if last - year > _SEARCH_YEARS or last >= _LAST_YEAR:
+                raise ValidationError(
+                    f"calendar {self.name or '(default)'} has fewer than {n} working days in "
+                    f"the {last - year} years after {local:%Y-%m-%d}"
+                )
+            last = min(last + 1 + n // 200, _LAST_YEAR)
         day = date.fromordinal(spans.days[index])
         wall = datetime.combine(day, local.time())
         return localize(wall, tz)

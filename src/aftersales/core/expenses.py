@@ -7,23 +7,79 @@ from decimal import Decimal
 
 import attrs
 
+from aftersales.core import values
+from aftersales.core.errors import ValidationError
+from aftersales.core.money import CURRENCY_CODES
+
 CLAIM_STATES = ("draft", "submitted", "approved", "paid", "rejected")
+
+
+MAX_NIGHTS = 31
+"""Nights or days one line may count: a longer stay is claimed month by month, so a large
+count cannot hide an over-limit line."""
+MAX_RATE = Decimal(1_000_000)
+
+
+def _category(value: object) -> str:
+    return values.name(value, "the category")  # type: ignore[no-any-return]
+
+
+def _amount(value: object) -> Decimal:
+    return values.amount(value, "the amount", positive=True)
+
+
+def _currency(value: object) -> str:
+    if not isinstance(value, str) or value not in CURRENCY_CODES:
+        raise ValidationError(f"unknown currency {value!r:.20}; use an ISO 4217 code such as CNY")
+    return value
+
+
+def _date(value: object) -> date:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f"the date {value!r} is not a date such as 2026-11-27") from None
+    return values.day(value, "the date")
+
+
+def _invoice(value: object) -> str | None:
+    return values.name(value, "the invoice", required=False)  # type: ignore[no-any-return]
+
+
+def _attachment(value: object) -> str | None:
+    return values.name(value, "the attachment", required=False)  # type: ignore[no-any-return]
+
+
+def _nights(value: object) -> int | None:
+    return None if value is None else values.count(value, "nights", minimum=1, maximum=MAX_NIGHTS)
+
+
+def _days(value: object) -> int | None:
+    return None if value is None else values.count(value, "days", minimum=1, maximum=MAX_NIGHTS)
+
+
+def _rate(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    return values.amount(value, "the exchange rate", positive=True, maximum=MAX_RATE)
 
 
 @attrs.frozen
 class ClaimLine:
     """One expense. ``rate`` converts ``currency`` into the policy's (required when they
-    differ); ``nights``/``days`` count what a per-night or per-day limit multiplies."""
+    differ); ``nights``/``days`` count what a per-night or per-day limit multiplies (at
+    most :data:`MAX_NIGHTS`). Every field is checked when the line is made."""
 
-    category: str
-    amount: Decimal
-    currency: str
-    date: date
-    invoice: str | None = None
-    attachment: str | None = None
-    nights: int | None = None
-    days: int | None = None
-    rate: Decimal | None = None
+    category: str = attrs.field(converter=_category)
+    amount: Decimal = attrs.field(converter=_amount)
+    currency: str = attrs.field(converter=_currency)
+    date: date = attrs.field(converter=_date)
+    invoice: str | None = attrs.field(default=None, converter=_invoice)
+    attachment: str | None = attrs.field(default=None, converter=_attachment)
+    nights: int | None = attrs.field(default=None, converter=_nights)
+    days: int | None = attrs.field(default=None, converter=_days)
+    rate: Decimal | None = attrs.field(default=None, converter=_rate)
 
     @property
     def local(self) -> Decimal:
@@ -75,4 +131,4 @@ class Claim:
         return self.chain[len(self.approvals)]
 
 
-__all__ = ["CLAIM_STATES", "Claim", "ClaimLine", "Finding", "Step"]
+__all__ = ["CLAIM_STATES", "MAX_NIGHTS", "Claim", "ClaimLine", "Finding", "Step"]

@@ -159,7 +159,7 @@ def amount(
     if abs(number) >= MAX_AMOUNT:
         raise ValidationError(f"{what} is too large; amounts are below {MAX_AMOUNT:,.0f}")
     if positive and number <= 0:
-        raise ValidationError(f"{what} must be more than 0, not {number}")
+        raise ValidationError(f"{what} must be above 0, not {number}")
     if minimum is not None and number < minimum:
         raise ValidationError(f"{what} must be at least {minimum}, not {number}")
     if number > maximum:

@@ -14,7 +14,7 @@ import builtins
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 _PER = {"night": "nights", "day": "days"}
+MAX_LINES = 500
+"""Lines one claim may hold."""
 
 
 @public_api("desk.expenses")
@@ -58,31 +60,44 @@ class ExpenseService:
     # -- drafting -----------------------------------------------------------------------------
     def _lines(self, lines: Iterable[Mapping[str, Any] | ClaimLine]) -> tuple[ClaimLine, ...]:
         currency = self.desk.policy.currency
+        if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
+            raise ValidationError("lines is a list of claim lines ({'category': ..., ...})")
+        known = [f.name for f in attrs.fields(ClaimLine)]
         out = []
         for n, item in enumerate(lines, start=1):
+            if n > MAX_LINES:
+                raise ValidationError(f"a claim holds at most {MAX_LINES} lines")
             if isinstance(item, ClaimLine):
                 line = item
-            else:
+            elif isinstance(item, Mapping):
                 data = dict(item)
-                try:
-                    data["amount"] = Decimal(str(data.get("amount")))
-                    if data.get("rate") is not None:
-                        data["rate"] = Decimal(str(data["rate"]))
-                except InvalidOperation:
-                    raise ValidationError(f"line {n}: amount and rate are numbers") from None
+                unknown = sorted(str(k) for k in set(data) - set(known))
+                if unknown:
+                    raise ValidationError(
+                        f"line {n}: unknown field {unknown[0]!r:.40}; known: {', '.join(known)}"
+                    )
                 data.setdefault("currency", currency)
-                if isinstance(data.get("date"), str):
-                    data["date"] = date.fromisoformat(data["date"])
+                missing = [k for k in ("category", "amount", "date") if k not in data]
+                if missing:
+                    raise ValidationError(f"line {n}: {missing[0]} is missing")
                 try:
                     line = ClaimLine(**data)
-                except TypeError as exc:
+                except ValidationError as exc:
                     raise ValidationError(f"line {n}: {exc}") from None
-            if line.amount <= 0:
-                raise ValidationError(f"line {n}: an amount must be above 0, not {line.amount}")
+            else:
+                raise ValidationError(
+                    f"line {n} is a {type(item).__name__}; a line is a mapping such as "
+                    "{'category': 'meals', 'amount': '85', 'date': '2026-11-27'}"
+                )
             if line.currency != currency and line.rate is None:
                 raise ValidationError(
                     f"line {n}: {line.currency} is not the policy's currency ({currency}); "
                     "record the exchange rate on the line (rate=)"
+                )
+            if line.currency == currency and line.rate not in (None, 1):
+                raise ValidationError(
+                    f"line {n}: a line in {currency}, the policy's currency, has no exchange "
+                    f"rate other than 1 (not {line.rate})"
                 )
             out.append(line)
         if not out:

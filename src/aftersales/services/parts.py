@@ -12,11 +12,12 @@ import builtins
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
@@ -58,15 +59,11 @@ _EXPIRY_WARNING = timedelta(days=30)
 
 
 def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{what} must be non-empty text")
-    return value.strip()
+    return values.text(value, what)  # type: ignore[no-any-return]
 
 
 def _quantity(value: Any, what: str = "quantity") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError(f"{what} must be a whole number above 0, not {value!r}")
-    return value
+    return values.count(value, what, minimum=1)
 
 
 def _movement_event(m: Movement) -> dict[str, Any]:
@@ -120,21 +117,21 @@ class PartsService:
     ) -> Part:
         """Add a part to the catalog (a storekeeper or manager)."""
         self._actor(by, STORE_ROLES, "add parts")
-        try:
-            cost = Decimal(str(unit_cost))
-        except InvalidOperation:
-            raise ValidationError(f"unit_cost must be a number, not {unit_cost!r}") from None
-        if cost < 0:
-            raise ValidationError("unit_cost cannot be negative")
+        cost = values.amount(unit_cost, "unit_cost")
         for value, what in (
             (reorder_point, "reorder_point"),
             (reorder_quantity, "reorder_quantity"),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValidationError(f"{what} must be a whole number, 0 or more")
-        part = Part(_text(sku, "sku"), _text(name, "name"), _text(category, "category"), cost,
-                    unit, specification, reorder_point, reorder_quantity, shelf_life_days,
-                    tuple(product_lines))  # fmt: skip
+            values.count(value, what)
+        if shelf_life_days is not None:
+            values.count(shelf_life_days, "shelf_life_days", minimum=1, maximum=100 * 366)
+        if isinstance(product_lines, (str, bytes)) or not isinstance(product_lines, Iterable):
+            raise ValidationError("product_lines is a list of product line names")
+        lines = tuple(values.name(x, "a product line") for x in product_lines)
+        part = Part(values.name(sku, "sku"), values.name(name, "name"),
+                    values.name(category, "category"), cost, values.name(unit, "unit"),
+                    values.text(specification, "specification", required=False),
+                    reorder_point, reorder_quantity, shelf_life_days, lines)  # fmt: skip
         self._create("part", part.sku, part, by, self.desk.at(at))
         return attrs.evolve(part, version=1)
 
@@ -528,15 +525,36 @@ class PartsService:
         sheet = from_dict(CountSheet, record.data)
         if sheet.settled_by is not None:
             raise WorkflowError(f"count sheet {sheet_id} is settled already")
+        self._actor(by, STORE_ROLES, "settle a stocktake")
+        approver = self._actor(approved_by, ("manager",), "approve stock adjustments")
+        for who, role in ((by, "settle it"), (sheet.counted_by, "counted it")):
+            if approver.id == who:
+                raise PermissionDenied(
+                    f"{approver.id} cannot approve count sheet {sheet_id}: they {role}; "
+                    "another manager approves"
+                )
+        reason = _text(reason, "the reason")
         when = self.desk.at(at)
+        # Every adjustment and the settled mark go in one transaction: a failure writes
+        # nothing, and a settled sheet can never be applied twice. Each variance is what
+        # the count found wrong in the books, so it is applied to the books as they stand
+        # now (moves since the count were real and stay).
+        moves: builtins.list[tuple[Part, Part, Movement]] = []
         for line in sheet.variances:
-            self.adjust(line.sku, abs(line.variance), location=sheet.location,
-                        increase=line.variance > 0, reason=f"stocktake {sheet_id}: {reason}",
-                        by=by, approved_by=approved_by, at=when)  # fmt: skip
+            part = self.part(line.sku)
+            movement = Movement(part.sku, part.version + 1, "adjusted", when, by,
+                                abs(line.variance), location=sheet.location,
+                                reason=f"stocktake {sheet_id}: {reason}",
+                                approved_by=approver.id, increase=line.variance > 0)  # fmt: skip
+            moves.append((part, apply(part, movement), movement))
         after = attrs.evolve(
-            sheet, settled_by=approved_by, reason=reason, version=sheet.version + 1
+            sheet, settled_by=approver.id, reason=reason, version=sheet.version + 1
         )
-        with self.desk.storage.transaction() as tx:
+        notes = self._reorder_notes([(before, moved) for before, moved, _ in moves], when)
+        with self.desk.notifications.transaction(notes, when) as tx:
+            for before, moved, movement in moves:
+                tx.append("part", before.sku, before.version, [_movement_event(movement)],
+                          to_dict(moved))  # fmt: skip
             tx.append("count", sheet_id, sheet.version,
                       [_event(after.version, "settled", by, when, {})], to_dict(after))  # fmt: skip
         return after
