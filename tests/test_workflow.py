@@ -155,10 +155,10 @@ def test_assigning_a_non_engineer_is_refused(desk: ServiceDesk) -> None:
 
 def test_inactive_staff_cannot_act_or_be_assigned(desk: ServiceDesk) -> None:
     case = run_to(desk, "responded")
-    desk.staff.deactivate("e8", at=at(6))
+    desk.staff.deactivate("e8", by="m1", at=at(6))
     with pytest.raises(PermissionDenied, match="inactive"):
         desk.cases.assign(case.id, engineer="e8", by="cs1", at=at(10))
-    desk.staff.deactivate("cs1", at=at(6))
+    desk.staff.deactivate("cs1", by="m1", at=at(6))
     with pytest.raises(PermissionDenied, match="inactive"):
         desk.cases.assign(case.id, engineer="e7", by="cs1", at=at(10))
     assert [s.id for s in desk.staff.list(role="engineer")] == ["e7"]

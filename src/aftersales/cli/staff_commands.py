@@ -105,12 +105,24 @@ def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
 
 @staff.command("deactivate")
 @click.argument("staff_id")
+@click.option("--by", required=True, help="The manager deciding.")
 @user_errors
-def staff_deactivate(staff_id: str) -> None:
+def staff_deactivate(staff_id: str, by: str) -> None:
     """Stop a member from acting (their history stays)."""
     with open_desk() as desk:
-        desk.staff.deactivate(staff_id)
+        desk.staff.deactivate(staff_id, by=by)
         click.echo(f"{staff_id} deactivated")
+
+
+@staff.command("reactivate")
+@click.argument("staff_id")
+@click.option("--by", required=True, help="The manager deciding.")
+@user_errors
+def staff_reactivate(staff_id: str, by: str) -> None:
+    """Let an inactive member act again."""
+    with open_desk() as desk:
+        desk.staff.reactivate(staff_id, by=by)
+        click.echo(f"{staff_id} reactivated")
 
 
 @staff.command("promote")

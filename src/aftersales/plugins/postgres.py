@@ -95,7 +95,7 @@ def parse_url(url: str) -> tuple[str, str | None]:
         raise ValidationError(f"bad PostgreSQL URL {url!r}; write postgresql://user@host/db")
     options = parse_qsl(parts.query)
     schema = next((v for k, v in options if k == "schema"), None)
-    if schema is not None and not _SCHEMA.match(schema):
+    if schema is not None and not _SCHEMA.fullmatch(schema):
         raise ValidationError(f"schema {schema!r}: lower-case letters, digits and _ only")
     rest = urlencode([(k, v) for k, v in options if k != "schema"])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment)), schema

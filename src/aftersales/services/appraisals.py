@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.appraisal import (
     DECISIONS,
     Appraisal,
@@ -52,7 +53,7 @@ def _event(kind: str, at: str, by: str, data: Any, version: int = 1) -> dict[str
 
 
 def _period(value: str) -> str:
-    if not isinstance(value, str) or not _PERIOD.match(value):
+    if not isinstance(value, str) or not _PERIOD.fullmatch(value):
         raise ValidationError(f"a period is a month written YYYY-MM, not {value!r}")
     return value
 
@@ -162,12 +163,8 @@ class AppraisalService:
             )
         if indicator in section.measures:
             raise ValidationError(f"{indicator} is measured by metrics in the policy, not rated")
-        try:
-            value = Decimal(str(score))
-        except InvalidOperation:
-            raise ValidationError(f"a score is a number from 0 to 100, not {score!r}") from None
-        if isinstance(score, bool) or not 0 <= value <= 100:
-            raise ValidationError(f"a score runs from 0 to 100, not {score!r}")
+        value = values.amount(score, "a score (a number from 0 to 100)", minimum=0, maximum=100)
+        comment = values.text(comment, "the comment", required=False)
         self._may_rate(member, actor, source, case_id)
         if self.is_finalized(period):
             raise ValidationError(f"{period} is finalized: its ratings can no longer change")
@@ -203,6 +200,11 @@ class AppraisalService:
                 raise PermissionDenied(
                     f"{actor.id} cannot record customer surveys: that needs the role "
                     "service_agent or manager"
+                )
+            if actor.id == member.id:
+                raise PermissionDenied(
+                    f"{actor.id} cannot record a customer's rating of themselves; another "
+                    "service agent or a manager records it"
                 )
             if case_id is None:
                 raise ValidationError("a customer rating names the case_id it is about")
@@ -372,6 +374,10 @@ class AppraisalService:
         actor = self.desk.staff.actor(by)
         if not actor.has_role("manager"):
             raise PermissionDenied(f"{by} cannot decide a dismissal review: that needs a manager")
+        if actor.id == staff_id:
+            raise PermissionDenied(
+                f"{by} cannot decide their own dismissal review; another manager decides it"
+            )
         if decision not in DECISIONS:
             raise ValidationError(
                 f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}"

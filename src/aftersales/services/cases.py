@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.duration import Duration, Unit
@@ -604,6 +605,13 @@ class CaseService:
             raise ValidationError(
                 f"satisfaction must be a whole number from 1 to 5, not {satisfaction!r}"
             )
+        case = self.get(case_id)
+        if by in {h.engineer for h in case.handovers}:
+            raise PermissionDenied(
+                f"{by} worked on case {case.number} and cannot record its customer's "
+                "satisfaction; another service agent or a manager calls back"
+            )
+        comments = values.text(comments, "the comments", required=False)
         data = {"satisfaction": satisfaction, "comments": comments}
         return self._act(case_id, "follow_up", by, at, version, data)
 

@@ -628,7 +628,7 @@ class PartsService:
         # money in conditions is an amount in the policy's currency (checked when it loads)
         record = {"value": value, "quantity": sum(li.quantity for li in wanted)}
         rule = rules.requisition_approval_for(record) if rules is not None else None
-        chain = rule.chain if rule is not None and rule.condition is not None else ()
+        chain = rule.chain if rule is not None else ()  # a rule without "when" holds always
         when = self.desk.at(at)
         requisition = Requisition(
             str(uuid.uuid4()), case_id, by, tuple(wanted), value, tuple(chain),

@@ -12,11 +12,12 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 KEEPERS = ("storekeeper", "manager")
+
+
+_CLOCK_SKEW = timedelta(minutes=5)  # clocks of the machines a desk runs on differ a little
 
 
 @public_api("desk.safety")
@@ -58,14 +62,25 @@ class SafetyService:
     ) -> Tool:
         """Register a tool with the date of its last inspection (a storekeeper or manager)."""
         self._keeper(by, "register tools")
-        tool = Tool(id, name, self.desk.at(inspected), version=1)
         when = self.desk.at(at)
+        last = self._not_ahead(self.desk.at(inspected), "the last inspection")
+        tool = Tool(values.name(id, "a tool id"), values.name(name, "the tool's name"), last,
+                    version=1)  # fmt: skip
         try:
             with self.desk.storage.transaction() as tx:
                 tx.append("tool", id, 0, [_event(1, "registered", by, when, {})], to_dict(tool))
         except ConflictError:
             raise ConflictError(f"there is already a tool {id!r}") from None
         return tool
+
+    def _not_ahead(self, when: datetime, what: str) -> datetime:
+        """``when``, unless it lies ahead of the desk's clock: an inspection dated in the
+        future would keep a tool from ever falling due."""
+        if when > self.desk.now() + _CLOCK_SKEW:
+            raise ValidationError(
+                f"{what} at {when:%Y-%m-%d %H:%M} lies in the future; record it when it is done"
+            )
+        return when
 
     def tool(self, id: str) -> Tool:
         record = self.desk.storage.get("tool", id)
@@ -87,7 +102,7 @@ class SafetyService:
     def inspect(self, id: str, *, by: str, at: datetime | None = None) -> Tool:
         self._keeper(by, "inspect tools")
         tool = self.tool(id)
-        when = self.desk.at(at)
+        when = self._not_ahead(self.desk.at(at), "an inspection")
         return self._save(tool, attrs.evolve(tool, last_inspected=when, version=tool.version + 1),
                           "inspected", by, when)  # fmt: skip
 

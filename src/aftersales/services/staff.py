@@ -16,7 +16,13 @@ import attrs
 from aftersales.core.boundary import public_api
 from aftersales.core.careers import StaffRecord, attendance
 from aftersales.core.convert import from_dict, to_dict
-from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from aftersales.core.errors import (
+    ConflictError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    WorkflowError,
+)
 from aftersales.core.model import ROLES, Promotion, Rotation, Staff
 from aftersales.services.cache import SnapshotCache
 
@@ -159,13 +165,33 @@ class StaffService:
         self._write(after, staff.version, "staff_updated", self.desk.at(at), by, changes)
         return after
 
-    def deactivate(self, id: str, *, by: str | None = None, at: datetime | None = None) -> Staff:
-        """Mark a member inactive: they keep their history but can no longer act."""
+    def deactivate(self, id: str, *, by: str, at: datetime | None = None) -> Staff:
+        """Mark a member inactive: they keep their history but can no longer act. ``by`` is
+        a manager; the last active manager cannot be deactivated (nobody could undo it)."""
         staff = self.get(id)
+        actor = self.actor(by)
+        if not actor.has_role("manager"):
+            raise PermissionDenied(f"{by} cannot deactivate staff {id}: only a manager can")
         if not staff.active:
             raise ValidationError(f"staff {id} is already inactive")
+        if staff.has_role("manager") and self.with_role("manager") == [id]:
+            raise WorkflowError(
+                f"{id} is the last active manager; add or reactivate another manager first"
+            )
         after = attrs.evolve(staff, active=False, version=staff.version + 1)
-        self._write(after, staff.version, "staff_deactivated", self.desk.at(at), by or id, {})
+        self._write(after, staff.version, "staff_deactivated", self.desk.at(at), actor.id, {})
+        return after
+
+    def reactivate(self, id: str, *, by: str, at: datetime | None = None) -> Staff:
+        """Let an inactive member act again (a manager, never the member themselves)."""
+        staff = self.get(id)
+        actor = self.actor(by)  # an inactive member cannot act, so not on their own record
+        if not actor.has_role("manager"):
+            raise PermissionDenied(f"{by} cannot reactivate staff {id}: only a manager can")
+        if staff.active:
+            raise ValidationError(f"staff {id} is active already")
+        after = attrs.evolve(staff, active=True, version=staff.version + 1)
+        self._write(after, staff.version, "staff_reactivated", self.desk.at(at), actor.id, {})
         return after
 
     # -- careers ---------------------------------------------------------------------------------
