@@ -523,7 +523,7 @@ def test_bad_notify_settings_are_reported_without_a_traceback(
          "[notify.email]: password is never read from the settings"),
         ("[notify]\nretries = 3\n", "[notify] has no setting 'retries'"),
         ('[notify]\nbackoff_seconds = "soon"\n', "backoff_seconds is a number of seconds"),
-        ("[notify]\nmax_tries = 0\n", "max_tries is a whole number >= 1"),
+        ("[notify]\nmax_tries = 0\n", "max_tries must be from 1 to 1,000"),
         ('[notify.fax]\nnumber = "1"\n', "no loaded plugin makes a notifier 'fax'"),
     ]:  # fmt: skip
         (tmp_path / "aftersales.toml").write_text(head + table, "utf-8")

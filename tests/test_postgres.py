@@ -14,6 +14,7 @@ from conftest import REPORT, RULES, T0, add_team
 
 from aftersales import ConflictError, ServiceDesk, ValidationError
 from aftersales.core.convert import to_dict
+from aftersales.core.errors import StorageError
 from aftersales.core.workflow import fold
 from aftersales.plugins.postgres import MIGRATIONS, PostgresStorage, parse_url
 
@@ -96,5 +97,5 @@ def test_urls_are_checked(tmp_path: Path) -> None:
         "postgresql://u@h/db?sslmode=disable", "shop_1")  # fmt: skip
     with pytest.raises(ValidationError, match="lower-case letters"):
         parse_url("postgresql://u@h/db?schema=Robert');DROP")
-    with pytest.raises(ValidationError, match="cannot connect to postgresql://nobody@127"):
+    with pytest.raises(StorageError, match="cannot connect to postgresql://nobody@127"):
         ServiceDesk(RULES / "default.policy", "postgresql://nobody@127.0.0.1:1/x")

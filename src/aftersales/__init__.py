@@ -13,6 +13,7 @@ from aftersales.core.errors import (
     PermissionDenied,
     PolicyError,
     PolicyIssue,
+    StorageError,
     ValidationError,
     WorkflowError,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "RepairReport",
     "ServiceDesk",
     "Staff",
+    "StorageError",
     "Supplier",
     "Target",
     "Unit",

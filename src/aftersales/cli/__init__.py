@@ -5,10 +5,14 @@ A user's mistake prints what was wrong and exits 1; no traceback reaches the ter
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from aftersales.cli.appraise_commands import appraise
 from aftersales.cli.case_commands import case, plugins_command
+from aftersales.cli.common import errors
 from aftersales.cli.expenses_commands import expenses
 from aftersales.cli.notifications_commands import notifications
 from aftersales.cli.parts_commands import parts
@@ -17,9 +21,31 @@ from aftersales.cli.simulate_command import simulate_command
 from aftersales.cli.sla_commands import sla
 from aftersales.cli.staff_commands import staff
 from aftersales.cli.training_commands import safety, training
+from aftersales.core.boundary import translate
+from aftersales.core.errors import AftersalesError
 
 
-@click.group()
+class _Main(click.Group):
+    """The command group: whatever a command lets escape ends as one line, never a
+    traceback (AFTERSALES_DEBUG=1 shows it): an AftersalesError exits 1, anything else 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except AftersalesError as exc:
+            errors().print(str(exc), soft_wrap=True)
+            sys.exit(1)
+        except Exception as exc:
+            if os.environ.get("AFTERSALES_DEBUG"):
+                raise
+            error = translate(exc, f"aftersales {ctx.invoked_subcommand or ''}".strip())
+            errors().print(f"{error} (AFTERSALES_DEBUG=1 shows the traceback)", soft_wrap=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Main)
 @click.version_option(package_name="aftersales")
 @click.option(
     "--config",

@@ -20,15 +20,21 @@ def _width(stream: Any) -> int | None:
     if stream.isatty():
         return None
     columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() else 120
+    return int(columns) if columns.isdigit() and 20 <= int(columns) <= 1000 else 120
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=_width(sys.stdout))
+    # markup and emoji codes off: stored text ("[/bold]", "[link=...]", ":x:") prints as
+    # written, never as styles, links or a markup error
+    return Console(
+        highlight=False, soft_wrap=False, markup=False, emoji=False, width=_width(sys.stdout)
+    )
 
 
 def errors() -> Console:
-    return Console(stderr=True, highlight=False, markup=False, width=_width(sys.stderr))
+    return Console(
+        stderr=True, highlight=False, markup=False, emoji=False, width=_width(sys.stderr)
+    )
 
 
 def user_errors(func: F) -> F:

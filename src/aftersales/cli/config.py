@@ -121,8 +121,14 @@ def _notify(file: Path, table: Any, base: Path) -> tuple[dict[str, dict[str, Any
     default = OutboxSettings()
     try:
         backoff = plain.get("backoff_seconds", default.backoff.total_seconds())
-        if isinstance(backoff, bool) or not isinstance(backoff, (int, float)):
-            raise ValidationError(f"backoff_seconds is a number of seconds, not {backoff!r}")
+        if (
+            isinstance(backoff, bool)
+            or not isinstance(backoff, (int, float))
+            or not 0 < backoff <= 3600  # also refuses NaN and inf
+        ):
+            raise ValidationError(
+                f"backoff_seconds is a number of seconds above 0 and at most 3600, not {backoff!r}"
+            )
         outbox = OutboxSettings(
             plain.get("max_tries", default.max_tries), timedelta(seconds=backoff)
         )

@@ -80,7 +80,7 @@ def notifications_test(staff_id: str) -> None:
 
 
 @notifications.command("prune")
-@click.option("--days", type=click.IntRange(min=0), default=30, show_default=True,
+@click.option("--days", type=click.IntRange(min=0, max=99_999_999), default=30, show_default=True,
               help="Keep what was delivered in the last DAYS days.")  # fmt: skip
 @user_errors
 def notifications_prune(days: int) -> None:

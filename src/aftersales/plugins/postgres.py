@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
-from aftersales.core.errors import ConflictError, ValidationError
+from aftersales.core import redact
+from aftersales.core.errors import ConflictError, StorageError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
 from aftersales.plugins.sql_reads import OUTBOX_COLUMNS, SQLReads, outbox_item, read_snapshot
 from aftersales.plugins.sqlite import find_sql
@@ -92,7 +93,9 @@ def parse_url(url: str) -> tuple[str, str | None]:
     """The libpq URL without our own ``schema`` option, and that schema."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise ValidationError(f"bad PostgreSQL URL {url!r}; write postgresql://user@host/db")
+        raise ValidationError(
+            f"bad PostgreSQL URL {redact.url(url)!r}; write postgresql://user@host/db"
+        )
     options = parse_qsl(parts.query)
     schema = next((v for k, v in options if k == "schema"), None)
     if schema is not None and not _SCHEMA.fullmatch(schema):
@@ -115,6 +118,9 @@ class PostgresStorage(SQLReads):
     MARK = "%s"
     BY_ID = 'id COLLATE "C"'  # byte order, as SQLite's, whatever the database's locale
 
+    def __repr__(self) -> str:  # never the password
+        return f"PostgresStorage({redact.url(self.url)!r})"
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.conninfo, self.schema = parse_url(url)
@@ -130,7 +136,10 @@ class PostgresStorage(SQLReads):
             try:
                 conn = self._pg.connect(self.conninfo, autocommit=True)
             except self._pg.Error as exc:
-                raise ValidationError(f"cannot connect to {self.url}: {exc}") from exc
+                shown = redact.scrub(str(exc), redact.password_of(self.url))
+                raise StorageError(
+                    f"cannot connect to {redact.url(self.url)}: {shown.strip()}"
+                ) from None
             if self.schema is not None:
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
                 conn.execute(f"SET search_path TO {self.schema}")
@@ -150,8 +159,8 @@ class PostgresStorage(SQLReads):
             done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
             if done and max(done) > len(MIGRATIONS):
                 raise ValidationError(
-                    f"{self.url} has schema version {max(done)}, newer than this aftersales "
-                    f"({len(MIGRATIONS)}); upgrade the package"
+                    f"{redact.url(self.url)} has schema version {max(done)}, newer than this "
+                    f"aftersales ({len(MIGRATIONS)}); upgrade the package"
                 )
             for version, script in enumerate(MIGRATIONS, start=1):
                 if version not in done:

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from aftersales.core import redact
 from aftersales.core.convert import to_dict
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Notification, Staff
@@ -48,9 +49,18 @@ SIGNATURE_HEADER = "X-Aftersales-Signature"
 
 
 def _http_url(where: str, url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here, not at delivery
+    except ValueError:
+        raise ValidationError(f"{where} {redact.url(url)!r} is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(f"{where} {url!r} is not an http:// or https:// URL")
+        raise ValidationError(f"{where} {redact.url(url)!r} is not an http:// or https:// URL")
+    if "@" in parts.netloc:
+        raise ValidationError(
+            f"{where} {redact.url(url)!r} carries a user name or password; the receiver "
+            "checks the X-Aftersales-Signature made with the shared secret instead"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -114,7 +124,8 @@ class WebhookNotifier:
         return cls(read_settings(WebhookSettings, data, {"secret": "secret_env"}))
 
     def __repr__(self) -> str:  # never the secret
-        return f"WebhookNotifier(url={self.settings.url!r}, teams={sorted(self.settings.teams)})"
+        shown = None if self.settings.url is None else self._shown(self.settings.url)
+        return f"WebhookNotifier(url={shown!r}, teams={sorted(self.settings.teams)})"
 
     def targets(self, staff: Sequence[Staff]) -> list[str]:
         """The URLs a notification to ``staff`` goes to, each once."""

@@ -42,11 +42,7 @@ _NEEDS_PPE = frozenset({"diagnose", "complete"})
 
 
 def _text(value: Any, what: str, *, required: bool = True) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{what} must be non-empty text")
-    return value.strip()
+    return values.text(value, what, required=required)  # type: ignore[no-any-return]
 
 
 def _record(cls: type[Any], value: Any, what: str) -> Any:
@@ -59,10 +55,9 @@ def _record(cls: type[Any], value: Any, what: str) -> Any:
     unknown = sorted(set(value) - set(known))
     if unknown:
         raise ValidationError(f"unknown {what} field {unknown[0]!r}; known: {', '.join(known)}")
-    for key, item in value.items():
-        if item is not None and not isinstance(item, str):
-            raise ValidationError(f"{what}.{key} must be text")
-    return from_dict(cls, dict(value))
+    checked = {key: values.name(item, f"{what}.{key}", required=False)
+               for key, item in value.items()}  # fmt: skip
+    return from_dict(cls, checked)
 
 
 def _at_most(duration: Duration) -> timedelta:

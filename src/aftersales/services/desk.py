@@ -12,6 +12,7 @@ from typing import Any
 
 import pluggy
 
+from aftersales.core import redact
 from aftersales.core.boundary import guard, public_api
 from aftersales.core.errors import ConflictError, NotFound, PolicyError, ValidationError
 from aftersales.core.model import DEFAULT_LEVELS, Case, CaseEvent, Notification
@@ -226,12 +227,17 @@ class ServiceDesk:
         self.metrics[name] = (compute, description)
 
     def _open(self, url: str) -> Storage:
+        if not isinstance(url, str):
+            raise ValidationError(
+                f"storage is a URL such as 'sqlite:///service.db' or a Storage, not "
+                f"{type(url).__name__}"
+            )
         scheme = url.split("://", 1)[0] if "://" in url else ""
         factory = self.backends.get(scheme)
         if factory is None:
             known = ", ".join(f"{s}://" for s in sorted(self.backends)) or "none"
             raise ValidationError(
-                f"no storage backend for {url!r}; the loaded plugins offer {known}"
+                f"no storage backend for {redact.url(url)!r}; the loaded plugins offer {known}"
             )
         return factory(url)
 

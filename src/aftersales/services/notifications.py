@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import NotFound, ValidationError
@@ -43,14 +44,17 @@ class OutboxSettings:
     backoff: timedelta = timedelta(seconds=30)
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.max_tries, int) or self.max_tries < 1:
-            raise ValidationError(f"max_tries is a whole number >= 1, not {self.max_tries!r}")
-        if not isinstance(self.backoff, timedelta) or self.backoff <= timedelta(0):
-            raise ValidationError("backoff is a positive timedelta")
+        values.count(self.max_tries, "max_tries", minimum=1, maximum=1000)
+        if not isinstance(self.backoff, timedelta) or not (
+            timedelta(0) < self.backoff <= MAX_BACKOFF
+        ):
+            raise ValidationError(f"backoff is a timedelta above 0 and at most {MAX_BACKOFF}")
 
     def delay(self, attempts: int) -> timedelta:
         """The wait after the ``attempts``-th failure."""
-        wait: timedelta = self.backoff * 2 ** (attempts - 1)
+        if attempts > 20:  # 2**20 backoffs are past the hour whatever the first one is
+            return MAX_BACKOFF
+        wait: timedelta = self.backoff * 2 ** max(attempts - 1, 0)
         return min(wait, MAX_BACKOFF)
 
 
@@ -232,8 +236,11 @@ class NotificationService:
         Returns how many were deleted. Run it daily (``aftersales notifications prune``)."""
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
             raise ValidationError("older_than is a timedelta of 0 or more")
+        now = self.desk.at(now)
+        # a span reaching past the desk's first year deletes what is older than that year
+        cutoff = values.EARLIEST if older_than >= now - values.EARLIEST else now - older_than
         with self.desk.storage.transaction() as tx:
-            return tx.prune_outbox(utc_text(self.desk.at(now) - older_than))
+            return tx.prune_outbox(utc_text(cutoff))
 
     @staticmethod
     def describe(item: OutboxItem) -> dict[str, Any]:

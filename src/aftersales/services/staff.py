@@ -5,7 +5,7 @@ whole record in one view."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email import errors
 from email.headerregistry import Address
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.careers import StaffRecord, attendance
 from aftersales.core.convert import from_dict, to_dict
@@ -33,7 +34,14 @@ KIND = "staff"
 
 
 def _roles(id: str, roles: Iterable[str]) -> tuple[str, ...]:
-    found = tuple(dict.fromkeys([roles] if isinstance(roles, str) else roles))
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(roles, Iterable) or isinstance(roles, (bytes, Mapping)):
+        raise ValidationError(f"staff {id}: roles is a list of roles such as ['engineer']")
+    listed = list(roles)
+    if len(listed) > len(ROLES) * 2 or not all(isinstance(r, str) for r in listed):
+        raise ValidationError(f"staff {id}: roles is a list of roles, from: " + ", ".join(ROLES))
+    found = tuple(dict.fromkeys(listed))
     unknown = [r for r in found if r not in ROLES]
     if unknown:
         raise ValidationError(
@@ -59,9 +67,9 @@ def _contact(
     """Contact details checked: text or None, an e-mail address with one ``@``; blank is None."""
     out: list[str | None] = []
     for label, value in (("email", email), ("phone", phone), ("team", team)):
-        if value is not None and not isinstance(value, str):
-            raise ValidationError(f"staff {id}: {label} is text, not {type(value).__name__}")
-        out.append(value.strip() or None if value is not None else None)
+        if isinstance(value, str) and not value.strip():
+            value = None  # blank clears it
+        out.append(values.name(value, f"staff {id}: {label}", required=False))
     if out[0] is not None:
         try:
             Address(addr_spec=out[0])
@@ -95,10 +103,8 @@ class StaffService:
         ``manager``, ``storekeeper``, ``finance``, ``director``; ``level`` a step of the
         desk's career ladder (``desk.levels``), if they are on it; ``email`` is where the
         e-mail notifier writes to them, ``team`` which team's webhook hears about them."""
-        if not isinstance(id, str) or not id.strip():
-            raise ValidationError("a staff id must be non-empty text")
-        if not isinstance(name, str) or not name.strip():
-            raise ValidationError(f"staff {id}: the name must be non-empty text")
+        id = values.name(id, "a staff id")
+        name = values.name(name, f"staff {id}: the name")
         roles = _roles(id, roles)
         if not roles:
             raise ValidationError(f"staff {id} needs at least one role: " + ", ".join(ROLES))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
@@ -56,9 +57,7 @@ PLANNERS = ("supervisor", "manager")
 
 
 def _nonblank(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{what} must be non-empty text")
-    return value.strip()
+    return values.text(value, what)  # type: ignore[no-any-return]
 
 
 @public_api("desk.training")
