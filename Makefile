@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench tables clean
+.PHONY: demo test fuzz lint bench tables clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+# The long run of the adversarial suite: thousands of hostile calls and mutated policies.
+fuzz: $(VENV)/.installed-dev
+	AFTERSALES_FUZZ=1 $(BIN)/python -m pytest tests/adversarial -q
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench examples

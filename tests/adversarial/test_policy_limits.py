@@ -61,7 +61,7 @@ def test_numbers_a_desk_cannot_compute_with_are_refused(old: str, new: str, says
     error = refused(changed(old, new))
     assert says in str(error)
     assert error.line is not None
-    assert time.perf_counter() - started < 1
+    assert time.perf_counter() - started < 5  # ~0.01 s: a generous bound for noisy machines
 
 
 def test_many_holiday_lines_are_bounded() -> None:

@@ -10,7 +10,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import RULES
 
-from aftersales import AftersalesError, OutboxSettings, ServiceDesk, StorageError, ValidationError
+from aftersales import (
+    AftersalesError,
+    OutboxSettings,
+    ServiceDesk,
+    StorageError,
+    ValidationError,
+    hookimpl,
+)
 from aftersales.cli import main
 from aftersales.core import redact
 from aftersales.plugins.webhook_notifier import WebhookNotifier, WebhookSettings
@@ -142,3 +149,29 @@ def test_outbox_settings_are_bounded() -> None:
         with pytest.raises(ValidationError):
             OutboxSettings(**bad)  # type: ignore[arg-type]
     assert OutboxSettings().delay(10**6).total_seconds() == 3600
+
+
+class Quitter:
+    """A notifier plugin that calls sys.exit, as a careless one might."""
+
+    name = "quitter"
+
+    @hookimpl
+    def aftersales_notify(self, notification: object) -> None:
+        raise SystemExit(f"bye https://bot:{SECRET}@chat.example.com/x")
+
+
+def test_a_notifier_that_exits_neither_ends_the_caller_nor_leaks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from conftest import REPORT, T0, add_team
+
+    desk = ServiceDesk(RULES / "default.policy", "memory://", plugins=[Quitter()])
+    add_team(desk)
+    case = desk.cases.report(**REPORT, by="cs1", at=T0)  # returns: the exit was caught
+    desk.cases.respond(case.id, by="cs1", at=T0)
+    desk.cases.assign(case.id, engineer="e7", by="cs1", at=T0)
+    pending = desk.notifications.pending()
+    assert pending and all("SystemExit" in (i.last_error or "") for i in pending)
+    assert all(SECRET not in (i.last_error or "") for i in pending)
+    assert SECRET not in caplog.text

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from aftersales.core import redact
 from aftersales.core.errors import AftersalesError, ValidationError
 
 logger = logging.getLogger("aftersales")
@@ -30,7 +31,7 @@ def _message(exc: BaseException) -> str:
         text = str(exc)
     except Exception:  # an exception whose __str__ fails
         text = ""
-    text = " ".join(text.split())
+    text = redact.scrub(" ".join(text.split()))
     if len(text) > 200:
         text = text[:200] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -5,6 +5,7 @@ through :func:`url` (docs/limits.md, "Secrets")."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -46,8 +47,13 @@ def password_of(value: str) -> str | None:
         return None
 
 
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@", re.I)
+
+
 def scrub(text: str, *secrets: str | None) -> str:
-    """``text`` with every occurrence of each non-empty secret masked."""
+    """``text`` with every occurrence of each non-empty secret masked, and any password
+    written into a URL within it (``scheme://user:password@``)."""
+    text = _USERINFO.sub(rf"\g<scheme>\g<user>:{MASK}@", text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)

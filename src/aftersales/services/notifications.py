@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from aftersales.core import values
+from aftersales.core import redact, values
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import NotFound, ValidationError
@@ -165,8 +165,10 @@ class NotificationService:
                 if "staff" in impl.argnames:
                     offered["staff"] = self.recipients(note)
                 impl.function(*(offered[name] for name in impl.argnames))
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
+            except KeyboardInterrupt:
+                raise  # the person at the terminal, not the plugin
+            except BaseException as exc:  # SystemExit too: a plugin never ends the caller
+                error = redact.scrub(f"{type(exc).__name__}: {exc}"[:500])
                 # expected (a server down) more often than a bug: the traceback only on debug
                 logger.warning("plugin %s failed in aftersales_notify (%s), try %d: %s",
                                item.plugin, note.kind, attempts, error,

@@ -1,0 +1,132 @@
+"""The exception firewall: every public action, called with a hostile value in one of its
+arguments, either works or raises an AftersalesError, and a fresh desk on the same store
+still reads every record (issue 13, contracts 1 and 2).
+
+Bounded for `make test`; `make fuzz` (AFTERSALES_FUZZ=1) runs many more examples."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from conftest import REPORT, RULES, T0, add_team, at
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aftersales import AftersalesError, ServiceDesk
+
+EXAMPLES = 2000 if os.environ.get("AFTERSALES_FUZZ") else 60
+ALL_PASSED = {"quantity": True, "specification": True, "quality": True}
+
+HOSTILE: list[Any] = [
+    None, [], ["x"], {}, {"x": 1}, b"x", 0, -1, 10**5000, 2**63, 1e308, math.nan, math.inf,
+    -math.inf, Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), "", " ", "\x00", "a\x00b",
+    "\ud800", "x" * 1_000_000, "[/bold]", "line\r\nBcc: x@example.com", "9" * 5000, True,
+    datetime(1, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc),
+    datetime(2026, 11, 27, 16, 0), date(9999, 12, 31), date(1, 1, 1), timedelta.max,
+    object(), ("a", "b"), {"sku": None}, [{"sku": "SEAL-9", "quantity": 10**30}],
+]  # fmt: skip
+
+
+def fresh_desk(path: Path) -> ServiceDesk:
+    desk = ServiceDesk(RULES / "default.policy", f"sqlite:///{path}", clock=lambda: at(600))
+    add_team(desk)
+    desk.parts.add_location(id="WH", name="Main", by="sk1", at=at(0))
+    desk.parts.add_supplier(id="ACME", name="Acme", qualified=True, by="m1", at=at(0))
+    desk.parts.add_part(sku="SEAL-9", name="Seal", category="seals", unit_cost="12.5",
+                        by="sk1", at=at(0))  # fmt: skip
+    desk.parts.receive("SEAL-9", 10, location="WH", supplier="ACME", inspection=ALL_PASSED,
+                       by="sk1", at=at(1))  # fmt: skip
+    return desk
+
+
+def case_id(desk: ServiceDesk) -> str:
+    return desk.cases.report(**REPORT, by="cs1", at=at(2)).id
+
+
+LINE = {"category": "meals", "amount": "85", "date": "2026-11-20"}
+
+# action name -> (the call, its valid keyword arguments); one argument is made hostile
+ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, Any]]]] = {
+    "cases.report": (lambda d, **k: d.cases.report(**k), lambda d: {**REPORT, "by": "cs1"}),
+    "cases.respond": (lambda d, **k: d.cases.respond(k.pop("case"), **k),
+                      lambda d: {"case": case_id(d), "by": "cs1", "at": at(5)}),
+    "cases.hold": (lambda d, **k: d.cases.hold(k.pop("case"), **k),
+                   lambda d: {"case": case_id(d), "by": "cs1", "reason": "parts", "at": at(5)}),
+    "cases.find": (lambda d, **k: d.cases.find(**k), lambda d: {"status": "reported"}),
+    "cases.by_number": (lambda d, **k: d.cases.by_number(**k),
+                        lambda d: {"number": "AS-2026-000001"}),
+    "staff.add": (lambda d, **k: d.staff.add(**k),
+                  lambda d: {"id": "x1", "name": "New", "roles": ["engineer"],
+                             "email": "x1@example.com", "team": "north"}),
+    "staff.update": (lambda d, **k: d.staff.update(k.pop("id"), **k),
+                     lambda d: {"id": "e7", "by": "m1", "phone": "123", "email": "e@example.com"}),
+    "staff.deactivate": (lambda d, **k: d.staff.deactivate(k.pop("id"), **k),
+                         lambda d: {"id": "e8", "by": "m1"}),
+    "parts.add_part": (lambda d, **k: d.parts.add_part(**k),
+                       lambda d: {"sku": "X", "name": "x", "category": "c", "unit_cost": "1",
+                                  "by": "sk1", "reorder_point": 1}),
+    "parts.transfer": (lambda d, **k: d.parts.transfer(k.pop("sku"), k.pop("quantity"), **k),
+                       lambda d: {"sku": "SEAL-9", "quantity": 1, "from_location": "WH",
+                                  "to_location": "WH", "by": "sk1"}),
+    "parts.count": (lambda d, **k: d.parts.count(k.pop("location"), k.pop("counts"), **k),
+                    lambda d: {"location": "WH", "counts": {"SEAL-9": 9}, "by": "sk1"}),
+    "expenses.draft": (lambda d, **k: d.expenses.draft(**k),
+                       lambda d: {"lines": [dict(LINE)], "by": "e7"}),
+    "appraisals.rate": (lambda d, **k: d.appraisals.rate(k.pop("staff"), **k),
+                        lambda d: {"staff": "e7", "period": "2026-11", "source": "supervisor",
+                                   "indicator": "attitude", "score": 80, "by": "m1"}),
+    "safety.add_tool": (lambda d, **k: d.safety.add_tool(**k),
+                        lambda d: {"id": "TW", "name": "Wrench", "inspected": at(0), "by": "sk1"}),
+    "training.assess": (lambda d, **k: d.training.assess(k.pop("staff"), **k),
+                        lambda d: {"staff": "e8", "certificate": "x", "scores": {}, "by": "m1"}),
+    "sla.report": (lambda d, **k: d.sla.report(**k),
+                   lambda d: {"since": T0, "until": at(60 * 24)}),
+    "notifications.prune": (lambda d, **k: d.notifications.prune(**k),
+                            lambda d: {"older_than": timedelta(days=1)}),
+}  # fmt: skip
+
+
+def read_everything(path: Path) -> None:
+    """A fresh desk on the store reads every kind of record without an error."""
+    with ServiceDesk(RULES / "default.policy", f"sqlite:///{path}") as desk:
+        desk.cases.find()
+        desk.staff.list(active=None)
+        desk.expenses.claims()
+        desk.parts.parts()
+        desk.parts.valuation()
+        desk.safety.tools()
+        desk.notifications.pending()
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    action=st.sampled_from(sorted(ACTIONS)),
+    which=st.integers(min_value=0, max_value=20),
+    value=st.sampled_from(HOSTILE),
+)
+def test_only_aftersales_errors_leave_the_api_and_nothing_bad_is_stored(
+    action: str, which: int, value: Any
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "desk.db"
+        desk = fresh_desk(path)
+        call, valid = ACTIONS[action]
+        kwargs = valid(desk)
+        names = sorted(kwargs)
+        kwargs[names[which % len(names)]] = value
+        with contextlib.suppress(AftersalesError):
+            call(desk, **kwargs)
+        desk.close()
+        read_everything(path)
