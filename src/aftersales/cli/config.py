@@ -10,6 +10,7 @@ levels = ["engineer", "senior_engineer", "supervisor", "manager"]   # the ladder
 [notify]                 # the outbox: how patiently failed notifications are retried
 max_tries = 8
 backoff_seconds = 30     # the first retry's wait; doubles each time, up to an hour
+deliver_within_seconds = 5   # the longest an action waits on one notification; then the tick
 
 [notify.email]           # a notifier per table: settings in aftersales.plugins.email_notifier
 host = "smtp.example.com"
@@ -44,7 +45,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 DEFAULT_POLICY = "rules/default.policy"
 DEFAULT_STORAGE = "sqlite:///aftersales.db"
 KNOWN_KEYS = ("policy", "storage", "careers", "notify")
-OUTBOX_KEYS = ("max_tries", "backoff_seconds")
+OUTBOX_KEYS = ("max_tries", "backoff_seconds", "deliver_within_seconds")
 PATH_SETTINGS = ("ca_file",)  # notifier settings that are files: relative to aftersales.toml
 
 
@@ -129,8 +130,20 @@ def _notify(file: Path, table: Any, base: Path) -> tuple[dict[str, dict[str, Any
             raise ValidationError(
                 f"backoff_seconds is a number of seconds above 0 and at most 3600, not {backoff!r}"
             )
+        within = plain.get("deliver_within_seconds", default.deliver_within.total_seconds())
+        if (
+            isinstance(within, bool)
+            or not isinstance(within, (int, float))
+            or not 0 < within <= 600
+        ):
+            raise ValidationError(
+                "deliver_within_seconds is a number of seconds above 0 and at most 600, "
+                f"not {within!r}"
+            )
         outbox = OutboxSettings(
-            plain.get("max_tries", default.max_tries), timedelta(seconds=backoff)
+            plain.get("max_tries", default.max_tries),
+            timedelta(seconds=backoff),
+            timedelta(seconds=within),
         )
     except ValidationError as exc:
         raise ValidationError(f"{file}: [notify] {exc}") from exc

@@ -11,8 +11,10 @@ failed()``, ``aftersales notifications failed``) until someone retries it.
 from __future__ import annotations
 
 import logging
+import queue
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,9 @@ class OutboxSettings:
 
     max_tries: int = 8
     backoff: timedelta = timedelta(seconds=30)
+    deliver_within: timedelta = timedelta(seconds=5)
+    """The longest an action waits for its notifiers once its transaction has committed;
+    what is not delivered by then stays queued and the tick delivers it."""
 
     def __attrs_post_init__(self) -> None:
         values.count(self.max_tries, "max_tries", minimum=1, maximum=1000)
@@ -49,6 +54,10 @@ class OutboxSettings:
             timedelta(0) < self.backoff <= MAX_BACKOFF
         ):
             raise ValidationError(f"backoff is a timedelta above 0 and at most {MAX_BACKOFF}")
+        if not isinstance(self.deliver_within, timedelta) or not (
+            timedelta(0) < self.deliver_within <= timedelta(minutes=10)
+        ):
+            raise ValidationError("deliver_within is a timedelta above 0 and at most 10 minutes")
 
     def delay(self, attempts: int) -> timedelta:
         """The wait after the ``attempts``-th failure."""
@@ -56,6 +65,55 @@ class OutboxSettings:
             return MAX_BACKOFF
         wait: timedelta = self.backoff * 2 ** max(attempts - 1, 0)
         return min(wait, MAX_BACKOFF)
+
+
+class _Courier:
+    """Runs deliveries on a thread of its own, so the caller stops waiting at a deadline
+    whatever a notifier does (trickles, sleeps, hangs). A courier stuck past the deadline is
+    abandoned (it ends when its notifier returns) and the next delivery gets a new one."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] | None = None
+        self._lock = threading.Lock()
+
+    def _work(self, jobs: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            job()
+
+    def run(self, job: Callable[[], None], timeout: float, progress: Callable[[], int]) -> bool:
+        """Run ``job``; False if it made no ``progress`` (a count that grows as it goes) for
+        ``timeout`` seconds, then it is abandoned."""
+        done = threading.Event()
+
+        def wrapped() -> None:
+            try:
+                job()
+            finally:
+                done.set()
+
+        with self._lock:
+            jobs = self._jobs
+            if jobs is None:
+                jobs = self._jobs = queue.SimpleQueue()
+                threading.Thread(target=self._work, args=(jobs,), daemon=True,
+                                 name="aftersales-courier").start()  # fmt: skip
+            jobs.put(wrapped)
+        seen = progress()
+        while not done.wait(timeout):
+            now_seen = progress()
+            if now_seen == seen:
+                break
+            seen = now_seen
+        else:
+            return True
+        with self._lock:
+            if self._jobs is jobs:  # abandon the stuck courier: it exits after this job
+                self._jobs = None
+                jobs.put(None)
+        return False
 
 
 class _Staged(dict[str, Any]):
@@ -72,6 +130,7 @@ class NotificationService:
     def __init__(self, desk: ServiceDesk, settings: OutboxSettings) -> None:
         self.desk = desk
         self.settings = settings
+        self._courier = _Courier()
 
     # -- writing ---------------------------------------------------------------------------
     def notifiers(self) -> list[str]:
@@ -152,41 +211,67 @@ class NotificationService:
         when = self.desk.at(now)
         impls = {i.plugin_name: i for i in self.desk.plugins.hook.aftersales_notify.get_hookimpls()}
         delivered_at = utc_text(when)
-        settled = []
-        for item in items:
-            impl = impls.get(item.plugin)
-            if impl is None:
-                continue  # another desk, with that plugin, delivers it
-            body = item.notification
-            note = body.note if isinstance(body, _Staged) else from_dict(Notification, dict(body))
-            attempts = item.attempts + 1
-            offered = {"notification": note, "delivery": item.id}
-            try:
-                if "staff" in impl.argnames:
-                    offered["staff"] = self.recipients(note)
-                impl.function(*(offered[name] for name in impl.argnames))
-            except KeyboardInterrupt:
-                raise  # the person at the terminal, not the plugin
-            except BaseException as exc:  # SystemExit too: a plugin never ends the caller
-                error = redact.scrub(f"{type(exc).__name__}: {exc}"[:500])
-                # expected (a server down) more often than a bug: the traceback only on debug
-                logger.warning("plugin %s failed in aftersales_notify (%s), try %d: %s",
-                               item.plugin, note.kind, attempts, error,
-                               exc_info=logger.isEnabledFor(logging.DEBUG))  # fmt: skip
-                if attempts >= self.settings.max_tries:
-                    after = attrs.evolve(item, attempts=attempts, status="failed", last_error=error)
-                else:
-                    retry = utc_text(when + self.settings.delay(attempts))
-                    after = attrs.evolve(item, attempts=attempts, next_try_at=retry,
-                                         last_error=error)  # fmt: skip
-            else:  # the common case, thousands per tick: no attrs.evolve
-                after = OutboxItem(item.id, item.plugin, body, item.created_at, item.next_try_at,
-                                   attempts, "delivered", None, delivered_at)  # fmt: skip
-            settled.append(after)
-        if settled:  # none when no notifier of these items is loaded here
+        settled: list[OutboxItem] = []
+        expired = threading.Event()
+
+        tried = [0]
+
+        def run() -> None:
+            for item in items:
+                if expired.is_set():
+                    return
+                after = self._deliver_one(item, impls, when, delivered_at)
+                if after is not None and not expired.is_set():
+                    settled.append(after)
+                tried[0] += 1
+
+        within = self.settings.deliver_within
+        if not self._courier.run(run, within.total_seconds(), lambda: tried[0]):
+            expired.set()
+            logger.warning(
+                "a notifier took longer than %s over one notification; the undelivered stay "
+                "queued and the tick delivers them",
+                within,
+            )
+        finished = list(settled)  # a late finisher is delivered again: at least once
+        if finished:  # none when no notifier of these items is loaded here
             with self.desk.storage.transaction() as tx:
-                tx.settle(settled)
-        return settled
+                tx.settle(finished)
+        return finished
+
+    def _deliver_one(
+        self, item: OutboxItem, impls: dict[str, Any], when: datetime, delivered_at: str
+    ) -> OutboxItem | None:
+        """Hand one item to its notifier: the item after, or None if no loaded plugin is it."""
+        impl = impls.get(item.plugin)
+        if impl is None:
+            return None  # another desk, with that plugin, delivers it
+        body = item.notification
+        note = body.note if isinstance(body, _Staged) else from_dict(Notification, dict(body))
+        attempts = item.attempts + 1
+        offered = {"notification": note, "delivery": item.id}
+        try:
+            if "staff" in impl.argnames:
+                offered["staff"] = self.recipients(note)
+            impl.function(*(offered[name] for name in impl.argnames))
+        except KeyboardInterrupt:
+            raise  # the person at the terminal, not the plugin
+        except BaseException as exc:  # SystemExit too: a plugin never ends the caller
+            error = redact.scrub(f"{type(exc).__name__}: {exc}"[:500])
+            # expected (a server down) more often than a bug: the traceback only on debug
+            logger.warning("plugin %s failed in aftersales_notify (%s), try %d: %s",
+                           item.plugin, note.kind, attempts, error,
+                           exc_info=logger.isEnabledFor(logging.DEBUG))  # fmt: skip
+            if attempts >= self.settings.max_tries:
+                after = attrs.evolve(item, attempts=attempts, status="failed", last_error=error)
+            else:
+                retry = utc_text(when + self.settings.delay(attempts))
+                after = attrs.evolve(item, attempts=attempts, next_try_at=retry,
+                                     last_error=error)  # fmt: skip
+        else:  # the common case, thousands per tick: no attrs.evolve
+            after = OutboxItem(item.id, item.plugin, body, item.created_at, item.next_try_at,
+                               attempts, "delivered", None, delivered_at)  # fmt: skip
+        return after
 
     def recipients(self, notification: Notification) -> tuple[Staff, ...]:
         """The staff records of ``notification``'s recipients that are on file."""
