@@ -175,9 +175,34 @@ class PostgresStorage(SQLReads):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         conn = self._connect()
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            yield _PostgresTransaction(conn)
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                yield _PostgresTransaction(conn)
+        except self._pg.Error as exc:
+            raise self._fault(exc) from None
+
+    def _fault(self, exc: BaseException) -> Exception:
+        """A StorageError naming the database (never its password) for a driver error."""
+        if isinstance(exc, json.JSONDecodeError):
+            return StorageError(
+                f"{redact.url(self.url)}: a stored record is not valid JSON ({exc}); it was "
+                "changed by hand or damaged: restore it from a backup"
+            )
+        if not isinstance(exc, self._pg.Error):
+            return exc  # type: ignore[return-value]
+        text = redact.scrub(" ".join(str(exc).split()), redact.password_of(self.url))
+        if isinstance(exc, self._pg.errors.UndefinedTable):
+            return StorageError(
+                f"{redact.url(self.url)} is not an aftersales store of a known schema ({text}):"
+                " point storage at the right database and schema"
+            )
+        if isinstance(exc, self._pg.OperationalError):
+            return StorageError(
+                f"{redact.url(self.url)}: the database cannot be reached or refused ({text}); "
+                "nothing was written: check the server and try again"
+            )
+        return StorageError(f"{redact.url(self.url)}: {type(exc).__name__}: {text}")
 
     def find_cases(self, query: CaseQuery) -> list[Record]:
         sql, args = find_sql(query)

@@ -5,11 +5,13 @@ how ids are put in byte order."""
 from __future__ import annotations
 
 import abc
+import functools
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
+from aftersales.core.errors import AftersalesError
 from aftersales.plugins.storage import OutboxItem, Record, Storage
 
 OUTBOX_COLUMNS = (
@@ -43,14 +45,33 @@ class SQLReads(Storage):
     _connections: list[Any]
     _local: threading.local
 
+    READS: ClassVar[tuple[str, ...]] = ("get", "version", "events", "scan", "outbox",
+                                        "find_cases", "sent_keys")  # fmt: skip
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.READS:
+            method = cls.__dict__.get(name)
+            if method is not None:
+                setattr(cls, name, _faults_translated(method))
+
     @abc.abstractmethod
     def _connect(self) -> Any:
         """This thread's connection, opened on first use."""
 
+    def _fault(self, exc: BaseException) -> Exception:
+        """The error to raise for ``exc``, a driver's or a JSON error (backends say which
+        store and what to do); anything else is returned as it is."""
+        return exc  # type: ignore[return-value]
+
     def get(self, kind: str, id: str) -> Record | None:
+        if "\x00" in id:
+            return None  # no stored id holds NUL (PostgreSQL cannot even be asked)
         return read_snapshot(self._connect(), self.MARK, kind, id)
 
     def version(self, kind: str, id: str) -> int | None:
+        if "\x00" in id:
+            return None
         m = self.MARK
         row = (
             self._connect()
@@ -60,6 +81,8 @@ class SQLReads(Storage):
         return None if row is None else int(row[0])
 
     def events(self, kind: str, id: str) -> list[dict[str, Any]]:
+        if "\x00" in id:
+            return []
         m = self.MARK
         rows = self._connect().execute(
             f"SELECT version, type, at, by, data FROM events WHERE kind = {m} AND id = {m} "
@@ -77,8 +100,9 @@ class SQLReads(Storage):
             f"ORDER BY {self.BY_ID}",
             (kind,),
         )
-        for id, version, data in rows.fetchall():
-            yield Record(kind, id, version, json.loads(data))
+        # decoded here, not while the caller iterates: a damaged row fails this call
+        return iter([Record(kind, id, version, json.loads(data))
+                     for id, version, data in rows.fetchall()])  # fmt: skip
 
     def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
         sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox"
@@ -99,5 +123,30 @@ class SQLReads(Storage):
             self._connections.clear()
         self._local = threading.local()
 
+
+def _translate_own_reads() -> None:
+    for name in SQLReads.READS:
+        method = SQLReads.__dict__.get(name)
+        if method is not None:
+            setattr(SQLReads, name, _faults_translated(method))
+
+
+def _faults_translated(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def read(self: SQLReads, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except AftersalesError:
+            raise
+        except Exception as exc:
+            fault = self._fault(exc)
+            if fault is exc:
+                raise
+            raise fault from None
+
+    return read
+
+
+_translate_own_reads()
 
 __all__ = ["OUTBOX_COLUMNS", "SQLReads", "outbox_item", "read_snapshot"]

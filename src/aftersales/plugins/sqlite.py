@@ -13,6 +13,7 @@ The schema is versioned: :data:`MIGRATIONS` are applied in order, each once, rec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -25,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from aftersales.core.errors import ConflictError, ValidationError
+from aftersales.core.errors import ConflictError, StorageError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
 from aftersales.plugins.sql_reads import OUTBOX_COLUMNS, SQLReads, outbox_item, read_snapshot
 from aftersales.plugins.storage import (
@@ -123,7 +124,13 @@ def parse_url(url: str) -> tuple[str, str]:
     return path, _SYNCHRONOUS[sync]
 
 
+BUSY_TIMEOUT = 30.0
+"""Seconds a writer waits for another one's lock before the action fails."""
+
+
 class SQLiteStorage(SQLReads):
+    read_only = False
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.path, self.synchronous = parse_url(url)
@@ -139,22 +146,93 @@ class SQLiteStorage(SQLReads):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(
-                    self.path, isolation_level=None, timeout=30.0, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute(f"PRAGMA synchronous={self.synchronous}")
-                conn.execute("PRAGMA foreign_keys=ON")
+                conn = self._open_connection()
             except sqlite3.Error as exc:
-                raise ValidationError(f"cannot open {self.path}: {exc}") from exc
+                raise self._fault(exc) from None
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
         return conn
 
+    def _open_connection(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
+        )
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc) and "read-only" not in str(exc):
+                raise
+            self.read_only = True  # a file we may not write: open it for reading only
+        if self.read_only:
+            conn.close()
+            # immutable: nothing can change a file nobody may write, and SQLite then needs
+            # no -shm or -wal file beside it (the folder may be read-only too)
+            uri = f"{Path(self.path).resolve().as_uri()}?mode=ro&immutable=1"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                   timeout=BUSY_TIMEOUT, check_same_thread=False)  # fmt: skip
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _fault(self, exc: BaseException) -> Exception:
+        """The StorageError to raise for a sqlite3 error: which file, what is wrong, what to
+        do. Anything not from SQLite is returned as it is."""
+        text = str(exc)
+        path = self.path
+        if isinstance(exc, json.JSONDecodeError):
+            return StorageError(
+                f"{path}: a stored record is not valid JSON ({text}); the file was changed by "
+                "hand or damaged: restore it from a backup"
+            )
+        if not isinstance(exc, sqlite3.Error):
+            return exc  # type: ignore[return-value]
+        if "locked" in text or "busy" in text:
+            return StorageError(
+                f"{path} is locked: another process held it for over {BUSY_TIMEOUT:.0f} s (a "
+                "long transaction, a backup, a stuck desk); nothing was written: try again, "
+                "or find and end what holds it"
+            )
+        if "readonly" in text or "read-only" in text:
+            return StorageError(
+                f"{path} is read-only for this process: it can be read (reports, lists), but "
+                "writing needs write permission on the file and its folder"
+            )
+        if "malformed" in text or "not a database" in text or "disk I/O" in text:
+            return StorageError(
+                f"{path} is damaged ({text}); nothing was written: restore it from a backup "
+                "(sqlite3's .recover can salvage what is left)"
+            )
+        if "no such table" in text or "no such column" in text:
+            return StorageError(
+                f"{path} is not an aftersales store of a known schema ({text}): point storage "
+                "at the right file, or restore it from a backup"
+            )
+        if "unable to open" in text:
+            return StorageError(
+                f"cannot open {path} ({text}): check that its folder exists and is readable"
+            )
+        return StorageError(f"{path}: {type(exc).__name__}: {text}")
+
     def _migrate(self) -> None:
         conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        except sqlite3.OperationalError:
+            current = None  # a new file
+        except sqlite3.Error as exc:
+            raise self._fault(exc) from None
+        if current is not None and current == len(MIGRATIONS):
+            return  # up to date: no write (a read-only file opens for reports)
+        if self.read_only:
+            raise StorageError(
+                f"{self.path} is read-only and its schema (version {current}) needs upgrading "
+                f"to {len(MIGRATIONS)}; open it once with write permission"
+            )
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._fault(exc) from None
         try:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -176,8 +254,11 @@ class SQLiteStorage(SQLReads):
                     (version, datetime.now(timezone.utc).isoformat()),
                 )
             conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise self._fault(exc) from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
 
     @property
@@ -189,13 +270,30 @@ class SQLiteStorage(SQLReads):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
+        if self.read_only:
+            raise self._fault(sqlite3.OperationalError("attempt to write a readonly database"))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._fault(exc) from None
         try:
             yield _SQLiteTransaction(conn)
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise self._fault(exc) from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise self._fault(exc) from None
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have ended it already
+            conn.execute("ROLLBACK")
 
     # -- reads (the others: SQLReads, with ? marks and SQLite's byte order of ids) ---------
     def find_cases(self, query: CaseQuery) -> list[Record]:
