@@ -116,7 +116,8 @@ def test_the_record_holds_training_appraisals_and_incidents(desk: ServiceDesk) -
     desk.safety.report_incident(happened_at=at(130), severity="minor", description="cut",
                                 by="e8", people=["e7"], case_id=case.id, at=at(140))  # fmt: skip
     desk.training.add_course(id="HYD", title="Hydraulics", year=2026, area="repair_skills",
-                             method="internal", trainer="m1", by="m1", at=at(1))  # fmt: skip
+                             method="internal", trainer="m1", certificate="hydraulics",
+                             by="m1", at=at(1))  # fmt: skip
     session = desk.training.schedule("HYD", starts_at=at(600), hours=4, by="m1", at=at(2))
     desk.training.enroll(session.id, ["e7"], by="m1", at=at(3))
     assert desk.policy.training is not None

@@ -71,6 +71,9 @@ def test_retakes_end_where_the_policy_says() -> None:
         desk.training.assess("e9", certificate="ATEX", scores=scores(99, 99, 99), by="m1", at=at(4))
     default = ServiceDesk(RULES / "default.policy")  # retake until passed
     add_team(default)
+    default.training.add_course(id="HYD", title="Hydraulics", year=2026, area="repair_skills",
+                                method="internal", trainer="m1", certificate="hydraulics",
+                                by="m1")  # fmt: skip
     low = {"theory": 10, "practical": 10, "case_study": 10}
     for attempt in range(5):
         result = default.training.assess("e8", certificate="hydraulics", scores=low, by="m1",
@@ -216,6 +219,9 @@ def test_a_certificate_issued_after_the_last_look_is_still_reminded(outbox: Outb
     moves that time forward, also while a look is running."""
     desk = ServiceDesk(RULES / "default.policy", plugins=[outbox])  # certificates: 2 years
     add_team(desk)  # e7 and e8 certified a month before T0
+    desk.training.add_course(id="SVC", title="Service", year=2026, area="repair_skills",
+                             method="internal", trainer="m1", certificate="service",
+                             by="m1")  # fmt: skip
     for member in ("e9", "e10"):
         desk.staff.add(id=member, name=member, roles=["engineer"], supervisor="m1", at=T0)
     later = T0 + timedelta(days=800)  # all of the team's certificates have expired

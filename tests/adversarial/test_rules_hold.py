@@ -39,6 +39,7 @@ def test_a_requisition_rule_without_when_applies_to_every_requisition(tmp_path: 
     desk = ServiceDesk(policy, "memory://", clock=lambda: T0 + timedelta(days=60))
     add_team(desk)
     desk.parts.add_location(id="WH", name="WH", by="sk1")
+    desk.parts.add_location(id="VAN7", name="Van", kind="van", engineer="e7", by="sk1")
     desk.parts.add_supplier(id="ACME", name="Acme", qualified=True, by="m1")
     desk.parts.add_part(sku="SEAL-9", name="Seal", category="seals", unit_cost="1", by="sk1")
     desk.parts.receive("SEAL-9", 5, location="WH", supplier="ACME", inspection=ALL_PASSED,
@@ -146,3 +147,59 @@ def test_a_period_is_exactly_a_month(desk: ServiceDesk, period: str) -> None:
     with pytest.raises(ValidationError, match="YYYY-MM"):
         desk.appraisals.rate("e7", period=period, source="supervisor", indicator="attitude",
                              score=80, by="m1")  # fmt: skip
+
+
+def test_assessments_need_an_active_member_and_a_known_certificate(desk: ServiceDesk) -> None:
+    full = {"theory": 90, "practical": 90, "case_study": 90}
+    with pytest.raises(ValidationError, match="unknown certificate 'hydrualics'"):
+        desk.training.assess("e8", certificate="hydrualics", scores=full, by="m1")
+    desk.training.add_course(id="HYD", title="Hydraulics", year=2026, area="repair_skills",
+                             method="internal", trainer="m1", certificate="hydraulics",
+                             by="m1")  # fmt: skip
+    desk.staff.deactivate("e8", by="m1")
+    with pytest.raises(WorkflowError, match="inactive"):
+        desk.training.assess("e8", certificate="hydraulics", scores=full, by="m1")
+    desk.staff.reactivate("e8", by="m1")
+    assert desk.training.assess("e8", certificate="hydraulics", scores=full, by="m1").passed
+
+
+@pytest.mark.parametrize("flag", ["no", "yes", 0, 1, None, "False"])
+def test_yes_and_no_are_booleans_only(desk: ServiceDesk, flag: object) -> None:
+    desk.parts.add_location(id="WH", name="WH", by="sk1")
+    desk.parts.add_supplier(id="ACME", name="Acme", qualified=True, by="m1")
+    desk.parts.add_part(sku="S", name="Seal", category="seals", unit_cost="1", by="sk1")
+    with pytest.raises(ValidationError, match="True or False"):
+        desk.parts.receive("S", 5, location="WH", supplier="ACME",
+                           inspection={**ALL_PASSED, "quality": flag}, by="sk1")  # fmt: skip
+    desk.parts.receive("S", 5, location="WH", supplier="ACME", inspection=ALL_PASSED, by="sk1")
+    with pytest.raises(ValidationError, match="True or False"):
+        desk.parts.adjust("S", 1, location="WH", increase=flag, reason="r", by="sk1",
+                          approved_by="m1")  # type: ignore[arg-type]  # fmt: skip
+    assert desk.parts.part("S").on_hand["WH"] == 5
+
+
+def test_lines_of_one_part_are_added_together(desk: ServiceDesk) -> None:
+    desk.parts.add_location(id="WH", name="WH", by="sk1")
+    desk.parts.add_location(id="VAN7", name="Van", kind="van", engineer="e7", by="sk1")
+    desk.parts.add_supplier(id="ACME", name="Acme", qualified=True, by="m1")
+    desk.parts.add_part(sku="SEAL-9", name="Seal", category="seals", unit_cost="1", by="sk1")
+    desk.parts.receive("SEAL-9", 10, location="WH", supplier="ACME", inspection=ALL_PASSED,
+                       by="sk1")  # fmt: skip
+    case = run_to(desk, "diagnosed")
+    twice = [{"sku": "SEAL-9", "quantity": 2}, {"sku": "SEAL-9", "quantity": 1}]
+    req = desk.parts.request(case.id, twice, by="e7", at=at(140))
+    assert [(li.sku, li.quantity) for li in req.lines] == [("SEAL-9", 3)]
+    desk.parts.issue(req.id, from_location="WH", by="sk1", at=at(141))
+    desk.cases.complete(case.id, by="e7", at=at(200), actions="replaced", result="ok",
+                        parts_used=[{"sku": "SEAL-9", "quantity": 1}] * 2)  # fmt: skip
+    ledger = desk.parts.return_parts(case.id, [{"sku": "SEAL-9", "quantity": 1}],
+                                     to_location="WH", by="e7", at=at(210))  # fmt: skip
+    assert ledger.returned == {"SEAL-9": 1}
+    assert desk.parts.part("SEAL-9").total == 8
+
+
+@pytest.mark.parametrize("number", [None, "", 5, ["AS-2026-000001"], "AS-2026-000001\x00"])
+def test_by_number_never_returns_another_case(desk: ServiceDesk, number: object) -> None:
+    desk.cases.report(**REPORT, by="cs1", at=at(0))
+    with pytest.raises((ValidationError, NotFound)):
+        desk.cases.by_number(number)  # type: ignore[arg-type]

@@ -78,11 +78,9 @@ def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
         item = PartUse(item.get("sku"), item.get("quantity", 1))  # type: ignore[arg-type]
     if not isinstance(item, PartUse):
         raise ValidationError("parts_used holds {'sku': ..., 'quantity': ...} or PartUse items")
-    _text(item.sku, "a part's sku")
-    quantity = item.quantity
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise ValidationError(f"part {item.sku}: the quantity must be a whole number >= 1")
-    return item
+    sku = values.name(item.sku, "a part's sku")
+    quantity = values.count(item.quantity, f"part {sku}: the quantity", minimum=1)
+    return PartUse(sku, quantity)
 
 
 @public_api("desk.cases")
@@ -138,6 +136,7 @@ class CaseService:
 
     def by_number(self, number: str) -> Case:
         """The case with the human number ``AS-2026-000123``; NotFound if there is none."""
+        number = values.name(number, "a case number")
         found = self.desk.storage.find_cases(CaseQuery(number=number))
         if not found:
             raise NotFound(f"no case numbered {number!r}")
@@ -477,9 +476,15 @@ class CaseService:
         version: int | None = None,
     ) -> Case:
         """The repair is done and tested; the report goes to the customer to sign."""
-        parts = []
+        if isinstance(parts_used, (str, bytes, Mapping)) or not isinstance(parts_used, Iterable):
+            raise ValidationError("parts_used is a list of {'sku': ..., 'quantity': ...} items")
+        merged: dict[str, int] = {}  # two lines of one part are one use: added together
         for item in parts_used:
-            parts.append(to_dict(_part(item)))
+            use = _part(item)
+            merged[use.sku] = merged.get(use.sku, 0) + use.quantity
+            if len(merged) > 500:
+                raise ValidationError("parts_used holds at most 500 parts")
+        parts = [to_dict(PartUse(sku, quantity)) for sku, quantity in merged.items()]
         data = {
             "actions": _text(actions, "actions"),
             "result": _text(result, "the result of the tests"),

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 STORE_ROLES = ("storekeeper", "manager")
+MAX_LINES = 500
+"""Lines one order, requisition or return may hold."""
 _UNACCOUNTED_AFTER = timedelta(days=7)
 _EXPIRY_WARNING = timedelta(days=30)
 
@@ -64,6 +66,29 @@ def _text(value: Any, what: str) -> str:
 
 def _quantity(value: Any, what: str = "quantity") -> int:
     return values.count(value, what, minimum=1)
+
+
+def _lines(lines: Any, what: str) -> builtins.list[tuple[str, int]]:
+    """``[{"sku": ..., "quantity": ...}]`` checked, with lines of one SKU added together (two
+    lines of one part would otherwise write that part twice in one transaction)."""
+    if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
+        raise ValidationError(f"{what} is a list of {{'sku': ..., 'quantity': ...}} lines")
+    merged: dict[str, int] = {}
+    for n, line in enumerate(lines, start=1):
+        if n > MAX_LINES:
+            raise ValidationError(f"{what} holds at most {MAX_LINES} lines")
+        if not isinstance(line, Mapping):
+            raise ValidationError(
+                f"{what}: line {n} is a {type(line).__name__}, not {{'sku': ..., 'quantity': ...}}"
+            )
+        unknown = sorted(str(k) for k in set(line) - {"sku", "quantity"})
+        if unknown:
+            raise ValidationError(f"{what}: line {n} has an unknown field {unknown[0]!r:.40}")
+        sku = values.name(line.get("sku"), f"{what}: the sku of line {n}")
+        merged[sku] = merged.get(sku, 0) + _quantity(line.get("quantity", 1))
+    if not merged:
+        raise ValidationError(f"{what} needs at least one line")
+    return list(merged.items())
 
 
 def _movement_event(m: Movement) -> dict[str, Any]:
@@ -222,6 +247,12 @@ class PartsService:
             raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
         self.location(location)
         checks = self.desk.policy.parts.inspect_incoming if self.desk.policy.parts else ()
+        if not isinstance(inspection, Mapping):
+            raise ValidationError(
+                "inspection maps each check to True or False, e.g. {'quantity': True, ...}"
+            )
+        for check, passed in inspection.items():
+            values.flag(passed, f"the inspection's {check!r:.40}")
         missing = [c for c in checks if c not in inspection]
         if missing:
             raise ValidationError(
@@ -360,6 +391,7 @@ class PartsService:
     ) -> Part:  # fmt: skip
         """Correct the books to the shelf: only with a reason and a manager's approval (not
         the storekeeper's own)."""
+        values.flag(increase, "increase")
         self._actor(by, STORE_ROLES, "adjust stock")
         approver = self._actor(approved_by, ("manager",), "approve stock adjustments")
         if approver.id == by:
@@ -420,12 +452,9 @@ class PartsService:
         if not source.qualified:
             raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
         wanted = tuple(
-            RequisitionLine(self.part(_text(li.get("sku"), "sku")).sku,
-                            _quantity(li.get("quantity", 1)))
-            for li in lines
-        )  # fmt: skip
-        if not wanted:
-            raise ValidationError("an order needs at least one line")
+            RequisitionLine(self.part(sku).sku, quantity)
+            for sku, quantity in _lines(lines, "an order")
+        )
         when = self.desk.at(at)
         po = PurchaseOrder(f"PO-{uuid.uuid4().hex[:10]}", supplier, wanted, when, by, version=1)
         with self.desk.storage.transaction() as tx:
@@ -619,10 +648,9 @@ class PartsService:
                 f"({case.engineer or 'none yet'}) can"
             )
         self.desk.staff.actor(by)
-        wanted = [RequisitionLine(_text(li.get("sku"), "sku"), _quantity(li.get("quantity", 1)))
-                  for li in lines]  # fmt: skip
-        if not wanted:
-            raise ValidationError("a requisition needs at least one line")
+        wanted = [
+            RequisitionLine(sku, quantity) for sku, quantity in _lines(lines, "a requisition")
+        ]
         value = sum((self.part(li.sku).unit_cost * li.quantity for li in wanted), Decimal(0))
         rules = self.desk.policy.parts
         # money in conditions is an amount in the policy's currency (checked when it loads)
@@ -731,8 +759,7 @@ class PartsService:
         when = self.desk.at(at)
         returned = dict(ledger.returned)
         moves = []
-        for li in lines:
-            sku, quantity = _text(li.get("sku"), "sku"), _quantity(li.get("quantity", 1))
+        for sku, quantity in _lines(lines, "a return"):
             if ledger.outstanding(sku) < quantity:
                 raise ValidationError(
                     f"only {ledger.outstanding(sku)} of {sku} issued for {case.number} are "

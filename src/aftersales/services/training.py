@@ -97,17 +97,23 @@ class TrainingService:
         if not actor.has_role(*ASSESSORS) or actor.id == staff_id:
             raise PermissionDenied(f"{by} cannot assess {staff_id}: a supervisor or manager "
                                    "other than the member assesses")  # fmt: skip
+        member = self.desk.staff.get(staff_id)
+        if not member.active:
+            raise WorkflowError(f"staff {staff_id} is inactive: reactivate them to assess them")
+        certificate = values.name(certificate, "the certificate")
+        known = self._certificates()
+        if certificate not in known:
+            raise ValidationError(
+                f"unknown certificate {certificate!r}; the policy and the training plan name: "
+                f"{', '.join(sorted(known)) or 'none'}"
+            )
         names = [w.name for w in rules.assessment]
-        if set(scores) != set(names):
+        if not isinstance(scores, Mapping) or set(scores) != set(names):
             raise ValidationError(f"an assessment scores exactly {', '.join(names)}")
         parts: dict[str, Decimal] = {}
         for name, value in scores.items():
-            try:
-                parts[name] = Decimal(str(value))
-            except InvalidOperation:
-                raise ValidationError(f"{name}: a score is a number from 0 to 100") from None
-            if not 0 <= parts[name] <= 100:
-                raise ValidationError(f"{name}: a score runs from 0 to 100, not {value}")
+            parts[name] = values.amount(value, f"{name}: a score (a number from 0 to 100)",
+                                        minimum=0, maximum=100)  # fmt: skip
         record = self.record(staff_id)
         earlier = [a for a in record.assessments if a.certificate == certificate]
         if earlier and earlier[-1].passed and record.valid(certificate, self.desk.at(at)):
@@ -155,6 +161,12 @@ class TrainingService:
         return assessment
 
     # -- the annual plan -----------------------------------------------------------------------
+    def _certificates(self) -> set[str]:
+        """The certificates there are: named by the policy's rules or by a course."""
+        names = {rule.certificate for rule in self.rules.certificates}
+        names |= {c.certificate for c in self.plan(None) if c.certificate}
+        return names
+
     def add_course(
         self,
         *,
