@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aftersales.core.errors import ValidationError
+from aftersales.core.errors import NotFound, ValidationError
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
 """The earliest instant the desk accepts (a real history may reach back decades)."""
@@ -84,6 +84,16 @@ def text(
 def name(value: Any, what: str, *, required: bool = True) -> Any:
     """A one-line text: an id, a name, a code, an e-mail address."""
     return text(value, what, required=required, line=True)
+
+
+def key(value: Any, what: str) -> str:
+    """An id to look a record up by: text (ValidationError otherwise); text no record can
+    have (control characters, lone surrogates, over-long) is simply not found."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} is text, not {type(value).__name__}")
+    if not value or len(value) > MAX_NAME * 4 or _BAD_IN_LINE.search(value):
+        raise NotFound(f"no {what} {_shown(value)}")
+    return value
 
 
 def moment(value: Any, what: str = "time") -> datetime:
@@ -167,6 +177,11 @@ def amount(
     return number
 
 
+def shown(value: Any) -> str:
+    """``value`` as an error message shows it: a short repr, whatever it is."""
+    return _any(value)
+
+
 def _any(value: Any) -> str:
     if isinstance(value, str):
         return _shown(value)
@@ -190,7 +205,9 @@ __all__ = [
     "count",
     "day",
     "flag",
+    "key",
     "moment",
     "name",
+    "shown",
     "text",
 ]

@@ -39,6 +39,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import Case, Notification, PeriodResult, Staff
+from aftersales.core.values import shown
 from aftersales.plugins.metrics import month_bounds
 from aftersales.plugins.storage import CaseQuery, utc_text
 
@@ -54,7 +55,7 @@ def _event(kind: str, at: str, by: str, data: Any, version: int = 1) -> dict[str
 
 def _period(value: str) -> str:
     if not isinstance(value, str) or not _PERIOD.fullmatch(value):
-        raise ValidationError(f"a period is a month written YYYY-MM, not {value!r}")
+        raise ValidationError(f"a period is a month written YYYY-MM, not {shown(value)}")
     return value
 
 
@@ -75,7 +76,7 @@ class AppraisalService:
         ``reported`` (reported in the month, assigned to the member) or ``reported_by``
         (reported in the month by the member)."""
         if kind not in _KINDS:
-            raise ValidationError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
+            raise ValidationError(f"kind must be one of {', '.join(_KINDS)}, not {shown(kind)}")
         if self._month is not None and self._month[0] == period:
             return self._month[1].get((kind, staff_id), [])
         start, end = (utc_text(t) for t in month_bounds(self.desk, _period(period)))
@@ -155,11 +156,11 @@ class AppraisalService:
         indicators = [w.name for w in section.indicators]
         if source not in sources:
             raise ValidationError(
-                f"unknown source {source!r}; the policy's are {', '.join(sources)}"
+                f"unknown source {shown(source)}; the policy's are {', '.join(sources)}"
             )
         if indicator not in indicators:
             raise ValidationError(
-                f"unknown indicator {indicator!r}; the policy's are {', '.join(indicators)}"
+                f"unknown indicator {shown(indicator)}; the policy's are {', '.join(indicators)}"
             )
         if indicator in section.measures:
             raise ValidationError(f"{indicator} is measured by metrics in the policy, not rated")
@@ -380,7 +381,7 @@ class AppraisalService:
             )
         if decision not in DECISIONS:
             raise ValidationError(
-                f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}"
+                f"decision must be one of {', '.join(DECISIONS)}, not {shown(decision)}"
             )
         if not isinstance(reason, str) or not reason.strip():
             raise ValidationError("a review decision needs a reason")

@@ -8,6 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.convert import trusted
 from aftersales.plugins.storage import Record, Storage
 
@@ -40,7 +41,7 @@ class SnapshotCache(Generic[V]):
         self._lock = threading.Lock()
 
     def get(self, id: str) -> V | None:
-        version = self.storage.version(self.kind, id)
+        version = self.storage.version(self.kind, values.key(id, f"{self.kind} id"))
         if version is None:
             return None
         with self._lock:

@@ -27,7 +27,8 @@ from aftersales.core.errors import (
 )
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
 from aftersales.core.sla import Clock
-from aftersales.core.workflow import FINAL, OPEN, Step, apply, check_allowed, start
+from aftersales.core.values import shown
+from aftersales.core.workflow import FINAL, OPEN, STATUSES, Step, apply, check_allowed, start
 from aftersales.plugins.storage import CaseIndex, CaseQuery, OutboxItem, Record, utc_text
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
 from aftersales.services.cache import SnapshotCache
@@ -54,7 +55,9 @@ def _record(cls: type[Any], value: Any, what: str) -> Any:
     known = [f.name for f in attrs.fields(cls)]
     unknown = sorted(set(value) - set(known))
     if unknown:
-        raise ValidationError(f"unknown {what} field {unknown[0]!r}; known: {', '.join(known)}")
+        raise ValidationError(
+            f"unknown {what} field {shown(unknown[0])}; known: {', '.join(known)}"
+        )
     checked = {key: values.name(item, f"{what}.{key}", required=False)
                for key, item in value.items()}  # fmt: skip
     return from_dict(cls, checked)
@@ -74,7 +77,7 @@ def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
     if isinstance(item, Mapping):
         unknown = sorted(set(item) - {"sku", "quantity"})
         if unknown:
-            raise ValidationError(f"unknown part field {unknown[0]!r}; known: sku, quantity")
+            raise ValidationError(f"unknown part field {shown(unknown[0])}; known: sku, quantity")
         item = PartUse(item.get("sku"), item.get("quantity", 1))  # type: ignore[arg-type]
     if not isinstance(item, PartUse):
         raise ValidationError("parts_used holds {'sku': ..., 'quantity': ...} or PartUse items")
@@ -95,7 +98,7 @@ class CaseService:
         """The current case; NotFound if there is none with that id."""
         case = self._cache.get(case_id)
         if case is None:
-            raise NotFound(f"no case {case_id!r}")
+            raise NotFound(f"no case {shown(case_id)}")
         return case
 
     def decode(self, record: Record) -> Case:
@@ -139,14 +142,14 @@ class CaseService:
         number = values.name(number, "a case number")
         found = self.desk.storage.find_cases(CaseQuery(number=number))
         if not found:
-            raise NotFound(f"no case numbered {number!r}")
+            raise NotFound(f"no case numbered {shown(number)}")
         return from_dict(Case, found[0].data)
 
     def history(self, case_id: str) -> list[CaseEvent]:
         """Every event of the case, oldest first."""
         stored = self.desk.storage.events(KIND, case_id)
         if not stored:
-            raise NotFound(f"no case {case_id!r}")
+            raise NotFound(f"no case {shown(case_id)}")
         return [
             CaseEvent(
                 case_id, e["version"], e["type"], from_dict(datetime, e["at"]), e["by"], e["data"]
@@ -165,9 +168,21 @@ class CaseService:
     ) -> list[Case]:
         """Cases by status (one or several), assigned engineer, and report time
         (``since`` inclusive, ``until`` exclusive), oldest report first."""
-        statuses = (
-            None if status is None else ((status,) if isinstance(status, str) else tuple(status))
-        )
+        statuses = None
+        if status is not None:
+            if isinstance(status, str):
+                status = (status,)
+            if not isinstance(status, Iterable) or isinstance(status, (bytes, Mapping)):
+                raise ValidationError("status is a status or a list of statuses")
+            statuses = tuple(status)
+            for one in statuses:
+                if one not in STATUSES:
+                    raise ValidationError(
+                        f"unknown status {shown(one)}; statuses: {', '.join(STATUSES)}"
+                    )
+        engineer = values.name(engineer, "engineer", required=False)
+        if limit is not None:
+            limit = values.count(limit, "limit", minimum=1)
         query = CaseQuery(
             status=statuses,
             engineer=engineer,
@@ -205,9 +220,11 @@ class CaseService:
         prod = _record(Product, product, "product")
         fault_text = _text(fault, "fault")
         if severity not in SEVERITIES:
-            raise ValidationError(f"unknown severity {severity!r}; use {', '.join(SEVERITIES)}")
+            raise ValidationError(
+                f"unknown severity {shown(severity)}; use {', '.join(SEVERITIES)}"
+            )
         if channel not in CHANNELS:
-            raise ValidationError(f"unknown channel {channel!r}; use {', '.join(CHANNELS)}")
+            raise ValidationError(f"unknown channel {shown(channel)}; use {', '.join(CHANNELS)}")
         if not isinstance(machine_down, bool):
             raise ValidationError("machine_down must be True or False")
         code = _text(fault_code, "fault_code", required=False)
@@ -276,7 +293,7 @@ class CaseService:
             if decl is None:
                 known = ", ".join(n.removeprefix("custom.") for n in declared) or "none"
                 raise ValidationError(
-                    f"custom field {name!r} is not declared in the policy's fields block; "
+                    f"custom field {shown(name)} is not declared in the policy's fields block; "
                     f"declared: {known}"
                 )
             if value is None:
@@ -288,7 +305,7 @@ class CaseService:
             }[decl.type]
             if not ok:
                 raise ValidationError(
-                    f"custom field {name!r} is {decl.type} in the policy, not {value!r}"
+                    f"custom field {shown(name)} is {decl.type} in the policy, not {shown(value)}"
                 )
             out[name] = value
         return out
@@ -342,7 +359,7 @@ class CaseService:
         lacks a certificate the policy's ``require certificate`` rules ask for the case is
         refused, unless a manager gives ``override=`` with the reason (recorded)."""
         data = self._assignment(case_id, engineer, by, at, override)
-        data["instructions"] = instructions
+        data["instructions"] = _text(instructions, "the instructions", required=False)
         return self._act(case_id, "assign", by, at, version, data)
 
     def _assignment(
@@ -374,7 +391,7 @@ class CaseService:
         ``assign``)."""
         data = self._assignment(case_id, engineer, by, at, override)
         data["reason"] = _text(reason, "the reason for a reassignment")
-        data["instructions"] = instructions
+        data["instructions"] = _text(instructions, "the instructions", required=False)
         return self._act(case_id, "reassign", by, at, version, data)
 
     def confirm(
@@ -458,7 +475,7 @@ class CaseService:
         target."""
         if complexity not in COMPLEXITIES:
             raise ValidationError(
-                f"unknown complexity {complexity!r}; use {', '.join(COMPLEXITIES)}"
+                f"unknown complexity {shown(complexity)}; use {', '.join(COMPLEXITIES)}"
             )
         data = {"cause": _text(cause, "cause"), "complexity": complexity}
         return self._act(case_id, "diagnose", by, at, version, data)
@@ -541,9 +558,9 @@ class CaseService:
         """Record that the customer was told a milestone will be late, why, and when to
         expect it instead."""
         when = self.desk.at(at)
-        if milestone not in MILESTONE_EVENT:
+        if not isinstance(milestone, str) or milestone not in MILESTONE_EVENT:
             raise ValidationError(
-                f"unknown milestone {milestone!r}; use {', '.join(MILESTONE_EVENT)}"
+                f"unknown milestone {shown(milestone)}; use {', '.join(MILESTONE_EVENT)}"
             )
         eta = self.desk.at(new_eta)
         if eta <= when:
@@ -575,7 +592,7 @@ class CaseService:
         if full is None:
             choices = ", ".join(repr(r) for r in allowed)
             raise ValidationError(
-                f"the policy does not allow a hold for {reason!r}; "
+                f"the policy does not allow a hold for {shown(reason)}; "
                 + (f"it allows {choices}" if allowed else "it has no hold line")
             )
         return self._act(case_id, "hold", by, at, version, {"reason": full})
@@ -603,9 +620,10 @@ class CaseService:
             or not 1 <= satisfaction <= 5
         ):
             raise ValidationError(
-                f"satisfaction must be a whole number from 1 to 5, not {satisfaction!r}"
+                f"satisfaction must be a whole number from 1 to 5, not {shown(satisfaction)}"
             )
         case = self.get(case_id)
+        self.desk.staff.actor(by)
         if by in {h.engineer for h in case.handovers}:
             raise PermissionDenied(
                 f"{by} worked on case {case.number} and cannot record its customer's "
@@ -652,7 +670,9 @@ class CaseService:
         changes: dict[str, Any] = {}
         if severity is not None:
             if severity not in SEVERITIES:
-                raise ValidationError(f"unknown severity {severity!r}; use {', '.join(SEVERITIES)}")
+                raise ValidationError(
+                    f"unknown severity {shown(severity)}; use {', '.join(SEVERITIES)}"
+                )
             changes["severity"] = severity
         if machine_down is not None:
             if not isinstance(machine_down, bool):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
@@ -32,6 +33,7 @@ from aftersales.core.errors import (
 )
 from aftersales.core.expenses import Claim, ClaimLine, Finding, Step
 from aftersales.core.model import Notification
+from aftersales.core.values import shown
 from aftersales.plugins.storage import event_record as _event
 
 if TYPE_CHECKING:
@@ -126,9 +128,9 @@ class ExpenseService:
         return claim
 
     def get(self, claim_id: str) -> Claim:
-        record = self.desk.storage.get("claim", claim_id)
+        record = self.desk.storage.get("claim", values.key(claim_id, "claim id"))
         if record is None:
-            raise NotFound(f"no expense claim {claim_id!r}")
+            raise NotFound(f"no expense claim {shown(claim_id)}")
         return from_dict(Claim, record.data)
 
     def claims(self, *, status: str | None = None) -> builtins.list[Claim]:
@@ -289,7 +291,7 @@ class ExpenseService:
         """Approved and paid claim lines dated in ``[since, until)``, grouped ``by`` staff,
         case, category or customer: total, lines, claims, cost per case, lines over limits."""
         if by not in ("staff", "case", "category", "customer"):
-            raise ValidationError(f"by must be staff, case, category or customer, not {by!r}")
+            raise ValidationError(f"by must be staff, case, category or customer, not {shown(by)}")
         groups: dict[str, dict[str, Any]] = {}
         for claim in self.claims():
             if claim.status not in ("approved", "paid"):

@@ -26,6 +26,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import NotFound, ValidationError
 from aftersales.core.model import Notification, Staff
+from aftersales.core.values import shown
 from aftersales.plugins.storage import OutboxItem, SentNotification, Transaction, utc_text
 
 if TYPE_CHECKING:
@@ -309,7 +310,9 @@ class NotificationService:
         """Put a failed item back in the queue with fresh tries, and try it now."""
         found = next((i for i in self.failed() if i.id == item_id), None)
         if found is None:
-            raise NotFound(f"no failed notification {item_id!r}; see desk.notifications.failed()")
+            raise NotFound(
+                f"no failed notification {shown(item_id)}; see desk.notifications.failed()"
+            )
         when = self.desk.at(now)
         again = attrs.evolve(found, status="pending", attempts=0, next_try_at=utc_text(when))
         with self.desk.storage.transaction() as tx:

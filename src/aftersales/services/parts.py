@@ -47,6 +47,7 @@ from aftersales.core.parts import (
     apply,
     expired,
 )
+from aftersales.core.values import shown
 from aftersales.plugins.storage import Transaction
 from aftersales.plugins.storage import event_record as _event
 
@@ -115,12 +116,12 @@ class PartsService:
             with self.desk.storage.transaction() as tx:
                 tx.append(kind, key, 0, [event], to_dict(attrs.evolve(value, version=1)))
         except ConflictError:
-            raise ConflictError(f"there is already a {kind} {key!r}") from None
+            raise ConflictError(f"there is already a {kind} {shown(key)}") from None
 
     def _get(self, kind: str, key: str, cls: type[Any]) -> Any:
-        record = self.desk.storage.get(kind, key)
+        record = self.desk.storage.get(kind, values.key(key, f"{kind} id"))
         if record is None:
-            raise NotFound(f"no {kind} {key!r}")
+            raise NotFound(f"no {kind} {shown(key)}")
         return from_dict(cls, record.data)
 
     # -- catalog ------------------------------------------------------------------------------
@@ -180,7 +181,9 @@ class PartsService:
         """A warehouse, a bin, or an engineer's van (``kind="van", engineer=...``)."""
         self._actor(by, STORE_ROLES, "add locations")
         if kind not in LOCATION_KINDS:
-            raise ValidationError(f"kind must be one of {', '.join(LOCATION_KINDS)}, not {kind!r}")
+            raise ValidationError(
+                f"kind must be one of {', '.join(LOCATION_KINDS)}, not {shown(kind)}"
+            )
         if (kind == "van") != (engineer is not None):
             raise ValidationError("a van names its engineer, and only a van does")
         if engineer is not None and not self.desk.staff.get(engineer).has_role("engineer"):
@@ -209,9 +212,9 @@ class PartsService:
     def qualify(self, id: str, *, by: str, at: datetime | None = None) -> Supplier:
         """Mark a supplier qualified (a manager)."""
         self._actor(by, ("manager",), "qualify suppliers")
-        record = self.desk.storage.get("supplier", id)
+        record = self.desk.storage.get("supplier", values.key(id, "supplier id"))
         if record is None:
-            raise NotFound(f"no supplier {id!r}")
+            raise NotFound(f"no supplier {shown(id)}")
         supplier = attrs.evolve(from_dict(Supplier, record.data), qualified=True,
                                 version=record.version + 1)  # fmt: skip
         event = {"version": supplier.version, "type": "qualified",
@@ -260,6 +263,7 @@ class PartsService:
                 f"the inspection says nothing of {', '.join(missing)}"
             )
         failed = [c for c in checks if not inspection[c]]
+        reason = values.text(reason, "the reason", required=False)
         kept = quantity if accepted is None else accepted
         if failed and (accepted is None or accepted >= quantity or not reason):
             raise ValidationError(
@@ -267,7 +271,7 @@ class PartsService:
                 "and the reason for what is sent back"
             )
         if isinstance(kept, bool) or not isinstance(kept, int) or not 0 <= kept <= quantity:
-            raise ValidationError(f"accepted must be from 0 to {quantity}, not {accepted!r}")
+            raise ValidationError(f"accepted must be from 0 to {quantity}, not {shown(accepted)}")
         when = self.desk.at(at)
         part = self.part(sku)
         order = None
@@ -382,6 +386,7 @@ class PartsService:
     ) -> Part:  # fmt: skip
         """Write off damaged or expired stock, with the reason."""
         self._actor(by, STORE_ROLES, "scrap stock")
+        self.location(location)
         return self._move(self.part(sku), "scrapped", _quantity(quantity), by, self.desk.at(at),
                           location=location, reason=_text(reason, "the reason"))  # fmt: skip
 
@@ -520,10 +525,12 @@ class PartsService:
         counted there, against the books. Variances are settled with :meth:`settle`."""
         self._actor(by, STORE_ROLES, "count stock")
         self.location(location)
+        if not isinstance(counts, Mapping) or not all(isinstance(k, str) for k in counts):
+            raise ValidationError("counts maps each SKU to the number counted: {'SEAL-9': 8}")
         books = {p.sku: p.on_hand.get(location, 0) for p in self.parts()}
         unknown = sorted(set(counts) - set(books))
         if unknown:
-            raise NotFound(f"no part {unknown[0]!r} in the catalog")
+            raise NotFound(f"no part {shown(unknown[0])} in the catalog")
         for sku, n in counts.items():
             if isinstance(n, bool) or not isinstance(n, int) or n < 0:
                 raise ValidationError(f"count of {sku} must be a whole number, 0 or more")
@@ -548,9 +555,9 @@ class PartsService:
     ) -> CountSheet:
         """Adjust the books to a count sheet: one adjustment per variance, each with the
         reason and a manager's approval (not the counter's own)."""
-        record = self.desk.storage.get("count", sheet_id)
+        record = self.desk.storage.get("count", values.key(sheet_id, "count sheet id"))
         if record is None:
-            raise NotFound(f"no count sheet {sheet_id!r}")
+            raise NotFound(f"no count sheet {shown(sheet_id)}")
         sheet = from_dict(CountSheet, record.data)
         if sheet.settled_by is not None:
             raise WorkflowError(f"count sheet {sheet_id} is settled already")
@@ -642,12 +649,12 @@ class PartsService:
         The policy's ``approve requisition`` rules pick who must approve; with none matching,
         it is approved at once."""
         case = self.desk.cases.get(case_id)
+        self.desk.staff.actor(by)
         if case.engineer != by:
             raise PermissionDenied(
                 f"{by} cannot request parts for {case.number}: only its engineer "
                 f"({case.engineer or 'none yet'}) can"
             )
-        self.desk.staff.actor(by)
         wanted = [
             RequisitionLine(sku, quantity) for sku, quantity in _lines(lines, "a requisition")
         ]
@@ -844,7 +851,7 @@ class PartsService:
         raise ValidationError(f"{engineer} has no van; give to_location= for the issue")
 
     def _case_parts(self, case_id: str) -> CaseParts:
-        record = self.desk.storage.get("case_parts", case_id)
+        record = self.desk.storage.get("case_parts", values.key(case_id, "case id"))
         return CaseParts(case_id) if record is None else from_dict(CaseParts, record.data)
 
     def _append_ledger(

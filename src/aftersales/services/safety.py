@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
+from aftersales.core.values import shown
 from aftersales.plugins.storage import event_record as _event
 from aftersales.plugins.storage import utc_text
 
@@ -70,7 +71,7 @@ class SafetyService:
             with self.desk.storage.transaction() as tx:
                 tx.append("tool", id, 0, [_event(1, "registered", by, when, {})], to_dict(tool))
         except ConflictError:
-            raise ConflictError(f"there is already a tool {id!r}") from None
+            raise ConflictError(f"there is already a tool {shown(id)}") from None
         return tool
 
     def _not_ahead(self, when: datetime, what: str) -> datetime:
@@ -83,9 +84,9 @@ class SafetyService:
         return when
 
     def tool(self, id: str) -> Tool:
-        record = self.desk.storage.get("tool", id)
+        record = self.desk.storage.get("tool", values.key(id, "tool id"))
         if record is None:
-            raise NotFound(f"no tool {id!r}")
+            raise NotFound(f"no tool {shown(id)}")
         return from_dict(Tool, record.data)
 
     def tools(self) -> builtins.list[Tool]:
@@ -174,11 +175,12 @@ class SafetyService:
         self.desk.staff.actor(by)
         if severity not in SEVERITIES:
             raise ValidationError(f"severity must be one of {', '.join(SEVERITIES)}")
-        if not isinstance(description, str) or not description.strip():
-            raise ValidationError("an incident needs a description")
+        description = values.text(description, "an incident's description")
         if case_id is not None:
             self.desk.cases.get(case_id)
-        involved = tuple(dict.fromkeys(people))
+        if isinstance(people, (str, bytes, Mapping)) or not isinstance(people, Iterable):
+            raise ValidationError("people is a list of staff ids")
+        involved = tuple(dict.fromkeys(values.key(p, "staff id") for p in people))
         for person in involved:
             self.desk.staff.get(person)
         when = self.desk.at(at)
@@ -196,9 +198,9 @@ class SafetyService:
         return incident
 
     def incident(self, id: str) -> Incident:
-        record = self.desk.storage.get("incident", id)
+        record = self.desk.storage.get("incident", values.key(id, "incident id"))
         if record is None:
-            raise NotFound(f"no incident {id!r}")
+            raise NotFound(f"no incident {shown(id)}")
         return from_dict(Incident, record.data)
 
     def incidents(self, *, open_only: bool = False) -> builtins.list[Incident]:

@@ -21,6 +21,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.sla import Clock, alert_times, clock, clock_state
+from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL
 from aftersales.plugins.storage import CaseQuery, SentNotification, utc_text
 from aftersales.policy import Policy
@@ -272,7 +273,9 @@ class SlaService:
         """SLA figures for the cases reported in ``[since, until)``, their clocks read at
         ``now`` (default: ``until``), grouped by priority, milestone, engineer or customer."""
         if group_by not in GROUPS:
-            raise ValidationError(f"group_by must be one of {', '.join(GROUPS)}, not {group_by!r}")
+            raise ValidationError(
+                f"group_by must be one of {', '.join(GROUPS)}, not {shown(group_by)}"
+            )
         start, end = self.desk.at(since), self.desk.at(until)
         when = self.desk.at(now) if now is not None else end
         if end <= start:

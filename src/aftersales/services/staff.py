@@ -25,6 +25,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import ROLES, Promotion, Rotation, Staff
+from aftersales.core.values import shown
 from aftersales.services.cache import SnapshotCache
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def _contact(
             Address(addr_spec=out[0])
         except (ValueError, IndexError, errors.HeaderParseError) as exc:
             raise ValidationError(
-                f"staff {id}: {out[0]!r} is not an e-mail address (name@example.com)"
+                f"staff {id}: {shown(out[0])} is not an e-mail address (name@example.com)"
             ) from exc
     return out[0], out[1], out[2]
 
@@ -124,7 +125,7 @@ class StaffService:
         """The staff member ``id``; NotFound if there is none."""
         staff = self._cache.get(id)
         if staff is None:
-            raise NotFound(f"no staff member {id!r}")
+            raise NotFound(f"no staff member {shown(id)}")
         return staff
 
     def list(self, *, role: str | None = None, active: bool | None = True) -> builtins.list[Staff]:
@@ -318,7 +319,7 @@ class StaffService:
     def _level(self, level: str) -> int:
         if level not in self.desk.levels:
             raise ValidationError(
-                f"unknown level {level!r}; the ladder is {' -> '.join(self.desk.levels)}"
+                f"unknown level {shown(level)}; the ladder is {' -> '.join(self.desk.levels)}"
             )
         return self.desk.levels.index(level)
 
@@ -356,5 +357,5 @@ class StaffService:
                 tx.append(KIND, staff.id, expected, [event], to_dict(staff))
         except ConflictError:
             if expected == 0:
-                raise ConflictError(f"there is already a staff member {staff.id!r}") from None
+                raise ConflictError(f"there is already a staff member {shown(staff.id)}") from None
             raise

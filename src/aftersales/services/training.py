@@ -42,6 +42,7 @@ from aftersales.core.training import (
     Session,
     TrainingRecord,
 )
+from aftersales.core.values import shown
 from aftersales.plugins.storage import Transaction, utc_text
 from aftersales.plugins.storage import event_record as _event
 
@@ -76,7 +77,7 @@ class TrainingService:
     def record(self, staff_id: str) -> TrainingRecord:
         """The member's assessments and certificates."""
         self.desk.staff.get(staff_id)
-        record = self.desk.storage.get("training", staff_id)
+        record = self.desk.storage.get("training", values.key(staff_id, "staff id"))
         return (
             TrainingRecord(staff_id) if record is None else from_dict(TrainingRecord, record.data)
         )
@@ -104,7 +105,7 @@ class TrainingService:
         known = self._certificates()
         if certificate not in known:
             raise ValidationError(
-                f"unknown certificate {certificate!r}; the policy and the training plan name: "
+                f"unknown certificate {shown(certificate)}; the policy and the training plan name: "
                 f"{', '.join(sorted(known)) or 'none'}"
             )
         names = [w.name for w in rules.assessment]
@@ -187,13 +188,15 @@ class TrainingService:
         self._planner(by, "plan training")
         course_id = _nonblank(id, "a course id")
         if "/" in course_id:
-            raise ValidationError(f"course id {course_id!r}: no '/' (it separates sessions)")
+            raise ValidationError(f"course id {shown(course_id)}: no '/' (it separates sessions)")
         if area not in AREAS:
-            raise ValidationError(f"area must be one of {', '.join(AREAS)}, not {area!r}")
+            raise ValidationError(f"area must be one of {', '.join(AREAS)}, not {shown(area)}")
         if method not in METHODS:
-            raise ValidationError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+            raise ValidationError(
+                f"method must be one of {', '.join(METHODS)}, not {shown(method)}"
+            )
         if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2999:
-            raise ValidationError(f"year must be a year such as 2027, not {year!r}")
+            raise ValidationError(f"year must be a year such as 2027, not {shown(year)}")
         course = Course(course_id, _nonblank(title, "a course title"), year, area, method,
                         _nonblank(trainer, "the trainer"),
                         None if certificate is None else _nonblank(certificate, "certificate"),
@@ -204,13 +207,13 @@ class TrainingService:
                 tx.append("course", course.id, 0, [_event(1, "course_added", by, when, {})],
                           to_dict(course))  # fmt: skip
         except ConflictError:
-            raise ConflictError(f"there is already a course {course.id!r}") from None
+            raise ConflictError(f"there is already a course {shown(course.id)}") from None
         return course
 
     def course(self, id: str) -> Course:
-        record = self.desk.storage.get("course", id)
+        record = self.desk.storage.get("course", values.key(id, "course id"))
         if record is None:
-            raise NotFound(f"no course {id!r} in the training plan")
+            raise NotFound(f"no course {shown(id)} in the training plan")
         return from_dict(Course, record.data)
 
     def plan(self, year: int | None = None) -> builtins.list[Course]:
@@ -242,7 +245,7 @@ class TrainingService:
         try:
             length = Decimal(str(hours))
         except InvalidOperation:
-            raise ValidationError(f"hours must be a number, not {hours!r}") from None
+            raise ValidationError(f"hours must be a number, not {shown(hours)}") from None
         if not length > 0:
             raise ValidationError(f"a session lasts more than 0 hours, not {hours}")
         session = Session(f"{course.id}/{len(course.sessions) + 1}", start, length,
@@ -259,7 +262,7 @@ class TrainingService:
         course = self.course(session_id.rpartition("/")[0])
         found = course.session(session_id)
         if found is None:
-            raise NotFound(f"course {course.id} has no session {session_id!r}")
+            raise NotFound(f"course {course.id} has no session {shown(session_id)}")
         return course, found
 
     def enroll(
