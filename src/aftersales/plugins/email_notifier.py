@@ -31,8 +31,9 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from email import charset
+from email import charset, errors
 from email.header import Header
+from email.headerregistry import Address
 from email.message import Message
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
@@ -124,7 +125,16 @@ class EmailNotifier:
     ) -> None:
         if self.settings.kinds and notification.kind not in self.settings.kinds:
             return
-        to = [formataddr((s.name, s.email)) for s in staff if s.email]
+        to = []
+        for member in staff:
+            if not member.email:
+                continue
+            address = _address(member)
+            if address is None:  # one bad record never costs the others their mail
+                logger.warning("%s: staff %s has an address that cannot be mailed, skipped",
+                               notification.kind, member.id)  # fmt: skip
+                continue
+            to.append(address)
         to += [a for a in self.settings.copy_to if a not in to]
         if not to:
             logger.info("%s: none of %s has an e-mail address", notification.kind,
@@ -209,13 +219,30 @@ class EmailNotifier:
         except BaseException:
             _quit(client)  # mid-transaction state unknown: start clean next time
             raise
-        if refused:  # some recipients taken: the retry sends to all again (at least once)
-            _quit(client)
-            raise smtplib.SMTPRecipientsRefused(refused)
+        if refused:
+            lasting = {a: r for a, r in refused.items() if 500 <= r[0] < 600}
+            if len(lasting) < len(refused):  # a temporary refusal: the retry sends to all
+                _quit(client)  # again (at least once)
+                raise smtplib.SMTPRecipientsRefused(refused)
+            # the others have the mail; a retry would not change a lasting refusal
+            logger.warning("mail %s: the server refused %s for good", msg["Message-ID"],
+                           ", ".join(f"{a} ({r[0]})" for a, r in lasting.items()))  # fmt: skip
         if self.settings.keep_open > 0:
             self._client, self._used = client, time.monotonic()
         else:
             _quit(client)
+
+
+def _address(member: Staff) -> str | None:
+    """``Name <address>`` for ``member``, or None when the stored address cannot be one. A
+    name is flattened to one line of printable text (records stored before names were
+    checked may hold line breaks, which would break the header)."""
+    name = "".join(ch for ch in " ".join(member.name.split()) if ch.isprintable())
+    try:
+        Address(addr_spec=member.email or "")
+    except (ValueError, IndexError, errors.HeaderParseError):
+        return None
+    return formataddr((name, member.email or ""))
 
 
 def _stale(exc: Exception) -> bool:

@@ -56,6 +56,11 @@ def _event(kind: str, at: str, by: str, data: Any, version: int = 1) -> dict[str
 def _period(value: str) -> str:
     if not isinstance(value, str) or not _PERIOD.fullmatch(value):
         raise ValidationError(f"a period is a month written YYYY-MM, not {shown(value)}")
+    if not values.EARLIEST_YEAR <= int(value[:4]) <= values.LATEST_YEAR:
+        raise ValidationError(
+            f"the period {value} is out of range; months from {values.EARLIEST_YEAR} to "
+            f"{values.LATEST_YEAR}"
+        )
     return value
 
 
