@@ -60,7 +60,7 @@ def test_promotions_are_checked(desk: ServiceDesk) -> None:
         ({"to": "engineer"}, ValidationError, "is senior_engineer; a promotion goes up the ladder"),
         ({"to": "senior_engineer"}, ValidationError, "goes up the ladder"),
         ({"to": "guru"}, ValidationError, "unknown level 'guru'; the ladder is engineer -> "),
-        ({"reason": " "}, ValidationError, "needs a reason"),
+        ({"reason": " "}, ValidationError, "the reason for a promotion"),
         ({"roles": ["wizard"]}, ValidationError, "unknown role 'wizard'"),
     ):
         args = {"to": "supervisor", "by": "m1", "reason": "r", "at": at(2), **kwargs}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import REPORT, RULES, T0, add_team
 
-from aftersales import ServiceDesk, StorageError
+from aftersales import ServiceDesk, StorageError, ValidationError
 from aftersales.plugins import sqlite as sqlite_backend
 
 
@@ -101,7 +101,7 @@ def test_dev_null_is_not_a_store() -> None:
 
 READ_ONLY = """
 import sys
-from aftersales import ServiceDesk, StorageError
+from aftersales import ServiceDesk, StorageError, ValidationError
 desk = ServiceDesk(sys.argv[1], sys.argv[2])
 print(len(desk.staff.list()), len(desk.cases.find()))
 try:
@@ -155,3 +155,21 @@ def test_two_desks_racing_on_one_file_see_only_storage_or_conflict_errors(tmp_pa
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\x00b"])
+def test_text_a_store_cannot_hold_is_refused_and_nothing_is_written(
+    storage_url: str, text: str
+) -> None:
+    """The backstop under the checks at the API: whatever reaches a SQL store unchecked."""
+    desk = ServiceDesk(RULES / "default.policy", storage_url)
+    event = {"version": 1, "type": "noted", "at": "2026-11-23T09:00:00+00:00", "by": "x",
+             "data": {"note": text}}  # fmt: skip
+    try:
+        with desk.storage.transaction() as tx:
+            tx.append("note", "n1", 0, [event], {"note": text})
+    except ValidationError as exc:
+        assert "nothing was written" in str(exc)
+        assert desk.storage.get("note", "n1") is None
+    else:
+        assert desk.storage.get("note", "n1") is not None  # a store that can hold it

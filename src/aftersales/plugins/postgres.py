@@ -29,7 +29,7 @@ from aftersales.core import redact
 from aftersales.core.errors import ConflictError, StorageError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
 from aftersales.plugins.sql_reads import OUTBOX_COLUMNS, SQLReads, outbox_item, read_snapshot
-from aftersales.plugins.sqlite import find_sql
+from aftersales.plugins.sqlite import UNSTORABLE, find_sql
 from aftersales.plugins.storage import (
     CaseIndex,
     CaseQuery,
@@ -179,6 +179,14 @@ class PostgresStorage(SQLReads):
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                 yield _PostgresTransaction(conn)
+        except UnicodeEncodeError:
+            raise ValidationError(UNSTORABLE) from None
+        except self._pg.DataError as exc:
+            if "0x00" not in str(exc) and "NUL" not in str(exc):
+                raise self._fault(exc) from None
+            raise ValidationError(
+                "a text holds a NUL character, which PostgreSQL cannot store; nothing was written"
+            ) from None
         except self._pg.Error as exc:
             raise self._fault(exc) from None
 

@@ -124,6 +124,9 @@ def parse_url(url: str) -> tuple[str, str]:
     return path, _SYNCHRONOUS[sync]
 
 
+UNSTORABLE = (
+    "a text holds a lone surrogate (not valid Unicode), which cannot be stored; nothing was written"
+)
 BUSY_TIMEOUT = 30.0
 """Seconds a writer waits for another one's lock before the action fails."""
 
@@ -281,6 +284,9 @@ class SQLiteStorage(SQLReads):
         except sqlite3.Error as exc:
             self._rollback(conn)
             raise self._fault(exc) from None
+        except UnicodeEncodeError:
+            self._rollback(conn)
+            raise ValidationError(UNSTORABLE) from None
         except BaseException:
             self._rollback(conn)
             raise

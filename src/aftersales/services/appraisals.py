@@ -39,6 +39,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import Case, Notification, PeriodResult, Staff
+from aftersales.core.permissions import roles
 from aftersales.core.values import shown
 from aftersales.plugins.metrics import month_bounds
 from aftersales.plugins.storage import CaseQuery, utc_text
@@ -196,7 +197,7 @@ class AppraisalService:
         if source == "supervisor":
             if actor.id == member.id:
                 raise PermissionDenied(f"{actor.id} cannot rate themselves as supervisor")
-            if actor.id != member.supervisor and not actor.has_role("manager"):
+            if actor.id != member.supervisor and not actor.has_role(*roles("appraisals.rate")):
                 raise PermissionDenied(f"{actor.id} is not {member.id}'s supervisor or a manager")
         elif source == "self":
             if actor.id != member.id:
@@ -316,7 +317,7 @@ class AppraisalService:
         refuse further ratings, and send the outcome notifications."""
         period = _period(period)
         actor = self.desk.staff.actor(by)
-        if not actor.has_role("manager"):
+        if not actor.has_role(*roles("appraisals.finalize")):
             raise PermissionDenied(f"{by} cannot finalize appraisals: that needs a manager")
         if self.is_finalized(period):
             raise ValidationError(f"{period} is already finalized")
@@ -378,7 +379,7 @@ class AppraisalService:
         """Record the manager's decision on a dismissal review: ``dismiss``, ``retain`` or
         ``transfer``. The SDK records it; it never dismisses anyone itself."""
         actor = self.desk.staff.actor(by)
-        if not actor.has_role("manager"):
+        if not actor.has_role(*roles("appraisals.decide_review")):
             raise PermissionDenied(f"{by} cannot decide a dismissal review: that needs a manager")
         if actor.id == staff_id:
             raise PermissionDenied(

@@ -26,6 +26,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
+from aftersales.core.permissions import roles
 from aftersales.core.sla import Clock
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL, OPEN, STATUSES, Step, apply, check_allowed, start
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 KIND = "case"
-DESK_ROLES = ("service_agent", "manager")
 _ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
 _NEEDS_PPE = frozenset({"diagnose", "complete"})
 
@@ -124,7 +124,9 @@ class CaseService:
         they were met under."""
         case = self.get(case_id)
         actor = self.desk.staff.actor(by)
-        self._need_role(actor, ("manager",), f"re-apply a policy to case {case.number}")
+        self._need_role(
+            actor, roles("cases.reapply_policy"), f"re-apply a policy to case {case.number}"
+        )
         policy = self.desk.policy
         if case.policy_version == policy.version:
             raise ValidationError(f"case {case.number} is already under policy {policy.version}")
@@ -215,7 +217,7 @@ class CaseService:
         """Record a customer's fault report; the policy decides its priority."""
         when = self.desk.at(at)
         actor = self.desk.staff.actor(by)
-        self._need_role(actor, DESK_ROLES, "report a case")
+        self._need_role(actor, roles("cases.report"), "report a case")
         cust = _record(Customer, customer, "customer")
         prod = _record(Product, product, "product")
         fault_text = _text(fault, "fault")
@@ -749,13 +751,15 @@ class CaseService:
                     f"{actor.id} cannot {verb} case {case.number}: only {who} can"
                 )
         elif action in ("hold", "release", "notify_delay", "update"):
-            if not (engineer or actor.has_role(*DESK_ROLES)):
+            if not (engineer or actor.has_role(*roles(f"cases.{action}"))):
                 raise PermissionDenied(
                     f"{actor.id} cannot {action.replace('_', ' ')} case {case.number}: only the "
                     "assigned engineer, a service agent or a manager can"
                 )
         else:
-            self._need_role(actor, DESK_ROLES, f"{action.replace('_', ' ')} case {case.number}")
+            self._need_role(
+                actor, roles(f"cases.{action}"), f"{action.replace('_', ' ')} case {case.number}"
+            )
 
     def _check_ppe(self, case: Case, action: str) -> None:
         rules = self.desk.policy_for(case.policy_version).safety

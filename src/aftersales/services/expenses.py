@@ -33,6 +33,7 @@ from aftersales.core.errors import (
 )
 from aftersales.core.expenses import Claim, ClaimLine, Finding, Step
 from aftersales.core.model import Notification
+from aftersales.core.permissions import roles
 from aftersales.core.values import shown
 from aftersales.plugins.storage import event_record as _event
 
@@ -272,7 +273,7 @@ class ExpenseService:
                 f"claim {claim_id} is {claim.status}; only an approved claim is paid"
             )
         actor = self.desk.staff.actor(by)
-        if not actor.has_role("finance"):
+        if not actor.has_role(*roles("expenses.pay")):
             raise PermissionDenied(f"{by} cannot pay claims: that needs the role finance")
         if actor.id == claim.staff_id:
             raise PermissionDenied(f"{by} cannot pay their own claim")

@@ -47,6 +47,7 @@ from aftersales.core.parts import (
     apply,
     expired,
 )
+from aftersales.core.permissions import roles
 from aftersales.core.values import shown
 from aftersales.plugins.storage import Transaction
 from aftersales.plugins.storage import event_record as _event
@@ -54,7 +55,6 @@ from aftersales.plugins.storage import event_record as _event
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
-STORE_ROLES = ("storekeeper", "manager")
 MAX_LINES = 500
 """Lines one order, requisition or return may hold."""
 _UNACCOUNTED_AFTER = timedelta(days=7)
@@ -142,7 +142,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> Part:
         """Add a part to the catalog (a storekeeper or manager)."""
-        self._actor(by, STORE_ROLES, "add parts")
+        self._actor(by, roles("parts.add_part"), "add parts")
         cost = values.amount(unit_cost, "unit_cost")
         for value, what in (
             (reorder_point, "reorder_point"),
@@ -179,7 +179,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> Location:
         """A warehouse, a bin, or an engineer's van (``kind="van", engineer=...``)."""
-        self._actor(by, STORE_ROLES, "add locations")
+        self._actor(by, roles("parts.add_location"), "add locations")
         if kind not in LOCATION_KINDS:
             raise ValidationError(
                 f"kind must be one of {', '.join(LOCATION_KINDS)}, not {shown(kind)}"
@@ -199,7 +199,7 @@ class PartsService:
         self, *, id: str, name: str, by: str, qualified: bool = False, at: datetime | None = None
     ) -> Supplier:
         """Add a supplier; only a manager may add one already qualified."""
-        actor = self._actor(by, STORE_ROLES, "add suppliers")
+        actor = self._actor(by, roles("parts.add_supplier"), "add suppliers")
         if qualified and not actor.has_role("manager"):
             raise PermissionDenied(f"{by} cannot qualify suppliers: that needs a manager")
         supplier = Supplier(_text(id, "id"), _text(name, "name"), qualified)
@@ -211,7 +211,7 @@ class PartsService:
 
     def qualify(self, id: str, *, by: str, at: datetime | None = None) -> Supplier:
         """Mark a supplier qualified (a manager)."""
-        self._actor(by, ("manager",), "qualify suppliers")
+        self._actor(by, roles("parts.qualify"), "qualify suppliers")
         record = self.desk.storage.get("supplier", values.key(id, "supplier id"))
         if record is None:
             raise NotFound(f"no supplier {shown(id)}")
@@ -243,7 +243,7 @@ class PartsService:
         ``quantity``) and a ``reason`` say what was kept. Only qualified suppliers deliver.
         ``po`` is the purchase order it answers: the delivery may not exceed what is still due.
         """
-        self._actor(by, STORE_ROLES, "receive deliveries")
+        self._actor(by, roles("parts.receive"), "receive deliveries")
         quantity = _quantity(quantity)
         source = self.supplier(supplier)
         if not source.qualified:
@@ -373,7 +373,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> Part:  # fmt: skip
         """Move stock between locations (a storekeeper)."""
-        self._actor(by, STORE_ROLES, "move stock")
+        self._actor(by, roles("parts.transfer"), "move stock")
         self.location(from_location)
         self.location(to_location)
         when = self.desk.at(at)
@@ -385,7 +385,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> Part:  # fmt: skip
         """Write off damaged or expired stock, with the reason."""
-        self._actor(by, STORE_ROLES, "scrap stock")
+        self._actor(by, roles("parts.scrap"), "scrap stock")
         self.location(location)
         return self._move(self.part(sku), "scrapped", _quantity(quantity), by, self.desk.at(at),
                           location=location, reason=_text(reason, "the reason"))  # fmt: skip
@@ -397,7 +397,7 @@ class PartsService:
         """Correct the books to the shelf: only with a reason and a manager's approval (not
         the storekeeper's own)."""
         values.flag(increase, "increase")
-        self._actor(by, STORE_ROLES, "adjust stock")
+        self._actor(by, roles("parts.adjust"), "adjust stock")
         approver = self._actor(approved_by, ("manager",), "approve stock adjustments")
         if approver.id == by:
             raise PermissionDenied(f"{by} cannot approve their own adjustment")
@@ -452,7 +452,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> PurchaseOrder:
         """Order parts (``[{"sku": ..., "quantity": ...}]``) from a qualified supplier."""
-        self._actor(by, STORE_ROLES, "order parts")
+        self._actor(by, roles("parts.order"), "order parts")
         source = self.supplier(supplier)
         if not source.qualified:
             raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
@@ -523,7 +523,7 @@ class PartsService:
     ) -> CountSheet:
         """Record a count sheet for a location: every part the books hold there, and any
         counted there, against the books. Variances are settled with :meth:`settle`."""
-        self._actor(by, STORE_ROLES, "count stock")
+        self._actor(by, roles("parts.count"), "count stock")
         self.location(location)
         if not isinstance(counts, Mapping) or not all(isinstance(k, str) for k in counts):
             raise ValidationError("counts maps each SKU to the number counted: {'SEAL-9': 8}")
@@ -561,7 +561,7 @@ class PartsService:
         sheet = from_dict(CountSheet, record.data)
         if sheet.settled_by is not None:
             raise WorkflowError(f"count sheet {sheet_id} is settled already")
-        self._actor(by, STORE_ROLES, "settle a stocktake")
+        self._actor(by, roles("parts.settle"), "settle a stocktake")
         approver = self._actor(approved_by, ("manager",), "approve stock adjustments")
         for who, role in ((by, "settle it"), (sheet.counted_by, "counted it")):
             if approver.id == who:
@@ -718,7 +718,7 @@ class PartsService:
     ) -> Requisition:  # fmt: skip
         """A storekeeper issues an approved requisition: every line moves from
         ``from_location`` to the engineer's van (or ``to_location``), in one transaction."""
-        self._actor(by, STORE_ROLES, "issue parts")
+        self._actor(by, roles("parts.issue"), "issue parts")
         req = self.requisition(id)
         if req.status != "approved":
             raise WorkflowError(f"requisition {id} is {req.status}; only an approved one is issued")
@@ -761,7 +761,7 @@ class PartsService:
         ledger = self._case_parts(case_id)
         case = self.desk.cases.get(case_id)
         if by != case.engineer:
-            self._actor(by, STORE_ROLES, "return parts")
+            self._actor(by, roles("parts.return_parts"), "return parts")
         self.location(to_location)
         when = self.desk.at(at)
         returned = dict(ledger.returned)

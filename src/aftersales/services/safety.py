@@ -22,6 +22,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from aftersales.core.model import Case, Notification
+from aftersales.core.permissions import roles
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
 from aftersales.core.values import shown
 from aftersales.plugins.storage import event_record as _event
@@ -29,8 +30,6 @@ from aftersales.plugins.storage import utc_text
 
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
-
-KEEPERS = ("storekeeper", "manager")
 
 
 _CLOCK_SKEW = timedelta(minutes=5)  # clocks of the machines a desk runs on differ a little
@@ -213,7 +212,7 @@ class SafetyService:
         self, id: str, *, description: str, owner: str, by: str, at: datetime | None = None
     ) -> Incident:
         """A corrective action for an incident (a manager), owned by a staff member."""
-        if not self.desk.staff.actor(by).has_role("manager"):
+        if not self.desk.staff.actor(by).has_role(*roles("safety.add_action")):
             raise PermissionDenied(f"{by} cannot set corrective actions: a manager can")
         self.desk.staff.get(owner)
         incident = self.incident(id)
@@ -231,7 +230,7 @@ class SafetyService:
             raise NotFound(f"incident {id} has no action {index}")
         action = incident.actions[index]
         actor = self.desk.staff.actor(by)
-        if actor.id != action.owner and not actor.has_role("manager"):
+        if actor.id != action.owner and not actor.has_role(*roles("safety.complete_action")):
             raise PermissionDenied(f"{by} cannot complete {action.owner}'s action")
         when = self.desk.at(at)
         actions = list(incident.actions)
@@ -241,7 +240,7 @@ class SafetyService:
 
     # -- helpers ------------------------------------------------------------------------------
     def _keeper(self, by: str, what: str) -> None:
-        if not self.desk.staff.actor(by).has_role(*KEEPERS):
+        if not self.desk.staff.actor(by).has_role(*roles("safety.inspect")):
             raise PermissionDenied(
                 f"{by} cannot {what}: that needs the role storekeeper or manager"
             )

@@ -25,6 +25,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import ROLES, Promotion, Rotation, Staff
+from aftersales.core.permissions import roles
 from aftersales.core.values import shown
 from aftersales.services.cache import SnapshotCache
 
@@ -151,7 +152,7 @@ class StaffService:
         stays. ``by`` is the member themselves, or a supervisor or manager."""
         staff = self.get(id)
         actor = self.actor(by)
-        if actor.id != id and not actor.has_role("supervisor", "manager"):
+        if actor.id != id and not actor.has_role(*roles("staff.update")):
             raise PermissionDenied(
                 f"{by} cannot change staff {id}'s details: only they, a supervisor or a manager can"
             )
@@ -177,7 +178,7 @@ class StaffService:
         a manager; the last active manager cannot be deactivated (nobody could undo it)."""
         staff = self.get(id)
         actor = self.actor(by)
-        if not actor.has_role("manager"):
+        if not actor.has_role(*roles("staff.deactivate")):
             raise PermissionDenied(f"{by} cannot deactivate staff {id}: only a manager can")
         if not staff.active:
             raise ValidationError(f"staff {id} is already inactive")
@@ -193,7 +194,7 @@ class StaffService:
         """Let an inactive member act again (a manager, never the member themselves)."""
         staff = self.get(id)
         actor = self.actor(by)  # an inactive member cannot act, so not on their own record
-        if not actor.has_role("manager"):
+        if not actor.has_role(*roles("staff.reactivate")):
             raise PermissionDenied(f"{by} cannot reactivate staff {id}: only a manager can")
         if staff.active:
             raise ValidationError(f"staff {id} is active already")
@@ -228,8 +229,7 @@ class StaffService:
                 f"({' -> '.join(self.desk.levels)}), not to {to}"
             )
         added = tuple(r for r in _roles(id, roles) if r not in staff.roles)
-        if not isinstance(reason, str) or not reason.strip():
-            raise ValidationError("a promotion needs a reason")
+        reason = values.text(reason, "the reason for a promotion")
         when = self.desk.at(at)
         history = tuple(self.desk.appraisals.history(id))
         promotion = Promotion(staff.level, to, when, by, reason.strip(), history, added)
@@ -255,8 +255,8 @@ class StaffService:
         one member do not overlap."""
         self._career_manager(by, "rotate staff")
         staff = self.get(id)
-        if not isinstance(to, str) or not to.strip():
-            raise ValidationError("a rotation names the assignment, as text")
+        to = values.name(to, "a rotation's assignment")
+        reason = values.text(reason, "a rotation's reason", required=False)
         begin = self.desk.at(start)
         finish = None if end is None else self.desk.at(end)
         if finish is not None and finish <= begin:
@@ -325,7 +325,7 @@ class StaffService:
 
     def _career_manager(self, by: str, what: str) -> Staff:
         actor = self.actor(by)
-        if not actor.has_role("manager", "director"):
+        if not actor.has_role(*roles("staff.promote")):
             raise PermissionDenied(f"{by} cannot {what}: that needs a manager or director")
         return actor
 

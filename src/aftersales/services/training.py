@@ -33,6 +33,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import Case, Notification, Staff
+from aftersales.core.permissions import roles
 from aftersales.core.training import (
     AREAS,
     METHODS,
@@ -53,8 +54,6 @@ EXPIRY_NOTICE = timedelta(days=30)
 WATCH = ("reminder", "certificate_expiring")
 """The record that says when the tick must next look through the certificates: so a tick
 reads one record, not every member's training, until a notice falls due."""
-ASSESSORS = ("supervisor", "manager")
-PLANNERS = ("supervisor", "manager")
 
 
 def _nonblank(value: Any, what: str) -> str:
@@ -95,7 +94,7 @@ class TrainingService:
         pass or fail, and on a pass the certificate."""
         rules = self.rules
         actor = self.desk.staff.actor(by)
-        if not actor.has_role(*ASSESSORS) or actor.id == staff_id:
+        if not actor.has_role(*roles("training.assess")) or actor.id == staff_id:
             raise PermissionDenied(f"{by} cannot assess {staff_id}: a supervisor or manager "
                                    "other than the member assesses")  # fmt: skip
         member = self.desk.staff.get(staff_id)
@@ -321,7 +320,7 @@ class TrainingService:
 
     # -- plan helpers -------------------------------------------------------------------------
     def _planner(self, by: str, what: str) -> None:
-        if not self.desk.staff.actor(by).has_role(*PLANNERS):
+        if not self.desk.staff.actor(by).has_role(*roles("training.add_course")):
             raise PermissionDenied(f"{by} cannot {what}: that needs a supervisor or manager")
 
     def _next_session(self, certificate: str, after: datetime) -> tuple[Course, Session] | None:
