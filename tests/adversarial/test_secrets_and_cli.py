@@ -133,12 +133,27 @@ def test_hostile_outbox_settings_end_in_one_line(
         ["sla", "report", "--since", "0001-01-01", "--until", "9999-12-31"],
         ["policy", "explain", str(RULES / "default.policy"), "--at", "9999-12-31T23:59"],
         ["policy", "explain", str(RULES / "default.policy"), "--at", "0001-01-01T00:00"],
+        ["case", "report", "--customer", "C", "--fault", "f", "--severity", "minor",
+         "--channel", "phone", "--by", "cs1", "--at", "9999-12-31T23:59"],
+        ["case", "report", "--customer", "C", "--fault", "f", "--severity", "minor",
+         "--channel", "phone", "--by", "cs1", "--at", "0001-01-01T00:00"],
+        ["case", "report", "--customer", "C", "--fault", "f\x00", "--severity", "minor",
+         "--channel", "phone", "--by", "cs1", "--custom", "x=1e999"],
+        ["appraise", "--period", "9999-12"],
+        ["appraise", "--period", "0001-01"],
+        ["appraise", "finalize", "--period", "2026-11\n", "--by", "m1"],
+        ["staff", "add", "x", "--name", "a\rb", "--role", "engineer"],
+        ["case", "list", "--status", "\ud800"],
     ],
-)
+)  # fmt: skip
 def test_extreme_values_on_the_command_line_never_print_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:
-    result = cli_in(tmp_path, monkeypatch).invoke(main, args)
+    runner = cli_in(tmp_path, monkeypatch)
+    for member in (["cs1", "--name", "Lin", "--role", "service_agent"],
+                   ["m1", "--name", "Zhao", "--role", "manager"]):  # fmt: skip
+        assert runner.invoke(main, ["staff", "add", *member]).exit_code == 0
+    result = runner.invoke(main, args)
     assert result.exit_code in (0, 1, 2), result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)

@@ -13,6 +13,10 @@ from aftersales.plugins.hookspecs import hookimpl
 
 logger = logging.getLogger("aftersales.notify")
 
+aftersales_inline = True
+"""Called on the action's own thread: a log line never waits on a server (see
+docs/plugins.md, "Notifiers that cannot block")."""
+
 
 @hookimpl
 def aftersales_notify(notification: Notification) -> None:

@@ -45,8 +45,8 @@ class SQLReads(Storage):
     _connections: list[Any]
     _local: threading.local
 
-    READS: ClassVar[tuple[str, ...]] = ("get", "version", "events", "scan", "outbox",
-                                        "find_cases", "sent_keys")  # fmt: skip
+    # reads wrapped with _faults_translated; get and version, the hot ones, translate inline
+    READS: ClassVar[tuple[str, ...]] = ("events", "scan", "outbox", "find_cases")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -64,20 +64,29 @@ class SQLReads(Storage):
         store and what to do); anything else is returned as it is."""
         return exc  # type: ignore[return-value]
 
+    def _translated(self, exc: Exception) -> Exception:
+        return exc if isinstance(exc, AftersalesError) else self._fault(exc)
+
     def get(self, kind: str, id: str) -> Record | None:
         if "\x00" in id:
             return None  # no stored id holds NUL (PostgreSQL cannot even be asked)
-        return read_snapshot(self._connect(), self.MARK, kind, id)
+        try:
+            return read_snapshot(self._connect(), self.MARK, kind, id)
+        except Exception as exc:
+            raise self._translated(exc) from None
 
     def version(self, kind: str, id: str) -> int | None:
         if "\x00" in id:
             return None
         m = self.MARK
-        row = (
-            self._connect()
-            .execute(f"SELECT version FROM snapshots WHERE kind = {m} AND id = {m}", (kind, id))
-            .fetchone()
-        )
+        try:
+            row = (
+                self._connect()
+                .execute(f"SELECT version FROM snapshots WHERE kind = {m} AND id = {m}", (kind, id))
+                .fetchone()
+            )
+        except Exception as exc:
+            raise self._translated(exc) from None
         return None if row is None else int(row[0])
 
     def events(self, kind: str, id: str) -> list[dict[str, Any]]:

@@ -290,6 +290,8 @@ class CaseService:
     def _custom(self, custom: Mapping[str, Any]) -> dict[str, Any]:
         declared = self.policy.fields
         out: dict[str, Any] = {}
+        if not isinstance(custom, Mapping):
+            raise ValidationError("custom maps field names to values: {'hazardous': True}")
         for name, value in custom.items():
             decl = declared.get(f"custom.{name}")
             if decl is None:
@@ -309,6 +311,10 @@ class CaseService:
                 raise ValidationError(
                     f"custom field {shown(name)} is {decl.type} in the policy, not {shown(value)}"
                 )
+            if decl.type == "number":  # finite and in range: what the policy can compare
+                values.amount(value, f"custom field {shown(name)}", minimum=None)
+            elif decl.type == "text":
+                value = values.text(value, f"custom field {shown(name)}", limit=values.MAX_NAME * 5)
             out[name] = value
         return out
 

@@ -17,6 +17,8 @@ class Outbox:
     ``outbox.notifications`` or ``outbox.of("case_assigned")``.
     """
 
+    aftersales_inline = True  # in memory: never blocks, so no courier thread
+
     def __init__(self) -> None:
         self.notifications: list[Notification] = []
         self._lock = threading.Lock()
