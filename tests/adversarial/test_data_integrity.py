@@ -135,3 +135,25 @@ def test_a_part_cost_that_breaks_valuation_is_refused(
         desk.parts.add_part(sku="X", name="x", category="c", unit_cost=cost, by="sk1")
     total, _ = reopened(desk, storage_url).parts.valuation()
     assert total == Decimal(100)
+
+
+def test_a_delivery_with_one_bad_line_takes_nothing_in(desk: ServiceDesk, storage_url: str) -> None:
+    po = desk.parts.order("ACME", [{"sku": "AAA", "quantity": 4}, {"sku": "BBB", "quantity": 4}],
+                          by="sk1")  # fmt: skip
+    failed = {**ALL_PASSED, "quality": False}
+    with pytest.raises(ValidationError, match="check failed"):  # line 2 says nothing of what
+        desk.parts.receive_order(po.id, [{"sku": "AAA", "quantity": 4},  # was kept
+                                         {"sku": "BBB", "quantity": 4}],
+                                 location="WH", inspection=failed, by="sk1")  # fmt: skip
+    assert desk.parts.part("AAA").on_hand["WH"] == 5  # line 1 was not taken in alone
+    assert desk.parts.purchase_order(po.id).received == {}
+    assert desk.parts.inspections("ACME")[-1]["delivered"] == 5  # only the first receipts
+    lines = [
+        {"sku": "AAA", "quantity": 4, "accepted": 3, "reason": "one cracked"},
+        {"sku": "BBB", "quantity": 4, "accepted": 4 - 1, "reason": "one cracked"},
+    ]
+    desk.parts.receive_order(po.id, lines, location="WH", inspection=failed, by="sk1")
+    assert desk.parts.part("AAA").on_hand["WH"] == 8
+    assert desk.parts.purchase_order(po.id).received == {"AAA": 4, "BBB": 4}
+    assert [i["accepted"] for i in desk.parts.inspections("ACME")[-2:]] == [3, 3]
+    reopened(desk, storage_url)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -94,6 +94,20 @@ def _lines(lines: Any, what: str) -> builtins.list[tuple[str, int]]:
 
 def _movement_event(m: Movement) -> dict[str, Any]:
     return _event(m.version, m.type, m.by, m.at, to_dict(m))
+
+
+@attrs.frozen
+class _Receipt:
+    """One checked line of a delivery: the part before and after, and what to record."""
+
+    before: Part
+    after: Part
+    movement: Movement | None
+    sku: str
+    quantity: int
+    kept: int
+    inspection: dict[str, bool]
+    reason: str | None
 
 
 @public_api("desk.parts")
@@ -242,8 +256,70 @@ class PartsService:
         policy's ``inspect incoming`` names passed; when one failed, ``accepted`` (less than
         ``quantity``) and a ``reason`` say what was kept. Only qualified suppliers deliver.
         ``po`` is the purchase order it answers: the delivery may not exceed what is still due.
+        The stock, the order and the supplier's inspection record are one transaction.
         """
         self._actor(by, roles("parts.receive"), "receive deliveries")
+        when = self.desk.at(at)
+        order = None if po is None else self.purchase_order(po)
+        receipt = self._receipt(sku, quantity, location, supplier, inspection, accepted,
+                                reason, order, by, when)  # fmt: skip
+        self._take_in([receipt], order, supplier, by, when)
+        return receipt.after
+
+    def receive_order(
+        self,
+        po: str,
+        lines: Iterable[Mapping[str, Any]],
+        *,
+        location: str,
+        inspection: Mapping[str, bool],
+        by: str,
+        at: datetime | None = None,
+    ) -> builtins.list[Part]:
+        """Receive a delivery against a purchase order, line by line
+        (``[{"sku": ..., "quantity": ..., "accepted": ..., "reason": ...}]``, the last two
+        when the inspection failed): see :meth:`receive`. Every line is checked before
+        anything is written, and all of them are taken in in one transaction."""
+        self._actor(by, roles("parts.receive_order"), "receive deliveries")
+        when = self.desk.at(at)
+        order = self.purchase_order(po)
+        if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
+            raise ValidationError("lines is a list of {'sku': ..., 'quantity': ...} lines")
+        wanted = [li for li in lines]
+        receipts: builtins.list[_Receipt] = []
+        for n, li in enumerate(wanted, start=1):
+            if not isinstance(li, Mapping):
+                raise ValidationError(f"line {n} is a {type(li).__name__}, not a mapping")
+            unknown = sorted(str(k) for k in set(li) - {"sku", "quantity", "accepted", "reason"})
+            if unknown:
+                raise ValidationError(f"line {n}: unknown field {unknown[0]!r:.40}")
+            if any(r.sku == li.get("sku") for r in receipts):
+                raise ValidationError(f"line {n}: {li.get('sku')} has a line already; one per part")
+            receipts.append(
+                self._receipt(
+                    li.get("sku"),
+                    li.get("quantity"),
+                    location,
+                    order.supplier,
+                    inspection,
+                    li.get("accepted"),
+                    li.get("reason"),
+                    order,
+                    by,
+                    when,
+                )
+            )
+        if not receipts:
+            raise ValidationError("a delivery needs at least one line")
+        self._take_in(receipts, order, order.supplier, by, when)
+        return [r.after for r in receipts]
+
+    def _receipt(
+        self, sku: Any, quantity: Any, location: str, supplier: str, inspection: Any,
+        accepted: Any, reason: Any, order: PurchaseOrder | None, by: str, when: datetime,
+    ) -> _Receipt:  # fmt: skip
+        """One line of a delivery checked, and the part after it (nothing written)."""
+        sku = values.name(sku, "sku")
         quantity = _quantity(quantity)
         source = self.supplier(supplier)
         if not source.qualified:
@@ -272,95 +348,53 @@ class PartsService:
             )
         if isinstance(kept, bool) or not isinstance(kept, int) or not 0 <= kept <= quantity:
             raise ValidationError(f"accepted must be from 0 to {quantity}, not {shown(accepted)}")
-        when = self.desk.at(at)
         part = self.part(sku)
-        order = None
-        if po is not None:
-            order = self.purchase_order(po)
-            if order.supplier != supplier:
-                raise ValidationError(f"order {po} is with {order.supplier}, not {supplier}")
-            if order.still_due(sku) < quantity:
-                raise ValidationError(
-                    f"order {po} expects {order.still_due(sku)} more of {sku}, not {quantity}"
-                )
-        if kept:
-            part = self._move(part, "received", kept, by, when, location=location,
-                              supplier=supplier, reason=reason)  # fmt: skip
         if order is not None:
-            received = {**order.received, sku: order.received.get(sku, 0) + quantity}
-            after = attrs.evolve(order, received=received, version=order.version + 1)
-            with self.desk.storage.transaction() as tx:
-                tx.append("order", order.id, order.version,
-                          [_event(after.version, "received", by, when, {"sku": sku})],
-                          to_dict(after))  # fmt: skip
-        self._inspected(source, sku, quantity, kept, dict(inspection), reason, by, when)
-        return part
-
-    def receive_order(
-        self,
-        po: str,
-        lines: Iterable[Mapping[str, Any]],
-        *,
-        location: str,
-        inspection: Mapping[str, bool],
-        by: str,
-        at: datetime | None = None,
-    ) -> builtins.list[Part]:
-        """Receive a delivery against a purchase order, line by line
-        (``[{"sku": ..., "quantity": ..., "accepted": ..., "reason": ...}]``, the last two
-        when the inspection failed): see :meth:`receive`. Every line is checked before any is
-        taken in."""
-        order = self.purchase_order(po)
-        wanted = [dict(li) for li in lines]
-        for li in wanted:
-            sku, quantity = _text(li.get("sku"), "sku"), _quantity(li.get("quantity"))
+            if order.supplier != supplier:
+                raise ValidationError(f"order {order.id} is with {order.supplier}, not {supplier}")
             if order.still_due(sku) < quantity:
                 raise ValidationError(
-                    f"order {po} expects {order.still_due(sku)} more of {sku}, not {quantity}"
+                    f"order {order.id} expects {order.still_due(sku)} more of {sku}, not {quantity}"
                 )
-        return [
-            self.receive(
-                li["sku"],
-                li["quantity"],
-                location=location,
-                supplier=order.supplier,
-                inspection=inspection,
-                by=by,
-                accepted=li.get("accepted"),
-                reason=li.get("reason"),
-                po=po,
-                at=at,
-            )
-            for li in wanted
-        ]
+        movement = None
+        after = part
+        if kept:
+            movement = Movement(part.sku, part.version + 1, "received", when, by, kept,
+                                location=location, supplier=supplier, reason=reason)  # fmt: skip
+            after = apply(part, movement)
+        return _Receipt(part, after, movement, sku, quantity, kept, dict(inspection), reason)
 
-    def _inspected(
-        self,
-        supplier: Supplier,
-        sku: str,
-        quantity: int,
-        kept: int,
-        inspection: dict[str, bool],
-        reason: str | None,
-        by: str,
-        at: datetime,
-    ) -> None:
-        for _ in range(3):
-            record = self.desk.storage.get("supplier", supplier.id)
-            assert record is not None
-            data = {"sku": sku, "delivered": quantity, "accepted": kept,
-                    "rejected": quantity - kept, "inspection": inspection,
-                    "reason": reason}  # fmt: skip
-            event = {"version": record.version + 1, "type": "inspected", "at": at.isoformat(),
-                     "by": by, "data": data}  # fmt: skip
-            snapshot = {**record.data, "version": record.version + 1}
-            try:
-                with self.desk.storage.transaction() as tx:
-                    tx.append("supplier", supplier.id, record.version, [event], snapshot)
-                return
-            except ConflictError:
-                continue
-        raise ConflictError(f"supplier {supplier.id} keeps changing; record the inspection again")
+    def _take_in(
+        self, receipts: Sequence[_Receipt], order: PurchaseOrder | None, supplier: str,
+        by: str, when: datetime,
+    ) -> None:  # fmt: skip
+        """Write a delivery: the stock of each part, the order, the supplier's inspections."""
+        with self.desk.storage.transaction() as tx:
+            for r in receipts:
+                if r.movement is not None:
+                    tx.append("part", r.before.sku, r.before.version,
+                              [_movement_event(r.movement)], to_dict(r.after))  # fmt: skip
+            if order is not None:
+                received = dict(order.received)
+                for r in receipts:
+                    received[r.sku] = received.get(r.sku, 0) + r.quantity
+                after = attrs.evolve(order, received=received, version=order.version + 1)
+                tx.append("order", order.id, order.version,
+                          [_event(after.version, "received", by, when,
+                                  {"skus": [r.sku for r in receipts]})],
+                          to_dict(after))  # fmt: skip
+            # read in the transaction: inspections by other desks meanwhile are kept
+            record = tx.get("supplier", supplier)
+            assert record is not None  # checked by _receipt; suppliers are never deleted
+            events = [
+                {"version": record.version + n, "type": "inspected", "at": when.isoformat(),
+                 "by": by, "data": {"sku": r.sku, "delivered": r.quantity, "accepted": r.kept,
+                                    "rejected": r.quantity - r.kept,
+                                    "inspection": r.inspection, "reason": r.reason}}
+                for n, r in enumerate(receipts, start=1)
+            ]  # fmt: skip
+            snapshot = {**record.data, "version": record.version + len(events)}
+            tx.append("supplier", supplier, record.version, events, snapshot)
 
     def inspections(self, supplier: str) -> builtins.list[dict[str, Any]]:
         """The supplier's record of inspected deliveries, oldest first."""
