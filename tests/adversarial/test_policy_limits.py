@@ -36,7 +36,13 @@ def refused(text: str) -> PolicyError:
     ("old", "new", "says"),
     [
         ("warranty 90 days", "warranty 9000 years", "at most 100 years"),
-        ("response within 30 minutes", "response within 1" + "0" * 400 + " minutes", "too long"),
+        ("response within 30 minutes", "response within 1" + "0" * 400 + " minutes", "at most 30"),
+        ("response within 30 minutes", "response within 1" + "0" * 25 + " minutes", "too long"),
+        (
+            "escalate after 2 rejections",
+            "escalate after " + "9" * 5000 + " rejections",
+            "at most 30",
+        ),
         ("contact  within 1 working day", "contact within 1000000000 working days", "3,660"),
         ("cycle    3 months", "cycle 0 months", "a number of months"),
         ("cycle    3 months", "cycle 1000000000000 months", "too long"),

@@ -42,6 +42,19 @@ class PolicyLexFailure(Exception):
         self.char = char
 
 
+MAX_DIGITS = 30
+"""Longest number a policy may write (digits, point and percent sign included)."""
+
+
+class NumberTooLong(Exception):
+    """A number longer than :data:`MAX_DIGITS` characters: no rule needs one, and converting
+    thousands of digits is refused by Python itself."""
+
+    def __init__(self, token: Token) -> None:
+        super().__init__(f"a number of {len(token)} characters")
+        self.token = token
+
+
 class NestingTooDeep(Exception):
     """Brackets nested deeper than :data:`MAX_NESTING`."""
 
@@ -139,6 +152,8 @@ class PolicyLexer(Lexer):
             elif kind == "PUNCT":
                 kind = punctuation[value]
             token = new_token(kind, value, pos, line, column, line, column + len(value), new_pos)
+            if len(value) > MAX_DIGITS and (kind == "NUMBER" or kind == "PERCENT"):
+                raise NumberTooLong(token)
             if kind in _OPENERS:
                 depth += 1
                 if depth > MAX_NESTING:

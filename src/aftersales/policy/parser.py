@@ -27,7 +27,13 @@ from aftersales.policy.compiler import compile_tree
 from aftersales.policy.diagnostics import MAX_TREE_DEPTH, Reporter, deepest_point
 from aftersales.policy.functions import FunctionRegistry, default_functions
 from aftersales.policy.keywords import BUILTIN_METRICS, suggest
-from aftersales.policy.lexer import MAX_NESTING, NestingTooDeep, PolicyLexFailure
+from aftersales.policy.lexer import (
+    MAX_DIGITS,
+    MAX_NESTING,
+    NestingTooDeep,
+    NumberTooLong,
+    PolicyLexFailure,
+)
 from aftersales.policy.model import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -152,6 +158,14 @@ def _syntax_issue(exc: Exception, text: str, reporter: Reporter) -> PolicyIssue:
             )
         reporter.at(exc.line, exc.column, message, hint, exc.column + 1)
         return reporter.issues.pop()
+    if isinstance(exc, NumberTooLong):
+        reporter.error(
+            exc.token,
+            f"a number of {len(exc.token):,} characters; a policy's numbers have at most "
+            f"{MAX_DIGITS}",
+            "write the number the rule means",
+        )
+        return reporter.issues.pop()
     if isinstance(exc, NestingTooDeep):
         reporter.error(
             exc.token,
@@ -243,7 +257,7 @@ def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree[Token] | None, list
     while True:
         try:
             tree = parser.parse(work)
-        except (UnexpectedInput, PolicyLexFailure, NestingTooDeep) as exc:
+        except (UnexpectedInput, PolicyLexFailure, NestingTooDeep, NumberTooLong) as exc:
             issue = _syntax_issue(exc, text, reporter)
             issues.append(issue)
             if isinstance(exc, NestingTooDeep) or len(issues) >= MAX_SYNTAX_ERRORS:
