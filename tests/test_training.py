@@ -186,7 +186,7 @@ def test_the_plan_is_checked() -> None:
         desk.training.add_course(**good, by="m1")
     with pytest.raises(ValidationError, match="belongs to another year's plan"):
         desk.training.schedule("C1", starts_at=T0.replace(year=2027), hours=2, by="m1")
-    with pytest.raises(ValidationError, match="more than 0 hours"):
+    with pytest.raises(ValidationError, match="hours must be above 0"):
         desk.training.schedule("C1", starts_at=at(10), hours=0, by="m1")
     with pytest.raises(NotFound, match="no course 'C2'"):
         desk.training.schedule("C2", starts_at=at(10), hours=1, by="m1")

@@ -44,6 +44,8 @@ def fresh_desk(path: Path) -> ServiceDesk:
                         by="sk1", at=at(0))  # fmt: skip
     desk.parts.receive("SEAL-9", 10, location="WH", supplier="ACME", inspection=ALL_PASSED,
                        by="sk1", at=at(1))  # fmt: skip
+    desk.training.add_course(id="HYD", title="Hydraulics", year=2026, area="repair_skills",
+                             method="internal", trainer="m1", by="m1")  # fmt: skip
     return desk
 
 
@@ -164,6 +166,9 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
                                        "area": "repair_skills", "method": "internal",
                                        "trainer": "m1", "certificate": "hydraulics",
                                        "by": "m1"}),
+    "training.schedule": (lambda d, **k: d.training.schedule(**k),
+                          lambda d: {"course_id": "HYD", "starts_at": at(600), "hours": 4,
+                                     "place": "Workshop", "by": "m1"}),
     "staff.promote": (lambda d, **k: d.staff.promote(k.pop("id"), **k),
                       lambda d: {"id": "e7", "to": "senior_engineer", "by": "m1",
                                  "reason": "good"}),

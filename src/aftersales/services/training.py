@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -241,15 +241,10 @@ class TrainingService:
                 f"course {course.id} is on the {course.year} plan; a session on "
                 f"{start:%Y-%m-%d} belongs to another year's plan"
             )
-        try:
-            length = Decimal(str(hours))
-        except InvalidOperation:
-            raise ValidationError(f"hours must be a number, not {shown(hours)}") from None
-        if not length > 0:
-            raise ValidationError(f"a session lasts more than 0 hours, not {hours}")
+        length = values.amount(hours, "a session's hours", positive=True, maximum=10_000)
         session = Session(f"{course.id}/{len(course.sessions) + 1}", start, length,
                           course.trainer if trainer is None else _nonblank(trainer, "trainer"),
-                          place)  # fmt: skip
+                          values.text(place, "the place", required=False))  # fmt: skip
         after = attrs.evolve(course, sessions=(*course.sessions, session),
                              version=course.version + 1)  # fmt: skip
         self._save_course(course, after, "session_scheduled", by, self.desk.at(at),
