@@ -434,3 +434,22 @@ def test_the_reorder_notice_is_written_with_the_move(desk: ServiceDesk) -> None:
     assert desk.parts.part("SEAL-9").total == 5
     kinds = {i.notification["kind"] for i in desk.notifications.pending()}
     assert kinds == {"stock_below_reorder_point"}
+
+
+def test_parts_used_on_a_repair_send_the_reorder_notice(desk: ServiceDesk, outbox: Outbox) -> None:
+    """Issue 14, defect 2: consumption wrote inside the repair's transaction without the
+    reorder check every other movement makes, so the notice was lost for good."""
+    from conftest import run_to
+
+    desk.parts.receive("SEAL-9", 7, location="WH", supplier="ACME", inspection=ALL_PASSED,
+                       by="sk1", at=at(1))  # fmt: skip
+    case = run_to(desk, "diagnosed")
+    req = desk.parts.request(case.id, [{"sku": "SEAL-9", "quantity": 3}], by="e7", at=at(140))
+    desk.parts.issue(req.id, from_location="WH", by="sk1", at=at(141))  # to the van: still 7
+    assert outbox.of("stock_below_reorder_point") == []
+    desk.cases.complete(case.id, by="e7", at=at(200), actions="replaced", result="ok",
+                        parts_used=[{"sku": "SEAL-9", "quantity": 3}])  # fmt: skip
+    [note] = outbox.of("stock_below_reorder_point")  # 4 left, reorder point 5
+    assert note.data["on_hand"] == 4 and note.at == at(200)
+    desk.parts.scrap("SEAL-9", 1, location="WH", reason="rust", by="sk1", at=at(210))
+    assert len(outbox.of("stock_below_reorder_point")) == 1  # still below: no repeat

@@ -517,8 +517,11 @@ class CaseService:
             "parts_used": parts,
         }
         when = self.desk.at(at)
-        also = self.desk.parts.consumption(self.get(case_id), parts, by, when) if parts else None
-        return self._act(case_id, "complete", by, when, version, data, also=also)
+        used = self.desk.parts.consumption(self.get(case_id), parts, by, when) if parts else None
+        if used is None:
+            return self._act(case_id, "complete", by, when, version, data)
+        return self._act(case_id, "complete", by, when, version, data, also=used.write,
+                         notes=used.notes)  # fmt: skip
 
     def accept(
         self,
@@ -712,9 +715,10 @@ class CaseService:
         version: int | None,
         data: dict[str, Any],
         also: Callable[[Any], None] | None = None,
+        notes: Sequence[Notification] = (),
     ) -> Case:
         """Check, fold and store one action; ``also`` writes more in the same transaction
-        (the parts a repair used)."""
+        (the parts a repair used), and ``notes`` go to the outbox with it."""
         when = self.desk.at(at)
         case = self.get(case_id)
         if version is not None and version != case.version:
@@ -735,7 +739,7 @@ class CaseService:
         event = CaseEvent(case.id, case.version + 1, step.event, when, by, data)
         after = apply(case, event)
         # the notifications go to the outbox in the event's own transaction
-        items = self.desk.notifications.stage(self._notes(case, after, event), when)
+        items = self.desk.notifications.stage([*self._notes(case, after, event), *notes], when)
         with self.desk.storage.transaction() as tx:
             self._append(tx, case.version, event, after)
             if also is not None:

@@ -97,6 +97,14 @@ def _movement_event(m: Movement) -> dict[str, Any]:
 
 
 @attrs.frozen
+class Consumption:
+    """What a repair's parts write in its transaction, and the notices they send with it."""
+
+    write: Callable[[Transaction], None]
+    notes: tuple[Notification, ...] = ()
+
+
+@attrs.frozen
 class _Receipt:
     """One checked line of a delivery: the part before and after, and what to record."""
 
@@ -826,10 +834,12 @@ class PartsService:
 
     def consumption(
         self, case: Case, parts_used: Iterable[Mapping[str, Any]], by: str, at: datetime
-    ) -> Callable[[Transaction], None] | None:
+    ) -> Consumption | None:
         """Check that a repair's ``parts_used`` were issued for the case (catalog parts only:
         a part the desk does not stock is recorded on the repair report as given), and return
-        what writes their consumption in the repair's own transaction."""
+        what writes their consumption in the repair's own transaction, with the reorder
+        notices the stock they take away calls for (sent with the repair, as every other
+        movement sends its own)."""
         ledger = self._case_parts(case.id)
         consumed = dict(ledger.consumed)
         moves = []
@@ -858,7 +868,8 @@ class PartsService:
                           [_movement_event(movement)], to_dict(part_after))  # fmt: skip
             self._append_ledger(tx, ledger, after_ledger, "consumed", by, at)
 
-        return write
+        notes = self._reorder_notes([(before, part_after) for before, part_after, _ in moves], at)
+        return Consumption(write, tuple(notes))
 
     def unaccounted(
         self, *, now: datetime | None = None, after: timedelta = _UNACCOUNTED_AFTER
