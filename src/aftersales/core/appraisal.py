@@ -19,6 +19,8 @@ from typing import Any
 
 import attrs
 
+from aftersales.core.frozen import frozen_dict
+
 HUNDRED = Decimal(100)
 
 
@@ -195,7 +197,7 @@ class Appraisal:
     grade: str | None
     grade_location: str | None
     detail: Score  # per indicator and source, metrics against targets, missing, trace
-    metrics: dict[str, Decimal | None]
+    metrics: dict[str, Decimal | None] = attrs.field(converter=frozen_dict)
     finalized: bool = False
 
 

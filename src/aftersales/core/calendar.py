@@ -153,8 +153,11 @@ class WorkCalendar:
     _spans: list[_Spans] = attrs.field(init=False, repr=False, factory=list)
     _lock: threading.Lock = attrs.field(init=False, repr=False, factory=threading.Lock)
 
+    @tz.default
+    def _zone(self) -> ZoneInfo:
+        return zone(self.timezone)
+
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "tz", zone(self.timezone))
         for start, end in self.hours:
             if not 0 <= start < end <= MINUTES_PER_DAY:
                 raise ValidationError(f"bad working hours {start}-{end} (minutes of the day)")

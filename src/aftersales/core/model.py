@@ -15,6 +15,8 @@ from typing import Any
 
 import attrs
 
+from aftersales.core.frozen import frozen_dict
+
 ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "finance", "director")
 """The roles a staff member may hold."""
 
@@ -24,7 +26,7 @@ def _tuple(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _frozen_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    return dict(value or {})
+    return frozen_dict(value)
 
 
 DEFAULT_LEVELS = ("engineer", "senior_engineer", "supervisor", "manager")

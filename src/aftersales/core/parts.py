@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from aftersales.core.errors import ValidationError
+from aftersales.core.frozen import FrozenDict
 
 MOVEMENTS = ("received", "transferred", "issued", "returned", "consumed", "adjusted", "scrapped")
 LOCATION_KINDS = ("warehouse", "bin", "van")
@@ -26,7 +27,7 @@ def _tuple(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _counts(value: Mapping[str, int] | None) -> dict[str, int]:
-    return {k: v for k, v in (value or {}).items() if v}
+    return FrozenDict({k: v for k, v in (value or {}).items() if v})
 
 
 @attrs.frozen

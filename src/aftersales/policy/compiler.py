@@ -294,6 +294,7 @@ class PolicyCompiler:
         for name, condition in self.unbuilt:
             object.__setattr__(condition, "test", functions[name])  # frozen once built
         return Policy(
+            source=self.r.text,
             name=self.policy_name,
             version=self.version,
             timezone=self.timezone,
@@ -1390,7 +1391,6 @@ def compile_tree(
         raise
     compiler.r.raise_if_any()
     assert policy is not None
-    object.__setattr__(policy, "source", text)  # frozen: set once, before anyone sees it
     return policy
 
 

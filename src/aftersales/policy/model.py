@@ -297,8 +297,9 @@ class Policy:
     """The policy's text as written (a desk stores it, so old cases keep their rules)."""
     tz: ZoneInfo = attrs.field(init=False, repr=False)
 
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "tz", ZoneInfo(self.timezone))
+    @tz.default
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     # -- decisions ------------------------------------------------------------------------------
     @property
