@@ -9,6 +9,8 @@ be edited in place to make the next read show a milestone nobody recorded (issue
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, NoReturn
 
 
@@ -54,22 +56,33 @@ class FrozenList(list[Any]):
         return (FrozenList, (list(self),))
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None), datetime, date, Decimal})
+
+
 def freeze(value: Any) -> Any:
     """``value`` with every dict and list in it made read-only (JSON-like data)."""
-    if type(value) is FrozenDict or type(value) is FrozenList:
+    kind = type(value)
+    if kind in _PLAIN or kind is FrozenDict or kind is FrozenList:
         return value
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return FrozenList(freeze(v) for v in value)
+    if kind is list or kind is tuple:
+        return FrozenList([freeze(v) for v in value]) if kind is list else value
     return value
 
 
 def frozen_dict(value: Mapping[str, Any] | None) -> FrozenDict:
-    """The converter of a model's mapping field: a read-only copy, frozen all the way down."""
+    """The converter of a model's mapping field: a read-only copy, frozen all the way down
+    (values that are plain already, most of them, are taken as they are)."""
     if type(value) is FrozenDict:
         return value
-    return FrozenDict({k: freeze(v) for k, v in (value or {}).items()})
+    if not value:
+        return _EMPTY
+    plain = _PLAIN
+    return FrozenDict({k: v if type(v) in plain else freeze(v) for k, v in value.items()})
+
+
+_EMPTY = FrozenDict()
 
 
 __all__ = ["FrozenDict", "FrozenList", "freeze", "frozen_dict"]

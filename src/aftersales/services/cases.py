@@ -31,6 +31,7 @@ from aftersales.core.sla import Clock
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL, OPEN, STATUSES, Step, apply, check_allowed, start
 from aftersales.plugins.storage import CaseIndex, CaseQuery, OutboxItem, Record, utc_text
+from aftersales.policy import Policy
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
 from aftersales.services.cache import SnapshotCache
 
@@ -94,6 +95,11 @@ class CaseService:
         self._cache = SnapshotCache(desk.storage, KIND, Case)
 
     # -- reading ------------------------------------------------------------------------------
+    def rules(self, case: Case) -> Policy:
+        """The policy ``case`` is under (its version, stored by the desk): where every rule
+        applied to an existing case comes from, whatever policy the desk was opened with."""
+        return self.desk.policy_for(case.policy_version)
+
     def get(self, case_id: str) -> Case:
         """The current case; NotFound if there is none with that id."""
         case = self._cache.get(case_id)
@@ -287,8 +293,8 @@ class CaseService:
         self._after(event, case, items)
         return case
 
-    def _custom(self, custom: Mapping[str, Any]) -> dict[str, Any]:
-        declared = self.policy.fields
+    def _custom(self, custom: Mapping[str, Any], policy: Policy | None = None) -> dict[str, Any]:
+        declared = (policy or self.desk.policy).fields
         out: dict[str, Any] = {}
         if not isinstance(custom, Mapping):
             raise ValidationError("custom maps field names to values: {'hazardous': True}")
@@ -428,7 +434,7 @@ class CaseService:
                 )
         else:
             case = self.get(case_id)
-            target = self.policy.sla(case.priority).target("arrival")
+            target = self.rules(case).sla(case.priority).target("arrival")
             if target is not None and target.by_appointment:
                 raise ValidationError(
                     f"priority {case.priority} sets arrival by appointment "
@@ -458,7 +464,7 @@ class CaseService:
         if not listed or not all(isinstance(i, str) and i.strip() for i in listed):
             raise ValidationError("a safety checklist needs at least one item, as text")
         case = self.get(case_id)
-        rules = self.desk.policy_for(case.policy_version).safety
+        rules = self.rules(case).safety
         known = rules.ppe if rules is not None else ()
         unknown = [i for i in listed if known and i not in known]
         if unknown:
@@ -597,7 +603,7 @@ class CaseService:
     ) -> Case:
         """Put the case on hold for a reason the policy's ``hold`` line allows
         (``"waiting for parts"``, or just ``"parts"``)."""
-        allowed = self.policy.hold
+        allowed = self.rules(self.get(case_id)).hold
         wanted = reason.strip() if isinstance(reason, str) else reason
         full = next((r for r in allowed if wanted in (r, r.removeprefix("waiting for "))), None)
         if full is None:
@@ -690,13 +696,13 @@ class CaseService:
                 raise ValidationError("machine_down must be True or False")
             changes["machine_down"] = machine_down
         if custom:
-            changes["custom"] = self._custom(custom)
+            changes["custom"] = self._custom(custom, self.rules(case))
         if not changes:
             raise ValidationError("update needs severity=, machine_down= or custom=")
         record = case.record()
         record.update({k: v for k, v in changes.items() if k != "custom"})
         record["custom"] = {**case.custom, **changes.get("custom", {})}
-        decision = self.policy.priority_for(record)
+        decision = self.rules(case).priority_for(record)
         data = {
             "changes": changes,
             "reason": _text(reason, "the reason for the correction"),
@@ -772,7 +778,7 @@ class CaseService:
             )
 
     def _check_ppe(self, case: Case, action: str) -> None:
-        rules = self.desk.policy_for(case.policy_version).safety
+        rules = self.rules(case).safety
         missing = case.ppe_missing(rules.ppe) if rules is not None else ()
         if rules is not None and missing:
             raise WorkflowError(
@@ -832,7 +838,7 @@ class CaseService:
                     instructions=event.data.get("instructions"),
                 )
             )
-        escalate = self.policy.escalate_after
+        escalate = self.rules(after).escalate_after
         if event.type == "rejected" and escalate and after.rejection_count == escalate:
             notes.append(
                 self._note(

@@ -350,8 +350,9 @@ class TrainingService:
 
     # -- what cases need --------------------------------------------------------------------
     def missing_for(self, case: Case, engineer: str, when: datetime) -> list[tuple[str, str]]:
-        """``(certificate, rule location)`` the case needs and ``engineer`` lacks at ``when``."""
-        rules = self.desk.policy.training
+        """``(certificate, rule location)`` the case needs and ``engineer`` lacks at ``when``
+        (under the policy the case is under)."""
+        rules = self.desk.policy_for(case.policy_version).training
         if rules is None or not rules.certificates:
             return []
         facts = {**case.record(), "priority": case.priority}
