@@ -65,3 +65,14 @@ def test_frozen_containers_behave_as_values() -> None:
                    lambda: data["c"].setdefault("e", 1), lambda: data.clear()):  # fmt: skip
         with pytest.raises(TypeError):
             change()
+
+
+def test_no_frozen_model_is_changed_behind_attrs_back() -> None:
+    """Frozen classes get their values through attrs (defaults, converters), never through
+    object.__setattr__; the compiled code of a condition is given once (CompiledCode)."""
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "aftersales"
+    found = [str(p.relative_to(src)) for p in src.rglob("*.py")
+             if "object.__setattr__" in p.read_text(encoding="utf-8")]  # fmt: skip
+    assert found == []

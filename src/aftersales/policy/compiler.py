@@ -26,6 +26,7 @@ from aftersales.policy.expressions import (
     REQUISITION_FIELDS,
     STOCK_FIELDS,
     Checker,
+    CompiledCode,
     Condition,
     Emitter,
     Literal,
@@ -97,10 +98,6 @@ def _subtree(tree: Tree[Token], *names: str) -> Tree[Token] | None:
 
 def _percent(tok: Token) -> Decimal:
     return Decimal(str(tok)[:-1])
-
-
-def _unbuilt(record: Any) -> Any:
-    raise AssertionError("a condition of a policy that did not compile")  # pragma: no cover
 
 
 def _fmt(value: Decimal) -> str:
@@ -187,7 +184,7 @@ class PolicyCompiler:
         node = self.checker(fields, priorities).condition(tree)
         if node is None:
             return None
-        condition = Condition(self.r.source(tree), self.loc(tree), node, _unbuilt)
+        condition = Condition(self.r.source(tree), self.loc(tree), node, CompiledCode())
         self.unbuilt.append((self.emitter.add(self.emitter.emit(node)), condition))
         return condition
 
@@ -292,7 +289,7 @@ class PolicyCompiler:
         decide_name = self.decider(priorities)
         functions = self.emitter.finish(self.filename)
         for name, condition in self.unbuilt:
-            object.__setattr__(condition, "test", functions[name])  # frozen once built
+            condition.code.give(functions[name])
         return Policy(
             source=self.r.text,
             name=self.policy_name,

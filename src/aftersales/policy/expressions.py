@@ -699,18 +699,44 @@ class Condition:
     source: str
     location: str
     node: Expr = attrs.field(repr=False, eq=False)
-    test: Callable[[Any], Any] = attrs.field(repr=False, eq=False)
+    code: CompiledCode = attrs.field(repr=False, eq=False)
+
+    @property
+    def test(self) -> Callable[[Any], Any]:
+        return self.code.function
 
     def __call__(self, record: Any) -> bool:
-        return bool(self.test(record))
+        return bool(self.code.function(record))
 
     def __str__(self) -> str:
         return self.source
 
 
+class CompiledCode:
+    """The compiled function of a condition, given once: a file's conditions are compiled
+    together, after the conditions that refer to them are made (one ``compile`` a policy)."""
+
+    __slots__ = ("_function",)
+
+    def __init__(self, function: Callable[[Any], Any] | None = None) -> None:
+        self._function = function
+
+    @property
+    def function(self) -> Callable[[Any], Any]:
+        if self._function is None:
+            raise AssertionError("a condition of a policy that did not compile")
+        return self._function
+
+    def give(self, function: Callable[[Any], Any]) -> None:
+        if self._function is not None:
+            raise AssertionError("a condition's code is given once")
+        self._function = function
+
+
 def compile_condition(node: Expr, source: str, location: str, filename: str) -> Condition:
     emitter = Emitter()
-    return Condition(source, location, node, emitter.build(emitter.emit(node), filename))
+    code = CompiledCode(emitter.build(emitter.emit(node), filename))
+    return Condition(source, location, node, code)
 
 
 __all__ = [
@@ -720,6 +746,7 @@ __all__ = [
     "REQUISITION_FIELDS",
     "STOCK_FIELDS",
     "Checker",
+    "CompiledCode",
     "Condition",
     "Emitter",
     "Expr",
