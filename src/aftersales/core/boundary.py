@@ -54,8 +54,11 @@ def translate(exc: Exception, where: str) -> AftersalesError:
     return error
 
 
-def guard(func: F, where: str) -> F:
-    """``func`` with its escaping Python exceptions translated (see the module)."""
+def guard(
+    func: F, where: str, recast: Callable[[AftersalesError], AftersalesError] | None = None
+) -> F:
+    """``func`` with its escaping Python exceptions translated (see the module); ``recast``
+    turns the translation into the error class the function promises (a PolicyError)."""
 
     @functools.wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -64,7 +67,11 @@ def guard(func: F, where: str) -> F:
         except AftersalesError:
             raise
         except Exception as exc:
-            raise translate(exc, where) from exc
+            error = translate(exc, where)
+            if recast is not None:
+                error = recast(error)
+                error.unexpected = True  # type: ignore[attr-defined]
+            raise error from exc
 
     guarded.__aftersales_guarded__ = True  # type: ignore[attr-defined]
     return guarded  # type: ignore[return-value]

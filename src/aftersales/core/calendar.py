@@ -34,6 +34,7 @@ import attrs
 
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import ValidationError
+from aftersales.core.values import aware
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -59,16 +60,8 @@ def zone(name: str) -> ZoneInfo:
         ) from exc
 
 
-def require_aware(value: datetime, what: str = "time") -> datetime:
-    """``value`` if it is a timezone-aware datetime; ValidationError otherwise."""
-    if not isinstance(value, datetime):
-        raise ValidationError(f"{what} must be a datetime, not {type(value).__name__}")
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        raise ValidationError(
-            f"{what} {value.isoformat()} has no time zone; pass an aware datetime, "
-            "e.g. datetime(2026, 11, 27, 16, 0, tzinfo=ZoneInfo('Asia/Shanghai'))"
-        )
-    return value
+require_aware = aware
+"""``value`` if it is a timezone-aware datetime; ValidationError otherwise."""
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:

@@ -100,8 +100,8 @@ def key(value: Any, what: str) -> str:
     return value
 
 
-def moment(value: Any, what: str = "time") -> datetime:
-    """An aware datetime within :data:`EARLIEST` .. :data:`LATEST`."""
+def aware(value: Any, what: str = "time") -> datetime:
+    """``value`` if it is a timezone-aware datetime; ValidationError otherwise."""
     if not isinstance(value, datetime):
         raise ValidationError(f"{what} must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
@@ -109,13 +109,19 @@ def moment(value: Any, what: str = "time") -> datetime:
             f"{what} {value.isoformat()} has no time zone; pass an aware datetime, "
             "e.g. datetime(2026, 11, 27, 16, 0, tzinfo=ZoneInfo('Asia/Shanghai'))"
         )
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:  # the year alone: comparing aware
+    return value
+
+
+def moment(value: Any, what: str = "time") -> datetime:
+    """An aware datetime within :data:`EARLIEST` .. :data:`LATEST`."""
+    when = aware(value, what)
+    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:  # the year alone: comparing aware
         # datetimes asks their zones for offsets, a third of this function's time
         raise ValidationError(
-            f"{what} {value.isoformat()} is out of range; the desk accepts times from "
+            f"{what} {when.isoformat()} is out of range; the desk accepts times from "
             f"{EARLIEST_YEAR} to {LATEST_YEAR}"
         )
-    return value
+    return when
 
 
 def day(value: Any, what: str = "date") -> date:
@@ -207,6 +213,7 @@ __all__ = [
     "MAX_NAME",
     "MAX_TEXT",
     "amount",
+    "aware",
     "count",
     "day",
     "flag",

@@ -8,7 +8,6 @@ one run reports the mistakes of every statement (up to :data:`MAX_SYNTAX_ERRORS`
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import stat
@@ -19,9 +18,9 @@ from typing import Any, TypeVar
 from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken
 
-from aftersales.core.boundary import translate
+from aftersales.core.boundary import guard
 from aftersales.core.duration import UNIT_WORDS
-from aftersales.core.errors import AftersalesError, PolicyError, PolicyIssue
+from aftersales.core.errors import PolicyError, PolicyIssue
 from aftersales.policy import tables
 from aftersales.policy.compiler import compile_tree
 from aftersales.policy.diagnostics import MAX_TREE_DEPTH, Reporter, deepest_point
@@ -285,19 +284,7 @@ def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree[Token] | None, list
 
 def _policy_boundary(func: F) -> F:
     """Whatever escapes reading a policy is a PolicyError (see aftersales.core.boundary)."""
-
-    @functools.wraps(func)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AftersalesError:
-            raise
-        except Exception as exc:
-            error = PolicyError(str(translate(exc, func.__name__)))
-            error.unexpected = True  # type: ignore[attr-defined]
-            raise error from exc
-
-    return guarded  # type: ignore[return-value]
+    return guard(func, func.__name__, lambda error: PolicyError(str(error)))
 
 
 @_policy_boundary
