@@ -17,10 +17,11 @@ from aftersales.cli.expenses_commands import expenses
 from aftersales.cli.notifications_commands import notifications
 from aftersales.cli.parts_commands import parts
 from aftersales.cli.policy_commands import policy
+from aftersales.cli.safety_commands import safety
 from aftersales.cli.simulate_command import simulate_command
 from aftersales.cli.sla_commands import sla
 from aftersales.cli.staff_commands import staff
-from aftersales.cli.training_commands import safety, training
+from aftersales.cli.training_commands import training
 from aftersales.core.boundary import translate
 from aftersales.core.errors import AftersalesError
 

@@ -10,8 +10,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from aftersales.cli.case_commands import open_desk
 from aftersales.cli.common import console, user_errors
+from aftersales.cli.context import open_desk
 from aftersales.core.convert import to_dict
 from aftersales.services.appraisals import Appraisal
 

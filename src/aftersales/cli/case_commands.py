@@ -9,43 +9,17 @@ the JSON form (``aftersales.to_dict``) instead of a table.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 from rich.table import Table
 
 from aftersales.cli.common import console, user_errors
-from aftersales.cli.config import load_config
-from aftersales.core.convert import to_dict
+from aftersales.cli.context import AT_OPTION, BY_OPTION, find_case, local_time, open_desk
+from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case
-from aftersales.policy.examples import parse_local_time
-from aftersales.services.desk import ServiceDesk
-
-
-@contextmanager
-def open_desk() -> Iterator[ServiceDesk]:
-    config = load_config(click.get_current_context().find_root().obj)
-    with ServiceDesk(config.policy, config.storage, levels=config.levels,
-                     outbox=config.outbox, notify=config.notify) as desk:  # fmt: skip
-        yield desk
-
-
-def _time(desk: ServiceDesk, text: str | None) -> datetime | None:
-    return None if text is None else parse_local_time(desk.policy, text)
-
-
-def _case_id(desk: ServiceDesk, ref: str) -> str:
-    if ref.upper().startswith("AS-"):
-        return desk.cases.by_number(ref.upper()).id
-    return desk.cases.get(ref).id
-
-
-def _print_json(value: Any) -> None:
-    click.echo(json.dumps(to_dict(value), ensure_ascii=False, indent=2))
 
 
 def _summary(case: Case) -> str:
@@ -59,14 +33,9 @@ def _summary(case: Case) -> str:
 
 def _emit(case: Case, as_json: bool) -> None:
     if as_json:
-        _print_json(case)
+        print_json(case)
     else:
         click.echo(_summary(case))
-
-
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-BY_OPTION = click.option("--by", required=True, help="Staff id of who acts.")
-AT_OPTION = click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
 
 
 @click.group()
@@ -132,7 +101,7 @@ def case_report(
             contact=contact,
             custom=fields,
             by=by,
-            at=_time(desk, at),
+            at=local_time(desk, at),
         )
         _emit(result, as_json)
 
@@ -148,11 +117,11 @@ def _step(
     @user_errors
     def command(case_ref: str, by: str, at: str | None, as_json: bool, **options: Any) -> None:
         with open_desk() as desk:
-            case_id = _case_id(desk, case_ref)
-            when = _time(desk, at)
+            case_id = find_case(desk, case_ref)
+            when = local_time(desk, at)
             for key in ("appointment", "new_eta"):
                 if key in options and options[key] is not None:
-                    options[key] = _time(desk, options[key])
+                    options[key] = local_time(desk, options[key])
             _emit(call(desk, case_id, by=by, at=when, **options), as_json)
 
     command.__doc__ = help_text
@@ -288,9 +257,9 @@ _step(
 def case_show(case_ref: str, as_json: bool) -> None:
     """Everything recorded on a case."""
     with open_desk() as desk:
-        found = desk.cases.get(_case_id(desk, case_ref))
+        found = desk.cases.get(find_case(desk, case_ref))
         if as_json:
-            _print_json(found)
+            print_json(found)
             return
         table = Table(title=f"case {found.number}", show_header=False)
         table.add_column("field")
@@ -329,9 +298,9 @@ def case_show(case_ref: str, as_json: bool) -> None:
 def case_history(case_ref: str, as_json: bool) -> None:
     """The events of a case, oldest first."""
     with open_desk() as desk:
-        events = desk.cases.history(_case_id(desk, case_ref))
+        events = desk.cases.history(find_case(desk, case_ref))
         if as_json:
-            _print_json(events)
+            print_json(events)
             return
         table = Table(title="history")
         for column in ("#", "event", "at", "by", "details"):
@@ -362,7 +331,7 @@ def case_list(
         statuses = tuple(status) or (OPEN if only_open else None)
         found = desk.cases.find(status=statuses, engineer=engineer, limit=limit)
         if as_json:
-            _print_json(found)
+            print_json(found)
             return
         table = Table(title=f"{len(found)} case(s)")
         for column in ("number", "status", "priority", "engineer", "reported", "customer"):

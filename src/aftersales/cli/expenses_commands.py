@@ -6,9 +6,9 @@ from datetime import datetime
 
 import click
 
-from aftersales.cli.case_commands import open_desk
 from aftersales.cli.common import user_errors
-from aftersales.cli.parts_commands import FORMAT, _emit
+from aftersales.cli.context import open_desk
+from aftersales.cli.output import FORMAT, emit
 
 
 @click.group()
@@ -29,7 +29,7 @@ def expenses_list(status: str | None, fmt: str) -> None:
             for c in desk.expenses.claims(status=status)
         ]  # fmt: skip
         columns = ("claim", "staff", "status", "total", "lines", "waiting_for", "findings")
-        _emit("expense claims", columns, rows, fmt)
+        emit("expense claims", columns, rows, fmt)
 
 
 @expenses.command("show")
@@ -47,7 +47,7 @@ def expenses_show(claim_id: str, fmt: str) -> None:
             for n, line in enumerate(claim.lines, start=1)
         ]  # fmt: skip
         columns = ("#", "category", "date", "amount", "currency", "local", "invoice", "finding")
-        _emit(f"claim {claim.id} ({claim.status})", columns, rows, fmt)
+        emit(f"claim {claim.id} ({claim.status})", columns, rows, fmt)
 
 
 @expenses.command("report")
@@ -66,4 +66,4 @@ def expenses_report(since: datetime, until: datetime, group_by: str, fmt: str) -
             for r in desk.expenses.report(since.date(), until.date(), by=group_by)
         ]  # fmt: skip
         columns = ("group", "total", "lines", "claims", "cases", "per_case", "over_limit")
-        _emit(f"expenses by {group_by}", columns, rows, fmt)
+        emit(f"expenses by {group_by}", columns, rows, fmt)

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import click
 
-from aftersales.cli.case_commands import open_desk
 from aftersales.cli.common import user_errors
-from aftersales.cli.parts_commands import FORMAT, _emit
+from aftersales.cli.context import open_desk
+from aftersales.cli.output import FORMAT, emit
 
 COLUMNS = ("id", "plugin", "kind", "subject", "attempts", "next_try_at", "last_error")
 
@@ -29,7 +29,7 @@ def notifications_pending(fmt: str) -> None:
     """Notifications not delivered yet, with their next try."""
     with open_desk() as desk:
         items = [desk.notifications.describe(i) for i in desk.notifications.pending()]
-        _emit("pending notifications", COLUMNS, _rows(items), fmt)
+        emit("pending notifications", COLUMNS, _rows(items), fmt)
 
 
 @notifications.command("failed")
@@ -39,7 +39,7 @@ def notifications_failed(fmt: str) -> None:
     """Notifications given up after the last try, with the last error."""
     with open_desk() as desk:
         items = [desk.notifications.describe(i) for i in desk.notifications.failed()]
-        _emit("failed notifications", COLUMNS, _rows(items), fmt)
+        emit("failed notifications", COLUMNS, _rows(items), fmt)
 
 
 @notifications.command("deliver")

@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Sequence
-from typing import Any
-
 import click
-from rich.table import Table
 
-from aftersales.cli.case_commands import open_desk
-from aftersales.cli.common import console, user_errors
-
-FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table"
-)
-
-
-def _emit(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> None:
-    if fmt == "json":
-        data = [dict(zip(columns, row, strict=True)) for row in rows]
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        click.echo(buffer.getvalue(), nl=False)
-    else:
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*("-" if v is None else str(v) for v in row))
-        console().print(table)
+from aftersales.cli.common import user_errors
+from aftersales.cli.context import open_desk
+from aftersales.cli.output import FORMAT, emit
 
 
 @click.group()
@@ -55,7 +26,7 @@ def parts_stock(sku: str | None, location: str | None, fmt: str) -> None:
             (s, where, n, desk.parts.part(s).unit_cost * n)
             for s, where, n in desk.parts.stock(sku=sku, location=location)
         ]
-        _emit("stock", ("sku", "location", "on_hand", "value"), rows, fmt)
+        emit("stock", ("sku", "location", "on_hand", "value"), rows, fmt)
         if fmt == "table":
             total, _ = desk.parts.valuation()
             click.echo(f"valuation: {total} {desk.policy.currency or ''}".rstrip())
@@ -74,7 +45,7 @@ def parts_plan(fmt: str) -> None:
         ]  # fmt: skip
         columns = ("sku", "order", "on_hand", "reorder_point", "requested", "on_order",
                    "monthly_use")  # fmt: skip
-        _emit("purchase plan", columns, rows, fmt)
+        emit("purchase plan", columns, rows, fmt)
 
 
 @parts.command("requisitions")
@@ -91,7 +62,7 @@ def parts_requisitions(status: str | None, fmt: str) -> None:
             for r in desk.parts.requisitions(status=status)
         ]  # fmt: skip
         columns = ("id", "case", "engineer", "status", "lines", "value", "waiting_for")
-        _emit("requisitions", columns, rows, fmt)
+        emit("requisitions", columns, rows, fmt)
 
 
 @parts.command("stocktake")
@@ -103,7 +74,7 @@ def parts_stocktake(fmt: str) -> None:
         rows = [
             (loc, due.astimezone(desk.policy.tz).date()) for loc, due in desk.parts.stocktake_due()
         ]
-        _emit("stocktakes due", ("location", "due"), rows, fmt)
+        emit("stocktakes due", ("location", "due"), rows, fmt)
 
 
 @parts.command("movements")
@@ -120,4 +91,4 @@ def parts_movements(sku: str, fmt: str) -> None:
             for m in desk.parts.movements(sku)
         ]  # fmt: skip
         columns = ("#", "type", "at", "by", "quantity", "from", "to", "case", "reason")
-        _emit(f"movements of {sku}", columns, rows, fmt)
+        emit(f"movements of {sku}", columns, rows, fmt)

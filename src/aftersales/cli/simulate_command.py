@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from aftersales.cli.common import console, user_errors
-from aftersales.cli.sla_commands import _pct, _span
+from aftersales.cli.output import pct, span
 from aftersales.simulation import SimulationResult, simulate
 
 
@@ -68,15 +68,15 @@ def _sla_table(title: str, a: SimulationResult, b: SimulationResult | None, by: 
         o = other.get(name)
         if g is None:  # a priority only policy B has
             assert o is not None
-            table.add_row(name, *(["-"] * 3), str(o.breached), *(["-"] * 3), _pct(o.met_rate), "-")
+            table.add_row(name, *(["-"] * 3), str(o.breached), *(["-"] * 3), pct(o.met_rate), "-")
             continue
         row = [g.group, str(g.clocks), str(g.met), str(g.breached)]
         if b is not None:
             row.append(str(o.breached) if o else "-")
-        row += [str(g.excused), str(g.open), _pct(g.met_rate)]
+        row += [str(g.excused), str(g.open), pct(g.met_rate)]
         if b is not None:
-            row.append(_pct(o.met_rate) if o else "-")
-        row.append(_span(g.median_working))
+            row.append(pct(o.met_rate) if o else "-")
+        row.append(span(g.median_working))
         table.add_row(*row)
     return table
 

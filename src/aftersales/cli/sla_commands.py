@@ -11,24 +11,13 @@ from typing import Any
 import click
 from rich.table import Table
 
-from aftersales.cli.case_commands import JSON_OPTION, _case_id, _time, case, open_desk
+from aftersales.cli.case_commands import case  # `aftersales case sla` joins that group
 from aftersales.cli.common import console, user_errors
+from aftersales.cli.context import find_case, local_time, open_desk
+from aftersales.cli.output import JSON_OPTION, pct, span
 from aftersales.core.convert import to_dict
 from aftersales.core.sla import Clock
 from aftersales.services.sla import GROUPS, GroupReport
-
-
-def _span(value: timedelta | None) -> str:
-    if value is None:
-        return "-"
-    minutes = int(value.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    return (f"{days}d " if days else "") + f"{hours}h{minutes:02d}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 @click.group()
@@ -43,7 +32,7 @@ def sla() -> None:
 def sla_tick(now: str | None, as_json: bool) -> None:
     """Send every SLA warning and breach that is due and was not sent (cron-friendly)."""
     with open_desk() as desk:
-        sent = desk.sla.tick(_time(desk, now))
+        sent = desk.sla.tick(local_time(desk, now))
         if as_json:
             click.echo(json.dumps(to_dict(sent), ensure_ascii=False, indent=2))
             return
@@ -89,10 +78,10 @@ def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str)
     the milestones took."""
     with open_desk() as desk:
         report = desk.sla.report(
-            _time(desk, since),  # type: ignore[arg-type]
-            _time(desk, until),  # type: ignore[arg-type]
+            local_time(desk, since),  # type: ignore[arg-type]
+            local_time(desk, until),  # type: ignore[arg-type]
             group_by,
-            now=_time(desk, now),
+            now=local_time(desk, now),
         )
         rows = [*report.groups, report.total]
         if fmt == "json":
@@ -115,11 +104,11 @@ def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str)
         for column in columns:
             table.add_column(column)
         for g in rows:
-            worst = f"{g.worst[0][0]} {g.worst[0][1]} +{_span(g.worst[0][2])}" if g.worst else "-"
+            worst = f"{g.worst[0][0]} {g.worst[0][1]} +{span(g.worst[0][2])}" if g.worst else "-"
             table.add_row(
                 g.group, str(g.clocks), str(g.met), str(g.breached), str(g.excused),
-                str(g.open), _pct(g.met_rate), _span(g.median_working), _span(g.p90_working),
-                _span(g.median_clock), worst,
+                str(g.open), pct(g.met_rate), span(g.median_working), span(g.p90_working),
+                span(g.median_clock), worst,
             )  # fmt: skip
         console().print(table)
 
@@ -132,7 +121,7 @@ def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str)
 def case_sla(case_ref: str, now: str | None, as_json: bool) -> None:
     """The case's SLA clocks: due times, state, what remains or how late."""
     with open_desk() as desk:
-        clocks: list[Clock] = desk.cases.sla(_case_id(desk, case_ref), _time(desk, now))
+        clocks: list[Clock] = desk.cases.sla(find_case(desk, case_ref), local_time(desk, now))
         if as_json:
             click.echo(json.dumps([_clock_json(c) for c in clocks], indent=2))
             return
@@ -150,8 +139,8 @@ def case_sla(case_ref: str, now: str | None, as_json: bool) -> None:
                     t.astimezone(tz).strftime("%a %m-%d %H:%M") if t else "-"
                     for t in (c.starts_at, c.due, c.met_at)
                 ),
-                _span(c.remaining),
-                _span(c.overrun),
+                span(c.remaining),
+                span(c.overrun),
                 c.target.location if c.target is not None else "-",
             )
         console().print(table)

@@ -10,8 +10,9 @@ from typing import Any
 import click
 from rich.table import Table
 
-from aftersales.cli.case_commands import JSON_OPTION, _print_json, _time, open_desk
 from aftersales.cli.common import console, user_errors
+from aftersales.cli.context import local_time, open_desk
+from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.careers import StaffRecord
 from aftersales.core.convert import to_dict
 from aftersales.services.staff import KEEP
@@ -52,7 +53,7 @@ def staff_add(
             level=level, team=team,
         )  # fmt: skip
         if as_json:
-            _print_json(added)
+            print_json(added)
         else:
             click.echo(f"{added.id}  {added.name}  {', '.join(added.roles)}")
 
@@ -75,7 +76,7 @@ def staff_update(
             phone=KEEP if phone is None else phone, team=KEEP if team is None else team,
         )  # fmt: skip
         if as_json:
-            _print_json(changed)
+            print_json(changed)
         else:
             click.echo(f"{changed.id}  email {changed.email or '-'}  phone {changed.phone or '-'}"
                        f"  team {changed.team or '-'}")  # fmt: skip
@@ -91,7 +92,7 @@ def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
     with open_desk() as desk:
         members = desk.staff.list(role=role, active=None if show_all else True)
         if as_json:
-            _print_json(members)
+            print_json(members)
             return
         table = Table(title=f"{len(members)} member(s)")
         for column in ("id", "name", "roles", "level", "team", "supervisor", "email", "active"):
@@ -139,7 +140,7 @@ def staff_promote(
     """Promote a member up the career ladder (their appraisals are recorded with it)."""
     with open_desk() as desk:
         after = desk.staff.promote(staff_id, to=level, by=by, reason=reason, roles=roles,
-                                   at=_time(desk, at))  # fmt: skip
+                                   at=local_time(desk, at))  # fmt: skip
         months = len(after.promotions[-1].appraisals)
         click.echo(f"{staff_id} is now {after.level} ({months} finalized month(s) on record)")
 
@@ -157,9 +158,9 @@ def staff_rotate(
 ) -> None:
     """Record a job rotation with its dates."""
     with open_desk() as desk:
-        begin = _time(desk, start)
+        begin = local_time(desk, start)
         assert begin is not None
-        desk.staff.rotate(staff_id, to=assignment, start=begin, end=_time(desk, end), by=by,
+        desk.staff.rotate(staff_id, to=assignment, start=begin, end=local_time(desk, end), by=by,
                           reason=reason)  # fmt: skip
         click.echo(
             f"{staff_id} rotates to {assignment} from {start}" + (f" to {end}" if end else "")

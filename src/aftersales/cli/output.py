@@ -1,0 +1,64 @@
+"""How commands print: tables, CSV and JSON, and the small formats of spans and rates."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import click
+from rich.table import Table
+
+from aftersales.cli.common import console
+from aftersales.core.convert import to_dict
+
+FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table"
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def emit(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> None:
+    """``rows`` as a table (stored text printed as written), CSV or a JSON list of objects."""
+    if fmt == "json":
+        data = [dict(zip(columns, row, strict=True)) for row in rows]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("-" if v is None else str(v) for v in row))
+        console().print(table)
+
+
+def print_json(value: Any) -> None:
+    """A model (or a list of them) in its JSON form (``aftersales.to_dict``)."""
+    click.echo(json.dumps(to_dict(value), ensure_ascii=False, indent=2))
+
+
+def span(value: timedelta | None) -> str:
+    """``1d 2h05``, or ``-``."""
+    if value is None:
+        return "-"
+    minutes = int(value.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{days}d " if days else "") + f"{hours}h{minutes:02d}"
+
+
+def pct(value: float | None) -> str:
+    """``93.5%``, or ``-``."""
+    return "-" if value is None else f"{value:.1%}"
+
+
+__all__ = ["FORMAT", "JSON_OPTION", "emit", "pct", "print_json", "span"]
