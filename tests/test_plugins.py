@@ -45,6 +45,7 @@ def test_hook_list_matches_the_architecture() -> None:
         "aftersales_notifiers",
         "aftersales_notify",
         "aftersales_policy_functions",
+        "aftersales_register_commands",
         "aftersales_storage_backends",
     ]
 
@@ -324,3 +325,68 @@ def test_plugin_metrics_and_functions_are_part_of_the_policy_vocabulary(tmp_path
     }
     with pytest.raises(PolicyError, match="calls_answered"):
         ServiceDesk(path)
+
+
+class Backlog:
+    """Adds ``aftersales backlog`` (the docs/plugins.md example), a broken command adder and
+    one that takes a built-in's name."""
+
+    name = "backlog"
+
+    @hookimpl
+    def aftersales_register_commands(self, cli: Any) -> None:
+        import click
+
+        from aftersales.cli.context import open_desk
+        from aftersales.cli.output import FORMAT, emit
+
+        @cli.command("backlog")
+        @FORMAT
+        def backlog(fmt: str) -> None:
+            """Open cases per engineer."""
+            with open_desk() as desk:
+                counts: dict[str, int] = {}
+                for case in desk.cases.open():
+                    counts[case.engineer or "-"] = counts.get(case.engineer or "-", 0) + 1
+                emit("backlog", ["engineer", "open"], sorted(counts.items()), fmt)
+
+        @cli.command("case")
+        def not_the_case() -> None:
+            click.echo("hijacked")
+
+
+class Broken:
+    name = "broken-commands"
+
+    @hookimpl
+    def aftersales_register_commands(self, cli: Any) -> None:
+        raise RuntimeError("no click for me")
+
+
+def test_hook_aftersales_register_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import copy
+
+    from click.testing import CliRunner
+
+    from aftersales.cli import main, plugin_commands
+
+    group = copy.copy(main)
+    group.commands = dict(main.commands)
+    pm = make_manager([Backlog(), Broken()], entry_points=False)
+    assert plugin_commands(group, pm) == ["backlog"]
+    assert group.commands["case"] is main.commands["case"]  # a built-in's name is refused
+    assert "no click for me" in caplog.text and "exists already" in caplog.text
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "default.policy"}"\nstorage = "sqlite:///{tmp_path / "d.db"}"\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    for member in (["cs1", "--name", "Lin", "--role", "service_agent"],
+                   ["e7", "--name", "Chen", "--role", "engineer"]):  # fmt: skip
+        assert runner.invoke(group, ["staff", "add", *member]).exit_code == 0
+    result = runner.invoke(group, ["backlog", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "engineer,open"

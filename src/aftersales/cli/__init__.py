@@ -5,10 +5,12 @@ A user's mistake prints what was wrong and exits 1; no traceback reaches the ter
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 import click
+import pluggy
 
 from aftersales.cli.appraise_commands import appraise
 from aftersales.cli.case_commands import case, plugins_command
@@ -24,6 +26,9 @@ from aftersales.cli.staff_commands import staff
 from aftersales.cli.training_commands import training
 from aftersales.core.boundary import translate
 from aftersales.core.errors import AftersalesError
+from aftersales.plugins.manager import make_manager
+
+logger = logging.getLogger("aftersales")
 
 
 class _Main(click.Group):
@@ -75,4 +80,34 @@ main.add_command(training)
 main.add_command(safety)
 main.add_command(notifications)
 
-__all__ = ["main"]
+
+def plugin_commands(group: click.Group, pm: pluggy.PluginManager | None = None) -> list[str]:
+    """Let each plugin add its commands to ``group`` (``aftersales_register_commands``);
+    returns the names added. A plugin that fails, or takes a name already there, is skipped
+    with a warning: one broken plugin never takes the command line down."""
+    pm = make_manager() if pm is None else pm
+    added: list[str] = []
+    for impl in pm.hook.aftersales_register_commands.get_hookimpls():
+        before = dict(group.commands)
+        scratch = click.Group(group.name)
+        try:
+            impl.function(cli=scratch)
+        except Exception as exc:
+            logger.warning("plugin %s could not add its commands: %s", impl.plugin_name, exc)
+            continue
+        for name, command in scratch.commands.items():
+            if name in before:
+                logger.warning("plugin %s: the command %r exists already; skipped",
+                               impl.plugin_name, name)  # fmt: skip
+                continue
+            group.add_command(command, name)
+            added.append(name)
+    return added
+
+
+try:
+    plugin_commands(main)
+except Exception as exc:  # installed plugins that cannot even load: the built-ins still work
+    logger.warning("plugins could not be loaded for the command line: %s", exc)
+
+__all__ = ["main", "plugin_commands"]

@@ -16,6 +16,8 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    import click
+
     from aftersales.core.model import Case, CaseEvent, Notification, Staff
     from aftersales.plugins.storage import Storage
 
@@ -113,6 +115,18 @@ def aftersales_case_event(event: CaseEvent, case: Case) -> None:
     """
 
 
+@hookspec
+def aftersales_register_commands(cli: click.Group) -> None:
+    """Add commands to the ``aftersales`` command: ``cli`` is its click group.
+
+    ``@cli.command()`` (or ``cli.add_command(group)``) makes ``aftersales NAME``. A command
+    works on the configured desk with ``aftersales.cli.context.open_desk()`` and prints with
+    ``aftersales.cli.output``; an ``AftersalesError`` it lets out prints one line and exits 1,
+    like every built-in command. A plugin whose hook raises is skipped with a warning; the
+    other commands still work. A name a built-in command has already is refused.
+    """
+
+
 __all__ = [
     "PROJECT",
     "NotifierFactory",
@@ -122,6 +136,7 @@ __all__ = [
     "aftersales_notifiers",
     "aftersales_notify",
     "aftersales_policy_functions",
+    "aftersales_register_commands",
     "aftersales_storage_backends",
     "hookimpl",
     "hookspec",
