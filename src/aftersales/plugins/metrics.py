@@ -31,11 +31,8 @@ if TYPE_CHECKING:
 
 
 def month_bounds(desk: ServiceDesk, period: str) -> tuple[datetime, datetime]:
-    """Local midnight of the first day of ``period`` ("2026-11") and of the next month."""
-    year, month = (int(p) for p in period.split("-"))
-    start = desk.policy.local(datetime(year, month, 1))
-    end = desk.policy.local(datetime(year + month // 12, month % 12 + 1, 1))
-    return start, end
+    """``desk.policy.month_bounds(period)``: kept for metric plugins written against it."""
+    return desk.policy.month_bounds(period)
 
 
 def _accepted(desk: ServiceDesk, staff_id: str, period: str) -> list[Case]:

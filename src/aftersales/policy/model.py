@@ -382,6 +382,14 @@ class Policy:
             return None
         return self.add(start, target.duration, target.calendar)
 
+    def month_bounds(self, period: str) -> tuple[datetime, datetime]:
+        """Local midnight of the first day of ``period`` (``"2026-11"``) and of the month
+        after: an appraisal month in this policy's zone."""
+        year, month = (int(p) for p in period.split("-"))
+        start = self.local(datetime(year, month, 1))
+        end = self.local(datetime(year + month // 12, month % 12 + 1, 1))
+        return start, end
+
     def local(self, naive: datetime) -> datetime:
         """A wall-clock time in the policy's zone as an aware datetime."""
         if naive.tzinfo is not None:

@@ -41,7 +41,6 @@ from aftersales.core.errors import (
 from aftersales.core.model import Case, Notification, PeriodResult, Staff
 from aftersales.core.permissions import roles
 from aftersales.core.values import shown
-from aftersales.plugins.metrics import month_bounds
 from aftersales.plugins.storage import CaseQuery, utc_text
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ class AppraisalService:
             raise ValidationError(f"kind must be one of {', '.join(_KINDS)}, not {shown(kind)}")
         if self._month is not None and self._month[0] == period:
             return self._month[1].get((kind, staff_id), [])
-        start, end = (utc_text(t) for t in month_bounds(self.desk, _period(period)))
+        start, end = (utc_text(t) for t in self.desk.policy.month_bounds(_period(period)))
         engineer = None if kind == "reported_by" else staff_id
         query = {
             "accepted": CaseQuery(engineer=engineer, accepted_since=start, accepted_until=end),
@@ -101,8 +100,8 @@ class AppraisalService:
         return found
 
     def _read_month(self, period: str) -> dict[tuple[str, str], list[Case]]:
-        start, end = (utc_text(t) for t in month_bounds(self.desk, period))
-        low, high = month_bounds(self.desk, period)
+        start, end = (utc_text(t) for t in self.desk.policy.month_bounds(period))
+        low, high = self.desk.policy.month_bounds(period)
         grouped: dict[tuple[str, str], list[Case]] = {}
         for record in self.desk.storage.find_cases(CaseQuery(touched_in=(start, end))):
             case = self.desk.cases.decode(record)
