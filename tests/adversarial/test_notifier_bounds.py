@@ -102,3 +102,31 @@ def test_a_trickling_webhook_does_not_hold_the_action(
     desk.cases.respond(case.id, by="cs1", at=T0)
     assert time.perf_counter() - started < 10  # each byte within the socket timeout: a minute+
     assert desk.cases.get(case.id).status == "responded"
+
+
+def test_a_forked_desk_still_delivers(tmp_path: object) -> None:
+    """The courier thread does not survive a fork; the child's deliveries get their own."""
+    import os
+
+    if not hasattr(os, "fork"):
+        pytest.fail("this test needs os.fork (Linux)")
+    sleeper = Sleeper()
+    sleeper.release.set()  # delivers at once
+    desk = ServiceDesk(RULES / "default.policy", "memory://", plugins=[sleeper], outbox=FAST)
+    add_team(desk)
+    desk.notifications.test("e7", T0)  # the parent's courier starts
+    assert sleeper.calls == 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one more delivery, then report how long it took
+        started = time.perf_counter()
+        items = desk.notifications.test("e7", T0)
+        delivered = all(i.status == "delivered" for i in items)
+        os.write(write, f"{time.perf_counter() - started:.3f} {sleeper.calls}".encode())
+        os._exit(0 if delivered else 1)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    elapsed, calls = os.read(read, 100).decode().split()
+    assert status == 0
+    assert float(elapsed) < FAST.deliver_within.total_seconds()  # no wait for a dead thread
+    assert int(calls) == 2  # the child's notifier was called, in the child

@@ -11,6 +11,7 @@ failed()``, ``aftersales notifications failed``) until someone retries it.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import secrets
 import threading
@@ -76,6 +77,7 @@ class _Courier:
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] | None = None
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     def _work(self, jobs: queue.SimpleQueue[Callable[[], None] | None]) -> None:
         while True:
@@ -95,6 +97,8 @@ class _Courier:
             finally:
                 done.set()
 
+        if self._pid != os.getpid():  # a forked child: the parent's courier thread is not here
+            self._jobs, self._lock, self._pid = None, threading.Lock(), os.getpid()
         with self._lock:
             jobs = self._jobs
             if jobs is None:
