@@ -20,6 +20,7 @@ from aftersales.cli.context import AT_OPTION, BY_OPTION, find_case, local_time, 
 from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case
+from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, SEVERITIES
 
 
 def _summary(case: Case) -> str:
@@ -52,9 +53,9 @@ def case() -> None:
 @click.option("--serial", default=None, help="Machine serial number.")
 @click.option("--fault", required=True, help="What is wrong, in the customer's words.")
 @click.option("--fault-code", default=None)
-@click.option("--severity", required=True, type=click.Choice(["critical", "major", "minor"]))
+@click.option("--severity", required=True, type=click.Choice(SEVERITIES))
 @click.option("--machine-down/--machine-running", default=False)
-@click.option("--channel", required=True, type=click.Choice(["phone", "email", "online", "onsite"]))
+@click.option("--channel", required=True, type=click.Choice(CHANNELS))
 @click.option("--contact", default=None, help="How to reach the customer.")
 @click.option("--custom", multiple=True, help="A custom field, NAME=VALUE (JSON values).")
 @BY_OPTION
@@ -185,7 +186,7 @@ _step(
     "Record the cause and complexity.",
     (
         click.option("--cause", required=True),
-        click.option("--complexity", required=True, type=click.Choice(["simple", "complex"])),
+        click.option("--complexity", required=True, type=click.Choice(COMPLEXITIES)),
     ),
     lambda d, c, **k: d.cases.diagnose(c, **k),
 )

@@ -16,9 +16,7 @@ from typing import Any
 import attrs
 
 from aftersales.core.frozen import frozen_dict
-
-ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "finance", "director")
-"""The roles a staff member may hold."""
+from aftersales.core.vocabulary import ROLES
 
 
 def _tuple(values: Iterable[str]) -> tuple[str, ...]:

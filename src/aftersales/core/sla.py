@@ -22,15 +22,8 @@ import attrs
 
 from aftersales.core.duration import Duration
 from aftersales.core.model import Case, DelayNotice
-
-MILESTONE_EVENT = {
-    "response": "responded",
-    "contact": "contacted",
-    "arrival": "arrived",
-    "repair": "repaired",
-    "callback": "followed_up",
-}
-STATES = ("pending", "running", "at_risk", "met", "breached", "excused")
+from aftersales.core.vocabulary import CLOCK_STATES as STATES
+from aftersales.core.vocabulary import MILESTONE_EVENT
 
 
 class Timekeeper(Protocol):

@@ -6,6 +6,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from aftersales.core.vocabulary import (
+    CHANNELS,
+    COMPLEXITIES,
+    DEFAULT_AFTER,
+    EVENTS,
+    MILESTONE_EVENT,
+    MILESTONES,
+    ROLES,
+    SEVERITIES,
+    SOURCES,
+    START_EVENTS,
+)
+
 RESERVED_WORDS = frozenset(
     {
         "and",
@@ -40,51 +53,9 @@ keywords only at the start of their statement and may be used as names elsewhere
 ``grade pass when score >= 60`` is fine.
 """
 
-MILESTONES = ("response", "contact", "arrival", "repair", "callback")
-"""The milestones a case's clocks track, in lifecycle order."""
-
-EVENTS = (
-    "reported",
-    "responded",
-    "assigned",
-    "confirmed",
-    "contacted",
-    "arrived",
-    "diagnosed",
-    "repaired",
-    "accepted",
-    "followed_up",
-)
-"""Case events in lifecycle order; a clock may start from any of them but ``followed_up``."""
-
-START_EVENTS = EVENTS[:-1]
-
-MILESTONE_EVENT = {
-    "response": "responded",
-    "contact": "contacted",
-    "arrival": "arrived",
-    "repair": "repaired",
-    "callback": "followed_up",
-}
-"""The event that meets each milestone."""
-
-DEFAULT_AFTER = {
-    "response": "reported",
-    "contact": "reported",
-    "arrival": "reported",
-    "repair": "arrived",
-    "callback": "accepted",
-}
-"""The event a milestone's clock starts from when its target has no ``after``."""
-
-COMPLEXITIES = ("simple", "complex")
-ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "finance", "director")
-SOURCES = ("supervisor", "customer", "self")
 INSPECTION_CHECKS = ("quantity", "specification", "quality")
 LIMIT_PERIODS = ("night", "day", "trip", "claim")
 FIELD_TYPES = ("text", "number", "bool")
-CHANNELS = ("phone", "email", "online", "onsite")
-SEVERITIES = ("critical", "major", "minor")
 
 BUILTIN_METRICS = (
     "tasks_completed",

@@ -1,0 +1,65 @@
+"""The fixed words of the domain, in one place: severities, channels, roles, milestones and
+the events that meet them. The policy language, the models, the services and the command
+line all read them from here (issue 14: they were spelled out in five places)."""
+
+from __future__ import annotations
+
+SEVERITIES = ("critical", "major", "minor")
+"""How bad a reported fault is."""
+CHANNELS = ("phone", "email", "online", "onsite")
+"""How the customer reported it."""
+COMPLEXITIES = ("simple", "complex")
+"""A diagnosis: which repair target applies."""
+ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "finance", "director")
+"""The roles a staff member may hold."""
+SOURCES = ("supervisor", "customer", "self")
+"""Who rates a member's month."""
+
+MILESTONES = ("response", "contact", "arrival", "repair", "callback")
+"""The milestones a case's clocks track, in lifecycle order."""
+EVENTS = (
+    "reported",
+    "responded",
+    "assigned",
+    "confirmed",
+    "contacted",
+    "arrived",
+    "diagnosed",
+    "repaired",
+    "accepted",
+    "followed_up",
+)
+"""Case events in lifecycle order; a clock may start from any of them but ``followed_up``."""
+START_EVENTS = EVENTS[:-1]
+MILESTONE_EVENT = {
+    "response": "responded",
+    "contact": "contacted",
+    "arrival": "arrived",
+    "repair": "repaired",
+    "callback": "followed_up",
+}
+"""The event that meets each milestone."""
+DEFAULT_AFTER = {
+    "response": "reported",
+    "contact": "reported",
+    "arrival": "reported",
+    "repair": "arrived",
+    "callback": "accepted",
+}
+"""The event a milestone's clock starts from when its target has no ``after``."""
+CLOCK_STATES = ("pending", "running", "at_risk", "met", "breached", "excused")
+"""What an SLA clock can say."""
+
+__all__ = [
+    "CHANNELS",
+    "CLOCK_STATES",
+    "COMPLEXITIES",
+    "DEFAULT_AFTER",
+    "EVENTS",
+    "MILESTONES",
+    "MILESTONE_EVENT",
+    "ROLES",
+    "SEVERITIES",
+    "SOURCES",
+    "START_EVENTS",
+]
