@@ -172,3 +172,24 @@ def test_the_approvers_are_told_in_the_claims_own_transaction(desk: ServiceDesk)
     assert desk.expenses.get(claim.id).status == "submitted"
     kinds = {i.notification["kind"] for i in desk.notifications.pending()}
     assert kinds == {"expense_awaiting_approval"}
+
+
+def test_the_claim_state_machine_lives_beside_the_model() -> None:
+    """Issue 14: statuses are a Literal and the moves a table in core, not strings scattered
+    over the service; an unknown status asked for is an error, not an empty list."""
+    import typing
+
+    from aftersales.core.expenses import CLAIM_MOVES, CLAIM_STATES, Claim, ClaimStatus
+    from aftersales.core.parts import REQUISITION_STATES, Requisition, RequisitionStatus
+
+    assert typing.get_args(ClaimStatus) == CLAIM_STATES
+    assert typing.get_args(RequisitionStatus) == REQUISITION_STATES
+    assert typing.get_type_hints(Claim)["status"] == ClaimStatus
+    assert typing.get_type_hints(Requisition)["status"] == RequisitionStatus
+    assert all(start <= set(CLAIM_STATES) for start, _ in CLAIM_MOVES.values())
+    desk = ServiceDesk(RULES / "default.policy")
+    add_team(desk)
+    with pytest.raises(ValidationError, match="unknown claim status 'aproved'"):
+        desk.expenses.claims(status="aproved")
+    with pytest.raises(ValidationError, match="unknown requisition status"):
+        desk.parts.requisitions(status="done")

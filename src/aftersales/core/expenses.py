@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 import attrs
 
 from aftersales.core import values
-from aftersales.core.errors import ValidationError
+from aftersales.core.errors import ValidationError, WorkflowError
 from aftersales.core.money import CURRENCY_CODES
 
-CLAIM_STATES = ("draft", "submitted", "approved", "paid", "rejected")
+ClaimStatus = Literal["draft", "submitted", "approved", "paid", "rejected"]
+CLAIM_STATES: tuple[ClaimStatus, ...] = ("draft", "submitted", "approved", "paid", "rejected")
+CLAIM_MOVES: dict[str, tuple[frozenset[str], str]] = {
+    "edit": (frozenset({"draft", "rejected"}), "only a draft or a rejected claim can be edited"),
+    "submit": (frozenset({"draft"}), "only a draft is submitted"),
+    "pay": (frozenset({"approved"}), "only an approved claim is paid"),
+}
+"""The claim's state machine beside its model: which statuses each move starts from (approve
+and reject start from ``submitted``, at the step the chain waits for)."""
+
+
+def check_claim_move(claim: Claim, move: str) -> None:
+    """WorkflowError unless ``claim`` may take ``move`` in its status."""
+    allowed, says = CLAIM_MOVES[move]
+    if claim.status not in allowed:
+        raise WorkflowError(f"claim {claim.id} is {claim.status}; {says}")
 
 
 MAX_NIGHTS = 31
@@ -109,7 +125,7 @@ class Claim:
     staff_id: str
     lines: tuple[ClaimLine, ...]
     cases: tuple[str, ...]
-    status: str
+    status: ClaimStatus
     created_at: datetime
     chain: tuple[str, ...] = ()
     rule: str | None = None
@@ -131,4 +147,14 @@ class Claim:
         return self.chain[len(self.approvals)]
 
 
-__all__ = ["CLAIM_STATES", "MAX_NIGHTS", "Claim", "ClaimLine", "Finding", "Step"]
+__all__ = [
+    "CLAIM_MOVES",
+    "CLAIM_STATES",
+    "MAX_NIGHTS",
+    "Claim",
+    "ClaimLine",
+    "ClaimStatus",
+    "Finding",
+    "Step",
+    "check_claim_move",
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -175,6 +175,12 @@ class Approval:
     at: datetime
 
 
+RequisitionStatus = Literal["requested", "approved", "rejected", "issued"]
+REQUISITION_STATES: tuple[RequisitionStatus, ...] = ("requested", "approved", "rejected", "issued")
+"""A requisition is requested, approved step by step along its chain (or at once with no
+chain), rejected, or issued once approved."""
+
+
 @attrs.frozen
 class Requisition:
     """An engineer's request for parts for a case, approved per the policy, then issued."""
@@ -186,7 +192,7 @@ class Requisition:
     value: Decimal
     chain: tuple[str, ...]  # the roles that must approve, in order (empty: none needed)
     rule: str | None  # the policy line that set the chain
-    status: str  # requested | approved | rejected | issued
+    status: RequisitionStatus
     requested_at: datetime
     approvals: tuple[Approval, ...] = ()
     reason: str | None = None  # why it was rejected
@@ -284,6 +290,7 @@ class CountSheet:
 __all__ = [
     "LOCATION_KINDS",
     "MOVEMENTS",
+    "REQUISITION_STATES",
     "Approval",
     "CaseParts",
     "CountLine",
@@ -295,6 +302,7 @@ __all__ = [
     "PurchaseOrder",
     "Requisition",
     "RequisitionLine",
+    "RequisitionStatus",
     "Supplier",
     "apply",
     "expired",

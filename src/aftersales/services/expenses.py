@@ -31,7 +31,15 @@ from aftersales.core.errors import (
     ValidationError,
     WorkflowError,
 )
-from aftersales.core.expenses import Claim, ClaimLine, Finding, Step
+from aftersales.core.expenses import (
+    CLAIM_STATES,
+    Claim,
+    ClaimLine,
+    ClaimStatus,
+    Finding,
+    Step,
+    check_claim_move,
+)
 from aftersales.core.model import Notification
 from aftersales.core.permissions import roles
 from aftersales.core.values import shown
@@ -135,6 +143,10 @@ class ExpenseService:
         return from_dict(Claim, record.data)
 
     def claims(self, *, status: str | None = None) -> builtins.list[Claim]:
+        if status is not None and status not in CLAIM_STATES:
+            raise ValidationError(
+                f"unknown claim status {shown(status)}; statuses: {', '.join(CLAIM_STATES)}"
+            )
         found = [from_dict(Claim, r.data) for r in self.desk.storage.scan("claim")]
         return sorted((c for c in found if status in (None, c.status)), key=lambda c: c.created_at)
 
@@ -149,9 +161,7 @@ class ExpenseService:
     ) -> Claim:
         """Change a draft or a rejected claim (its owner)."""
         claim = self._own(claim_id, by, "edit")
-        if claim.status not in ("draft", "rejected"):
-            raise WorkflowError(f"claim {claim_id} is {claim.status}; only a draft or a rejected "
-                                "claim can be edited")  # fmt: skip
+        check_claim_move(claim, "edit")
         after = attrs.evolve(
             claim, lines=self._lines(lines), status="draft", findings=(), approvals=(),
             cases=claim.cases if cases is None else tuple(dict.fromkeys(cases)),
@@ -192,8 +202,7 @@ class ExpenseService:
         number may be on another claim; the limits' findings are recorded on the claim; the
         chain is chosen and its first approver notified."""
         claim = self._own(claim_id, by, "submit")
-        if claim.status != "draft":
-            raise WorkflowError(f"claim {claim_id} is {claim.status}; only a draft is submitted")
+        check_claim_move(claim, "submit")
         rules = self.rules
         if rules.invoice_required:
             missing = [n for n, line in enumerate(claim.lines, start=1) if not line.invoice]
@@ -246,7 +255,7 @@ class ExpenseService:
         check_approver(actor, role, claim.staff_id, (s.by for s in claim.approvals), what, "claim")
         when = self.desk.at(at)
         approvals = (*claim.approvals, Step(role, actor.id, when))
-        status = "approved" if len(approvals) == len(claim.chain) else "submitted"
+        status: ClaimStatus = "approved" if len(approvals) == len(claim.chain) else "submitted"
         after = attrs.evolve(claim, approvals=approvals, status=status, version=claim.version + 1)
         return self._save(claim, after, "approved", by, when)
 
@@ -268,10 +277,7 @@ class ExpenseService:
     def pay(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
         """Record the payment of an approved claim (finance)."""
         claim = self.get(claim_id)
-        if claim.status != "approved":
-            raise WorkflowError(
-                f"claim {claim_id} is {claim.status}; only an approved claim is paid"
-            )
+        check_claim_move(claim, "pay")
         actor = self.desk.staff.actor(by)
         if not actor.has_role(*roles("expenses.pay")):
             raise PermissionDenied(f"{by} cannot pay claims: that needs the role finance")

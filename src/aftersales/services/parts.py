@@ -32,6 +32,7 @@ from aftersales.core.model import Case, Notification, Staff
 from aftersales.core.parts import (
     LOCATION_KINDS,
     MOVEMENTS,
+    REQUISITION_STATES,
     Approval,
     CaseParts,
     CountLine,
@@ -43,6 +44,7 @@ from aftersales.core.parts import (
     PurchaseOrder,
     Requisition,
     RequisitionLine,
+    RequisitionStatus,
     Supplier,
     apply,
     expired,
@@ -719,6 +721,11 @@ class PartsService:
         return self._get("requisition", id, Requisition)  # type: ignore[no-any-return]
 
     def requisitions(self, *, status: str | None = None) -> builtins.list[Requisition]:
+        if status is not None and status not in REQUISITION_STATES:
+            raise ValidationError(
+                f"unknown requisition status {shown(status)}; statuses: "
+                f"{', '.join(REQUISITION_STATES)}"
+            )
         found = [from_dict(Requisition, r.data) for r in self.desk.storage.scan("requisition")]
         return sorted(
             (r for r in found if status is None or r.status == status),
@@ -737,7 +744,7 @@ class PartsService:
                        "requisition")  # fmt: skip
         when = self.desk.at(at)
         approvals = (*req.approvals, Approval(role, actor.id, when))
-        status = "approved" if len(approvals) == len(req.chain) else "requested"
+        status: RequisitionStatus = "approved" if len(approvals) == len(req.chain) else "requested"
         after = attrs.evolve(req, approvals=approvals, status=status, version=req.version + 1)
         self._save_requisition(after, req.version, "approved", by, when)
         return after
