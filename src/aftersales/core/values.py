@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from typing import Any
 
 from aftersales.core.errors import NotFound, ValidationError
@@ -32,6 +34,8 @@ MAX_AMOUNT = Decimal("1e12")
 """Amounts, costs, rates and prices are below this in magnitude."""
 MAX_COUNT = 10**9
 """Quantities, nights, days and other counts are at most this."""
+MAX_ITEMS = 500
+"""Lines, parts, people or names one list argument may hold."""
 
 # Lone surrogates cannot be stored as UTF-8; NUL ends a C string in PostgreSQL; the other
 # C0 controls (and DEL) only appear in text to break a header, a terminal or a CSV.
@@ -81,6 +85,17 @@ def text(
             f"{'one line of printable text' if line else 'printable text'} is accepted"
         )
     return stripped
+
+
+def items(value: Any, what: str, *, limit: int = MAX_ITEMS) -> list[Any]:
+    """``value`` as a list: any iterable but text, bytes or a mapping, of at most ``limit``
+    items (an endless iterator is cut there, not read to its end)."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError(f"{what} is a list, not {_any(value)}")
+    out = list(islice(value, limit + 1))
+    if len(out) > limit:
+        raise ValidationError(f"{what} holds at most {limit:,} items")
+    return out
 
 
 def name(value: Any, what: str, *, required: bool = True) -> Any:
@@ -210,6 +225,7 @@ __all__ = [
     "LATEST",
     "MAX_AMOUNT",
     "MAX_COUNT",
+    "MAX_ITEMS",
     "MAX_NAME",
     "MAX_TEXT",
     "amount",
@@ -217,6 +233,7 @@ __all__ = [
     "count",
     "day",
     "flag",
+    "items",
     "key",
     "moment",
     "name",

@@ -178,11 +178,9 @@ class CaseService:
         (``since`` inclusive, ``until`` exclusive), oldest report first."""
         statuses = None
         if status is not None:
-            if isinstance(status, str):
-                status = (status,)
-            if not isinstance(status, Iterable) or isinstance(status, (bytes, Mapping)):
-                raise ValidationError("status is a status or a list of statuses")
-            statuses = tuple(status)
+            statuses = (
+                (status,) if isinstance(status, str) else tuple(values.items(status, "status"))
+            )
             for one in statuses:
                 if one not in STATUSES:
                     raise ValidationError(
@@ -507,14 +505,10 @@ class CaseService:
         version: int | None = None,
     ) -> Case:
         """The repair is done and tested; the report goes to the customer to sign."""
-        if isinstance(parts_used, (str, bytes, Mapping)) or not isinstance(parts_used, Iterable):
-            raise ValidationError("parts_used is a list of {'sku': ..., 'quantity': ...} items")
         merged: dict[str, int] = {}  # two lines of one part are one use: added together
-        for item in parts_used:
+        for item in values.items(parts_used, "parts_used"):
             use = _part(item)
             merged[use.sku] = merged.get(use.sku, 0) + use.quantity
-            if len(merged) > 500:
-                raise ValidationError("parts_used holds at most 500 parts")
         parts = [to_dict(PartUse(sku, quantity)) for sku, quantity in merged.items()]
         data = {
             "actions": _text(actions, "actions"),

@@ -49,8 +49,6 @@ if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
 _PER = {"night": "nights", "day": "days"}
-MAX_LINES = 500
-"""Lines one claim may hold."""
 
 
 @public_api("desk.expenses")
@@ -71,13 +69,9 @@ class ExpenseService:
     # -- drafting -----------------------------------------------------------------------------
     def _lines(self, lines: Iterable[Mapping[str, Any] | ClaimLine]) -> tuple[ClaimLine, ...]:
         currency = self.desk.policy.currency
-        if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
-            raise ValidationError("lines is a list of claim lines ({'category': ..., ...})")
         known = [f.name for f in attrs.fields(ClaimLine)]
         out = []
-        for n, item in enumerate(lines, start=1):
-            if n > MAX_LINES:
-                raise ValidationError(f"a claim holds at most {MAX_LINES} lines")
+        for n, item in enumerate(values.items(lines, "a claim's lines"), start=1):
             if isinstance(item, ClaimLine):
                 line = item
             elif isinstance(item, Mapping):

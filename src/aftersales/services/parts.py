@@ -57,8 +57,6 @@ from aftersales.plugins.storage import event_record as _event
 if TYPE_CHECKING:
     from aftersales.services.desk import ServiceDesk
 
-MAX_LINES = 500
-"""Lines one order, requisition or return may hold."""
 _UNACCOUNTED_AFTER = timedelta(days=7)
 _EXPIRY_WARNING = timedelta(days=30)
 
@@ -74,12 +72,8 @@ def _quantity(value: Any, what: str = "quantity") -> int:
 def _lines(lines: Any, what: str) -> builtins.list[tuple[str, int]]:
     """``[{"sku": ..., "quantity": ...}]`` checked, with lines of one SKU added together (two
     lines of one part would otherwise write that part twice in one transaction)."""
-    if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
-        raise ValidationError(f"{what} is a list of {{'sku': ..., 'quantity': ...}} lines")
     merged: dict[str, int] = {}
-    for n, line in enumerate(lines, start=1):
-        if n > MAX_LINES:
-            raise ValidationError(f"{what} holds at most {MAX_LINES} lines")
+    for n, line in enumerate(values.items(lines, what), start=1):
         if not isinstance(line, Mapping):
             raise ValidationError(
                 f"{what}: line {n} is a {type(line).__name__}, not {{'sku': ..., 'quantity': ...}}"
@@ -175,9 +169,8 @@ class PartsService:
             values.count(value, what)
         if shelf_life_days is not None:
             values.count(shelf_life_days, "shelf_life_days", minimum=1, maximum=100 * 366)
-        if isinstance(product_lines, (str, bytes)) or not isinstance(product_lines, Iterable):
-            raise ValidationError("product_lines is a list of product line names")
-        lines = tuple(values.name(x, "a product line") for x in product_lines)
+        lines = tuple(values.name(x, "a product line")
+                      for x in values.items(product_lines, "product_lines"))  # fmt: skip
         part = Part(values.name(sku, "sku"), values.name(name, "name"),
                     values.name(category, "category"), cost, values.name(unit, "unit"),
                     values.text(specification, "specification", required=False),
@@ -293,11 +286,8 @@ class PartsService:
         self._actor(by, roles("parts.receive_order"), "receive deliveries")
         when = self.desk.at(at)
         order = self.purchase_order(po)
-        if isinstance(lines, (str, bytes, Mapping)) or not isinstance(lines, Iterable):
-            raise ValidationError("lines is a list of {'sku': ..., 'quantity': ...} lines")
-        wanted = [li for li in lines]
         receipts: builtins.list[_Receipt] = []
-        for n, li in enumerate(wanted, start=1):
+        for n, li in enumerate(values.items(lines, "a delivery's lines"), start=1):
             if not isinstance(li, Mapping):
                 raise ValidationError(f"line {n} is a {type(li).__name__}, not a mapping")
             unknown = sorted(str(k) for k in set(li) - {"sku", "quantity", "accepted", "reason"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -177,9 +177,8 @@ class SafetyService:
         description = values.text(description, "an incident's description")
         if case_id is not None:
             self.desk.cases.get(case_id)
-        if isinstance(people, (str, bytes, Mapping)) or not isinstance(people, Iterable):
-            raise ValidationError("people is a list of staff ids")
-        involved = tuple(dict.fromkeys(values.key(p, "staff id") for p in people))
+        listed = values.items(people, "people (staff ids)")
+        involved = tuple(dict.fromkeys(values.key(p, "staff id") for p in listed))
         for person in involved:
             self.desk.staff.get(person)
         when = self.desk.at(at)

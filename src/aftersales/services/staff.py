@@ -5,7 +5,7 @@ whole record in one view."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from email import errors
 from email.headerregistry import Address
@@ -36,11 +36,7 @@ KIND = "staff"
 
 
 def _roles(id: str, roles: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(roles, str):
-        roles = [roles]
-    if not isinstance(roles, Iterable) or isinstance(roles, (bytes, Mapping)):
-        raise ValidationError(f"staff {id}: roles is a list of roles such as ['engineer']")
-    listed = list(roles)
+    listed = [roles] if isinstance(roles, str) else values.items(roles, f"staff {id}: roles")
     if len(listed) > len(ROLES) * 2 or not all(isinstance(r, str) for r in listed):
         raise ValidationError(f"staff {id}: roles is a list of roles, from: " + ", ".join(ROLES))
     found = tuple(dict.fromkeys(listed))
