@@ -148,6 +148,9 @@ def test_a_delivery_with_one_bad_line_takes_nothing_in(desk: ServiceDesk, storag
     assert desk.parts.part("AAA").on_hand["WH"] == 5  # line 1 was not taken in alone
     assert desk.parts.purchase_order(po.id).received == {}
     assert desk.parts.inspections("ACME")[-1]["delivered"] == 5  # only the first receipts
+    twice = [{"sku": "AAA", "quantity": 2}, {"sku": " AAA ", "quantity": 2}]
+    with pytest.raises(ValidationError, match="AAA has a line already"):
+        desk.parts.receive_order(po.id, twice, location="WH", inspection=ALL_PASSED, by="sk1")
     lines = [
         {"sku": "AAA", "quantity": 4, "accepted": 3, "reason": "one cracked"},
         {"sku": "BBB", "quantity": 4, "accepted": 4 - 1, "reason": "one cracked"},

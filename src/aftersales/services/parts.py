@@ -293,22 +293,13 @@ class PartsService:
             unknown = sorted(str(k) for k in set(li) - {"sku", "quantity", "accepted", "reason"})
             if unknown:
                 raise ValidationError(f"line {n}: unknown field {unknown[0]!r:.40}")
-            if any(r.sku == li.get("sku") for r in receipts):
-                raise ValidationError(f"line {n}: {li.get('sku')} has a line already; one per part")
-            receipts.append(
-                self._receipt(
-                    li.get("sku"),
-                    li.get("quantity"),
-                    location,
-                    order.supplier,
-                    inspection,
-                    li.get("accepted"),
-                    li.get("reason"),
-                    order,
-                    by,
-                    when,
-                )
-            )
+            receipt = self._receipt(li.get("sku"), li.get("quantity"), location, order.supplier,
+                                    inspection, li.get("accepted"), li.get("reason"), order, by,
+                                    when)  # fmt: skip
+            # compared as checked (" AAA" is AAA): two receipts of a part write it twice
+            if any(r.sku == receipt.sku for r in receipts):
+                raise ValidationError(f"line {n}: {receipt.sku} has a line already; one per part")
+            receipts.append(receipt)
         if not receipts:
             raise ValidationError("a delivery needs at least one line")
         self._take_in(receipts, order, order.supplier, by, when)
