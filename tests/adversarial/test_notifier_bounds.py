@@ -130,3 +130,29 @@ def test_a_forked_desk_still_delivers(tmp_path: object) -> None:
     assert status == 0
     assert float(elapsed) < FAST.deliver_within.total_seconds()  # no wait for a dead thread
     assert int(calls) == 2  # the child's notifier was called, in the child
+
+
+def test_a_delivery_that_breaks_reaches_the_caller_and_the_courier_carries_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error in the delivery code itself (not in a notifier, whose errors are recorded)
+    is raised in the caller, as before the courier, and later deliveries still run."""
+    from aftersales.services.notifications import NotificationService
+
+    sleeper = Sleeper()
+    sleeper.release.set()
+    desk = ServiceDesk(RULES / "default.policy", "memory://", plugins=[sleeper], outbox=FAST)
+    add_team(desk)
+    original = NotificationService._deliver_one
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in delivery")
+
+    monkeypatch.setattr(NotificationService, "_deliver_one", broken)
+    with pytest.raises(Exception, match="a bug in delivery"):
+        desk.notifications.test("e7", T0)
+    monkeypatch.setattr(NotificationService, "_deliver_one", original)
+    started = time.perf_counter()
+    items = desk.notifications.test("e7", T0)
+    assert time.perf_counter() - started < FAST.deliver_within.total_seconds()
+    assert [i.status for i in items if i.plugin == "sleeper"] == ["delivered"]

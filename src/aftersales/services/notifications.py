@@ -90,10 +90,13 @@ class _Courier:
         """Run ``job``; False if it made no ``progress`` (a count that grows as it goes) for
         ``timeout`` seconds, then it is abandoned."""
         done = threading.Event()
+        failure: list[BaseException] = []
 
         def wrapped() -> None:
             try:
                 job()
+            except BaseException as exc:  # raised in the caller: the courier carries on
+                failure.append(exc)
             finally:
                 done.set()
 
@@ -113,6 +116,8 @@ class _Courier:
                 break
             seen = now_seen
         else:
+            if failure:
+                raise failure[0]
             return True
         with self._lock:
             if self._jobs is jobs:  # abandon the stuck courier: it exits after this job
