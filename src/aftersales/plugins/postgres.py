@@ -28,7 +28,13 @@ import attrs
 from aftersales.core import redact
 from aftersales.core.errors import ConflictError, StorageError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
-from aftersales.plugins.sql_reads import OUTBOX_COLUMNS, SQLReads, outbox_item, read_snapshot
+from aftersales.plugins.sql_reads import (
+    OUTBOX_COLUMNS,
+    SQLReads,
+    faults_translated,
+    outbox_item,
+    read_snapshot,
+)
 from aftersales.plugins.sqlite import UNSTORABLE, find_sql
 from aftersales.plugins.storage import (
     CaseIndex,
@@ -212,6 +218,7 @@ class PostgresStorage(SQLReads):
             )
         return StorageError(f"{redact.url(self.url)}: {type(exc).__name__}: {text}")
 
+    @faults_translated
     def find_cases(self, query: CaseQuery) -> list[Record]:
         sql, args = find_sql(query)
         # the SQLite query, in PostgreSQL's dialect: %s marks, byte order like SQLite's

@@ -9,7 +9,7 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from aftersales.core.errors import AftersalesError
 from aftersales.plugins.storage import OutboxItem, Record, Storage
@@ -34,6 +34,23 @@ def read_snapshot(conn: Any, mark: str, kind: str, id: str) -> Record | None:
     return None if row is None else Record(kind, id, row[0], json.loads(row[1]))
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def faults_translated(method: F) -> F:
+    """A read whose driver and JSON errors become the backend's ``_fault`` (a StorageError
+    naming the store); the hot reads ``get`` and ``version`` do the same inline."""
+
+    @functools.wraps(method)
+    def read(self: SQLReads, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            raise self._translated(exc) from None
+
+    return read  # type: ignore[return-value]
+
+
 class SQLReads(Storage):
     """The reads of a storage whose connections (one per thread, from :meth:`_connect`)
     have ``execute(sql, params)`` returning a cursor, as sqlite3's and psycopg's do."""
@@ -44,16 +61,6 @@ class SQLReads(Storage):
     _lock: threading.Lock
     _connections: list[Any]
     _local: threading.local
-
-    # reads wrapped with _faults_translated; get and version, the hot ones, translate inline
-    READS: ClassVar[tuple[str, ...]] = ("events", "scan", "outbox", "find_cases")
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in cls.READS:
-            method = cls.__dict__.get(name)
-            if method is not None:
-                setattr(cls, name, _faults_translated(method))
 
     @abc.abstractmethod
     def _connect(self) -> Any:
@@ -89,6 +96,7 @@ class SQLReads(Storage):
             raise self._translated(exc) from None
         return None if row is None else int(row[0])
 
+    @faults_translated
     def events(self, kind: str, id: str) -> list[dict[str, Any]]:
         if "\x00" in id:
             return []
@@ -103,6 +111,7 @@ class SQLReads(Storage):
             for v, t, at, by, data in rows.fetchall()
         ]
 
+    @faults_translated
     def scan(self, kind: str) -> Iterator[Record]:
         rows = self._connect().execute(
             f"SELECT id, version, data FROM snapshots WHERE kind = {self.MARK} "
@@ -113,6 +122,7 @@ class SQLReads(Storage):
         return iter([Record(kind, id, version, json.loads(data))
                      for id, version, data in rows.fetchall()])  # fmt: skip
 
+    @faults_translated
     def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
         sql = f"SELECT {OUTBOX_COLUMNS} FROM outbox"
         args: list[Any] = []
@@ -133,29 +143,4 @@ class SQLReads(Storage):
         self._local = threading.local()
 
 
-def _translate_own_reads() -> None:
-    for name in SQLReads.READS:
-        method = SQLReads.__dict__.get(name)
-        if method is not None:
-            setattr(SQLReads, name, _faults_translated(method))
-
-
-def _faults_translated(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def read(self: SQLReads, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except AftersalesError:
-            raise
-        except Exception as exc:
-            fault = self._fault(exc)
-            if fault is exc:
-                raise
-            raise fault from None
-
-    return read
-
-
-_translate_own_reads()
-
-__all__ = ["OUTBOX_COLUMNS", "SQLReads", "outbox_item", "read_snapshot"]
+__all__ = ["OUTBOX_COLUMNS", "SQLReads", "faults_translated", "outbox_item", "read_snapshot"]

@@ -28,7 +28,13 @@ import attrs
 
 from aftersales.core.errors import ConflictError, StorageError, ValidationError
 from aftersales.plugins.hookspecs import StorageFactory, hookimpl
-from aftersales.plugins.sql_reads import OUTBOX_COLUMNS, SQLReads, outbox_item, read_snapshot
+from aftersales.plugins.sql_reads import (
+    OUTBOX_COLUMNS,
+    SQLReads,
+    faults_translated,
+    outbox_item,
+    read_snapshot,
+)
 from aftersales.plugins.storage import (
     CaseIndex,
     CaseQuery,
@@ -302,6 +308,7 @@ class SQLiteStorage(SQLReads):
             conn.execute("ROLLBACK")
 
     # -- reads (the others: SQLReads, with ? marks and SQLite's byte order of ids) ---------
+    @faults_translated
     def find_cases(self, query: CaseQuery) -> list[Record]:
         sql, args = find_sql(query)
         rows = self._connect().execute(sql, args).fetchall()
