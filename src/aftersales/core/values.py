@@ -91,7 +91,7 @@ def items(value: Any, what: str, *, limit: int = MAX_ITEMS) -> list[Any]:
     """``value`` as a list: any iterable but text, bytes or a mapping, of at most ``limit``
     items (an endless iterator is cut there, not read to its end)."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ValidationError(f"{what} is a list, not {_any(value)}")
+        raise ValidationError(f"{what} is a list, not {shown(value)}")
     out = list(islice(value, limit + 1))
     if len(out) > limit:
         raise ValidationError(f"{what} holds at most {limit:,} items")
@@ -156,16 +156,16 @@ def day(value: Any, what: str = "date") -> date:
 def flag(value: Any, what: str) -> bool:
     """True or False, and nothing that merely looks like one ("no" is not False)."""
     if not isinstance(value, bool):
-        raise ValidationError(f"{what} must be True or False, not {_any(value)}")
+        raise ValidationError(f"{what} must be True or False, not {shown(value)}")
     return value
 
 
 def count(value: Any, what: str, *, minimum: int = 0, maximum: int = MAX_COUNT) -> int:
     """A whole number within ``minimum .. maximum`` (booleans are not numbers here)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{what} must be a whole number, not {_any(value)}")
+        raise ValidationError(f"{what} must be a whole number, not {shown(value)}")
     if not minimum <= value <= maximum:
-        raise ValidationError(f"{what} must be from {minimum:,} to {maximum:,}, not {_any(value)}")
+        raise ValidationError(f"{what} must be from {minimum:,} to {maximum:,}, not {shown(value)}")
     return value
 
 
@@ -179,7 +179,7 @@ def amount(
 ) -> Decimal:
     """A finite decimal number (given as Decimal, int, float or numeric text) in range."""
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
-        raise ValidationError(f"{what} must be a number, not {_any(value)}")
+        raise ValidationError(f"{what} must be a number, not {shown(value)}")
     if isinstance(value, str) and len(value) > 60:
         raise ValidationError(f"{what} {_shown(value)} is not a number the desk accepts")
     if isinstance(value, int) and abs(value) >= MAX_AMOUNT:
@@ -189,7 +189,7 @@ def amount(
     try:
         number = Decimal(value.strip() if isinstance(value, str) else str(value))
     except InvalidOperation:
-        raise ValidationError(f"{what} {_any(value)} is not a number") from None
+        raise ValidationError(f"{what} {shown(value)} is not a number") from None
     if not number.is_finite():
         raise ValidationError(f"{what} must be a finite number, not {value}")
     if abs(number) >= MAX_AMOUNT:
@@ -205,10 +205,6 @@ def amount(
 
 def shown(value: Any) -> str:
     """``value`` as an error message shows it: a short repr, whatever it is."""
-    return _any(value)
-
-
-def _any(value: Any) -> str:
     if isinstance(value, str):
         return _shown(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
