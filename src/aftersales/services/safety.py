@@ -61,7 +61,7 @@ class SafetyService:
         self, *, id: str, name: str, inspected: datetime, by: str, at: datetime | None = None
     ) -> Tool:
         """Register a tool with the date of its last inspection (a storekeeper or manager)."""
-        self._keeper(by, "register tools")
+        self._keeper(by, "safety.add_tool", "register tools")
         when = self.desk.at(at)
         last = self._not_ahead(self.desk.at(inspected), "the last inspection")
         tool = Tool(values.name(id, "a tool id"), values.name(name, "the tool's name"), last,
@@ -100,7 +100,7 @@ class SafetyService:
         return self.desk.policy.add(tool.last_inspected, rules.tools_every)
 
     def inspect(self, id: str, *, by: str, at: datetime | None = None) -> Tool:
-        self._keeper(by, "inspect tools")
+        self._keeper(by, "safety.inspect", "inspect tools")
         tool = self.tool(id)
         when = self._not_ahead(self.desk.at(at), "an inspection")
         return self._save(tool, attrs.evolve(tool, last_inspected=when, version=tool.version + 1),
@@ -108,7 +108,7 @@ class SafetyService:
 
     def check_out(self, id: str, *, engineer: str, by: str, at: datetime | None = None) -> Tool:
         """Hand a tool to an engineer; refused while it is overdue for inspection."""
-        self._keeper(by, "check tools out")
+        self._keeper(by, "safety.check_out", "check tools out")
         if not self.desk.staff.actor(engineer).has_role("engineer"):
             raise ValidationError(f"{engineer} is not an engineer")
         tool = self.tool(id)
@@ -126,7 +126,7 @@ class SafetyService:
                           "checked_out", by, when)  # fmt: skip
 
     def check_in(self, id: str, *, by: str, at: datetime | None = None) -> Tool:
-        self._keeper(by, "check tools in")
+        self._keeper(by, "safety.check_in", "check tools in")
         tool = self.tool(id)
         when = self.desk.at(at)
         return self._save(tool, attrs.evolve(tool, holder=None, version=tool.version + 1),
@@ -238,10 +238,11 @@ class SafetyService:
         return self._save_incident(incident, after, "action_done", by, when)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _keeper(self, by: str, what: str) -> None:
-        if not self.desk.staff.actor(by).has_role(*roles("safety.inspect")):
+    def _keeper(self, by: str, action: str, what: str) -> None:
+        allowed = roles(action)
+        if not self.desk.staff.actor(by).has_role(*allowed):
             raise PermissionDenied(
-                f"{by} cannot {what}: that needs the role storekeeper or manager"
+                f"{by} cannot {what}: that needs the role {' or '.join(allowed)}"
             )
 
     def _save(self, before: Tool, after: Tool, kind: str, by: str, at: datetime) -> Tool:

@@ -212,7 +212,7 @@ class StaffService:
         """Move a member up the ladder (a manager or director, not for themselves). The
         member's finalized appraisals are recorded with the promotion; ``roles`` grants the
         new level's permissions (for example ``supervisor``) in the same step."""
-        actor = self._career_manager(by, "promote staff")
+        actor = self._career_manager(by, "staff.promote", "promote staff")
         staff = self.get(id)
         if actor.id == id:
             raise PermissionDenied(f"{by} cannot promote themselves")
@@ -249,7 +249,7 @@ class StaffService:
         """Record a job rotation (a manager or director): ``to`` the assignment (the parts
         store, a region, the hotline) from ``start`` until ``end`` (None: open). Rotations of
         one member do not overlap."""
-        self._career_manager(by, "rotate staff")
+        self._career_manager(by, "staff.rotate", "rotate staff")
         staff = self.get(id)
         to = values.name(to, "a rotation's assignment")
         reason = values.text(reason, "a rotation's reason", required=False)
@@ -274,7 +274,7 @@ class StaffService:
 
     def end_rotation(self, id: str, *, end: datetime, by: str, at: datetime | None = None) -> Staff:
         """End the member's open rotation at ``end``."""
-        self._career_manager(by, "end rotations")
+        self._career_manager(by, "staff.end_rotation", "end rotations")
         staff = self.get(id)
         current = next((r for r in staff.rotations if r.end is None), None)
         if current is None:
@@ -319,10 +319,11 @@ class StaffService:
             )
         return self.desk.levels.index(level)
 
-    def _career_manager(self, by: str, what: str) -> Staff:
+    def _career_manager(self, by: str, action: str, what: str) -> Staff:
         actor = self.actor(by)
-        if not actor.has_role(*roles("staff.promote")):
-            raise PermissionDenied(f"{by} cannot {what}: that needs a manager or director")
+        allowed = roles(action)
+        if not actor.has_role(*allowed):
+            raise PermissionDenied(f"{by} cannot {what}: that needs a {' or '.join(allowed)}")
         return actor
 
     def actor(self, id: str) -> Staff:

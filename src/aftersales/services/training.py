@@ -184,7 +184,7 @@ class TrainingService:
         product_knowledge, repair_skills, customer_service, safety; ``method`` one of
         internal, external, on_site; ``certificate``: the one it prepares for, so failed
         assessments are booked onto its next session."""
-        self._planner(by, "plan training")
+        self._planner(by, "training.add_course", "plan training")
         course_id = _nonblank(id, "a course id")
         if "/" in course_id:
             raise ValidationError(f"course id {shown(course_id)}: no '/' (it separates sessions)")
@@ -233,7 +233,7 @@ class TrainingService:
     ) -> Session:
         """Schedule a session of a course in the course's year; ``trainer`` defaults to the
         course's."""
-        self._planner(by, "schedule training")
+        self._planner(by, "training.schedule", "schedule training")
         course = self.course(course_id)
         start = self.desk.at(starts_at)
         if start.year != course.year:
@@ -263,7 +263,7 @@ class TrainingService:
         self, session_id: str, staff_ids: Iterable[str], *, by: str, at: datetime | None = None
     ) -> Session:
         """Enroll active team members in a session that has not been held yet."""
-        self._planner(by, "enroll staff in training")
+        self._planner(by, "training.enroll", "enroll staff in training")
         course, session = self.session(session_id)
         people = [staff_ids] if isinstance(staff_ids, str) else list(dict.fromkeys(staff_ids))
         if not people:
@@ -284,7 +284,7 @@ class TrainingService:
     ) -> Session:
         """Record who of the enrolled attended, once, after the session started; the others
         are absent."""
-        self._planner(by, "record attendance")
+        self._planner(by, "training.attend", "record attendance")
         course, session = self.session(session_id)
         when = self.desk.at(at)
         if session.held:
@@ -314,9 +314,10 @@ class TrainingService:
         return sorted(found, key=lambda pair: pair[1].starts_at)
 
     # -- plan helpers -------------------------------------------------------------------------
-    def _planner(self, by: str, what: str) -> None:
-        if not self.desk.staff.actor(by).has_role(*roles("training.add_course")):
-            raise PermissionDenied(f"{by} cannot {what}: that needs a supervisor or manager")
+    def _planner(self, by: str, action: str, what: str) -> None:
+        allowed = roles(action)
+        if not self.desk.staff.actor(by).has_role(*allowed):
+            raise PermissionDenied(f"{by} cannot {what}: that needs a {' or '.join(allowed)}")
 
     def _next_session(self, certificate: str, after: datetime) -> tuple[Course, Session] | None:
         """The earliest session not yet held of a course for ``certificate``, after ``after``."""
