@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from aftersales.cli.common import console, user_errors
+from aftersales.cli.common import console
 from aftersales.cli.context import open_desk
 from aftersales.core.convert import to_dict
 from aftersales.services.appraisals import Appraisal
@@ -37,7 +37,6 @@ def _row(a: Appraisal) -> dict[str, Any]:
 @click.option("--staff", "staff_id", default=None, help="One member only.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.pass_context
-@user_errors
 def appraise(ctx: click.Context, period: str | None, staff_id: str | None, fmt: str) -> None:
     """Monthly appraisal: scores and grades (``--period 2026-11``), finalize, reviews."""
     if ctx.invoked_subcommand is not None:
@@ -74,7 +73,6 @@ def appraise(ctx: click.Context, period: str | None, staff_id: str | None, fmt: 
 @appraise.command("finalize")
 @click.option("--period", required=True, help="The month, YYYY-MM.")
 @click.option("--by", required=True, help="The manager who finalizes.")
-@user_errors
 def appraise_finalize(period: str, by: str) -> None:
     """Freeze a month: store its results and send rewards, plans and reviews."""
     with open_desk() as desk:
@@ -87,7 +85,6 @@ def appraise_finalize(period: str, by: str) -> None:
 @appraise.command("reviews")
 @click.option("--all", "show_all", is_flag=True, help="Include decided reviews.")
 @click.option("--json", "as_json", is_flag=True)
-@user_errors
 def appraise_reviews(show_all: bool, as_json: bool) -> None:
     """Dismissal reviews waiting for a manager's decision."""
     with open_desk() as desk:

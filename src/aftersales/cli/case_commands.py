@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from aftersales.cli.common import console, user_errors
+from aftersales.cli.common import console
 from aftersales.cli.context import AT_OPTION, BY_OPTION, find_case, local_time, open_desk
 from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.errors import ValidationError
@@ -61,7 +61,6 @@ def case() -> None:
 @BY_OPTION
 @AT_OPTION
 @JSON_OPTION
-@user_errors
 def case_report(
     customer_name: str,
     tier: str | None,
@@ -115,7 +114,6 @@ def _step(
 ) -> None:
     """Define ``aftersales case NAME CASE --by --at [extra options] [--json]``."""
 
-    @user_errors
     def command(case_ref: str, by: str, at: str | None, as_json: bool, **options: Any) -> None:
         with open_desk() as desk:
             case_id = find_case(desk, case_ref)
@@ -254,7 +252,6 @@ _step(
 @case.command("show")
 @click.argument("case_ref", metavar="CASE")
 @JSON_OPTION
-@user_errors
 def case_show(case_ref: str, as_json: bool) -> None:
     """Everything recorded on a case."""
     with open_desk() as desk:
@@ -295,7 +292,6 @@ def case_show(case_ref: str, as_json: bool) -> None:
 @case.command("history")
 @click.argument("case_ref", metavar="CASE")
 @JSON_OPTION
-@user_errors
 def case_history(case_ref: str, as_json: bool) -> None:
     """The events of a case, oldest first."""
     with open_desk() as desk:
@@ -321,7 +317,6 @@ def case_history(case_ref: str, as_json: bool) -> None:
 @click.option("--open", "only_open", is_flag=True, help="Only cases not closed or cancelled.")
 @click.option("--limit", type=int, default=None)
 @JSON_OPTION
-@user_errors
 def case_list(
     status: Sequence[str], engineer: str | None, only_open: bool, limit: int | None, as_json: bool
 ) -> None:
@@ -351,7 +346,6 @@ def case_list(
 
 @click.command("plugins")
 @JSON_OPTION
-@user_errors
 def plugins_command(as_json: bool) -> None:
     """The loaded plugins and the hooks each implements."""
     from aftersales.plugins.manager import describe, make_manager

@@ -1,18 +1,13 @@
-"""What every command shares: consoles sized for terminals and pipes, and user errors."""
+"""What every command shares: consoles sized for terminals and pipes. (User errors end in
+one line at the command group, ``aftersales.cli._Main``.)"""
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from rich.console import Console
-
-from aftersales.core.errors import AftersalesError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _width(stream: Any) -> int | None:
@@ -35,17 +30,3 @@ def errors() -> Console:
     return Console(
         stderr=True, highlight=False, markup=False, emoji=False, width=_width(sys.stderr)
     )
-
-
-def user_errors(func: F) -> F:
-    """Turn an AftersalesError into its message on stderr and exit status 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except AftersalesError as exc:
-            errors().print(str(exc), soft_wrap=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]

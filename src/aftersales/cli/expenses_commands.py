@@ -6,7 +6,6 @@ from datetime import datetime
 
 import click
 
-from aftersales.cli.common import user_errors
 from aftersales.cli.context import open_desk
 from aftersales.cli.output import FORMAT, emit
 
@@ -19,7 +18,6 @@ def expenses() -> None:
 @expenses.command("list")
 @click.option("--status", default=None, help="draft, submitted, approved, paid or rejected")
 @FORMAT
-@user_errors
 def expenses_list(status: str | None, fmt: str) -> None:
     """Claims, oldest first."""
     with open_desk() as desk:
@@ -35,7 +33,6 @@ def expenses_list(status: str | None, fmt: str) -> None:
 @expenses.command("show")
 @click.argument("claim_id")
 @FORMAT
-@user_errors
 def expenses_show(claim_id: str, fmt: str) -> None:
     """A claim's lines and what the checks found."""
     with open_desk() as desk:
@@ -56,7 +53,6 @@ def expenses_show(claim_id: str, fmt: str) -> None:
 @click.option("--by", "group_by", type=click.Choice(["staff", "case", "category", "customer"]),
               default="staff")  # fmt: skip
 @FORMAT
-@user_errors
 def expenses_report(since: datetime, until: datetime, group_by: str, fmt: str) -> None:
     """Approved and paid expenses of a period: totals, cost per case, lines over limits."""
     with open_desk() as desk:

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import click
 
-from aftersales.cli.common import user_errors
 from aftersales.cli.context import open_desk
 from aftersales.cli.output import FORMAT, emit
 
@@ -24,7 +23,6 @@ def notifications() -> None:
 
 @notifications.command("pending")
 @FORMAT
-@user_errors
 def notifications_pending(fmt: str) -> None:
     """Notifications not delivered yet, with their next try."""
     with open_desk() as desk:
@@ -34,7 +32,6 @@ def notifications_pending(fmt: str) -> None:
 
 @notifications.command("failed")
 @FORMAT
-@user_errors
 def notifications_failed(fmt: str) -> None:
     """Notifications given up after the last try, with the last error."""
     with open_desk() as desk:
@@ -43,7 +40,6 @@ def notifications_failed(fmt: str) -> None:
 
 
 @notifications.command("deliver")
-@user_errors
 def notifications_deliver() -> None:
     """Deliver what is due now (the SLA tick does this too)."""
     with open_desk() as desk:
@@ -54,7 +50,6 @@ def notifications_deliver() -> None:
 
 @notifications.command("retry")
 @click.argument("item_id")
-@user_errors
 def notifications_retry(item_id: str) -> None:
     """Put a failed notification back in the queue with fresh tries, and try it now."""
     with open_desk() as desk:
@@ -64,7 +59,6 @@ def notifications_retry(item_id: str) -> None:
 
 @notifications.command("test")
 @click.argument("staff_id")
-@user_errors
 def notifications_test(staff_id: str) -> None:
     """Send a test notification to STAFF_ID through every notifier (checks the [notify.*]
     settings of aftersales.toml): one line per notifier."""
@@ -82,7 +76,6 @@ def notifications_test(staff_id: str) -> None:
 @notifications.command("prune")
 @click.option("--days", type=click.IntRange(min=0, max=99_999_999), default=30, show_default=True,
               help="Keep what was delivered in the last DAYS days.")  # fmt: skip
-@user_errors
 def notifications_prune(days: int) -> None:
     """Delete delivered notifications older than --days (pending and failed ones stay);
     run it daily from cron."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from aftersales.cli.common import user_errors
 from aftersales.cli.context import open_desk
 from aftersales.cli.output import FORMAT, emit
 
@@ -18,7 +17,6 @@ def parts() -> None:
 @click.option("--sku", default=None)
 @click.option("--location", default=None)
 @FORMAT
-@user_errors
 def parts_stock(sku: str | None, location: str | None, fmt: str) -> None:
     """Quantities on hand per part and location, and the stock's value."""
     with open_desk() as desk:
@@ -34,7 +32,6 @@ def parts_stock(sku: str | None, location: str | None, fmt: str) -> None:
 
 @parts.command("plan")
 @FORMAT
-@user_errors
 def parts_plan(fmt: str) -> None:
     """Proposed purchase orders."""
     with open_desk() as desk:
@@ -51,7 +48,6 @@ def parts_plan(fmt: str) -> None:
 @parts.command("requisitions")
 @click.option("--status", default=None, help="requested, approved, rejected or issued")
 @FORMAT
-@user_errors
 def parts_requisitions(status: str | None, fmt: str) -> None:
     """Requisitions, oldest first."""
     with open_desk() as desk:
@@ -67,7 +63,6 @@ def parts_requisitions(status: str | None, fmt: str) -> None:
 
 @parts.command("stocktake")
 @FORMAT
-@user_errors
 def parts_stocktake(fmt: str) -> None:
     """Locations whose stocktake is due."""
     with open_desk() as desk:
@@ -80,7 +75,6 @@ def parts_stocktake(fmt: str) -> None:
 @parts.command("movements")
 @click.argument("sku")
 @FORMAT
-@user_errors
 def parts_movements(sku: str, fmt: str) -> None:
     """A part's movements, oldest first."""
     with open_desk() as desk:

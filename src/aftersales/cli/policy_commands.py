@@ -15,7 +15,6 @@ from rich.table import Table
 
 from aftersales.cli.common import console as _console
 from aftersales.cli.common import errors as _errors
-from aftersales.cli.common import user_errors
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
 from aftersales.core.errors import PolicyError
 from aftersales.policy.examples import explain, parse_local_time, run_examples
@@ -87,7 +86,6 @@ def policy_test(files: Sequence[str]) -> None:
 
 @policy.command("show")
 @click.argument("file", type=click.Path(dir_okay=False))
-@user_errors
 def policy_show(file: str) -> None:
     """Show every value FILE fills in, as tables."""
     loaded = _load(file)
@@ -112,7 +110,6 @@ def policy_show(file: str) -> None:
     default=None,
     help="When the case is reported (ISO time; no offset: the policy's zone). Default: now.",
 )
-@user_errors
 def policy_explain(file: str, case_file: str, at: str | None) -> None:
     """The priority of a case, the rule that decided it, and each milestone's deadline."""
     loaded = _load(file)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from aftersales.cli.common import user_errors
 from aftersales.cli.context import open_desk
 from aftersales.cli.output import FORMAT, emit
 
@@ -17,7 +16,6 @@ def safety() -> None:
 @safety.command("tools")
 @click.option("--overdue", is_flag=True, help="Only tools past their inspection date.")
 @FORMAT
-@user_errors
 def safety_tools(overdue: bool, fmt: str) -> None:
     """Registered tools: last inspection, next one due, who holds them."""
     with open_desk() as desk:
@@ -37,7 +35,6 @@ def safety_tools(overdue: bool, fmt: str) -> None:
 @safety.command("incidents")
 @click.option("--open", "open_only", is_flag=True, help="Only with corrective actions open.")
 @FORMAT
-@user_errors
 def safety_incidents(open_only: bool, fmt: str) -> None:
     """Incidents: when, how serious, reported late or not, corrective actions."""
     with open_desk() as desk:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from aftersales.cli.common import console, user_errors
+from aftersales.cli.common import console
 from aftersales.cli.output import pct, span
 from aftersales.simulation import SimulationResult, simulate
 
@@ -146,7 +146,6 @@ def print_result(result: SimulationResult, other: SimulationResult | None = None
     show_default=True,
     help="SQLite file for the run (replaced each run).",
 )
-@user_errors
 def simulate_command(
     policy_path: str | None, days: int, engineers: int, agents: int, cases_per_day: float,
     seed: int, replay: str | None, compare_path: str | None, db: str,

@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 
 from aftersales.cli.case_commands import case  # `aftersales case sla` joins that group
-from aftersales.cli.common import console, user_errors
+from aftersales.cli.common import console
 from aftersales.cli.context import find_case, local_time, open_desk
 from aftersales.cli.output import JSON_OPTION, pct, span
 from aftersales.core.convert import to_dict
@@ -28,7 +28,6 @@ def sla() -> None:
 @sla.command("tick")
 @click.option("--now", default=None, help="Evaluate at this time (ISO). Default: now.")
 @JSON_OPTION
-@user_errors
 def sla_tick(now: str | None, as_json: bool) -> None:
     """Send every SLA warning and breach that is due and was not sent (cron-friendly)."""
     with open_desk() as desk:
@@ -72,7 +71,6 @@ def _minutes(value: timedelta | None) -> float | None:
 @click.option("--by", "group_by", type=click.Choice(GROUPS), default="priority")
 @click.option("--now", default=None, help="Read the clocks at this time (default: --until).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
-@user_errors
 def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str) -> None:
     """Met, breached and excused clocks of the cases reported in a period, and how long
     the milestones took."""
@@ -117,7 +115,6 @@ def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str)
 @click.argument("case_ref", metavar="CASE")
 @click.option("--now", default=None, help="Read the clocks at this time (ISO).")
 @JSON_OPTION
-@user_errors
 def case_sla(case_ref: str, now: str | None, as_json: bool) -> None:
     """The case's SLA clocks: due times, state, what remains or how late."""
     with open_desk() as desk:

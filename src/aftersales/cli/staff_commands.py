@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from aftersales.cli.common import console, user_errors
+from aftersales.cli.common import console
 from aftersales.cli.context import local_time, open_desk
 from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.careers import StaffRecord
@@ -34,7 +34,6 @@ def staff() -> None:
 @click.option("--level", default=None, help="A step of the career ladder.")
 @click.option("--team", default=None, help="Their team (webhook notifiers post per team).")
 @JSON_OPTION
-@user_errors
 def staff_add(
     staff_id: str,
     name: str,
@@ -65,7 +64,6 @@ def staff_add(
 @click.option("--phone", default=None, help='New number; "" clears it.')
 @click.option("--team", default=None, help='New team; "" clears it.')
 @JSON_OPTION
-@user_errors
 def staff_update(
     staff_id: str, by: str, email: str | None, phone: str | None, team: str | None, as_json: bool
 ) -> None:
@@ -86,7 +84,6 @@ def staff_update(
 @click.option("--role", default=None)
 @click.option("--all", "show_all", is_flag=True, help="Include inactive members.")
 @JSON_OPTION
-@user_errors
 def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
     """Team members."""
     with open_desk() as desk:
@@ -107,7 +104,6 @@ def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
 @staff.command("deactivate")
 @click.argument("staff_id")
 @click.option("--by", required=True, help="The manager deciding.")
-@user_errors
 def staff_deactivate(staff_id: str, by: str) -> None:
     """Stop a member from acting (their history stays)."""
     with open_desk() as desk:
@@ -118,7 +114,6 @@ def staff_deactivate(staff_id: str, by: str) -> None:
 @staff.command("reactivate")
 @click.argument("staff_id")
 @click.option("--by", required=True, help="The manager deciding.")
-@user_errors
 def staff_reactivate(staff_id: str, by: str) -> None:
     """Let an inactive member act again."""
     with open_desk() as desk:
@@ -133,7 +128,6 @@ def staff_reactivate(staff_id: str, by: str) -> None:
 @click.option("--reason", required=True)
 @click.option("--role", "roles", multiple=True, help="A role the level brings (repeatable).")
 @click.option("--at", default=None, help="When (local time); default now.")
-@user_errors
 def staff_promote(
     staff_id: str, level: str, by: str, reason: str, roles: Sequence[str], at: str | None
 ) -> None:
@@ -152,7 +146,6 @@ def staff_promote(
 @click.option("--end", default=None, help="Local time; leave out for an open rotation.")
 @click.option("--by", required=True)
 @click.option("--reason", default=None)
-@user_errors
 def staff_rotate(
     staff_id: str, assignment: str, start: str, end: str | None, by: str, reason: str | None
 ) -> None:
@@ -266,7 +259,6 @@ def _show(record: StaffRecord) -> None:
 @staff.command("show")
 @click.argument("staff_id")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@user_errors
 def staff_show(staff_id: str, fmt: str) -> None:
     """A member's whole record: level and promotions, rotations, training, certificates,
     appraisals and their outcomes, incidents."""

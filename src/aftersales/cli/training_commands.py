@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from aftersales.cli.common import user_errors
 from aftersales.cli.context import open_desk
 from aftersales.cli.output import FORMAT, emit
 
@@ -17,7 +16,6 @@ def training() -> None:
 @training.command("plan")
 @click.option("--year", type=int, default=None, help="Only this year's plan.")
 @FORMAT
-@user_errors
 def training_plan(year: int | None, fmt: str) -> None:
     """Courses and their sessions: who is enrolled and who attended."""
     with open_desk() as desk:
@@ -39,7 +37,6 @@ def training_plan(year: int | None, fmt: str) -> None:
 @training.command("record")
 @click.argument("staff_id")
 @FORMAT
-@user_errors
 def training_record(staff_id: str, fmt: str) -> None:
     """A member's assessments, with the certificates they issued."""
     with open_desk() as desk:
