@@ -73,13 +73,7 @@ def guard(
                 error.unexpected = True  # type: ignore[attr-defined]
             raise error from exc
 
-    guarded.__aftersales_guarded__ = True  # type: ignore[attr-defined]
     return guarded  # type: ignore[return-value]
-
-
-def guarded(where: str) -> Callable[[F], F]:
-    """Function decorator: :func:`guard` the function, naming it ``where``."""
-    return lambda func: guard(func, where)
 
 
 def public_api(prefix: str) -> Callable[[C], C]:
@@ -95,4 +89,4 @@ def public_api(prefix: str) -> Callable[[C], C]:
     return decorate
 
 
-__all__ = ["guard", "guarded", "public_api", "translate"]
+__all__ = ["guard", "public_api", "translate"]
