@@ -66,8 +66,8 @@ def freeze(value: Any) -> Any:
         return value
     if kind is dict or isinstance(value, Mapping):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
-    if kind is list or kind is tuple:
-        return FrozenList([freeze(v) for v in value]) if kind is list else value
+    if isinstance(value, list):
+        return FrozenList([freeze(v) for v in value])
     return value
 
 
