@@ -91,7 +91,6 @@ def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
 class CaseService:
     def __init__(self, desk: ServiceDesk) -> None:
         self.desk = desk
-        self.policy = desk.policy
         self._cache = SnapshotCache(desk.storage, KIND, Case)
 
     # -- reading ------------------------------------------------------------------------------
@@ -247,7 +246,7 @@ class CaseService:
             "under_warranty": original is not None,
             "custom": fields,
         }
-        decision = self.policy.priority_for(record)
+        decision = self.desk.policy.priority_for(record)
         case_id = str(uuid.uuid4())
         year = when.year
         data: dict[str, Any] = {
@@ -262,7 +261,7 @@ class CaseService:
             "custom": fields,
             "priority": decision.name,
             "priority_location": decision.location,
-            "policy_version": self.policy.version,
+            "policy_version": self.desk.policy.version,
             "rework_of": None if original is None else original.id,
             "chargeable": original is None,
         }
@@ -323,7 +322,7 @@ class CaseService:
         return out
 
     def _warranty_original(self, serial: str | None, code: str | None, at: datetime) -> Case | None:
-        warranty = self.policy.warranty
+        warranty = self.desk.policy.warranty
         if warranty is None or not serial or not code:
             return None
         # Only repairs accepted since this could still be covered; the exact test follows.
@@ -343,7 +342,7 @@ class CaseService:
             started = case.milestones.get(warranty.after)
             if case.acceptance is None or started is None or started > at:
                 continue
-            if self.policy.add(started, warranty.duration) >= at and (
+            if self.desk.policy.add(started, warranty.duration) >= at and (
                 best is None or started > best.milestones[warranty.after]
             ):
                 best = case
