@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aftersales import ServiceDesk, to_dict
 from aftersales.core.workflow import OPEN, fold
-from aftersales.plugins.storage import CaseIndex, utc_text
+from aftersales.ports.storage import CaseIndex, utc_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "rules" / "default.policy"

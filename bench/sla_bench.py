@@ -16,7 +16,7 @@ from pathlib import Path
 from aftersales import ServiceDesk, to_dict
 from aftersales.core.model import CaseEvent
 from aftersales.core.workflow import fold
-from aftersales.plugins.storage import CaseIndex, utc_text
+from aftersales.ports.storage import CaseIndex, utc_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "rules" / "default.policy"

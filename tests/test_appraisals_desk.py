@@ -17,7 +17,7 @@ from aftersales import (
     ValidationError,
     WorkflowError,
 )
-from aftersales.plugins.manager import BLOCK_VARIABLE
+from aftersales.ports.manager import BLOCK_VARIABLE
 from aftersales.testing import Outbox
 
 NOV = "2026-11"

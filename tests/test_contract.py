@@ -11,7 +11,7 @@ import pytest
 from aftersales.plugins.memory import MemoryStorage
 from aftersales.plugins.postgres import PostgresStorage
 from aftersales.plugins.sqlite import SQLiteStorage
-from aftersales.plugins.storage import Storage
+from aftersales.ports.storage import Storage
 from aftersales.testing import StorageContract
 
 pytest_plugins = ["pytester"]

@@ -13,7 +13,7 @@ from conftest import REPORT, RULES, add_team, at, run_to
 from test_cli_cases import ok, run
 
 from aftersales import ConflictError, Notification, ServiceDesk, ValidationError, hookimpl
-from aftersales.plugins.storage import utc_text
+from aftersales.ports.storage import utc_text
 from aftersales.services.notifications import LEASE, OutboxSettings
 from aftersales.testing import Outbox
 

@@ -26,9 +26,9 @@ from aftersales import (
     ValueType,
     hookimpl,
 )
-from aftersales.plugins import hookspecs
-from aftersales.plugins.manager import BLOCK_VARIABLE, DEFAULT_PLUGINS, make_manager
 from aftersales.plugins.memory import MemoryStorage
+from aftersales.ports import hookspecs
+from aftersales.ports.manager import BLOCK_VARIABLE, DEFAULT_PLUGINS, make_manager
 from aftersales.testing import Outbox
 
 HOOKS = sorted(
@@ -300,7 +300,7 @@ def test_example_plugin_is_found_through_its_entry_point(
 
 
 def test_plugin_metrics_and_functions_are_part_of_the_policy_vocabulary(tmp_path: Path) -> None:
-    from aftersales.plugins.manager import vocabulary
+    from aftersales.ports.manager import vocabulary
 
     class Scores:
         @hookimpl

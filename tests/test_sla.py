@@ -25,7 +25,7 @@ from aftersales import (
 )
 from aftersales.core.sla import Clock
 from aftersales.plugins.memory import MemoryStorage
-from aftersales.plugins.storage import Storage
+from aftersales.ports.storage import Storage
 from aftersales.testing import Outbox
 
 

@@ -19,7 +19,7 @@ from conftest import REPORT, ROOT, RULES, add_team, at, run_to
 from aftersales import ConflictError, ServiceDesk, ValidationError, WorkflowError
 from aftersales.core.workflow import fold
 from aftersales.plugins.sqlite import MIGRATIONS, SQLiteStorage, find_sql, parse_url
-from aftersales.plugins.storage import CaseQuery
+from aftersales.ports.storage import CaseQuery
 
 
 def sqlite_url(tmp_path: Path) -> str:

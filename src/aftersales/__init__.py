@@ -37,7 +37,6 @@ from aftersales.core.model import (
 )
 from aftersales.core.money import Money
 from aftersales.core.parts import Location, Movement, Part, Supplier
-from aftersales.plugins.hookspecs import hookimpl
 from aftersales.policy import (
     Decision,
     ExampleResult,
@@ -51,6 +50,16 @@ from aftersales.policy import (
     parse_policy,
     run_examples,
 )
+from aftersales.ports.hookspecs import MetricView, hookimpl
+from aftersales.ports.storage import (
+    CaseIndex,
+    CaseQuery,
+    OutboxItem,
+    Record,
+    SentNotification,
+    Storage,
+    Transaction,
+)
 from aftersales.services.desk import ServiceDesk
 from aftersales.services.notifications import OutboxSettings
 
@@ -61,6 +70,8 @@ __all__ = [
     "AftersalesError",
     "Case",
     "CaseEvent",
+    "CaseIndex",
+    "CaseQuery",
     "ConflictError",
     "Customer",
     "Decision",
@@ -74,10 +85,12 @@ __all__ = [
     "Handover",
     "Hold",
     "Location",
+    "MetricView",
     "Money",
     "Movement",
     "NotFound",
     "Notification",
+    "OutboxItem",
     "OutboxSettings",
     "Part",
     "PartUse",
@@ -87,13 +100,17 @@ __all__ = [
     "PolicyIssue",
     "PriorityChange",
     "Product",
+    "Record",
     "Rejection",
     "RepairReport",
+    "SentNotification",
     "ServiceDesk",
     "Staff",
+    "Storage",
     "StorageError",
     "Supplier",
     "Target",
+    "Transaction",
     "Unit",
     "ValidationError",
     "ValueType",

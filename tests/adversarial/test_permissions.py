@@ -28,8 +28,8 @@ def actions_taking_by() -> set[str]:
     desk = ServiceDesk(RULES / "default.policy", "memory://")
     for service in SERVICES:
         obj = getattr(desk, service)
-        for name, member in vars(type(obj)).items():
-            if name.startswith("_") or not callable(member):
+        for name, member in inspect.getmembers(type(obj), inspect.isfunction):
+            if name.startswith("_"):
                 continue
             params = inspect.signature(member).parameters
             if "by" in params or "approved_by" in params:

@@ -26,7 +26,8 @@ from aftersales.cli.staff_commands import staff
 from aftersales.cli.training_commands import training
 from aftersales.core.boundary import translate
 from aftersales.core.errors import AftersalesError
-from aftersales.plugins.manager import make_manager
+from aftersales.ports.hooks import Hooks
+from aftersales.ports.manager import make_manager
 
 logger = logging.getLogger("aftersales")
 
@@ -87,18 +88,10 @@ def plugin_commands(group: click.Group, pm: pluggy.PluginManager | None = None) 
     with a warning: one broken plugin never takes the command line down."""
     pm = make_manager() if pm is None else pm
     added: list[str] = []
-    for impl in pm.hook.aftersales_register_commands.get_hookimpls():
-        before = dict(group.commands)
-        scratch = click.Group(group.name)
-        try:
-            impl.function(cli=scratch)
-        except Exception as exc:
-            logger.warning("plugin %s could not add its commands: %s", impl.plugin_name, exc)
-            continue
-        for name, command in scratch.commands.items():
-            if name in before:
-                logger.warning("plugin %s: the command %r exists already; skipped",
-                               impl.plugin_name, name)  # fmt: skip
+    for plugin, commands in Hooks(pm).register_commands(group):
+        for name, command in commands.items():
+            if name in group.commands:
+                logger.warning("plugin %s: the command %r exists already; skipped", plugin, name)
                 continue
             group.add_command(command, name)
             added.append(name)

@@ -348,7 +348,7 @@ def case_list(
 @JSON_OPTION
 def plugins_command(as_json: bool) -> None:
     """The loaded plugins and the hooks each implements."""
-    from aftersales.plugins.manager import describe, make_manager
+    from aftersales.ports.manager import describe, make_manager
 
     rows = describe(make_manager())
     if as_json:

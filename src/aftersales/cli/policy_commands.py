@@ -25,7 +25,7 @@ from aftersales.policy.parser import load_policy
 def _load(path: str) -> Policy:
     """Load a policy with the functions and metrics the installed plugins register, as a
     desk would."""
-    from aftersales.plugins.manager import make_manager, vocabulary
+    from aftersales.ports.manager import make_manager, vocabulary
 
     functions, metrics = vocabulary(make_manager())
     return load_policy(path, functions=functions, metrics=metrics)

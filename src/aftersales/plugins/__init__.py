@@ -1,5 +1,3 @@
-"""Plugins: the hook specifications, the plugin manager, and the built-in backends."""
-
-from aftersales.plugins.hookspecs import hookimpl
-
-__all__ = ["hookimpl"]
+"""The built-in plugins: storage backends, notifiers, policy functions and metrics. Each
+imports the contract (:mod:`aftersales.ports`) exactly as a third-party plugin does, and is
+listed in :data:`aftersales.ports.manager.DEFAULT_PLUGINS`."""

@@ -42,8 +42,8 @@ import attrs
 
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Notification, Staff
-from aftersales.plugins.hookspecs import hookimpl
 from aftersales.plugins.notifier_settings import from_environment, positive, read_settings
+from aftersales.ports.hookspecs import NotifierRegistrar, hookimpl
 
 logger = logging.getLogger("aftersales.notify.email")
 
@@ -268,7 +268,7 @@ def _text(value: Any) -> str:
 
 
 @hookimpl
-def aftersales_notifiers(register: Any) -> None:
+def aftersales_notifiers(register: NotifierRegistrar) -> None:
     register("email", EmailNotifier.from_settings)
 
 

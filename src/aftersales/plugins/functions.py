@@ -3,14 +3,11 @@ desk's function registry is built the same way for built-ins and third parties."
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from aftersales.plugins.hookspecs import hookimpl
 from aftersales.policy.functions import BUILTIN_FUNCTIONS
+from aftersales.ports.hookspecs import FunctionRegistrar, hookimpl
 
 
 @hookimpl
-def aftersales_policy_functions(register: Callable[..., Any]) -> None:
+def aftersales_policy_functions(register: FunctionRegistrar) -> None:
     for function in BUILTIN_FUNCTIONS:
         register(function.name, function.impl, function.params, function.returns, function.doc)

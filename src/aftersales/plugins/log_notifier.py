@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from aftersales.core.model import Notification
-from aftersales.plugins.hookspecs import hookimpl
+from aftersales.ports.hookspecs import hookimpl
 
 logger = logging.getLogger("aftersales.notify")
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import attrs
 
 from aftersales.core.errors import ConflictError
-from aftersales.plugins.hookspecs import StorageFactory, hookimpl
-from aftersales.plugins.storage import (
+from aftersales.ports.hookspecs import StorageRegistrar, hookimpl
+from aftersales.ports.storage import (
     CaseIndex,
     CaseQuery,
     OutboxItem,
@@ -249,5 +249,5 @@ def open_memory(url: str) -> MemoryStorage:
 
 
 @hookimpl
-def aftersales_storage_backends(register: Callable[[str, StorageFactory], None]) -> None:
+def aftersales_storage_backends(register: StorageRegistrar) -> None:
     register("memory", open_memory)

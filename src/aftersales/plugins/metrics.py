@@ -1,6 +1,7 @@
 """The built-in scoring metrics, computed from the case record of one staff member's month.
 
-Each is ``compute(desk, staff_id, period) -> Decimal | None`` (None: nothing to measure):
+Each is ``compute(view, staff_id, period) -> Decimal | None`` (None: nothing to measure), where
+``view`` is an :class:`aftersales.ports.MetricView`:
 
 - ``tasks_completed``: repairs the member completed that the customer accepted in the month.
 - ``first_time_fix``: of those, the percentage accepted without a rejection and not followed by
@@ -18,85 +19,74 @@ Each is ``compute(desk, staff_id, period) -> Decimal | None`` (None: nothing to 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
 
 from aftersales.core.model import Case
-from aftersales.plugins.hookspecs import hookimpl
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
+from aftersales.ports.hookspecs import Metric, MetricRegistrar, MetricView, hookimpl
+from aftersales.ports.storage import CaseQuery
 
 
-def month_bounds(desk: ServiceDesk, period: str) -> tuple[datetime, datetime]:
-    """``desk.policy.month_bounds(period)``: kept for metric plugins written against it."""
-    return desk.policy.month_bounds(period)
+def _accepted(view: MetricView, staff_id: str, period: str) -> list[Case]:
+    return view.appraisals.cases_of(staff_id, period, "accepted")
 
 
-def _accepted(desk: ServiceDesk, staff_id: str, period: str) -> list[Case]:
-    return desk.appraisals.cases_of(staff_id, period, "accepted")
-
-
-def _reworked(desk: ServiceDesk, case: Case) -> bool:
+def _reworked(view: MetricView, case: Case) -> bool:
     """Whether a later report was linked to ``case`` as warranty rework."""
-    from aftersales.plugins.storage import CaseQuery
-
-    return bool(desk.storage.find_cases(CaseQuery(rework_of=case.id, limit=1)))
+    return bool(view.storage.find_cases(CaseQuery(rework_of=case.id, limit=1)))
 
 
-def tasks_completed(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
-    return Decimal(len(_accepted(desk, staff_id, period)))
+def tasks_completed(view: MetricView, staff_id: str, period: str) -> Decimal | None:
+    return Decimal(len(_accepted(view, staff_id, period)))
 
 
-def first_time_fix(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
-    done = _accepted(desk, staff_id, period)
+def first_time_fix(view: MetricView, staff_id: str, period: str) -> Decimal | None:
+    done = _accepted(view, staff_id, period)
     if not done:
         return None
-    clean = [c for c in done if not c.rejections and not _reworked(desk, c)]
+    clean = [c for c in done if not c.rejections and not _reworked(view, c)]
     return Decimal(100) * len(clean) / len(done)
 
 
-def rework_rate(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
-    done = _accepted(desk, staff_id, period)
+def rework_rate(view: MetricView, staff_id: str, period: str) -> Decimal | None:
+    done = _accepted(view, staff_id, period)
     if not done:
         return None
-    return Decimal(100) * sum(_reworked(desk, c) for c in done) / len(done)
+    return Decimal(100) * sum(_reworked(view, c) for c in done) / len(done)
 
 
-def satisfaction(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
+def satisfaction(view: MetricView, staff_id: str, period: str) -> Decimal | None:
     scores = [
         c.follow_up.satisfaction
-        for c in desk.appraisals.cases_of(staff_id, period, "followed_up")
+        for c in view.appraisals.cases_of(staff_id, period, "followed_up")
         if c.follow_up is not None
     ]
     return Decimal(sum(scores)) / len(scores) if scores else None
 
 
-def sla_met_rate(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
-    _, end = month_bounds(desk, period)
+def sla_met_rate(view: MetricView, staff_id: str, period: str) -> Decimal | None:
+    _, end = view.policy.month_bounds(period)
     met = decided = 0
-    for case in desk.appraisals.cases_of(staff_id, period, "reported"):
-        for state in desk.sla.states(case, end).values():
+    for case in view.appraisals.cases_of(staff_id, period, "reported"):
+        for state in view.sla.states(case, end).values():
             if state in ("met", "breached", "excused"):
                 decided += 1
                 met += state == "met"
     return Decimal(100) * met / decided if decided else None
 
 
-def response_time(desk: ServiceDesk, staff_id: str, period: str) -> Decimal | None:
+def response_time(view: MetricView, staff_id: str, period: str) -> Decimal | None:
     minutes: list[float] = []
-    for case in desk.appraisals.cases_of(staff_id, period, "reported_by"):
+    for case in view.appraisals.cases_of(staff_id, period, "reported_by"):
         responded = case.milestones.get("responded")
         if responded is None:
             continue
-        span: timedelta = desk.policy.between(case.reported_at, responded)
+        span: timedelta = view.policy.between(case.reported_at, responded)
         minutes.append(span.total_seconds() / 60)
     return Decimal(str(round(statistics.median(minutes), 2))) if minutes else None
 
 
-BUILTIN: dict[str, tuple[Callable[..., Any], str]] = {
+BUILTIN: dict[str, tuple[Metric, str]] = {
     "tasks_completed": (tasks_completed, "repairs completed and accepted in the month"),
     "first_time_fix": (first_time_fix, "% accepted without rejection or warranty rework"),
     "satisfaction": (satisfaction, "mean follow-up satisfaction, 1 to 5"),
@@ -107,6 +97,6 @@ BUILTIN: dict[str, tuple[Callable[..., Any], str]] = {
 
 
 @hookimpl
-def aftersales_metrics(register: Callable[..., None]) -> None:
+def aftersales_metrics(register: MetricRegistrar) -> None:
     for name, (compute, description) in BUILTIN.items():
         register(name, compute, description)

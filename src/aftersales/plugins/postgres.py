@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -27,7 +27,6 @@ import attrs
 
 from aftersales.core import redact
 from aftersales.core.errors import ConflictError, StorageError, ValidationError
-from aftersales.plugins.hookspecs import StorageFactory, hookimpl
 from aftersales.plugins.sql_reads import (
     OUTBOX_COLUMNS,
     SQLReads,
@@ -36,7 +35,8 @@ from aftersales.plugins.sql_reads import (
     read_snapshot,
 )
 from aftersales.plugins.sqlite import UNSTORABLE, find_sql
-from aftersales.plugins.storage import (
+from aftersales.ports.hookspecs import StorageRegistrar, hookimpl
+from aftersales.ports.storage import (
     CaseIndex,
     CaseQuery,
     OutboxItem,
@@ -375,6 +375,6 @@ def open_postgres(url: str) -> PostgresStorage:
 
 
 @hookimpl
-def aftersales_storage_backends(register: Callable[[str, StorageFactory], None]) -> None:
+def aftersales_storage_backends(register: StorageRegistrar) -> None:
     register("postgresql", open_postgres)
     register("postgres", open_postgres)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from aftersales.core.errors import AftersalesError
-from aftersales.plugins.storage import OutboxItem, Record, Storage
+from aftersales.ports.storage import OutboxItem, Record, Storage
 
 OUTBOX_COLUMNS = (
     "id, plugin, notification, created_at, next_try_at, attempts, status, last_error, delivered_at"

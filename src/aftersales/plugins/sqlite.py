@@ -17,7 +17,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +27,6 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 
 from aftersales.core.errors import ConflictError, StorageError, ValidationError
-from aftersales.plugins.hookspecs import StorageFactory, hookimpl
 from aftersales.plugins.sql_reads import (
     OUTBOX_COLUMNS,
     SQLReads,
@@ -35,7 +34,8 @@ from aftersales.plugins.sql_reads import (
     outbox_item,
     read_snapshot,
 )
-from aftersales.plugins.storage import (
+from aftersales.ports.hookspecs import StorageRegistrar, hookimpl
+from aftersales.ports.storage import (
     CaseIndex,
     CaseQuery,
     OutboxItem,
@@ -516,5 +516,5 @@ def open_sqlite(url: str) -> SQLiteStorage:
 
 
 @hookimpl
-def aftersales_storage_backends(register: Callable[[str, StorageFactory], None]) -> None:
+def aftersales_storage_backends(register: StorageRegistrar) -> None:
     register("sqlite", open_sqlite)

@@ -41,8 +41,8 @@ from aftersales.core import redact
 from aftersales.core.convert import to_dict
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Notification, Staff
-from aftersales.plugins.hookspecs import hookimpl
 from aftersales.plugins.notifier_settings import from_environment, positive, read_settings
+from aftersales.ports.hookspecs import NotifierRegistrar, hookimpl
 
 logger = logging.getLogger("aftersales.notify.webhook")
 SIGNATURE_HEADER = "X-Aftersales-Signature"
@@ -183,7 +183,7 @@ class WebhookNotifier:
 
 
 @hookimpl
-def aftersales_notifiers(register: Any) -> None:
+def aftersales_notifiers(register: NotifierRegistrar) -> None:
     register("webhook", WebhookNotifier.from_settings)
 
 

@@ -11,10 +11,10 @@ case_id=...)``; a survey rating of an indicator replaces the follow-ups for that
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -41,10 +41,15 @@ from aftersales.core.errors import (
 from aftersales.core.model import Case, Notification, PeriodResult, Staff
 from aftersales.core.permissions import roles
 from aftersales.core.values import shown
-from aftersales.plugins.storage import CaseQuery, utc_text
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
+from aftersales.policy import Policy
+from aftersales.ports.hooks import RegisteredMetric
+from aftersales.ports.hookspecs import CaseClocks, CaseReader, StaffCases
+from aftersales.ports.storage import CaseQuery, Storage, utc_text
+from aftersales.services.basis import Basis
+from aftersales.services.case_book import CaseBook
+from aftersales.services.clocks import Clocks
+from aftersales.services.notifications import NotificationService
+from aftersales.services.staff import StaffDirectory
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -67,10 +72,35 @@ def _period(value: str) -> str:
 _KINDS = ("accepted", "followed_up", "reported", "reported_by")
 
 
+@attrs.frozen
+class MetricInputs:
+    """The :class:`aftersales.ports.MetricView` a metric computes from."""
+
+    policy: Policy
+    storage: Storage
+    cases: CaseReader
+    appraisals: StaffCases
+    sla: CaseClocks
+
+
 @public_api("desk.appraisals")
 class AppraisalService:
-    def __init__(self, desk: ServiceDesk) -> None:
-        self.desk = desk
+    def __init__(
+        self,
+        basis: Basis,
+        *,
+        staff: StaffDirectory,
+        notifications: NotificationService,
+        cases: CaseBook,
+        clocks: Clocks,
+        metrics: Mapping[str, RegisteredMetric],
+    ) -> None:
+        self._basis = basis
+        self._staff = staff
+        self._notifications = notifications
+        self._cases = cases
+        self._metrics = metrics
+        self._view = MetricInputs(basis.policy, basis.storage, cases, self, clocks)
         # While appraise_all runs: the month's cases, read once and grouped by member.
         self._month: tuple[str, dict[tuple[str, str], list[Case]]] | None = None
 
@@ -84,7 +114,7 @@ class AppraisalService:
             raise ValidationError(f"kind must be one of {', '.join(_KINDS)}, not {shown(kind)}")
         if self._month is not None and self._month[0] == period:
             return self._month[1].get((kind, staff_id), [])
-        start, end = (utc_text(t) for t in self.desk.policy.month_bounds(_period(period)))
+        start, end = (utc_text(t) for t in self._basis.policy.month_bounds(_period(period)))
         engineer = None if kind == "reported_by" else staff_id
         query = {
             "accepted": CaseQuery(engineer=engineer, accepted_since=start, accepted_until=end),
@@ -94,17 +124,17 @@ class AppraisalService:
             "reported": CaseQuery(engineer=engineer, since=start, until=end),
             "reported_by": CaseQuery(since=start, until=end),
         }[kind]
-        found = [self.desk.cases.decode(r) for r in self.desk.storage.find_cases(query)]
+        found = [self._cases.decode(r) for r in self._basis.storage.find_cases(query)]
         if kind == "reported_by":
             found = [c for c in found if c.reported_by == staff_id]
         return found
 
     def _read_month(self, period: str) -> dict[tuple[str, str], list[Case]]:
-        start, end = (utc_text(t) for t in self.desk.policy.month_bounds(period))
-        low, high = self.desk.policy.month_bounds(period)
+        start, end = (utc_text(t) for t in self._basis.policy.month_bounds(period))
+        low, high = self._basis.policy.month_bounds(period)
         grouped: dict[tuple[str, str], list[Case]] = {}
-        for record in self.desk.storage.find_cases(CaseQuery(touched_in=(start, end))):
-            case = self.desk.cases.decode(record)
+        for record in self._basis.storage.find_cases(CaseQuery(touched_in=(start, end))):
+            case = self._cases.decode(record)
             accepted = case.acceptance.at if case.acceptance else None
             followed = case.follow_up.at if case.follow_up else None
             kinds = [
@@ -125,10 +155,10 @@ class AppraisalService:
 
     @property
     def section(self) -> Any:
-        section = self.desk.policy.appraisal
+        section = self._basis.policy.appraisal
         if section is None:
             raise PolicyError(
-                f"{self.desk.policy.filename} has no appraisal section",
+                f"{self._basis.policy.filename} has no appraisal section",
                 hint="add an appraisal block to the policy",
             )
         return section
@@ -155,8 +185,8 @@ class AppraisalService:
         """
         section = self.section
         period = _period(period)
-        member = self.desk.staff.get(staff_id)
-        actor = self.desk.staff.actor(by)
+        member = self._staff.get(staff_id)
+        actor = self._staff.actor(by)
         sources = [w.name for w in section.sources]
         indicators = [w.name for w in section.indicators]
         if source not in sources:
@@ -174,17 +204,17 @@ class AppraisalService:
         self._may_rate(member, actor, source, case_id)
         if self.is_finalized(period):
             raise ValidationError(f"{period} is finalized: its ratings can no longer change")
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         rating = Rating(staff_id, period, source, indicator, value, by, when, comment, case_id)
         key = f"{period}/{staff_id}"
         for _ in range(3):
-            record = self.desk.storage.get("ratings", key)
+            record = self._basis.storage.get("ratings", key)
             version = 0 if record is None else record.version
             given = [] if record is None else list(record.data["ratings"])
             event = {"version": version + 1, "type": "rated", "at": when.isoformat(),
                      "by": by, "data": to_dict(rating)}  # fmt: skip
             try:
-                with self.desk.storage.transaction() as tx:
+                with self._basis.storage.transaction() as tx:
                     tx.append("ratings", key, version, [event],
                               {"ratings": [*given, to_dict(rating)]})  # fmt: skip
                 return rating
@@ -214,13 +244,13 @@ class AppraisalService:
                 )
             if case_id is None:
                 raise ValidationError("a customer rating names the case_id it is about")
-            case = self.desk.cases.get(case_id)
+            case = self._cases.get(case_id)
             if member.id not in {h.engineer for h in case.handovers}:
                 raise ValidationError(f"case {case.number} was not {member.id}'s")
 
     def ratings(self, staff_id: str, period: str) -> list[Rating]:
         """The ratings given for a member's month, oldest first (follow-ups not included)."""
-        record = self.desk.storage.get("ratings", f"{_period(period)}/{staff_id}")
+        record = self._basis.storage.get("ratings", f"{_period(period)}/{staff_id}")
         return [] if record is None else [from_dict(Rating, r) for r in record.data["ratings"]]
 
     # -- scores -------------------------------------------------------------------------------
@@ -229,9 +259,9 @@ class AppraisalService:
         grade are the ones stored then (the breakdown is worked out again from the frozen
         ratings and today's record)."""
         period = _period(period)
-        self.desk.staff.get(staff_id)
+        self._staff.get(staff_id)
         computed = self._compute(staff_id, period)
-        record = self.desk.storage.get("period", period)
+        record = self._basis.storage.get("period", period)
         row = None if record is None else record.data["results"].get(staff_id)
         if row is None:
             return computed
@@ -265,8 +295,8 @@ class AppraisalService:
         metrics: dict[str, Decimal | None] = {}
         for targets in section.measures.values():
             for target in targets:
-                compute, _ = self.desk.metrics[target.metric]
-                metrics[target.metric] = compute(self.desk, staff_id, period)
+                compute = self._metrics[target.metric].compute
+                metrics[target.metric] = compute(self._view, staff_id, period)
         result = score(section, given, metrics)
         grade = None if result.total is None else section.grade_for(result.total)
         return Appraisal(
@@ -284,7 +314,7 @@ class AppraisalService:
         period = _period(period)
         self._month = (period, self._read_month(period))
         try:
-            return [self.appraise(s.id, period) for s in self.desk.staff.list()]
+            return [self.appraise(s.id, period) for s in self._staff.list()]
         finally:
             self._month = None
 
@@ -308,19 +338,19 @@ class AppraisalService:
 
     # -- finalizing -----------------------------------------------------------------------------
     def is_finalized(self, period: str) -> bool:
-        return self.desk.storage.get("period", _period(period)) is not None
+        return self._basis.storage.get("period", _period(period)) is not None
 
     def finalize(self, period: str, *, by: str, at: datetime | None = None) -> list[Appraisal]:
         """Freeze a month (a manager): store every active member's result and the outcomes
         the policy names (rewards, improvement plans, dismissal reviews) in one transaction,
         refuse further ratings, and send the outcome notifications."""
         period = _period(period)
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         if not actor.has_role(*roles("appraisals.finalize")):
             raise PermissionDenied(f"{by} cannot finalize appraisals: that needs a manager")
         if self.is_finalized(period):
             raise ValidationError(f"{period} is already finalized")
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         results = [attrs.evolve(a, finalized=True) for a in self.appraise_all(period)]
         data: dict[str, Any] = {
             "staff": [a.staff_id for a in results],
@@ -331,7 +361,7 @@ class AppraisalService:
         }
         outcomes, reviews, notes = self._outcomes(period, results, data["results"], when)
         stamp = when.isoformat()
-        with self.desk.notifications.transaction(notes, when) as tx:
+        with self._notifications.transaction(notes, when) as tx:
             tx.append("period", period, 0, [_event("finalized", stamp, by, data)], data)
             for outcome in outcomes:
                 key = f"{period}/{outcome.staff_id}/{outcome.kind}"
@@ -345,9 +375,9 @@ class AppraisalService:
 
     def history(self, staff_id: str) -> list[PeriodResult]:
         """The member's finalized months, oldest first: what promotions are judged on."""
-        self.desk.staff.get(staff_id)
+        self._staff.get(staff_id)
         found = []
-        for record in self.desk.storage.scan("period"):
+        for record in self._basis.storage.scan("period"):
             result = record.data.get("results", {}).get(staff_id)
             if result is not None:
                 total = result.get("score")
@@ -357,12 +387,12 @@ class AppraisalService:
 
     def outcomes(self, period: str | None = None) -> list[Outcome]:
         """Reward and improvement-plan records, of one month or all."""
-        found = [from_dict(Outcome, r.data) for r in self.desk.storage.scan("outcome")]
+        found = [from_dict(Outcome, r.data) for r in self._basis.storage.scan("outcome")]
         return [o for o in found if period is None or o.period == period]
 
     def reviews(self, *, open_only: bool = True) -> list[DismissalReview]:
         """Dismissal reviews: by default the ones still waiting for a decision."""
-        found = [from_dict(DismissalReview, r.data) for r in self.desk.storage.scan("review")]
+        found = [from_dict(DismissalReview, r.data) for r in self._basis.storage.scan("review")]
         return [r for r in found if not open_only or r.decision is None]
 
     def decide_review(
@@ -377,7 +407,7 @@ class AppraisalService:
     ) -> DismissalReview:
         """Record the manager's decision on a dismissal review: ``dismiss``, ``retain`` or
         ``transfer``. The SDK records it; it never dismisses anyone itself."""
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         if not actor.has_role(*roles("appraisals.decide_review")):
             raise PermissionDenied(f"{by} cannot decide a dismissal review: that needs a manager")
         if actor.id == staff_id:
@@ -391,7 +421,7 @@ class AppraisalService:
         if not isinstance(reason, str) or not reason.strip():
             raise ValidationError("a review decision needs a reason")
         key = f"{_period(period)}/{staff_id}"
-        record = self.desk.storage.get("review", key)
+        record = self._basis.storage.get("review", key)
         if record is None:
             raise NotFound(f"no dismissal review of {staff_id} for {period}")
         review = from_dict(DismissalReview, record.data)
@@ -399,11 +429,11 @@ class AppraisalService:
             raise WorkflowError(
                 f"the review of {staff_id} for {period} was decided: {review.decision}"
             )
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         decided = attrs.evolve(review, decision=decision, reason=reason.strip(), decided_by=by,
                                decided_at=when)  # fmt: skip
         event = _event("review_decided", when.isoformat(), by, to_dict(decided), record.version + 1)
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("review", key, record.version, [event], to_dict(decided))
         return decided
 
@@ -415,12 +445,12 @@ class AppraisalService:
         at: datetime,
     ) -> tuple[list[Outcome], list[DismissalReview], list[Notification]]:
         section = self.section
-        managers = self.desk.staff.with_role("manager")
+        managers = self._staff.with_role("manager")
         outcomes: list[Outcome] = []
         reviews: list[DismissalReview] = []
         notes: list[Notification] = []
         for a in results:
-            member = self.desk.staff.get(a.staff_id)
+            member = self._staff.get(a.staff_id)
             chain = [member.id, member.supervisor, *managers]
             people = tuple(dict.fromkeys(x for x in chain if x))
             data = {"period": period, "staff": a.staff_id, "grade": a.grade,
@@ -456,7 +486,7 @@ class AppraisalService:
             if run == 0:
                 row = current.get(staff_id)
             else:
-                record = self.desk.storage.get("period", f"{year:04d}-{month:02d}")
+                record = self._basis.storage.get("period", f"{year:04d}-{month:02d}")
                 row = None if record is None else record.data["results"].get(staff_id)
             if row is None or row["grade"] != grade:
                 return run

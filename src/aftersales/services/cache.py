@@ -10,7 +10,7 @@ import attrs
 
 from aftersales.core import values
 from aftersales.core.convert import trusted
-from aftersales.plugins.storage import Record, Storage
+from aftersales.ports.storage import Record, Storage
 
 
 class _Versioned(Protocol):

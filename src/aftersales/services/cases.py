@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -20,7 +20,6 @@ from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import (
     ConflictError,
-    NotFound,
     PermissionDenied,
     ValidationError,
     WorkflowError,
@@ -29,16 +28,17 @@ from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartU
 from aftersales.core.permissions import roles
 from aftersales.core.sla import Clock
 from aftersales.core.values import shown
-from aftersales.core.workflow import FINAL, OPEN, STATUSES, Step, apply, check_allowed, start
-from aftersales.plugins.storage import CaseIndex, CaseQuery, OutboxItem, Record, utc_text
+from aftersales.core.workflow import FINAL, Step, apply, check_allowed, start
 from aftersales.policy import Policy
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
-from aftersales.services.cache import SnapshotCache
+from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, utc_text
+from aftersales.services.case_book import KIND, CaseBook
+from aftersales.services.clocks import Clocks
+from aftersales.services.notifications import NotificationService
+from aftersales.services.parts import PartsService
+from aftersales.services.staff import StaffDirectory
+from aftersales.services.training import TrainingService
 
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
-
-KIND = "case"
 _ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
 _NEEDS_PPE = frozenset({"diagnose", "complete"})
 
@@ -88,32 +88,33 @@ def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
 
 
 @public_api("desk.cases")
-class CaseService:
-    def __init__(self, desk: ServiceDesk) -> None:
-        self.desk = desk
-        self._cache = SnapshotCache(desk.storage, KIND, Case)
+class CaseService(CaseBook):
+    """The case book (every reading method of :class:`CaseBook`) and the workflow."""
+
+    def __init__(
+        self,
+        book: CaseBook,
+        *,
+        clocks: Clocks,
+        staff: StaffDirectory,
+        notifications: NotificationService,
+        parts: PartsService,
+        training: TrainingService,
+    ) -> None:
+        # the same book, not a copy: one cache, so the services below read every change
+        super().__init__(book._basis, cache=book._cache)
+        self._clocks = clocks
+        self._staff = staff
+        self._notifications = notifications
+        self._parts = parts
+        self._training = training
 
     # -- reading ------------------------------------------------------------------------------
-    def rules(self, case: Case) -> Policy:
-        """The policy ``case`` is under (its version, stored by the desk): where every rule
-        applied to an existing case comes from, whatever policy the desk was opened with."""
-        return self.desk.policy_for(case.policy_version)
-
-    def get(self, case_id: str) -> Case:
-        """The current case; NotFound if there is none with that id."""
-        case = self._cache.get(case_id)
-        if case is None:
-            raise NotFound(f"no case {shown(case_id)}")
-        return case
-
-    def decode(self, record: Record) -> Case:
-        """The case a stored snapshot holds (reusing this desk's copy of that version)."""
-        return self._cache.decode(record)
 
     def sla(self, case_id: str, now: datetime | None = None) -> list[Clock]:
         """One clock per milestone the case's policy sets for its priority, at ``now``
         (default: the desk's clock)."""
-        return self.desk.sla.clocks(self.get(case_id), self.desk.at(now))
+        return self._clocks.clocks(self.get(case_id), self._basis.at(now))
 
     def reapply_policy(
         self,
@@ -128,11 +129,11 @@ class CaseService:
         on the case); its priority is decided again. Milestones already met keep the policy
         they were met under."""
         case = self.get(case_id)
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         self._need_role(
             actor, roles("cases.reapply_policy"), f"re-apply a policy to case {case.number}"
         )
-        policy = self.desk.policy
+        policy = self._basis.policy
         if case.policy_version == policy.version:
             raise ValidationError(f"case {case.number} is already under policy {policy.version}")
         decision = policy.priority_for(case.record())
@@ -143,63 +144,6 @@ class CaseService:
             "reason": _text(reason, "the reason for re-applying the policy"),
         }
         return self._act(case_id, "reapply_policy", by, at, version, data)
-
-    def by_number(self, number: str) -> Case:
-        """The case with the human number ``AS-2026-000123``; NotFound if there is none."""
-        number = values.name(number, "a case number")
-        found = self.desk.storage.find_cases(CaseQuery(number=number))
-        if not found:
-            raise NotFound(f"no case numbered {shown(number)}")
-        return from_dict(Case, found[0].data)
-
-    def history(self, case_id: str) -> list[CaseEvent]:
-        """Every event of the case, oldest first."""
-        stored = self.desk.storage.events(KIND, case_id)
-        if not stored:
-            raise NotFound(f"no case {shown(case_id)}")
-        return [
-            CaseEvent(
-                case_id, e["version"], e["type"], from_dict(datetime, e["at"]), e["by"], e["data"]
-            )
-            for e in stored
-        ]
-
-    def find(
-        self,
-        *,
-        status: str | Iterable[str] | None = None,
-        engineer: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Case]:
-        """Cases by status (one or several), assigned engineer, and report time
-        (``since`` inclusive, ``until`` exclusive), oldest report first."""
-        statuses = None
-        if status is not None:
-            statuses = (
-                (status,) if isinstance(status, str) else tuple(values.items(status, "status"))
-            )
-            for one in statuses:
-                if one not in STATUSES:
-                    raise ValidationError(
-                        f"unknown status {shown(one)}; statuses: {', '.join(STATUSES)}"
-                    )
-        engineer = values.name(engineer, "engineer", required=False)
-        if limit is not None:
-            limit = values.count(limit, "limit", minimum=1)
-        query = CaseQuery(
-            status=statuses,
-            engineer=engineer,
-            since=None if since is None else utc_text(self.desk.at(since)),
-            until=None if until is None else utc_text(self.desk.at(until)),
-            limit=limit,
-        )
-        return [from_dict(Case, r.data) for r in self.desk.storage.find_cases(query)]
-
-    def open(self, *, engineer: str | None = None) -> list[Case]:
-        """Cases not yet closed or cancelled."""
-        return self.find(status=OPEN, engineer=engineer)
 
     # -- the report ---------------------------------------------------------------------------
     def report(
@@ -218,8 +162,8 @@ class CaseService:
         at: datetime | None = None,
     ) -> Case:
         """Record a customer's fault report; the policy decides its priority."""
-        when = self.desk.at(at)
-        actor = self.desk.staff.actor(by)
+        when = self._basis.at(at)
+        actor = self._staff.actor(by)
         self._need_role(actor, roles("cases.report"), "report a case")
         cust = _record(Customer, customer, "customer")
         prod = _record(Product, product, "product")
@@ -246,7 +190,7 @@ class CaseService:
             "under_warranty": original is not None,
             "custom": fields,
         }
-        decision = self.desk.policy.priority_for(record)
+        decision = self._basis.policy.priority_for(record)
         case_id = str(uuid.uuid4())
         year = when.year
         data: dict[str, Any] = {
@@ -261,12 +205,12 @@ class CaseService:
             "custom": fields,
             "priority": decision.name,
             "priority_location": decision.location,
-            "policy_version": self.desk.policy.version,
+            "policy_version": self._basis.policy.version,
             "rework_of": None if original is None else original.id,
             "chargeable": original is None,
         }
-        managers = self.desk.staff.with_role("manager") if original is not None else []
-        with self.desk.storage.transaction() as tx:
+        managers = self._staff.with_role("manager") if original is not None else []
+        with self._basis.storage.transaction() as tx:
             data["number"] = f"AS-{year}-{tx.next_number(f'case-{year}'):06d}"
             event = CaseEvent(case_id, 1, "reported", when, by, data)
             case = start(event)
@@ -284,14 +228,14 @@ class CaseService:
                         original=original.number,
                     )
                 )
-            items = self.desk.notifications.stage(notes, when)
+            items = self._notifications.stage(notes, when)
             tx.enqueue(items)
         self._cache.remember(case)
         self._after(event, case, items)
         return case
 
     def _custom(self, custom: Mapping[str, Any], policy: Policy | None = None) -> dict[str, Any]:
-        declared = (policy or self.desk.policy).fields
+        declared = (policy or self._basis.policy).fields
         out: dict[str, Any] = {}
         if not isinstance(custom, Mapping):
             raise ValidationError("custom maps field names to values: {'hazardous': True}")
@@ -322,7 +266,7 @@ class CaseService:
         return out
 
     def _warranty_original(self, serial: str | None, code: str | None, at: datetime) -> Case | None:
-        warranty = self.desk.policy.warranty
+        warranty = self._basis.policy.warranty
         if warranty is None or not serial or not code:
             return None
         # Only repairs accepted since this could still be covered; the exact test follows.
@@ -335,14 +279,14 @@ class CaseService:
             newest_first=True,
             limit=5,
         )
-        candidates = self.desk.storage.find_cases(query)
+        candidates = self._basis.storage.find_cases(query)
         best = None
         for record in candidates:
             case = from_dict(Case, record.data)
             started = case.milestones.get(warranty.after)
             if case.acceptance is None or started is None or started > at:
                 continue
-            if self.desk.policy.add(started, warranty.duration) >= at and (
+            if self._basis.policy.add(started, warranty.duration) >= at and (
                 best is None or started > best.milestones[warranty.after]
             ):
                 best = case
@@ -378,9 +322,9 @@ class CaseService:
     ) -> dict[str, Any]:
         staff = self._engineer(engineer)
         data: dict[str, Any] = {"engineer": engineer}
-        actor = self.desk.staff.actor(by)
-        overridden = self.desk.training.check_assignment(
-            self.get(case_id), staff, actor, self.desk.at(at), override
+        actor = self._staff.actor(by)
+        overridden = self._training.check_assignment(
+            self.get(case_id), staff, actor, self._basis.at(at), override
         )
         if overridden is not None:
             data["override"] = overridden
@@ -421,9 +365,9 @@ class CaseService:
         version: int | None = None,
     ) -> Case:
         """The engineer has called the customer and, usually, agreed a time on site."""
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         if appointment is not None:
-            appointment = self.desk.at(appointment)
+            appointment = self._basis.at(appointment)
             if appointment < when:
                 raise ValidationError(
                     f"the appointment {appointment.isoformat()} is before the call "
@@ -515,8 +459,8 @@ class CaseService:
             "cause": _text(cause, "cause", required=False),
             "parts_used": parts,
         }
-        when = self.desk.at(at)
-        used = self.desk.parts.consumption(self.get(case_id), parts, by, when) if parts else None
+        when = self._basis.at(at)
+        used = self._parts.consumption(self.get(case_id), parts, by, when) if parts else None
         if used is None:
             return self._act(case_id, "complete", by, when, version, data)
         return self._act(case_id, "complete", by, when, version, data, also=used.write,
@@ -567,12 +511,12 @@ class CaseService:
     ) -> Case:
         """Record that the customer was told a milestone will be late, why, and when to
         expect it instead."""
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         if not isinstance(milestone, str) or milestone not in MILESTONE_EVENT:
             raise ValidationError(
                 f"unknown milestone {shown(milestone)}; use {', '.join(MILESTONE_EVENT)}"
             )
-        eta = self.desk.at(new_eta)
+        eta = self._basis.at(new_eta)
         if eta <= when:
             raise ValidationError("new_eta must be later than the notice")
         case = self.get(case_id)
@@ -633,7 +577,7 @@ class CaseService:
                 f"satisfaction must be a whole number from 1 to 5, not {shown(satisfaction)}"
             )
         case = self.get(case_id)
-        self.desk.staff.actor(by)
+        self._staff.actor(by)
         if by in {h.engineer for h in case.handovers}:
             raise PermissionDenied(
                 f"{by} worked on case {case.number} and cannot record its customer's "
@@ -718,14 +662,14 @@ class CaseService:
     ) -> Case:
         """Check, fold and store one action; ``also`` writes more in the same transaction
         (the parts a repair used), and ``notes`` go to the outbox with it."""
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         case = self.get(case_id)
         if version is not None and version != case.version:
             raise ConflictError(
                 f"case {case.number} is at version {case.version}, not {version}: "
                 "someone else changed it; read it again and retry"
             )
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         step = check_allowed(case, action)
         self._permit(case, actor, step)
         if action in _NEEDS_PPE:
@@ -738,8 +682,8 @@ class CaseService:
         event = CaseEvent(case.id, case.version + 1, step.event, when, by, data)
         after = apply(case, event)
         # the notifications go to the outbox in the event's own transaction
-        items = self.desk.notifications.stage([*self._notes(case, after, event), *notes], when)
-        with self.desk.storage.transaction() as tx:
+        items = self._notifications.stage([*self._notes(case, after, event), *notes], when)
+        with self._basis.storage.transaction() as tx:
             self._append(tx, case.version, event, after)
             if also is not None:
                 also(tx)
@@ -788,7 +732,7 @@ class CaseService:
             )
 
     def _engineer(self, staff_id: str) -> Staff:
-        staff = self.desk.staff.actor(staff_id)
+        staff = self._staff.actor(staff_id)
         if not staff.has_role("engineer"):
             raise PermissionDenied(f"{staff_id} is not an engineer and cannot be assigned a case")
         return staff
@@ -837,7 +781,7 @@ class CaseService:
                 self._note(
                     "acceptance_escalated",
                     after,
-                    self.desk.staff.with_role("manager"),
+                    self._staff.with_role("manager"),
                     f"{after.number} rejected {after.rejection_count} times by the customer",
                     event.at,
                     reasons=[r.reason for r in after.rejections],
@@ -859,5 +803,5 @@ class CaseService:
         return Notification(kind, case.id, unique, subject, payload, at)
 
     def _after(self, event: CaseEvent, case: Case, items: list[OutboxItem]) -> None:
-        self.desk.observe(event, case)
-        self.desk.notifications.deliver(items, event.at)
+        self._basis.hooks.case_event(event, case)
+        self._notifications.deliver(items, event.at)

@@ -1,11 +1,12 @@
-"""``ServiceDesk``: a policy, a store and the plugins, and the services built on them."""
+"""``ServiceDesk``: the composition root. It opens the plugins, the policy and the store, and
+builds the services on them, each handed the ones below it."""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -14,17 +15,28 @@ import pluggy
 
 from aftersales.core import redact
 from aftersales.core.boundary import guard, public_api
-from aftersales.core.errors import ConflictError, NotFound, PolicyError, ValidationError
-from aftersales.core.model import DEFAULT_LEVELS, Case, CaseEvent, Notification
-from aftersales.core.values import moment
-from aftersales.plugins.hookspecs import NotifierFactory, StorageFactory
-from aftersales.plugins.manager import blocked_names, make_manager
-from aftersales.plugins.storage import Storage
-from aftersales.policy import FunctionRegistry, Policy, load_policy, parse_policy
-from aftersales.services.notifications import OutboxSettings
+from aftersales.core.errors import PolicyError, ValidationError
+from aftersales.core.model import DEFAULT_LEVELS, Case, Notification
+from aftersales.policy import Policy, load_policy
+from aftersales.ports.hooks import Hooks, RegisteredMetric
+from aftersales.ports.hookspecs import StorageFactory
+from aftersales.ports.manager import blocked_names, describe, make_manager
+from aftersales.ports.storage import Storage
+from aftersales.services.appraisals import AppraisalService
+from aftersales.services.basis import Basis, DeskClock, PolicyBook
+from aftersales.services.careers import StaffService
+from aftersales.services.case_book import CaseBook
+from aftersales.services.cases import CaseService
+from aftersales.services.clocks import Clocks
+from aftersales.services.expenses import ExpenseService
+from aftersales.services.notifications import NotificationService, OutboxSettings
+from aftersales.services.parts import PartsService
+from aftersales.services.safety import SafetyService
+from aftersales.services.sla import SlaService
+from aftersales.services.staff import StaffDirectory
+from aftersales.services.training import TrainingService
 
 logger = logging.getLogger("aftersales")
-POLICY_KIND = "policy"
 
 
 def _ladder(levels: Iterable[str]) -> tuple[str, ...]:
@@ -66,11 +78,10 @@ class ServiceDesk:
         notify: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.plugins: pluggy.PluginManager = make_manager(plugins, entry_points=entry_points)
+        self.hooks = Hooks(self.plugins)
         self._add_notifiers(notify or {})
-        self.functions = FunctionRegistry()
-        self.plugins.hook.aftersales_policy_functions(register=self.functions.register)
-        self.metrics: dict[str, tuple[Callable[..., Any], str]] = {}
-        self.plugins.hook.aftersales_metrics(register=self._register_metric)
+        self.functions = self.hooks.policy_functions()
+        self.metrics: dict[str, RegisteredMetric] = self.hooks.metrics()
         if isinstance(policy, (str, os.PathLike)):
             policy = load_policy(Path(policy), functions=self.functions, metrics=list(self.metrics))
         if not isinstance(policy, Policy):
@@ -79,32 +90,54 @@ class ServiceDesk:
         self.policy = policy
         self.levels: tuple[str, ...] = _ladder(levels)
         outbox = OutboxSettings() if outbox is None else outbox
-        self._clock = clock
-        self.backends: dict[str, StorageFactory] = {}
-        self.plugins.hook.aftersales_storage_backends(register=self._register_backend)
+        self.backends: dict[str, StorageFactory] = self.hooks.storage_backends()
         self.storage = storage if isinstance(storage, Storage) else self._open(storage)
+        self._policies = PolicyBook(self.storage, self.functions, policy)
+        self._clock = DeskClock(policy.tz, clock)
+        basis = Basis(self.storage, self._policies, self._clock, self.hooks)
 
-        from aftersales.services.appraisals import AppraisalService
-        from aftersales.services.cases import CaseService
-        from aftersales.services.expenses import ExpenseService
-        from aftersales.services.notifications import NotificationService
-        from aftersales.services.parts import PartsService
-        from aftersales.services.safety import SafetyService
-        from aftersales.services.sla import SlaService
-        from aftersales.services.staff import StaffService
-        from aftersales.services.training import TrainingService
-
-        self._policies: dict[str, Policy] = {}
-        self._keep_policy(policy)
-        self.staff = StaffService(self)
-        self.cases = CaseService(self)
-        self.sla = SlaService(self)
-        self.appraisals = AppraisalService(self)
-        self.parts = PartsService(self)
-        self.expenses = ExpenseService(self)
-        self.training = TrainingService(self)
-        self.safety = SafetyService(self)
-        self.notifications = NotificationService(self, outbox)
+        # Each service is handed the ones below it, never the desk: the wiring is one way
+        # (docs/architecture.md draws it).
+        directory = StaffDirectory(basis, self.levels)
+        notifications = NotificationService(basis, directory, outbox)
+        book = CaseBook(basis)
+        clocks = Clocks(basis)
+        self.notifications = notifications
+        self.parts = PartsService(basis, staff=directory, notifications=notifications, cases=book)
+        self.training = TrainingService(basis, staff=directory, notifications=notifications)
+        self.cases = CaseService(
+            book,
+            clocks=clocks,
+            staff=directory,
+            notifications=notifications,
+            parts=self.parts,
+            training=self.training,
+        )
+        self.safety = SafetyService(
+            basis, staff=directory, notifications=notifications, cases=self.cases
+        )
+        self.expenses = ExpenseService(
+            basis, staff=directory, notifications=notifications, cases=book
+        )
+        self.appraisals = AppraisalService(
+            basis,
+            staff=directory,
+            notifications=notifications,
+            cases=book,
+            clocks=clocks,
+            metrics=self.metrics,
+        )
+        self.staff = StaffService(
+            directory, training=self.training, safety=self.safety, appraisals=self.appraisals
+        )
+        reminders = (
+            self.parts.remind_stocktakes,
+            self.training.remind_expiring,
+            self.safety.remind_tools,
+        )
+        self.sla = SlaService(
+            basis, cases=book, notifications=notifications, staff=directory, reminders=reminders
+        )
 
     # -- policies -------------------------------------------------------------------------
     def _check_metrics(self, policy: Policy) -> None:
@@ -123,52 +156,9 @@ class ServiceDesk:
                         hint=f"the loaded plugins provide: {known}",
                     )
 
-    def _keep_policy(self, policy: Policy) -> None:
-        """Store the policy's text under its version, so cases reported under it keep their
-        rules when a newer policy is loaded; a different text under a stored version is
-        refused."""
-        self._policies[policy.version] = policy
-        if not policy.source:
-            return  # built without text (tests that construct a Policy by hand)
-        snapshot = {"version": policy.version, "name": policy.name, "source": policy.source}
-        for _ in range(2):
-            record = self.storage.get(POLICY_KIND, policy.version)
-            if record is not None:
-                if record.data.get("source") != policy.source:
-                    raise PolicyError(
-                        f"{policy.filename}: the store already holds a different policy with "
-                        f"version {policy.version!r}",
-                        filename=policy.filename,
-                        hint="give the changed policy a new version in its policy block",
-                    )
-                return
-            event = {
-                "version": 1,
-                "type": "policy_stored",
-                "at": datetime.now(timezone.utc).isoformat(),  # when stored, not a case time
-                "by": "",
-                "data": {"filename": policy.filename},
-            }
-            try:
-                with self.storage.transaction() as tx:
-                    tx.append(POLICY_KIND, policy.version, 0, [event], snapshot)
-                return
-            except ConflictError:
-                continue  # another desk stored it just now: compare with that
-
     def policy_for(self, version: str) -> Policy:
         """The policy a case was reported (or re-applied) under, by its version."""
-        found = self._policies.get(version)
-        if found is not None:
-            return found
-        record = self.storage.get(POLICY_KIND, version)
-        if record is None:
-            raise NotFound(f"no policy with version {version!r} in the store")
-        policy = parse_policy(
-            record.data["source"], f"<stored policy {version}>", functions=self.functions
-        )
-        self._policies[version] = policy
-        return policy
+        return self._policies.version(version)
 
     def reapply_policy(
         self,
@@ -186,20 +176,8 @@ class ServiceDesk:
         return [self.cases.reapply_policy(i, by=by, reason=reason, at=at) for i in case_ids]
 
     # -- plugins ------------------------------------------------------------------------------
-    def _register_backend(self, scheme: str, factory: StorageFactory) -> None:
-        if scheme in self.backends:
-            raise ValidationError(f"two plugins register the storage scheme {scheme!r}")
-        self.backends[scheme] = factory
-
     def _add_notifiers(self, notify: Mapping[str, Mapping[str, Any]]) -> None:
-        factories: dict[str, NotifierFactory] = {}
-
-        def register(name: str, factory: NotifierFactory) -> None:
-            if name in factories:
-                raise ValidationError(f"two plugins register the notifier {name!r}")
-            factories[name] = factory
-
-        self.plugins.hook.aftersales_notifiers(register=register)
+        factories = self.hooks.notifier_factories()
         blocked = blocked_names()
         for name, settings in notify.items():
             factory = factories.get(name)
@@ -219,13 +197,6 @@ class ServiceDesk:
                 raise ValidationError(f"[notify.{name}]: a plugin named {name!r} is loaded already")
             self.plugins.register(notifier, name)
 
-    def _register_metric(
-        self, name: str, compute: Callable[..., Any], description: str = ""
-    ) -> None:
-        if name in self.metrics:
-            raise ValidationError(f"two plugins register the metric {name!r}")
-        self.metrics[name] = (compute, description)
-
     def _open(self, url: str) -> Storage:
         if not isinstance(url, str):
             raise ValidationError(
@@ -241,42 +212,20 @@ class ServiceDesk:
             )
         return factory(url)
 
-    def _each(self, hook: str, what: str, **kwargs: Any) -> None:
-        """Call every implementation of ``hook`` on its own: one that raises is logged and
-        the others still run (pluggy would stop at the first exception)."""
-        for impl in getattr(self.plugins.hook, hook).get_hookimpls():
-            try:
-                impl.function(*(kwargs[name] for name in impl.argnames))
-            except Exception:
-                logger.exception("plugin %s failed in %s (%s)", impl.plugin_name, hook, what)
-
     def notify(self, notifications: Iterable[Notification]) -> None:
         """Write notifications to the outbox and deliver them (see ``desk.notifications``)."""
         notes = list(notifications)
         if notes:
             self.notifications.send(notes, notes[0].at)
 
-    def observe(self, event: CaseEvent, case: Case) -> None:
-        """Show an event to every ``aftersales_case_event`` observer."""
-        self._each(
-            "aftersales_case_event",
-            event.type,
-            event=event,
-            case=case,
-        )
-
     # -- time -----------------------------------------------------------------------------
     def now(self) -> datetime:
         """The desk's clock: what ``at=`` means when it is left out."""
-        if self._clock is None:
-            return datetime.now(self.policy.tz)
-        return moment(self._clock(), "the desk's clock")
+        return self._clock.now()
 
     def at(self, value: datetime | None) -> datetime:
         """``value`` checked (aware) and in the policy's zone, or the clock's now."""
-        if value is None:
-            return self.now()
-        return moment(value, "at").astimezone(self.policy.tz)
+        return self._clock.at(value)
 
     # -- lifetime -------------------------------------------------------------------------
     def close(self) -> None:
@@ -296,8 +245,6 @@ class ServiceDesk:
     __init__ = guard(__init__, "ServiceDesk")
 
     def describe_plugins(self) -> list[tuple[str, list[str]]]:
-        from aftersales.plugins.manager import describe
-
         return describe(self.plugins)
 
 

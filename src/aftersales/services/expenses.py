@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -43,32 +43,43 @@ from aftersales.core.expenses import (
 from aftersales.core.model import Notification
 from aftersales.core.permissions import roles
 from aftersales.core.values import shown
-from aftersales.plugins.storage import event_record as _event
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
+from aftersales.ports.storage import event_record as _event
+from aftersales.services.basis import Basis
+from aftersales.services.case_book import CaseBook
+from aftersales.services.notifications import NotificationService
+from aftersales.services.staff import StaffDirectory
 
 _PER = {"night": "nights", "day": "days"}
 
 
 @public_api("desk.expenses")
 class ExpenseService:
-    def __init__(self, desk: ServiceDesk) -> None:
-        self.desk = desk
+    def __init__(
+        self,
+        basis: Basis,
+        *,
+        staff: StaffDirectory,
+        notifications: NotificationService,
+        cases: CaseBook,
+    ) -> None:
+        self._basis = basis
+        self._staff = staff
+        self._notifications = notifications
+        self._cases = cases
 
     @property
     def rules(self) -> Any:
-        rules = self.desk.policy.expenses
+        rules = self._basis.policy.expenses
         if rules is None:
             raise PolicyError(
-                f"{self.desk.policy.filename} has no expenses section",
+                f"{self._basis.policy.filename} has no expenses section",
                 hint="add an expenses block to the policy",
             )
         return rules
 
     # -- drafting -----------------------------------------------------------------------------
     def _lines(self, lines: Iterable[Mapping[str, Any] | ClaimLine]) -> tuple[ClaimLine, ...]:
-        currency = self.desk.policy.currency
+        currency = self._basis.policy.currency
         known = [f.name for f in attrs.fields(ClaimLine)]
         out = []
         for n, item in enumerate(values.items(lines, "a claim's lines"), start=1):
@@ -119,19 +130,19 @@ class ExpenseService:
     ) -> Claim:
         """Start a claim for ``by``'s own expenses, linked to the case(s) they served."""
         self.rules  # noqa: B018 - refuses at once when the policy has no expenses section
-        self.desk.staff.actor(by)
+        self._staff.actor(by)
         linked = tuple(dict.fromkeys(cases))
         for case_id in linked:
-            self.desk.cases.get(case_id)
-        when = self.desk.at(at)
+            self._cases.get(case_id)
+        when = self._basis.at(at)
         claim = Claim(f"EX-{uuid.uuid4().hex[:10]}", by, self._lines(lines), linked, "draft",
                       when, version=1)  # fmt: skip
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("claim", claim.id, 0, [_event(1, "drafted", by, when, {})], to_dict(claim))
         return claim
 
     def get(self, claim_id: str) -> Claim:
-        record = self.desk.storage.get("claim", values.key(claim_id, "claim id"))
+        record = self._basis.storage.get("claim", values.key(claim_id, "claim id"))
         if record is None:
             raise NotFound(f"no expense claim {shown(claim_id)}")
         return from_dict(Claim, record.data)
@@ -141,7 +152,7 @@ class ExpenseService:
             raise ValidationError(
                 f"unknown claim status {shown(status)}; statuses: {', '.join(CLAIM_STATES)}"
             )
-        found = [from_dict(Claim, r.data) for r in self.desk.storage.scan("claim")]
+        found = [from_dict(Claim, r.data) for r in self._basis.storage.scan("claim")]
         return sorted((c for c in found if status in (None, c.status)), key=lambda c: c.created_at)
 
     def edit(
@@ -161,7 +172,7 @@ class ExpenseService:
             cases=claim.cases if cases is None else tuple(dict.fromkeys(cases)),
             version=claim.version + 1,
         )  # fmt: skip
-        return self._save(claim, after, "edited", by, self.desk.at(at))
+        return self._save(claim, after, "edited", by, self._basis.at(at))
 
     # -- checks -------------------------------------------------------------------------------
     def check(self, claim: Claim) -> tuple[Finding, ...]:
@@ -209,7 +220,7 @@ class ExpenseService:
         if len(set(invoices)) != len(invoices):
             raise ValidationError("the same invoice number appears twice in the claim")
         for number in invoices:
-            record = self.desk.storage.get("invoice", number)
+            record = self._basis.storage.get("invoice", number)
             if record is not None and record.data["claim"] != claim.id:
                 raise ValidationError(
                     f"invoice {number} is already used on claim {record.data['claim']}"
@@ -217,14 +228,14 @@ class ExpenseService:
         facts = {"amount": claim.total, "lines": len(claim.lines), "cases": len(claim.cases)}
         rule = rules.approval_for(facts)
         chain = tuple(rule.chain) if rule is not None else ()
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         after = attrs.evolve(
             claim, status="submitted" if chain else "approved", chain=chain,
             rule=None if rule is None else rule.location, findings=self.check(claim),
             submitted_at=when, version=claim.version + 1,
         )  # fmt: skip
         try:
-            with self.desk.notifications.transaction(self._next_approvers(after, when), when) as tx:
+            with self._notifications.transaction(self._next_approvers(after, when), when) as tx:
                 for number in invoices:
                     if tx.get("invoice", number) is None:
                         tx.append("invoice", number, 0,
@@ -245,9 +256,9 @@ class ExpenseService:
         what = f"claim {claim_id}"
         waiting = claim.status == "submitted"
         role = next_role(claim.chain, len(claim.approvals), waiting, what, claim.status)
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         check_approver(actor, role, claim.staff_id, (s.by for s in claim.approvals), what, "claim")
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         approvals = (*claim.approvals, Step(role, actor.id, when))
         status: ClaimStatus = "approved" if len(approvals) == len(claim.chain) else "submitted"
         after = attrs.evolve(claim, approvals=approvals, status=status, version=claim.version + 1)
@@ -259,31 +270,31 @@ class ExpenseService:
         role = claim.waiting_for
         if role is None:
             raise WorkflowError(f"claim {claim_id} is {claim.status}, not waiting for approval")
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         if not actor.has_role(role) or actor.id == claim.staff_id:
             raise PermissionDenied(f"{by} cannot reject claim {claim_id} as {role}")
         if not isinstance(reason, str) or not reason.strip():
             raise ValidationError("a rejection needs a reason")
         after = attrs.evolve(claim, status="rejected", reason=reason.strip(),
                              version=claim.version + 1)  # fmt: skip
-        return self._save(claim, after, "rejected", by, self.desk.at(at))
+        return self._save(claim, after, "rejected", by, self._basis.at(at))
 
     def pay(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
         """Record the payment of an approved claim (finance)."""
         claim = self.get(claim_id)
         check_claim_move(claim, "pay")
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         if not actor.has_role(*roles("expenses.pay")):
             raise PermissionDenied(f"{by} cannot pay claims: that needs the role finance")
         if actor.id == claim.staff_id:
             raise PermissionDenied(f"{by} cannot pay their own claim")
         after = attrs.evolve(claim, status="paid", paid_by=actor.id, version=claim.version + 1)
-        return self._save(claim, after, "paid", by, self.desk.at(at))
+        return self._save(claim, after, "paid", by, self._basis.at(at))
 
     def history(self, claim_id: str) -> builtins.list[dict[str, Any]]:
         """The claim's events, oldest first."""
         self.get(claim_id)
-        return self.desk.storage.events("claim", claim_id)
+        return self._basis.storage.events("claim", claim_id)
 
     # -- cost control -------------------------------------------------------------------------
     def report(
@@ -310,7 +321,7 @@ class ExpenseService:
                 elif by == "case":
                     keys = list(claim.cases) or ["(no case)"]
                 else:
-                    keys = [self.desk.cases.get(c).customer.name for c in claim.cases] or ["(none)"]
+                    keys = [self._cases.get(c).customer.name for c in claim.cases] or ["(none)"]
                 for key in keys:
                     fresh = {"group": key, "total": Decimal(0), "lines": 0, "claims": set(),
                              "cases": set(), "over_limit": 0}  # fmt: skip
@@ -334,14 +345,14 @@ class ExpenseService:
     # -- helpers ------------------------------------------------------------------------------
     def _own(self, claim_id: str, by: str, what: str) -> Claim:
         claim = self.get(claim_id)
-        self.desk.staff.actor(by)
+        self._staff.actor(by)
         if by != claim.staff_id:
             raise PermissionDenied(f"{by} cannot {what} {claim.staff_id}'s claim")
         return claim
 
     def _save(self, before: Claim, after: Claim, kind: str, by: str, at: datetime) -> Claim:
         """Store ``after``, and tell the next approvers, if any, in the same transaction."""
-        with self.desk.notifications.transaction(self._next_approvers(after, at), at) as tx:
+        with self._notifications.transaction(self._next_approvers(after, at), at) as tx:
             tx.append("claim", before.id, before.version,
                       [_event(after.version, kind, by, at, {"reason": after.reason})],
                       to_dict(after))  # fmt: skip
@@ -351,11 +362,11 @@ class ExpenseService:
         role = claim.waiting_for
         if role is None:
             return []
-        people = tuple(s for s in self.desk.staff.with_role(role) if s != claim.staff_id)
+        people = tuple(s for s in self._staff.with_role(role) if s != claim.staff_id)
         return [Notification(
             "expense_awaiting_approval", None, people,
             f"claim {claim.id} of {claim.staff_id}, {claim.total} "
-            f"{self.desk.policy.currency or ''}, waits for {role} approval".replace("  ", " "),
+            f"{self._basis.policy.currency or ''}, waits for {role} approval".replace("  ", " "),
             {"claim": claim.id, "role": role, "total": str(claim.total),
              "findings": [f.message for f in claim.findings]}, at,
         )]  # fmt: skip

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -28,10 +28,10 @@ from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import NotFound, ValidationError
 from aftersales.core.model import Notification, Staff
 from aftersales.core.values import shown
-from aftersales.plugins.storage import OutboxItem, SentNotification, Transaction, utc_text
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
+from aftersales.ports.hooks import Notifier
+from aftersales.ports.storage import OutboxItem, SentNotification, Transaction, utc_text
+from aftersales.services.basis import Basis
+from aftersales.services.staff import StaffDirectory
 
 logger = logging.getLogger("aftersales")
 LEASE = timedelta(minutes=5)  # how long a claimed item is left to the desk that claimed it
@@ -137,15 +137,16 @@ class _Staged(dict[str, Any]):
 
 @public_api("desk.notifications")
 class NotificationService:
-    def __init__(self, desk: ServiceDesk, settings: OutboxSettings) -> None:
-        self.desk = desk
+    def __init__(self, basis: Basis, staff: StaffDirectory, settings: OutboxSettings) -> None:
+        self._basis = basis
+        self._staff = staff
         self.settings = settings
         self._courier = _Courier()
 
     # -- writing ---------------------------------------------------------------------------
     def notifiers(self) -> list[str]:
         """The names of the loaded notifier plugins (those implementing aftersales_notify)."""
-        return [i.plugin_name for i in self.desk.plugins.hook.aftersales_notify.get_hookimpls()]
+        return list(self._basis.hooks.notifiers())
 
     def stage(self, notifications: Iterable[Notification], now: datetime) -> list[OutboxItem]:
         """Outbox items for ``notifications``, one per notifier, to enqueue in the caller's
@@ -167,7 +168,7 @@ class NotificationService:
         """A storage transaction that also writes ``notifications`` to the outbox: they are
         delivered once it has committed, and never if it rolls back."""
         items = self.stage(notifications, now)
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             yield tx
             tx.enqueue(items)
         self.deliver(items, now)
@@ -180,16 +181,16 @@ class NotificationService:
         first try (``status`` ``delivered``, or ``pending`` with ``last_error``)."""
         if not notifications:
             return []
-        items = self.stage(notifications, self.desk.at(now))
-        with self.desk.storage.transaction() as tx:
+        items = self.stage(notifications, self._basis.at(now))
+        with self._basis.storage.transaction() as tx:
             tx.enqueue(items)
-        return self.deliver(items, self.desk.at(now))
+        return self.deliver(items, self._basis.at(now))
 
     def test(self, staff_id: str, now: datetime | None = None) -> list[OutboxItem]:
         """Send a ``test`` notification to ``staff_id`` through every notifier: to check the
         e-mail and webhook settings. Returns each notifier's item after the first try."""
-        member = self.desk.staff.get(staff_id)
-        when = self.desk.at(now)
+        member = self._staff.get(staff_id)
+        when = self._basis.at(now)
         note = Notification("test", None, (member.id,),
                             f"aftersales: a test notification for {member.name}",
                             {"email": member.email, "team": member.team}, when)  # fmt: skip
@@ -204,7 +205,7 @@ class NotificationService:
         if not entries:
             return []
         stamp = utc_text(now)
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             known = tx.sent_keys(list(dict.fromkeys(holder for holder, _, _ in entries)))
             fresh = [(h, k, n) for h, k, n in entries if k not in known.get(h, set())]
             items = self.stage([n for _, _, n in fresh], now)
@@ -218,8 +219,8 @@ class NotificationService:
         """Hand each item to its notifier and record the outcome; returns the items after."""
         if not items:
             return []
-        when = self.desk.at(now)
-        impls = {i.plugin_name: i for i in self.desk.plugins.hook.aftersales_notify.get_hookimpls()}
+        when = self._basis.at(now)
+        impls = self._basis.hooks.notifiers()
         delivered_at = utc_text(when)
         settled: list[OutboxItem] = []
         expired = [False]  # set when the caller stopped waiting: the courier stops too
@@ -235,8 +236,7 @@ class NotificationService:
                 tried[0] += 1
 
         within = self.settings.deliver_within
-        if all(getattr(impls[i.plugin].plugin, "aftersales_inline", False)
-               for i in items if i.plugin in impls):  # fmt: skip
+        if all(impls[i.plugin].inline for i in items if i.plugin in impls):
             run()  # in-process notifiers that cannot block: no thread hand-off (~60 us)
         elif not self._courier.run(run, within.total_seconds(), lambda: tried[0]):
             expired[0] = True
@@ -247,25 +247,22 @@ class NotificationService:
             )
         finished = list(settled)  # a late finisher is delivered again: at least once
         if finished:  # none when no notifier of these items is loaded here
-            with self.desk.storage.transaction() as tx:
+            with self._basis.storage.transaction() as tx:
                 tx.settle(finished)
         return finished
 
     def _deliver_one(
-        self, item: OutboxItem, impls: dict[str, Any], when: datetime, delivered_at: str
+        self, item: OutboxItem, impls: dict[str, Notifier], when: datetime, delivered_at: str
     ) -> OutboxItem | None:
         """Hand one item to its notifier: the item after, or None if no loaded plugin is it."""
-        impl = impls.get(item.plugin)
-        if impl is None:
+        notifier = impls.get(item.plugin)
+        if notifier is None:
             return None  # another desk, with that plugin, delivers it
         body = item.notification
         note = body.note if isinstance(body, _Staged) else from_dict(Notification, dict(body))
         attempts = item.attempts + 1
-        offered = {"notification": note, "delivery": item.id}
         try:
-            if "staff" in impl.argnames:
-                offered["staff"] = self.recipients(note)
-            impl.function(*(offered[name] for name in impl.argnames))
+            notifier(note, self.recipients(note) if notifier.wants_staff else (), item.id)
         except KeyboardInterrupt:
             raise  # the person at the terminal, not the plugin
         except BaseException as exc:  # SystemExit too: a plugin never ends the caller
@@ -290,7 +287,7 @@ class NotificationService:
         found = []
         for staff_id in notification.recipients:
             try:
-                found.append(self.desk.staff.get(staff_id))
+                found.append(self._staff.get(staff_id))
             except NotFound:
                 logger.warning("%s: recipient %s is not on the staff list", notification.kind,
                                staff_id)  # fmt: skip
@@ -299,11 +296,11 @@ class NotificationService:
     def deliver_due(self, now: datetime | None = None) -> list[OutboxItem]:
         """Deliver every pending item whose time has come (the SLA tick calls this; so does
         ``aftersales notifications deliver``). Returns the items tried."""
-        when = self.desk.at(now)
+        when = self._basis.at(now)
         names = self.notifiers()
         tried: list[OutboxItem] = []
         while True:
-            with self.desk.storage.transaction() as tx:
+            with self._basis.storage.transaction() as tx:
                 claimed = tx.claim(utc_text(when), utc_text(when + LEASE), names, _BATCH)
             tried += self.deliver(claimed, when)
             if len(claimed) < _BATCH:
@@ -311,11 +308,11 @@ class NotificationService:
 
     # -- reading and repair ----------------------------------------------------------------
     def pending(self) -> list[OutboxItem]:
-        return self.desk.storage.outbox("pending")
+        return self._basis.storage.outbox("pending")
 
     def failed(self) -> list[OutboxItem]:
         """Items given up after ``max_tries``: what an operator should look at."""
-        return self.desk.storage.outbox("failed")
+        return self._basis.storage.outbox("failed")
 
     def retry(self, item_id: str, now: datetime | None = None) -> OutboxItem:
         """Put a failed item back in the queue with fresh tries, and try it now."""
@@ -324,9 +321,9 @@ class NotificationService:
             raise NotFound(
                 f"no failed notification {shown(item_id)}; see desk.notifications.failed()"
             )
-        when = self.desk.at(now)
+        when = self._basis.at(now)
         again = attrs.evolve(found, status="pending", attempts=0, next_try_at=utc_text(when))
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.settle([again])
         [after] = self.deliver([again], when) or [again]
         return after
@@ -337,10 +334,10 @@ class NotificationService:
         Returns how many were deleted. Run it daily (``aftersales notifications prune``)."""
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
             raise ValidationError("older_than is a timedelta of 0 or more")
-        now = self.desk.at(now)
+        now = self._basis.at(now)
         # a span reaching past the desk's first year deletes what is older than that year
         cutoff = values.EARLIEST if older_than >= now - values.EARLIEST else now - older_than
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             return tx.prune_outbox(utc_text(cutoff))
 
     @staticmethod

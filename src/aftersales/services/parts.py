@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -51,11 +51,12 @@ from aftersales.core.parts import (
 )
 from aftersales.core.permissions import roles
 from aftersales.core.values import shown
-from aftersales.plugins.storage import Transaction
-from aftersales.plugins.storage import event_record as _event
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
+from aftersales.ports.storage import Transaction
+from aftersales.ports.storage import event_record as _event
+from aftersales.services.basis import Basis
+from aftersales.services.case_book import CaseBook
+from aftersales.services.notifications import NotificationService
+from aftersales.services.staff import StaffDirectory
 
 _UNACCOUNTED_AFTER = timedelta(days=7)
 _EXPIRY_WARNING = timedelta(days=30)
@@ -116,12 +117,22 @@ class _Receipt:
 
 @public_api("desk.parts")
 class PartsService:
-    def __init__(self, desk: ServiceDesk) -> None:
-        self.desk = desk
+    def __init__(
+        self,
+        basis: Basis,
+        *,
+        staff: StaffDirectory,
+        notifications: NotificationService,
+        cases: CaseBook,
+    ) -> None:
+        self._basis = basis
+        self._staff = staff
+        self._notifications = notifications
+        self._cases = cases
 
     # -- who ----------------------------------------------------------------------------------
     def _actor(self, by: str, roles: Iterable[str], what: str) -> Staff:
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         roles = tuple(roles)
         if not actor.has_role(*roles):
             raise PermissionDenied(f"{by} cannot {what}: that needs the role {' or '.join(roles)}")
@@ -131,13 +142,13 @@ class PartsService:
         event = {"version": 1, "type": f"{kind}_added", "at": at.isoformat(), "by": by,
                  "data": to_dict(value)}  # fmt: skip
         try:
-            with self.desk.storage.transaction() as tx:
+            with self._basis.storage.transaction() as tx:
                 tx.append(kind, key, 0, [event], to_dict(attrs.evolve(value, version=1)))
         except ConflictError:
             raise ConflictError(f"there is already a {kind} {shown(key)}") from None
 
     def _get(self, kind: str, key: str, cls: type[Any]) -> Any:
-        record = self.desk.storage.get(kind, values.key(key, f"{kind} id"))
+        record = self._basis.storage.get(kind, values.key(key, f"{kind} id"))
         if record is None:
             raise NotFound(f"no {kind} {shown(key)}")
         return from_dict(cls, record.data)
@@ -175,14 +186,14 @@ class PartsService:
                     values.name(category, "category"), cost, values.name(unit, "unit"),
                     values.text(specification, "specification", required=False),
                     reorder_point, reorder_quantity, shelf_life_days, lines)  # fmt: skip
-        self._create("part", part.sku, part, by, self.desk.at(at))
+        self._create("part", part.sku, part, by, self._basis.at(at))
         return attrs.evolve(part, version=1)
 
     def part(self, sku: str) -> Part:
         return self._get("part", sku, Part)  # type: ignore[no-any-return]
 
     def parts(self, *, category: str | None = None) -> builtins.list[Part]:
-        found = [from_dict(Part, r.data) for r in self.desk.storage.scan("part")]
+        found = [from_dict(Part, r.data) for r in self._basis.storage.scan("part")]
         return [p for p in found if category is None or p.category == category]
 
     def add_location(
@@ -203,10 +214,10 @@ class PartsService:
             )
         if (kind == "van") != (engineer is not None):
             raise ValidationError("a van names its engineer, and only a van does")
-        if engineer is not None and not self.desk.staff.get(engineer).has_role("engineer"):
+        if engineer is not None and not self._staff.get(engineer).has_role("engineer"):
             raise ValidationError(f"{engineer} is not an engineer")
         location = Location(_text(id, "id"), _text(name, "name"), kind, engineer)
-        self._create("location", location.id, location, by, self.desk.at(at))
+        self._create("location", location.id, location, by, self._basis.at(at))
         return attrs.evolve(location, version=1)
 
     def location(self, id: str) -> Location:
@@ -220,7 +231,7 @@ class PartsService:
         if qualified and not actor.has_role("manager"):
             raise PermissionDenied(f"{by} cannot qualify suppliers: that needs a manager")
         supplier = Supplier(_text(id, "id"), _text(name, "name"), qualified)
-        self._create("supplier", supplier.id, supplier, by, self.desk.at(at))
+        self._create("supplier", supplier.id, supplier, by, self._basis.at(at))
         return attrs.evolve(supplier, version=1)
 
     def supplier(self, id: str) -> Supplier:
@@ -229,14 +240,14 @@ class PartsService:
     def qualify(self, id: str, *, by: str, at: datetime | None = None) -> Supplier:
         """Mark a supplier qualified (a manager)."""
         self._actor(by, roles("parts.qualify"), "qualify suppliers")
-        record = self.desk.storage.get("supplier", values.key(id, "supplier id"))
+        record = self._basis.storage.get("supplier", values.key(id, "supplier id"))
         if record is None:
             raise NotFound(f"no supplier {shown(id)}")
         supplier = attrs.evolve(from_dict(Supplier, record.data), qualified=True,
                                 version=record.version + 1)  # fmt: skip
         event = {"version": supplier.version, "type": "qualified",
-                 "at": self.desk.at(at).isoformat(), "by": by, "data": {}}  # fmt: skip
-        with self.desk.storage.transaction() as tx:
+                 "at": self._basis.at(at).isoformat(), "by": by, "data": {}}  # fmt: skip
+        with self._basis.storage.transaction() as tx:
             tx.append("supplier", id, record.version, [event], to_dict(supplier))
         return supplier
 
@@ -262,7 +273,7 @@ class PartsService:
         The stock, the order and the supplier's inspection record are one transaction.
         """
         self._actor(by, roles("parts.receive"), "receive deliveries")
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         order = None if po is None else self.purchase_order(po)
         receipt = self._receipt(sku, quantity, location, supplier, inspection, accepted,
                                 reason, order, by, when)  # fmt: skip
@@ -284,7 +295,7 @@ class PartsService:
         when the inspection failed): see :meth:`receive`. Every line is checked before
         anything is written, and all of them are taken in in one transaction."""
         self._actor(by, roles("parts.receive_order"), "receive deliveries")
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         order = self.purchase_order(po)
         receipts: builtins.list[_Receipt] = []
         for n, li in enumerate(values.items(lines, "a delivery's lines"), start=1):
@@ -316,7 +327,7 @@ class PartsService:
         if not source.qualified:
             raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
         self.location(location)
-        checks = self.desk.policy.parts.inspect_incoming if self.desk.policy.parts else ()
+        checks = self._basis.policy.parts.inspect_incoming if self._basis.policy.parts else ()
         if not isinstance(inspection, Mapping):
             raise ValidationError(
                 "inspection maps each check to True or False, e.g. {'quantity': True, ...}"
@@ -360,7 +371,7 @@ class PartsService:
         by: str, when: datetime,
     ) -> None:  # fmt: skip
         """Write a delivery: the stock of each part, the order, the supplier's inspections."""
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             for r in receipts:
                 if r.movement is not None:
                     tx.append("part", r.before.sku, r.before.version,
@@ -390,7 +401,7 @@ class PartsService:
     def inspections(self, supplier: str) -> builtins.list[dict[str, Any]]:
         """The supplier's record of inspected deliveries, oldest first."""
         self.supplier(supplier)
-        return [e["data"] for e in self.desk.storage.events("supplier", supplier)
+        return [e["data"] for e in self._basis.storage.events("supplier", supplier)
                 if e["type"] == "inspected"]  # fmt: skip
 
     def transfer(
@@ -401,7 +412,7 @@ class PartsService:
         self._actor(by, roles("parts.transfer"), "move stock")
         self.location(from_location)
         self.location(to_location)
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         return self._move(self.part(sku), "transferred", _quantity(quantity), by, when,
                           location=from_location, to_location=to_location)  # fmt: skip
 
@@ -412,7 +423,7 @@ class PartsService:
         """Write off damaged or expired stock, with the reason."""
         self._actor(by, roles("parts.scrap"), "scrap stock")
         self.location(location)
-        return self._move(self.part(sku), "scrapped", _quantity(quantity), by, self.desk.at(at),
+        return self._move(self.part(sku), "scrapped", _quantity(quantity), by, self._basis.at(at),
                           location=location, reason=_text(reason, "the reason"))  # fmt: skip
 
     def adjust(
@@ -426,7 +437,7 @@ class PartsService:
         approver = self._actor(approved_by, ("manager",), "approve stock adjustments")
         if approver.id == by:
             raise PermissionDenied(f"{by} cannot approve their own adjustment")
-        return self._move(self.part(sku), "adjusted", _quantity(quantity), by, self.desk.at(at),
+        return self._move(self.part(sku), "adjusted", _quantity(quantity), by, self._basis.at(at),
                           location=location, reason=_text(reason, "the reason"),
                           approved_by=approver.id, increase=increase)  # fmt: skip
 
@@ -435,9 +446,7 @@ class PartsService:
     ) -> Part:
         movement = Movement(part.sku, part.version + 1, kind, at, by, quantity, **fields)
         after = apply(part, movement)  # refuses going below zero: nothing written
-        with self.desk.notifications.transaction(
-            self._reorder_notes([(part, after)], at), at
-        ) as tx:
+        with self._notifications.transaction(self._reorder_notes([(part, after)], at), at) as tx:
             tx.append("part", part.sku, part.version, [_movement_event(movement)], to_dict(after))
         return after
 
@@ -446,7 +455,7 @@ class PartsService:
     ) -> list[Notification]:
         """``stock_below_reorder_point`` for each part a move takes across the policy's
         reorder rule: written with the move, so each crossing is told once."""
-        rules = self.desk.policy.parts
+        rules = self._basis.policy.parts
         if rules is None or rules.reorder is None:
             return []
         notes = []
@@ -455,7 +464,7 @@ class PartsService:
             if not rules.reorder(after.record()) or rules.reorder(before.record()):
                 continue
             if people is None:
-                people = tuple(self.desk.staff.with_role("storekeeper", "manager"))
+                people = tuple(self._staff.with_role("storekeeper", "manager"))
             note = Notification(
                 "stock_below_reorder_point", None, people,
                 f"{after.sku} ({after.name}): {after.total} {after.unit} left, reorder "
@@ -485,9 +494,9 @@ class PartsService:
             RequisitionLine(self.part(sku).sku, quantity)
             for sku, quantity in _lines(lines, "an order")
         )
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         po = PurchaseOrder(f"PO-{uuid.uuid4().hex[:10]}", supplier, wanted, when, by, version=1)
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("order", po.id, 0, [_event(1, "ordered", by, when, {})], to_dict(po))
         return po
 
@@ -495,15 +504,15 @@ class PartsService:
         return self._get("order", id, PurchaseOrder)  # type: ignore[no-any-return]
 
     def orders(self, *, open_only: bool = False) -> builtins.list[PurchaseOrder]:
-        found = [from_dict(PurchaseOrder, r.data) for r in self.desk.storage.scan("order")]
+        found = [from_dict(PurchaseOrder, r.data) for r in self._basis.storage.scan("order")]
         return sorted((o for o in found if o.open or not open_only), key=lambda o: o.ordered_at)
 
     def purchase_plan(self, *, at: datetime | None = None) -> builtins.list[PlanLine]:
         """Proposed orders: parts the policy's ``reorder when`` flags, or that open
         requisitions would empty, each for ``max(reorder quantity, three months' mean use)``
         plus what requisitions wait for, less what is already on order."""
-        when = self.desk.at(at)
-        rules = self.desk.policy.parts
+        when = self._basis.at(at)
+        rules = self._basis.policy.parts
         requested: dict[str, int] = {}
         for req in self.requisitions():
             if req.status in ("requested", "approved"):
@@ -564,14 +573,14 @@ class PartsService:
             raise ValidationError(
                 f"the books hold {', '.join(missing)} at {location}: count them too (0 if gone)"
             )
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         lines = tuple(
             CountLine(sku, books[sku], counts.get(sku, 0))
             for sku in sorted(set(counts) | {s for s, n in books.items() if n})
         )
         sheet = CountSheet(f"{location}/{when.date().isoformat()}/{uuid.uuid4().hex[:6]}",
                            location, when, by, lines, version=1)  # fmt: skip
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("count", sheet.id, 0, [_event(1, "counted", by, when, {})], to_dict(sheet))
         return sheet
 
@@ -580,7 +589,7 @@ class PartsService:
     ) -> CountSheet:
         """Adjust the books to a count sheet: one adjustment per variance, each with the
         reason and a manager's approval (not the counter's own)."""
-        record = self.desk.storage.get("count", values.key(sheet_id, "count sheet id"))
+        record = self._basis.storage.get("count", values.key(sheet_id, "count sheet id"))
         if record is None:
             raise NotFound(f"no count sheet {shown(sheet_id)}")
         sheet = from_dict(CountSheet, record.data)
@@ -595,7 +604,7 @@ class PartsService:
                     "another manager approves"
                 )
         reason = _text(reason, "the reason")
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         # Every adjustment and the settled mark go in one transaction: a failure writes
         # nothing, and a settled sheet can never be applied twice. Each variance is what
         # the count found wrong in the books, so it is applied to the books as they stand
@@ -612,7 +621,7 @@ class PartsService:
             sheet, settled_by=approver.id, reason=reason, version=sheet.version + 1
         )
         notes = self._reorder_notes([(before, moved) for before, moved, _ in moves], when)
-        with self.desk.notifications.transaction(notes, when) as tx:
+        with self._notifications.transaction(notes, when) as tx:
             for before, moved, movement in moves:
                 tx.append("part", before.sku, before.version, [_movement_event(movement)],
                           to_dict(moved))  # fmt: skip
@@ -623,22 +632,22 @@ class PartsService:
     def stocktake_due(self, now: datetime | None = None) -> builtins.list[tuple[str, datetime]]:
         """Locations whose last count is older than the policy's ``stocktake every`` (or that
         were never counted, then due from when they were added): ``(location, due)``."""
-        rules = self.desk.policy.parts
+        rules = self._basis.policy.parts
         if rules is None or rules.stocktake_every is None:
             return []
-        when = self.desk.at(now)
+        when = self._basis.at(now)
         last: dict[str, datetime] = {}
-        for record in self.desk.storage.scan("count"):
+        for record in self._basis.storage.scan("count"):
             sheet = from_dict(CountSheet, record.data)
             if sheet.location not in last or sheet.counted_at > last[sheet.location]:
                 last[sheet.location] = sheet.counted_at
         overdue = []
-        for record in self.desk.storage.scan("location"):
+        for record in self._basis.storage.scan("location"):
             since = last.get(record.id)
             if since is None:
-                events = self.desk.storage.events("location", record.id)
+                events = self._basis.storage.events("location", record.id)
                 since = from_dict(datetime, events[0]["at"])
-            due = self.desk.policy.add(since, rules.stocktake_every)
+            due = self._basis.policy.add(since, rules.stocktake_every)
             if due <= when:
                 overdue.append((record.id, due))
         return overdue
@@ -646,14 +655,14 @@ class PartsService:
     def remind_stocktakes(self, now: datetime | None = None) -> builtins.list[Notification]:
         """Send ``stocktake_due`` for each overdue location, once per location and due date
         (the SLA tick calls this); returns what it sent."""
-        when = self.desk.at(now)
-        rules = self.desk.policy.parts
+        when = self._basis.at(now)
+        rules = self._basis.policy.parts
         overdue = self.stocktake_due(when)
         if not overdue:  # the tick's usual case: no staff lookup
             return []
-        people = tuple(self.desk.staff.with_role("storekeeper", "manager"))
+        people = tuple(self._staff.with_role("storekeeper", "manager"))
         rule = rules.location if rules is not None else None
-        return self.desk.notifications.once([
+        return self._notifications.once([
             (f"stocktake:{location}", due.isoformat(),
              Notification("stocktake_due", None, people,
                           f"stocktake of {location} was due {due:%Y-%m-%d}",
@@ -673,8 +682,8 @@ class PartsService:
         """The case's assigned engineer asks for parts (``[{"sku": ..., "quantity": ...}]``).
         The policy's ``approve requisition`` rules pick who must approve; with none matching,
         it is approved at once."""
-        case = self.desk.cases.get(case_id)
-        self.desk.staff.actor(by)
+        case = self._cases.get(case_id)
+        self._staff.actor(by)
         if case.engineer != by:
             raise PermissionDenied(
                 f"{by} cannot request parts for {case.number}: only its engineer "
@@ -684,12 +693,12 @@ class PartsService:
             RequisitionLine(sku, quantity) for sku, quantity in _lines(lines, "a requisition")
         ]
         value = sum((self.part(li.sku).unit_cost * li.quantity for li in wanted), Decimal(0))
-        rules = self.desk.policy.parts
+        rules = self._basis.policy.parts
         # money in conditions is an amount in the policy's currency (checked when it loads)
         record = {"value": value, "quantity": sum(li.quantity for li in wanted)}
         rule = rules.requisition_approval_for(record) if rules is not None else None
         chain = rule.chain if rule is not None else ()  # a rule without "when" holds always
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         requisition = Requisition(
             str(uuid.uuid4()), case_id, by, tuple(wanted), value, tuple(chain),
             None if not chain or rule is None else rule.location,
@@ -707,7 +716,7 @@ class PartsService:
                 f"unknown requisition status {shown(status)}; statuses: "
                 f"{', '.join(REQUISITION_STATES)}"
             )
-        found = [from_dict(Requisition, r.data) for r in self.desk.storage.scan("requisition")]
+        found = [from_dict(Requisition, r.data) for r in self._basis.storage.scan("requisition")]
         return sorted(
             (r for r in found if status is None or r.status == status),
             key=lambda r: r.requested_at,
@@ -720,10 +729,10 @@ class PartsService:
         what = f"requisition {id}"
         waiting = req.status == "requested"
         role = next_role(req.chain, len(req.approvals), waiting, what, req.status)
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         check_approver(actor, role, req.engineer, (a.by for a in req.approvals), what,
                        "requisition")  # fmt: skip
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         approvals = (*req.approvals, Approval(role, actor.id, when))
         status: RequisitionStatus = "approved" if len(approvals) == len(req.chain) else "requested"
         after = attrs.evolve(req, approvals=approvals, status=status, version=req.version + 1)
@@ -736,7 +745,7 @@ class PartsService:
         if role is None:
             raise WorkflowError(f"requisition {id} is {req.status}, not waiting for approval")
         self._actor(by, (role,), f"reject requisition {id} as {role}")
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         after = attrs.evolve(req, status="rejected", reason=_text(reason, "the reason"),
                              version=req.version + 1)  # fmt: skip
         self._save_requisition(after, req.version, "rejected", by, when)
@@ -755,7 +764,7 @@ class PartsService:
         target = to_location or self._van(req.engineer)
         self.location(from_location)
         self.location(target)
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         moves = []
         for line in req.lines:
             part = self.part(line.sku)
@@ -774,7 +783,7 @@ class PartsService:
                                     version=ledger.version + 1)  # fmt: skip
         after = attrs.evolve(req, status="issued", issued_to=target, version=req.version + 1)
         notes = self._reorder_notes(((before, moved) for before, moved, _ in moves), when)
-        with self.desk.notifications.transaction(notes, when) as tx:
+        with self._notifications.transaction(notes, when) as tx:
             for before, part_after, movement in moves:
                 tx.append("part", before.sku, before.version,
                           [_movement_event(movement)], to_dict(part_after))  # fmt: skip
@@ -789,11 +798,11 @@ class PartsService:
     ) -> CaseParts:  # fmt: skip
         """Bring back parts issued for a case and not used."""
         ledger = self._case_parts(case_id)
-        case = self.desk.cases.get(case_id)
+        case = self._cases.get(case_id)
         if by != case.engineer:
             self._actor(by, roles("parts.return_parts"), "return parts")
         self.location(to_location)
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         returned = dict(ledger.returned)
         moves = []
         for sku, quantity in _lines(lines, "a return"):
@@ -809,7 +818,7 @@ class PartsService:
             moves.append((part, apply(part, movement), movement))
             returned[sku] = returned.get(sku, 0) + quantity
         after_ledger = attrs.evolve(ledger, returned=returned, version=ledger.version + 1)
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             for before, part_after, movement in moves:
                 tx.append("part", before.sku, before.version,
                           [_movement_event(movement)], to_dict(part_after))  # fmt: skip
@@ -833,7 +842,7 @@ class PartsService:
         moves = []
         for item in parts_used:
             sku, quantity = str(item["sku"]), int(item["quantity"])
-            if self.desk.storage.version("part", sku) is None:
+            if self._basis.storage.version("part", sku) is None:
                 continue
             if ledger.outstanding(sku) < quantity:
                 raise ValidationError(
@@ -864,27 +873,27 @@ class PartsService:
     ) -> builtins.list[tuple[str, str, str, int]]:
         """Parts issued for a case more than ``after`` ago and neither used nor returned:
         ``(engineer, case_id, sku, quantity)``, a variance against the engineer."""
-        when = self.desk.at(now)
+        when = self._basis.at(now)
         rows = []
-        for record in self.desk.storage.scan("case_parts"):
+        for record in self._basis.storage.scan("case_parts"):
             ledger = from_dict(CaseParts, record.data)
             if ledger.last_issued_at is None or when - ledger.last_issued_at < after:
                 continue
-            engineer = self.desk.cases.get(ledger.case_id).engineer or "(none)"
+            engineer = self._cases.get(ledger.case_id).engineer or "(none)"
             for sku in ledger.issued:
                 if ledger.outstanding(sku) > 0:
                     rows.append((engineer, ledger.case_id, sku, ledger.outstanding(sku)))
         return sorted(rows)
 
     def _van(self, engineer: str) -> str:
-        vans = [from_dict(Location, r.data) for r in self.desk.storage.scan("location")]
+        vans = [from_dict(Location, r.data) for r in self._basis.storage.scan("location")]
         for van in vans:
             if van.kind == "van" and van.engineer == engineer:
                 return van.id
         raise ValidationError(f"{engineer} has no van; give to_location= for the issue")
 
     def _case_parts(self, case_id: str) -> CaseParts:
-        record = self.desk.storage.get("case_parts", values.key(case_id, "case id"))
+        record = self._basis.storage.get("case_parts", values.key(case_id, "case id"))
         return CaseParts(case_id) if record is None else from_dict(CaseParts, record.data)
 
     def _append_ledger(
@@ -901,7 +910,7 @@ class PartsService:
         transaction."""
         reserve = req.status == "approved" and kind in ("requested", "approved")
         parts = [(self.part(line.sku), line.quantity) for line in req.lines] if reserve else []
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("requisition", req.id, expected,
                       [_event(req.version, kind, by, at, {})], to_dict(req))  # fmt: skip
             for part, quantity in parts:
@@ -915,7 +924,7 @@ class PartsService:
     def movements(self, sku: str) -> builtins.list[Movement]:
         """The part's movements, oldest first (reservations are not movements)."""
         self.part(sku)
-        return [from_dict(Movement, e["data"]) for e in self.desk.storage.events("part", sku)
+        return [from_dict(Movement, e["data"]) for e in self._basis.storage.events("part", sku)
                 if e["type"] in MOVEMENTS]  # fmt: skip
 
     def expiring(
@@ -923,7 +932,7 @@ class PartsService:
     ) -> builtins.list[tuple[str, int, datetime | None]]:
         """Shelf-life parts with stock past its life, or whose oldest unit expires within
         ``within``: ``(sku, quantity expired, when the oldest unit expires)``."""
-        when = self.desk.at(now)
+        when = self._basis.at(now)
         rows = []
         for part in self.parts():
             if part.shelf_life_days is None or not part.total:

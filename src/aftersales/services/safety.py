@@ -13,7 +13,6 @@ import builtins
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import attrs
 
@@ -25,20 +24,30 @@ from aftersales.core.model import Case, Notification
 from aftersales.core.permissions import roles
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
 from aftersales.core.values import shown
-from aftersales.plugins.storage import event_record as _event
-from aftersales.plugins.storage import utc_text
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
-
+from aftersales.ports.storage import event_record as _event
+from aftersales.ports.storage import utc_text
+from aftersales.services.basis import Basis
+from aftersales.services.cases import CaseService
+from aftersales.services.notifications import NotificationService
+from aftersales.services.staff import StaffDirectory
 
 _CLOCK_SKEW = timedelta(minutes=5)  # clocks of the machines a desk runs on differ a little
 
 
 @public_api("desk.safety")
 class SafetyService:
-    def __init__(self, desk: ServiceDesk) -> None:
-        self.desk = desk
+    def __init__(
+        self,
+        basis: Basis,
+        *,
+        staff: StaffDirectory,
+        notifications: NotificationService,
+        cases: CaseService,
+    ) -> None:
+        self._basis = basis
+        self._staff = staff
+        self._notifications = notifications
+        self._cases = cases
 
     # -- the safety checklist of a case -------------------------------------------------------
     def checklist(
@@ -54,7 +63,7 @@ class SafetyService:
         ``require ppe ... before work`` line, ``diagnose`` and ``complete`` are refused
         (WorkflowError naming what is missing) until the engineer has checked every item;
         after a handover the new engineer records their own."""
-        return self.desk.cases.checklist(case_id, items, by=by, at=at, version=version)
+        return self._cases.checklist(case_id, items, by=by, at=at, version=version)
 
     # -- tools --------------------------------------------------------------------------------
     def add_tool(
@@ -62,12 +71,12 @@ class SafetyService:
     ) -> Tool:
         """Register a tool with the date of its last inspection (a storekeeper or manager)."""
         self._keeper(by, "safety.add_tool", "register tools")
-        when = self.desk.at(at)
-        last = self._not_ahead(self.desk.at(inspected), "the last inspection")
+        when = self._basis.at(at)
+        last = self._not_ahead(self._basis.at(inspected), "the last inspection")
         tool = Tool(values.name(id, "a tool id"), values.name(name, "the tool's name"), last,
                     version=1)  # fmt: skip
         try:
-            with self.desk.storage.transaction() as tx:
+            with self._basis.storage.transaction() as tx:
                 tx.append("tool", id, 0, [_event(1, "registered", by, when, {})], to_dict(tool))
         except ConflictError:
             raise ConflictError(f"there is already a tool {shown(id)}") from None
@@ -76,46 +85,46 @@ class SafetyService:
     def _not_ahead(self, when: datetime, what: str) -> datetime:
         """``when``, unless it lies ahead of the desk's clock: an inspection dated in the
         future would keep a tool from ever falling due."""
-        if when > self.desk.now() + _CLOCK_SKEW:
+        if when > self._basis.now() + _CLOCK_SKEW:
             raise ValidationError(
                 f"{what} at {when:%Y-%m-%d %H:%M} lies in the future; record it when it is done"
             )
         return when
 
     def tool(self, id: str) -> Tool:
-        record = self.desk.storage.get("tool", values.key(id, "tool id"))
+        record = self._basis.storage.get("tool", values.key(id, "tool id"))
         if record is None:
             raise NotFound(f"no tool {shown(id)}")
         return from_dict(Tool, record.data)
 
     def tools(self) -> builtins.list[Tool]:
         """Every registered tool, by id."""
-        return [from_dict(Tool, r.data) for r in self.desk.storage.scan("tool")]
+        return [from_dict(Tool, r.data) for r in self._basis.storage.scan("tool")]
 
     def inspection_due(self, tool: Tool) -> datetime | None:
         """When the tool's next inspection is due (None: the policy sets no period)."""
-        rules = self.desk.policy.safety
+        rules = self._basis.policy.safety
         if rules is None or rules.tools_every is None:
             return None
-        return self.desk.policy.add(tool.last_inspected, rules.tools_every)
+        return self._basis.policy.add(tool.last_inspected, rules.tools_every)
 
     def inspect(self, id: str, *, by: str, at: datetime | None = None) -> Tool:
         self._keeper(by, "safety.inspect", "inspect tools")
         tool = self.tool(id)
-        when = self._not_ahead(self.desk.at(at), "an inspection")
+        when = self._not_ahead(self._basis.at(at), "an inspection")
         return self._save(tool, attrs.evolve(tool, last_inspected=when, version=tool.version + 1),
                           "inspected", by, when)  # fmt: skip
 
     def check_out(self, id: str, *, engineer: str, by: str, at: datetime | None = None) -> Tool:
         """Hand a tool to an engineer; refused while it is overdue for inspection."""
         self._keeper(by, "safety.check_out", "check tools out")
-        if not self.desk.staff.actor(engineer).has_role("engineer"):
+        if not self._staff.actor(engineer).has_role("engineer"):
             raise ValidationError(f"{engineer} is not an engineer")
         tool = self.tool(id)
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         due = self.inspection_due(tool)
         if due is not None and due <= when:
-            rules = self.desk.policy.safety
+            rules = self._basis.policy.safety
             raise PermissionDenied(
                 f"tool {id} was due for inspection on {due:%Y-%m-%d} "
                 f"({rules.location if rules else ''}); inspect it before checking it out"
@@ -128,15 +137,15 @@ class SafetyService:
     def check_in(self, id: str, *, by: str, at: datetime | None = None) -> Tool:
         self._keeper(by, "safety.check_in", "check tools in")
         tool = self.tool(id)
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         return self._save(tool, attrs.evolve(tool, holder=None, version=tool.version + 1),
                           "checked_in", by, when)  # fmt: skip
 
     def overdue_tools(self, now: datetime | None = None) -> builtins.list[tuple[str, datetime]]:
         """``(tool, due)`` of every tool past its inspection date."""
-        when = self.desk.at(now)
+        when = self._basis.at(now)
         rows = []
-        for record in self.desk.storage.scan("tool"):
+        for record in self._basis.storage.scan("tool"):
             due = self.inspection_due(from_dict(Tool, record.data))
             if due is not None and due <= when:
                 rows.append((record.id, due))
@@ -144,12 +153,12 @@ class SafetyService:
 
     def remind_tools(self, now: datetime | None = None) -> builtins.list[Notification]:
         """``tool_inspection_due`` once per overdue tool and due date (the tick calls this)."""
-        when = self.desk.at(now)
+        when = self._basis.at(now)
         overdue = self.overdue_tools(when)
         if not overdue:  # the tick's usual case: no staff lookup
             return []
-        people = tuple(self.desk.staff.with_role("storekeeper", "manager"))
-        return self.desk.notifications.once([
+        people = tuple(self._staff.with_role("storekeeper", "manager"))
+        return self._notifications.once([
             (f"tool:{tool_id}", utc_text(due),
              Notification("tool_inspection_due", None, people,
                           f"tool {tool_id} was due for inspection {due:%Y-%m-%d}",
@@ -171,39 +180,40 @@ class SafetyService:
     ) -> Incident:
         """Record an incident; one reported later than the policy's ``report incidents
         within`` after it happened is marked late."""
-        self.desk.staff.actor(by)
+        self._staff.actor(by)
         if severity not in SEVERITIES:
             raise ValidationError(f"severity must be one of {', '.join(SEVERITIES)}")
         description = values.text(description, "an incident's description")
         if case_id is not None:
-            self.desk.cases.get(case_id)
+            self._cases.get(case_id)
         listed = values.items(people, "people (staff ids)")
         involved = tuple(dict.fromkeys(values.key(p, "staff id") for p in listed))
         for person in involved:
-            self.desk.staff.get(person)
-        when = self.desk.at(at)
-        happened = self.desk.at(happened_at)
+            self._staff.get(person)
+        when = self._basis.at(at)
+        happened = self._basis.at(happened_at)
         if happened > when:
             raise ValidationError("an incident cannot happen after it is reported")
-        rules = self.desk.policy.safety
+        policy = self._basis.policy
+        rules = policy.safety
         late = bool(rules and rules.incidents_within
-                    and self.desk.policy.add(happened, rules.incidents_within) < when)  # fmt: skip
+                    and policy.add(happened, rules.incidents_within) < when)  # fmt: skip
         incident = Incident(f"INC-{uuid.uuid4().hex[:8]}", happened, when, by, severity,
                             description.strip(), involved, case_id, late, version=1)  # fmt: skip
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("incident", incident.id, 0, [_event(1, "reported", by, when, {})],
                       to_dict(incident))  # fmt: skip
         return incident
 
     def incident(self, id: str) -> Incident:
-        record = self.desk.storage.get("incident", values.key(id, "incident id"))
+        record = self._basis.storage.get("incident", values.key(id, "incident id"))
         if record is None:
             raise NotFound(f"no incident {shown(id)}")
         return from_dict(Incident, record.data)
 
     def incidents(self, *, open_only: bool = False) -> builtins.list[Incident]:
         """Incidents by report time; ``open_only``: those with corrective actions not done."""
-        found = [from_dict(Incident, r.data) for r in self.desk.storage.scan("incident")]
+        found = [from_dict(Incident, r.data) for r in self._basis.storage.scan("incident")]
         return sorted((i for i in found if not open_only or i.open_actions),
                       key=lambda i: i.reported_at)  # fmt: skip
 
@@ -211,11 +221,11 @@ class SafetyService:
         self, id: str, *, description: str, owner: str, by: str, at: datetime | None = None
     ) -> Incident:
         """A corrective action for an incident (a manager), owned by a staff member."""
-        if not self.desk.staff.actor(by).has_role(*roles("safety.add_action")):
+        if not self._staff.actor(by).has_role(*roles("safety.add_action")):
             raise PermissionDenied(f"{by} cannot set corrective actions: a manager can")
-        self.desk.staff.get(owner)
+        self._staff.get(owner)
         incident = self.incident(id)
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         after = attrs.evolve(incident, actions=(*incident.actions, Action(description, owner)),
                              version=incident.version + 1)  # fmt: skip
         return self._save_incident(incident, after, "action_added", by, when)
@@ -228,10 +238,10 @@ class SafetyService:
         if not 0 <= index < len(incident.actions):
             raise NotFound(f"incident {id} has no action {index}")
         action = incident.actions[index]
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         if actor.id != action.owner and not actor.has_role(*roles("safety.complete_action")):
             raise PermissionDenied(f"{by} cannot complete {action.owner}'s action")
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         actions = list(incident.actions)
         actions[index] = attrs.evolve(action, done_at=when)
         after = attrs.evolve(incident, actions=tuple(actions), version=incident.version + 1)
@@ -240,13 +250,13 @@ class SafetyService:
     # -- helpers ------------------------------------------------------------------------------
     def _keeper(self, by: str, action: str, what: str) -> None:
         allowed = roles(action)
-        if not self.desk.staff.actor(by).has_role(*allowed):
+        if not self._staff.actor(by).has_role(*allowed):
             raise PermissionDenied(
                 f"{by} cannot {what}: that needs the role {' or '.join(allowed)}"
             )
 
     def _save(self, before: Tool, after: Tool, kind: str, by: str, at: datetime) -> Tool:
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("tool", before.id, before.version,
                       [_event(after.version, kind, by, at, {"holder": after.holder})],
                       to_dict(after))  # fmt: skip
@@ -255,7 +265,7 @@ class SafetyService:
     def _save_incident(
         self, before: Incident, after: Incident, kind: str, by: str, at: datetime
     ) -> Incident:
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("incident", before.id, before.version,
                       [_event(after.version, kind, by, at, {})], to_dict(after))  # fmt: skip
         return after

@@ -1,4 +1,5 @@
-"""``desk.sla``: the clocks of cases, the tick that warns and reports breaches, and reports.
+"""``desk.sla``: the tick that warns and reports breaches, the reminders it runs, and the SLA
+report. The clocks themselves are :mod:`.clocks`, below the case workflow.
 
 A tick looks only at cases whose ``next_alert_at`` has come: every action sets it to the
 action's time (the clocks may have changed), and the tick sets it to the next instant a clock
@@ -11,24 +12,25 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from aftersales.core.boundary import public_api
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
-from aftersales.core.sla import Clock, alert_times, clock, clock_state
+from aftersales.core.sla import Clock, alert_times
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL
-from aftersales.plugins.storage import CaseQuery, SentNotification, utc_text
-from aftersales.policy import Policy
 from aftersales.policy.keywords import MILESTONES
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
+from aftersales.ports.storage import CaseQuery, SentNotification, utc_text
+from aftersales.services.basis import Basis
+from aftersales.services.case_book import CaseBook
+from aftersales.services.clocks import Clocks
+from aftersales.services.notifications import NotificationService
+from aftersales.services.staff import StaffDirectory
 
 logger = logging.getLogger("aftersales")
 GROUPS = ("priority", "milestone", "engineer", "customer")
@@ -82,75 +84,41 @@ def _p90(values: Sequence[timedelta]) -> timedelta | None:
     return ordered[math.ceil(0.9 * len(ordered)) - 1]
 
 
+Reminder = Callable[[datetime], list[Notification]]
+"""A job the tick runs after the SLA alerts: a service's reminders due by the given time."""
+
+
 @public_api("desk.sla")
-class SlaService:
-    def __init__(self, desk: ServiceDesk) -> None:
-        self.desk = desk
+class SlaService(Clocks):
+    """The clocks of :class:`Clocks`, the tick that sends their alerts and the reminders of
+    the services below it, and the SLA report."""
+
+    def __init__(
+        self,
+        basis: Basis,
+        *,
+        cases: CaseBook,
+        notifications: NotificationService,
+        staff: StaffDirectory,
+        reminders: Sequence[Reminder] = (),
+    ) -> None:
+        super().__init__(basis)
+        self._cases = cases
+        self._notifications = notifications
+        self._staff = staff
+        self._reminders = tuple(reminders)
         self._manager_ids: list[str] | None = None
-
-    # -- clocks -------------------------------------------------------------------------------
-    def clocks(self, case: Case, now: datetime) -> list[Clock]:
-        """Every milestone clock the case's policy sets for it, as it stands at ``now``.
-
-        A milestone already met keeps the priority and policy it was met under; the others
-        follow the case's current priority and policy version.
-        """
-        happened = {k: v for k, v in case.milestones.items() if v <= now}
-        return [
-            clock(
-                milestone,
-                priority,
-                target,
-                case,
-                now,
-                policy,
-                excuse=policy.excuse is not None,
-                warn_at=policy.warn_at,
-                happened=happened,
-            )
-            for milestone, priority, target, policy in self._specs(case, happened, now)
-        ]
-
-    def states(self, case: Case, now: datetime) -> dict[str, str]:
-        """Each milestone's clock state at ``now`` (see ``core.sla.clock_state``)."""
-        happened = {k: v for k, v in case.milestones.items() if v <= now}
-        return {
-            milestone: clock_state(milestone, target, case, now, policy,
-                                   excuse=policy.excuse is not None, happened=happened)
-            for milestone, _, target, policy in self._specs(case, happened, now)
-        }  # fmt: skip
-
-    def _specs(
-        self, case: Case, happened: dict[str, datetime], now: datetime
-    ) -> Iterator[tuple[str, str, Any, Policy]]:
-        """Each milestone the case's policy sets, with the priority, target and policy that
-        judge it."""
-        complexity = case.diagnosis.complexity if case.diagnosis else None
-        changes = case.priority_changes or case.policy_changes
-        if not changes:  # the common case: one policy and priority for every milestone
-            policy = self.desk.policy_for(case.policy_version)
-            yield from _plain_specs(policy, case.priority, complexity)
-            return
-        for milestone in MILESTONES:
-            met = happened.get(_MET_EVENT[milestone])
-            when = met if met is not None else now
-            policy = self.desk.policy_for(case.policy_version_at(when))
-            priority = case.priority_at(when)
-            target = _targets(policy, priority, complexity).get(milestone)
-            if target is None and not (milestone == "repair" and _has_repair(policy, priority)):
-                continue
-            yield milestone, priority, target, policy
 
     # -- the tick -----------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> list[Notification]:
         """Send every SLA warning and breach due by ``now`` that was not sent before, and
         ``callback_due`` when a callback clock starts; retry outbox deliveries that are due.
         Returns the notifications this call decided."""
-        when = self.desk.at(now)
+        when = self._basis.at(now)
         sent: list[Notification] = []
         self._manager_ids = None
-        self.desk.notifications.deliver_due(when)  # retries first: they waited longest
-        storage = self.desk.storage
+        self._notifications.deliver_due(when)  # retries first: they waited longest
+        storage = self._basis.storage
         while True:
             batch: list[Notification] = []
             with storage.transaction() as tx:
@@ -162,7 +130,7 @@ class SlaService:
                 records: list[SentNotification] = []
                 moments: list[tuple[str, str | None]] = []
                 for record in due:
-                    case = self.desk.cases.decode(record)
+                    case = self._cases.decode(record)
                     notes, next_at = self._alerts(case, when, sent_keys.get(case.id, set()))
                     for key, note in notes:
                         records.append(SentNotification(case.id, key, stamp, {}))
@@ -171,19 +139,16 @@ class SlaService:
                 # none of these can be recorded already: the keys were read in this transaction
                 tx.record_sent(records)
                 tx.set_next_alert(moments)
-                items = self.desk.notifications.stage(batch, when)
+                items = self._notifications.stage(batch, when)
                 tx.enqueue(items)
-            self.desk.notifications.deliver(items, when)
+            self._notifications.deliver(items, when)
             sent += batch
             if len(due) < _BATCH:
                 break
-        # the cron job that ticks also reminds of overdue stocktakes
-        return (
-            sent
-            + self.desk.parts.remind_stocktakes(when)
-            + self.desk.training.remind_expiring(when)
-            + self.desk.safety.remind_tools(when)
-        )
+        # the cron job that ticks also sends the reminders: stocktakes, certificates, tools
+        for remind in self._reminders:
+            sent += remind(when)
+        return sent
 
     def _alerts(
         self, case: Case, now: datetime, sent: set[str]
@@ -258,7 +223,7 @@ class SlaService:
     def _managers(self) -> list[str]:
         """The active managers, read once per tick."""
         if self._manager_ids is None:
-            self._manager_ids = self.desk.staff.with_role("manager")
+            self._manager_ids = self._staff.with_role("manager")
         return self._manager_ids
 
     # -- reports ------------------------------------------------------------------------------
@@ -276,12 +241,12 @@ class SlaService:
             raise ValidationError(
                 f"group_by must be one of {', '.join(GROUPS)}, not {shown(group_by)}"
             )
-        start, end = self.desk.at(since), self.desk.at(until)
-        when = self.desk.at(now) if now is not None else end
+        start, end = self._basis.at(since), self._basis.at(until)
+        when = self._basis.at(now) if now is not None else end
         if end <= start:
             raise ValidationError("until must be later than since")
         rows: list[tuple[str, Case, Clock]] = []
-        for case in self.desk.cases.find(since=start, until=end):
+        for case in self._cases.find(since=start, until=end):
             if case.status == "cancelled":
                 continue
             for c in self.clocks(case, when):
@@ -311,7 +276,7 @@ class SlaService:
         for case, c in items:
             if c.met_at is None or c.starts_at is None:
                 continue
-            policy = self.desk.policy_for(case.policy_version_at(c.met_at))
+            policy = self._basis.policy_for(case.policy_version_at(c.met_at))
             calendar = c.target.calendar if c.target is not None else None
             taken_clock.append(c.met_at - c.starts_at)
             taken_working.append(policy.between(c.starts_at, c.met_at, calendar))
@@ -342,52 +307,4 @@ class SlaService:
         )
 
 
-_MET_EVENT = {
-    "response": "responded",
-    "contact": "contacted",
-    "arrival": "arrived",
-    "repair": "accepted",  # the repair the customer signs
-    "callback": "followed_up",
-}
-
-
-_TARGETS: dict[tuple[int, str, str | None], dict[str, Any]] = {}
-
-
-def _targets(policy: Policy, priority: str, complexity: str | None) -> dict[str, Any]:
-    """``policy.targets_for`` memoised: a tick asks it five times per case."""
-    key = (id(policy), priority, complexity)
-    found = _TARGETS.get(key)
-    if found is None or found.get("__policy__") is not policy:
-        found = {**policy.targets_for(priority, complexity), "__policy__": policy}
-        _TARGETS[key] = found
-    return found
-
-
-_SPECS: dict[tuple[int, str, str | None], tuple[Policy, list[tuple[str, str, Any, Policy]]]] = {}
-
-
-def _plain_specs(
-    policy: Policy, priority: str, complexity: str | None
-) -> list[tuple[str, str, Any, Policy]]:
-    """The milestone specs of a case whose priority and policy never changed, memoised."""
-    key = (id(policy), priority, complexity)
-    found = _SPECS.get(key)
-    if found is not None and found[0] is policy:
-        return found[1]
-    targets = policy.targets_for(priority, complexity)
-    specs = [
-        (milestone, priority, targets.get(milestone), policy)
-        for milestone in MILESTONES
-        if targets.get(milestone) is not None
-        or (milestone == "repair" and _has_repair(policy, priority))
-    ]
-    _SPECS[key] = (policy, specs)
-    return specs
-
-
-def _has_repair(policy: Policy, priority: str) -> bool:
-    return bool(policy.sla(priority).repair or policy.repair)
-
-
-__all__ = ["GROUPS", "GroupReport", "SlaReport", "SlaService"]
+__all__ = ["GROUPS", "GroupReport", "Reminder", "SlaReport", "SlaService"]

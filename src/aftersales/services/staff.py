@@ -1,6 +1,6 @@
-"""``desk.staff``: the team, stored as events like everything else, and careers: levels on the
-desk's ladder, promotions with the appraisals behind them, job rotations, and each member's
-whole record in one view."""
+"""The staff directory: the team, stored as events like everything else, their levels on the
+desk's ladder and their job rotations. The bottom of the services: every other one asks it
+who acts. ``desk.staff`` is this plus the career view above it (:mod:`.careers`)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from email import errors
 from email.headerregistry import Address
-from typing import TYPE_CHECKING
 
 import attrs
 
 from aftersales.core import values
 from aftersales.core.boundary import public_api
-from aftersales.core.careers import StaffRecord, attendance
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
@@ -24,18 +22,16 @@ from aftersales.core.errors import (
     ValidationError,
     WorkflowError,
 )
-from aftersales.core.model import ROLES, Promotion, Rotation, Staff
+from aftersales.core.model import ROLES, Rotation, Staff
 from aftersales.core.permissions import roles
 from aftersales.core.values import shown
+from aftersales.services.basis import Basis
 from aftersales.services.cache import SnapshotCache
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
 
 KIND = "staff"
 
 
-def _roles(id: str, roles: Iterable[str]) -> tuple[str, ...]:
+def role_list(id: str, roles: Iterable[str]) -> tuple[str, ...]:
     listed = [roles] if isinstance(roles, str) else values.items(roles, f"staff {id}: roles")
     if len(listed) > len(ROLES) * 2 or not all(isinstance(r, str) for r in listed):
         raise ValidationError(f"staff {id}: roles is a list of roles, from: " + ", ".join(ROLES))
@@ -50,7 +46,7 @@ def _roles(id: str, roles: Iterable[str]) -> tuple[str, ...]:
 
 
 class _Keep:
-    """The default of :meth:`StaffService.update`'s fields: leave the value as it is."""
+    """The default of :meth:`StaffDirectory.update`'s fields: leave the value as it is."""
 
     def __repr__(self) -> str:
         return "KEEP"
@@ -79,10 +75,19 @@ def _contact(
 
 
 @public_api("desk.staff")
-class StaffService:
-    def __init__(self, desk: ServiceDesk) -> None:
-        self.desk = desk
-        self._cache = SnapshotCache(desk.storage, KIND, Staff, size=1024)
+class StaffDirectory:
+    """Who is on the team, with which roles, and who may act."""
+
+    def __init__(
+        self,
+        basis: Basis,
+        levels: tuple[str, ...],
+        *,
+        cache: SnapshotCache[Staff] | None = None,
+    ) -> None:
+        self._basis = basis
+        self.levels = levels
+        self._cache = cache or SnapshotCache(basis.storage, KIND, Staff, size=1024)
 
     def add(
         self,
@@ -103,7 +108,7 @@ class StaffService:
         e-mail notifier writes to them, ``team`` which team's webhook hears about them."""
         id = values.name(id, "a staff id")
         name = values.name(name, f"staff {id}: the name")
-        roles = _roles(id, roles)
+        roles = role_list(id, roles)
         if not roles:
             raise ValidationError(f"staff {id} needs at least one role: " + ", ".join(ROLES))
         if level is not None:
@@ -113,7 +118,7 @@ class StaffService:
                 raise ValidationError(f"staff {id} cannot supervise themselves")
             self.get(supervisor)
         email, phone, team = _contact(id, email=email, phone=phone, team=team)
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level, team=team)
         self._write(staff, 0, "staff_added", when, id, to_dict(attrs.evolve(staff, version=0)))
         return staff
@@ -127,7 +132,7 @@ class StaffService:
 
     def list(self, *, role: str | None = None, active: bool | None = True) -> builtins.list[Staff]:
         """Team members in id order: by default the active ones; ``active=None`` for all."""
-        members = [from_dict(Staff, r.data) for r in self.desk.storage.scan(KIND)]
+        members = [from_dict(Staff, r.data) for r in self._basis.storage.scan(KIND)]
         return [
             s
             for s in members
@@ -166,7 +171,7 @@ class StaffService:
         }
         if not changes:
             return staff
-        self._write(after, staff.version, "staff_updated", self.desk.at(at), by, changes)
+        self._write(after, staff.version, "staff_updated", self._basis.at(at), by, changes)
         return after
 
     def deactivate(self, id: str, *, by: str, at: datetime | None = None) -> Staff:
@@ -183,7 +188,7 @@ class StaffService:
                 f"{id} is the last active manager; add or reactivate another manager first"
             )
         after = attrs.evolve(staff, active=False, version=staff.version + 1)
-        self._write(after, staff.version, "staff_deactivated", self.desk.at(at), actor.id, {})
+        self._write(after, staff.version, "staff_deactivated", self._basis.at(at), actor.id, {})
         return after
 
     def reactivate(self, id: str, *, by: str, at: datetime | None = None) -> Staff:
@@ -195,46 +200,10 @@ class StaffService:
         if staff.active:
             raise ValidationError(f"staff {id} is active already")
         after = attrs.evolve(staff, active=True, version=staff.version + 1)
-        self._write(after, staff.version, "staff_reactivated", self.desk.at(at), actor.id, {})
+        self._write(after, staff.version, "staff_reactivated", self._basis.at(at), actor.id, {})
         return after
 
     # -- careers ---------------------------------------------------------------------------------
-    def promote(
-        self,
-        id: str,
-        *,
-        to: str,
-        by: str,
-        reason: str,
-        roles: Iterable[str] = (),
-        at: datetime | None = None,
-    ) -> Staff:
-        """Move a member up the ladder (a manager or director, not for themselves). The
-        member's finalized appraisals are recorded with the promotion; ``roles`` grants the
-        new level's permissions (for example ``supervisor``) in the same step."""
-        actor = self._career_manager(by, "staff.promote", "promote staff")
-        staff = self.get(id)
-        if actor.id == id:
-            raise PermissionDenied(f"{by} cannot promote themselves")
-        if not staff.active:
-            raise ValidationError(f"staff {id} is inactive")
-        rank = self._level(to)
-        if staff.level is not None and rank <= self.desk.levels.index(staff.level):
-            raise ValidationError(
-                f"{id} is {staff.level}; a promotion goes up the ladder "
-                f"({' -> '.join(self.desk.levels)}), not to {to}"
-            )
-        added = tuple(r for r in _roles(id, roles) if r not in staff.roles)
-        reason = values.text(reason, "the reason for a promotion")
-        when = self.desk.at(at)
-        history = tuple(self.desk.appraisals.history(id))
-        promotion = Promotion(staff.level, to, when, by, reason.strip(), history, added)
-        after = attrs.evolve(staff, level=to, roles=(*staff.roles, *added),
-                             promotions=(*staff.promotions, promotion),
-                             version=staff.version + 1)  # fmt: skip
-        self._write(after, staff.version, "promoted", when, by, to_dict(promotion))
-        return after
-
     def rotate(
         self,
         id: str,
@@ -253,8 +222,8 @@ class StaffService:
         staff = self.get(id)
         to = values.name(to, "a rotation's assignment")
         reason = values.text(reason, "a rotation's reason", required=False)
-        begin = self.desk.at(start)
-        finish = None if end is None else self.desk.at(end)
+        begin = self._basis.at(start)
+        finish = None if end is None else self._basis.at(end)
         if finish is not None and finish <= begin:
             raise ValidationError(f"a rotation ends after it starts ({begin:%Y-%m-%d})")
         for other in staff.rotations:
@@ -269,7 +238,7 @@ class StaffService:
         rotation = Rotation(to.strip(), begin, by, finish, reason)
         rotations = tuple(sorted((*staff.rotations, rotation), key=lambda r: r.start))
         after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
-        self._write(after, staff.version, "rotated", self.desk.at(at), by, to_dict(rotation))
+        self._write(after, staff.version, "rotated", self._basis.at(at), by, to_dict(rotation))
         return after
 
     def end_rotation(self, id: str, *, end: datetime, by: str, at: datetime | None = None) -> Staff:
@@ -279,45 +248,22 @@ class StaffService:
         current = next((r for r in staff.rotations if r.end is None), None)
         if current is None:
             raise ValidationError(f"{id} has no open rotation")
-        finish = self.desk.at(end)
+        finish = self._basis.at(end)
         if finish <= current.start:
             raise ValidationError(f"a rotation ends after it starts ({current.start:%Y-%m-%d})")
         ended = attrs.evolve(current, end=finish)
         rotations = tuple(ended if r is current else r for r in staff.rotations)
         after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
-        self._write(after, staff.version, "rotation_ended", self.desk.at(at), by,
+        self._write(after, staff.version, "rotation_ended", self._basis.at(at), by,
                     {"assignment": current.assignment, "end": finish.isoformat()})  # fmt: skip
         return after
 
-    def record(self, id: str) -> StaffRecord:
-        """Everything about a member in one view: level, promotions, rotations, training
-        attended, assessments and certificates, finalized appraisals with their outcomes and
-        reviews, and the incidents they reported or were involved in."""
-        staff = self.get(id)
-        training = self.desk.training.record(id)
-        appraisals = self.desk.appraisals
-        return StaffRecord(
-            staff=staff,
-            levels=self.desk.levels,
-            promotions=staff.promotions,
-            rotations=staff.rotations,
-            training=tuple(attendance(c, s, id) for c, s in self.desk.training.sessions_of(id)),
-            assessments=training.assessments,
-            certificates=training.certificates,
-            appraisals=tuple(appraisals.history(id)),
-            outcomes=tuple(o for o in appraisals.outcomes() if o.staff_id == id),
-            reviews=tuple(r for r in appraisals.reviews(open_only=False) if r.staff_id == id),
-            incidents=tuple(
-                i for i in self.desk.safety.incidents() if i.reported_by == id or id in i.people
-            ),
-        )
-
     def _level(self, level: str) -> int:
-        if level not in self.desk.levels:
+        if level not in self.levels:
             raise ValidationError(
-                f"unknown level {shown(level)}; the ladder is {' -> '.join(self.desk.levels)}"
+                f"unknown level {shown(level)}; the ladder is {' -> '.join(self.levels)}"
             )
-        return self.desk.levels.index(level)
+        return self.levels.index(level)
 
     def _career_manager(self, by: str, action: str, what: str) -> Staff:
         actor = self.actor(by)
@@ -350,7 +296,7 @@ class StaffService:
             "data": data,
         }
         try:
-            with self.desk.storage.transaction() as tx:
+            with self._basis.storage.transaction() as tx:
                 tx.append(KIND, staff.id, expected, [event], to_dict(staff))
         except ConflictError:
             if expected == 0:

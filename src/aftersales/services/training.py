@@ -17,7 +17,7 @@ import builtins
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -44,11 +44,11 @@ from aftersales.core.training import (
     TrainingRecord,
 )
 from aftersales.core.values import shown
-from aftersales.plugins.storage import Transaction, utc_text
-from aftersales.plugins.storage import event_record as _event
-
-if TYPE_CHECKING:
-    from aftersales.services.desk import ServiceDesk
+from aftersales.ports.storage import Transaction, utc_text
+from aftersales.ports.storage import event_record as _event
+from aftersales.services.basis import Basis
+from aftersales.services.notifications import NotificationService
+from aftersales.services.staff import StaffDirectory
 
 EXPIRY_NOTICE = timedelta(days=30)
 WATCH = ("reminder", "certificate_expiring")
@@ -62,21 +62,25 @@ def _nonblank(value: Any, what: str) -> str:
 
 @public_api("desk.training")
 class TrainingService:
-    def __init__(self, desk: ServiceDesk) -> None:
-        self.desk = desk
+    def __init__(
+        self, basis: Basis, *, staff: StaffDirectory, notifications: NotificationService
+    ) -> None:
+        self._basis = basis
+        self._staff = staff
+        self._notifications = notifications
 
     @property
     def rules(self) -> Any:
-        rules = self.desk.policy.training
+        rules = self._basis.policy.training
         if rules is None:
-            raise PolicyError(f"{self.desk.policy.filename} has no training section",
+            raise PolicyError(f"{self._basis.policy.filename} has no training section",
                               hint="add a training block to the policy")  # fmt: skip
         return rules
 
     def record(self, staff_id: str) -> TrainingRecord:
         """The member's assessments and certificates."""
-        self.desk.staff.get(staff_id)
-        record = self.desk.storage.get("training", values.key(staff_id, "staff id"))
+        self._staff.get(staff_id)
+        record = self._basis.storage.get("training", values.key(staff_id, "staff id"))
         return (
             TrainingRecord(staff_id) if record is None else from_dict(TrainingRecord, record.data)
         )
@@ -93,11 +97,11 @@ class TrainingService:
         """Record an attempt (by a supervisor or manager, not the member): the weighted score,
         pass or fail, and on a pass the certificate."""
         rules = self.rules
-        actor = self.desk.staff.actor(by)
+        actor = self._staff.actor(by)
         if not actor.has_role(*roles("training.assess")) or actor.id == staff_id:
             raise PermissionDenied(f"{by} cannot assess {staff_id}: a supervisor or manager "
                                    "other than the member assesses")  # fmt: skip
-        member = self.desk.staff.get(staff_id)
+        member = self._staff.get(staff_id)
         if not member.active:
             raise WorkflowError(f"staff {staff_id} is inactive: reactivate them to assess them")
         certificate = values.name(certificate, "the certificate")
@@ -116,7 +120,7 @@ class TrainingService:
                                         minimum=0, maximum=100)  # fmt: skip
         record = self.record(staff_id)
         earlier = [a for a in record.assessments if a.certificate == certificate]
-        if earlier and earlier[-1].passed and record.valid(certificate, self.desk.at(at)):
+        if earlier and earlier[-1].passed and record.valid(certificate, self._basis.at(at)):
             raise WorkflowError(f"{staff_id} holds a valid {certificate} certificate already")
         if earlier and not earlier[-1].passed and not earlier[-1].retake_allowed:
             raise WorkflowError(f"{staff_id} has no retake of {certificate} left "
@@ -128,14 +132,14 @@ class TrainingService:
             rules.retake_until_passed
             or (rules.retake_limit is not None and attempt <= rules.retake_limit)
         )
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         booked = self._next_session(certificate, when) if retake else None
         assessment = Assessment(certificate, parts, score, passed, attempt, when, by, retake,
                                 None if booked is None else booked[1].id)  # fmt: skip
         certificates = record.certificates
         if passed:
             expires = (None if rules.certificate_valid is None
-                       else self.desk.policy.add(when, rules.certificate_valid))  # fmt: skip
+                       else self._basis.policy.add(when, rules.certificate_valid))  # fmt: skip
             certificates = (*certificates, Certificate(certificate, when, expires))
         after = attrs.evolve(record, assessments=(*record.assessments, assessment),
                              certificates=certificates, version=record.version + 1)  # fmt: skip
@@ -143,7 +147,7 @@ class TrainingService:
                  "data": to_dict(assessment)}  # fmt: skip
         notes = []
         if booked is not None:
-            member = self.desk.staff.get(staff_id)
+            member = self._staff.get(staff_id)
             session = booked[1]
             notes.append(Notification(
                 "retake_scheduled", None, tuple(x for x in (member.id, member.supervisor) if x),
@@ -152,7 +156,7 @@ class TrainingService:
                 {"staff": member.id, "certificate": certificate, "session": session.id,
                  "starts_at": session.starts_at.isoformat()}, when,
             ))  # fmt: skip
-        with self.desk.notifications.transaction(notes, when) as tx:
+        with self._notifications.transaction(notes, when) as tx:
             tx.append("training", staff_id, record.version, [event], to_dict(after))
             if passed and certificates[-1].expires_at is not None:
                 self._watch(tx, certificates[-1].expires_at - EXPIRY_NOTICE, by, when, moved=True)
@@ -200,9 +204,9 @@ class TrainingService:
                         _nonblank(trainer, "the trainer"),
                         None if certificate is None else _nonblank(certificate, "certificate"),
                         version=1)  # fmt: skip
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         try:
-            with self.desk.storage.transaction() as tx:
+            with self._basis.storage.transaction() as tx:
                 tx.append("course", course.id, 0, [_event(1, "course_added", by, when, {})],
                           to_dict(course))  # fmt: skip
         except ConflictError:
@@ -210,14 +214,14 @@ class TrainingService:
         return course
 
     def course(self, id: str) -> Course:
-        record = self.desk.storage.get("course", values.key(id, "course id"))
+        record = self._basis.storage.get("course", values.key(id, "course id"))
         if record is None:
             raise NotFound(f"no course {shown(id)} in the training plan")
         return from_dict(Course, record.data)
 
     def plan(self, year: int | None = None) -> builtins.list[Course]:
         """The courses of ``year`` (all years if None), with their sessions, by id."""
-        courses = [from_dict(Course, r.data) for r in self.desk.storage.scan("course")]
+        courses = [from_dict(Course, r.data) for r in self._basis.storage.scan("course")]
         return [c for c in courses if year is None or c.year == year]
 
     def schedule(
@@ -235,7 +239,7 @@ class TrainingService:
         course's."""
         self._planner(by, "training.schedule", "schedule training")
         course = self.course(course_id)
-        start = self.desk.at(starts_at)
+        start = self._basis.at(starts_at)
         if start.year != course.year:
             raise ValidationError(
                 f"course {course.id} is on the {course.year} plan; a session on "
@@ -247,7 +251,7 @@ class TrainingService:
                           values.text(place, "the place", required=False))  # fmt: skip
         after = attrs.evolve(course, sessions=(*course.sessions, session),
                              version=course.version + 1)  # fmt: skip
-        self._save_course(course, after, "session_scheduled", by, self.desk.at(at),
+        self._save_course(course, after, "session_scheduled", by, self._basis.at(at),
                           {"session": session.id})  # fmt: skip
         return session
 
@@ -269,13 +273,13 @@ class TrainingService:
         if not people:
             raise ValidationError("enroll at least one staff member")
         for person in people:
-            self.desk.staff.actor(person)
+            self._staff.actor(person)
             if person in session.enrolled:
                 raise ValidationError(f"{person} is already enrolled in {session.id}")
         if session.held:
             raise WorkflowError(f"session {session.id} has been held; enroll in a later one")
-        when = self.desk.at(at)
-        with self.desk.storage.transaction() as tx:
+        when = self._basis.at(at)
+        with self._basis.storage.transaction() as tx:
             after = self._enroll(tx, course, session, people, by, when)
         return after
 
@@ -286,7 +290,7 @@ class TrainingService:
         are absent."""
         self._planner(by, "training.attend", "record attendance")
         course, session = self.session(session_id)
-        when = self.desk.at(at)
+        when = self._basis.at(at)
         if session.held:
             raise WorkflowError(f"attendance of {session.id} is recorded already")
         if when < session.starts_at:
@@ -309,14 +313,14 @@ class TrainingService:
 
     def sessions_of(self, staff_id: str) -> builtins.list[tuple[Course, Session]]:
         """The sessions ``staff_id`` is or was enrolled in, by start."""
-        self.desk.staff.get(staff_id)
+        self._staff.get(staff_id)
         found = [(c, s) for c in self.plan() for s in c.sessions if staff_id in s.enrolled]
         return sorted(found, key=lambda pair: pair[1].starts_at)
 
     # -- plan helpers -------------------------------------------------------------------------
     def _planner(self, by: str, action: str, what: str) -> None:
         allowed = roles(action)
-        if not self.desk.staff.actor(by).has_role(*allowed):
+        if not self._staff.actor(by).has_role(*allowed):
             raise PermissionDenied(f"{by} cannot {what}: that needs a {' or '.join(allowed)}")
 
     def _next_session(self, certificate: str, after: datetime) -> tuple[Course, Session] | None:
@@ -345,7 +349,7 @@ class TrainingService:
         self, before: Course, after: Course, kind: str, by: str, when: datetime,
         data: dict[str, Any],
     ) -> None:  # fmt: skip
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             tx.append("course", before.id, before.version,
                       [_event(after.version, kind, by, when, data)], to_dict(after))  # fmt: skip
 
@@ -353,7 +357,7 @@ class TrainingService:
     def missing_for(self, case: Case, engineer: str, when: datetime) -> list[tuple[str, str]]:
         """``(certificate, rule location)`` the case needs and ``engineer`` lacks at ``when``
         (under the policy the case is under)."""
-        rules = self.desk.policy_for(case.policy_version).training
+        rules = self._basis.policy_for(case.policy_version).training
         if rules is None or not rules.certificates:
             return []
         facts = {**case.record(), "priority": case.priority}
@@ -391,15 +395,15 @@ class TrainingService:
         """``certificate_expiring`` 30 days before a certificate expires, once each (the SLA
         tick calls this). Looks through the certificates only when the earliest notice not
         yet due when it last looked has come (or one was issued since that is due sooner)."""
-        when = self.desk.at(now)
-        watch = self.desk.storage.get(*WATCH)
+        when = self._basis.at(now)
+        watch = self._basis.storage.get(*WATCH)
         if watch is not None:
             next_at = watch.data.get("next_at")
             if next_at is None or next_at > utc_text(when):
                 return []
         due: list[tuple[str, str, Notification]] = []
         upcoming: list[datetime] = []
-        for stored in self.desk.storage.scan("training"):
+        for stored in self._basis.storage.scan("training"):
             record = from_dict(TrainingRecord, stored.data)
             for cert in record.certificates:
                 if cert.expires_at is None or when >= cert.expires_at:
@@ -411,7 +415,7 @@ class TrainingService:
                     f"certificate:{record.staff_id}",
                     f"{cert.name}:{utc_text(cert.expires_at)}",
                 )
-                member = self.desk.staff.get(record.staff_id)
+                member = self._staff.get(record.staff_id)
                 people = tuple(x for x in (member.id, member.supervisor) if x)
                 note = Notification(
                     "certificate_expiring", None, people,
@@ -420,9 +424,9 @@ class TrainingService:
                      "expires_at": cert.expires_at.isoformat()}, when,
                 )  # fmt: skip
                 due.append((holder, key, note))
-        sent = self.desk.notifications.once(due, when)
+        sent = self._notifications.once(due, when)
         seen = None if watch is None else watch.version
-        with self.desk.storage.transaction() as tx:
+        with self._basis.storage.transaction() as tx:
             self._watch(tx, min(upcoming, default=None), "tick", when, seen=seen)
         return sent
 

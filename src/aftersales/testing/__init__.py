@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from aftersales.core.model import Notification
-from aftersales.plugins.hookspecs import hookimpl
+from aftersales.ports.hookspecs import hookimpl
 
 
 class Outbox:

@@ -26,7 +26,7 @@ import attrs
 import pytest
 
 from aftersales.core.errors import ConflictError
-from aftersales.plugins.storage import (
+from aftersales.ports.storage import (
     CaseIndex,
     CaseQuery,
     OutboxItem,

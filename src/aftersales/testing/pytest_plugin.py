@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aftersales.plugins.storage import Storage
+from aftersales.ports.storage import Storage
 
 INI = "aftersales_storage_factory"
 

@@ -8,40 +8,133 @@ Hooks are called with keyword arguments; implement only the parameters you need.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
 
+import click
 import pluggy
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-    import click
-
-    from aftersales.core.model import Case, CaseEvent, Notification, Staff
-    from aftersales.plugins.storage import Storage
+from aftersales.core.model import Case, CaseEvent, Notification, Staff
+from aftersales.policy import Policy
+from aftersales.policy.functions import ValueType
+from aftersales.ports.storage import Storage
 
 PROJECT = "aftersales"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-StorageFactory = Callable[[str], "Storage"]
+StorageFactory = Callable[[str], Storage]
 """Opens a storage backend for a URL such as ``sqlite:///service.db``."""
 
-NotifierFactory = Callable[["Mapping[str, Any]"], object]
+NotifierFactory = Callable[[Mapping[str, Any]], object]
 """Makes a notifier plugin object from its settings (a ``[notify.<name>]`` table)."""
 
 
+class StorageRegistrar(Protocol):
+    """What ``aftersales_storage_backends`` is handed."""
+
+    def __call__(self, scheme: str, factory: StorageFactory) -> None: ...
+
+
+class NotifierRegistrar(Protocol):
+    """What ``aftersales_notifiers`` is handed."""
+
+    def __call__(self, name: str, factory: NotifierFactory) -> None: ...
+
+
+class FunctionRegistrar(Protocol):
+    """What ``aftersales_policy_functions`` is handed."""
+
+    def __call__(
+        self,
+        name: str,
+        impl: Callable[..., Any],
+        params: Iterable[ValueType | str],
+        returns: ValueType | str,
+        doc: str = "",
+    ) -> object: ...
+
+
+class StaffCases(Protocol):
+    """``view.appraisals``: one member's cases of a month."""
+
+    def cases_of(self, staff_id: str, period: str, kind: str) -> list[Case]:
+        """``kind``: ``accepted``, ``followed_up``, ``reported`` (as engineer) or
+        ``reported_by`` (as the service agent who took the report)."""
+        ...
+
+
+class CaseReader(Protocol):
+    """``view.cases``: reading cases (``desk.cases``' reading methods)."""
+
+    def get(self, case_id: str) -> Case: ...
+
+    def find(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        engineer: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Case]: ...
+
+
+class CaseClocks(Protocol):
+    """``view.sla``: the SLA clocks of a case."""
+
+    def states(self, case: Case, now: datetime) -> dict[str, str]:
+        """Each milestone's clock state at ``now`` (``met``, ``breached``, ``excused``,
+        ``running``, ...)."""
+        ...
+
+
+class MetricView(Protocol):
+    """What a metric is handed to compute from: the desk's policy, the store to read, the
+    cases, one member's cases by month and the SLA clocks of a case. A desk's attributes of
+    the same names are all of this, so a metric can be called with a desk too."""
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def storage(self) -> Storage:
+        """For reading; a metric never writes."""
+        ...
+
+    @property
+    def cases(self) -> CaseReader: ...
+
+    @property
+    def appraisals(self) -> StaffCases: ...
+
+    @property
+    def sla(self) -> CaseClocks: ...
+
+
+Metric = Callable[[MetricView, str, str], "Decimal | None"]
+"""``compute(view, staff_id, period)``: a metric's value for one member and month
+(``period`` is ``"2026-11"``), or None when there is nothing to measure."""
+
+
+class MetricRegistrar(Protocol):
+    """What ``aftersales_metrics`` is handed."""
+
+    def __call__(self, name: str, compute: Metric, description: str = "") -> None: ...
+
+
 @hookspec
-def aftersales_storage_backends(register: Callable[[str, StorageFactory], None]) -> None:
+def aftersales_storage_backends(register: StorageRegistrar) -> None:
     """Register storage backends: ``register("sqlite", open_sqlite)``.
 
     ``register(scheme, factory)``: ``factory(url)`` returns an
-    :class:`aftersales.plugins.storage.Storage` for URLs of that scheme (``scheme://...``).
+    :class:`aftersales.Storage` for URLs of that scheme (``scheme://...``).
     A desk opens its storage with the factory registered for its URL's scheme; registering a
     scheme twice is an error. The backend must keep the contract in
-    :mod:`aftersales.plugins.storage`; ``aftersales.testing`` has a suite that checks it.
+    :mod:`aftersales.ports.storage`; ``aftersales.testing`` has a suite that checks it.
     Built in: ``memory``, ``sqlite`` and ``postgresql``.
     """
 
@@ -69,7 +162,7 @@ def aftersales_notify(notification: Notification, staff: Sequence[Staff], delive
 
 
 @hookspec
-def aftersales_notifiers(register: Callable[[str, NotifierFactory], None]) -> None:
+def aftersales_notifiers(register: NotifierRegistrar) -> None:
     """Register notifiers that are made from settings: ``register("sms", make_sms)``.
 
     ``make_sms(settings)`` gets the ``[notify.sms]`` table of ``aftersales.toml`` (or
@@ -82,19 +175,21 @@ def aftersales_notifiers(register: Callable[[str, NotifierFactory], None]) -> No
 
 
 @hookspec
-def aftersales_metrics(register: Callable[..., None]) -> None:
+def aftersales_metrics(register: MetricRegistrar) -> None:
     """Register scoring metrics for appraisals: ``register(name, compute, description)``.
 
     ``name`` is what a policy's ``measure performance { ... }`` block writes. The desk
     collects every registered name when it starts; a policy naming a metric that no loaded
     plugin registers is refused with a :class:`PolicyError` listing the known ones.
-    ``compute(desk, staff_id, period)`` returns the metric's value for one staff member and
-    month (``period`` is ``"2026-11"``), or ``None`` when there is nothing to measure.
+    ``compute(view, staff_id, period)`` returns the metric's value for one staff member and
+    month (``period`` is ``"2026-11"``), or ``None`` when there is nothing to measure;
+    ``view`` is a :class:`MetricView` (``view.policy``, ``view.storage``, ``view.cases``,
+    ``view.appraisals.cases_of(...)``, ``view.sla.states(...)``).
     """
 
 
 @hookspec
-def aftersales_policy_functions(register: Callable[..., None]) -> None:
+def aftersales_policy_functions(register: FunctionRegistrar) -> None:
     """Register functions that policy expressions may call:
     ``register(name, impl, params, returns, doc)``.
 
@@ -129,8 +224,17 @@ def aftersales_register_commands(cli: click.Group) -> None:
 
 __all__ = [
     "PROJECT",
+    "CaseClocks",
+    "CaseReader",
+    "FunctionRegistrar",
+    "Metric",
+    "MetricRegistrar",
+    "MetricView",
     "NotifierFactory",
+    "NotifierRegistrar",
+    "StaffCases",
     "StorageFactory",
+    "StorageRegistrar",
     "aftersales_case_event",
     "aftersales_metrics",
     "aftersales_notifiers",

@@ -121,13 +121,8 @@ class OutboxItem:
     delivered_at: str | None = None
 
 
-class Transaction(abc.ABC):
-    """One atomic write. Obtained from :meth:`Storage.transaction`; everything done through it
-    is committed when the ``with`` block ends normally and discarded if it raises.
-
-    While it is open, the storage's own read methods called on the same thread see what it
-    sees, and no other writer changes it (the SLA tick relies on this to decide each alert
-    once)."""
+class EventWriter(abc.ABC):
+    """The event-store half of a transaction: read what it sees, number, append."""
 
     @abc.abstractmethod
     def get(self, kind: str, id: str) -> Record | None:
@@ -152,6 +147,11 @@ class Transaction(abc.ABC):
         replace the snapshot; ConflictError if the stored version is not ``expected_version``.
         ``index`` is given for cases and replaces the case's index row."""
 
+
+class AlertLedger(abc.ABC):
+    """The case-index half of a transaction: which alerts were decided, and when the SLA
+    tick looks at a case next."""
+
     @abc.abstractmethod
     def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
         """Keys of the notifications recorded for each of ``case_ids`` (absent: none)."""
@@ -160,6 +160,15 @@ class Transaction(abc.ABC):
     def record_sent(self, sent: Sequence[SentNotification]) -> int:
         """Record notifications; one whose case and key are already recorded is skipped.
         Returns how many were recorded."""
+
+    @abc.abstractmethod
+    def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
+        """For each ``(case_id, at)``: when the SLA tick should look at the case again
+        (None: never)."""
+
+
+class OutboxWriter(abc.ABC):
+    """The outbox half of a transaction."""
 
     @abc.abstractmethod
     def enqueue(self, items: Sequence[OutboxItem]) -> None:
@@ -183,20 +192,18 @@ class Transaction(abc.ABC):
         """Delete the ``delivered`` items delivered before ``before`` (UTC text); pending and
         failed ones stay whatever their age. Returns how many were deleted."""
 
-    @abc.abstractmethod
-    def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
-        """For each ``(case_id, at)``: when the SLA tick should look at the case again
-        (None: never)."""
+
+class Transaction(EventWriter, AlertLedger, OutboxWriter):
+    """One atomic write. Obtained from :meth:`Storage.transaction`; everything done through it
+    is committed when the ``with`` block ends normally and discarded if it raises.
+
+    While it is open, the storage's own read methods called on the same thread see what it
+    sees, and no other writer changes it (the SLA tick relies on this to decide each alert
+    once)."""
 
 
-class Storage(abc.ABC):
-    """A storage backend. Safe to use from several threads at once."""
-
-    url: str
-
-    @abc.abstractmethod
-    def transaction(self) -> AbstractContextManager[Transaction]:
-        """Begin a write transaction (writers are serialized; readers are not blocked)."""
+class EventStore(abc.ABC):
+    """Reading aggregates: snapshots, their versions, their events."""
 
     @abc.abstractmethod
     def get(self, kind: str, id: str) -> Record | None:
@@ -215,23 +222,49 @@ class Storage(abc.ABC):
     def scan(self, kind: str) -> Iterator[Record]:
         """Every snapshot of a kind, in id order."""
 
+
+class CaseSearch(abc.ABC):
+    """Reading the case index."""
+
     @abc.abstractmethod
     def find_cases(self, query: CaseQuery) -> list[Record]:
         """Case snapshots matching ``query``, ordered by report time then id."""
+
+
+class OutboxReader(abc.ABC):
+    """Reading the outbox."""
 
     @abc.abstractmethod
     def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
         """Outbox items (of one status), oldest first."""
 
-    def close(self) -> None:  # noqa: B027 - optional for backends without resources
+
+class Storage(EventStore, CaseSearch, OutboxReader):
+    """A storage backend: the three read roles and the transaction that writes them all.
+    Safe to use from several threads at once. A service is handed the role it reads
+    (:class:`EventStore`, :class:`CaseSearch`, :class:`OutboxReader`)."""
+
+    url: str
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Begin a write transaction (writers are serialized; readers are not blocked)."""
+
+    def close(self) -> None:
         """Release connections and files. The storage is not used afterwards."""
 
 
 __all__ = [
     "OUTBOX_STATES",
+    "AlertLedger",
     "CaseIndex",
     "CaseQuery",
+    "CaseSearch",
+    "EventStore",
+    "EventWriter",
     "OutboxItem",
+    "OutboxReader",
+    "OutboxWriter",
     "Record",
     "SentNotification",
     "Storage",

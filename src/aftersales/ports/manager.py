@@ -18,7 +18,9 @@ from typing import Any
 
 import pluggy
 
-from aftersales.plugins import hookspecs
+from aftersales.policy.functions import FunctionRegistry
+from aftersales.ports import hookspecs
+from aftersales.ports.hooks import Hooks
 
 DEFAULT_PLUGINS = (
     "aftersales.plugins.memory",
@@ -77,16 +79,11 @@ def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> p
     return pm
 
 
-def vocabulary(pm: pluggy.PluginManager) -> tuple[Any, list[str]]:
+def vocabulary(pm: pluggy.PluginManager) -> tuple[FunctionRegistry, list[str]]:
     """The policy functions and metric names the plugins of ``pm`` register: what a policy
     file may use when it is loaded for them."""
-    from aftersales.policy.functions import FunctionRegistry
-
-    functions = FunctionRegistry()
-    pm.hook.aftersales_policy_functions(register=functions.register)
-    metrics: list[str] = []
-    pm.hook.aftersales_metrics(register=lambda name, *_: metrics.append(name))
-    return functions, metrics
+    hooks = Hooks(pm)
+    return hooks.policy_functions(), list(hooks.metrics())
 
 
 def describe(pm: pluggy.PluginManager) -> list[tuple[str, list[str]]]:

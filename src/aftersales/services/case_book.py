@@ -1,0 +1,105 @@
+"""Reading cases: by id, by number, their events, and searches of the case index. The
+services below the workflow (parts, training, safety, expenses, appraisals, the tick) read
+cases through this; ``desk.cases`` is this plus the workflow (:mod:`.cases`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from aftersales.core import values
+from aftersales.core.boundary import public_api
+from aftersales.core.convert import from_dict
+from aftersales.core.errors import NotFound, ValidationError
+from aftersales.core.model import Case, CaseEvent
+from aftersales.core.values import shown
+from aftersales.core.workflow import OPEN, STATUSES
+from aftersales.policy import Policy
+from aftersales.ports.storage import CaseQuery, Record, utc_text
+from aftersales.services.basis import Basis
+from aftersales.services.cache import SnapshotCache
+
+KIND = "case"
+
+
+@public_api("desk.cases")
+class CaseBook:
+    def __init__(self, basis: Basis, *, cache: SnapshotCache[Case] | None = None) -> None:
+        self._basis = basis
+        self._cache = cache or SnapshotCache(basis.storage, KIND, Case)
+
+    def rules(self, case: Case) -> Policy:
+        """The policy ``case`` is under (its version, stored by the desk): where every rule
+        applied to an existing case comes from, whatever policy the desk was opened with."""
+        return self._basis.policy_for(case.policy_version)
+
+    def get(self, case_id: str) -> Case:
+        """The current case; NotFound if there is none with that id."""
+        case = self._cache.get(case_id)
+        if case is None:
+            raise NotFound(f"no case {shown(case_id)}")
+        return case
+
+    def decode(self, record: Record) -> Case:
+        """The case a stored snapshot holds (reusing this desk's copy of that version)."""
+        return self._cache.decode(record)
+
+    def by_number(self, number: str) -> Case:
+        """The case with the human number ``AS-2026-000123``; NotFound if there is none."""
+        number = values.name(number, "a case number")
+        found = self._basis.storage.find_cases(CaseQuery(number=number))
+        if not found:
+            raise NotFound(f"no case numbered {shown(number)}")
+        return from_dict(Case, found[0].data)
+
+    def history(self, case_id: str) -> list[CaseEvent]:
+        """Every event of the case, oldest first."""
+        stored = self._basis.storage.events(KIND, case_id)
+        if not stored:
+            raise NotFound(f"no case {shown(case_id)}")
+        return [
+            CaseEvent(
+                case_id, e["version"], e["type"], from_dict(datetime, e["at"]), e["by"], e["data"]
+            )
+            for e in stored
+        ]
+
+    def find(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        engineer: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Case]:
+        """Cases by status (one or several), assigned engineer, and report time
+        (``since`` inclusive, ``until`` exclusive), oldest report first."""
+        statuses = None
+        if status is not None:
+            statuses = (
+                (status,) if isinstance(status, str) else tuple(values.items(status, "status"))
+            )
+            for one in statuses:
+                if one not in STATUSES:
+                    raise ValidationError(
+                        f"unknown status {shown(one)}; statuses: {', '.join(STATUSES)}"
+                    )
+        engineer = values.name(engineer, "engineer", required=False)
+        if limit is not None:
+            limit = values.count(limit, "limit", minimum=1)
+        query = CaseQuery(
+            status=statuses,
+            engineer=engineer,
+            since=None if since is None else utc_text(self._basis.at(since)),
+            until=None if until is None else utc_text(self._basis.at(until)),
+            limit=limit,
+        )
+        return [from_dict(Case, r.data) for r in self._basis.storage.find_cases(query)]
+
+    def open(self, *, engineer: str | None = None) -> list[Case]:
+        """Cases not yet closed or cancelled."""
+        return self.find(status=OPEN, engineer=engineer)
+
+
+__all__ = ["KIND", "CaseBook"]

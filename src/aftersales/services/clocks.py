@@ -1,0 +1,126 @@
+"""The SLA clocks of a case: one per milestone its policy sets, judged by the priority and
+the policy version each milestone was (or is being) met under. Pure reading; the case
+workflow, the tick and the appraisal metrics all ask it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from aftersales.core.boundary import public_api
+from aftersales.core.model import Case
+from aftersales.core.sla import Clock, clock, clock_state
+from aftersales.policy import Policy
+from aftersales.policy.keywords import MILESTONES
+from aftersales.services.basis import Basis
+
+
+@public_api("desk.sla")
+class Clocks:
+    def __init__(self, basis: Basis) -> None:
+        self._basis = basis
+
+    # -- clocks -------------------------------------------------------------------------------
+    def clocks(self, case: Case, now: datetime) -> list[Clock]:
+        """Every milestone clock the case's policy sets for it, as it stands at ``now``.
+
+        A milestone already met keeps the priority and policy it was met under; the others
+        follow the case's current priority and policy version.
+        """
+        happened = {k: v for k, v in case.milestones.items() if v <= now}
+        return [
+            clock(
+                milestone,
+                priority,
+                target,
+                case,
+                now,
+                policy,
+                excuse=policy.excuse is not None,
+                warn_at=policy.warn_at,
+                happened=happened,
+            )
+            for milestone, priority, target, policy in self._specs(case, happened, now)
+        ]
+
+    def states(self, case: Case, now: datetime) -> dict[str, str]:
+        """Each milestone's clock state at ``now`` (see ``core.sla.clock_state``)."""
+        happened = {k: v for k, v in case.milestones.items() if v <= now}
+        return {
+            milestone: clock_state(milestone, target, case, now, policy,
+                                   excuse=policy.excuse is not None, happened=happened)
+            for milestone, _, target, policy in self._specs(case, happened, now)
+        }  # fmt: skip
+
+    def _specs(
+        self, case: Case, happened: dict[str, datetime], now: datetime
+    ) -> Iterator[tuple[str, str, Any, Policy]]:
+        """Each milestone the case's policy sets, with the priority, target and policy that
+        judge it."""
+        complexity = case.diagnosis.complexity if case.diagnosis else None
+        changes = case.priority_changes or case.policy_changes
+        if not changes:  # the common case: one policy and priority for every milestone
+            policy = self._basis.policy_for(case.policy_version)
+            yield from _plain_specs(policy, case.priority, complexity)
+            return
+        for milestone in MILESTONES:
+            met = happened.get(_MET_EVENT[milestone])
+            when = met if met is not None else now
+            policy = self._basis.policy_for(case.policy_version_at(when))
+            priority = case.priority_at(when)
+            target = _targets(policy, priority, complexity).get(milestone)
+            if target is None and not (milestone == "repair" and _has_repair(policy, priority)):
+                continue
+            yield milestone, priority, target, policy
+
+
+_MET_EVENT = {
+    "response": "responded",
+    "contact": "contacted",
+    "arrival": "arrived",
+    "repair": "accepted",  # the repair the customer signs
+    "callback": "followed_up",
+}
+
+
+_TARGETS: dict[tuple[int, str, str | None], dict[str, Any]] = {}
+
+
+def _targets(policy: Policy, priority: str, complexity: str | None) -> dict[str, Any]:
+    """``policy.targets_for`` memoised: a tick asks it five times per case."""
+    key = (id(policy), priority, complexity)
+    found = _TARGETS.get(key)
+    if found is None or found.get("__policy__") is not policy:
+        found = {**policy.targets_for(priority, complexity), "__policy__": policy}
+        _TARGETS[key] = found
+    return found
+
+
+_SPECS: dict[tuple[int, str, str | None], tuple[Policy, list[tuple[str, str, Any, Policy]]]] = {}
+
+
+def _plain_specs(
+    policy: Policy, priority: str, complexity: str | None
+) -> list[tuple[str, str, Any, Policy]]:
+    """The milestone specs of a case whose priority and policy never changed, memoised."""
+    key = (id(policy), priority, complexity)
+    found = _SPECS.get(key)
+    if found is not None and found[0] is policy:
+        return found[1]
+    targets = policy.targets_for(priority, complexity)
+    specs = [
+        (milestone, priority, targets.get(milestone), policy)
+        for milestone in MILESTONES
+        if targets.get(milestone) is not None
+        or (milestone == "repair" and _has_repair(policy, priority))
+    ]
+    _SPECS[key] = (policy, specs)
+    return specs
+
+
+def _has_repair(policy: Policy, priority: str) -> bool:
+    return bool(policy.sla(priority).repair or policy.repair)
+
+
+__all__ = ["Clocks"]
