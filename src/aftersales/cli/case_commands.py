@@ -21,6 +21,8 @@ from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case
 from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, SEVERITIES
+from aftersales.core.workflow import OPEN
+from aftersales.ports.manager import describe, make_manager
 
 
 def _summary(case: Case) -> str:
@@ -321,8 +323,6 @@ def case_list(
     status: Sequence[str], engineer: str | None, only_open: bool, limit: int | None, as_json: bool
 ) -> None:
     """Cases, oldest report first."""
-    from aftersales.core.workflow import OPEN
-
     with open_desk() as desk:
         statuses = tuple(status) or (OPEN if only_open else None)
         found = desk.cases.find(status=statuses, engineer=engineer, limit=limit)
@@ -348,8 +348,6 @@ def case_list(
 @JSON_OPTION
 def plugins_command(as_json: bool) -> None:
     """The loaded plugins and the hooks each implements."""
-    from aftersales.ports.manager import describe, make_manager
-
     rows = describe(make_manager())
     if as_json:
         click.echo(json.dumps([{"name": n, "hooks": h} for n, h in rows], indent=2))

@@ -16,17 +16,16 @@ from rich.table import Table
 from aftersales.cli.common import console as _console
 from aftersales.cli.common import errors as _errors
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
-from aftersales.core.errors import PolicyError
+from aftersales.core.errors import PolicyError, ValidationError
 from aftersales.policy.examples import explain, parse_local_time, run_examples
 from aftersales.policy.model import Policy, Target
 from aftersales.policy.parser import load_policy
+from aftersales.ports.manager import make_manager, vocabulary
 
 
 def _load(path: str) -> Policy:
     """Load a policy with the functions and metrics the installed plugins register, as a
     desk would."""
-    from aftersales.ports.manager import make_manager, vocabulary
-
     functions, metrics = vocabulary(make_manager())
     return load_policy(path, functions=functions, metrics=metrics)
 
@@ -132,8 +131,6 @@ def policy_explain(file: str, case_file: str, at: str | None) -> None:
 
 
 def _read_case(path: str) -> Any:
-    from aftersales.core.errors import ValidationError
-
     try:
         data = json.loads(Path(path).read_text("utf-8"))
     except OSError as exc:

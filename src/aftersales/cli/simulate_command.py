@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from aftersales.cli.common import console
+from aftersales.cli.config import load_config
 from aftersales.cli.output import pct, span
 from aftersales.simulation import SimulationResult, simulate
 
@@ -152,8 +153,6 @@ def simulate_command(
 ) -> None:  # fmt: skip
     """Run simulated weeks of after-sales work through a real desk on SQLite, and report
     SLA compliance, engineer utilisation and the backlog. The same seed gives the same report."""
-    from aftersales.cli.config import load_config
-
     path = (
         Path(policy_path)
         if policy_path
