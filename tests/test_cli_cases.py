@@ -112,7 +112,7 @@ def test_user_errors_are_one_line_and_exit_1(workdir: Path) -> None:
     for args, message in (
         (("case", "show", "AS-2026-999999"), "no case numbered 'AS-2026-999999'"),
         (("case", "respond", number, "--by", "ghost"), "no staff member 'ghost'"),
-        (("case", "respond", number, "--by", "e7"), "needs the role service_agent or manager"),
+        (("case", "respond", number, "--by", "e7"), "needs a service_agent or manager"),
         (("case", "respond", number, "--by", "cs1", "--at", "tomorrow"), "tomorrow"),
         (("staff", "add", "x", "--name", "X", "--role", "wizard"), "unknown role 'wizard'"),
     ):

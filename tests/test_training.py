@@ -53,7 +53,7 @@ def test_weighted_score_and_pass_mark() -> None:
 
 def test_who_assesses_and_what() -> None:
     desk = rhine()
-    with pytest.raises(PermissionDenied, match="supervisor or manager other than the member"):
+    with pytest.raises(PermissionDenied, match="needs a supervisor or manager"):
         desk.training.assess("e9", certificate="ATEX", scores=scores(90, 90, 90), by="e7")
     with pytest.raises(ValidationError, match="scores exactly theory, practical, case_study"):
         desk.training.assess("e9", certificate="ATEX", scores={"theory": 90}, by="m1")

@@ -130,7 +130,7 @@ def test_reassign_hands_over_to_new_engineer(desk: ServiceDesk, outbox: Outbox) 
 
 # ---- who may act ------------------------------------------------------------------------------
 def test_desk_actions_need_service_agent_or_manager(desk: ServiceDesk) -> None:
-    with pytest.raises(PermissionDenied, match="needs the role service_agent or manager"):
+    with pytest.raises(PermissionDenied, match="needs a service_agent or manager"):
         desk.cases.report(**REPORT, by="e7", at=at(0))
     case = desk.cases.report(**REPORT, by="m1", at=at(0))
     with pytest.raises(PermissionDenied):

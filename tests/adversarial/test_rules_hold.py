@@ -53,7 +53,7 @@ def test_a_requisition_rule_without_when_applies_to_every_requisition(tmp_path: 
 
 def test_only_a_manager_deactivates_and_the_last_manager_stays(desk: ServiceDesk) -> None:
     for actor in ("e7", "cs1", "sk1"):
-        with pytest.raises(PermissionDenied, match="only a manager"):
+        with pytest.raises(PermissionDenied, match="needs a manager"):
             desk.staff.deactivate("m1", by=actor)
     with pytest.raises(NotFound, match="nobody"):
         desk.staff.deactivate("m1", by="nobody")
@@ -64,7 +64,7 @@ def test_only_a_manager_deactivates_and_the_last_manager_stays(desk: ServiceDesk
         desk.staff.deactivate("m1", by="m1")
     with pytest.raises(PermissionDenied, match="inactive"):
         desk.staff.reactivate("m2", by="m2")
-    with pytest.raises(PermissionDenied, match="only a manager"):
+    with pytest.raises(PermissionDenied, match="needs a manager"):
         desk.staff.reactivate("m2", by="e7")
     assert desk.staff.reactivate("m2", by="m1").active
     assert desk.staff.get("m1").active
@@ -84,7 +84,7 @@ def test_staff_deactivate_on_the_command_line_names_who_decides(
                  ["e7", "--name", "Chen", "--role", "engineer"]):  # fmt: skip
         assert runner.invoke(main, ["staff", "add", *args]).exit_code == 0
     refused = runner.invoke(main, ["staff", "deactivate", "m1", "--by", "e7"])
-    assert refused.exit_code == 1 and "only a manager" in refused.output
+    assert refused.exit_code == 1 and "needs a manager" in refused.output
     assert runner.invoke(main, ["staff", "deactivate", "e7"]).exit_code == 2  # no --by
     assert runner.invoke(main, ["staff", "deactivate", "e7", "--by", "m1"]).exit_code == 0
     again = runner.invoke(main, ["staff", "reactivate", "e7", "--by", "m1"])
@@ -109,7 +109,9 @@ def test_nobody_records_a_customers_word_on_their_own_work(desk: ServiceDesk) ->
     args = {"period": NOV, "indicator": "attitude", "score": 100, "at": at(220)}
     with pytest.raises(PermissionDenied, match="rating of themselves"):
         desk.appraisals.rate("x1", source="customer", by="x1", case_id=case.id, **args)
-    with pytest.raises(PermissionDenied, match="cannot record its customer's satisfaction"):
+    with pytest.raises(
+        PermissionDenied, match="cannot record the satisfaction of case .* which they worked on"
+    ):
         desk.cases.follow_up(case.id, by="x1", satisfaction=5, at=at(230))
     desk.appraisals.rate("x1", source="customer", by="cs1", case_id=case.id, **args)
     assert desk.cases.follow_up(case.id, by="cs1", satisfaction=4, at=at(230)).status

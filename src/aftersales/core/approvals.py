@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from aftersales.core.errors import PermissionDenied, WorkflowError
 from aftersales.core.model import Staff
+from aftersales.core.permissions import not_own, permit_role
 
 
 def next_role(chain: tuple[str, ...], done: int, waiting: bool, what: str, status: str) -> str:
@@ -21,12 +22,8 @@ def check_approver(
     actor: Staff, role: str, owner: str, approved_by: Iterable[str], what: str, noun: str
 ) -> None:
     """PermissionDenied unless ``actor`` may approve the step of ``what`` that needs ``role``."""
-    if not actor.has_role(role):
-        raise PermissionDenied(
-            f"{actor.id} cannot approve {what} as {role}: that needs the role {role}"
-        )
-    if actor.id == owner:
-        raise PermissionDenied(f"{actor.id} cannot approve their own {noun}")
+    permit_role(actor, (role,), f"approve {what} as {role}")
+    not_own(actor, owner, f"approve their own {noun}")
     if actor.id in set(approved_by):
         raise PermissionDenied(f"{actor.id} already approved {what} at an earlier step")
 

@@ -2,7 +2,9 @@
 
 ``roles`` are the roles that may take the action on a record they have nothing to do with;
 ``relation`` names who else may (or who alone may: then ``roles`` is empty), and ``never``
-the self-dealing the action refuses whatever the roles. The services enforce these rules;
+the self-dealing the action refuses whatever the roles. The services enforce these rules
+through :func:`permit` (roles and relation) and :func:`not_own` (self-dealing), the one
+place a refusal is worded;
 ``tests/adversarial/test_permissions.py`` calls every action as a member of each role and
 fails when a service and this table disagree, or when an action that takes ``by=`` has no
 row here (docs/limits.md, promise 4).
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import attrs
 
-from aftersales.core.model import ROLES
+from aftersales.core.errors import PermissionDenied
+from aftersales.core.model import ROLES, Staff
 
 DESK = ("service_agent", "manager")
 STORE = ("storekeeper", "manager")
@@ -143,9 +146,65 @@ def roles(action: str) -> tuple[str, ...]:
     return PERMISSIONS[action].roles
 
 
+def _needs(roles: tuple[str, ...]) -> str:
+    return "a " + " or ".join(roles)
+
+
+def permit(
+    actor: Staff, action: str, what: str, *, related: bool = False, who: str | None = None
+) -> Staff:
+    """``actor``, if the table lets them take ``action``: by one of its roles, or by
+    ``related``, the relation its row names (the case's engineer, the claim's owner, the
+    member themselves). Otherwise PermissionDenied saying who may ``what``; ``who`` names
+    them when the caller knows better than the table (``the assigned engineer (e7)``)."""
+    rule = PERMISSIONS[action]
+    if related or actor.has_role(*rule.roles):
+        return actor
+    if who is not None:
+        because = f"only {who} can"
+    elif not rule.roles:
+        because = rule.relation or "nobody can"
+    else:
+        because = f"that needs {_needs(rule.roles)}"
+        if rule.relation and rule.relation.startswith("and "):
+            because += f", or {rule.relation.removeprefix('and ')}"
+    raise PermissionDenied(f"{actor.id} cannot {what}: {because}")
+
+
+def permit_role(actor: Staff, roles: tuple[str, ...], what: str) -> Staff:
+    """``actor``, if they hold one of ``roles`` (a role the policy names: the step of an
+    approval chain, the approver of an adjustment); PermissionDenied otherwise."""
+    if actor.has_role(*roles):
+        return actor
+    raise PermissionDenied(f"{actor.id} cannot {what}: that needs the role {' or '.join(roles)}")
+
+
+def only_by(actor: Staff, who: str | None, what: str) -> None:
+    """What one member alone may do whatever anyone's roles (their own self rating)."""
+    if who is None or actor.id != who:
+        raise PermissionDenied(f"{actor.id} cannot {what}: only {who or 'nobody'} can")
+
+
+def not_own(actor: Staff, owner: str | None, what: str, instead: str = "") -> None:
+    """Self-dealing, refused whatever the roles: ``actor`` doing ``what`` to their own record
+    (approving their claim, promoting themselves, deciding their own review). ``instead``
+    says who does it."""
+    if owner is not None and actor.id == owner:
+        raise PermissionDenied(f"{actor.id} cannot {what}" + (f"; {instead}" if instead else ""))
+
+
 NOT_ACTORS = frozenset({"expenses.report", "parts.consumption"})
 """Methods whose ``by`` is not checked here: ``expenses.report(by="category")`` groups, and
 ``parts.consumption`` runs inside ``cases.complete``, whose rule applies."""
 
 
-__all__ = ["NOT_ACTORS", "PERMISSIONS", "Rule", "roles"]
+__all__ = [
+    "NOT_ACTORS",
+    "PERMISSIONS",
+    "Rule",
+    "not_own",
+    "only_by",
+    "permit",
+    "permit_role",
+    "roles",
+]

@@ -24,6 +24,7 @@ from aftersales.policy.functions import FunctionRegistry
 from aftersales.ports.hookspecs import Metric, NotifierFactory, StorageFactory
 
 logger = logging.getLogger("aftersales")
+_Callers = list[tuple[str, pluggy.HookCaller]]
 
 
 class RegisteredMetric(NamedTuple):
@@ -62,7 +63,7 @@ class Hooks:
 
     def __init__(self, manager: pluggy.PluginManager) -> None:
         self.manager = manager
-        self._single: dict[tuple[str, str], tuple[tuple[int, ...], pluggy.HookCaller]] = {}
+        self._single: dict[str, tuple[tuple[int, ...], _Callers]] = {}
         self._notifiers: tuple[tuple[int, ...], dict[str, Notifier]] = ((), {})
 
     # -- registration: any failure stops the desk opening ------------------------------------
@@ -94,18 +95,20 @@ class Hooks:
 
     # -- one plugin at a time: a failure is that plugin's alone -------------------------------
     def _each(self, hook: str) -> list[tuple[str, pluggy.HookCaller]]:
-        """``(plugin name, a caller of just that plugin's implementation)`` per implementer."""
+        """``(plugin name, a caller of just that plugin's implementation)`` per implementer;
+        built again only when plugins come or go (asked on every action)."""
         impls = getattr(self.manager.hook, hook).get_hookimpls()
+        shape = tuple(id(i.plugin) for i in impls)
+        cached = self._single.get(hook)
+        if cached is not None and cached[0] == shape:
+            return cached[1]
         plugins = [i.plugin for i in impls]
-        shape = tuple(map(id, plugins))
-        callers = []
-        for impl in impls:
-            cached = self._single.get((hook, impl.plugin_name))
-            if cached is None or cached[0] != shape:  # plugins came or went: build anew
-                others = [p for p in plugins if p is not impl.plugin]
-                cached = (shape, self.manager.subset_hook_caller(hook, others))
-                self._single[(hook, impl.plugin_name)] = cached
-            callers.append((impl.plugin_name, cached[1]))
+        callers = [
+            (impl.plugin_name,
+             self.manager.subset_hook_caller(hook, [p for p in plugins if p is not impl.plugin]))
+            for impl in impls
+        ]  # fmt: skip
+        self._single[hook] = (shape, callers)
         return callers
 
     def case_event(self, event: CaseEvent, case: Case) -> None:

@@ -33,13 +33,12 @@ from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
     NotFound,
-    PermissionDenied,
     PolicyError,
     ValidationError,
     WorkflowError,
 )
 from aftersales.core.model import Case, Notification, PeriodResult, Staff
-from aftersales.core.permissions import roles
+from aftersales.core.permissions import not_own, only_by, permit, permit_role
 from aftersales.core.values import shown
 from aftersales.policy import Policy
 from aftersales.ports.hooks import RegisteredMetric
@@ -224,24 +223,16 @@ class AppraisalService:
 
     def _may_rate(self, member: Staff, actor: Staff, source: str, case_id: str | None) -> None:
         if source == "supervisor":
-            if actor.id == member.id:
-                raise PermissionDenied(f"{actor.id} cannot rate themselves as supervisor")
-            if actor.id != member.supervisor and not actor.has_role(*roles("appraisals.rate")):
-                raise PermissionDenied(f"{actor.id} is not {member.id}'s supervisor or a manager")
+            not_own(actor, member.id, "rate themselves as supervisor")
+            permit(actor, "appraisals.rate", f"give {member.id}'s supervisor rating",
+                   related=actor.id == member.supervisor,
+                   who=f"{member.id}'s supervisor or a manager")  # fmt: skip
         elif source == "self":
-            if actor.id != member.id:
-                raise PermissionDenied(f"only {member.id} gives {member.id}'s self rating")
+            only_by(actor, member.id, f"give {member.id}'s self rating")
         else:
-            if not actor.has_role("service_agent", "manager"):
-                raise PermissionDenied(
-                    f"{actor.id} cannot record customer surveys: that needs the role "
-                    "service_agent or manager"
-                )
-            if actor.id == member.id:
-                raise PermissionDenied(
-                    f"{actor.id} cannot record a customer's rating of themselves; another "
-                    "service agent or a manager records it"
-                )
+            permit_role(actor, ("service_agent", "manager"), "record customer surveys")
+            not_own(actor, member.id, "record a customer's rating of themselves",
+                    "another service agent or a manager records it")  # fmt: skip
             if case_id is None:
                 raise ValidationError("a customer rating names the case_id it is about")
             case = self._cases.get(case_id)
@@ -345,9 +336,7 @@ class AppraisalService:
         the policy names (rewards, improvement plans, dismissal reviews) in one transaction,
         refuse further ratings, and send the outcome notifications."""
         period = _period(period)
-        actor = self._staff.actor(by)
-        if not actor.has_role(*roles("appraisals.finalize")):
-            raise PermissionDenied(f"{by} cannot finalize appraisals: that needs a manager")
+        permit(self._staff.actor(by), "appraisals.finalize", "finalize appraisals")
         if self.is_finalized(period):
             raise ValidationError(f"{period} is already finalized")
         when = self._basis.at(at)
@@ -407,13 +396,10 @@ class AppraisalService:
     ) -> DismissalReview:
         """Record the manager's decision on a dismissal review: ``dismiss``, ``retain`` or
         ``transfer``. The SDK records it; it never dismisses anyone itself."""
-        actor = self._staff.actor(by)
-        if not actor.has_role(*roles("appraisals.decide_review")):
-            raise PermissionDenied(f"{by} cannot decide a dismissal review: that needs a manager")
-        if actor.id == staff_id:
-            raise PermissionDenied(
-                f"{by} cannot decide their own dismissal review; another manager decides it"
-            )
+        actor = permit(self._staff.actor(by), "appraisals.decide_review",
+                       "decide a dismissal review")  # fmt: skip
+        not_own(actor, staff_id, "decide their own dismissal review",
+                "another manager decides it")  # fmt: skip
         if decision not in DECISIONS:
             raise ValidationError(
                 f"decision must be one of {', '.join(DECISIONS)}, not {shown(decision)}"

@@ -105,14 +105,21 @@ class DeskClock:
         return moment(value, "at").astimezone(self.tz)
 
 
-@attrs.frozen
 class Basis:
     """The store, the policies, the clock and the plugins: what every service is given."""
 
-    storage: Storage
-    policies: PolicyBook
-    clock: DeskClock
-    hooks: Hooks
+    __slots__ = ("at", "clock", "hooks", "now", "policies", "storage")
+
+    def __init__(
+        self, storage: Storage, policies: PolicyBook, clock: DeskClock, hooks: Hooks
+    ) -> None:
+        self.storage = storage
+        self.policies = policies
+        self.clock = clock
+        self.hooks = hooks
+        # bound once: asked several times in every action
+        self.at: Callable[[datetime | None], datetime] = clock.at
+        self.now: Callable[[], datetime] = clock.now
 
     @property
     def policy(self) -> Policy:
@@ -121,12 +128,6 @@ class Basis:
 
     def policy_for(self, version: str) -> Policy:
         return self.policies.version(version)
-
-    def at(self, value: datetime | None) -> datetime:
-        return self.clock.at(value)
-
-    def now(self) -> datetime:
-        return self.clock.now()
 
 
 __all__ = ["POLICY_KIND", "Basis", "DeskClock", "PolicyBook"]

@@ -16,8 +16,9 @@ from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.careers import StaffRecord, attendance
 from aftersales.core.convert import to_dict
-from aftersales.core.errors import PermissionDenied, ValidationError
+from aftersales.core.errors import ValidationError
 from aftersales.core.model import Promotion, Staff
+from aftersales.core.permissions import not_own
 from aftersales.services.appraisals import AppraisalService
 from aftersales.services.safety import SafetyService
 from aftersales.services.staff import StaffDirectory, role_list
@@ -57,8 +58,7 @@ class StaffService(StaffDirectory):
         new level's permissions (for example ``supervisor``) in the same step."""
         actor = self._career_manager(by, "staff.promote", "promote staff")
         staff = self.get(id)
-        if actor.id == id:
-            raise PermissionDenied(f"{by} cannot promote themselves")
+        not_own(actor, id, "promote themselves")
         if not staff.active:
             raise ValidationError(f"staff {id} is inactive")
         rank = self._level(to)

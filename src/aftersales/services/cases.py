@@ -25,7 +25,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
-from aftersales.core.permissions import roles
+from aftersales.core.permissions import not_own, permit
 from aftersales.core.sla import Clock
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL, Step, apply, check_allowed, start
@@ -41,6 +41,15 @@ from aftersales.services.training import TrainingService
 
 _ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
 _NEEDS_PPE = frozenset({"diagnose", "complete"})
+_ENGINEER_ONLY = _ENGINEER_ACTIONS | {"accept", "reject"}
+_ENGINEER_MAY = _ENGINEER_ACTIONS | {
+    "accept",
+    "reject",
+    "hold",
+    "release",
+    "notify_delay",
+    "update",
+}
 
 
 def _text(value: Any, what: str, *, required: bool = True) -> str | None:
@@ -130,9 +139,7 @@ class CaseService(CaseBook):
         they were met under."""
         case = self.get(case_id)
         actor = self._staff.actor(by)
-        self._need_role(
-            actor, roles("cases.reapply_policy"), f"re-apply a policy to case {case.number}"
-        )
+        permit(actor, "cases.reapply_policy", f"re-apply a policy to case {case.number}")
         policy = self._basis.policy
         if case.policy_version == policy.version:
             raise ValidationError(f"case {case.number} is already under policy {policy.version}")
@@ -164,7 +171,7 @@ class CaseService(CaseBook):
         """Record a customer's fault report; the policy decides its priority."""
         when = self._basis.at(at)
         actor = self._staff.actor(by)
-        self._need_role(actor, roles("cases.report"), "report a case")
+        permit(actor, "cases.report", "report a case")
         cust = _record(Customer, customer, "customer")
         prod = _record(Product, product, "product")
         fault_text = _text(fault, "fault")
@@ -577,12 +584,11 @@ class CaseService(CaseBook):
                 f"satisfaction must be a whole number from 1 to 5, not {shown(satisfaction)}"
             )
         case = self.get(case_id)
-        self._staff.actor(by)
-        if by in {h.engineer for h in case.handovers}:
-            raise PermissionDenied(
-                f"{by} worked on case {case.number} and cannot record its customer's "
-                "satisfaction; another service agent or a manager calls back"
-            )
+        actor = self._staff.actor(by)
+        for handover in case.handovers:
+            not_own(actor, handover.engineer,
+                    f"record the satisfaction of case {case.number}, which they worked on",
+                    "another service agent or a manager calls back")  # fmt: skip
         comments = values.text(comments, "the comments", required=False)
         data = {"satisfaction": satisfaction, "comments": comments}
         return self._act(case_id, "follow_up", by, at, version, data)
@@ -694,25 +700,13 @@ class CaseService(CaseBook):
         return after
 
     def _permit(self, case: Case, actor: Staff, step: Step) -> None:
-        action = step.action
+        # the relation in the table's rows of these actions is "the case's engineer"
         engineer = case.engineer is not None and actor.id == case.engineer
-        if action in _ENGINEER_ACTIONS or action in ("accept", "reject"):
-            if not engineer:
-                who = f"the assigned engineer ({case.engineer})" if case.engineer else "an engineer"
-                verb = action.replace("_", " ")
-                raise PermissionDenied(
-                    f"{actor.id} cannot {verb} case {case.number}: only {who} can"
-                )
-        elif action in ("hold", "release", "notify_delay", "update"):
-            if not (engineer or actor.has_role(*roles(f"cases.{action}"))):
-                raise PermissionDenied(
-                    f"{actor.id} cannot {action.replace('_', ' ')} case {case.number}: only the "
-                    "assigned engineer, a service agent or a manager can"
-                )
-        else:
-            self._need_role(
-                actor, roles(f"cases.{action}"), f"{action.replace('_', ' ')} case {case.number}"
-            )
+        verb = step.action.replace("_", " ")
+        assigned = f"the assigned engineer ({case.engineer})" if case.engineer else "an engineer"
+        who = assigned if step.action in _ENGINEER_ONLY else None
+        permit(actor, f"cases.{step.action}", f"{verb} case {case.number}",
+               related=engineer and step.action in _ENGINEER_MAY, who=who)  # fmt: skip
 
     def _check_ppe(self, case: Case, action: str) -> None:
         rules = self.rules(case).safety
@@ -722,13 +716,6 @@ class CaseService(CaseBook):
                 f"cannot {action} case {case.number}: {case.engineer} has not checked "
                 f"{', '.join(missing)} (require ppe, {rules.ppe_location}); record the "
                 "safety checklist first (desk.safety.checklist)"
-            )
-
-    @staticmethod
-    def _need_role(actor: Staff, roles: Sequence[str], what: str) -> None:
-        if not actor.has_role(*roles):
-            raise PermissionDenied(
-                f"{actor.id} cannot {what}: that needs the role {' or '.join(roles)}"
             )
 
     def _engineer(self, staff_id: str) -> Staff:

@@ -26,7 +26,6 @@ from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
     NotFound,
-    PermissionDenied,
     PolicyError,
     ValidationError,
     WorkflowError,
@@ -41,7 +40,7 @@ from aftersales.core.expenses import (
     check_claim_move,
 )
 from aftersales.core.model import Notification
-from aftersales.core.permissions import roles
+from aftersales.core.permissions import not_own, permit, permit_role
 from aftersales.core.values import shown
 from aftersales.ports.storage import event_record as _event
 from aftersales.services.basis import Basis
@@ -270,9 +269,8 @@ class ExpenseService:
         role = claim.waiting_for
         if role is None:
             raise WorkflowError(f"claim {claim_id} is {claim.status}, not waiting for approval")
-        actor = self._staff.actor(by)
-        if not actor.has_role(role) or actor.id == claim.staff_id:
-            raise PermissionDenied(f"{by} cannot reject claim {claim_id} as {role}")
+        actor = permit_role(self._staff.actor(by), (role,), f"reject claim {claim_id} as {role}")
+        not_own(actor, claim.staff_id, "reject their own claim")
         if not isinstance(reason, str) or not reason.strip():
             raise ValidationError("a rejection needs a reason")
         after = attrs.evolve(claim, status="rejected", reason=reason.strip(),
@@ -283,11 +281,8 @@ class ExpenseService:
         """Record the payment of an approved claim (finance)."""
         claim = self.get(claim_id)
         check_claim_move(claim, "pay")
-        actor = self._staff.actor(by)
-        if not actor.has_role(*roles("expenses.pay")):
-            raise PermissionDenied(f"{by} cannot pay claims: that needs the role finance")
-        if actor.id == claim.staff_id:
-            raise PermissionDenied(f"{by} cannot pay their own claim")
+        actor = permit(self._staff.actor(by), "expenses.pay", "pay claims")
+        not_own(actor, claim.staff_id, "pay their own claim", "another member of finance pays it")
         after = attrs.evolve(claim, status="paid", paid_by=actor.id, version=claim.version + 1)
         return self._save(claim, after, "paid", by, self._basis.at(at))
 
@@ -345,9 +340,8 @@ class ExpenseService:
     # -- helpers ------------------------------------------------------------------------------
     def _own(self, claim_id: str, by: str, what: str) -> Claim:
         claim = self.get(claim_id)
-        self._staff.actor(by)
-        if by != claim.staff_id:
-            raise PermissionDenied(f"{by} cannot {what} {claim.staff_id}'s claim")
+        permit(self._staff.actor(by), f"expenses.{what}", f"{what} {claim.staff_id}'s claim",
+               related=by == claim.staff_id)  # fmt: skip
         return claim
 
     def _save(self, before: Claim, after: Claim, kind: str, by: str, at: datetime) -> Claim:

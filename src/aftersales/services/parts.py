@@ -49,7 +49,7 @@ from aftersales.core.parts import (
     apply,
     expired,
 )
-from aftersales.core.permissions import roles
+from aftersales.core.permissions import not_own, permit, permit_role
 from aftersales.core.values import shown
 from aftersales.ports.storage import Transaction
 from aftersales.ports.storage import event_record as _event
@@ -131,12 +131,13 @@ class PartsService:
         self._cases = cases
 
     # -- who ----------------------------------------------------------------------------------
-    def _actor(self, by: str, roles: Iterable[str], what: str) -> Staff:
-        actor = self._staff.actor(by)
-        roles = tuple(roles)
-        if not actor.has_role(*roles):
-            raise PermissionDenied(f"{by} cannot {what}: that needs the role {' or '.join(roles)}")
-        return actor
+    def _actor(self, by: str, action: str, what: str) -> Staff:
+        return permit(self._staff.actor(by), action, what)
+
+    def _approver(self, approved_by: str) -> Staff:
+        """Who approves a stock adjustment or a count sheet: a manager."""
+        return permit_role(self._staff.actor(approved_by), ("manager",),
+                           "approve stock adjustments")  # fmt: skip
 
     def _create(self, kind: str, key: str, value: Any, by: str, at: datetime) -> None:
         event = {"version": 1, "type": f"{kind}_added", "at": at.isoformat(), "by": by,
@@ -171,7 +172,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> Part:
         """Add a part to the catalog (a storekeeper or manager)."""
-        self._actor(by, roles("parts.add_part"), "add parts")
+        self._actor(by, "parts.add_part", "add parts")
         cost = values.amount(unit_cost, "unit_cost")
         for value, what in (
             (reorder_point, "reorder_point"),
@@ -207,7 +208,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> Location:
         """A warehouse, a bin, or an engineer's van (``kind="van", engineer=...``)."""
-        self._actor(by, roles("parts.add_location"), "add locations")
+        self._actor(by, "parts.add_location", "add locations")
         if kind not in LOCATION_KINDS:
             raise ValidationError(
                 f"kind must be one of {', '.join(LOCATION_KINDS)}, not {shown(kind)}"
@@ -227,9 +228,9 @@ class PartsService:
         self, *, id: str, name: str, by: str, qualified: bool = False, at: datetime | None = None
     ) -> Supplier:
         """Add a supplier; only a manager may add one already qualified."""
-        actor = self._actor(by, roles("parts.add_supplier"), "add suppliers")
-        if qualified and not actor.has_role("manager"):
-            raise PermissionDenied(f"{by} cannot qualify suppliers: that needs a manager")
+        actor = self._actor(by, "parts.add_supplier", "add suppliers")
+        if qualified:
+            permit(actor, "parts.qualify", "qualify suppliers")
         supplier = Supplier(_text(id, "id"), _text(name, "name"), qualified)
         self._create("supplier", supplier.id, supplier, by, self._basis.at(at))
         return attrs.evolve(supplier, version=1)
@@ -239,7 +240,7 @@ class PartsService:
 
     def qualify(self, id: str, *, by: str, at: datetime | None = None) -> Supplier:
         """Mark a supplier qualified (a manager)."""
-        self._actor(by, roles("parts.qualify"), "qualify suppliers")
+        self._actor(by, "parts.qualify", "qualify suppliers")
         record = self._basis.storage.get("supplier", values.key(id, "supplier id"))
         if record is None:
             raise NotFound(f"no supplier {shown(id)}")
@@ -272,7 +273,7 @@ class PartsService:
         ``po`` is the purchase order it answers: the delivery may not exceed what is still due.
         The stock, the order and the supplier's inspection record are one transaction.
         """
-        self._actor(by, roles("parts.receive"), "receive deliveries")
+        self._actor(by, "parts.receive", "receive deliveries")
         when = self._basis.at(at)
         order = None if po is None else self.purchase_order(po)
         receipt = self._receipt(sku, quantity, location, supplier, inspection, accepted,
@@ -294,7 +295,7 @@ class PartsService:
         (``[{"sku": ..., "quantity": ..., "accepted": ..., "reason": ...}]``, the last two
         when the inspection failed): see :meth:`receive`. Every line is checked before
         anything is written, and all of them are taken in in one transaction."""
-        self._actor(by, roles("parts.receive_order"), "receive deliveries")
+        self._actor(by, "parts.receive_order", "receive deliveries")
         when = self._basis.at(at)
         order = self.purchase_order(po)
         receipts: builtins.list[_Receipt] = []
@@ -409,7 +410,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> Part:  # fmt: skip
         """Move stock between locations (a storekeeper)."""
-        self._actor(by, roles("parts.transfer"), "move stock")
+        self._actor(by, "parts.transfer", "move stock")
         self.location(from_location)
         self.location(to_location)
         when = self._basis.at(at)
@@ -421,7 +422,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> Part:  # fmt: skip
         """Write off damaged or expired stock, with the reason."""
-        self._actor(by, roles("parts.scrap"), "scrap stock")
+        self._actor(by, "parts.scrap", "scrap stock")
         self.location(location)
         return self._move(self.part(sku), "scrapped", _quantity(quantity), by, self._basis.at(at),
                           location=location, reason=_text(reason, "the reason"))  # fmt: skip
@@ -433,10 +434,9 @@ class PartsService:
         """Correct the books to the shelf: only with a reason and a manager's approval (not
         the storekeeper's own)."""
         values.flag(increase, "increase")
-        self._actor(by, roles("parts.adjust"), "adjust stock")
-        approver = self._actor(approved_by, ("manager",), "approve stock adjustments")
-        if approver.id == by:
-            raise PermissionDenied(f"{by} cannot approve their own adjustment")
+        self._actor(by, "parts.adjust", "adjust stock")
+        approver = self._approver(approved_by)
+        not_own(approver, by, "approve their own adjustment", "another manager approves")
         return self._move(self.part(sku), "adjusted", _quantity(quantity), by, self._basis.at(at),
                           location=location, reason=_text(reason, "the reason"),
                           approved_by=approver.id, increase=increase)  # fmt: skip
@@ -486,7 +486,7 @@ class PartsService:
         at: datetime | None = None,
     ) -> PurchaseOrder:
         """Order parts (``[{"sku": ..., "quantity": ...}]``) from a qualified supplier."""
-        self._actor(by, roles("parts.order"), "order parts")
+        self._actor(by, "parts.order", "order parts")
         source = self.supplier(supplier)
         if not source.qualified:
             raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
@@ -557,7 +557,7 @@ class PartsService:
     ) -> CountSheet:
         """Record a count sheet for a location: every part the books hold there, and any
         counted there, against the books. Variances are settled with :meth:`settle`."""
-        self._actor(by, roles("parts.count"), "count stock")
+        self._actor(by, "parts.count", "count stock")
         self.location(location)
         if not isinstance(counts, Mapping) or not all(isinstance(k, str) for k in counts):
             raise ValidationError("counts maps each SKU to the number counted: {'SEAL-9': 8}")
@@ -595,14 +595,11 @@ class PartsService:
         sheet = from_dict(CountSheet, record.data)
         if sheet.settled_by is not None:
             raise WorkflowError(f"count sheet {sheet_id} is settled already")
-        self._actor(by, roles("parts.settle"), "settle a stocktake")
-        approver = self._actor(approved_by, ("manager",), "approve stock adjustments")
+        self._actor(by, "parts.settle", "settle a stocktake")
+        approver = self._approver(approved_by)
         for who, role in ((by, "settle it"), (sheet.counted_by, "counted it")):
-            if approver.id == who:
-                raise PermissionDenied(
-                    f"{approver.id} cannot approve count sheet {sheet_id}: they {role}; "
-                    "another manager approves"
-                )
+            not_own(approver, who, f"approve count sheet {sheet_id}: they {role}",
+                    "another manager approves")  # fmt: skip
         reason = _text(reason, "the reason")
         when = self._basis.at(at)
         # Every adjustment and the settled mark go in one transaction: a failure writes
@@ -683,12 +680,9 @@ class PartsService:
         The policy's ``approve requisition`` rules pick who must approve; with none matching,
         it is approved at once."""
         case = self._cases.get(case_id)
-        self._staff.actor(by)
-        if case.engineer != by:
-            raise PermissionDenied(
-                f"{by} cannot request parts for {case.number}: only its engineer "
-                f"({case.engineer or 'none yet'}) can"
-            )
+        permit(self._staff.actor(by), "parts.request", f"request parts for {case.number}",
+               related=case.engineer == by,
+               who=f"its engineer ({case.engineer or 'none yet'})")  # fmt: skip
         wanted = [
             RequisitionLine(sku, quantity) for sku, quantity in _lines(lines, "a requisition")
         ]
@@ -744,7 +738,7 @@ class PartsService:
         role = req.waiting_for
         if role is None:
             raise WorkflowError(f"requisition {id} is {req.status}, not waiting for approval")
-        self._actor(by, (role,), f"reject requisition {id} as {role}")
+        permit_role(self._staff.actor(by), (role,), f"reject requisition {id} as {role}")
         when = self._basis.at(at)
         after = attrs.evolve(req, status="rejected", reason=_text(reason, "the reason"),
                              version=req.version + 1)  # fmt: skip
@@ -757,7 +751,7 @@ class PartsService:
     ) -> Requisition:  # fmt: skip
         """A storekeeper issues an approved requisition: every line moves from
         ``from_location`` to the engineer's van (or ``to_location``), in one transaction."""
-        self._actor(by, roles("parts.issue"), "issue parts")
+        self._actor(by, "parts.issue", "issue parts")
         req = self.requisition(id)
         if req.status != "approved":
             raise WorkflowError(f"requisition {id} is {req.status}; only an approved one is issued")
@@ -800,7 +794,7 @@ class PartsService:
         ledger = self._case_parts(case_id)
         case = self._cases.get(case_id)
         if by != case.engineer:
-            self._actor(by, roles("parts.return_parts"), "return parts")
+            self._actor(by, "parts.return_parts", "return parts")
         self.location(to_location)
         when = self._basis.at(at)
         returned = dict(ledger.returned)

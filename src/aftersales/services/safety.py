@@ -21,7 +21,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from aftersales.core.model import Case, Notification
-from aftersales.core.permissions import roles
+from aftersales.core.permissions import permit
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
 from aftersales.core.values import shown
 from aftersales.ports.storage import event_record as _event
@@ -221,8 +221,7 @@ class SafetyService:
         self, id: str, *, description: str, owner: str, by: str, at: datetime | None = None
     ) -> Incident:
         """A corrective action for an incident (a manager), owned by a staff member."""
-        if not self._staff.actor(by).has_role(*roles("safety.add_action")):
-            raise PermissionDenied(f"{by} cannot set corrective actions: a manager can")
+        permit(self._staff.actor(by), "safety.add_action", "set corrective actions")
         self._staff.get(owner)
         incident = self.incident(id)
         when = self._basis.at(at)
@@ -239,8 +238,8 @@ class SafetyService:
             raise NotFound(f"incident {id} has no action {index}")
         action = incident.actions[index]
         actor = self._staff.actor(by)
-        if actor.id != action.owner and not actor.has_role(*roles("safety.complete_action")):
-            raise PermissionDenied(f"{by} cannot complete {action.owner}'s action")
+        permit(actor, "safety.complete_action", f"complete {action.owner}'s action",
+               related=actor.id == action.owner)  # fmt: skip
         when = self._basis.at(at)
         actions = list(incident.actions)
         actions[index] = attrs.evolve(action, done_at=when)
@@ -249,11 +248,7 @@ class SafetyService:
 
     # -- helpers ------------------------------------------------------------------------------
     def _keeper(self, by: str, action: str, what: str) -> None:
-        allowed = roles(action)
-        if not self._staff.actor(by).has_role(*allowed):
-            raise PermissionDenied(
-                f"{by} cannot {what}: that needs the role {' or '.join(allowed)}"
-            )
+        permit(self._staff.actor(by), action, what)
 
     def _save(self, before: Tool, after: Tool, kind: str, by: str, at: datetime) -> Tool:
         with self._basis.storage.transaction() as tx:

@@ -23,7 +23,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import ROLES, Rotation, Staff
-from aftersales.core.permissions import roles
+from aftersales.core.permissions import permit
 from aftersales.core.values import shown
 from aftersales.services.basis import Basis
 from aftersales.services.cache import SnapshotCache
@@ -153,10 +153,7 @@ class StaffDirectory:
         stays. ``by`` is the member themselves, or a supervisor or manager."""
         staff = self.get(id)
         actor = self.actor(by)
-        if actor.id != id and not actor.has_role(*roles("staff.update")):
-            raise PermissionDenied(
-                f"{by} cannot change staff {id}'s details: only they, a supervisor or a manager can"
-            )
+        permit(actor, "staff.update", f"change staff {id}'s details", related=actor.id == id)
         new_email, new_phone, new_team = _contact(
             id,
             email=staff.email if isinstance(email, _Keep) else email,
@@ -178,9 +175,7 @@ class StaffDirectory:
         """Mark a member inactive: they keep their history but can no longer act. ``by`` is
         a manager; the last active manager cannot be deactivated (nobody could undo it)."""
         staff = self.get(id)
-        actor = self.actor(by)
-        if not actor.has_role(*roles("staff.deactivate")):
-            raise PermissionDenied(f"{by} cannot deactivate staff {id}: only a manager can")
+        actor = permit(self.actor(by), "staff.deactivate", f"deactivate staff {id}")
         if not staff.active:
             raise ValidationError(f"staff {id} is already inactive")
         if staff.has_role("manager") and self.with_role("manager") == [id]:
@@ -194,9 +189,8 @@ class StaffDirectory:
     def reactivate(self, id: str, *, by: str, at: datetime | None = None) -> Staff:
         """Let an inactive member act again (a manager, never the member themselves)."""
         staff = self.get(id)
-        actor = self.actor(by)  # an inactive member cannot act, so not on their own record
-        if not actor.has_role(*roles("staff.reactivate")):
-            raise PermissionDenied(f"{by} cannot reactivate staff {id}: only a manager can")
+        # an inactive member cannot act, so not on their own record
+        actor = permit(self.actor(by), "staff.reactivate", f"reactivate staff {id}")
         if staff.active:
             raise ValidationError(f"staff {id} is active already")
         after = attrs.evolve(staff, active=True, version=staff.version + 1)
@@ -266,11 +260,7 @@ class StaffDirectory:
         return self.levels.index(level)
 
     def _career_manager(self, by: str, action: str, what: str) -> Staff:
-        actor = self.actor(by)
-        allowed = roles(action)
-        if not actor.has_role(*allowed):
-            raise PermissionDenied(f"{by} cannot {what}: that needs a {' or '.join(allowed)}")
-        return actor
+        return permit(self.actor(by), action, what)
 
     def actor(self, id: str) -> Staff:
         """The active staff member ``id``, for checking who acts."""

@@ -33,7 +33,7 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.model import Case, Notification, Staff
-from aftersales.core.permissions import roles
+from aftersales.core.permissions import not_own, permit, permit_role
 from aftersales.core.training import (
     AREAS,
     METHODS,
@@ -97,10 +97,9 @@ class TrainingService:
         """Record an attempt (by a supervisor or manager, not the member): the weighted score,
         pass or fail, and on a pass the certificate."""
         rules = self.rules
-        actor = self._staff.actor(by)
-        if not actor.has_role(*roles("training.assess")) or actor.id == staff_id:
-            raise PermissionDenied(f"{by} cannot assess {staff_id}: a supervisor or manager "
-                                   "other than the member assesses")  # fmt: skip
+        staff_id = values.key(staff_id, "a staff id")
+        actor = permit(self._staff.actor(by), "training.assess", f"assess {staff_id}")
+        not_own(actor, staff_id, "assess themselves", "another supervisor or manager assesses")
         member = self._staff.get(staff_id)
         if not member.active:
             raise WorkflowError(f"staff {staff_id} is inactive: reactivate them to assess them")
@@ -319,9 +318,7 @@ class TrainingService:
 
     # -- plan helpers -------------------------------------------------------------------------
     def _planner(self, by: str, action: str, what: str) -> None:
-        allowed = roles(action)
-        if not self._staff.actor(by).has_role(*allowed):
-            raise PermissionDenied(f"{by} cannot {what}: that needs a {' or '.join(allowed)}")
+        permit(self._staff.actor(by), action, what)
 
     def _next_session(self, certificate: str, after: datetime) -> tuple[Course, Session] | None:
         """The earliest session not yet held of a course for ``certificate``, after ``after``."""
@@ -383,8 +380,7 @@ class TrainingService:
                 f"{engineer.id} lacks the certificate(s) {names} that case {case.number} needs; "
                 "a manager may assign anyway with override= and a reason"
             )
-        if not actor.has_role("manager"):
-            raise PermissionDenied(f"{actor.id} cannot override certificate rules: a manager can")
+        permit_role(actor, ("manager",), "override certificate rules")
         if not override.strip():
             raise ValidationError("an override needs a reason")
         return {"certificates": [name for name, _ in missing], "reason": override.strip(),
