@@ -110,7 +110,7 @@ def test_nobody_records_a_customers_word_on_their_own_work(desk: ServiceDesk) ->
     with pytest.raises(PermissionDenied, match="rating of themselves"):
         desk.appraisals.rate("x1", source="customer", by="x1", case_id=case.id, **args)
     with pytest.raises(
-        PermissionDenied, match="cannot record the satisfaction of case .* which they worked on"
+        PermissionDenied, match="which they worked on"
     ):
         desk.cases.follow_up(case.id, by="x1", satisfaction=5, at=at(230))
     desk.appraisals.rate("x1", source="customer", by="cs1", case_id=case.id, **args)
