@@ -109,9 +109,7 @@ def test_nobody_records_a_customers_word_on_their_own_work(desk: ServiceDesk) ->
     args = {"period": NOV, "indicator": "attitude", "score": 100, "at": at(220)}
     with pytest.raises(PermissionDenied, match="rating of themselves"):
         desk.appraisals.rate("x1", source="customer", by="x1", case_id=case.id, **args)
-    with pytest.raises(
-        PermissionDenied, match="which they worked on"
-    ):
+    with pytest.raises(PermissionDenied, match="which they worked on"):
         desk.cases.follow_up(case.id, by="x1", satisfaction=5, at=at(230))
     desk.appraisals.rate("x1", source="customer", by="cs1", case_id=case.id, **args)
     assert desk.cases.follow_up(case.id, by="cs1", satisfaction=4, at=at(230)).status
