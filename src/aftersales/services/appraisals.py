@@ -43,7 +43,7 @@ from aftersales.core.values import shown
 from aftersales.policy import Policy
 from aftersales.ports.hooks import RegisteredMetric
 from aftersales.ports.hookspecs import CaseClocks, CaseReader, StaffCases
-from aftersales.ports.storage import CaseQuery, Storage, utc_text
+from aftersales.ports.storage import CaseQuery, Storage, event_record, utc_text
 from aftersales.services.basis import Basis
 from aftersales.services.case_book import CaseBook
 from aftersales.services.clocks import Clocks
@@ -51,10 +51,6 @@ from aftersales.services.notifications import NotificationService
 from aftersales.services.staff import StaffDirectory
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-def _event(kind: str, at: str, by: str, data: Any, version: int = 1) -> dict[str, Any]:
-    return {"version": version, "type": kind, "at": at, "by": by, "data": data}
 
 
 def _period(value: str) -> str:
@@ -210,8 +206,7 @@ class AppraisalService:
             record = self._basis.storage.get("ratings", key)
             version = 0 if record is None else record.version
             given = [] if record is None else list(record.data["ratings"])
-            event = {"version": version + 1, "type": "rated", "at": when.isoformat(),
-                     "by": by, "data": to_dict(rating)}  # fmt: skip
+            event = event_record(version + 1, "rated", by, when, to_dict(rating))
             try:
                 with self._basis.storage.transaction() as tx:
                     tx.append("ratings", key, version, [event],
@@ -349,17 +344,16 @@ class AppraisalService:
             },
         }
         outcomes, reviews, notes = self._outcomes(period, results, data["results"], when)
-        stamp = when.isoformat()
         with self._notifications.transaction(notes, when) as tx:
-            tx.append("period", period, 0, [_event("finalized", stamp, by, data)], data)
+            tx.append("period", period, 0, [event_record(1, "finalized", by, when, data)], data)
             for outcome in outcomes:
                 key = f"{period}/{outcome.staff_id}/{outcome.kind}"
-                tx.append("outcome", key, 0, [_event(outcome.kind, stamp, by, to_dict(outcome))],
-                          to_dict(outcome))  # fmt: skip
+                event = event_record(1, outcome.kind, by, when, to_dict(outcome))
+                tx.append("outcome", key, 0, [event], to_dict(outcome))
             for review in reviews:
                 key = f"{review.period}/{review.staff_id}"
-                tx.append("review", key, 0, [_event("review_opened", stamp, by, to_dict(review))],
-                          to_dict(review))  # fmt: skip
+                event = event_record(1, "review_opened", by, when, to_dict(review))
+                tx.append("review", key, 0, [event], to_dict(review))
         return results
 
     def history(self, staff_id: str) -> list[PeriodResult]:
@@ -418,7 +412,7 @@ class AppraisalService:
         when = self._basis.at(at)
         decided = attrs.evolve(review, decision=decision, reason=reason.strip(), decided_by=by,
                                decided_at=when)  # fmt: skip
-        event = _event("review_decided", when.isoformat(), by, to_dict(decided), record.version + 1)
+        event = event_record(record.version + 1, "review_decided", by, when, to_dict(decided))
         with self._basis.storage.transaction() as tx:
             tx.append("review", key, record.version, [event], to_dict(decided))
         return decided

@@ -16,7 +16,7 @@ from aftersales.core.model import Case
 from aftersales.core.values import moment
 from aftersales.policy import FunctionRegistry, Policy, parse_policy
 from aftersales.ports.hooks import Hooks
-from aftersales.ports.storage import Storage
+from aftersales.ports.storage import Storage, event_record
 
 POLICY_KIND = "policy"
 
@@ -53,13 +53,8 @@ class PolicyBook:
                         hint="give the changed policy a new version in its policy block",
                     )
                 return
-            event = {
-                "version": 1,
-                "type": "policy_stored",
-                "at": datetime.now(timezone.utc).isoformat(),  # when stored, not a case time
-                "by": "",
-                "data": {"filename": policy.filename},
-            }
+            stored_at = datetime.now(timezone.utc)  # when stored, not a case time
+            event = event_record(1, "policy_stored", "", stored_at, {"filename": policy.filename})
             try:
                 with self._storage.transaction() as tx:
                     tx.append(POLICY_KIND, policy.version, 0, [event], snapshot)

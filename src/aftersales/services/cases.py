@@ -31,7 +31,7 @@ from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL, Step, apply, check_allowed, start
 from aftersales.policy import Policy
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
-from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, utc_text
+from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, event_record, utc_text
 from aftersales.services.case_book import KIND, CaseBook
 from aftersales.services.clocks import Clocks
 from aftersales.services.notifications import NotificationService
@@ -740,13 +740,7 @@ class CaseService(CaseBook):
             followed_up_at=None if case.follow_up is None else utc_text(case.follow_up.at),
             rework_of=case.rework_of,
         )
-        stored = {
-            "version": event.version,
-            "type": event.type,
-            "at": event.at.isoformat(),
-            "by": event.by,
-            "data": event.data,
-        }
+        stored = event_record(event.version, event.type, event.by, event.at, event.data)
         tx.append(KIND, case.id, expected, [stored], to_dict(case), index)
 
     def _notes(self, before: Case, after: Case, event: CaseEvent) -> list[Notification]:

@@ -22,10 +22,8 @@ import attrs
 from aftersales.core import values
 from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.boundary import public_api
-from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ConflictError,
-    NotFound,
     PolicyError,
     ValidationError,
     WorkflowError,
@@ -42,10 +40,11 @@ from aftersales.core.expenses import (
 from aftersales.core.model import Notification
 from aftersales.core.permissions import not_own, permit, permit_role
 from aftersales.core.values import shown
-from aftersales.ports.storage import event_record as _event
+from aftersales.ports.storage import event_record
 from aftersales.services.basis import Basis
 from aftersales.services.case_book import CaseBook
 from aftersales.services.notifications import NotificationService
+from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 
 _PER = {"night": "nights", "day": "days"}
@@ -65,6 +64,7 @@ class ExpenseService:
         self._staff = staff
         self._notifications = notifications
         self._cases = cases
+        self._claims = Repository(basis.storage, "claim", Claim, "expense claim")
 
     @property
     def rules(self) -> Any:
@@ -136,22 +136,17 @@ class ExpenseService:
         when = self._basis.at(at)
         claim = Claim(f"EX-{uuid.uuid4().hex[:10]}", by, self._lines(lines), linked, "draft",
                       when, version=1)  # fmt: skip
-        with self._basis.storage.transaction() as tx:
-            tx.append("claim", claim.id, 0, [_event(1, "drafted", by, when, {})], to_dict(claim))
-        return claim
+        return self._claims.create(claim, "drafted", by, when)
 
     def get(self, claim_id: str) -> Claim:
-        record = self._basis.storage.get("claim", values.key(claim_id, "claim id"))
-        if record is None:
-            raise NotFound(f"no expense claim {shown(claim_id)}")
-        return from_dict(Claim, record.data)
+        return self._claims.get(claim_id)
 
     def claims(self, *, status: str | None = None) -> builtins.list[Claim]:
         if status is not None and status not in CLAIM_STATES:
             raise ValidationError(
                 f"unknown claim status {shown(status)}; statuses: {', '.join(CLAIM_STATES)}"
             )
-        found = [from_dict(Claim, r.data) for r in self._basis.storage.scan("claim")]
+        found = self._claims.all()
         return sorted((c for c in found if status in (None, c.status)), key=lambda c: c.created_at)
 
     def edit(
@@ -238,10 +233,9 @@ class ExpenseService:
                 for number in invoices:
                     if tx.get("invoice", number) is None:
                         tx.append("invoice", number, 0,
-                                  [_event(1, "used", by, when, {"claim": claim.id})],
+                                  [event_record(1, "used", by, when, {"claim": claim.id})],
                                   {"claim": claim.id})  # fmt: skip
-                event = _event(after.version, "submitted", by, when, {})
-                tx.append("claim", claim.id, claim.version, [event], to_dict(after))
+                self._claims.save(claim, after, "submitted", by, when, tx=tx)
         except ConflictError:
             raise ValidationError(
                 "an invoice of this claim was just used on another claim"
@@ -347,9 +341,7 @@ class ExpenseService:
     def _save(self, before: Claim, after: Claim, kind: str, by: str, at: datetime) -> Claim:
         """Store ``after``, and tell the next approvers, if any, in the same transaction."""
         with self._notifications.transaction(self._next_approvers(after, at), at) as tx:
-            tx.append("claim", before.id, before.version,
-                      [_event(after.version, kind, by, at, {"reason": after.reason})],
-                      to_dict(after))  # fmt: skip
+            self._claims.save(before, after, kind, by, at, {"reason": after.reason}, tx=tx)
         return after
 
     def _next_approvers(self, claim: Claim, at: datetime) -> list[Notification]:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -22,7 +22,6 @@ from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
-    ConflictError,
     NotFound,
     PermissionDenied,
     ValidationError,
@@ -51,11 +50,11 @@ from aftersales.core.parts import (
 )
 from aftersales.core.permissions import not_own, permit, permit_role
 from aftersales.core.values import shown
-from aftersales.ports.storage import Transaction
-from aftersales.ports.storage import event_record as _event
+from aftersales.ports.storage import Transaction, event_record
 from aftersales.services.basis import Basis
 from aftersales.services.case_book import CaseBook
 from aftersales.services.notifications import NotificationService
+from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 
 _UNACCOUNTED_AFTER = timedelta(days=7)
@@ -89,8 +88,11 @@ def _lines(lines: Any, what: str) -> builtins.list[tuple[str, int]]:
     return list(merged.items())
 
 
-def _movement_event(m: Movement) -> dict[str, Any]:
-    return _event(m.version, m.type, m.by, m.at, to_dict(m))
+def _movement_record(m: Movement) -> dict[str, Any]:
+    return event_record(m.version, m.type, m.by, m.at, to_dict(m))
+
+
+A = TypeVar("A", Part, Location, Supplier)
 
 
 @attrs.frozen
@@ -129,6 +131,13 @@ class PartsService:
         self._staff = staff
         self._notifications = notifications
         self._cases = cases
+        storage = basis.storage
+        self._catalog = Repository(storage, "part", Part, "part", key=lambda p: p.sku)
+        self._locations = Repository(storage, "location", Location, "location")
+        self._suppliers = Repository(storage, "supplier", Supplier, "supplier")
+        self._orders = Repository(storage, "order", PurchaseOrder, "order")
+        self._counts = Repository(storage, "count", CountSheet, "count sheet")
+        self._requisitions = Repository(storage, "requisition", Requisition, "requisition")
 
     # -- who ----------------------------------------------------------------------------------
     def _actor(self, by: str, action: str, what: str) -> Staff:
@@ -139,20 +148,10 @@ class PartsService:
         return permit_role(self._staff.actor(approved_by), ("manager",),
                            "approve stock adjustments")  # fmt: skip
 
-    def _create(self, kind: str, key: str, value: Any, by: str, at: datetime) -> None:
-        event = {"version": 1, "type": f"{kind}_added", "at": at.isoformat(), "by": by,
-                 "data": to_dict(value)}  # fmt: skip
-        try:
-            with self._basis.storage.transaction() as tx:
-                tx.append(kind, key, 0, [event], to_dict(attrs.evolve(value, version=1)))
-        except ConflictError:
-            raise ConflictError(f"there is already a {kind} {shown(key)}") from None
-
-    def _get(self, kind: str, key: str, cls: type[Any]) -> Any:
-        record = self._basis.storage.get(kind, values.key(key, f"{kind} id"))
-        if record is None:
-            raise NotFound(f"no {kind} {shown(key)}")
-        return from_dict(cls, record.data)
+    def _create(self, repo: Repository[A], value: A, by: str, at: datetime) -> A:
+        """Add a catalog entry: version 1, its ``<kind>_added`` event holding the entry."""
+        added = attrs.evolve(value, version=1)
+        return repo.create(added, f"{repo.kind}_added", by, at, to_dict(value))
 
     # -- catalog ------------------------------------------------------------------------------
     def add_part(
@@ -187,14 +186,13 @@ class PartsService:
                     values.name(category, "category"), cost, values.name(unit, "unit"),
                     values.text(specification, "specification", required=False),
                     reorder_point, reorder_quantity, shelf_life_days, lines)  # fmt: skip
-        self._create("part", part.sku, part, by, self._basis.at(at))
-        return attrs.evolve(part, version=1)
+        return self._create(self._catalog, part, by, self._basis.at(at))
 
     def part(self, sku: str) -> Part:
-        return self._get("part", sku, Part)  # type: ignore[no-any-return]
+        return self._catalog.get(sku)
 
     def parts(self, *, category: str | None = None) -> builtins.list[Part]:
-        found = [from_dict(Part, r.data) for r in self._basis.storage.scan("part")]
+        found = self._catalog.all()
         return [p for p in found if category is None or p.category == category]
 
     def add_location(
@@ -218,11 +216,10 @@ class PartsService:
         if engineer is not None and not self._staff.get(engineer).has_role("engineer"):
             raise ValidationError(f"{engineer} is not an engineer")
         location = Location(_text(id, "id"), _text(name, "name"), kind, engineer)
-        self._create("location", location.id, location, by, self._basis.at(at))
-        return attrs.evolve(location, version=1)
+        return self._create(self._locations, location, by, self._basis.at(at))
 
     def location(self, id: str) -> Location:
-        return self._get("location", id, Location)  # type: ignore[no-any-return]
+        return self._locations.get(id)
 
     def add_supplier(
         self, *, id: str, name: str, by: str, qualified: bool = False, at: datetime | None = None
@@ -232,25 +229,17 @@ class PartsService:
         if qualified:
             permit(actor, "parts.qualify", "qualify suppliers")
         supplier = Supplier(_text(id, "id"), _text(name, "name"), qualified)
-        self._create("supplier", supplier.id, supplier, by, self._basis.at(at))
-        return attrs.evolve(supplier, version=1)
+        return self._create(self._suppliers, supplier, by, self._basis.at(at))
 
     def supplier(self, id: str) -> Supplier:
-        return self._get("supplier", id, Supplier)  # type: ignore[no-any-return]
+        return self._suppliers.get(id)
 
     def qualify(self, id: str, *, by: str, at: datetime | None = None) -> Supplier:
         """Mark a supplier qualified (a manager)."""
         self._actor(by, "parts.qualify", "qualify suppliers")
-        record = self._basis.storage.get("supplier", values.key(id, "supplier id"))
-        if record is None:
-            raise NotFound(f"no supplier {shown(id)}")
-        supplier = attrs.evolve(from_dict(Supplier, record.data), qualified=True,
-                                version=record.version + 1)  # fmt: skip
-        event = {"version": supplier.version, "type": "qualified",
-                 "at": self._basis.at(at).isoformat(), "by": by, "data": {}}  # fmt: skip
-        with self._basis.storage.transaction() as tx:
-            tx.append("supplier", id, record.version, [event], to_dict(supplier))
-        return supplier
+        before = self._suppliers.get(id)
+        after = attrs.evolve(before, qualified=True, version=before.version + 1)
+        return self._suppliers.save(before, after, "qualified", by, self._basis.at(at))
 
     # -- movements ----------------------------------------------------------------------------
     def receive(
@@ -376,24 +365,22 @@ class PartsService:
             for r in receipts:
                 if r.movement is not None:
                     tx.append("part", r.before.sku, r.before.version,
-                              [_movement_event(r.movement)], to_dict(r.after))  # fmt: skip
+                              [_movement_record(r.movement)], to_dict(r.after))  # fmt: skip
             if order is not None:
                 received = dict(order.received)
                 for r in receipts:
                     received[r.sku] = received.get(r.sku, 0) + r.quantity
                 after = attrs.evolve(order, received=received, version=order.version + 1)
-                tx.append("order", order.id, order.version,
-                          [_event(after.version, "received", by, when,
-                                  {"skus": [r.sku for r in receipts]})],
-                          to_dict(after))  # fmt: skip
+                self._orders.save(order, after, "received", by, when,
+                                  {"skus": [r.sku for r in receipts]}, tx=tx)  # fmt: skip
             # read in the transaction: inspections by other desks meanwhile are kept
             record = tx.get("supplier", supplier)
             assert record is not None  # checked by _receipt; suppliers are never deleted
             events = [
-                {"version": record.version + n, "type": "inspected", "at": when.isoformat(),
-                 "by": by, "data": {"sku": r.sku, "delivered": r.quantity, "accepted": r.kept,
-                                    "rejected": r.quantity - r.kept,
-                                    "inspection": r.inspection, "reason": r.reason}}
+                event_record(record.version + n, "inspected", by, when,
+                             {"sku": r.sku, "delivered": r.quantity, "accepted": r.kept,
+                              "rejected": r.quantity - r.kept, "inspection": r.inspection,
+                              "reason": r.reason})
                 for n, r in enumerate(receipts, start=1)
             ]  # fmt: skip
             snapshot = {**record.data, "version": record.version + len(events)}
@@ -447,7 +434,7 @@ class PartsService:
         movement = Movement(part.sku, part.version + 1, kind, at, by, quantity, **fields)
         after = apply(part, movement)  # refuses going below zero: nothing written
         with self._notifications.transaction(self._reorder_notes([(part, after)], at), at) as tx:
-            tx.append("part", part.sku, part.version, [_movement_event(movement)], to_dict(after))
+            tx.append("part", part.sku, part.version, [_movement_record(movement)], to_dict(after))
         return after
 
     def _reorder_notes(
@@ -496,15 +483,13 @@ class PartsService:
         )
         when = self._basis.at(at)
         po = PurchaseOrder(f"PO-{uuid.uuid4().hex[:10]}", supplier, wanted, when, by, version=1)
-        with self._basis.storage.transaction() as tx:
-            tx.append("order", po.id, 0, [_event(1, "ordered", by, when, {})], to_dict(po))
-        return po
+        return self._orders.create(po, "ordered", by, when)
 
     def purchase_order(self, id: str) -> PurchaseOrder:
-        return self._get("order", id, PurchaseOrder)  # type: ignore[no-any-return]
+        return self._orders.get(id)
 
     def orders(self, *, open_only: bool = False) -> builtins.list[PurchaseOrder]:
-        found = [from_dict(PurchaseOrder, r.data) for r in self._basis.storage.scan("order")]
+        found = self._orders.all()
         return sorted((o for o in found if o.open or not open_only), key=lambda o: o.ordered_at)
 
     def purchase_plan(self, *, at: datetime | None = None) -> builtins.list[PlanLine]:
@@ -580,19 +565,14 @@ class PartsService:
         )
         sheet = CountSheet(f"{location}/{when.date().isoformat()}/{uuid.uuid4().hex[:6]}",
                            location, when, by, lines, version=1)  # fmt: skip
-        with self._basis.storage.transaction() as tx:
-            tx.append("count", sheet.id, 0, [_event(1, "counted", by, when, {})], to_dict(sheet))
-        return sheet
+        return self._counts.create(sheet, "counted", by, when)
 
     def settle(
         self, sheet_id: str, *, reason: str, approved_by: str, by: str, at: datetime | None = None
     ) -> CountSheet:
         """Adjust the books to a count sheet: one adjustment per variance, each with the
         reason and a manager's approval (not the counter's own)."""
-        record = self._basis.storage.get("count", values.key(sheet_id, "count sheet id"))
-        if record is None:
-            raise NotFound(f"no count sheet {shown(sheet_id)}")
-        sheet = from_dict(CountSheet, record.data)
+        sheet = self._counts.get(sheet_id)
         if sheet.settled_by is not None:
             raise WorkflowError(f"count sheet {sheet_id} is settled already")
         self._actor(by, "parts.settle", "settle a stocktake")
@@ -620,10 +600,9 @@ class PartsService:
         notes = self._reorder_notes([(before, moved) for before, moved, _ in moves], when)
         with self._notifications.transaction(notes, when) as tx:
             for before, moved, movement in moves:
-                tx.append("part", before.sku, before.version, [_movement_event(movement)],
+                tx.append("part", before.sku, before.version, [_movement_record(movement)],
                           to_dict(moved))  # fmt: skip
-            tx.append("count", sheet_id, sheet.version,
-                      [_event(after.version, "settled", by, when, {})], to_dict(after))  # fmt: skip
+            self._counts.save(sheet, after, "settled", by, when, tx=tx)
         return after
 
     def stocktake_due(self, now: datetime | None = None) -> builtins.list[tuple[str, datetime]]:
@@ -634,8 +613,7 @@ class PartsService:
             return []
         when = self._basis.at(now)
         last: dict[str, datetime] = {}
-        for record in self._basis.storage.scan("count"):
-            sheet = from_dict(CountSheet, record.data)
+        for sheet in self._counts.all():
             if sheet.location not in last or sheet.counted_at > last[sheet.location]:
                 last[sheet.location] = sheet.counted_at
         overdue = []
@@ -702,7 +680,7 @@ class PartsService:
         return requisition
 
     def requisition(self, id: str) -> Requisition:
-        return self._get("requisition", id, Requisition)  # type: ignore[no-any-return]
+        return self._requisitions.get(id)
 
     def requisitions(self, *, status: str | None = None) -> builtins.list[Requisition]:
         if status is not None and status not in REQUISITION_STATES:
@@ -710,7 +688,7 @@ class PartsService:
                 f"unknown requisition status {shown(status)}; statuses: "
                 f"{', '.join(REQUISITION_STATES)}"
             )
-        found = [from_dict(Requisition, r.data) for r in self._basis.storage.scan("requisition")]
+        found = self._requisitions.all()
         return sorted(
             (r for r in found if status is None or r.status == status),
             key=lambda r: r.requested_at,
@@ -780,10 +758,9 @@ class PartsService:
         with self._notifications.transaction(notes, when) as tx:
             for before, part_after, movement in moves:
                 tx.append("part", before.sku, before.version,
-                          [_movement_event(movement)], to_dict(part_after))  # fmt: skip
+                          [_movement_record(movement)], to_dict(part_after))  # fmt: skip
             self._append_ledger(tx, ledger, after_ledger, "issued", by, when)
-            event = _event(after.version, "issued", by, when, {"to": target})
-            tx.append("requisition", req.id, req.version, [event], to_dict(after))
+            self._requisitions.save(req, after, "issued", by, when, {"to": target}, tx=tx)
         return after
 
     def return_parts(
@@ -815,7 +792,7 @@ class PartsService:
         with self._basis.storage.transaction() as tx:
             for before, part_after, movement in moves:
                 tx.append("part", before.sku, before.version,
-                          [_movement_event(movement)], to_dict(part_after))  # fmt: skip
+                          [_movement_record(movement)], to_dict(part_after))  # fmt: skip
             self._append_ledger(tx, ledger, after_ledger, "returned", by, when)
         return after_ledger
 
@@ -856,7 +833,7 @@ class PartsService:
         def write(tx: Transaction) -> None:
             for before, part_after, movement in moves:
                 tx.append("part", before.sku, before.version,
-                          [_movement_event(movement)], to_dict(part_after))  # fmt: skip
+                          [_movement_record(movement)], to_dict(part_after))  # fmt: skip
             self._append_ledger(tx, ledger, after_ledger, "consumed", by, at)
 
         notes = self._reorder_notes([(before, part_after) for before, part_after, _ in moves], at)
@@ -880,7 +857,7 @@ class PartsService:
         return sorted(rows)
 
     def _van(self, engineer: str) -> str:
-        vans = [from_dict(Location, r.data) for r in self._basis.storage.scan("location")]
+        vans = self._locations.all()
         for van in vans:
             if van.kind == "van" and van.engineer == engineer:
                 return van.id
@@ -895,7 +872,7 @@ class PartsService:
         at: datetime,
     ) -> None:  # fmt: skip
         tx.append("case_parts", before.case_id, before.version,
-                  [_event(after.version, kind, by, at, {})], to_dict(after))  # fmt: skip
+                  [event_record(after.version, kind, by, at, {})], to_dict(after))  # fmt: skip
 
     def _save_requisition(
         self, req: Requisition, expected: int, kind: str, by: str, at: datetime
@@ -906,11 +883,11 @@ class PartsService:
         parts = [(self.part(line.sku), line.quantity) for line in req.lines] if reserve else []
         with self._basis.storage.transaction() as tx:
             tx.append("requisition", req.id, expected,
-                      [_event(req.version, kind, by, at, {})], to_dict(req))  # fmt: skip
+                      [event_record(req.version, kind, by, at, {})], to_dict(req))  # fmt: skip
             for part, quantity in parts:
                 after = attrs.evolve(part, reserved=part.reserved + quantity,
                                      version=part.version + 1)  # fmt: skip
-                event = _event(after.version, "reserved", by, at,
+                event = event_record(after.version, "reserved", by, at,
                                {"quantity": quantity, "requisition": req.id})  # fmt: skip
                 tx.append("part", part.sku, part.version, [event], to_dict(after))
 

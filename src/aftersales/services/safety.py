@@ -18,17 +18,15 @@ import attrs
 
 from aftersales.core import values
 from aftersales.core.boundary import public_api
-from aftersales.core.convert import from_dict, to_dict
-from aftersales.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from aftersales.core.errors import NotFound, PermissionDenied, ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.permissions import permit
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
-from aftersales.core.values import shown
-from aftersales.ports.storage import event_record as _event
 from aftersales.ports.storage import utc_text
 from aftersales.services.basis import Basis
 from aftersales.services.cases import CaseService
 from aftersales.services.notifications import NotificationService
+from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 
 _CLOCK_SKEW = timedelta(minutes=5)  # clocks of the machines a desk runs on differ a little
@@ -48,6 +46,8 @@ class SafetyService:
         self._staff = staff
         self._notifications = notifications
         self._cases = cases
+        self._tools = Repository(basis.storage, "tool", Tool, "tool")
+        self._incidents = Repository(basis.storage, "incident", Incident, "incident")
 
     # -- the safety checklist of a case -------------------------------------------------------
     def checklist(
@@ -75,12 +75,7 @@ class SafetyService:
         last = self._not_ahead(self._basis.at(inspected), "the last inspection")
         tool = Tool(values.name(id, "a tool id"), values.name(name, "the tool's name"), last,
                     version=1)  # fmt: skip
-        try:
-            with self._basis.storage.transaction() as tx:
-                tx.append("tool", id, 0, [_event(1, "registered", by, when, {})], to_dict(tool))
-        except ConflictError:
-            raise ConflictError(f"there is already a tool {shown(id)}") from None
-        return tool
+        return self._tools.create(tool, "registered", by, when)
 
     def _not_ahead(self, when: datetime, what: str) -> datetime:
         """``when``, unless it lies ahead of the desk's clock: an inspection dated in the
@@ -92,14 +87,11 @@ class SafetyService:
         return when
 
     def tool(self, id: str) -> Tool:
-        record = self._basis.storage.get("tool", values.key(id, "tool id"))
-        if record is None:
-            raise NotFound(f"no tool {shown(id)}")
-        return from_dict(Tool, record.data)
+        return self._tools.get(id)
 
     def tools(self) -> builtins.list[Tool]:
         """Every registered tool, by id."""
-        return [from_dict(Tool, r.data) for r in self._basis.storage.scan("tool")]
+        return self._tools.all()
 
     def inspection_due(self, tool: Tool) -> datetime | None:
         """When the tool's next inspection is due (None: the policy sets no period)."""
@@ -145,10 +137,10 @@ class SafetyService:
         """``(tool, due)`` of every tool past its inspection date."""
         when = self._basis.at(now)
         rows = []
-        for record in self._basis.storage.scan("tool"):
-            due = self.inspection_due(from_dict(Tool, record.data))
+        for tool in self._tools.all():
+            due = self.inspection_due(tool)
             if due is not None and due <= when:
-                rows.append((record.id, due))
+                rows.append((tool.id, due))
         return rows
 
     def remind_tools(self, now: datetime | None = None) -> builtins.list[Notification]:
@@ -200,20 +192,14 @@ class SafetyService:
                     and policy.add(happened, rules.incidents_within) < when)  # fmt: skip
         incident = Incident(f"INC-{uuid.uuid4().hex[:8]}", happened, when, by, severity,
                             description.strip(), involved, case_id, late, version=1)  # fmt: skip
-        with self._basis.storage.transaction() as tx:
-            tx.append("incident", incident.id, 0, [_event(1, "reported", by, when, {})],
-                      to_dict(incident))  # fmt: skip
-        return incident
+        return self._incidents.create(incident, "reported", by, when)
 
     def incident(self, id: str) -> Incident:
-        record = self._basis.storage.get("incident", values.key(id, "incident id"))
-        if record is None:
-            raise NotFound(f"no incident {shown(id)}")
-        return from_dict(Incident, record.data)
+        return self._incidents.get(id)
 
     def incidents(self, *, open_only: bool = False) -> builtins.list[Incident]:
         """Incidents by report time; ``open_only``: those with corrective actions not done."""
-        found = [from_dict(Incident, r.data) for r in self._basis.storage.scan("incident")]
+        found = self._incidents.all()
         return sorted((i for i in found if not open_only or i.open_actions),
                       key=lambda i: i.reported_at)  # fmt: skip
 
@@ -251,19 +237,12 @@ class SafetyService:
         permit(self._staff.actor(by), action, what)
 
     def _save(self, before: Tool, after: Tool, kind: str, by: str, at: datetime) -> Tool:
-        with self._basis.storage.transaction() as tx:
-            tx.append("tool", before.id, before.version,
-                      [_event(after.version, kind, by, at, {"holder": after.holder})],
-                      to_dict(after))  # fmt: skip
-        return after
+        return self._tools.save(before, after, kind, by, at, {"holder": after.holder})
 
     def _save_incident(
         self, before: Incident, after: Incident, kind: str, by: str, at: datetime
     ) -> Incident:
-        with self._basis.storage.transaction() as tx:
-            tx.append("incident", before.id, before.version,
-                      [_event(after.version, kind, by, at, {})], to_dict(after))  # fmt: skip
-        return after
+        return self._incidents.save(before, after, kind, by, at)
 
 
 __all__ = ["SafetyService"]

@@ -25,6 +25,7 @@ from aftersales.core.errors import (
 from aftersales.core.model import ROLES, Rotation, Staff
 from aftersales.core.permissions import permit
 from aftersales.core.values import shown
+from aftersales.ports.storage import event_record
 from aftersales.services.basis import Basis
 from aftersales.services.cache import SnapshotCache
 
@@ -278,13 +279,7 @@ class StaffDirectory:
     def _write(
         self, staff: Staff, expected: int, kind: str, at: datetime, by: str, data: dict[str, object]
     ) -> None:
-        event = {
-            "version": staff.version,
-            "type": kind,
-            "at": at.isoformat(),
-            "by": by,
-            "data": data,
-        }
+        event = event_record(staff.version, kind, by, at, data)
         try:
             with self._basis.storage.transaction() as tx:
                 tx.append(KIND, staff.id, expected, [event], to_dict(staff))

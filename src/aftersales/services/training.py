@@ -25,7 +25,6 @@ from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
-    ConflictError,
     NotFound,
     PermissionDenied,
     PolicyError,
@@ -44,10 +43,10 @@ from aftersales.core.training import (
     TrainingRecord,
 )
 from aftersales.core.values import shown
-from aftersales.ports.storage import Transaction, utc_text
-from aftersales.ports.storage import event_record as _event
+from aftersales.ports.storage import Transaction, event_record, utc_text
 from aftersales.services.basis import Basis
 from aftersales.services.notifications import NotificationService
+from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 
 EXPIRY_NOTICE = timedelta(days=30)
@@ -68,6 +67,7 @@ class TrainingService:
         self._basis = basis
         self._staff = staff
         self._notifications = notifications
+        self._courses = Repository(basis.storage, "course", Course, "course")
 
     @property
     def rules(self) -> Any:
@@ -142,8 +142,7 @@ class TrainingService:
             certificates = (*certificates, Certificate(certificate, when, expires))
         after = attrs.evolve(record, assessments=(*record.assessments, assessment),
                              certificates=certificates, version=record.version + 1)  # fmt: skip
-        event = {"version": after.version, "type": "assessed", "at": when.isoformat(), "by": by,
-                 "data": to_dict(assessment)}  # fmt: skip
+        event = event_record(after.version, "assessed", by, when, to_dict(assessment))
         notes = []
         if booked is not None:
             member = self._staff.get(staff_id)
@@ -204,23 +203,14 @@ class TrainingService:
                         None if certificate is None else _nonblank(certificate, "certificate"),
                         version=1)  # fmt: skip
         when = self._basis.at(at)
-        try:
-            with self._basis.storage.transaction() as tx:
-                tx.append("course", course.id, 0, [_event(1, "course_added", by, when, {})],
-                          to_dict(course))  # fmt: skip
-        except ConflictError:
-            raise ConflictError(f"there is already a course {shown(course.id)}") from None
-        return course
+        return self._courses.create(course, "course_added", by, when)
 
     def course(self, id: str) -> Course:
-        record = self._basis.storage.get("course", values.key(id, "course id"))
-        if record is None:
-            raise NotFound(f"no course {shown(id)} in the training plan")
-        return from_dict(Course, record.data)
+        return self._courses.get(id, f"no course {shown(id)} in the training plan")
 
     def plan(self, year: int | None = None) -> builtins.list[Course]:
         """The courses of ``year`` (all years if None), with their sessions, by id."""
-        courses = [from_dict(Course, r.data) for r in self._basis.storage.scan("course")]
+        courses = self._courses.all()
         return [c for c in courses if year is None or c.year == year]
 
     def schedule(
@@ -337,18 +327,15 @@ class TrainingService:
     ) -> Session:  # fmt: skip
         enrolled = attrs.evolve(session, enrolled=(*session.enrolled, *people))
         after = self._replace_session(course, enrolled)
-        event = _event(after.version, "enrolled", by, when, {"session": session.id,
-                                                             "staff": people})  # fmt: skip
-        tx.append("course", course.id, course.version, [event], to_dict(after))
+        data = {"session": session.id, "staff": people}
+        self._courses.save(course, after, "enrolled", by, when, data, tx=tx)
         return enrolled
 
     def _save_course(
         self, before: Course, after: Course, kind: str, by: str, when: datetime,
         data: dict[str, Any],
     ) -> None:  # fmt: skip
-        with self._basis.storage.transaction() as tx:
-            tx.append("course", before.id, before.version,
-                      [_event(after.version, kind, by, when, data)], to_dict(after))  # fmt: skip
+        self._courses.save(before, after, kind, by, when, data)
 
     # -- what cases need --------------------------------------------------------------------
     def missing_for(self, case: Case, engineer: str, when: datetime) -> list[tuple[str, str]]:
@@ -448,7 +435,9 @@ class TrainingService:
         if (moved or (record is not None and record.version != seen)) and current is not None:
             wanted = current if wanted is None else min(current, wanted)
         version = 0 if record is None else record.version
-        event = _event(version + 1, "moved" if moved else "looked", by, when, {"next_at": wanted})
+        event = event_record(
+            version + 1, "moved" if moved else "looked", by, when, {"next_at": wanted}
+        )
         tx.append(*WATCH, version, [event], {"next_at": wanted})
 
 
