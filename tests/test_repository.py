@@ -36,7 +36,7 @@ def test_get_find_and_all(tools: Repository[Tool]) -> None:
     with pytest.raises(NotFound, match="no tool 'TW-1'"):
         tools.get("TW-1")
     assert tools.find("TW-1") is None
-    with pytest.raises(NotFound, match="^the wrench is gone$"):
+    with pytest.raises(NotFound, match=r"^the wrench is gone$"):
         tools.get("TW-1", "the wrench is gone")
     tools.create(Tool("TW-2", "torque wrench", T0, version=1), "registered", "s1", T0)
     tools.create(Tool("TW-1", "torque wrench", T0, version=1), "registered", "s1", T0)
