@@ -1,0 +1,145 @@
+"""From parse tree to :class:`Policy`: every static check of the language, all errors at once.
+
+The compiler is a package by section of the language: the header and calendars
+(:mod:`.header`), deadlines (:mod:`.deadlines`), the appraisal (:mod:`.appraisal`), the
+operations sections (:mod:`.operations`), examples (:mod:`.examples`) and the whole-file
+cross-checks (:mod:`.cross_checks`); what the sections build is the typed :class:`Built`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lark import Token, Tree
+
+from aftersales.core.calendar import WorkCalendar
+from aftersales.policy.compiler.base import ONCE_SECTIONS, Built
+from aftersales.policy.compiler.cross_checks import CrossChecks
+from aftersales.policy.diagnostics import TooManyIssues
+from aftersales.policy.functions import FunctionRegistry, ValueType
+from aftersales.policy.model import FieldDecl, Policy
+
+
+class PolicyCompiler(CrossChecks):
+    """Checks and compiles one parsed file. Use :func:`compile_tree`."""
+
+    def compile(self, tree: Tree[Token], complete: bool) -> Policy | None:
+        """Check and compile; ``complete`` is False when syntax errors removed statements,
+        so whole-file checks (required sections) would only repeat them."""
+        sections = [c for c in tree.children if isinstance(c, Tree)]
+        policy_blocks = [s for s in sections if s.data == "policy_block"]
+        if policy_blocks:
+            self.policy_block(policy_blocks[0])
+            if sections[0].data != "policy_block":
+                self.error(
+                    sections[0],
+                    "the policy section must come first",
+                    f"move the policy section (line {self.line_of(policy_blocks[0])}) "
+                    "to the top of the file",
+                )
+        elif complete:
+            self.r.at(
+                1,
+                1,
+                "a policy file starts with a policy section",
+                'policy "Company name" { version "1" timezone "Asia/Shanghai" currency CNY }',
+            )
+        for section in sections:
+            key = ONCE_SECTIONS.get(section.data)
+            if key is not None:
+                self.once(("section", key), section, f"the {key} section")
+        # Declarations first, so later sections can refer to them in any order.
+        for section in sections:
+            if section.data == "fields_block":
+                self.fields_block(section)
+        calendars: dict[str | None, WorkCalendar] = {}
+        for section in sections:
+            if section.data == "calendar_block":
+                self.calendar_block(section, calendars)
+        priorities = self.priority_rules(
+            [s for s in sections if s.data == "priority_rule"], complete
+        )
+        self.priorities_known = tuple(dict.fromkeys(rule.name for rule in priorities))
+        built = Built()
+        handlers: dict[str, Callable[[Tree[Token], Built], None]] = {
+            "sla_block": self.sla_block,
+            "repair_block": self.repair_block,
+            "warn_stmt": self.warn_stmt,
+            "excuse_stmt": self.excuse_stmt,
+            "callback_stmt": self.callback_stmt,
+            "warranty_stmt": self.warranty_stmt,
+            "escalate_stmt": self.escalate_stmt,
+            "hold_stmt": self.hold_stmt,
+            "appraisal_block": self.appraisal_block,
+            "expenses_block": self.expenses_block,
+            "parts_block": self.parts_block,
+            "training_block": self.training_block,
+            "safety_block": self.safety_block,
+            "example_block": self.example_block,
+        }
+        for section in sections:
+            handler = handlers.get(section.data)
+            if handler is not None:
+                handler(section, built)
+        self.cross_checks(priorities, built, calendars, complete)
+        if self.r.issues:
+            return None
+        decide_name = self.decider(priorities)
+        functions = self.emitter.finish(self.filename)
+        for name, condition in self.unbuilt:
+            condition.code.give(functions[name])
+        return Policy(
+            source=self.r.text,
+            name=self.policy_name,
+            version=self.version,
+            timezone=self.timezone,
+            currency=self.currency,
+            filename=self.filename,
+            calendars=calendars,
+            fields={
+                n: FieldDecl(n, t.value if t is not ValueType.BOOL else "bool", "")
+                for n, t in self.custom.items()
+            },
+            priorities=tuple(priorities),
+            slas=built.slas,
+            repair=built.repair,
+            warn_at=built.warn_at,
+            excuse=built.excuse,
+            hold=built.hold,
+            callback=built.callback,
+            warranty=built.warranty,
+            escalate_after=built.escalate_after,
+            appraisal=built.appraisal,
+            expenses=built.expenses,
+            parts=built.parts,
+            training=built.training,
+            safety=built.safety,
+            examples=tuple(built.examples),
+            decide=functions[decide_name],
+        )
+
+
+def compile_tree(
+    tree: Tree[Token],
+    text: str,
+    filename: str,
+    functions: FunctionRegistry,
+    metrics: Sequence[str],
+    complete: bool = True,
+    earlier: Sequence[Any] = (),
+) -> Policy:
+    """Check and compile a parse tree; PolicyError lists ``earlier`` issues and all found."""
+    compiler = PolicyCompiler(text, filename, functions, metrics)
+    compiler.r.issues.extend(earlier)
+    try:
+        policy = compiler.compile(tree, complete)
+    except TooManyIssues:
+        compiler.r.raise_if_any(stopped=True)
+        raise
+    compiler.r.raise_if_any()
+    assert policy is not None
+    return policy
+
+
+__all__ = ["Built", "PolicyCompiler", "compile_tree"]

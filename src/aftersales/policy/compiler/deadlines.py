@@ -1,0 +1,261 @@
+"""Priorities and deadlines: priority rules, sla and repair blocks, warnings, excuses,
+callbacks, warranty, escalation and hold reasons."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from decimal import Decimal
+
+from lark import Token, Tree
+
+from aftersales.policy import keywords as kw
+from aftersales.policy.compiler.base import (
+    Built,
+    percent_of,
+    subtree_of,
+    subtrees_of,
+    token_of,
+    tokens_of,
+)
+from aftersales.policy.compiler.header import Header
+from aftersales.policy.expressions import (
+    _at,
+    unquote,
+)
+from aftersales.policy.model import (
+    Decision,
+    PriorityRule,
+    Sla,
+    Target,
+    Warranty,
+)
+
+
+class Deadlines(Header):
+    def priority_rules(self, rules: list[Tree[Token]], complete: bool) -> list[PriorityRule]:
+        out: list[PriorityRule] = []
+        fields = self.case_fields()
+        otherwise_at: Tree[Token] | None = None
+        for rule in rules:
+            name = self.name(rule.children[1], "priority")  # type: ignore[arg-type]
+            body = rule.children[2]
+            if otherwise_at is not None:
+                self.error(
+                    rule,
+                    "this rule comes after an otherwise rule and never applies",
+                    f"the otherwise rule is at {self.loc(otherwise_at)}; move it last",
+                )
+            if isinstance(body, Token) and body.type == "OTHERWISE":
+                otherwise_at = otherwise_at or rule
+                out.append(PriorityRule(name, None, self.loc(rule)))
+            else:
+                out.append(PriorityRule(name, self.condition(body, fields), self.loc(rule)))
+        if complete and not rules:
+            self.r.at(
+                None,
+                None,
+                "the policy has no priority rules",
+                "add at least: priority general otherwise",
+            )
+        elif rules and otherwise_at is None:
+            self.error(
+                rules[-1],
+                "the last priority rule must be an otherwise rule",
+                f"add a final rule, such as: priority {out[-1].name if out else 'general'}"
+                " otherwise",
+            )
+        return out
+
+    def decider(self, rules: list[PriorityRule]) -> str:
+        emitter = self.emitter
+        decisions = [Decision(rule.name, rule.location, rule) for rule in rules]
+        body: ast.expr = emitter.const(decisions[-1])
+        for rule, decision in zip(reversed(rules[:-1]), reversed(decisions[:-1]), strict=True):
+            assert rule.condition is not None
+            body = _at(ast.IfExp, emitter.emit(rule.condition.node), emitter.const(decision), body)
+        return emitter.add(body)
+
+    def target(self, milestone: str, tree: Tree[Token], default_after: str) -> Target | None:
+        duration = self.duration(subtree_of(tree, "duration"))
+        after_tree = subtree_of(tree, "after_clause")
+        on_tree = subtree_of(tree, "on_clause")
+        after = default_after
+        if after_tree is not None:
+            tok = after_tree.children[0]
+            assert isinstance(tok, Token)
+            event = self.one_of(tok, kw.START_EVENTS, "event")
+            if event is None:
+                return None
+            after = event
+            own = kw.MILESTONE_EVENT.get(milestone)
+            if own is not None and kw.EVENTS.index(after) >= kw.EVENTS.index(own):
+                self.error(
+                    tok,
+                    f"the {milestone} clock cannot start at {after}: {own} meets it",
+                    "start it from an earlier event: "
+                    + ", ".join(kw.EVENTS[: kw.EVENTS.index(own)]),
+                )
+                return None
+        calendar = None
+        if on_tree is not None:
+            tok = on_tree.children[0]
+            assert isinstance(tok, Token)
+            calendar = unquote(tok, self.r)
+            if duration is not None and not duration.working:
+                self.error(
+                    tok,
+                    f'a clock-time target counts every minute; "on \\"{calendar}\\""'
+                    " only goes with working time",
+                    f"write working time ({duration.amount} working "
+                    f"{duration.unit.value}s) or drop the calendar",
+                )
+                return None
+        if duration is None:
+            return None
+        if duration.working:
+            self.calendar_refs.append((calendar, on_tree if on_tree is not None else tree))
+        return Target(milestone, duration, after, calendar, False, self.loc(tree))
+
+    def sla_block(self, tree: Tree[Token], built: Built) -> None:
+        name_tok = tree.children[1]
+        assert isinstance(name_tok, Token)
+        priority = self.name(name_tok, "priority")
+        self.priority_refs.append((priority, name_tok))
+        if not self.once(("sla", priority), tree, f"sla {priority}"):
+            return
+        targets: dict[str, Target] = {}
+        repair: dict[str, Target] = {}
+        for item in tree.children[2:]:
+            assert isinstance(item, Tree)
+            if item.data == "sla_repair_stmt":
+                complexity_tok = token_of(item, "NAME")
+                kinds: Sequence[str] = kw.COMPLEXITIES
+                if complexity_tok is not None:
+                    kind = self.one_of(complexity_tok, kw.COMPLEXITIES, "complexity")
+                    if kind is None:
+                        continue
+                    kinds = (kind,)
+                target = self.target("repair", item, kw.DEFAULT_AFTER["repair"])
+                for kind in kinds:
+                    if (
+                        self.once(
+                            ("sla-repair", f"{priority}/{kind}"),
+                            item,
+                            f"the {kind} repair target of {priority}",
+                        )
+                        and target
+                    ):
+                        repair[kind] = target
+                continue
+            milestone_tok = item.children[0]
+            assert isinstance(milestone_tok, Token)
+            milestone = self.one_of(milestone_tok, kw.MILESTONES, "milestone")
+            if milestone is None:
+                continue
+            if not self.once(
+                ("milestone", f"{priority}/{milestone}"),
+                item,
+                f"the {milestone} target of {priority}",
+            ):
+                continue
+            if item.data == "appointment_stmt":
+                word = item.children[1]
+                assert isinstance(word, Token)
+                if str(word) != "appointment":
+                    self.error(
+                        word,
+                        f'"{milestone} by {word}" is not a target',
+                        f'write "{milestone} by appointment" or "{milestone} within 8 hours"',
+                    )
+                    continue
+                if milestone != "arrival":
+                    self.error(item, f"only arrival can be due by appointment, not {milestone}")
+                    continue
+                targets[milestone] = Target(
+                    milestone, None, "contacted", None, True, self.loc(item)
+                )
+                continue
+            if milestone == "repair":
+                target = self.target(milestone, item, kw.DEFAULT_AFTER[milestone])
+                if target is not None:
+                    repair.update(dict.fromkeys(kw.COMPLEXITIES, target))
+                continue
+            target = self.target(milestone, item, kw.DEFAULT_AFTER[milestone])
+            if target is not None:
+                targets[milestone] = target
+        built.slas[priority] = Sla(priority, targets, repair, self.loc(tree))
+
+    def repair_block(self, tree: Tree[Token], built: Built) -> None:
+        for item in subtrees_of(tree, "repair_item"):
+            tok = item.children[0]
+            assert isinstance(tok, Token)
+            kind = self.one_of(tok, kw.COMPLEXITIES, "complexity")
+            if kind is None or not self.once(("repair", kind), item, f"the {kind} repair target"):
+                continue
+            target = self.target("repair", item, kw.DEFAULT_AFTER["repair"])
+            if target is not None:
+                built.repair[kind] = target
+
+    def warn_stmt(self, tree: Tree[Token], built: Built) -> None:
+        values: list[Decimal] = []
+        for tok in tokens_of(tree, "PERCENT"):
+            value = percent_of(tok)
+            if not 0 < value < 100:
+                self.error(
+                    tok,
+                    f"a warning at {tok} never fires before the deadline",
+                    "warn at a percentage between 0% and 100%, such as 80%",
+                )
+            elif values and value <= values[-1]:
+                self.error(
+                    tok,
+                    "warning percentages must rise from left to right",
+                    "write them in order, such as: warn at 50%, 80%",
+                )
+            else:
+                values.append(value)
+        built.warn_at = tuple(values)
+
+    def excuse_stmt(self, tree: Tree[Token], built: Built) -> None:
+        built.excuse = "notified before due"
+
+    def callback_stmt(self, tree: Tree[Token], built: Built) -> None:
+        built.callback = self.target("callback", tree, kw.DEFAULT_AFTER["callback"])
+
+    def warranty_stmt(self, tree: Tree[Token], built: Built) -> None:
+        duration = self.duration(subtree_of(tree, "duration"))
+        after = "accepted"
+        after_tree = subtree_of(tree, "after_clause")
+        if after_tree is not None:
+            event = self.one_of(after_tree.children[0], kw.START_EVENTS, "event")  # type: ignore[arg-type]
+            if event is None:
+                return
+            after = event
+        if duration is not None:
+            if duration.working:
+                self.error(
+                    tree,
+                    "a warranty runs on the calendar, not in working time",
+                    f"write {duration.amount} {duration.unit.value}s",
+                )
+                return
+            built.warranty = Warranty(duration, after, self.loc(tree))
+
+    def escalate_stmt(self, tree: Tree[Token], built: Built) -> None:
+        count_tok, noun = tokens_of(tree, "NUMBER")[0], tokens_of(tree, "NAME")[0]
+        if self.one_of(noun, ("rejection", "rejections"), "word") is None:
+            return
+        if "." in count_tok or int(count_tok) < 1:
+            self.error(count_tok, "escalate after a whole number of rejections, at least 1")
+            return
+        built.escalate_after = int(count_tok)
+
+    def hold_stmt(self, tree: Tree[Token], built: Built) -> None:
+        reasons = []
+        for tok in tokens_of(tree, "NAME"):
+            reason = f"waiting for {self.name(tok, 'hold reason')}"
+            if reason in reasons:
+                self.error(tok, f'"{reason}" is listed twice')
+            reasons.append(reason)
+        built.hold = tuple(reasons)
