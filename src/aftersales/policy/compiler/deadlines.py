@@ -20,7 +20,7 @@ from aftersales.policy.compiler.base import (
 )
 from aftersales.policy.compiler.header import Header
 from aftersales.policy.expressions import (
-    _at,
+    located,
     unquote,
 )
 from aftersales.policy.model import (
@@ -73,7 +73,9 @@ class Deadlines(Header):
         body: ast.expr = emitter.const(decisions[-1])
         for rule, decision in zip(reversed(rules[:-1]), reversed(decisions[:-1]), strict=True):
             assert rule.condition is not None
-            body = _at(ast.IfExp, emitter.emit(rule.condition.node), emitter.const(decision), body)
+            body = located(
+                ast.IfExp, emitter.emit(rule.condition.node), emitter.const(decision), body
+            )
         return emitter.add(body)
 
     def target(self, milestone: str, tree: Tree[Token], default_after: str) -> Target | None:
