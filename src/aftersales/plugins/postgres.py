@@ -18,30 +18,23 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import attrs
-
 from aftersales.core import redact
-from aftersales.core.errors import ConflictError, StorageError, ValidationError
+from aftersales.core.errors import StorageError, ValidationError
 from aftersales.plugins.sql_reads import (
-    OUTBOX_COLUMNS,
     SQLReads,
     faults_translated,
-    outbox_item,
-    read_snapshot,
 )
+from aftersales.plugins.sql_writes import SQLWrites
 from aftersales.plugins.sqlite import UNSTORABLE, find_sql
 from aftersales.ports.hookspecs import StorageRegistrar, hookimpl
 from aftersales.ports.storage import (
-    CaseIndex,
     CaseQuery,
-    OutboxItem,
     Record,
-    SentNotification,
     Transaction,
 )
 
@@ -91,7 +84,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 
-_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -238,136 +230,23 @@ def _c_collation(match: re.Match[str]) -> str:
     return "ORDER BY " + ", ".join(terms)
 
 
-class _PostgresTransaction(Transaction):
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+class _PostgresTransaction(SQLWrites):
+    MARK = "%s"
+    NEXT_NUMBER = (
+        "INSERT INTO sequences VALUES (?, 1) ON CONFLICT (name) "
+        "DO UPDATE SET value = sequences.value + 1 RETURNING value"
+    )
+    # byte order for the ids, as SQLite sorts them; rows another desk is claiming skipped
+    CLAIM = (
+        "SELECT {columns} FROM outbox WHERE status = 'pending' AND next_try_at <= ? "
+        'AND plugin IN ({plugins}) ORDER BY next_try_at COLLATE "C", seq LIMIT ? '
+        "FOR UPDATE SKIP LOCKED"
+    )
 
-    def get(self, kind: str, id: str) -> Record | None:
-        return read_snapshot(self.conn, "%s", kind, id)
-
-    def next_number(self, sequence: str) -> int:
-        row = self.conn.execute(
-            "INSERT INTO sequences VALUES (%s, 1) ON CONFLICT (name) "
-            "DO UPDATE SET value = sequences.value + 1 RETURNING value",
-            (sequence,),
-        ).fetchone()
-        return int(row[0])
-
-    def append(
-        self,
-        kind: str,
-        id: str,
-        expected_version: int,
-        events: Sequence[Mapping[str, Any]],
-        snapshot: Mapping[str, Any],
-        index: CaseIndex | None = None,
-    ) -> None:
-        new_version = expected_version + len(events)
-        if expected_version == 0:
-            cursor = self.conn.execute(
-                "INSERT INTO snapshots VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (kind, id, new_version, _json(snapshot)),
-            )
-        else:
-            cursor = self.conn.execute(
-                "UPDATE snapshots SET version = %s, data = %s "
-                "WHERE kind = %s AND id = %s AND version = %s",
-                (new_version, _json(snapshot), kind, id, expected_version),
-            )
-        if cursor.rowcount != 1:
-            row = self.conn.execute(
-                "SELECT version FROM snapshots WHERE kind = %s AND id = %s", (kind, id)
-            ).fetchone()
-            raise ConflictError(
-                f"{kind} {id} is at version {0 if row is None else row[0]}, not "
-                f"{expected_version}: someone else changed it; read it again and retry"
-            )
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(kind, id, e["version"], e["type"], e["at"], e["by"], _json(e["data"]))
-                 for e in events],
-            )  # fmt: skip
-        if index is not None:
-            self.conn.execute(
-                "INSERT INTO case_index VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
-                "engineer = excluded.engineer, accepted_at = excluded.accepted_at, "
-                "priority = excluded.priority, next_alert_at = excluded.next_alert_at, "
-                "followed_up_at = excluded.followed_up_at",
-                (id, index.number, index.status, index.engineer, index.reported_at,
-                 index.serial, index.fault_code, index.accepted_at, index.priority,
-                 index.next_alert_at, index.followed_up_at, index.rework_of),
-            )  # fmt: skip
-
-    def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {}
-        rows = self.conn.execute(
-            "SELECT case_id, key FROM sent WHERE case_id = ANY(%s)", (list(case_ids),)
-        )
-        for case_id, key in rows:
-            found.setdefault(case_id, set()).add(key)
-        return found
-
-    def record_sent(self, sent: Sequence[SentNotification]) -> int:
-        recorded = 0
-        for s in sent:
-            cursor = self.conn.execute(
-                "INSERT INTO sent VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (s.case_id, s.key, s.at, _json(s.notification)),
-            )
-            recorded += cursor.rowcount
-        return recorded
-
-    def enqueue(self, items: Sequence[OutboxItem]) -> None:
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO outbox (id, plugin, notification, created_at, next_try_at, "
-                "attempts, status) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(i.id, i.plugin, _json(i.notification), i.created_at, i.next_try_at,
-                  i.attempts, i.status) for i in items],
-            )  # fmt: skip
-
-    def claim(
-        self, now: str, lease_until: str, plugins: Sequence[str], limit: int
-    ) -> list[OutboxItem]:
-        rows = self.conn.execute(
-            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' "
-            "AND next_try_at <= %s AND plugin = ANY(%s) "
-            'ORDER BY next_try_at COLLATE "C", seq LIMIT %s FOR UPDATE SKIP LOCKED',
-            (now, list(plugins), limit),
-        ).fetchall()
-        items = [attrs.evolve(outbox_item(r), next_try_at=lease_until) for r in rows]
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "UPDATE outbox SET next_try_at = %s WHERE id = %s",
-                [(lease_until, i.id) for i in items],
-            )
-        return items
-
-    def settle(self, items: Sequence[OutboxItem]) -> None:
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "UPDATE outbox SET attempts = %s, status = %s, next_try_at = %s, "
-                "last_error = %s, delivered_at = %s WHERE id = %s",
-                [(i.attempts, i.status, i.next_try_at, i.last_error, i.delivered_at, i.id)
-                 for i in items],
-            )  # fmt: skip
-
-    def prune_outbox(self, before: str) -> int:
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < %s", (before,)
-            )
-            deleted: int = cur.rowcount
-            return deleted
-
-    def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "UPDATE case_index SET next_alert_at = %s WHERE id = %s",
-                [(at, case_id) for case_id, at in moments],
-            )
+            cur.executemany(sql, rows)
+            return int(cur.rowcount)
 
 
 def open_postgres(url: str) -> PostgresStorage:

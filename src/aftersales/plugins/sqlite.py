@@ -17,30 +17,23 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import attrs
-
-from aftersales.core.errors import ConflictError, StorageError, ValidationError
+from aftersales.core.errors import StorageError, ValidationError
 from aftersales.plugins.sql_reads import (
-    OUTBOX_COLUMNS,
     SQLReads,
     faults_translated,
-    outbox_item,
-    read_snapshot,
 )
+from aftersales.plugins.sql_writes import SQLWrites
 from aftersales.ports.hookspecs import StorageRegistrar, hookimpl
 from aftersales.ports.storage import (
-    CaseIndex,
     CaseQuery,
-    OutboxItem,
     Record,
-    SentNotification,
     Transaction,
 )
 
@@ -315,7 +308,6 @@ class SQLiteStorage(SQLReads):
         return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
 
 
-_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """Compact JSON, non-ASCII text kept as it is (smaller rows for CJK names)."""
 
 
@@ -368,147 +360,19 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
     return sql, args
 
 
-class _SQLiteTransaction(Transaction):
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+class _SQLiteTransaction(SQLWrites):
+    MANY_COUNTS = True
+    NEXT_NUMBER = (
+        "INSERT INTO sequences VALUES (?, 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"
+    )
+    CLAIM = (
+        "SELECT {columns} FROM outbox WHERE status = 'pending' AND next_try_at <= ? "
+        "AND plugin IN ({plugins}) ORDER BY next_try_at, seq LIMIT ?"
+    )
 
-    def get(self, kind: str, id: str) -> Record | None:
-        return read_snapshot(self.conn, "?", kind, id)
-
-    def next_number(self, sequence: str) -> int:
-        row = self.conn.execute(
-            "INSERT INTO sequences VALUES (?, 1) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-            (sequence,),
-        ).fetchone()
-        return int(row[0])
-
-    def append(
-        self,
-        kind: str,
-        id: str,
-        expected_version: int,
-        events: Sequence[Mapping[str, Any]],
-        snapshot: Mapping[str, Any],
-        index: CaseIndex | None = None,
-    ) -> None:
-        conn = self.conn
-        new_version = expected_version + len(events)
-        if expected_version == 0:
-            written = conn.execute(
-                "INSERT INTO snapshots VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) DO NOTHING",
-                (kind, id, new_version, _json(snapshot)),
-            ).rowcount
-        else:  # the version check and the write in one statement
-            written = conn.execute(
-                "UPDATE snapshots SET version = ?, data = ? "
-                "WHERE kind = ? AND id = ? AND version = ?",
-                (new_version, _json(snapshot), kind, id, expected_version),
-            ).rowcount
-        if written != 1:
-            row = conn.execute(
-                "SELECT version FROM snapshots WHERE kind = ? AND id = ?", (kind, id)
-            ).fetchone()
-            raise ConflictError(
-                f"{kind} {id} is at version {0 if row is None else row[0]}, not "
-                f"{expected_version}: someone else changed it; read it again and retry"
-            )
-        conn.executemany(
-            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (kind, id, e["version"], e["type"], e["at"], e["by"], _json(e["data"]))
-                for e in events
-            ],
-        )
-        if index is not None:
-            conn.execute(
-                # an upsert, not INSERT OR REPLACE: SQLite then touches only the indexes
-                # whose columns changed (usually just the status one)
-                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) "
-                "DO UPDATE SET status = excluded.status, engineer = excluded.engineer, "
-                "accepted_at = excluded.accepted_at, priority = excluded.priority, "
-                "next_alert_at = excluded.next_alert_at, "
-                "followed_up_at = excluded.followed_up_at",
-                (
-                    id,
-                    index.number,
-                    index.status,
-                    index.engineer,
-                    index.reported_at,
-                    index.serial,
-                    index.fault_code,
-                    index.accepted_at,
-                    index.priority,
-                    index.next_alert_at,
-                    index.followed_up_at,
-                    index.rework_of,
-                ),
-            )
-
-    def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {}
-        for start in range(0, len(case_ids), 500):  # SQLite's bound-parameter limit
-            chunk = case_ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            rows = self.conn.execute(
-                f"SELECT case_id, key FROM sent WHERE case_id IN ({marks})", tuple(chunk)
-            )
-            for case_id, key in rows:
-                found.setdefault(case_id, set()).add(key)
-        return found
-
-    def record_sent(self, sent: Sequence[SentNotification]) -> int:
-        return self.conn.executemany(
-            "INSERT INTO sent (case_id, key, at, notification) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            [(s.case_id, s.key, s.at, _json(s.notification)) for s in sent],
-        ).rowcount
-
-    def enqueue(self, items: Sequence[OutboxItem]) -> None:
-        self.conn.executemany(
-            "INSERT INTO outbox (id, plugin, notification, created_at, next_try_at, attempts, "
-            "status) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(i.id, i.plugin, _json(i.notification), i.created_at, i.next_try_at, i.attempts,
-              i.status) for i in items],
-        )  # fmt: skip
-
-    def claim(
-        self, now: str, lease_until: str, plugins: Sequence[str], limit: int
-    ) -> list[OutboxItem]:
-        if not plugins:
-            return []
-        marks = ", ".join("?" for _ in plugins)
-        rows = self.conn.execute(
-            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' "
-            f"AND next_try_at <= ? AND plugin IN ({marks}) ORDER BY next_try_at, seq LIMIT ?",
-            (now, *plugins, limit),
-        ).fetchall()
-        items = [attrs.evolve(outbox_item(r), next_try_at=lease_until) for r in rows]
-        self.conn.executemany(
-            "UPDATE outbox SET next_try_at = ? WHERE id = ?", [(lease_until, i.id) for i in items]
-        )
-        return items
-
-    def settle(self, items: Sequence[OutboxItem]) -> None:
-        self.conn.executemany(
-            "UPDATE outbox SET attempts = ?, status = ?, next_try_at = ?, last_error = ?, "
-            "delivered_at = ? WHERE id = ?",
-            [(i.attempts, i.status, i.next_try_at, i.last_error, i.delivered_at, i.id)
-             for i in items],
-        )  # fmt: skip
-
-    def prune_outbox(self, before: str) -> int:
-        cursor = self.conn.execute(
-            "DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < ?", (before,)
-        )
-        return cursor.rowcount
-
-    def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
-        self.conn.executemany(
-            "UPDATE case_index SET next_alert_at = ? WHERE id = ?",
-            [(at, case_id) for case_id, at in moments],
-        )
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return int(self.conn.executemany(sql, rows).rowcount)
 
 
 def open_sqlite(url: str) -> SQLiteStorage:
