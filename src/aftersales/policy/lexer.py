@@ -111,10 +111,11 @@ class PolicyLexer(Lexer):
         return "NAME"
 
     def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
-        text_slice = lexer_state.text
-        text: str = text_slice.text
-        pos = text_slice.start
-        end = text_slice.end
+        given: Any = lexer_state.text
+        if isinstance(given, str):  # lark 1.2 hands the text itself; 1.3 a TextSlice of it
+            text, pos, end = given, 0, len(given)
+        else:
+            text, pos, end = given.text, given.start, given.end
         states = parser_state.parse_conf.parse_table.states
         match = self.master.match
         punctuation = self.punctuation

@@ -4,10 +4,14 @@ Building LALR tables from ``grammar.lark`` takes about a tenth of a second, too 
 command that loads one policy. So the tables are generated ahead of time into
 ``_tables.py``: plain Python literals (no pickle), stamped with the grammar's SHA-256 and
 the lark version that wrote them. At run time the stamp is checked; if either differs, the
-parser is built from the grammar instead (slower, never wrong). A test fails when the
-shipped tables are stale; ``make tables`` (``python -m aftersales.policy.tables``)
-regenerates them (lark numbers the states differently from run to run, so a regenerated
-file differs textually even when the grammar did not change).
+parser is built from the grammar with lark's public API instead (100-150 ms once per process,
+never wrong). Loading the shipped tables fast reaches into lark's internals; that is confined
+to :mod:`aftersales.policy.shipped_parser`, used only with the lark series that wrote the
+tables, so another lark release costs time, not correctness. docs/performance.md says why
+lark's public mechanisms (a saved parser, the standalone generator) are not used instead. A
+test fails when the shipped tables are stale; ``make tables`` regenerates them (lark numbers
+the states differently from run to run, so a regenerated file differs textually even when
+the grammar did not change).
 """
 
 from __future__ import annotations
@@ -15,19 +19,20 @@ from __future__ import annotations
 import hashlib
 import importlib
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import lark
-from lark import Lark, Tree
+from lark import Lark
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
-from lark.parse_tree_builder import ParseTreeBuilder
-from lark.parsers.lalr_analysis import IntParseTable, Reduce, Shift
-from lark.parsers.lalr_parser import LALR_Parser, _Parser
 
 from aftersales.policy.lexer import PolicyLexer
+
+try:
+    from aftersales.policy import shipped_parser
+except ImportError:  # a lark whose internals moved: every load builds from the grammar
+    shipped_parser = None  # type: ignore[assignment]
 
 _LEXER_MARK = "__aftersales_policy_lexer__"
 _GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
@@ -70,108 +75,9 @@ def _load_shipped() -> Lark | None:
         lark.__version__
     ):
         return None
-    loaded: Lark = _ShippedLark._load_from_dict(  # type: ignore[no-untyped-call]
-        tables.DATA, tables.MEMO, _plugins={"LALR_Parser": _lazy_parser(tables.STATES)}
-    )
-    return loaded
-
-
-class _LazyCallbacks(dict[Rule, Callable[[list[Any]], Any]]):
-    """The tree-building callback of each rule, made on the rule's first reduction."""
-
-    def __missing__(self, rule: Rule) -> Callable[[list[Any]], Any]:
-        builder = ParseTreeBuilder([rule], Tree)  # type: ignore[no-untyped-call]
-        callback: Callable[[list[Any]], Any] = builder.create_callback()[rule]  # type: ignore[no-untyped-call]
-        self[rule] = callback
-        return callback
-
-    def __bool__(self) -> bool:
-        return True  # the parser skips building a tree when it has no callbacks
-
-
-class _ShippedLark(Lark):
-    """Lark, loaded from the shipped tables with per-rule callbacks made lazily."""
-
-    def _prepare_callbacks(self) -> None:
-        # What Lark._prepare_callbacks builds for this parser's options (no transformer,
-        # no positions, LALR), for all ~450 rules at once; most policies use a third.
-        assert self.options.transformer is None and not self.options.propagate_positions
-        self._callbacks = _LazyCallbacks()
-
-
-class _LazyStates(dict[int, dict[str, tuple[Any, Any]]]):
-    """LALR states decoded on first use from flat ``(token, action, argument, ...)`` tuples.
-
-    A policy file visits a few hundred of the grammar's ~800 states; decoding all of them
-    up front was a third of the first load. Anything that walks the whole table (``len``,
-    iteration, ``items``) decodes the rest first, so the dict never looks incomplete.
-    """
-
-    def __init__(
-        self, encoded: tuple[tuple[int, ...], ...], tokens: dict[int, str], memo: Any
-    ) -> None:
-        super().__init__()
-        self._encoded = encoded
-        self._tokens = tokens
-        self._memo = memo
-
-    def __missing__(self, state: int) -> dict[str, tuple[Any, Any]]:
-        if not 0 <= state < len(self._encoded):
-            raise KeyError(state)
-        numbers = iter(self._encoded[state])
-        tokens, memo = self._tokens, self._memo
-        actions = {
-            tokens[token]: (Reduce, memo[arg]) if action == 1 else (Shift, arg)
-            for token, action, arg in zip(numbers, numbers, numbers, strict=True)
-        }
-        self[state] = actions
-        return actions
-
-    def _complete(self) -> None:
-        for state in range(len(self._encoded)):
-            if not super().__contains__(state):
-                self.__missing__(state)
-
-    def __contains__(self, state: object) -> bool:
-        return isinstance(state, int) and 0 <= state < len(self._encoded)
-
-    def __len__(self) -> int:
-        return len(self._encoded)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(range(len(self._encoded)))
-
-    def keys(self) -> Any:
-        self._complete()
-        return super().keys()
-
-    def values(self) -> Any:
-        self._complete()
-        return super().values()
-
-    def items(self) -> Any:
-        self._complete()
-        return super().items()
-
-
-def _lazy_parser(encoded: tuple[tuple[int, ...], ...]) -> type[LALR_Parser]:
-    """An ``LALR_Parser`` (through lark's ``_plugins`` option) that reads the shipped states."""
-
-    class ShippedParser(LALR_Parser):
-        @classmethod
-        def deserialize(  # type: ignore[override]
-            cls, data: Any, memo: Any, callbacks: Any, debug: bool = False
-        ) -> ShippedParser:
-            inst = cls.__new__(cls)
-            states = _LazyStates(encoded, data["tokens"], memo)
-            table: Any = IntParseTable(  # type: ignore[no-untyped-call]
-                states, data["start_states"], data["end_states"]
-            )
-            inst._parse_table = table
-            inst.parser = _Parser(inst._parse_table, callbacks, debug)
-            return inst
-
-    return ShippedParser
+    if shipped_parser is None:
+        return None
+    return shipped_parser.load(tables.DATA, tables.MEMO, tables.STATES)
 
 
 def parser() -> Lark:
