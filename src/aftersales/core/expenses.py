@@ -9,8 +9,11 @@ from typing import Literal
 import attrs
 
 from aftersales.core import values
+from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.errors import ValidationError, WorkflowError
+from aftersales.core.model import Staff
 from aftersales.core.money import CURRENCY_CODES
+from aftersales.core.permissions import not_own, permit, permit_role
 
 ClaimStatus = Literal["draft", "submitted", "approved", "paid", "rejected"]
 CLAIM_STATES: tuple[ClaimStatus, ...] = ("draft", "submitted", "approved", "paid", "rejected")
@@ -20,7 +23,8 @@ CLAIM_MOVES: dict[str, tuple[frozenset[str], str]] = {
     "pay": (frozenset({"approved"}), "only an approved claim is paid"),
 }
 """The claim's state machine beside its model: which statuses each move starts from (approve
-and reject start from ``submitted``, at the step the chain waits for)."""
+and reject start from ``submitted``, at the step the chain waits for). The moves themselves
+are the functions at the end of this module; the service only reads, calls and stores."""
 
 
 def check_claim_move(claim: Claim, move: str) -> None:
@@ -147,6 +151,62 @@ class Claim:
         return self.chain[len(self.approvals)]
 
 
+# -- the claim's moves: each checks where the claim stands and returns it after ----------------
+def edited(claim: Claim, lines: tuple[ClaimLine, ...], cases: tuple[str, ...]) -> Claim:
+    """A draft or rejected claim with new lines: a draft again, its findings and approvals
+    cleared."""
+    check_claim_move(claim, "edit")
+    return attrs.evolve(claim, lines=lines, status="draft", findings=(), approvals=(),
+                        cases=cases, version=claim.version + 1)  # fmt: skip
+
+
+def submitted(
+    claim: Claim,
+    chain: tuple[str, ...],
+    rule: str | None,
+    findings: tuple[Finding, ...],
+    at: datetime,
+) -> Claim:
+    """A draft submitted: waiting for ``chain`` (approved at once when it is empty)."""
+    check_claim_move(claim, "submit")
+    return attrs.evolve(claim, status="submitted" if chain else "approved", chain=chain,
+                        rule=rule, findings=findings, submitted_at=at,
+                        version=claim.version + 1)  # fmt: skip
+
+
+def approved(claim: Claim, approver: Staff, at: datetime) -> Claim:
+    """The step the claim waits for approved by ``approver``: the role it needs, not the
+    claimant's own, no member twice; approved once the last step is."""
+    what = f"claim {claim.id}"
+    waiting = claim.status == "submitted"
+    role = next_role(claim.chain, len(claim.approvals), waiting, what, claim.status)
+    check_approver(approver, role, claim.staff_id, (s.by for s in claim.approvals), what, "claim")
+    steps = (*claim.approvals, Step(role, approver.id, at))
+    status: ClaimStatus = "approved" if len(steps) == len(claim.chain) else "submitted"
+    return attrs.evolve(claim, approvals=steps, status=status, version=claim.version + 1)
+
+
+def rejected(claim: Claim, rejecter: Staff, reason: str) -> Claim:
+    """The claim sent back by the role it waits for (not by its claimant), with a reason."""
+    role = claim.waiting_for
+    if role is None:
+        raise WorkflowError(f"claim {claim.id} is {claim.status}, not waiting for approval")
+    permit_role(rejecter, (role,), f"reject claim {claim.id} as {role}")
+    not_own(rejecter, claim.staff_id, "reject their own claim")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("a rejection needs a reason")
+    return attrs.evolve(claim, status="rejected", reason=reason.strip(),
+                        version=claim.version + 1)  # fmt: skip
+
+
+def paid(claim: Claim, payer: Staff) -> Claim:
+    """An approved claim paid, by finance and not by its claimant."""
+    check_claim_move(claim, "pay")
+    permit(payer, "expenses.pay", "pay claims")
+    not_own(payer, claim.staff_id, "pay their own claim", "another member of finance pays it")
+    return attrs.evolve(claim, status="paid", paid_by=payer.id, version=claim.version + 1)
+
+
 __all__ = [
     "CLAIM_MOVES",
     "CLAIM_STATES",
@@ -156,5 +216,10 @@ __all__ = [
     "ClaimStatus",
     "Finding",
     "Step",
+    "approved",
     "check_claim_move",
+    "edited",
+    "paid",
+    "rejected",
+    "submitted",
 ]

@@ -15,8 +15,11 @@ from typing import Any, Literal
 
 import attrs
 
-from aftersales.core.errors import ValidationError
+from aftersales.core.approvals import check_approver, next_role
+from aftersales.core.errors import ValidationError, WorkflowError
 from aftersales.core.frozen import FrozenDict
+from aftersales.core.model import Staff
+from aftersales.core.permissions import not_own, permit_role
 
 MOVEMENTS = ("received", "transferred", "issued", "returned", "consumed", "adjusted", "scrapped")
 LOCATION_KINDS = ("warehouse", "bin", "van")
@@ -207,6 +210,51 @@ class Requisition:
         return self.chain[len(self.approvals)]
 
 
+REQUISITION_MOVES: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (frozenset({"requested"}), "only a requested one waits for approval"),
+    "reject": (frozenset({"requested"}), "only a requested one waits for approval"),
+    "issue": (frozenset({"approved"}), "only an approved one is issued"),
+}
+"""The requisition's state machine: which statuses each move starts from."""
+
+
+def check_requisition_move(req: Requisition, move: str) -> None:
+    """WorkflowError unless ``req`` may take ``move`` in its status."""
+    allowed, says = REQUISITION_MOVES[move]
+    if req.status not in allowed:
+        raise WorkflowError(f"requisition {req.id} is {req.status}; {says}")
+
+
+# -- the requisition's moves: each checks where it stands and returns it after -----------------
+def approved_requisition(req: Requisition, approver: Staff, at: datetime) -> Requisition:
+    """The step the requisition waits for approved by ``approver``: the role it needs, not
+    the engineer who asked, no member twice; approved once the last step is."""
+    what = f"requisition {req.id}"
+    waiting = req.status == "requested"
+    role = next_role(req.chain, len(req.approvals), waiting, what, req.status)
+    check_approver(approver, role, req.engineer, (a.by for a in req.approvals), what,
+                   "requisition")  # fmt: skip
+    steps = (*req.approvals, Approval(role, approver.id, at))
+    status: RequisitionStatus = "approved" if len(steps) == len(req.chain) else "requested"
+    return attrs.evolve(req, approvals=steps, status=status, version=req.version + 1)
+
+
+def rejected_requisition(req: Requisition, rejecter: Staff, reason: str) -> Requisition:
+    """The requisition turned down by the role it waits for, with a reason."""
+    role = req.waiting_for
+    if role is None:
+        raise WorkflowError(f"requisition {req.id} is {req.status}, not waiting for approval")
+    permit_role(rejecter, (role,), f"reject requisition {req.id} as {role}")
+    not_own(rejecter, req.engineer, "reject their own requisition")
+    return attrs.evolve(req, status="rejected", reason=reason, version=req.version + 1)
+
+
+def issued_requisition(req: Requisition, target: str) -> Requisition:
+    """An approved requisition issued to ``target`` (the engineer's van, or another place)."""
+    check_requisition_move(req, "issue")
+    return attrs.evolve(req, status="issued", issued_to=target, version=req.version + 1)
+
+
 @attrs.frozen
 class CaseParts:
     """What a case got from stock: issued to the engineer, used in the repair, returned."""
@@ -290,6 +338,7 @@ class CountSheet:
 __all__ = [
     "LOCATION_KINDS",
     "MOVEMENTS",
+    "REQUISITION_MOVES",
     "REQUISITION_STATES",
     "Approval",
     "CaseParts",
@@ -305,5 +354,9 @@ __all__ = [
     "RequisitionStatus",
     "Supplier",
     "apply",
+    "approved_requisition",
+    "check_requisition_move",
     "expired",
+    "issued_requisition",
+    "rejected_requisition",
 ]

@@ -19,26 +19,23 @@ from typing import Any
 
 import attrs
 
+from aftersales.core import expenses as claims
 from aftersales.core import values
-from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.boundary import public_api
 from aftersales.core.errors import (
     ConflictError,
     PolicyError,
     ValidationError,
-    WorkflowError,
 )
 from aftersales.core.expenses import (
     CLAIM_STATES,
     Claim,
     ClaimLine,
-    ClaimStatus,
     Finding,
-    Step,
     check_claim_move,
 )
 from aftersales.core.model import Notification
-from aftersales.core.permissions import not_own, permit, permit_role
+from aftersales.core.permissions import permit
 from aftersales.core.values import shown
 from aftersales.ports.storage import event_record
 from aftersales.services.basis import Basis
@@ -160,12 +157,8 @@ class ExpenseService:
     ) -> Claim:
         """Change a draft or a rejected claim (its owner)."""
         claim = self._own(claim_id, by, "edit")
-        check_claim_move(claim, "edit")
-        after = attrs.evolve(
-            claim, lines=self._lines(lines), status="draft", findings=(), approvals=(),
-            cases=claim.cases if cases is None else tuple(dict.fromkeys(cases)),
-            version=claim.version + 1,
-        )  # fmt: skip
+        linked = claim.cases if cases is None else tuple(dict.fromkeys(cases))
+        after = claims.edited(claim, self._lines(lines), linked)
         return self._save(claim, after, "edited", by, self._basis.at(at))
 
     # -- checks -------------------------------------------------------------------------------
@@ -223,11 +216,8 @@ class ExpenseService:
         rule = rules.approval_for(facts)
         chain = tuple(rule.chain) if rule is not None else ()
         when = self._basis.at(at)
-        after = attrs.evolve(
-            claim, status="submitted" if chain else "approved", chain=chain,
-            rule=None if rule is None else rule.location, findings=self.check(claim),
-            submitted_at=when, version=claim.version + 1,
-        )  # fmt: skip
+        location = None if rule is None else rule.location
+        after = claims.submitted(claim, chain, location, self.check(claim), when)
         try:
             with self._notifications.transaction(self._next_approvers(after, when), when) as tx:
                 for number in invoices:
@@ -246,38 +236,20 @@ class ExpenseService:
         """Approve the step the claim waits for (``by`` holds that role, is not the claimant
         and approved no earlier step)."""
         claim = self.get(claim_id)
-        what = f"claim {claim_id}"
-        waiting = claim.status == "submitted"
-        role = next_role(claim.chain, len(claim.approvals), waiting, what, claim.status)
-        actor = self._staff.actor(by)
-        check_approver(actor, role, claim.staff_id, (s.by for s in claim.approvals), what, "claim")
         when = self._basis.at(at)
-        approvals = (*claim.approvals, Step(role, actor.id, when))
-        status: ClaimStatus = "approved" if len(approvals) == len(claim.chain) else "submitted"
-        after = attrs.evolve(claim, approvals=approvals, status=status, version=claim.version + 1)
+        after = claims.approved(claim, self._staff.actor(by), when)
         return self._save(claim, after, "approved", by, when)
 
     def reject(self, claim_id: str, *, by: str, reason: str, at: datetime | None = None) -> Claim:
         """Send a claim back with a reason; its owner may edit and submit it again."""
         claim = self.get(claim_id)
-        role = claim.waiting_for
-        if role is None:
-            raise WorkflowError(f"claim {claim_id} is {claim.status}, not waiting for approval")
-        actor = permit_role(self._staff.actor(by), (role,), f"reject claim {claim_id} as {role}")
-        not_own(actor, claim.staff_id, "reject their own claim")
-        if not isinstance(reason, str) or not reason.strip():
-            raise ValidationError("a rejection needs a reason")
-        after = attrs.evolve(claim, status="rejected", reason=reason.strip(),
-                             version=claim.version + 1)  # fmt: skip
+        after = claims.rejected(claim, self._staff.actor(by), reason)
         return self._save(claim, after, "rejected", by, self._basis.at(at))
 
     def pay(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
         """Record the payment of an approved claim (finance)."""
         claim = self.get(claim_id)
-        check_claim_move(claim, "pay")
-        actor = permit(self._staff.actor(by), "expenses.pay", "pay claims")
-        not_own(actor, claim.staff_id, "pay their own claim", "another member of finance pays it")
-        after = attrs.evolve(claim, status="paid", paid_by=actor.id, version=claim.version + 1)
+        after = claims.paid(claim, self._staff.actor(by))
         return self._save(claim, after, "paid", by, self._basis.at(at))
 
     def history(self, claim_id: str) -> builtins.list[dict[str, Any]]:

@@ -13,25 +13,25 @@ from typing import Any
 import attrs
 
 from aftersales.core import values
-from aftersales.core.approvals import check_approver, next_role
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ValidationError,
-    WorkflowError,
 )
 from aftersales.core.model import Case
 from aftersales.core.parts import (
     REQUISITION_STATES,
-    Approval,
     CaseParts,
     Movement,
     Requisition,
     RequisitionLine,
-    RequisitionStatus,
     apply,
+    approved_requisition,
+    check_requisition_move,
+    issued_requisition,
+    rejected_requisition,
 )
-from aftersales.core.permissions import permit, permit_role
+from aftersales.core.permissions import permit
 from aftersales.core.values import shown
 from aftersales.ports.storage import Transaction, event_record
 from aftersales.services.parts.base import (
@@ -99,28 +99,16 @@ class Requisitions(Stock):
         """Approve the next step of the chain: ``by`` holds that role, did not ask for the
         parts, and did not approve an earlier step."""
         req = self.requisition(id)
-        what = f"requisition {id}"
-        waiting = req.status == "requested"
-        role = next_role(req.chain, len(req.approvals), waiting, what, req.status)
-        actor = self._staff.actor(by)
-        check_approver(actor, role, req.engineer, (a.by for a in req.approvals), what,
-                       "requisition")  # fmt: skip
         when = self._basis.at(at)
-        approvals = (*req.approvals, Approval(role, actor.id, when))
-        status: RequisitionStatus = "approved" if len(approvals) == len(req.chain) else "requested"
-        after = attrs.evolve(req, approvals=approvals, status=status, version=req.version + 1)
+        after = approved_requisition(req, self._staff.actor(by), when)
         self._save_requisition(after, req.version, "approved", by, when)
         return after
 
     def reject(self, id: str, *, by: str, reason: str, at: datetime | None = None) -> Requisition:
         req = self.requisition(id)
-        role = req.waiting_for
-        if role is None:
-            raise WorkflowError(f"requisition {id} is {req.status}, not waiting for approval")
-        permit_role(self._staff.actor(by), (role,), f"reject requisition {id} as {role}")
         when = self._basis.at(at)
-        after = attrs.evolve(req, status="rejected", reason=checked_text(reason, "the reason"),
-                             version=req.version + 1)  # fmt: skip
+        reason = checked_text(reason, "the reason")
+        after = rejected_requisition(req, self._staff.actor(by), reason)
         self._save_requisition(after, req.version, "rejected", by, when)
         return after
 
@@ -132,8 +120,7 @@ class Requisitions(Stock):
         ``from_location`` to the engineer's van (or ``to_location``), in one transaction."""
         self._actor(by, "parts.issue", "issue parts")
         req = self.requisition(id)
-        if req.status != "approved":
-            raise WorkflowError(f"requisition {id} is {req.status}; only an approved one is issued")
+        check_requisition_move(req, "issue")  # before the locations are looked up
         target = to_location or self._van(req.engineer)
         self.location(from_location)
         self.location(target)
@@ -154,7 +141,7 @@ class Requisitions(Stock):
             issued[line.sku] = issued.get(line.sku, 0) + line.quantity
         after_ledger = attrs.evolve(ledger, location=target, issued=issued, last_issued_at=when,
                                     version=ledger.version + 1)  # fmt: skip
-        after = attrs.evolve(req, status="issued", issued_to=target, version=req.version + 1)
+        after = issued_requisition(req, target)
         notes = self._reorder_notes(((before, moved) for before, moved, _ in moves), when)
         with self._notifications.transaction(notes, when) as tx:
             for before, part_after, movement in moves:
