@@ -25,7 +25,7 @@ from aftersales.core.parts import (
     Supplier,
 )
 from aftersales.core.permissions import permit, permit_role
-from aftersales.ports.storage import Transaction, event_record
+from aftersales.ports.storage import Transaction
 from aftersales.services.basis import Basis
 from aftersales.services.case_book import CaseBook
 from aftersales.services.notifications import NotificationService
@@ -63,11 +63,9 @@ def lines_of(lines: Any, what: str) -> builtins.list[tuple[str, int]]:
     return list(merged.items())
 
 
-def movement_record(m: Movement) -> dict[str, Any]:
-    return event_record(m.version, m.type, m.by, m.at, to_dict(m))
-
-
 A = TypeVar("A", Part, Location, Supplier)
+Move = tuple[Part, Part, Movement]
+"""A part before a movement, after it, and the movement."""
 
 
 @attrs.frozen

@@ -39,7 +39,6 @@ from aftersales.services.parts.base import (
     Consumption,
     checked_text,
     lines_of,
-    movement_record,
 )
 from aftersales.services.parts.stock import Stock
 
@@ -142,11 +141,7 @@ class Requisitions(Stock):
         after_ledger = attrs.evolve(ledger, location=target, issued=issued, last_issued_at=when,
                                     version=ledger.version + 1)  # fmt: skip
         after = issued_requisition(req, target)
-        notes = self._reorder_notes(((before, moved) for before, moved, _ in moves), when)
-        with self._notifications.transaction(notes, when) as tx:
-            for before, part_after, movement in moves:
-                tx.append("part", before.sku, before.version,
-                          [movement_record(movement)], to_dict(part_after))  # fmt: skip
+        with self._moving(moves, when) as tx:
             self._append_ledger(tx, ledger, after_ledger, "issued", by, when)
             self._requisitions.save(req, after, "issued", by, when, {"to": target}, tx=tx)
         return after
@@ -177,10 +172,7 @@ class Requisitions(Stock):
             moves.append((part, apply(part, movement), movement))
             returned[sku] = returned.get(sku, 0) + quantity
         after_ledger = attrs.evolve(ledger, returned=returned, version=ledger.version + 1)
-        with self._basis.storage.transaction() as tx:
-            for before, part_after, movement in moves:
-                tx.append("part", before.sku, before.version,
-                          [movement_record(movement)], to_dict(part_after))  # fmt: skip
+        with self._moving(moves, when) as tx:
             self._append_ledger(tx, ledger, after_ledger, "returned", by, when)
         return after_ledger
 
@@ -218,10 +210,8 @@ class Requisitions(Stock):
             return None
         after_ledger = attrs.evolve(ledger, consumed=consumed, version=ledger.version + 1)
 
-        def write(tx: Transaction) -> None:
-            for before, part_after, movement in moves:
-                tx.append("part", before.sku, before.version,
-                          [movement_record(movement)], to_dict(part_after))  # fmt: skip
+        def write(tx: Transaction) -> None:  # inside the repair's own transaction
+            self._write_moves(tx, moves)
             self._append_ledger(tx, ledger, after_ledger, "consumed", by, at)
 
         notes = self._reorder_notes([(before, part_after) for before, part_after, _ in moves], at)
@@ -275,6 +265,5 @@ class Requisitions(Stock):
             for part, quantity in parts:
                 after = attrs.evolve(part, reserved=part.reserved + quantity,
                                      version=part.version + 1)  # fmt: skip
-                event = event_record(after.version, "reserved", by, at,
-                               {"quantity": quantity, "requisition": req.id})  # fmt: skip
-                tx.append("part", part.sku, part.version, [event], to_dict(after))
+                held = {"quantity": quantity, "requisition": req.id}
+                self._catalog.save(part, after, "reserved", by, at, held, tx=tx)

@@ -4,7 +4,8 @@ and what the ledger says (stock on hand, movements, expiry, valuation)."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,12 +30,12 @@ from aftersales.core.parts import (
 )
 from aftersales.core.permissions import not_own
 from aftersales.core.values import shown
-from aftersales.ports.storage import event_record
+from aftersales.ports.storage import EventWriter, Transaction, event_record
 from aftersales.services.parts.base import (
     EXPIRY_WARNING,
+    Move,
     Receipt,
     checked_text,
-    movement_record,
     quantity_of,
 )
 from aftersales.services.parts.catalog import Catalog
@@ -162,11 +163,8 @@ class Stock(Catalog):
         by: str, when: datetime,
     ) -> None:  # fmt: skip
         """Write a delivery: the stock of each part, the order, the supplier's inspections."""
-        with self._basis.storage.transaction() as tx:
-            for r in receipts:
-                if r.movement is not None:
-                    tx.append("part", r.before.sku, r.before.version,
-                              [movement_record(r.movement)], to_dict(r.after))  # fmt: skip
+        moves = [(r.before, r.after, r.movement) for r in receipts if r.movement is not None]
+        with self._moving(moves, when) as tx:
             if order is not None:
                 received = dict(order.received)
                 for r in receipts:
@@ -234,9 +232,26 @@ class Stock(Catalog):
     ) -> Part:
         movement = Movement(part.sku, part.version + 1, kind, at, by, quantity, **fields)
         after = apply(part, movement)  # refuses going below zero: nothing written
-        with self._notifications.transaction(self._reorder_notes([(part, after)], at), at) as tx:
-            tx.append("part", part.sku, part.version, [movement_record(movement)], to_dict(after))
+        with self._moving([(part, after, movement)], at):
+            pass
         return after
+
+    # -- the one writer of stock movements ----------------------------------------------------
+    def _write_moves(self, tx: EventWriter, moves: Iterable[Move]) -> None:
+        """Each part's movement event and snapshot. Every movement of stock is written here;
+        ``core.parts.apply`` made each ``after`` (refusing any that goes below zero)."""
+        for before, after, movement in moves:
+            self._catalog.save(before, after, movement.type, movement.by, movement.at,
+                               to_dict(movement), tx=tx)  # fmt: skip
+
+    @contextmanager
+    def _moving(self, moves: Sequence[Move], at: datetime) -> Iterator[Transaction]:
+        """A transaction that writes ``moves`` with the reorder notices they call for (sent
+        once it commits); the caller adds what belongs with them in the ``with`` block."""
+        notes = self._reorder_notes(((before, after) for before, after, _ in moves), at)
+        with self._notifications.transaction(notes, at) as tx:
+            self._write_moves(tx, moves)
+            yield tx
 
     def _reorder_notes(
         self, moves: Iterable[tuple[Part, Part]], at: datetime

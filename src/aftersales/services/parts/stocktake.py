@@ -10,7 +10,7 @@ from datetime import datetime
 import attrs
 
 from aftersales.core.boundary import public_api
-from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.convert import from_dict
 from aftersales.core.errors import (
     NotFound,
     ValidationError,
@@ -28,7 +28,6 @@ from aftersales.core.permissions import not_own
 from aftersales.core.values import shown
 from aftersales.services.parts.base import (
     checked_text,
-    movement_record,
 )
 from aftersales.services.parts.stock import Stock
 
@@ -101,11 +100,7 @@ class Stocktake(Stock):
         after = attrs.evolve(
             sheet, settled_by=approver.id, reason=reason, version=sheet.version + 1
         )
-        notes = self._reorder_notes([(before, moved) for before, moved, _ in moves], when)
-        with self._notifications.transaction(notes, when) as tx:
-            for before, moved, movement in moves:
-                tx.append("part", before.sku, before.version, [movement_record(movement)],
-                          to_dict(moved))  # fmt: skip
+        with self._moving(moves, when) as tx:
             self._counts.save(sheet, after, "settled", by, when, tx=tx)
         return after
 
