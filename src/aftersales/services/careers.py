@@ -75,7 +75,7 @@ class StaffService(StaffDirectory):
         after = attrs.evolve(staff, level=to, roles=(*staff.roles, *added),
                              promotions=(*staff.promotions, promotion),
                              version=staff.version + 1)  # fmt: skip
-        self._write(after, staff.version, "promoted", when, by, to_dict(promotion))
+        self._members.save(staff, after, "promoted", by, when, to_dict(promotion))
         return after
 
     def record(self, id: str) -> StaffRecord:

@@ -14,9 +14,8 @@ import attrs
 
 from aftersales.core import values
 from aftersales.core.boundary import public_api
-from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.convert import to_dict
 from aftersales.core.errors import (
-    ConflictError,
     NotFound,
     PermissionDenied,
     ValidationError,
@@ -25,9 +24,9 @@ from aftersales.core.errors import (
 from aftersales.core.model import ROLES, Rotation, Staff
 from aftersales.core.permissions import permit
 from aftersales.core.values import shown
-from aftersales.ports.storage import event_record
 from aftersales.services.basis import Basis
 from aftersales.services.cache import SnapshotCache
+from aftersales.services.repository import Repository
 
 KIND = "staff"
 
@@ -89,6 +88,7 @@ class StaffDirectory:
         self._basis = basis
         self.levels = levels
         self._cache = cache or SnapshotCache(basis.storage, KIND, Staff, size=1024)
+        self._members = Repository(basis.storage, KIND, Staff, "staff member")
 
     def add(
         self,
@@ -121,7 +121,9 @@ class StaffDirectory:
         email, phone, team = _contact(id, email=email, phone=phone, team=team)
         when = self._basis.at(at)
         staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level, team=team)
-        self._write(staff, 0, "staff_added", when, id, to_dict(attrs.evolve(staff, version=0)))
+        self._members.create(
+            staff, "staff_added", id, when, to_dict(attrs.evolve(staff, version=0))
+        )
         return staff
 
     def get(self, id: str) -> Staff:
@@ -133,7 +135,7 @@ class StaffDirectory:
 
     def list(self, *, role: str | None = None, active: bool | None = True) -> builtins.list[Staff]:
         """Team members in id order: by default the active ones; ``active=None`` for all."""
-        members = [from_dict(Staff, r.data) for r in self._basis.storage.scan(KIND)]
+        members = self._members.all()
         return [
             s
             for s in members
@@ -169,7 +171,7 @@ class StaffDirectory:
         }
         if not changes:
             return staff
-        self._write(after, staff.version, "staff_updated", self._basis.at(at), by, changes)
+        self._members.save(staff, after, "staff_updated", by, self._basis.at(at), changes)
         return after
 
     def deactivate(self, id: str, *, by: str, at: datetime | None = None) -> Staff:
@@ -184,7 +186,7 @@ class StaffDirectory:
                 f"{id} is the last active manager; add or reactivate another manager first"
             )
         after = attrs.evolve(staff, active=False, version=staff.version + 1)
-        self._write(after, staff.version, "staff_deactivated", self._basis.at(at), actor.id, {})
+        self._members.save(staff, after, "staff_deactivated", actor.id, self._basis.at(at), {})
         return after
 
     def reactivate(self, id: str, *, by: str, at: datetime | None = None) -> Staff:
@@ -195,7 +197,7 @@ class StaffDirectory:
         if staff.active:
             raise ValidationError(f"staff {id} is active already")
         after = attrs.evolve(staff, active=True, version=staff.version + 1)
-        self._write(after, staff.version, "staff_reactivated", self._basis.at(at), actor.id, {})
+        self._members.save(staff, after, "staff_reactivated", actor.id, self._basis.at(at), {})
         return after
 
     # -- careers ---------------------------------------------------------------------------------
@@ -233,7 +235,7 @@ class StaffDirectory:
         rotation = Rotation(to.strip(), begin, by, finish, reason)
         rotations = tuple(sorted((*staff.rotations, rotation), key=lambda r: r.start))
         after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
-        self._write(after, staff.version, "rotated", self._basis.at(at), by, to_dict(rotation))
+        self._members.save(staff, after, "rotated", by, self._basis.at(at), to_dict(rotation))
         return after
 
     def end_rotation(self, id: str, *, end: datetime, by: str, at: datetime | None = None) -> Staff:
@@ -249,7 +251,7 @@ class StaffDirectory:
         ended = attrs.evolve(current, end=finish)
         rotations = tuple(ended if r is current else r for r in staff.rotations)
         after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
-        self._write(after, staff.version, "rotation_ended", self._basis.at(at), by,
+        self._members.save(staff, after, "rotation_ended", by, self._basis.at(at),
                     {"assignment": current.assignment, "end": finish.isoformat()})  # fmt: skip
         return after
 
@@ -275,15 +277,3 @@ class StaffDirectory:
     def with_role(self, *roles: str) -> builtins.list[str]:
         """Ids of the active members holding any of ``roles``."""
         return [s.id for s in self.list() if s.has_role(*roles)]
-
-    def _write(
-        self, staff: Staff, expected: int, kind: str, at: datetime, by: str, data: dict[str, object]
-    ) -> None:
-        event = event_record(staff.version, kind, by, at, data)
-        try:
-            with self._basis.storage.transaction() as tx:
-                tx.append(KIND, staff.id, expected, [event], to_dict(staff))
-        except ConflictError:
-            if expected == 0:
-                raise ConflictError(f"there is already a staff member {shown(staff.id)}") from None
-            raise
