@@ -28,6 +28,7 @@ from aftersales import (
 )
 from aftersales.plugins.memory import MemoryStorage
 from aftersales.ports import hookspecs
+from aftersales.ports.hooks import Hooks
 from aftersales.ports.manager import BLOCK_VARIABLE, DEFAULT_PLUGINS, make_manager
 from aftersales.testing import Outbox
 
@@ -57,6 +58,67 @@ def test_every_hook_is_documented_and_tested(hook: str) -> None:
     assert (getattr(hookspecs, hook).__doc__ or "").strip(), f"{hook} has no docstring"
     tests = Path(__file__).read_text("utf-8")
     assert f"def test_hook_{hook}(" in tests, f"no test_hook_{hook} in {__file__}"
+
+
+# the typed method of ports.hooks.Hooks that calls each hook
+CALLERS = {
+    "aftersales_case_event": "case_event",
+    "aftersales_metrics": "metrics",
+    "aftersales_notifiers": "notifier_factories",
+    "aftersales_notify": "notifiers",
+    "aftersales_policy_functions": "policy_functions",
+    "aftersales_register_commands": "register_commands",
+    "aftersales_storage_backends": "storage_backends",
+}
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_one_typed_caller(hook: str) -> None:
+    """The services call plugins only through ``Hooks``: a new hook needs its method there,
+    and that method must be what calls the hook."""
+    method = getattr(Hooks, CALLERS[hook], None)
+    assert method is not None, f"ports.hooks.Hooks has no method for {hook}"
+    assert hook in inspect.getsource(method)
+    assert inspect.signature(method).return_annotation != "Any"
+
+
+def test_no_module_calls_a_hook_but_the_typed_caller() -> None:
+    """``pm.hook.aftersales_...(...)`` and ``impl.function(...)`` appear only in
+    ports/hooks.py: nothing bypasses pluggy or the one typed way to call it."""
+    offenders = []
+    for path in (ROOT / "src" / "aftersales").rglob("*.py"):
+        if path.name == "hooks.py" and path.parent.name == "ports":
+            continue
+        text = path.read_text("utf-8")
+        if ".hook.aftersales_" in text or "impl.function(" in text:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_a_failing_observer_costs_the_others_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[str] = []
+
+    class Broken:
+        name = "broken"
+
+        @hookimpl
+        def aftersales_case_event(self, event: CaseEvent, case: Case) -> None:
+            raise RuntimeError("the ERP is down")
+
+    class Listener:
+        name = "listener"
+
+        @hookimpl
+        def aftersales_case_event(self, event: CaseEvent, case: Case) -> None:
+            seen.append(event.type)
+
+    hooks = Hooks(make_manager([Broken(), Listener()], entry_points=False))
+    event = CaseEvent("c1", 1, "reported", at(0), "cs1", {})
+    with caplog.at_level(logging.ERROR, logger="aftersales"):
+        hooks.case_event(event, None)  # type: ignore[arg-type]
+        hooks.case_event(event, None)  # type: ignore[arg-type]
+    assert seen == ["reported", "reported"]
+    assert "plugin broken failed in aftersales_case_event" in caplog.text
 
 
 def test_builtins_are_registered_like_any_plugin() -> None:

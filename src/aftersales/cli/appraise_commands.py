@@ -12,6 +12,7 @@ from rich.table import Table
 
 from aftersales.cli.common import console
 from aftersales.cli.context import open_desk
+from aftersales.cli.output import FORMAT
 from aftersales.core.convert import to_dict
 from aftersales.services.appraisals import Appraisal
 
@@ -35,7 +36,7 @@ def _row(a: Appraisal) -> dict[str, Any]:
 @click.group(invoke_without_command=True)
 @click.option("--period", default=None, help="The month, YYYY-MM.")
 @click.option("--staff", "staff_id", default=None, help="One member only.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@FORMAT
 @click.pass_context
 def appraise(ctx: click.Context, period: str | None, staff_id: str | None, fmt: str) -> None:
     """Monthly appraisal: scores and grades (``--period 2026-11``), finalize, reviews."""

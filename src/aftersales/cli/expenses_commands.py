@@ -8,6 +8,7 @@ import click
 
 from aftersales.cli.context import open_desk
 from aftersales.cli.output import FORMAT, emit
+from aftersales.core.expenses import REPORT_GROUPS
 
 
 @click.group()
@@ -50,7 +51,7 @@ def expenses_show(claim_id: str, fmt: str) -> None:
 @expenses.command("report")
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--until", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--by", "group_by", type=click.Choice(["staff", "case", "category", "customer"]),
+@click.option("--by", "group_by", type=click.Choice(REPORT_GROUPS),
               default="staff")  # fmt: skip
 @FORMAT
 def expenses_report(since: datetime, until: datetime, group_by: str, fmt: str) -> None:

@@ -14,7 +14,7 @@ from rich.table import Table
 from aftersales.cli.case_commands import case  # `aftersales case sla` joins that group
 from aftersales.cli.common import console
 from aftersales.cli.context import find_case, local_time, open_desk
-from aftersales.cli.output import JSON_OPTION, pct, span
+from aftersales.cli.output import FORMAT, JSON_OPTION, pct, span
 from aftersales.core.convert import to_dict
 from aftersales.core.sla import Clock
 from aftersales.services.sla import GROUPS, GroupReport
@@ -70,7 +70,7 @@ def _minutes(value: timedelta | None) -> float | None:
 @click.option("--until", required=True, help="End of the period, exclusive (ISO).")
 @click.option("--by", "group_by", type=click.Choice(GROUPS), default="priority")
 @click.option("--now", default=None, help="Read the clocks at this time (default: --until).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@FORMAT
 def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str) -> None:
     """Met, breached and excused clocks of the cases reported in a period, and how long
     the milestones took."""

@@ -28,4 +28,21 @@ def check_approver(
         raise PermissionDenied(f"{actor.id} already approved {what} at an earlier step")
 
 
-__all__ = ["check_approver", "next_role"]
+def approve_step(
+    chain: tuple[str, ...],
+    done_by: tuple[str, ...],
+    waiting: bool,
+    approver: Staff,
+    owner: str,
+    what: str,
+    status: str,
+    noun: str,
+) -> tuple[str, bool]:
+    """The role of the step ``approver`` approves now, after every check of a chain, and
+    whether it was the last step. ``done_by`` are the approvers of the steps before."""
+    role = next_role(chain, len(done_by), waiting, what, status)
+    check_approver(approver, role, owner, done_by, what, noun)
+    return role, len(done_by) + 1 == len(chain)
+
+
+__all__ = ["approve_step", "check_approver", "next_role"]

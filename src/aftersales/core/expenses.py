@@ -9,7 +9,7 @@ from typing import Literal
 import attrs
 
 from aftersales.core import values
-from aftersales.core.approvals import check_approver, next_role
+from aftersales.core.approvals import approve_step
 from aftersales.core.errors import ValidationError, WorkflowError
 from aftersales.core.model import Staff
 from aftersales.core.money import CURRENCY_CODES
@@ -33,6 +33,9 @@ def check_claim_move(claim: Claim, move: str) -> None:
     if claim.status not in allowed:
         raise WorkflowError(f"claim {claim.id} is {claim.status}; {says}")
 
+
+REPORT_GROUPS = ("staff", "case", "category", "customer")
+"""What the cost-control report groups claim lines by."""
 
 MAX_NIGHTS = 31
 """Nights or days one line may count: a longer stay is claimed month by month, so a large
@@ -177,12 +180,11 @@ def submitted(
 def approved(claim: Claim, approver: Staff, at: datetime) -> Claim:
     """The step the claim waits for approved by ``approver``: the role it needs, not the
     claimant's own, no member twice; approved once the last step is."""
-    what = f"claim {claim.id}"
-    waiting = claim.status == "submitted"
-    role = next_role(claim.chain, len(claim.approvals), waiting, what, claim.status)
-    check_approver(approver, role, claim.staff_id, (s.by for s in claim.approvals), what, "claim")
+    role, last = approve_step(claim.chain, tuple(s.by for s in claim.approvals),
+                              claim.status == "submitted", approver, claim.staff_id,
+                              f"claim {claim.id}", claim.status, "claim")  # fmt: skip
     steps = (*claim.approvals, Step(role, approver.id, at))
-    status: ClaimStatus = "approved" if len(steps) == len(claim.chain) else "submitted"
+    status: ClaimStatus = "approved" if last else "submitted"
     return attrs.evolve(claim, approvals=steps, status=status, version=claim.version + 1)
 
 
@@ -211,6 +213,7 @@ __all__ = [
     "CLAIM_MOVES",
     "CLAIM_STATES",
     "MAX_NIGHTS",
+    "REPORT_GROUPS",
     "Claim",
     "ClaimLine",
     "ClaimStatus",

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from aftersales.core.approvals import check_approver, next_role
+from aftersales.core.approvals import approve_step
 from aftersales.core.errors import ValidationError, WorkflowError
 from aftersales.core.frozen import FrozenDict
 from aftersales.core.model import Staff
@@ -229,13 +229,11 @@ def check_requisition_move(req: Requisition, move: str) -> None:
 def approved_requisition(req: Requisition, approver: Staff, at: datetime) -> Requisition:
     """The step the requisition waits for approved by ``approver``: the role it needs, not
     the engineer who asked, no member twice; approved once the last step is."""
-    what = f"requisition {req.id}"
-    waiting = req.status == "requested"
-    role = next_role(req.chain, len(req.approvals), waiting, what, req.status)
-    check_approver(approver, role, req.engineer, (a.by for a in req.approvals), what,
-                   "requisition")  # fmt: skip
+    role, last = approve_step(req.chain, tuple(a.by for a in req.approvals),
+                              req.status == "requested", approver, req.engineer,
+                              f"requisition {req.id}", req.status, "requisition")  # fmt: skip
     steps = (*req.approvals, Approval(role, approver.id, at))
-    status: RequisitionStatus = "approved" if len(steps) == len(req.chain) else "requested"
+    status: RequisitionStatus = "approved" if last else "requested"
     return attrs.evolve(req, approvals=steps, status=status, version=req.version + 1)
 
 

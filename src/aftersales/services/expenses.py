@@ -29,6 +29,7 @@ from aftersales.core.errors import (
 )
 from aftersales.core.expenses import (
     CLAIM_STATES,
+    REPORT_GROUPS,
     Claim,
     ClaimLine,
     Finding,
@@ -263,8 +264,8 @@ class ExpenseService:
     ) -> builtins.list[dict[str, Any]]:
         """Approved and paid claim lines dated in ``[since, until)``, grouped ``by`` staff,
         case, category or customer: total, lines, claims, cost per case, lines over limits."""
-        if by not in ("staff", "case", "category", "customer"):
-            raise ValidationError(f"by must be staff, case, category or customer, not {shown(by)}")
+        if by not in REPORT_GROUPS:
+            raise ValidationError(f"by must be one of {', '.join(REPORT_GROUPS)}, not {shown(by)}")
         groups: dict[str, dict[str, Any]] = {}
         for claim in self.claims():
             if claim.status not in ("approved", "paid"):
