@@ -23,7 +23,7 @@ import attrs
 
 from aftersales.core import values
 from aftersales.core.boundary import public_api
-from aftersales.core.convert import from_dict, to_dict
+from aftersales.core.convert import to_dict
 from aftersales.core.errors import (
     NotFound,
     PermissionDenied,
@@ -68,6 +68,8 @@ class TrainingService:
         self._staff = staff
         self._notifications = notifications
         self._courses = Repository(basis.storage, "course", Course, "course")
+        self._records = Repository(basis.storage, "training", TrainingRecord, "training record",
+                                   key=lambda record: record.staff_id)  # fmt: skip
 
     @property
     def rules(self) -> Any:
@@ -80,10 +82,7 @@ class TrainingService:
     def record(self, staff_id: str) -> TrainingRecord:
         """The member's assessments and certificates."""
         self._staff.get(staff_id)
-        record = self._basis.storage.get("training", values.key(staff_id, "staff id"))
-        return (
-            TrainingRecord(staff_id) if record is None else from_dict(TrainingRecord, record.data)
-        )
+        return self._records.find(staff_id) or TrainingRecord(staff_id)
 
     def assess(
         self,
@@ -142,7 +141,6 @@ class TrainingService:
             certificates = (*certificates, Certificate(certificate, when, expires))
         after = attrs.evolve(record, assessments=(*record.assessments, assessment),
                              certificates=certificates, version=record.version + 1)  # fmt: skip
-        event = event_record(after.version, "assessed", by, when, to_dict(assessment))
         notes = []
         if booked is not None:
             member = self._staff.get(staff_id)
@@ -155,7 +153,7 @@ class TrainingService:
                  "starts_at": session.starts_at.isoformat()}, when,
             ))  # fmt: skip
         with self._notifications.transaction(notes, when) as tx:
-            tx.append("training", staff_id, record.version, [event], to_dict(after))
+            self._records.save(record, after, "assessed", by, when, to_dict(assessment), tx=tx)
             if passed and certificates[-1].expires_at is not None:
                 self._watch(tx, certificates[-1].expires_at - EXPIRY_NOTICE, by, when, moved=True)
             if booked is not None and staff_id not in booked[1].enrolled:
@@ -386,8 +384,7 @@ class TrainingService:
                 return []
         due: list[tuple[str, str, Notification]] = []
         upcoming: list[datetime] = []
-        for stored in self._basis.storage.scan("training"):
-            record = from_dict(TrainingRecord, stored.data)
+        for record in self._records.all():
             for cert in record.certificates:
                 if cert.expires_at is None or when >= cert.expires_at:
                     continue

@@ -16,6 +16,7 @@ from aftersales.core.errors import (
 )
 from aftersales.core.model import Notification, Staff
 from aftersales.core.parts import (
+    CaseParts,
     CountSheet,
     Location,
     Movement,
@@ -113,6 +114,8 @@ class PartsBase:
         self._orders = Repository(storage, "order", PurchaseOrder, "order")
         self._counts = Repository(storage, "count", CountSheet, "count sheet")
         self._requisitions = Repository(storage, "requisition", Requisition, "requisition")
+        self._ledgers = Repository(storage, "case_parts", CaseParts, "case's parts",
+                                   key=lambda ledger: ledger.case_id)  # fmt: skip
 
     # -- who ----------------------------------------------------------------------------------
     def _actor(self, by: str, action: str, what: str) -> Staff:

@@ -12,9 +12,7 @@ from typing import Any
 
 import attrs
 
-from aftersales.core import values
 from aftersales.core.boundary import public_api
-from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import (
     ValidationError,
 )
@@ -33,7 +31,7 @@ from aftersales.core.parts import (
 )
 from aftersales.core.permissions import permit
 from aftersales.core.values import shown
-from aftersales.ports.storage import Transaction, event_record
+from aftersales.ports.storage import Transaction
 from aftersales.services.parts.base import (
     UNACCOUNTED_AFTER,
     Consumption,
@@ -76,7 +74,7 @@ class Requisitions(Stock):
             None if not chain or rule is None else rule.location,
             "requested" if chain else "approved", when, version=1,
         )  # fmt: skip
-        self._save_requisition(requisition, 0, "requested", by, when)
+        self._save_requisition(None, requisition, "requested", by, when)
         return requisition
 
     def requisition(self, id: str) -> Requisition:
@@ -100,7 +98,7 @@ class Requisitions(Stock):
         req = self.requisition(id)
         when = self._basis.at(at)
         after = approved_requisition(req, self._staff.actor(by), when)
-        self._save_requisition(after, req.version, "approved", by, when)
+        self._save_requisition(req, after, "approved", by, when)
         return after
 
     def reject(self, id: str, *, by: str, reason: str, at: datetime | None = None) -> Requisition:
@@ -108,7 +106,7 @@ class Requisitions(Stock):
         when = self._basis.at(at)
         reason = checked_text(reason, "the reason")
         after = rejected_requisition(req, self._staff.actor(by), reason)
-        self._save_requisition(after, req.version, "rejected", by, when)
+        self._save_requisition(req, after, "rejected", by, when)
         return after
 
     def issue(
@@ -224,8 +222,7 @@ class Requisitions(Stock):
         ``(engineer, case_id, sku, quantity)``, a variance against the engineer."""
         when = self._basis.at(now)
         rows = []
-        for record in self._basis.storage.scan("case_parts"):
-            ledger = from_dict(CaseParts, record.data)
+        for ledger in self._ledgers.all():
             if ledger.last_issued_at is None or when - ledger.last_issued_at < after:
                 continue
             engineer = self._cases.get(ledger.case_id).engineer or "(none)"
@@ -242,26 +239,26 @@ class Requisitions(Stock):
         raise ValidationError(f"{engineer} has no van; give to_location= for the issue")
 
     def _case_parts(self, case_id: str) -> CaseParts:
-        record = self._basis.storage.get("case_parts", values.key(case_id, "case id"))
-        return CaseParts(case_id) if record is None else from_dict(CaseParts, record.data)
+        return self._ledgers.find(case_id) or CaseParts(case_id)
 
     def _append_ledger(
         self, tx: Transaction, before: CaseParts, after: CaseParts, kind: str, by: str,
         at: datetime,
     ) -> None:  # fmt: skip
-        tx.append("case_parts", before.case_id, before.version,
-                  [event_record(after.version, kind, by, at, {})], to_dict(after))  # fmt: skip
+        self._ledgers.save(before, after, kind, by, at, tx=tx)
 
     def _save_requisition(
-        self, req: Requisition, expected: int, kind: str, by: str, at: datetime
+        self, before: Requisition | None, req: Requisition, kind: str, by: str, at: datetime
     ) -> None:
         """Store a requisition; one that becomes approved reserves its parts, in the same
         transaction."""
         reserve = req.status == "approved" and kind in ("requested", "approved")
         parts = [(self.part(line.sku), line.quantity) for line in req.lines] if reserve else []
         with self._basis.storage.transaction() as tx:
-            tx.append("requisition", req.id, expected,
-                      [event_record(req.version, kind, by, at, {})], to_dict(req))  # fmt: skip
+            if before is None:
+                self._requisitions.create(req, kind, by, at, tx=tx)
+            else:
+                self._requisitions.save(before, req, kind, by, at, tx=tx)
             for part, quantity in parts:
                 after = attrs.evolve(part, reserved=part.reserved + quantity,
                                      version=part.version + 1)  # fmt: skip
