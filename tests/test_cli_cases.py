@@ -266,3 +266,24 @@ def test_expenses_commands(workdir: Path) -> None:
                        "per_case": None, "over_limit": 1}]  # fmt: skip
     code, _, err = run("expenses", "show", "EX-nope")
     assert code == 1 and "no expense claim 'EX-nope'" in err
+
+
+def test_a_held_case_is_assigned_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = (RULES / "default.policy").read_text("utf-8") + "\nhold when waiting for parts\n"
+    (tmp_path / "held.policy").write_text(policy, "utf-8")
+    (tmp_path / "aftersales.toml").write_text(
+        'policy = "held.policy"\nstorage = "sqlite:///service.db"\n', "utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    team()
+    number = report()
+    ok("case", "respond", number, "--by", "cs1", "--at", "2026-11-23 09:05")
+    ok("case", "hold", number, "--reason", "parts", "--by", "cs1", "--at", "2026-11-23 09:06")
+    ok("case", "assign", number, "--engineer", "e7", "--by", "cs1", "--at", "2026-11-23 09:07")
+    shown = json.loads(ok("case", "show", number, "--json"))
+    assert (shown["status"], shown["engineer"]) == ("assigned", "e7")
+    assert shown["holds"][-1]["end"] is None  # still on hold
+    code, _, err = run("case", "confirm", number, "--by", "e7", "--at", "2026-11-23 09:08")
+    assert code == 1 and "release it first" in err

@@ -328,6 +328,23 @@ def test_hold_only_for_policy_reasons_and_blocks_progress(rhine: ServiceDesk) ->
         rhine.cases.release(case.id, by="e7", at=at(62))
 
 
+def test_a_held_case_can_still_be_assigned_and_reassigned(rhine: ServiceDesk) -> None:
+    """A hold pauses the clocks, not the desk (real queues assign while waiting for parts)."""
+    case = rhine.cases.report(**{**REPORT, "customer": {"name": "Rhein AG"}}, by="cs1", at=at(0))
+    rhine.cases.respond(case.id, by="cs1", at=at(1))
+    rhine.cases.hold(case.id, reason="parts", by="cs1", at=at(2))
+    case = rhine.cases.assign(case.id, engineer="e7", by="cs1", at=at(3))
+    assert (case.status, case.engineer, case.on_hold) == ("assigned", "e7", True)
+    case = rhine.cases.reassign(case.id, engineer="e8", reason="e7 is away", by="cs1", at=at(4))
+    assert (case.engineer, case.on_hold) == ("e8", True)
+    with pytest.raises(WorkflowError, match="release it first"):
+        rhine.cases.confirm(case.id, by="e8", at=at(5))
+    rhine.cases.release(case.id, by="e8", at=at(60))
+    assert rhine.cases.confirm(case.id, by="e8", at=at(61)).status == "confirmed"
+    held = [c for c in rhine.cases.sla(case.id, at(61)) if c.milestone == "response"]
+    assert held and held[0].state == "met"
+
+
 def test_custom_fields_are_checked_against_the_policy(rhine: ServiceDesk) -> None:
     base = {**REPORT, "customer": {"name": "Rhein AG"}}
     with pytest.raises(ValidationError, match="custom field 'flow_m3h' is number"):

@@ -7,8 +7,9 @@ repaired -> accepted -> followed_up -> closed``; ``reject`` sends a repaired cas
 ``notify_delay``, ``hold``/``release``, ``update`` and ``checklist`` (the engineer's safety
 checklist) do not move a case.
 
-A case on hold takes no step forward until it is released (``cancel``, ``reassign``,
-``update`` and ``notify_delay`` still apply).
+A case on hold takes no step forward until it is released (``assign``, ``reassign``,
+``cancel``, ``update`` and ``notify_delay`` still apply: a hold pauses the clocks, it does not
+keep the desk from deciding who takes the case).
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ STEPS: dict[str, Step] = {
     s.action: s
     for s in (
         Step("respond", "responded", ("reported",), "responded"),
-        Step("assign", "assigned", ("responded",), "assigned"),
+        # a hold pauses the clocks, not the desk: who takes the case can still be decided
+        Step("assign", "assigned", ("responded",), "assigned", while_held=True),
         Step("reassign", "reassigned", _WORKING, "assigned", while_held=True),
         Step("confirm", "confirmed", ("assigned",), "confirmed"),
         Step("contact", "contacted", ("confirmed",), "contacted"),
