@@ -287,3 +287,17 @@ def test_a_held_case_is_assigned_from_the_command_line(
     assert shown["holds"][-1]["end"] is None  # still on hold
     code, _, err = run("case", "confirm", number, "--by", "e7", "--at", "2026-11-23 09:08")
     assert code == 1 and "release it first" in err
+
+
+def test_unassign_from_the_command_line(workdir: Path) -> None:
+    team()
+    number = report()
+    ok("case", "respond", number, "--by", "cs1", "--at", "2026-11-23 09:05")
+    ok("case", "assign", number, "--engineer", "e7", "--by", "cs1", "--at", "2026-11-23 09:07")
+    ok("case", "unassign", number, "--reason", "e7 is away", "--by", "cs1",
+       "--at", "2026-11-23 09:08")  # fmt: skip
+    shown = json.loads(ok("case", "show", number, "--json"))
+    assert (shown["status"], shown["engineer"]) == ("responded", None)
+    code, _, err = run("case", "unassign", number, "--reason", "x", "--by", "cs1",
+                       "--at", "2026-11-23 09:09")  # fmt: skip
+    assert code == 1 and "cannot unassign" in err

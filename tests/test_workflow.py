@@ -128,6 +128,41 @@ def test_reassign_hands_over_to_new_engineer(desk: ServiceDesk, outbox: Outbox) 
     assert case.milestones["arrived"] == at(120)  # the first arrival still counts
 
 
+def test_unassign_puts_the_case_back_in_the_queue(desk: ServiceDesk, outbox: Outbox) -> None:
+    case = run_to(desk, "contacted")
+    assert case.appointment is not None
+    with pytest.raises(PermissionDenied, match="needs a service_agent or manager"):
+        desk.cases.unassign(case.id, by="e7", reason="too busy", at=at(30))
+    case = desk.cases.unassign(case.id, by="cs1", reason="e7 is off sick", at=at(30))
+    assert (case.status, case.engineer, case.appointment) == ("responded", None, None)
+    [note] = outbox.of("case_unassigned")
+    assert note.recipients == ("e7",) and note.data["reason"] == "e7 is off sick"
+    with pytest.raises(WorkflowError, match="it is responded; allowed now: assign"):
+        desk.cases.confirm(case.id, by="e7", at=at(31))
+    with pytest.raises(WorkflowError, match="cannot unassign"):
+        desk.cases.unassign(case.id, by="cs1", reason="again", at=at(31))
+    case = desk.cases.assign(case.id, engineer="e8", by="cs1", at=at(32))
+    assert (case.status, case.engineer) == ("assigned", "e8")
+    assert [h.engineer for h in case.handovers] == ["e7", "e8"]
+    assert case.milestones["contacted"] == at(20)  # the first contact still counts
+    unassigned = [e for e in desk.cases.history(case.id) if e.type == "unassigned"]
+    assert unassigned[0].data == {"engineer": "e7", "reason": "e7 is off sick"}
+    assert fold(desk.cases.history(case.id)) == desk.cases.get(case.id)
+
+
+def test_a_case_is_not_unassigned_before_assignment_or_after_the_repair(
+    desk: ServiceDesk,
+) -> None:
+    case = desk.cases.report(**REPORT, by="cs1", at=at(0))
+    with pytest.raises(WorkflowError, match="cannot unassign"):
+        desk.cases.unassign(case.id, by="cs1", reason="x", at=at(1))
+    repaired = run_to(desk, "repaired")
+    with pytest.raises(WorkflowError, match="cannot unassign"):
+        desk.cases.unassign(repaired.id, by="cs1", reason="x", at=at(300))
+    with pytest.raises(ValidationError):
+        desk.cases.unassign(run_to(desk, "assigned").id, by="cs1", reason="  ", at=at(300))
+
+
 # ---- who may act ------------------------------------------------------------------------------
 def test_desk_actions_need_service_agent_or_manager(desk: ServiceDesk) -> None:
     with pytest.raises(PermissionDenied, match="needs a service_agent or manager"):
@@ -319,7 +354,9 @@ def test_hold_only_for_policy_reasons_and_blocks_progress(rhine: ServiceDesk) ->
     assert case.on_hold and case.holds[-1].reason == "waiting for parts"
     with pytest.raises(WorkflowError, match="on hold \\(waiting for parts\\); release it first"):
         rhine.cases.confirm(case.id, by="e7", at=at(4))
-    with pytest.raises(WorkflowError, match="allowed now: reassign, cancel, notify_delay, release"):
+    with pytest.raises(
+        WorkflowError, match="allowed now: reassign, unassign, cancel, notify_delay, release"
+    ):
         rhine.cases.hold(case.id, reason="customer", by="e7", at=at(4))
     case = rhine.cases.release(case.id, by="e7", at=at(60))
     assert not case.on_hold and case.holds[-1].end == at(60)

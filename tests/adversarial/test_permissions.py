@@ -142,6 +142,8 @@ SITUATIONS: dict[str, Call] = {
                                                  at=at(10)),
     "cases.reassign": lambda d, by: d.cases.reassign(case_at(d, "assigned"), engineer="e8",
                                                      by=by, reason="sick", at=at(12)),
+    "cases.unassign": lambda d, by: d.cases.unassign(case_at(d, "assigned"), by=by,
+                                                     reason="e7 is away", at=at(12)),
     "cases.confirm": lambda d, by: d.cases.confirm(case_at(d, "assigned"), by=by, at=at(15)),
     "cases.contact": lambda d, by: d.cases.contact(case_at(d, "confirmed"), by=by, at=at(20),
                                                    appointment=at(120)),

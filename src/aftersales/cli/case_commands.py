@@ -227,6 +227,12 @@ _step(
     lambda d, c, **k: d.cases.notify_delay(c, **k),
 )
 _step(
+    "unassign",
+    "Take the case from its engineer and put it back in the queue.",
+    (click.option("--reason", required=True),),
+    lambda d, c, **k: d.cases.unassign(c, **k),
+)
+_step(
     "hold",
     "Put the case on hold.",
     (click.option("--reason", required=True),),

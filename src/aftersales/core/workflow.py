@@ -3,7 +3,9 @@
 ``reported -> responded -> assigned -> confirmed -> contacted -> on_site -> diagnosed ->
 repaired -> accepted -> followed_up -> closed``; ``reject`` sends a repaired case back to
 ``diagnosed`` (repaired again until the customer is satisfied), ``reassign`` sends it back to
-``assigned`` for the new engineer, and ``cancel`` ends any case that is not closed.
+``assigned`` for the new engineer, ``unassign`` sends a case in the engineer's hands back to
+``responded`` with nobody on it (to be assigned again), and ``cancel`` ends any case that is
+not closed.
 ``notify_delay``, ``hold``/``release``, ``update`` and ``checklist`` (the engineer's safety
 checklist) do not move a case.
 
@@ -79,6 +81,8 @@ STEPS: dict[str, Step] = {
         # a hold pauses the clocks, not the desk: who takes the case can still be decided
         Step("assign", "assigned", ("responded",), "assigned", while_held=True),
         Step("reassign", "reassigned", _WORKING, "assigned", while_held=True),
+        # back to the queue: nobody has the case until it is assigned again
+        Step("unassign", "unassigned", _WORKING, "responded", while_held=True),
         Step("confirm", "confirmed", ("assigned",), "confirmed"),
         Step("contact", "contacted", ("confirmed",), "contacted"),
         Step("arrive", "arrived", ("contacted",), "on_site"),
@@ -188,6 +192,9 @@ def apply(case: Case, event: CaseEvent) -> Case:
         handover = Handover(d["engineer"], at, by, d.get("instructions"), d.get("reason"))
         changes["engineer"] = d["engineer"]
         changes["handovers"] = (*case.handovers, handover)
+    elif kind == "unassigned":
+        changes["engineer"] = None
+        changes["appointment"] = None  # agreed by the engineer who no longer has the case
     elif kind == "contacted":
         appointment = d.get("appointment")
         changes["appointment"] = None if appointment is None else _time(appointment)

@@ -356,6 +356,22 @@ class CaseService(CaseBook):
         data["instructions"] = _text(instructions, "the instructions", required=False)
         return self._act(case_id, "reassign", by, at, version, data)
 
+    def unassign(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Take the case from its engineer and put it back in the queue (``responded``, no
+        engineer) until it is assigned again; a service agent or manager, with a reason. The
+        engineer is told. Milestones already met stay met."""
+        case = self.get(case_id)
+        data = {"engineer": case.engineer, "reason": _text(reason, "the reason")}
+        return self._act(case_id, "unassign", by, at, version, data)
+
     def confirm(
         self, case_id: str, *, by: str, at: datetime | None = None, version: int | None = None
     ) -> Case:
@@ -754,6 +770,17 @@ class CaseService(CaseBook):
                     f"{after.number} ({after.priority}): {after.fault}",
                     event.at,
                     instructions=event.data.get("instructions"),
+                )
+            )
+        if event.type == "unassigned" and before.engineer:
+            notes.append(
+                self._note(
+                    "case_unassigned",
+                    after,
+                    [before.engineer],
+                    f"{after.number} was taken off you: {event.data['reason']}",
+                    event.at,
+                    reason=event.data["reason"],
                 )
             )
         escalate = self.rules(after).escalate_after
