@@ -301,3 +301,12 @@ def test_unassign_from_the_command_line(workdir: Path) -> None:
     code, _, err = run("case", "unassign", number, "--reason", "x", "--by", "cs1",
                        "--at", "2026-11-23 09:09")  # fmt: skip
     assert code == 1 and "cannot unassign" in err
+
+
+def test_policy_show_says_whether_the_callback_is_optional(tmp_path: Path) -> None:
+    policy = (RULES / "default.policy").read_text("utf-8") + "\ncallback optional\n"
+    (tmp_path / "optional.policy").write_text(policy, "utf-8")
+    assert "optional: close once accepted" in ok(
+        "policy", "show", str(tmp_path / "optional.policy")
+    )
+    assert "before close" in ok("policy", "show", str(RULES / "default.policy"))

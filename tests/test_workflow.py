@@ -11,6 +11,7 @@ from aftersales import (
     ConflictError,
     NotFound,
     PermissionDenied,
+    PolicyError,
     ServiceDesk,
     ValidationError,
     WorkflowError,
@@ -161,6 +162,35 @@ def test_a_case_is_not_unassigned_before_assignment_or_after_the_repair(
         desk.cases.unassign(repaired.id, by="cs1", reason="x", at=at(300))
     with pytest.raises(ValidationError):
         desk.cases.unassign(run_to(desk, "assigned").id, by="cs1", reason="  ", at=at(300))
+
+
+CALLBACK_OPTIONAL = (RULES / "default.policy").read_text("utf-8").replace(
+    'version  "1.0"', 'version  "1.0-optional-callback"'
+) + "\ncallback optional\n"
+
+
+def test_callback_optional_closes_an_accepted_case(storage_url: str) -> None:
+    """Many customers are never reached: a policy may let an accepted repair close."""
+    desk = ServiceDesk(parse_policy(CALLBACK_OPTIONAL, "optional.policy"), storage_url)
+    add_team(desk)
+    case = run_to(desk, "accepted")
+    closed = desk.cases.close(case.id, by="cs1", at=at(300))
+    assert (closed.status, closed.follow_up) == ("closed", None)
+    assert closed.milestones["closed"] == at(300)
+    followed = run_to(desk, "followed_up")  # the call, when it happens, still closes as before
+    assert desk.cases.close(followed.id, by="cs1", at=at(3001)).status == "closed"
+
+
+def test_without_callback_optional_the_follow_up_comes_first(desk: ServiceDesk) -> None:
+    case = run_to(desk, "accepted")
+    with pytest.raises(WorkflowError, match=r"cannot close .* it is accepted; allowed now: "):
+        desk.cases.close(case.id, by="cs1", at=at(300))
+    assert not desk.policy.callback_optional
+
+
+def test_callback_optional_appears_once() -> None:
+    with pytest.raises(PolicyError, match="the callback optional section appears twice"):
+        parse_policy(CALLBACK_OPTIONAL + "callback optional\n", "twice.policy")
 
 
 # ---- who may act ------------------------------------------------------------------------------

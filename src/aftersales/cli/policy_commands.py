@@ -247,6 +247,7 @@ def policy_tables(p: Policy) -> list[Table]:
         ("hold while", ", ".join(p.hold) or "nothing stops a clock"),
         ("warranty", f"{p.warranty.duration} after {p.warranty.after}" if p.warranty else "-"),
         ("escalate after", f"{p.escalate_after} rejection(s)" if p.escalate_after else "-"),
+        ("callback", "optional: close once accepted" if p.callback_optional else "before close"),
     ]
     tables.append(_table("deadlines in general", ("rule", "value"), general))
     if p.appraisal is not None:

@@ -16,7 +16,7 @@ keep the desk from deciding who takes the case).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -106,23 +106,27 @@ STEPS: dict[str, Step] = {
 _EVENT_TARGET = {s.event: s.target for s in STEPS.values() if s.target is not None}
 
 
-def allowed_actions(case: Case) -> list[str]:
-    """The actions the case's state allows, in lifecycle order."""
+def allowed_actions(case: Case, also: Mapping[str, tuple[str, ...]] | None = None) -> list[str]:
+    """The actions the case's state allows, in lifecycle order. ``also`` adds the states a
+    policy opens an action from (``callback optional``: ``close`` from ``accepted``)."""
     held = case.on_hold
+    extra = also or {}
     return [
         step.action
         for step in STEPS.values()
-        if case.status in step.sources
+        if (case.status in step.sources or case.status in extra.get(step.action, ()))
         and step.listed
         and (step.while_held or not held)
         and (step.action != "release" or held)
     ]
 
 
-def check_allowed(case: Case, action: str) -> Step:
+def check_allowed(
+    case: Case, action: str, also: Mapping[str, tuple[str, ...]] | None = None
+) -> Step:
     """The step for ``action``; WorkflowError naming the state and what it allows if not."""
     step = STEPS[action]
-    allowed = allowed_actions(case)
+    allowed = allowed_actions(case, also)
     if action in allowed or (not step.listed and case.status in step.sources):
         return step
     state = f"{case.status} (on hold)" if case.on_hold else case.status

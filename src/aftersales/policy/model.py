@@ -284,6 +284,8 @@ class Policy:
     excuse: str | None = None
     hold: tuple[str, ...] = ()
     callback: Target | None = None
+    # ``callback optional``: a case may close once accepted, without the follow-up call
+    callback_optional: bool = False
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

@@ -41,6 +41,7 @@ from aftersales.services.training import TrainingService
 
 _ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
 _NEEDS_PPE = frozenset({"diagnose", "complete"})
+_CLOSE_UNCALLED = {"close": ("accepted",)}  # the policy's ``callback optional``
 _ENGINEER_ONLY = _ENGINEER_ACTIONS | {"accept", "reject"}
 _ENGINEER_MAY = _ENGINEER_ACTIONS | {
     "accept",
@@ -692,7 +693,8 @@ class CaseService(CaseBook):
                 "someone else changed it; read it again and retry"
             )
         actor = self._staff.actor(by)
-        step = check_allowed(case, action)
+        rules = self.rules(case)
+        step = check_allowed(case, action, _CLOSE_UNCALLED if rules.callback_optional else None)
         self._permit(case, actor, step)
         if action in _NEEDS_PPE:
             self._check_ppe(case, action)

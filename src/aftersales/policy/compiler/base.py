@@ -43,6 +43,7 @@ ONCE_SECTIONS = {
     "warn_stmt": "warn at",
     "excuse_stmt": "excuse",
     "callback_stmt": "callback",
+    "callback_optional_stmt": "callback optional",
     "warranty_stmt": "warranty",
     "escalate_stmt": "escalate",
     "hold_stmt": "hold",
@@ -97,6 +98,7 @@ class Built:
     excuse: str | None = None
     hold: tuple[str, ...] = ()
     callback: Target | None = None
+    callback_optional: bool = False
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

@@ -225,6 +225,9 @@ class Deadlines(Header):
     def callback_stmt(self, tree: Tree[Token], built: Built) -> None:
         built.callback = self.target("callback", tree, kw.DEFAULT_AFTER["callback"])
 
+    def callback_optional_stmt(self, tree: Tree[Token], built: Built) -> None:
+        built.callback_optional = True
+
     def warranty_stmt(self, tree: Tree[Token], built: Built) -> None:
         duration = self.duration(subtree_of(tree, "duration"))
         after = "accepted"
