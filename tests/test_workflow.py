@@ -193,6 +193,47 @@ def test_callback_optional_appears_once() -> None:
         parse_policy(CALLBACK_OPTIONAL + "callback optional\n", "twice.policy")
 
 
+AUTO_CLOSE = (RULES / "default.policy").read_text("utf-8").replace(
+    'version  "1.0"', 'version  "1.0-auto-close"'
+) + "\nclose automatically 2 days after repaired\n"
+
+
+def test_the_tick_closes_unanswered_repairs_once(storage_url: str, outbox: Outbox) -> None:
+    desk = ServiceDesk(parse_policy(AUTO_CLOSE, "auto.policy"), storage_url, plugins=[outbox])
+    add_team(desk)
+    silent = run_to(desk, "repaired")  # completed, the customer never signs
+    called = run_to(desk, "followed_up")
+    also = run_to(desk, "repaired")  # reported at the same minute: due at the same time
+    repaired_at = silent.milestones["repaired"]
+    desk.sla.tick(repaired_at + timedelta(days=1))
+    assert desk.cases.get(silent.id).status == "repaired"  # not yet
+    two_days = repaired_at + timedelta(days=2, minutes=1)
+    desk.sla.tick(two_days)
+    closed = desk.cases.get(silent.id)
+    assert (closed.status, closed.milestones["closed"]) == ("closed", two_days)
+    assert desk.cases.get(called.id).status == "closed"
+    [event] = [e for e in desk.cases.history(silent.id) if e.type == "closed"]
+    assert event.by == "" and event.data == {"automatically": "auto.policy:121"}
+    notes = [n for n in outbox.of("case_closed_automatically") if n.case_id == silent.id]
+    assert len(notes) == 1 and notes[0].recipients == ("cs1",)
+    desk.sla.tick(two_days + timedelta(hours=1))  # once: nothing more to close or tell
+    assert len(outbox.of("case_closed_automatically")) == 3  # silent, called, also
+    assert desk.cases.get(also.id).status == "closed"
+
+
+def test_no_automatic_closing_without_the_rule(desk: ServiceDesk) -> None:
+    case = run_to(desk, "repaired")
+    assert desk.cases.close_due(at(100_000)) == []
+    assert desk.cases.get(case.id).status == "repaired"
+
+
+def test_close_automatically_names_an_event_it_can_count_from() -> None:
+    with pytest.raises(PolicyError, match='unknown event to close after "arrived"'):
+        parse_policy(AUTO_CLOSE.replace("after repaired", "after arrived"), "bad.policy")
+    with pytest.raises(PolicyError, match="close automatically section appears twice"):
+        parse_policy(AUTO_CLOSE + "close automatically 1 day after accepted\n", "twice.policy")
+
+
 # ---- who may act ------------------------------------------------------------------------------
 def test_desk_actions_need_service_agent_or_manager(desk: ServiceDesk) -> None:
     with pytest.raises(PermissionDenied, match="needs a service_agent or manager"):

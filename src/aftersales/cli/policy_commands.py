@@ -241,6 +241,7 @@ def policy_tables(p: Policy) -> list[Table]:
             rows,
         )
     )
+    auto = p.close_automatically
     general = [
         ("warn at", ", ".join(_pct(v) for v in p.warn_at) or "-"),
         ("excuse", p.excuse or "never"),
@@ -248,6 +249,7 @@ def policy_tables(p: Policy) -> list[Table]:
         ("warranty", f"{p.warranty.duration} after {p.warranty.after}" if p.warranty else "-"),
         ("escalate after", f"{p.escalate_after} rejection(s)" if p.escalate_after else "-"),
         ("callback", "optional: close once accepted" if p.callback_optional else "before close"),
+        ("close automatically", f"{auto.duration} after {auto.after}" if auto else "never"),
     ]
     tables.append(_table("deadlines in general", ("rule", "value"), general))
     if p.appraisal is not None:

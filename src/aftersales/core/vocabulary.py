@@ -47,10 +47,13 @@ DEFAULT_AFTER = {
     "callback": "accepted",
 }
 """The event a milestone's clock starts from when its target has no ``after``."""
+AUTO_CLOSE_AFTER = ("repaired", "accepted", "followed_up")
+"""The events ``close automatically ... after EVENT`` may count from."""
 CLOCK_STATES = ("pending", "running", "at_risk", "met", "breached", "excused")
 """What an SLA clock can say."""
 
 __all__ = [
+    "AUTO_CLOSE_AFTER",
     "CHANNELS",
     "CLOCK_STATES",
     "COMPLEXITIES",

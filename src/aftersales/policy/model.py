@@ -91,6 +91,16 @@ class Warranty:
 
 
 @attrs.frozen
+class AutoClose:
+    """``close automatically DURATION after EVENT``: the tick closes a case that long after
+    the event (``repaired``, ``accepted`` or ``followed_up``) when nobody closed it."""
+
+    duration: Duration
+    after: str
+    location: str
+
+
+@attrs.frozen
 class Weight:
     """A named share of a whole, in percent (``supervisor 50%``)."""
 
@@ -286,6 +296,7 @@ class Policy:
     callback: Target | None = None
     # ``callback optional``: a case may close once accepted, without the follow-up call
     callback_optional: bool = False
+    close_automatically: AutoClose | None = None
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

@@ -28,6 +28,7 @@ from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartU
 from aftersales.core.permissions import not_own, permit
 from aftersales.core.sla import Clock
 from aftersales.core.values import shown
+from aftersales.core.vocabulary import AUTO_CLOSE_AFTER
 from aftersales.core.workflow import FINAL, Step, apply, check_allowed, start
 from aftersales.policy import Policy
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
@@ -42,6 +43,12 @@ from aftersales.services.training import TrainingService
 _ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
 _NEEDS_PPE = frozenset({"diagnose", "complete"})
 _CLOSE_UNCALLED = {"close": ("accepted",)}  # the policy's ``callback optional``
+# ``close automatically ... after EVENT``: the states a case may be closed from by the rule
+_CLOSE_FROM = {
+    "repaired": ("repaired", "accepted", "followed_up"),
+    "accepted": ("accepted", "followed_up"),
+    "followed_up": ("followed_up",),
+}
 _ENGINEER_ONLY = _ENGINEER_ACTIONS | {"accept", "reject"}
 _ENGINEER_MAY = _ENGINEER_ACTIONS | {
     "accept",
@@ -613,8 +620,41 @@ class CaseService(CaseBook):
     def close(
         self, case_id: str, *, by: str, at: datetime | None = None, version: int | None = None
     ) -> Case:
-        """Close a followed-up case."""
+        """Close a followed-up case (or an accepted one, if the policy says ``callback
+        optional``)."""
         return self._act(case_id, "close", by, at, version, {})
+
+    def close_due(self, now: datetime | None = None) -> list[Notification]:
+        """Close every case its policy's ``close automatically DURATION after EVENT`` says is
+        due by ``now`` (default: the desk's clock), as a recorded ``closed`` event with no
+        person behind it, and tell whoever reported it. The SLA tick calls this. A case is
+        closed once: a case closed (or changed) meanwhile is left alone. Runs when the desk's
+        own policy has the rule; each case is judged by the rule of the policy it is under."""
+        if self._basis.policy.close_automatically is None:
+            return []  # the idle tick's usual case: nothing read
+        when = self._basis.at(now)
+        sent: list[Notification] = []
+        query = CaseQuery(status=AUTO_CLOSE_AFTER)
+        for record in self._basis.storage.find_cases(query):
+            case = self.decode(record)
+            policy = self.rules(case)
+            rule = policy.close_automatically
+            start = None if rule is None else case.milestones.get(rule.after)
+            if rule is None or start is None or case.status not in _CLOSE_FROM[rule.after]:
+                continue
+            if policy.add(start, rule.duration) > when or when < case.updated_at:
+                continue
+            note = self._note("case_closed_automatically", case, [case.reported_by],
+                              f"{case.number} closed: {rule.duration} after {rule.after}",
+                              when, rule=rule.location)  # fmt: skip
+            data = {"automatically": rule.location}
+            try:
+                self._act(case.id, "close", "", when, case.version, data, notes=[note],
+                          by_rule={"close": _CLOSE_FROM[rule.after]})  # fmt: skip
+            except ConflictError:
+                continue  # another desk closed or changed it just now
+            sent.append(note)
+        return sent
 
     def cancel(
         self,
@@ -682,9 +722,12 @@ class CaseService(CaseBook):
         data: dict[str, Any],
         also: Callable[[Any], None] | None = None,
         notes: Sequence[Notification] = (),
+        by_rule: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Case:
         """Check, fold and store one action; ``also`` writes more in the same transaction
-        (the parts a repair used), and ``notes`` go to the outbox with it."""
+        (the parts a repair used), and ``notes`` go to the outbox with it. ``by_rule``: the
+        desk acts on a policy rule, nobody in person (``by`` is empty), from the states the
+        rule opens the action from."""
         when = self._basis.at(at)
         case = self.get(case_id)
         if version is not None and version != case.version:
@@ -692,10 +735,14 @@ class CaseService(CaseBook):
                 f"case {case.number} is at version {case.version}, not {version}: "
                 "someone else changed it; read it again and retry"
             )
-        actor = self._staff.actor(by)
         rules = self.rules(case)
-        step = check_allowed(case, action, _CLOSE_UNCALLED if rules.callback_optional else None)
-        self._permit(case, actor, step)
+        if by_rule is not None:
+            step = check_allowed(case, action, by_rule)
+        else:
+            actor = self._staff.actor(by)
+            opened = _CLOSE_UNCALLED if rules.callback_optional else None
+            step = check_allowed(case, action, opened)
+            self._permit(case, actor, step)
         if action in _NEEDS_PPE:
             self._check_ppe(case, action)
         if when < case.updated_at:

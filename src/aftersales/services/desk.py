@@ -131,6 +131,7 @@ class ServiceDesk:
             directory, training=self.training, safety=self.safety, appraisals=self.appraisals
         )
         reminders = (
+            self.cases.close_due,
             self.parts.remind_stocktakes,
             self.training.remind_expiring,
             self.safety.remind_tools,

@@ -23,6 +23,7 @@ from aftersales.policy.expressions import (
 from aftersales.policy.functions import FunctionRegistry, ValueType
 from aftersales.policy.model import (
     Appraisal,
+    AutoClose,
     Example,
     Expenses,
     Parts,
@@ -44,6 +45,7 @@ ONCE_SECTIONS = {
     "excuse_stmt": "excuse",
     "callback_stmt": "callback",
     "callback_optional_stmt": "callback optional",
+    "close_auto_stmt": "close automatically",
     "warranty_stmt": "warranty",
     "escalate_stmt": "escalate",
     "hold_stmt": "hold",
@@ -99,6 +101,7 @@ class Built:
     hold: tuple[str, ...] = ()
     callback: Target | None = None
     callback_optional: bool = False
+    close_automatically: AutoClose | None = None
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from lark import Token, Tree
 
+from aftersales.core.vocabulary import AUTO_CLOSE_AFTER
 from aftersales.policy import keywords as kw
 from aftersales.policy.compiler.base import (
     Built,
@@ -24,6 +25,7 @@ from aftersales.policy.expressions import (
     unquote,
 )
 from aftersales.policy.model import (
+    AutoClose,
     Decision,
     PriorityRule,
     Sla,
@@ -227,6 +229,17 @@ class Deadlines(Header):
 
     def callback_optional_stmt(self, tree: Tree[Token], built: Built) -> None:
         built.callback_optional = True
+
+    def close_auto_stmt(self, tree: Tree[Token], built: Built) -> None:
+        duration = self.duration(subtree_of(tree, "duration"))
+        after_tree = subtree_of(tree, "after_clause")
+        assert after_tree is not None  # the grammar requires it
+        event = self.one_of(after_tree.children[0], AUTO_CLOSE_AFTER, "event to close after")  # type: ignore[arg-type]
+        if duration is None or event is None:
+            return
+        if duration.working:
+            self.calendar_refs.append((None, tree))
+        built.close_automatically = AutoClose(duration, event, self.loc(tree))
 
     def warranty_stmt(self, tree: Tree[Token], built: Built) -> None:
         duration = self.duration(subtree_of(tree, "duration"))
