@@ -182,9 +182,9 @@ def test_sla_commands(workdir: Path) -> None:
         "sla", "report", "--since", "2026-11-23", "--until", "2026-11-24", "--format", "csv"
     )
     assert csv_text.splitlines()[0].startswith("group,clocks,met,breached")
-    assert "SLA by priority" in ok(
-        "sla", "report", "--since", "2026-11-23", "--until", "2026-11-24"
-    )
+    table = ok("sla", "report", "--since", "2026-11-23", "--until", "2026-11-24")
+    assert "SLA by priority" in table
+    assert "repair clocks are met when the repair is accepted" in table
     code, _, err = run("sla", "report", "--since", "2026-11-24", "--until", "2026-11-23")
     assert code == 1 and "until must be later than since" in err
 

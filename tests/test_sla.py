@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPORT, RULES, add_team, arrive_safely
+from conftest import REPORT, RULES, add_team, arrive_safely, run_to
 from test_calendar import oracle_is_working
 
 from aftersales import (
@@ -614,3 +614,36 @@ def test_clock_state_agrees_with_the_full_clock() -> None:
             full = {c.milestone: c.state for c in desk.sla.clocks(current, now)}
             light = desk.sla.states(current, now)
             assert light == {m: "running" if s == "at_risk" else s for m, s in full.items()}, now
+
+
+REPAIR_AT_COMPLETION = (RULES / "default.policy").read_text("utf-8").replace(
+    'version  "1.0"', 'version  "1.0-met-when-completed"'
+) + "\nrepair met when completed\n"
+
+
+def test_repair_met_when_completed_is_the_policys_choice(storage_url: str) -> None:
+    """By default only the repair the customer signs meets the repair clock; a policy may
+    count the completion instead. A rejection reopens the clock either way."""
+    signed = ServiceDesk(RULES / "default.policy", storage_url)
+    completed = ServiceDesk(parse_policy(REPAIR_AT_COMPLETION, "completed.policy"), storage_url)
+    for desk in (signed, completed):
+        if not desk.staff.list():  # memory:// stores are two; a file or database is one
+            add_team(desk)
+    assert completed.policy.repair_met_when == "completed"
+    for desk, expected in ((signed, None), (completed, "met")):
+        case = run_to(desk, "repaired")
+        repaired_at = case.milestones["repaired"]
+        [clock] = [c for c in desk.cases.sla(case.id, repaired_at) if c.milestone == "repair"]
+        assert (clock.state == "met") is (expected == "met")
+        if expected == "met":
+            assert clock.met_at == repaired_at
+        desk.cases.reject(case.id, signed_by="Wang", reason="still leaks", by="e7",
+                          at=repaired_at + timedelta(minutes=5))  # fmt: skip
+        [clock] = [c for c in desk.cases.sla(case.id, repaired_at + timedelta(minutes=6))
+                   if c.milestone == "repair"]  # fmt: skip
+        assert clock.state != "met"
+
+
+def test_repair_met_when_names_completed_or_accepted() -> None:
+    with pytest.raises(PolicyError, match='unknown moment "signed"'):
+        parse_policy(REPAIR_AT_COMPLETION.replace("when completed", "when signed"), "x.policy")

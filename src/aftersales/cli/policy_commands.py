@@ -250,6 +250,7 @@ def policy_tables(p: Policy) -> list[Table]:
         ("escalate after", f"{p.escalate_after} rejection(s)" if p.escalate_after else "-"),
         ("callback", "optional: close once accepted" if p.callback_optional else "before close"),
         ("close automatically", f"{auto.duration} after {auto.after}" if auto else "never"),
+        ("repair met when", p.repair_met_when),
     ]
     tables.append(_table("deadlines in general", ("rule", "value"), general))
     if p.appraisal is not None:

@@ -109,6 +109,7 @@ def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str)
                 span(g.median_clock), worst,
             )  # fmt: skip
         console().print(table)
+        console().print(f"repair clocks are met when the repair is {report.repair_met_when}")
 
 
 @case.command("sla")

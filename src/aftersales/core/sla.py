@@ -3,7 +3,8 @@
 A clock starts with its ``after`` event, falls due after its target's duration (working
 time on a calendar, or clock time), or at the appointment for ``arrival by appointment``,
 and is met by its milestone's event (``repair``: the completed repair the customer
-accepted). Holds stop it: the time on hold, counted as the target counts, moves the due time.
+accepted, or the completion itself under ``repair met when completed``; a rejection reopens
+it either way). Holds stop it: the time on hold, counted as the target counts, moves the due time.
 A miss is excused when the customer was told before the due time (a delay notice, and the
 policy's ``excuse`` line) until the notice's new time; after that it is breached.
 
@@ -36,6 +37,11 @@ class Timekeeper(Protocol):
     def add_working(
         self, start: datetime, seconds: float, calendar: str | None = None
     ) -> datetime: ...
+
+    @property
+    def repair_met_when(self) -> str:
+        """``accepted`` (the customer's signature meets the repair clock) or ``completed``."""
+        ...
 
 
 @attrs.frozen
@@ -116,7 +122,8 @@ def _frame(
     events: dict[str, datetime],
 ) -> _Frame | None:
     met_at = events.get(MILESTONE_EVENT[milestone])
-    if milestone == "repair" and (case.acceptance is None or case.acceptance.at > now):
+    signed = case.acceptance is not None and case.acceptance.at <= now
+    if milestone == "repair" and tk.repair_met_when != "completed" and not signed:
         met_at = None  # only the repair the customer signs meets the clock
     starts_at = None if target is None else events.get(target.after)
     if target is None or starts_at is None:

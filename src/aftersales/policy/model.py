@@ -296,6 +296,9 @@ class Policy:
     callback: Target | None = None
     # ``callback optional``: a case may close once accepted, without the follow-up call
     callback_optional: bool = False
+    # ``repair met when completed``: the completed repair meets the repair clock, not the
+    # customer's signature (``accepted``, the default)
+    repair_met_when: str = "accepted"
     close_automatically: AutoClose | None = None
     warranty: Warranty | None = None
     escalate_after: int | None = None

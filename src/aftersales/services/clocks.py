@@ -64,8 +64,12 @@ class Clocks:
             policy = self._basis.policy_for(case.policy_version)
             yield from _plain_specs(policy, case.priority, complexity)
             return
+        current = self._basis.policy_for(case.policy_version)
         for milestone in MILESTONES:
-            met = happened.get(_MET_EVENT[milestone])
+            event = _MET_EVENT[milestone]
+            if milestone == "repair" and current.repair_met_when == "completed":
+                event = "repaired"
+            met = happened.get(event)
             when = met if met is not None else now
             policy = self._basis.policy_for(case.policy_version_at(when))
             priority = case.priority_at(when)

@@ -64,6 +64,7 @@ class SlaReport:
     group_by: str
     groups: tuple[GroupReport, ...]
     total: GroupReport
+    repair_met_when: str = "accepted"  # the desk's policy: what meets a repair clock
 
 
 def _median(values: Sequence[timedelta]) -> timedelta | None:
@@ -263,7 +264,8 @@ class SlaService(Clocks):
         order = list(MILESTONES) if group_by == "milestone" else sorted(groups)
         reports = tuple(self._group(key, groups[key], when) for key in order if key in groups)
         total = self._group("all", [(case, c) for _, case, c in rows], when)
-        return SlaReport(start, end, group_by, reports, total)
+        met_when = self._basis.policy.repair_met_when
+        return SlaReport(start, end, group_by, reports, total, met_when)
 
     def _group(self, name: str, items: Iterable[tuple[Case, Clock]], now: datetime) -> GroupReport:
         items = list(items)

@@ -45,6 +45,7 @@ ONCE_SECTIONS = {
     "excuse_stmt": "excuse",
     "callback_stmt": "callback",
     "callback_optional_stmt": "callback optional",
+    "repair_met_stmt": "repair met when",
     "close_auto_stmt": "close automatically",
     "warranty_stmt": "warranty",
     "escalate_stmt": "escalate",
@@ -101,6 +102,7 @@ class Built:
     hold: tuple[str, ...] = ()
     callback: Target | None = None
     callback_optional: bool = False
+    repair_met_when: str = "accepted"
     close_automatically: AutoClose | None = None
     warranty: Warranty | None = None
     escalate_after: int | None = None

@@ -230,6 +230,11 @@ class Deadlines(Header):
     def callback_optional_stmt(self, tree: Tree[Token], built: Built) -> None:
         built.callback_optional = True
 
+    def repair_met_stmt(self, tree: Tree[Token], built: Built) -> None:
+        when = self.one_of(tokens_of(tree, "NAME")[0], ("completed", "accepted"), "moment")
+        if when is not None:
+            built.repair_met_when = when
+
     def close_auto_stmt(self, tree: Tree[Token], built: Built) -> None:
         duration = self.duration(subtree_of(tree, "duration"))
         after_tree = subtree_of(tree, "after_clause")
