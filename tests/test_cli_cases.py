@@ -310,3 +310,15 @@ def test_policy_show_says_whether_the_callback_is_optional(tmp_path: Path) -> No
         "policy", "show", str(tmp_path / "optional.policy")
     )
     assert "before close" in ok("policy", "show", str(RULES / "default.policy"))
+
+
+def test_update_from_the_command_line(workdir: Path) -> None:
+    team()
+    number = report()
+    ok("case", "update", number, "--fault-code", "HYD-HOSE", "--severity", "critical",
+       "--reason", "hose burst", "--by", "cs1", "--at", "2026-11-23 09:10")  # fmt: skip
+    after = json.loads(ok("case", "show", number, "--json"))
+    assert (after["fault_code"], after["severity"]) == ("HYD-HOSE", "critical")
+    code, _, err = run("case", "update", number, "--reason", "nothing", "--by", "cs1",
+                       "--at", "2026-11-23 09:11")  # fmt: skip
+    assert code == 1 and "update needs" in err

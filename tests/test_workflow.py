@@ -18,6 +18,7 @@ from aftersales import (
     parse_policy,
 )
 from aftersales.core.workflow import fold
+from aftersales.ports.storage import CaseQuery
 from aftersales.testing import Outbox
 
 
@@ -389,6 +390,32 @@ def test_update_decides_priority_again(desk: ServiceDesk) -> None:
     assert desk.cases.history(case.id)[-1].type == "updated"
     with pytest.raises(ValidationError, match="update needs"):
         desk.cases.update(case.id, by="cs1", reason="nothing", at=at(12))
+
+
+def test_update_corrects_the_fault_code_and_decides_priority_again(storage_url: str) -> None:
+    """The help desk learns the real fault later: the code is corrected, the case index
+    follows it, and a rule on the code decides the priority again."""
+    text = (
+        (RULES / "default.policy")
+        .read_text("utf-8")
+        .replace(
+            'priority urgent  when severity == "critical"',
+            'priority urgent  when fault_code == "HYD-BURST" or severity == "critical"',
+        )
+    )
+    desk = ServiceDesk(parse_policy(text, "codes.policy"), storage_url)
+    add_team(desk)
+    case = run_to(desk, "assigned", machine_down=False)
+    assert (case.priority, case.fault_code) == ("general", "HYD-PUMP")
+    case = desk.cases.update(case.id, by="cs1", fault_code="HYD-BURST", reason="hose burst",
+                             at=at(11))  # fmt: skip
+    assert (case.fault_code, case.priority) == ("HYD-BURST", "urgent")
+    assert case.priority_changes[-1].reason == "hose burst"
+    assert fold(desk.cases.history(case.id)) == case
+    assert [r.id for r in desk.storage.find_cases(CaseQuery(fault_code="HYD-BURST"))] == [case.id]
+    assert desk.storage.find_cases(CaseQuery(fault_code="HYD-PUMP")) == []
+    with pytest.raises(ValidationError):
+        desk.cases.update(case.id, by="cs1", fault_code="bad\ncode", reason="x", at=at(12))
 
 
 def test_delay_notice_is_recorded_until_the_milestone_is_met(desk: ServiceDesk) -> None:

@@ -82,15 +82,7 @@ def case_report(
     as_json: bool,
 ) -> None:
     """Record a customer's fault report."""
-    fields: dict[str, Any] = {}
-    for item in custom:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ValidationError(f"--custom {item!r}: write NAME=VALUE")
-        try:
-            fields[name] = json.loads(value)
-        except json.JSONDecodeError:
-            fields[name] = value
+    fields = _custom_fields(custom)
     with open_desk() as desk:
         result = desk.cases.report(
             customer={"name": customer_name, "tier": tier, "region": region},
@@ -106,6 +98,20 @@ def case_report(
             at=local_time(desk, at),
         )
         _emit(result, as_json)
+
+
+def _custom_fields(items: Sequence[str]) -> dict[str, Any]:
+    """``--custom NAME=VALUE`` options as a mapping (JSON values, else text)."""
+    fields: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValidationError(f"--custom {item!r}: write NAME=VALUE")
+        try:
+            fields[name] = json.loads(value)
+        except json.JSONDecodeError:
+            fields[name] = value
+    return fields
 
 
 def _step(
@@ -231,6 +237,19 @@ _step(
     "Take the case from its engineer and put it back in the queue.",
     (click.option("--reason", required=True),),
     lambda d, c, **k: d.cases.unassign(c, **k),
+)
+_step(
+    "update",
+    "Correct the severity, machine-down, fault code or custom fields; the priority is decided "
+    "again.",
+    (
+        click.option("--reason", required=True),
+        click.option("--severity", default=None, type=click.Choice(SEVERITIES)),
+        click.option("--machine-down/--machine-running", default=None),
+        click.option("--fault-code", default=None),
+        click.option("--custom", multiple=True, help="A custom field, NAME=VALUE (JSON values)."),
+    ),
+    lambda d, c, custom=(), **k: d.cases.update(c, custom=_custom_fields(custom) or None, **k),
 )
 _step(
     "hold",

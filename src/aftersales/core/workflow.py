@@ -247,7 +247,7 @@ def apply(case: Case, event: CaseEvent) -> Case:
                 ),
             )
     elif kind == "updated":
-        for name in ("severity", "machine_down"):
+        for name in ("severity", "machine_down", "fault_code"):
             if name in d["changes"]:
                 changes[name] = d["changes"][name]
         if "custom" in d["changes"]:

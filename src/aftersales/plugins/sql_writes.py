@@ -97,7 +97,7 @@ class SQLWrites(Transaction, abc.ABC):
                 "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
                 "engineer = excluded.engineer, accepted_at = excluded.accepted_at, "
                 "priority = excluded.priority, next_alert_at = excluded.next_alert_at, "
-                "followed_up_at = excluded.followed_up_at",
+                "followed_up_at = excluded.followed_up_at, fault_code = excluded.fault_code",
                 (id, index.number, index.status, index.engineer, index.reported_at,
                  index.serial, index.fault_code, index.accepted_at, index.priority,
                  index.next_alert_at, index.followed_up_at, index.rework_of),

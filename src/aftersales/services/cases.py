@@ -677,14 +677,17 @@ class CaseService(CaseBook):
         reason: str,
         severity: str | None = None,
         machine_down: bool | None = None,
+        fault_code: str | None = None,
         custom: Mapping[str, Any] | None = None,
         at: datetime | None = None,
         version: int | None = None,
     ) -> Case:
-        """Correct severity, machine_down or custom fields; the priority is decided again
-        and a change is recorded on the case."""
+        """Correct severity, machine_down, the fault code or custom fields; the priority is
+        decided again and a change is recorded on the case (and in its clocks)."""
         case = self.get(case_id)
         changes: dict[str, Any] = {}
+        if fault_code is not None:
+            changes["fault_code"] = values.name(fault_code, "the fault code")
         if severity is not None:
             if severity not in SEVERITIES:
                 raise ValidationError(
@@ -698,7 +701,7 @@ class CaseService(CaseBook):
         if custom:
             changes["custom"] = self._custom(custom, self.rules(case))
         if not changes:
-            raise ValidationError("update needs severity=, machine_down= or custom=")
+            raise ValidationError("update needs severity=, machine_down=, fault_code= or custom=")
         record = case.record()
         record.update({k: v for k, v in changes.items() if k != "custom"})
         record["custom"] = {**case.custom, **changes.get("custom", {})}
