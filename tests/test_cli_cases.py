@@ -322,3 +322,15 @@ def test_update_from_the_command_line(workdir: Path) -> None:
     code, _, err = run("case", "update", number, "--reason", "nothing", "--by", "cs1",
                        "--at", "2026-11-23 09:11")  # fmt: skip
     assert code == 1 and "update needs" in err
+
+
+def test_case_list_by_team(workdir: Path) -> None:
+    team()
+    ok("staff", "update", "e7", "--team", "north", "--by", "e7")
+    number = report()
+    ok("case", "respond", number, "--by", "cs1", "--at", "2026-11-23 09:05")
+    ok("case", "assign", number, "--engineer", "e7", "--by", "cs1", "--at", "2026-11-23 09:07")
+    report()  # a second case, nobody on it
+    north = json.loads(ok("case", "list", "--team", "north", "--json"))
+    assert [c["number"] for c in north] == [number]
+    assert json.loads(ok("case", "list", "--team", "south", "--json")) == []

@@ -548,6 +548,24 @@ def test_find_by_status_engineer_and_time(desk: ServiceDesk) -> None:
     assert [x.id for x in desk.cases.open(engineer="e7")] == [a.id]
 
 
+def test_find_and_report_by_team(desk: ServiceDesk) -> None:
+    """Teams are the staff field: a case belongs to its engineer's team."""
+    desk.staff.update("e7", by="m1", team="north", at=at(0))
+    desk.staff.update("e8", by="m1", team="south", at=at(0))
+    a = run_to(desk, "assigned")  # e7
+    b = desk.cases.report(**REPORT, by="cs1", at=at(60))  # nobody yet
+    c = desk.cases.report(**REPORT, by="cs1", at=at(120))
+    desk.cases.respond(c.id, by="cs1", at=at(121))
+    desk.cases.assign(c.id, engineer="e8", by="cs1", at=at(122))
+    assert [x.id for x in desk.cases.find(team="north")] == [a.id]
+    assert [x.id for x in desk.cases.find(team="south", status="assigned")] == [c.id]
+    assert desk.cases.find(team="north", engineer="e8") == []
+    assert desk.cases.find(team="west") == []
+    report = desk.sla.report(at(0), at(200), group_by="team", now=at(200))
+    assert {g.group for g in report.groups} == {"north", "south", "(no team)"}
+    assert b.id  # unassigned: in "(no team)"
+
+
 def test_staff_rules(desk: ServiceDesk) -> None:
     with pytest.raises(ConflictError, match="already a staff member 'e7'"):
         desk.staff.add(id="e7", name="Again", roles=["engineer"])

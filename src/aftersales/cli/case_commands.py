@@ -341,16 +341,22 @@ def case_history(case_ref: str, as_json: bool) -> None:
 @case.command("list")
 @click.option("--status", multiple=True, help="Only these statuses (repeatable).")
 @click.option("--engineer", default=None)
+@click.option("--team", default=None, help="Only cases whose engineer is on this team.")
 @click.option("--open", "only_open", is_flag=True, help="Only cases not closed or cancelled.")
 @click.option("--limit", type=int, default=None)
 @JSON_OPTION
 def case_list(
-    status: Sequence[str], engineer: str | None, only_open: bool, limit: int | None, as_json: bool
+    status: Sequence[str],
+    engineer: str | None,
+    team: str | None,
+    only_open: bool,
+    limit: int | None,
+    as_json: bool,
 ) -> None:
     """Cases, oldest report first."""
     with open_desk() as desk:
         statuses = tuple(status) or (OPEN if only_open else None)
-        found = desk.cases.find(status=statuses, engineer=engineer, limit=limit)
+        found = desk.cases.find(status=statuses, engineer=engineer, team=team, limit=limit)
         if as_json:
             print_json(found)
             return

@@ -128,6 +128,35 @@ class CaseService(CaseBook):
 
     # -- reading ------------------------------------------------------------------------------
 
+    def find(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        engineer: str | None = None,
+        team: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Case]:
+        """Cases by status (one or several), assigned engineer, the engineer's ``team`` (the
+        staff field), and report time (``since`` inclusive, ``until`` exclusive), oldest
+        report first."""
+        if team is None:
+            return super().find(status=status, engineer=engineer, since=since, until=until,
+                                limit=limit)  # fmt: skip
+        team = values.name(team, "team")
+        members = [s.id for s in self._staff.list(active=None) if s.team == team]
+        if engineer is not None:
+            members = [m for m in members if m == engineer]
+        of = super().find  # bound here: a comprehension has no zero-argument super()
+        found = [
+            case
+            for member in members
+            for case in of(status=status, engineer=member, since=since, until=until, limit=limit)
+        ]
+        found.sort(key=lambda c: (c.reported_at, c.id))
+        return found[:limit] if limit is not None else found
+
     def sla(self, case_id: str, now: datetime | None = None) -> list[Clock]:
         """One clock per milestone the case's policy sets for its priority, at ``now``
         (default: the desk's clock)."""

@@ -33,7 +33,7 @@ from aftersales.services.notifications import NotificationService
 from aftersales.services.staff import StaffDirectory
 
 logger = logging.getLogger("aftersales")
-GROUPS = ("priority", "milestone", "engineer", "customer")
+GROUPS = ("priority", "milestone", "engineer", "team", "customer")
 _BATCH = 2000  # cases per tick transaction
 
 
@@ -247,6 +247,7 @@ class SlaService(Clocks):
         if end <= start:
             raise ValidationError("until must be later than since")
         rows: list[tuple[str, Case, Clock]] = []
+        teams = {s.id: s.team for s in self._staff.list(active=None)} if group_by == "team" else {}
         for case in self._cases.find(since=start, until=end):
             if case.status == "cancelled":
                 continue
@@ -255,6 +256,7 @@ class SlaService(Clocks):
                     "priority": c.priority,
                     "milestone": c.milestone,
                     "engineer": case.engineer or "(unassigned)",
+                    "team": (teams.get(case.engineer) if case.engineer else None) or "(no team)",
                     "customer": case.customer.name,
                 }[group_by]
                 rows.append((key, case, c))
