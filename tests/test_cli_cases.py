@@ -334,3 +334,11 @@ def test_case_list_by_team(workdir: Path) -> None:
     north = json.loads(ok("case", "list", "--team", "north", "--json"))
     assert [c["number"] for c in north] == [number]
     assert json.loads(ok("case", "list", "--team", "south", "--json")) == []
+
+
+def test_reopen_from_the_command_line(workdir: Path) -> None:
+    team()
+    number = report()
+    code, _, err = run("case", "reopen", number, "--reason", "x", "--by", "cs1",
+                       "--at", "2026-11-23 09:09")  # fmt: skip
+    assert code == 1 and "cannot reopen" in err and "allowed now" in err

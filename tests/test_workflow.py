@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import REPORT, RULES, T0, add_team, at, run_to
+from conftest import REPORT, RULES, T0, add_team, arrive_safely, at, run_to
 
 from aftersales import (
     ConflictError,
@@ -18,6 +18,7 @@ from aftersales import (
     parse_policy,
 )
 from aftersales.core.workflow import fold
+from aftersales.plugins.metrics import first_time_fix
 from aftersales.ports.storage import CaseQuery
 from aftersales.testing import Outbox
 
@@ -233,6 +234,65 @@ def test_close_automatically_names_an_event_it_can_count_from() -> None:
         parse_policy(AUTO_CLOSE.replace("after repaired", "after arrived"), "bad.policy")
     with pytest.raises(PolicyError, match="close automatically section appears twice"):
         parse_policy(AUTO_CLOSE + "close automatically 1 day after accepted\n", "twice.policy")
+
+
+REOPENING = (RULES / "default.policy").read_text("utf-8").replace(
+    'version  "1.0"', 'version  "1.0-reopen"'
+) + "\nreopen within 30 days\n"
+
+
+def test_a_closed_case_is_reopened_within_the_window(storage_url: str, outbox: Outbox) -> None:
+    desk = ServiceDesk(parse_policy(REOPENING, "reopen.policy"), storage_url, plugins=[outbox])
+    add_team(desk)
+    case = run_to(desk, "closed")
+    closed_at = case.milestones["closed"]
+    with pytest.raises(PermissionDenied, match="needs a service_agent or manager"):
+        desk.cases.reopen(case.id, by="e7", reason="leaks", at=closed_at + timedelta(days=1))
+    case = desk.cases.reopen(case.id, by="cs1", reason="leaks again",
+                             at=closed_at + timedelta(days=2))  # fmt: skip
+    assert (case.status, case.engineer) == ("assigned", "e7")
+    assert (case.repair, case.acceptance, case.follow_up) == (None, None, None)
+    assert "closed" not in case.milestones and "repaired" not in case.milestones
+    assert case.milestones["arrived"] == at(120)  # what was met before stays met
+    [reopening] = case.reopenings
+    assert (reopening.reason, reopening.by) == ("leaks again", "cs1")
+    assert fold(desk.cases.history(case.id)) == desk.cases.get(case.id)
+    assert [c.id for c in desk.cases.open()] == [case.id]  # open again, in the index too
+    assert desk.cases.confirm(case.id, by="e7", at=closed_at + timedelta(days=2, minutes=5))
+
+
+def test_reopening_needs_the_policys_window(desk: ServiceDesk, storage_url: str) -> None:
+    case = run_to(desk, "closed")
+    with pytest.raises(WorkflowError, match="sets no 'reopen within' window"):
+        desk.cases.reopen(case.id, by="cs1", reason="x", at=at(100_000))
+    windowed = ServiceDesk(parse_policy(REOPENING, "reopen.policy"), "memory://")
+    add_team(windowed)
+    late = run_to(windowed, "closed")
+    too_late = late.milestones["closed"] + timedelta(days=31)
+    with pytest.raises(WorkflowError, match="more than 30 days ago"):
+        windowed.cases.reopen(late.id, by="cs1", reason="x", at=too_late)
+    with pytest.raises(WorkflowError, match="cannot reopen"):
+        windowed.cases.reopen(run_to(windowed, "accepted").id, by="cs1", reason="x", at=too_late)
+
+
+def test_a_reopened_repair_is_no_first_time_fix(storage_url: str) -> None:
+    desk = ServiceDesk(parse_policy(REOPENING, "reopen.policy"), storage_url)
+    add_team(desk)
+    case = run_to(desk, "closed")
+    when = case.milestones["closed"]
+    desk.cases.reopen(case.id, by="cs1", reason="leaks again", at=when + timedelta(hours=1))
+    again = desk.cases.get(case.id)
+    assert again.reopenings and first_time_fix(desk, "e7", "2026-11") is None  # not accepted
+    h = when + timedelta(hours=2)
+    desk.cases.confirm(case.id, by="e7", at=h)
+    desk.cases.contact(case.id, by="e7", at=h, appointment=h + timedelta(hours=1))
+    arrive_safely(desk, case.id, "e7", h + timedelta(hours=1))
+    desk.cases.diagnose(case.id, by="e7", cause="seal", complexity="simple",
+                        at=h + timedelta(hours=2))  # fmt: skip
+    desk.cases.complete(case.id, by="e7", actions="replaced", result="ok",
+                        at=h + timedelta(hours=3))  # fmt: skip
+    desk.cases.accept(case.id, signed_by="Wang", by="e7", at=h + timedelta(hours=4))
+    assert first_time_fix(desk, "e7", "2026-11") == 0
 
 
 # ---- who may act ------------------------------------------------------------------------------

@@ -133,6 +133,13 @@ def _session(d: ServiceDesk, enrolled: bool = False) -> str:
     return s.id
 
 
+def closed_case(desk: ServiceDesk) -> str:
+    case = case_at(desk, "accepted")
+    desk.cases.follow_up(case, by="cs1", satisfaction=4, at=at(300))
+    desk.cases.close(case, by="cs1", at=at(301))
+    return case
+
+
 Call = Callable[[ServiceDesk, str], Any]
 
 SITUATIONS: dict[str, Call] = {
@@ -144,6 +151,8 @@ SITUATIONS: dict[str, Call] = {
                                                      by=by, reason="sick", at=at(12)),
     "cases.unassign": lambda d, by: d.cases.unassign(case_at(d, "assigned"), by=by,
                                                      reason="e7 is away", at=at(12)),
+    "cases.reopen": lambda d, by: d.cases.reopen(closed_case(d), by=by, reason="leaks again",
+                                                 at=at(400)),
     "cases.confirm": lambda d, by: d.cases.confirm(case_at(d, "assigned"), by=by, at=at(15)),
     "cases.contact": lambda d, by: d.cases.contact(case_at(d, "confirmed"), by=by, at=at(20),
                                                    appointment=at(120)),

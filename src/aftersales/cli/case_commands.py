@@ -269,6 +269,12 @@ _step(
 )
 _step("close", "Close a followed-up case.", (), lambda d, c, **k: d.cases.close(c, **k))
 _step(
+    "reopen",
+    "Open a closed case again (the repair did not hold), within the policy's window.",
+    (click.option("--reason", required=True),),
+    lambda d, c, **k: d.cases.reopen(c, **k),
+)
+_step(
     "cancel",
     "Cancel a case.",
     (click.option("--reason", required=True),),

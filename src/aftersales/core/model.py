@@ -175,6 +175,16 @@ class DelayNotice:
 
 
 @attrs.frozen
+class Reopening:
+    """A closed case opened again within the policy's ``reopen within`` window: the repair
+    did not hold. Counted against the repair (first-time fix)."""
+
+    reason: str
+    at: datetime
+    by: str
+
+
+@attrs.frozen
 class Hold:
     """A stretch of time the case waited (for the customer, for parts); ``end`` is None
     while the case is still on hold."""
@@ -271,6 +281,7 @@ class Case:
     chargeable: bool = True
     cancel_reason: str | None = None
     safety_checks: tuple[SafetyCheck, ...] = ()
+    reopenings: tuple[Reopening, ...] = ()
 
     @property
     def reported_at(self) -> datetime:
@@ -375,6 +386,7 @@ __all__ = [
     "PriorityChange",
     "Promotion",
     "Rejection",
+    "Reopening",
     "RepairReport",
     "Rotation",
     "SafetyCheck",

@@ -54,6 +54,7 @@ PERMISSIONS: dict[str, Rule] = {
     "cases.assign": Rule(DESK, never=("a certificate override by anyone but a manager",)),
     "cases.reassign": Rule(DESK),
     "cases.unassign": Rule(DESK),
+    "cases.reopen": Rule(DESK),
     "cases.confirm": Rule(NOBODY, CASE_ENGINEER),
     "cases.contact": Rule(NOBODY, CASE_ENGINEER),
     "cases.arrive": Rule(NOBODY, CASE_ENGINEER),

@@ -4,8 +4,10 @@
 repaired -> accepted -> followed_up -> closed``; ``reject`` sends a repaired case back to
 ``diagnosed`` (repaired again until the customer is satisfied), ``reassign`` sends it back to
 ``assigned`` for the new engineer, ``unassign`` sends a case in the engineer's hands back to
-``responded`` with nobody on it (to be assigned again), and ``cancel`` ends any case that is
-not closed.
+``responded`` with nobody on it (to be assigned again), ``cancel`` ends any case that is
+not closed, and ``reopen`` (where the policy opens it: ``reopen within``) sends a closed case
+back to its engineer. A policy opens steps from more states through ``also`` (``callback
+optional``: ``close`` from ``accepted``).
 ``notify_delay``, ``hold``/``release``, ``update`` and ``checklist`` (the engineer's safety
 checklist) do not move a case.
 
@@ -39,6 +41,7 @@ from aftersales.core.model import (
     PriorityChange,
     Product,
     Rejection,
+    Reopening,
     RepairReport,
     SafetyCheck,
 )
@@ -94,6 +97,9 @@ STEPS: dict[str, Step] = {
         Step("follow_up", "followed_up", ("accepted",), "followed_up"),
         Step("close", "closed", ("followed_up",), "closed"),
         Step("cancel", "cancelled", OPEN, "cancelled", while_held=True),
+        # back to work: the engineer who had it (or the queue, if nobody had it); from no
+        # state unless the policy opens it (``reopen within``: from ``closed``)
+        Step("reopen", "reopened", (), None),
         Step("notify_delay", "delay_notified", OPEN, None, while_held=True),
         Step("hold", "held", OPEN[:8], None),
         Step("release", "released", OPEN[:8], None, while_held=True),
@@ -196,6 +202,12 @@ def apply(case: Case, event: CaseEvent) -> Case:
         handover = Handover(d["engineer"], at, by, d.get("instructions"), d.get("reason"))
         changes["engineer"] = d["engineer"]
         changes["handovers"] = (*case.handovers, handover)
+    elif kind == "reopened":
+        changes["status"] = "assigned" if case.engineer else "responded"
+        changes["reopenings"] = (*case.reopenings, Reopening(d["reason"], at, by))
+        changes["repair"] = changes["acceptance"] = changes["follow_up"] = None
+        gone = ("repaired", "accepted", "followed_up", "closed")
+        changes["milestones"] = {k: v for k, v in case.milestones.items() if k not in gone}
     elif kind == "unassigned":
         changes["engineer"] = None
         changes["appointment"] = None  # agreed by the engineer who no longer has the case

@@ -4,8 +4,9 @@ Each is ``compute(view, staff_id, period) -> Decimal | None`` (None: nothing to 
 ``view`` is an :class:`aftersales.ports.MetricView`:
 
 - ``tasks_completed``: repairs the member completed that the customer accepted in the month.
-- ``first_time_fix``: of those, the percentage accepted without a rejection and not followed by
-  a warranty rework (a later report linked to it) within the policy's warranty period.
+- ``first_time_fix``: of those, the percentage accepted without a rejection, never reopened, and
+  not followed by a warranty rework (a later report linked to it) within the policy's warranty
+  period.
 - ``satisfaction``: the mean follow-up satisfaction (1..5) of the member's cases followed up in
   the month.
 - ``sla_met_rate``: of the member's cases reported in the month, the percentage of decided SLA
@@ -44,7 +45,7 @@ def first_time_fix(view: MetricView, staff_id: str, period: str) -> Decimal | No
     done = _accepted(view, staff_id, period)
     if not done:
         return None
-    clean = [c for c in done if not c.rejections and not _reworked(view, c)]
+    clean = [c for c in done if not c.rejections and not c.reopenings and not _reworked(view, c)]
     return Decimal(100) * len(clean) / len(done)
 
 

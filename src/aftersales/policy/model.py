@@ -300,6 +300,7 @@ class Policy:
     # customer's signature (``accepted``, the default)
     repair_met_when: str = "accepted"
     close_automatically: AutoClose | None = None
+    reopen_within: Duration | None = None  # how long after closing a case may be reopened
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

@@ -42,7 +42,19 @@ from aftersales.services.training import TrainingService
 
 _ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
 _NEEDS_PPE = frozenset({"diagnose", "complete"})
-_CLOSE_UNCALLED = {"close": ("accepted",)}  # the policy's ``callback optional``
+
+
+def _opened(policy: Policy) -> dict[str, tuple[str, ...]]:
+    """The states the policy opens actions from: ``callback optional`` lets an accepted case
+    close, ``reopen within`` lets a closed one reopen."""
+    opened: dict[str, tuple[str, ...]] = {}
+    if policy.callback_optional:
+        opened["close"] = ("accepted",)
+    if policy.reopen_within is not None:
+        opened["reopen"] = ("closed",)
+    return opened
+
+
 # ``close automatically ... after EVENT``: the states a case may be closed from by the rule
 _CLOSE_FROM = {
     "repaired": ("repaired", "accepted", "followed_up"),
@@ -685,6 +697,41 @@ class CaseService(CaseBook):
             sent.append(note)
         return sent
 
+    def reopen(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        reason: str,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Open a closed case again, with the reason (the repair did not hold): back to its
+        engineer, who confirms again (or to the queue if it had none). Only within the
+        ``reopen within`` window of the case's policy; a service agent or manager. The
+        reopening counts against the repair: the case is no first-time fix. The clocks
+        resume from where they started (the milestones met before the repair stay met)."""
+        case = self.get(case_id)
+        permit(self._staff.actor(by), "cases.reopen", f"reopen case {case.number}")
+        policy = self.rules(case)
+        when = self._basis.at(at)
+        closed = case.milestones.get("closed")
+        if case.status != "closed":  # WorkflowError naming its state and what it allows
+            check_allowed(case, "reopen", _opened(policy))
+        if policy.reopen_within is None or closed is None:
+            raise WorkflowError(
+                f"case {case.number} cannot be reopened: its policy ({policy.filename}) sets no "
+                "'reopen within' window; report the fault again as a new case"
+            )
+        if when > policy.add(closed, policy.reopen_within):
+            raise WorkflowError(
+                f"case {case.number} closed {closed:%Y-%m-%d %H:%M}, more than "
+                f"{policy.reopen_within} ago (reopen within, {policy.filename}); report the "
+                "fault again as a new case"
+            )
+        data = {"reason": _text(reason, "the reason for reopening")}
+        return self._act(case_id, "reopen", by, at, version, data)
+
     def cancel(
         self,
         case_id: str,
@@ -772,8 +819,7 @@ class CaseService(CaseBook):
             step = check_allowed(case, action, by_rule)
         else:
             actor = self._staff.actor(by)
-            opened = _CLOSE_UNCALLED if rules.callback_optional else None
-            step = check_allowed(case, action, opened)
+            step = check_allowed(case, action, _opened(rules))
             self._permit(case, actor, step)
         if action in _NEEDS_PPE:
             self._check_ppe(case, action)

@@ -47,6 +47,7 @@ ONCE_SECTIONS = {
     "callback_optional_stmt": "callback optional",
     "repair_met_stmt": "repair met when",
     "close_auto_stmt": "close automatically",
+    "reopen_stmt": "reopen within",
     "warranty_stmt": "warranty",
     "escalate_stmt": "escalate",
     "hold_stmt": "hold",
@@ -104,6 +105,7 @@ class Built:
     callback_optional: bool = False
     repair_met_when: str = "accepted"
     close_automatically: AutoClose | None = None
+    reopen_within: Duration | None = None
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

@@ -235,6 +235,12 @@ class Deadlines(Header):
         if when is not None:
             built.repair_met_when = when
 
+    def reopen_stmt(self, tree: Tree[Token], built: Built) -> None:
+        duration = self.duration(subtree_of(tree, "duration"))
+        if duration is not None and duration.working:
+            self.calendar_refs.append((None, tree))
+        built.reopen_within = duration
+
     def close_auto_stmt(self, tree: Tree[Token], built: Built) -> None:
         duration = self.duration(subtree_of(tree, "duration"))
         after_tree = subtree_of(tree, "after_clause")
