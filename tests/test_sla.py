@@ -647,3 +647,31 @@ def test_repair_met_when_completed_is_the_policys_choice(storage_url: str) -> No
 def test_repair_met_when_names_completed_or_accepted() -> None:
     with pytest.raises(PolicyError, match='unknown moment "signed"'):
         parse_policy(REPAIR_AT_COMPLETION.replace("when completed", "when signed"), "x.policy")
+
+
+def test_a_reopened_repair_clock_resumes_or_restarts_as_the_policy_says(
+    storage_url: str,
+) -> None:
+    base = (RULES / "default.policy").read_text("utf-8")
+    resuming = base.replace('version  "1.0"', 'version  "1.0-resume"') + (
+        "\nreopen within 30 days\n"
+    )
+    restarting = base.replace('version  "1.0"', 'version  "1.0-restart"') + (
+        "\nreopen within 30 days restarting repair\n"
+    )
+    clocks = {}
+    for name, text in (("resuming", resuming), ("restarting", restarting)):
+        desk = ServiceDesk(parse_policy(text, f"{name}.policy"), storage_url)
+        if not desk.staff.list():  # memory:// stores are two; a file or database is one
+            add_team(desk)
+        case = run_to(desk, "closed")
+        reopened_at = case.milestones["closed"] + timedelta(days=1)
+        desk.cases.reopen(case.id, by="cs1", reason="leaks again", at=reopened_at)
+        [repair] = [c for c in desk.cases.sla(case.id, reopened_at + timedelta(minutes=30))
+                    if c.milestone == "repair"]  # fmt: skip
+        clocks[name] = (repair, reopened_at)
+    resumed, _ = clocks["resuming"]
+    restarted, reopened_at = clocks["restarting"]
+    assert resumed.state == "breached"  # four working hours from the first arrival, long gone
+    assert restarted.state == "running" and restarted.starts_at == reopened_at
+    assert restarted.due is not None and restarted.due > reopened_at

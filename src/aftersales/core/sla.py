@@ -39,6 +39,11 @@ class Timekeeper(Protocol):
     ) -> datetime: ...
 
     @property
+    def repair_restarts_on_reopen(self) -> bool:
+        """Whether a reopened case's repair clock starts again at the reopening."""
+        ...
+
+    @property
     def repair_met_when(self) -> str:
         """``accepted`` (the customer's signature meets the repair clock) or ``completed``."""
         ...
@@ -128,6 +133,10 @@ def _frame(
     starts_at = None if target is None else events.get(target.after)
     if target is None or starts_at is None:
         return None
+    if milestone == "repair" and case.reopenings and tk.repair_restarts_on_reopen:
+        reopened = case.reopenings[-1].at
+        if starts_at < reopened <= now:
+            starts_at = reopened
     held = timedelta(0)
     if target.by_appointment:
         due = case.appointment if events.get("contacted") is not None else None

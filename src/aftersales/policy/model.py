@@ -301,6 +301,9 @@ class Policy:
     repair_met_when: str = "accepted"
     close_automatically: AutoClose | None = None
     reopen_within: Duration | None = None  # how long after closing a case may be reopened
+    # ``reopen within ... restarting repair``: a reopened case's repair clock starts again
+    # at the reopening (the default, ``resuming``, keeps its first start)
+    repair_restarts_on_reopen: bool = False
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

@@ -709,8 +709,8 @@ class CaseService(CaseBook):
         """Open a closed case again, with the reason (the repair did not hold): back to its
         engineer, who confirms again (or to the queue if it had none). Only within the
         ``reopen within`` window of the case's policy; a service agent or manager. The
-        reopening counts against the repair: the case is no first-time fix. The clocks
-        resume from where they started (the milestones met before the repair stay met)."""
+        reopening counts against the repair: the case is no first-time fix. The milestones met
+        before the repair stay met; the repair clock resumes or restarts as the policy says."""
         case = self.get(case_id)
         permit(self._staff.actor(by), "cases.reopen", f"reopen case {case.number}")
         policy = self.rules(case)

@@ -116,6 +116,7 @@ class PolicyCompiler(CrossChecks):
             close_automatically=built.close_automatically,
             repair_met_when=built.repair_met_when,
             reopen_within=built.reopen_within,
+            repair_restarts_on_reopen=built.repair_restarts_on_reopen,
             warranty=built.warranty,
             escalate_after=built.escalate_after,
             appraisal=built.appraisal,

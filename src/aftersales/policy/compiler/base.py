@@ -106,6 +106,7 @@ class Built:
     repair_met_when: str = "accepted"
     close_automatically: AutoClose | None = None
     reopen_within: Duration | None = None
+    repair_restarts_on_reopen: bool = False
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

@@ -240,6 +240,9 @@ class Deadlines(Header):
         if duration is not None and duration.working:
             self.calendar_refs.append((None, tree))
         built.reopen_within = duration
+        how = tokens_of(tree, "NAME")
+        if how and self.one_of(how[0], ("resuming", "restarting"), "way") == "restarting":
+            built.repair_restarts_on_reopen = True
 
     def close_auto_stmt(self, tree: Tree[Token], built: Built) -> None:
         duration = self.duration(subtree_of(tree, "duration"))
