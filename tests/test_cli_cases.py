@@ -310,6 +310,9 @@ def test_policy_show_says_whether_the_callback_is_optional(tmp_path: Path) -> No
         "policy", "show", str(tmp_path / "optional.policy")
     )
     assert "before close" in ok("policy", "show", str(RULES / "default.policy"))
+    trucks = ok("policy", "show", str(RULES / "lift-trucks.policy"))
+    assert "5 working days after repaired" in trucks
+    assert "30 days, restarting the repair clock" in trucks
 
 
 def test_update_from_the_command_line(workdir: Path) -> None:

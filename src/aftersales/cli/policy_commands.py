@@ -251,6 +251,15 @@ def policy_tables(p: Policy) -> list[Table]:
         ("callback", "optional: close once accepted" if p.callback_optional else "before close"),
         ("close automatically", f"{auto.duration} after {auto.after}" if auto else "never"),
         ("repair met when", p.repair_met_when),
+        (
+            "reopen within",
+            "never"
+            if p.reopen_within is None
+            else (
+                f"{p.reopen_within}, "
+                f"{'restarting' if p.repair_restarts_on_reopen else 'resuming'} the repair clock"
+            ),
+        ),
     ]
     tables.append(_table("deadlines in general", ("rule", "value"), general))
     if p.appraisal is not None:
