@@ -45,4 +45,16 @@ def approve_step(
     return role, len(done_by) + 1 == len(chain)
 
 
-__all__ = ["approve_step", "check_approver", "next_role"]
+def reject_step(
+    waiting_for: str | None, rejecter: Staff, owner: str, what: str, status: str, noun: str
+) -> str:
+    """The role whose step ``rejecter`` turns down: the one the chain waits for, never the
+    owner's own record. WorkflowError when nothing waits for approval."""
+    if waiting_for is None:
+        raise WorkflowError(f"{what} is {status}, not waiting for approval")
+    permit_role(rejecter, (waiting_for,), f"reject {what} as {waiting_for}")
+    not_own(rejecter, owner, f"reject their own {noun}")
+    return waiting_for
+
+
+__all__ = ["approve_step", "check_approver", "next_role", "reject_step"]

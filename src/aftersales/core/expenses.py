@@ -9,11 +9,11 @@ from typing import Literal
 import attrs
 
 from aftersales.core import values
-from aftersales.core.approvals import approve_step
+from aftersales.core.approvals import approve_step, reject_step
 from aftersales.core.errors import ValidationError, WorkflowError
 from aftersales.core.model import Staff
 from aftersales.core.money import CURRENCY_CODES
-from aftersales.core.permissions import not_own, permit, permit_role
+from aftersales.core.permissions import not_own, permit
 
 ClaimStatus = Literal["draft", "submitted", "approved", "paid", "rejected"]
 CLAIM_STATES: tuple[ClaimStatus, ...] = ("draft", "submitted", "approved", "paid", "rejected")
@@ -190,11 +190,8 @@ def approved(claim: Claim, approver: Staff, at: datetime) -> Claim:
 
 def rejected(claim: Claim, rejecter: Staff, reason: str) -> Claim:
     """The claim sent back by the role it waits for (not by its claimant), with a reason."""
-    role = claim.waiting_for
-    if role is None:
-        raise WorkflowError(f"claim {claim.id} is {claim.status}, not waiting for approval")
-    permit_role(rejecter, (role,), f"reject claim {claim.id} as {role}")
-    not_own(rejecter, claim.staff_id, "reject their own claim")
+    reject_step(claim.waiting_for, rejecter, claim.staff_id, f"claim {claim.id}",
+                claim.status, "claim")  # fmt: skip
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError("a rejection needs a reason")
     return attrs.evolve(claim, status="rejected", reason=reason.strip(),

@@ -15,11 +15,10 @@ from typing import Any, Literal
 
 import attrs
 
-from aftersales.core.approvals import approve_step
+from aftersales.core.approvals import approve_step, reject_step
 from aftersales.core.errors import ValidationError, WorkflowError
 from aftersales.core.frozen import FrozenDict
 from aftersales.core.model import Staff
-from aftersales.core.permissions import not_own, permit_role
 
 MOVEMENTS = ("received", "transferred", "issued", "returned", "consumed", "adjusted", "scrapped")
 LOCATION_KINDS = ("warehouse", "bin", "van")
@@ -239,11 +238,8 @@ def approved_requisition(req: Requisition, approver: Staff, at: datetime) -> Req
 
 def rejected_requisition(req: Requisition, rejecter: Staff, reason: str) -> Requisition:
     """The requisition turned down by the role it waits for, with a reason."""
-    role = req.waiting_for
-    if role is None:
-        raise WorkflowError(f"requisition {req.id} is {req.status}, not waiting for approval")
-    permit_role(rejecter, (role,), f"reject requisition {req.id} as {role}")
-    not_own(rejecter, req.engineer, "reject their own requisition")
+    reject_step(req.waiting_for, rejecter, req.engineer, f"requisition {req.id}", req.status,
+                "requisition")  # fmt: skip
     return attrs.evolve(req, status="rejected", reason=reason, version=req.version + 1)
 
 

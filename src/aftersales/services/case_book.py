@@ -31,7 +31,7 @@ class CaseBook:
     def rules(self, case: Case) -> Policy:
         """The policy ``case`` is under (its version, stored by the desk): where every rule
         applied to an existing case comes from, whatever policy the desk was opened with."""
-        return self._basis.policy_for(case.policy_version)
+        return self._basis.policies.rules(case)
 
     def get(self, case_id: str) -> Case:
         """The current case; NotFound if there is none with that id."""

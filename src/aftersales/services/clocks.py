@@ -61,10 +61,10 @@ class Clocks:
         complexity = case.diagnosis.complexity if case.diagnosis else None
         changes = case.priority_changes or case.policy_changes
         if not changes:  # the common case: one policy and priority for every milestone
-            policy = self._basis.policy_for(case.policy_version)
+            policy = self._basis.policies.rules(case)
             yield from _plain_specs(policy, case.priority, complexity)
             return
-        current = self._basis.policy_for(case.policy_version)
+        current = self._basis.policies.rules(case)
         for milestone in MILESTONES:
             event = _MET_EVENT[milestone]
             if milestone == "repair" and current.repair_met_when == "completed":

@@ -46,7 +46,7 @@ class Repository(Generic[T]):
     def find(self, id: object) -> T | None:
         """The aggregate, or None if there is none with that id."""
         record = self.storage.get(self.kind, values.key(id, f"{self.noun} id"))
-        return None if record is None else from_dict(self.cls, dict(record.data))
+        return None if record is None else from_dict(self.cls, record.data)
 
     def get(self, id: object, missing: str | None = None) -> T:
         """The aggregate; NotFound (``missing``, or "no <noun> <id>") if there is none."""
@@ -57,7 +57,7 @@ class Repository(Generic[T]):
 
     def all(self) -> list[T]:
         """Every aggregate of the kind, in id order."""
-        return [from_dict(self.cls, dict(r.data)) for r in self.storage.scan(self.kind)]
+        return [from_dict(self.cls, r.data) for r in self.storage.scan(self.kind)]
 
     def events(self, id: str) -> list[dict[str, Any]]:
         return self.storage.events(self.kind, id)

@@ -339,7 +339,7 @@ class TrainingService:
     def missing_for(self, case: Case, engineer: str, when: datetime) -> list[tuple[str, str]]:
         """``(certificate, rule location)`` the case needs and ``engineer`` lacks at ``when``
         (under the policy the case is under)."""
-        rules = self._basis.policy_for(case.policy_version).training
+        rules = self._basis.policies.rules(case).training
         if rules is None or not rules.certificates:
             return []
         facts = {**case.record(), "priority": case.priority}
