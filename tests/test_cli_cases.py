@@ -345,3 +345,55 @@ def test_reopen_from_the_command_line(workdir: Path) -> None:
     code, _, err = run("case", "reopen", number, "--reason", "x", "--by", "cs1",
                        "--at", "2026-11-23 09:09")  # fmt: skip
     assert code == 1 and "cannot reopen" in err and "allowed now" in err
+
+
+@pytest.fixture
+def trucks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "lift-trucks.policy"}"\nstorage = "sqlite:///service.db"\n', "utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    team()
+    ok("staff", "add", "e9", "--name", "Sun", "--role", "engineer")
+    ok("staff", "update", "e9", "--team", "north", "--by", "e9")
+    return tmp_path
+
+
+def test_queue_take_and_resolve_from_the_command_line(trucks: Path) -> None:
+    number = report()
+    ok("case", "respond", number, "--by", "cs1", "--at", "2026-11-23 09:05")
+    ok("case", "queue", number, "--team", "north", "--by", "cs1", "--at", "2026-11-23 09:06")
+    assert [c["number"] for c in json.loads(ok("case", "list", "--team", "north", "--json"))] == [
+        number
+    ]
+    code, _, err = run("case", "take", number, "--by", "e7", "--at", "2026-11-23 09:07")
+    assert code == 1 and "e7 is on no team" in err
+    ok("case", "take", number, "--by", "e9", "--at", "2026-11-23 09:08")
+    ok("case", "resolve", number, "--way", "remote_session", "--actions", "reset the controller",
+       "--result", "lifts", "--by", "e9", "--at", "2026-11-23 09:30")  # fmt: skip
+    shown = json.loads(ok("case", "show", number, "--json"))
+    assert (shown["status"], shown["engineer"], shown["team"]) == ("repaired", "e9", "north")
+    assert shown["repair"]["remote"] == "remote_session"
+    clocks = json.loads(ok("case", "sla", number, "--now", "2026-11-23 10:00", "--json"))
+    states = {c["milestone"]: c["state"] for c in clocks}
+    assert states["arrival"] == states["contact"] == "not_applicable"
+    assert states["assignment"] == "met"
+    code, _, err = run("case", "resolve", number, "--way", "carrier-pigeon", "--actions", "x",
+                       "--result", "y", "--by", "e9")  # fmt: skip
+    assert code == 2 and "carrier-pigeon" in err
+    table = ok("sla", "report", "--since", "2026-11-23", "--until", "2026-11-24",
+               "--by", "milestone", "--now", "2026-11-23 10:00")  # fmt: skip
+    assert "n/a" in table
+
+
+def test_policy_show_lists_remote_resolution_and_the_new_milestones(tmp_path: Path) -> None:
+    trucks = ok("policy", "show", str(RULES / "lift-trucks.policy"))
+    assert "by service_agent, engineer" in trucks
+    assert "assignment" in trucks and "within 15 working days" in trucks
+    assert "never: visits only" in ok("policy", "show", str(RULES / "default.policy"))
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"severity": "major", "machine_down": True,
+                                "customer": {"name": "A", "tier": "gold"}}), "utf-8")  # fmt: skip
+    explained = ok("policy", "explain", str(RULES / "lift-trucks.policy"), "--case", str(case),
+                   "--at", "2026-11-23 09:00")  # fmt: skip
+    assert "priority: urgent" in explained and "assignment" in explained

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from conftest import REPORT, RULES, add_team, arrive_safely, run_to
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_calendar import oracle_is_working
 
 from aftersales import (
@@ -675,3 +677,84 @@ def test_a_reopened_repair_clock_resumes_or_restarts_as_the_policy_says(
     assert resumed.state == "breached"  # four working hours from the first arrival, long gone
     assert restarted.state == "running" and restarted.starts_at == reopened_at
     assert restarted.due is not None and restarted.due > reopened_at
+
+
+# ---- not applicable: clocks that end before they are due, against an oracle ------------------
+ENDINGS = (RULES / "default.policy").read_text("utf-8").replace(
+    'version  "1.0"', 'version  "1.0-endings"'
+).replace(
+    "  arrival  within 8 hours after reported       # the engineer is on site\n",
+    "  arrival  within 8 hours after reported\n  assignment within 1 hour\n  close within 3 days\n",
+) + "\nresolve remotely by service_agent, engineer\ncallback optional\n"
+# the urgent targets, in minutes of clock time: (start event, met event, minutes)
+ENDING_TARGETS = {
+    "response": ("reported", "responded", 30),
+    "assignment": ("reported", "assigned", 60),
+    "contact": ("assigned", "contacted", 120),
+    "arrival": ("reported", "arrived", 480),
+    "close": ("reported", "closed", 3 * 24 * 60),
+}
+
+
+def _oracle_state(milestone: str, events: dict[str, int], remote: bool, now: int) -> str:
+    """What a service manager would say of the clock at minute ``now``: met on time, late, or
+    not applicable when the case ended (closed; resolved by phone before anyone went) before
+    the deadline and before the milestone."""
+    after, meets, minutes = ENDING_TARGETS[milestone]
+    seen = {k: v for k, v in events.items() if v <= now}
+    end = None
+    if milestone != "close" and "closed" in seen:
+        end = seen["closed"]
+    elif remote and "repaired" in seen and milestone != "close":
+        end = seen["repaired"]
+    if after not in seen:
+        return "not_applicable" if end is not None else "pending"
+    due = seen[after] + minutes
+    if meets in seen:
+        return "met" if seen[meets] <= due else "breached"
+    if end is not None:
+        return "breached" if due <= end else "not_applicable"
+    return "breached" if now >= due else "running"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    respond=st.integers(1, 90),
+    assign=st.one_of(st.none(), st.integers(1, 200)),
+    resolve=st.integers(1, 900),
+    close=st.one_of(st.none(), st.integers(1, 6000)),
+    now=st.integers(0, 7000),
+)
+def test_clocks_that_end_early_match_the_oracle(
+    respond: int, assign: int | None, resolve: int, close: int | None, now: int
+) -> None:
+    """Random timelines of a case resolved without a visit (answered, maybe assigned, resolved
+    by phone, maybe accepted and closed): each clock's state at a random moment is what the
+    oracle says, and the light ``states`` agrees with the full clocks."""
+    from conftest import T0, at
+
+    desk = ServiceDesk(parse_policy(ENDINGS, "endings.policy"), "memory://")
+    add_team(desk)
+    case = desk.cases.report(**REPORT, by="cs1", at=T0)
+    events = {"reported": 0, "responded": respond}
+    desk.cases.respond(case.id, by="cs1", at=at(respond))
+    t = respond
+    if assign is not None:
+        t += assign
+        desk.cases.assign(case.id, engineer="e7", by="cs1", at=at(t))
+        events["assigned"] = t
+    t += resolve
+    desk.cases.resolve(case.id, by="cs1", way="phone", actions="reset", result="ok", at=at(t))
+    events["repaired"] = t
+    if close is not None:
+        desk.cases.accept(case.id, signed_by="Wang", by="cs1", at=at(t + 1))
+        desk.cases.close(case.id, by="cs1", at=at(t + 1 + close))
+        events["closed"] = t + 1 + close
+    current = desk.cases.get(case.id)
+    full = {c.milestone: c.state for c in desk.sla.clocks(current, at(now))}
+    light = desk.sla.states(current, at(now))
+    for milestone in ENDING_TARGETS:
+        expected = _oracle_state(milestone, events, True, now)
+        got = "running" if full[milestone] == "at_risk" else full[milestone]
+        assert got == expected, (milestone, events, now)
+        assert light[milestone] == got, (milestone, events, now)

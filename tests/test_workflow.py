@@ -80,7 +80,7 @@ def test_action_out_of_order_names_state_and_allowed_actions(desk: ServiceDesk) 
         desk.cases.arrive(case.id, by="e7", at=at(30))
     message = str(info.value)
     assert "it is responded" in message
-    assert "allowed now: assign, cancel, notify_delay, hold, update" in message
+    assert "allowed now: assign, queue, cancel, notify_delay, hold, update" in message
 
 
 def test_closed_case_allows_nothing(desk: ServiceDesk) -> None:
@@ -513,7 +513,7 @@ def test_hold_only_for_policy_reasons_and_blocks_progress(rhine: ServiceDesk) ->
     with pytest.raises(WorkflowError, match="on hold \\(waiting for parts\\); release it first"):
         rhine.cases.confirm(case.id, by="e7", at=at(4))
     with pytest.raises(
-        WorkflowError, match="allowed now: reassign, unassign, cancel, notify_delay, release"
+        WorkflowError, match="allowed now: reassign, unassign, queue, cancel, notify_delay, release"
     ):
         rhine.cases.hold(case.id, reason="customer", by="e7", at=at(4))
     case = rhine.cases.release(case.id, by="e7", at=at(60))

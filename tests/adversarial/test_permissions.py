@@ -44,7 +44,9 @@ def test_every_action_that_names_its_actor_has_a_row_and_a_situation() -> None:
     assert set(PERMISSIONS) - set(SITUATIONS) == set(), "add a situation to this file"
 
 
-HOLDS = (RULES / "default.policy").read_text("utf-8") + "\nhold when waiting for parts\n"
+HOLDS = (RULES / "default.policy").read_text("utf-8") + (
+    "\nhold when waiting for parts\nresolve remotely by service_agent, engineer\n"
+)
 
 
 def world() -> ServiceDesk:
@@ -56,6 +58,7 @@ def world() -> ServiceDesk:
     for role in ROLES:
         desk.staff.add(id=f"r_{role}", name=f"Member {role}", roles=[role], at=T0)
     certify(desk, "r_engineer")
+    desk.staff.add(id="e9", name="Sun", roles=["engineer"], team="north", at=T0)
     desk.parts.add_location(id="WH", name="Main", by="sk1", at=at(0))
     desk.parts.add_location(id="VAN7", name="Van", kind="van", engineer="e7", by="sk1", at=at(0))
     desk.parts.add_supplier(id="ACME", name="Acme", qualified=True, by="m1", at=at(0))
@@ -151,6 +154,13 @@ SITUATIONS: dict[str, Call] = {
                                                      by=by, reason="sick", at=at(12)),
     "cases.unassign": lambda d, by: d.cases.unassign(case_at(d, "assigned"), by=by,
                                                      reason="e7 is away", at=at(12)),
+    "cases.queue": lambda d, by: d.cases.queue(case_at(d, "responded"), team="north", by=by,
+                                               at=at(10)),
+    "cases.take": lambda d, by: d.cases.take(
+        d.cases.queue(case_at(d, "responded"), team="north", by="cs1", at=at(10)).id, by=by,
+        at=at(11)),
+    "cases.resolve": lambda d, by: d.cases.resolve(case_at(d, "responded"), by=by, way="phone",
+                                                   actions="reset", result="runs", at=at(10)),
     "cases.reopen": lambda d, by: d.cases.reopen(closed_case(d), by=by, reason="leaks again",
                                                  at=at(400)),
     "cases.confirm": lambda d, by: d.cases.confirm(case_at(d, "assigned"), by=by, at=at(15)),
@@ -267,8 +277,9 @@ SITUATIONS: dict[str, Call] = {
 }  # fmt: skip
 
 # the roles a situation itself admits: the requisition (3,000 CNY) and the claim wait for a
-# manager in their approval chains
+# manager in their approval chains; the policy lets a service agent resolve remotely
 CHAIN = {"parts.approve": {"manager"}, "parts.reject": {"manager"},
+         "cases.resolve": {"service_agent"},  # the policy's 'resolve remotely by'
          "expenses.approve": {"manager"}, "expenses.reject": {"manager"}}  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from aftersales.cli.context import AT_OPTION, BY_OPTION, find_case, local_time, 
 from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case
-from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, SEVERITIES
+from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, REMOTE_WAYS, SEVERITIES
 from aftersales.core.workflow import OPEN
 from aftersales.ports.manager import describe, make_manager
 
@@ -172,6 +172,30 @@ _step(
         click.option("--instructions", default=None),
     ),
     lambda d, c, **k: d.cases.reassign(c, **k),
+)
+_step(
+    "queue",
+    "Put the case in a team's queue (out of its engineer's hands, if it was in them).",
+    (click.option("--team", required=True), click.option("--reason", default=None)),
+    lambda d, c, **k: d.cases.queue(c, **k),
+)
+_step(
+    "take",
+    "An engineer on the team the case is queued for takes it (--by is the engineer).",
+    (),
+    lambda d, c, **k: d.cases.take(c, **k),
+)
+_step(
+    "resolve",
+    "Resolve the case without a visit (where the policy says 'resolve remotely by').",
+    (
+        click.option("--way", required=True, type=click.Choice(REMOTE_WAYS)),
+        click.option("--actions", required=True, help="What was done."),
+        click.option("--result", required=True, help="How it tested."),
+        click.option("--cause", default=None),
+        click.option("--part", "parts", multiple=True, help="SKU or SKU:QUANTITY sent."),
+    ),
+    lambda d, c, parts=(), **k: d.cases.resolve(c, parts_used=_parts(parts), **k),
 )
 _step("confirm", "The engineer accepts the job.", (), lambda d, c, **k: d.cases.confirm(c, **k))
 _step(

@@ -17,6 +17,7 @@ from aftersales.cli.common import console as _console
 from aftersales.cli.common import errors as _errors
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
 from aftersales.core.errors import PolicyError, ValidationError
+from aftersales.core.vocabulary import MILESTONES
 from aftersales.policy.examples import explain, parse_local_time, run_examples
 from aftersales.policy.model import Policy, Target
 from aftersales.policy.parser import load_policy
@@ -223,7 +224,13 @@ def policy_tables(p: Policy) -> list[Table]:
             ],
         )
     )
-    milestones = ("response", "contact", "arrival", "callback")
+    shown_always = ("response", "contact", "arrival", "callback")
+    milestones = tuple(
+        m
+        for m in MILESTONES
+        if m != "repair"
+        and (m in shown_always or any(m in p.targets_for(n) for n in p.priority_names))
+    )
     rows = []
     for name in p.priority_names:
         targets = p.targets_for(name)
@@ -251,6 +258,10 @@ def policy_tables(p: Policy) -> list[Table]:
         ("callback", "optional: close once accepted" if p.callback_optional else "before close"),
         ("close automatically", f"{auto.duration} after {auto.after}" if auto else "never"),
         ("repair met when", p.repair_met_when),
+        (
+            "resolve remotely",
+            "by " + ", ".join(p.resolve_remotely) if p.resolve_remotely else "never: visits only",
+        ),
         (
             "reopen within",
             "never"

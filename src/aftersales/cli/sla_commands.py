@@ -47,6 +47,7 @@ def _row(g: GroupReport) -> dict[str, Any]:
         "met": g.met,
         "breached": g.breached,
         "excused": g.excused,
+        "not_applicable": g.not_applicable,
         "open": g.open,
         "met_rate": g.met_rate,
         "breach_rate": g.breach_rate,
@@ -96,7 +97,7 @@ def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str)
             return
         table = Table(title=f"SLA by {group_by}, cases reported {since} .. {until}")
         columns = (
-            *("group", "clocks", "met", "breached", "excused", "open", "met %"),
+            *("group", "clocks", "met", "breached", "excused", "n/a", "open", "met %"),
             *("median (working)", "p90 (working)", "median (clock)", "worst overrun"),
         )
         for column in columns:
@@ -105,11 +106,15 @@ def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str)
             worst = f"{g.worst[0][0]} {g.worst[0][1]} +{span(g.worst[0][2])}" if g.worst else "-"
             table.add_row(
                 g.group, str(g.clocks), str(g.met), str(g.breached), str(g.excused),
-                str(g.open), pct(g.met_rate), span(g.median_working), span(g.p90_working),
-                span(g.median_clock), worst,
+                str(g.not_applicable), str(g.open), pct(g.met_rate), span(g.median_working),
+                span(g.p90_working), span(g.median_clock), worst,
             )  # fmt: skip
         console().print(table)
-        console().print(f"repair clocks are met when the repair is {report.repair_met_when}")
+        console().print(
+            f"repair clocks are met when the repair is {report.repair_met_when}; n/a: clocks "
+            "that ended before they were due (resolved without a visit, closed without a "
+            "callback), neither met nor breached"
+        )
 
 
 @case.command("sla")

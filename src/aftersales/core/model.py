@@ -146,6 +146,7 @@ class RepairReport:
     engineer: str
     at: datetime
     parts_used: tuple[PartUse, ...] = ()
+    remote: str | None = None  # resolved without a visit: phone, remote_session, ...
 
 
 @attrs.frozen
@@ -282,10 +283,16 @@ class Case:
     cancel_reason: str | None = None
     safety_checks: tuple[SafetyCheck, ...] = ()
     reopenings: tuple[Reopening, ...] = ()
+    team: str | None = None  # the queue the case is in (a staff team), with or without a person
 
     @property
     def reported_at(self) -> datetime:
         return self.milestones["reported"]
+
+    @property
+    def resolved_remotely(self) -> bool:
+        """Whether the current repair was done without a visit."""
+        return self.repair is not None and self.repair.remote is not None
 
     @property
     def on_hold(self) -> bool:

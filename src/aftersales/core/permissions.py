@@ -46,6 +46,10 @@ class Rule:
 
 
 CASE_ENGINEER = "only the case's assigned engineer"
+PRESENTER = (
+    "only the case's assigned engineer, presenting the report (a case resolved remotely: "
+    "also whoever resolved it)"
+)
 
 PERMISSIONS: dict[str, Rule] = {
     # the repair workflow
@@ -55,14 +59,20 @@ PERMISSIONS: dict[str, Rule] = {
     "cases.reassign": Rule(DESK),
     "cases.unassign": Rule(DESK),
     "cases.reopen": Rule(DESK),
+    "cases.queue": Rule(DESK),
+    "cases.take": Rule(NOBODY, "an engineer on the team the case is queued for"),
+    "cases.resolve": Rule(
+        NOBODY,
+        "the roles the policy's 'resolve remotely by' names (an engineer: on their own case)",
+    ),
     "cases.confirm": Rule(NOBODY, CASE_ENGINEER),
     "cases.contact": Rule(NOBODY, CASE_ENGINEER),
     "cases.arrive": Rule(NOBODY, CASE_ENGINEER),
     "cases.checklist": Rule(NOBODY, CASE_ENGINEER),
     "cases.diagnose": Rule(NOBODY, CASE_ENGINEER),
     "cases.complete": Rule(NOBODY, CASE_ENGINEER),
-    "cases.accept": Rule(NOBODY, "only the case's assigned engineer, presenting the report"),
-    "cases.reject": Rule(NOBODY, "only the case's assigned engineer, presenting the report"),
+    "cases.accept": Rule(NOBODY, PRESENTER),
+    "cases.reject": Rule(NOBODY, PRESENTER),
     "cases.hold": Rule(DESK, "and the case's assigned engineer"),
     "cases.release": Rule(DESK, "and the case's assigned engineer"),
     "cases.notify_delay": Rule(DESK, "and the case's assigned engineer"),

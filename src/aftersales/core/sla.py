@@ -4,7 +4,10 @@ A clock starts with its ``after`` event, falls due after its target's duration (
 time on a calendar, or clock time), or at the appointment for ``arrival by appointment``,
 and is met by its milestone's event (``repair``: the completed repair the customer
 accepted, or the completion itself under ``repair met when completed``; a rejection reopens
-it either way). Holds stop it: the time on hold, counted as the target counts, moves the due time.
+it either way). A clock whose milestone stops applying before it is met and before it is
+due (the case closed without a callback; resolved by phone before anyone went on site) ends
+``not_applicable``, neither met nor breached. Holds stop it: the time on hold, counted as
+the target counts, moves the due time.
 A miss is excused when the customer was told before the due time (a delay notice, and the
 policy's ``excuse`` line) until the notice's new time; after that it is breached.
 
@@ -158,6 +161,37 @@ def _frame(
     return _Frame(starts_at, met_at, due, total, held, notice)
 
 
+_BEFORE_REPAIR = frozenset({"response", "assignment", "contact", "arrival"})
+
+
+def _ended(
+    milestone: str, case: Case, events: dict[str, datetime], started: bool
+) -> datetime | None:
+    """When ``milestone`` stopped applying to the case, if it has: the case was closed before
+    it was met (a callback the customer never answered), or resolved without a visit before
+    anyone was assigned, called or on site (or before the repair clock started: it counts
+    from the arrival that never came)."""
+    if milestone != "close" and "closed" in events:
+        return events["closed"]
+    resolved = events.get("repaired")
+    if resolved is None or not case.resolved_remotely:
+        return None
+    if milestone in _BEFORE_REPAIR or (milestone == "repair" and not started):
+        return resolved
+    return None
+
+
+def _judge(f: _Frame | None, end: datetime | None, now: datetime) -> tuple[str | None, datetime]:
+    """``not_applicable`` when the milestone stopped applying before it was met and before
+    it was due (a deadline missed before the case ended stays missed); otherwise None, and the
+    moment to judge the clock at (the end, once it ended)."""
+    if end is None or (f is not None and f.met_at is not None):
+        return None, now
+    if f is None or f.due is None or f.due > end:
+        return "not_applicable", end
+    return None, end
+
+
 def _alerts(
     f: _Frame, target: Any, tk: Timekeeper, warn_at: Sequence[Decimal]
 ) -> dict[str, datetime]:
@@ -196,9 +230,12 @@ def alert_times(
     """When the clock started and falls due (None while unknown), and when it crosses each
     warning level and its breach (``{"warn:80": t, "breach": t}``; empty once met): what a
     tick needs of :func:`clock`, without the rest."""
-    f = _frame(milestone, target, case, now, tk, excuse, _events(case, now, happened))
+    events = _events(case, now, happened)
+    f = _frame(milestone, target, case, now, tk, excuse, events)
     if f is None:
         return None, None, {}
+    if f.met_at is None and _ended(milestone, case, events, True) is not None:
+        return f.starts_at, f.due, {}  # nothing more to warn of: it ended
     return f.starts_at, f.due, _alerts(f, target, tk, warn_at)
 
 
@@ -215,10 +252,14 @@ def clock_state(
     """Only the ``state`` of :func:`clock` (``met``, ``breached``, ``excused`` once decided;
     ``pending`` or ``running`` otherwise; no ``at_risk``): what rates over many cases need,
     without measuring what remains or how late."""
-    f = _frame(milestone, target, case, now, tk, excuse, _events(case, now, happened))
+    events = _events(case, now, happened)
+    f = _frame(milestone, target, case, now, tk, excuse, events)
+    ended, at = _judge(f, _ended(milestone, case, events, f is not None), now)
+    if ended is not None:
+        return ended
     if f is None or f.due is None:
         return "met" if f is not None and f.met_at is not None else "pending"
-    return _decided(f, now) or "running"
+    return _decided(f, at) or "running"
 
 
 def _decided(f: _Frame, now: datetime) -> str | None:
@@ -256,14 +297,17 @@ def clock(
     """
     events = _events(case, now, happened)
     f = _frame(milestone, target, case, now, tk, excuse, events)
+    end = _ended(milestone, case, events, f is not None)
+    ended, now = _judge(f, end, now)
     if f is None:
         starts_at = None if target is None else events.get(target.after)
-        return Clock(milestone, priority, target, starts_at, None, None, "pending", None, None,
-                     None, timedelta(0))  # fmt: skip
+        return Clock(milestone, priority, target, starts_at, None, None, ended or "pending",
+                     None, None, None, timedelta(0))  # fmt: skip
     due, met_at, total = f.due, f.met_at, f.total
-    if due is None:
-        return Clock(milestone, priority, target, f.starts_at, None, met_at,
-                     "met" if met_at else "pending", None, None, None, f.held)  # fmt: skip
+    if ended is not None or due is None:
+        state = ended or ("met" if met_at else "pending")
+        return Clock(milestone, priority, target, f.starts_at, due, met_at, state, None, None,
+                     None, f.held)  # fmt: skip
     remaining = overrun = None
     decided = _decided(f, now)
     if decided is None:
@@ -276,8 +320,9 @@ def clock(
         state = decided
         if state != "met":  # late: by how much, as the target counts
             overrun = _measure(tk, target, due, met_at or now)
+    alerts = _alerts(f, target, tk, warn_at) if met_at or end is None else {}
     return Clock(milestone, priority, target, f.starts_at, due, met_at, state, remaining, overrun,
-                 f.notice, f.held, _alerts(f, target, tk, warn_at))  # fmt: skip
+                 f.notice, f.held, alerts)  # fmt: skip
 
 
 __all__ = [

@@ -15,8 +15,9 @@ ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "f
 SOURCES = ("supervisor", "customer", "self")
 """Who rates a member's month."""
 
-MILESTONES = ("response", "contact", "arrival", "repair", "callback")
-"""The milestones a case's clocks track, in lifecycle order."""
+MILESTONES = ("response", "assignment", "contact", "arrival", "repair", "callback", "close")
+"""The milestones a case's clocks track, in lifecycle order (``assignment``: the case is in a
+person's hands, not only a team's queue)."""
 EVENTS = (
     "reported",
     "responded",
@@ -28,29 +29,38 @@ EVENTS = (
     "repaired",
     "accepted",
     "followed_up",
+    "closed",
 )
-"""Case events in lifecycle order; a clock may start from any of them but ``followed_up``."""
+"""Case events in lifecycle order; a clock may start from any of them but ``closed``."""
 START_EVENTS = EVENTS[:-1]
 MILESTONE_EVENT = {
     "response": "responded",
+    "assignment": "assigned",
     "contact": "contacted",
     "arrival": "arrived",
     "repair": "repaired",
     "callback": "followed_up",
+    "close": "closed",
 }
 """The event that meets each milestone."""
 DEFAULT_AFTER = {
     "response": "reported",
+    "assignment": "reported",
     "contact": "reported",
     "arrival": "reported",
     "repair": "arrived",
     "callback": "accepted",
+    "close": "reported",
 }
 """The event a milestone's clock starts from when its target has no ``after``."""
 AUTO_CLOSE_AFTER = ("repaired", "accepted", "followed_up")
 """The events ``close automatically ... after EVENT`` may count from."""
-CLOCK_STATES = ("pending", "running", "at_risk", "met", "breached", "excused")
-"""What an SLA clock can say."""
+CLOCK_STATES = ("pending", "running", "at_risk", "met", "breached", "excused", "not_applicable")
+"""What an SLA clock can say. ``not_applicable``: the case ended, or was resolved without a
+visit, before the milestone was due, so it is neither met nor breached."""
+REMOTE_WAYS = ("phone", "remote_session", "parts_sent", "self_fix")
+"""How a case is resolved without a visit: on the telephone, in a remote session, by parts
+sent to the customer, or by the customer guided by service."""
 
 __all__ = [
     "AUTO_CLOSE_AFTER",
@@ -61,6 +71,7 @@ __all__ = [
     "EVENTS",
     "MILESTONES",
     "MILESTONE_EVENT",
+    "REMOTE_WAYS",
     "ROLES",
     "SEVERITIES",
     "SOURCES",

@@ -4,7 +4,10 @@
 repaired -> accepted -> followed_up -> closed``; ``reject`` sends a repaired case back to
 ``diagnosed`` (repaired again until the customer is satisfied), ``reassign`` sends it back to
 ``assigned`` for the new engineer, ``unassign`` sends a case in the engineer's hands back to
-``responded`` with nobody on it (to be assigned again), ``cancel`` ends any case that is
+``responded`` with nobody on it (to be assigned again), ``queue`` puts a case in a team's
+queue (out of a person's hands, if it was in them) and ``take`` gives it to a member of that
+team who takes it, ``resolve`` (where the policy opens it: ``resolve remotely by``) repairs a
+case before anyone is on site, ``cancel`` ends any case that is
 not closed, and ``reopen`` (where the policy opens it: ``reopen within``) sends a closed case
 back to its engineer. A policy opens steps from more states through ``also`` (``callback
 optional``: ``close`` from ``accepted``).
@@ -63,6 +66,8 @@ STATUSES = (
 FINAL = frozenset({"closed", "cancelled"})
 OPEN = tuple(s for s in STATUSES if s not in FINAL)
 _WORKING = ("assigned", "confirmed", "contacted", "on_site", "diagnosed")
+REMOTE_FROM = ("reported", "responded", "assigned", "confirmed", "contacted")
+"""The states a case can be resolved without a visit from (``resolve remotely by``)."""
 
 
 @attrs.frozen
@@ -86,12 +91,19 @@ STEPS: dict[str, Step] = {
         Step("reassign", "reassigned", _WORKING, "assigned", while_held=True),
         # back to the queue: nobody has the case until it is assigned again
         Step("unassign", "unassigned", _WORKING, "responded", while_held=True),
+        # a member of the team the case is queued for takes it: an assignment to oneself
+        Step("take", "assigned", ("responded",), "assigned", while_held=True),
+        # to a team's queue: from nobody's hands, or out of a person's (hand-over between teams)
+        Step("queue", "queued", ("reported", "responded", *_WORKING), None, while_held=True),
         Step("confirm", "confirmed", ("assigned",), "confirmed"),
         Step("contact", "contacted", ("confirmed",), "contacted"),
         Step("arrive", "arrived", ("contacted",), "on_site"),
         Step("checklist", "safety_checked", _WORKING, None),
         Step("diagnose", "diagnosed", ("on_site",), "diagnosed"),
         Step("complete", "repaired", ("diagnosed",), "repaired"),
+        # solved without a visit; from no state unless the policy opens it (``resolve
+        # remotely by``: from every state before the engineer is on site)
+        Step("resolve", "resolved", (), "repaired"),
         Step("accept", "accepted", ("repaired",), "accepted"),
         Step("reject", "rejected", ("repaired",), "diagnosed"),
         Step("follow_up", "followed_up", ("accepted",), "followed_up"),
@@ -124,6 +136,7 @@ def allowed_actions(case: Case, also: Mapping[str, tuple[str, ...]] | None = Non
         and step.listed
         and (step.while_held or not held)
         and (step.action != "release" or held)
+        and (step.action != "take" or case.team is not None)  # taken from a team's queue
     ]
 
 
@@ -202,6 +215,20 @@ def apply(case: Case, event: CaseEvent) -> Case:
         handover = Handover(d["engineer"], at, by, d.get("instructions"), d.get("reason"))
         changes["engineer"] = d["engineer"]
         changes["handovers"] = (*case.handovers, handover)
+        changes["team"] = d.get("team") or case.team
+    elif kind == "queued":
+        changes["team"] = d["team"]
+        if case.engineer is not None:  # out of a person's hands, into the team's queue
+            changes["engineer"] = changes["appointment"] = None
+            changes["status"] = "responded"
+    elif kind == "resolved":
+        parts = tuple(PartUse(p["sku"], p.get("quantity", 1)) for p in d.get("parts_used", ()))
+        changes["repair"] = RepairReport(
+            d.get("cause") or "", d["actions"], d["result"], by, at, parts, d["way"]
+        )
+        milestones = _first(case, "responded", at)  # solved on the call: answered too
+        milestones["repaired"] = at
+        changes["milestones"] = milestones
     elif kind == "reopened":
         changes["status"] = "assigned" if case.engineer else "responded"
         changes["reopenings"] = (*case.reopenings, Reopening(d["reason"], at, by))
@@ -227,6 +254,8 @@ def apply(case: Case, event: CaseEvent) -> Case:
     elif kind == "rejected":
         changes["rejections"] = (*case.rejections, Rejection(d["signed_by"], d["reason"], at, by))
         changes["repair"] = None
+        if case.resolved_remotely:  # not fixed from afar: someone goes on site after all
+            changes["status"] = "assigned" if case.engineer else "responded"
         changes["milestones"] = {k: v for k, v in case.milestones.items() if k != "repaired"}
     elif kind == "followed_up":
         changes["follow_up"] = FollowUp(d["satisfaction"], at, by, d.get("comments"))
@@ -291,6 +320,7 @@ def fold(events: Iterable[CaseEvent]) -> Case:
 __all__ = [
     "FINAL",
     "OPEN",
+    "REMOTE_FROM",
     "STATUSES",
     "STEPS",
     "Step",

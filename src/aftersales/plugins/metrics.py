@@ -13,6 +13,9 @@ Each is ``compute(view, staff_id, period) -> Decimal | None`` (None: nothing to 
   clocks (met, breached or excused) that were met, read at the end of the month.
 - ``rework_rate``: the percentage of the member's accepted repairs of the month that came back
   as warranty rework.
+- ``remote_resolution``: of the repairs the member made that the customer accepted in the
+  month (as the case's engineer, or as the service agent who reported and resolved it), the
+  percentage resolved without a visit (``resolve remotely``).
 - ``response_time``: the median working time, in minutes, from report to response of the cases
   the member (as service agent) reported in the month.
 """
@@ -76,6 +79,18 @@ def sla_met_rate(view: MetricView, staff_id: str, period: str) -> Decimal | None
     return Decimal(100) * met / decided if decided else None
 
 
+def remote_resolution(view: MetricView, staff_id: str, period: str) -> Decimal | None:
+    low, high = view.policy.month_bounds(period)
+    mine = {c.id: c for c in _accepted(view, staff_id, period)}
+    for case in view.appraisals.cases_of(staff_id, period, "reported_by"):
+        if case.acceptance is not None and low <= case.acceptance.at < high:
+            mine.setdefault(case.id, case)  # a fix on the call, by the agent who took it
+    done = [c for c in mine.values() if c.repair is not None and c.repair.engineer == staff_id]
+    if not done:
+        return None
+    return Decimal(100) * sum(c.resolved_remotely for c in done) / len(done)
+
+
 def response_time(view: MetricView, staff_id: str, period: str) -> Decimal | None:
     minutes: list[float] = []
     for case in view.appraisals.cases_of(staff_id, period, "reported_by"):
@@ -94,6 +109,7 @@ BUILTIN: dict[str, tuple[Metric, str]] = {
     "sla_met_rate": (sla_met_rate, "% of decided SLA clocks met, of cases reported in the month"),
     "rework_rate": (rework_rate, "% of accepted repairs that came back under warranty"),
     "response_time": (response_time, "median working minutes from report to response"),
+    "remote_resolution": (remote_resolution, "% of accepted repairs resolved without a visit"),
 }
 
 

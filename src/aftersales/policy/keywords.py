@@ -64,6 +64,7 @@ BUILTIN_METRICS = (
     "sla_met_rate",
     "rework_rate",
     "response_time",
+    "remote_resolution",
 )
 """Metrics the built-in scoring plugin provides; plugins may add more."""
 

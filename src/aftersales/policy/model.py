@@ -304,6 +304,8 @@ class Policy:
     # ``reopen within ... restarting repair``: a reopened case's repair clock starts again
     # at the reopening (the default, ``resuming``, keeps its first start)
     repair_restarts_on_reopen: bool = False
+    # ``resolve remotely by ROLES``: who may resolve a case without a visit (none: nobody)
+    resolve_remotely: tuple[str, ...] = ()
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

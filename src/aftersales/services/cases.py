@@ -28,8 +28,8 @@ from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartU
 from aftersales.core.permissions import not_own, permit
 from aftersales.core.sla import Clock
 from aftersales.core.values import shown
-from aftersales.core.vocabulary import AUTO_CLOSE_AFTER
-from aftersales.core.workflow import FINAL, Step, apply, check_allowed, start
+from aftersales.core.vocabulary import AUTO_CLOSE_AFTER, REMOTE_WAYS
+from aftersales.core.workflow import FINAL, REMOTE_FROM, Step, apply, check_allowed, start
 from aftersales.policy import Policy
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
 from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, event_record, utc_text
@@ -52,6 +52,8 @@ def _opened(policy: Policy) -> dict[str, tuple[str, ...]]:
         opened["close"] = ("accepted",)
     if policy.reopen_within is not None:
         opened["reopen"] = ("closed",)
+    if policy.resolve_remotely:
+        opened["resolve"] = REMOTE_FROM
     return opened
 
 
@@ -61,6 +63,8 @@ _CLOSE_FROM = {
     "accepted": ("accepted", "followed_up"),
     "followed_up": ("followed_up",),
 }
+# where a case waits in a team's queue with nobody on it
+_QUEUED = ("reported", "responded")
 _ENGINEER_ONLY = _ENGINEER_ACTIONS | {"accept", "reject"}
 _ENGINEER_MAY = _ENGINEER_ACTIONS | {
     "accept",
@@ -150,9 +154,9 @@ class CaseService(CaseBook):
         until: datetime | None = None,
         limit: int | None = None,
     ) -> list[Case]:
-        """Cases by status (one or several), assigned engineer, the engineer's ``team`` (the
-        staff field), and report time (``since`` inclusive, ``until`` exclusive), oldest
-        report first."""
+        """Cases by status (one or several), assigned engineer, ``team`` (cases whose
+        engineer is on the team, and cases waiting in the team's queue with nobody on them),
+        and report time (``since`` inclusive, ``until`` exclusive), oldest report first."""
         if team is None:
             return super().find(status=status, engineer=engineer, since=since, until=until,
                                 limit=limit)  # fmt: skip
@@ -166,6 +170,14 @@ class CaseService(CaseBook):
             for member in members
             for case in of(status=status, engineer=member, since=since, until=until, limit=limit)
         ]
+        if engineer is None:  # the queue: open cases nobody has yet (few at any time)
+            wanted = {status} if isinstance(status, str) else set(status or _QUEUED)
+            queued = [s for s in _QUEUED if s in wanted]
+            found += [
+                case
+                for case in (of(status=queued, since=since, until=until) if queued else [])
+                if case.engineer is None and case.team == team
+            ]
         found.sort(key=lambda c: (c.reported_at, c.id))
         return found[:limit] if limit is not None else found
 
@@ -377,7 +389,7 @@ class CaseService(CaseBook):
         self, case_id: str, engineer: str, by: str, at: datetime | None, override: str | None
     ) -> dict[str, Any]:
         staff = self._engineer(engineer)
-        data: dict[str, Any] = {"engineer": engineer}
+        data: dict[str, Any] = {"engineer": engineer, "team": staff.team}
         actor = self._staff.actor(by)
         overridden = self._training.check_assignment(
             self.get(case_id), staff, actor, self._basis.at(at), override
@@ -420,6 +432,107 @@ class CaseService(CaseBook):
         case = self.get(case_id)
         data = {"engineer": case.engineer, "reason": _text(reason, "the reason")}
         return self._act(case_id, "unassign", by, at, version, data)
+
+    def queue(
+        self,
+        case_id: str,
+        *,
+        team: str,
+        by: str,
+        reason: str | None = None,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Put the case in a team's queue (a service agent or manager): any member of the team
+        may ``take`` it, or the desk ``assign`` it to one. A case in a person's hands leaves
+        them (the hand-over between teams; the person is told) and waits for the new team.
+        ``team`` is a team of the staff directory (``Staff.team``)."""
+        name = values.name(team, "team")
+        teams = sorted({s.team for s in self._staff.list() if s.team})
+        if name not in teams:
+            raise ValidationError(
+                f"no active member is on team {shown(name)}; teams: {', '.join(teams) or 'none'}"
+            )
+        case = self.get(case_id)
+        data = {
+            "team": name,
+            "engineer": case.engineer,
+            "reason": _text(reason, "the reason", required=False),
+        }
+        return self._act(case_id, "queue", by, at, version, data)
+
+    def take(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        at: datetime | None = None,
+        override: str | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """An engineer on the team the case is queued for takes it (an assignment to
+        themselves, with the same certificate checks as ``assign``)."""
+        case = self.get(case_id)
+        staff = self._engineer(by)
+        if case.team is None or staff.team != case.team:
+            where = f"team {case.team}'s queue" if case.team else "no team's queue"
+            raise PermissionDenied(
+                f"{by} cannot take case {case.number}: it is in {where} and {by} is on "
+                f"{'team ' + staff.team if staff.team else 'no team'}; the desk assigns it "
+                "(desk.cases.assign) or queues it for their team"
+            )
+        data = self._assignment(case_id, by, by, at, override)
+        return self._act(case_id, "take", by, at, version, data)
+
+    def resolve(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        way: str,
+        actions: str,
+        result: str,
+        cause: str | None = None,
+        parts_used: Sequence[PartUse | Mapping[str, Any]] = (),
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """Resolve the case without a visit, before anyone is on site: ``way`` is ``phone``,
+        ``remote_session``, ``parts_sent`` or ``self_fix`` (the customer, guided by
+        service). Only where the policy says ``resolve remotely by ROLES``, by one of those
+        roles (an engineer: only on their own case). The case is repaired (and responded, if
+        it was solved on the first call); the customer accepts or rejects it as any repair
+        (a rejection sends it to an engineer). Clocks of what never happened (contact,
+        arrival, a repair clock counted from the arrival) end ``not_applicable``."""
+        if way not in REMOTE_WAYS:
+            raise ValidationError(f"unknown way {shown(way)}; use {', '.join(REMOTE_WAYS)}")
+        data = self._repair_data(actions, result, cause, parts_used)
+        data["way"] = way
+        when = self._basis.at(at)
+        parts = data["parts_used"]
+        used = self._parts.consumption(self.get(case_id), parts, by, when) if parts else None
+        if used is None:
+            return self._act(case_id, "resolve", by, when, version, data)
+        return self._act(case_id, "resolve", by, when, version, data, also=used.write,
+                         notes=used.notes)  # fmt: skip
+
+    def _repair_data(
+        self,
+        actions: str,
+        result: str,
+        cause: str | None,
+        parts_used: Sequence[PartUse | Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        merged: dict[str, int] = {}  # two lines of one part are one use: added together
+        for item in values.items(parts_used, "parts_used"):
+            use = _part(item)
+            merged[use.sku] = merged.get(use.sku, 0) + use.quantity
+        return {
+            "actions": _text(actions, "actions"),
+            "result": _text(result, "the result of the tests"),
+            "cause": _text(cause, "cause", required=False),
+            "parts_used": [to_dict(PartUse(sku, quantity)) for sku, quantity in merged.items()],
+        }
 
     def confirm(
         self, case_id: str, *, by: str, at: datetime | None = None, version: int | None = None
@@ -520,18 +633,9 @@ class CaseService(CaseBook):
         version: int | None = None,
     ) -> Case:
         """The repair is done and tested; the report goes to the customer to sign."""
-        merged: dict[str, int] = {}  # two lines of one part are one use: added together
-        for item in values.items(parts_used, "parts_used"):
-            use = _part(item)
-            merged[use.sku] = merged.get(use.sku, 0) + use.quantity
-        parts = [to_dict(PartUse(sku, quantity)) for sku, quantity in merged.items()]
-        data = {
-            "actions": _text(actions, "actions"),
-            "result": _text(result, "the result of the tests"),
-            "cause": _text(cause, "cause", required=False),
-            "parts_used": parts,
-        }
+        data = self._repair_data(actions, result, cause, parts_used)
         when = self._basis.at(at)
+        parts = data["parts_used"]
         used = self._parts.consumption(self.get(case_id), parts, by, when) if parts else None
         if used is None:
             return self._act(case_id, "complete", by, when, version, data)
@@ -820,7 +924,7 @@ class CaseService(CaseBook):
         else:
             actor = self._staff.actor(by)
             step = check_allowed(case, action, _opened(rules))
-            self._permit(case, actor, step)
+            self._permit(case, actor, step, rules)
         if action in _NEEDS_PPE:
             self._check_ppe(case, action)
         if when < case.updated_at:
@@ -842,14 +946,31 @@ class CaseService(CaseBook):
         self._after(event, after, items)
         return after
 
-    def _permit(self, case: Case, actor: Staff, step: Step) -> None:
+    def _permit(self, case: Case, actor: Staff, step: Step, rules: Policy) -> None:
         # the relation in the table's rows of these actions is "the case's engineer"
         engineer = case.engineer is not None and actor.id == case.engineer
         verb = step.action.replace("_", " ")
         assigned = f"the assigned engineer ({case.engineer})" if case.engineer else "an engineer"
         who = assigned if step.action in _ENGINEER_ONLY else None
+        related = engineer and step.action in _ENGINEER_MAY
+        if step.action in ("accept", "reject") and case.repair is not None:
+            # a fix on the call: whoever resolved it presents it, engineer or not
+            related = engineer or (case.resolved_remotely and actor.id == case.repair.engineer)
+        if step.action == "take":
+            related = actor.team is not None and actor.team == case.team
+        elif step.action == "resolve":
+            # the policy's roles; an engineer's role reaches only their own cases
+            allowed = [r for r in rules.resolve_remotely if r != "engineer" or engineer]
+            related = actor.has_role(*allowed)
+            who = (
+                " or ".join(
+                    "the assigned engineer" if r == "engineer" else f"a {r}"
+                    for r in rules.resolve_remotely
+                )
+                + f" (resolve remotely, {rules.filename})"
+            )
         permit(actor, f"cases.{step.action}", f"{verb} case {case.number}",
-               related=engineer and step.action in _ENGINEER_MAY, who=who)  # fmt: skip
+               related=related, who=who)  # fmt: skip
 
     def _check_ppe(self, case: Case, action: str) -> None:
         rules = self.rules(case).safety
@@ -899,15 +1020,23 @@ class CaseService(CaseBook):
                     instructions=event.data.get("instructions"),
                 )
             )
-        if event.type == "unassigned" and before.engineer:
+        if event.type == "queued":
+            members = [s.id for s in self._staff.list() if s.team == event.data["team"]
+                       and s.has_role("engineer") and s.id != before.engineer]  # fmt: skip
+            notes.append(self._note("case_queued", after, members,
+                                    f"{after.number} ({after.priority}) waits in team "
+                                    f"{event.data['team']}'s queue: {after.fault}", event.at,
+                                    team=event.data["team"]))  # fmt: skip
+        if event.type in ("unassigned", "queued") and before.engineer:
             notes.append(
                 self._note(
                     "case_unassigned",
                     after,
                     [before.engineer],
-                    f"{after.number} was taken off you: {event.data['reason']}",
+                    f"{after.number} was taken off you: "
+                    + (event.data.get("reason") or f"queued for team {after.team}"),
                     event.at,
-                    reason=event.data["reason"],
+                    reason=event.data.get("reason"),
                 )
             )
         escalate = self.rules(after).escalate_after

@@ -81,10 +81,12 @@ class Clocks:
 
 _MET_EVENT = {
     "response": "responded",
+    "assignment": "assigned",
     "contact": "contacted",
     "arrival": "arrived",
     "repair": "accepted",  # the repair the customer signs
     "callback": "followed_up",
+    "close": "closed",
 }
 
 

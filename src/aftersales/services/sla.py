@@ -55,6 +55,7 @@ class GroupReport:
     median_clock: timedelta | None  # the same in clock time
     p90_clock: timedelta | None
     worst: tuple[tuple[str, str, timedelta], ...]  # (case number, milestone, overrun)
+    not_applicable: int = 0  # ended before they were due: neither met nor breached
 
 
 @attrs.frozen
@@ -256,7 +257,9 @@ class SlaService(Clocks):
                     "priority": c.priority,
                     "milestone": c.milestone,
                     "engineer": case.engineer or "(unassigned)",
-                    "team": (teams.get(case.engineer) if case.engineer else None) or "(no team)",
+                    "team": (teams.get(case.engineer) if case.engineer else None)
+                    or case.team
+                    or "(no team)",
                     "customer": case.customer.name,
                 }[group_by]
                 rows.append((key, case, c))
@@ -274,6 +277,7 @@ class SlaService(Clocks):
         met = [c for _, c in items if c.state == "met"]
         breached = [(case, c) for case, c in items if c.state == "breached"]
         excused = [c for _, c in items if c.state == "excused"]
+        inapplicable = sum(c.state == "not_applicable" for _, c in items)
         decided = len(met) + len(breached) + len(excused)
         taken_working: list[timedelta] = []
         taken_clock: list[timedelta] = []
@@ -299,7 +303,7 @@ class SlaService(Clocks):
             len(met),
             len(breached),
             len(excused),
-            len(items) - decided,
+            len(items) - decided - inapplicable,
             rate(len(met)),
             rate(len(breached)),
             rate(len(excused)),
@@ -308,6 +312,7 @@ class SlaService(Clocks):
             _median(taken_clock),
             _p90(taken_clock),
             tuple(worst),
+            inapplicable,
         )
 
 

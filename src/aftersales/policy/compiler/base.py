@@ -48,6 +48,7 @@ ONCE_SECTIONS = {
     "repair_met_stmt": "repair met when",
     "close_auto_stmt": "close automatically",
     "reopen_stmt": "reopen within",
+    "resolve_stmt": "resolve remotely",
     "warranty_stmt": "warranty",
     "escalate_stmt": "escalate",
     "hold_stmt": "hold",
@@ -106,6 +107,7 @@ class Built:
     repair_met_when: str = "accepted"
     close_automatically: AutoClose | None = None
     reopen_within: Duration | None = None
+    resolve_remotely: tuple[str, ...] = ()
     repair_restarts_on_reopen: bool = False
     warranty: Warranty | None = None
     escalate_after: int | None = None

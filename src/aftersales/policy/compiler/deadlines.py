@@ -244,6 +244,16 @@ class Deadlines(Header):
         if how and self.one_of(how[0], ("resuming", "restarting"), "way") == "restarting":
             built.repair_restarts_on_reopen = True
 
+    def resolve_stmt(self, tree: Tree[Token], built: Built) -> None:
+        roles: list[str] = []
+        for tok in tokens_of(tree, "NAME"):
+            role = self.one_of(tok, kw.ROLES, "role")
+            if role is not None and role in roles:
+                self.error(tok, f"{role} is listed twice")
+            elif role is not None:
+                roles.append(role)
+        built.resolve_remotely = tuple(roles)
+
     def close_auto_stmt(self, tree: Tree[Token], built: Built) -> None:
         duration = self.duration(subtree_of(tree, "duration"))
         after_tree = subtree_of(tree, "after_clause")
