@@ -397,3 +397,28 @@ def test_policy_show_lists_remote_resolution_and_the_new_milestones(tmp_path: Pa
     explained = ok("policy", "explain", str(RULES / "lift-trucks.policy"), "--case", str(case),
                    "--at", "2026-11-23 09:00")  # fmt: skip
     assert "priority: urgent" in explained and "assignment" in explained
+
+
+def test_a_priority_table_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "crane-service.policy"}"\nstorage = "sqlite:///service.db"\n', "utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    team()
+    base = ("case", "report", "--customer", "Strabag", "--fault", "brake slips",
+            "--channel", "phone", "--by", "cs1", "--at", "2026-11-23 09:00")  # fmt: skip
+    code, _, err = run(*base, "--severity", "major", "--custom", "impact=site",
+                       "--custom", "urgency=week")  # fmt: skip
+    assert code == 1 and "names safety, breakdown, fault, cosmetic" in err
+    number = ok(*base, "--severity", "fault", "--custom", "impact=site", "--custom",
+                "urgency=week").split()[0]  # fmt: skip
+    assert json.loads(ok("case", "show", number, "--json"))["priority"] == "p2"
+    ok("case", "update", number, "--custom", "urgency=today", "--reason", "crane idle",
+       "--by", "cs1", "--at", "2026-11-23 09:10")  # fmt: skip
+    shown = json.loads(ok("case", "show", number, "--json"))
+    assert shown["priority"] == "p1" and shown["priority_changes"][0]["previous"] == "p2"
+    listing = ok("policy", "show", str(RULES / "crane-service.policy"))
+    assert "table row: custom.impact = site, custom.urgency = today" in listing
+    assert "one of site, crew, single, none" in listing

@@ -322,7 +322,8 @@ class Simulation:
         case = self.act(
             self.desk.cases.report,
             customer=a.customer, product=a.product, fault=a.fault, fault_code=a.fault_code,
-            severity=a.severity, machine_down=a.machine_down, channel=a.channel, by=agent, at=a.at,
+            severity=self._severity(a.severity), machine_down=a.machine_down,
+            channel=a.channel, custom=self._custom(), by=agent, at=a.at,
         )  # fmt: skip
         self.open.add(case.id)
         if case.rework_of:
@@ -334,6 +335,27 @@ class Simulation:
             return
         when = self.later(a.at, self.exp(8 if urgent else 35), urgent)
         self.schedule(when, lambda: self.respond(case.id, agent, when, urgent, a))
+
+    def _severity(self, severity: str) -> str:
+        """A generated severity in the policy's own words (``severities``, worst first): the
+        built-in three map by rank."""
+        declared = self.policy.severities
+        if severity in declared:
+            return severity
+        rank = [name for name, _ in SEVERITY_MIX].index(severity) if severity in dict(
+            SEVERITY_MIX) else len(declared) - 1  # fmt: skip
+        return declared[min(rank, len(declared) - 1)]
+
+    def _custom(self) -> dict[str, Any]:
+        """Values for the policy's custom fields with a fixed set of values (``one of``, or
+        bool): what a priority table reads."""
+        out: dict[str, Any] = {}
+        for name, decl in self.policy.fields.items():
+            if decl.choices:
+                out[name.removeprefix("custom.")] = self.rng.choice(decl.choices)
+            elif decl.type == "bool":
+                out[name.removeprefix("custom.")] = self.rng.random() < 0.3
+        return out
 
     def _urgent(self, case: Case) -> bool:
         target = self.policy.sla(case.priority).target("response")

@@ -20,7 +20,7 @@ from aftersales.cli.context import AT_OPTION, BY_OPTION, find_case, local_time, 
 from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case
-from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, REMOTE_WAYS, SEVERITIES
+from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, REMOTE_WAYS
 from aftersales.core.workflow import OPEN
 from aftersales.ports.manager import describe, make_manager
 
@@ -55,7 +55,7 @@ def case() -> None:
 @click.option("--serial", default=None, help="Machine serial number.")
 @click.option("--fault", required=True, help="What is wrong, in the customer's words.")
 @click.option("--fault-code", default=None)
-@click.option("--severity", required=True, type=click.Choice(SEVERITIES))
+@click.option("--severity", required=True, help="One of the policy's severities.")
 @click.option("--machine-down/--machine-running", default=False)
 @click.option("--channel", required=True, type=click.Choice(CHANNELS))
 @click.option("--contact", default=None, help="How to reach the customer.")
@@ -268,7 +268,7 @@ _step(
     "again.",
     (
         click.option("--reason", required=True),
-        click.option("--severity", default=None, type=click.Choice(SEVERITIES)),
+        click.option("--severity", default=None, help="One of the policy's severities."),
         click.option("--machine-down/--machine-running", default=None),
         click.option("--fault-code", default=None),
         click.option("--custom", multiple=True, help="A custom field, NAME=VALUE (JSON values)."),

@@ -119,8 +119,7 @@ def policy_explain(file: str, case_file: str, at: str | None) -> None:
     out = _console()
     decision = explanation.decision
     rule = decision.rule
-    condition = rule.condition.source if rule.condition else "otherwise"
-    out.print(f"priority: {decision.name}  (rule at {decision.location}: {condition})")
+    out.print(f"priority: {decision.name}  (rule at {decision.location}: {rule.source})")
     out.print(f"reported: {_when(reported, loaded)}")
     table = Table(title="deadlines")
     for column in ("milestone", "target", "due", "rule at"):
@@ -214,14 +213,22 @@ def policy_tables(p: Policy) -> list[Table]:
             ],
         )
     )
+    if p.fields:
+        tables.append(
+            _table(
+                "custom fields",
+                ("field", "type"),
+                [
+                    (f.name, "one of " + ", ".join(f.choices) if f.choices else f.type)
+                    for f in p.fields.values()
+                ],
+            )
+        )
     tables.append(
         _table(
             "priorities (first match wins)",
             ("priority", "when", "rule at"),
-            [
-                (r.name, r.condition.source if r.condition else "otherwise", r.location)
-                for r in p.priorities
-            ],
+            [(r.name, r.source, r.location) for r in p.priorities],
         )
     )
     shown_always = ("response", "contact", "arrival", "callback")
@@ -250,6 +257,7 @@ def policy_tables(p: Policy) -> list[Table]:
     )
     auto = p.close_automatically
     general = [
+        ("severities", ", ".join(p.severities)),
         ("warn at", ", ".join(_pct(v) for v in p.warn_at) or "-"),
         ("excuse", p.excuse or "never"),
         ("hold while", ", ".join(p.hold) or "nothing stops a clock"),

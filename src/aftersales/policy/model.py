@@ -20,6 +20,7 @@ from aftersales.core.calendar import WorkCalendar, add_clock, localize
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import NotFound, ValidationError
 from aftersales.core.money import Money
+from aftersales.core.vocabulary import SEVERITIES
 from aftersales.policy.expressions import Condition, as_record
 
 
@@ -67,8 +68,40 @@ class Sla:
 @attrs.frozen
 class PriorityRule:
     name: str
-    condition: Condition | None  # None: otherwise
+    condition: Condition | None  # None: otherwise (or a row of the priority table)
     location: str
+    cell: str | None = None  # a table row, as written: "custom.impact = high, severity = *"
+
+    @property
+    def source(self) -> str:
+        """The rule as a reader would quote it: its condition, its table row, or otherwise."""
+        if self.condition is not None:
+            return self.condition.source
+        return f"table row: {self.cell}" if self.cell is not None else "otherwise"
+
+
+@attrs.frozen
+class PriorityTable:
+    """``priority by FIELD, ... { VALUE, ... -> PRIORITY }``: the decision every combination
+    of the fields' declared values gets (checked complete and without overlaps at load)."""
+
+    fields: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]  # each field's declared values, in order
+    cells: Mapping[tuple[Any, ...], Decision] = attrs.field(converter=_frozen_map, repr=False)
+    location: str = ""
+
+    def __call__(self, key: tuple[Any, ...]) -> Decision:
+        found = self.cells.get(key)
+        if found is not None:
+            return found
+        wrong = [
+            f"{name} is {value!r} (the table knows {', '.join(map(str, known))})"
+            for name, value, known in zip(self.fields, key, self.values, strict=True)
+            if value not in known
+        ]
+        raise ValidationError(
+            f"the priority table ({self.location}) cannot decide this case: {'; '.join(wrong)}"
+        )
 
 
 @attrs.frozen
@@ -273,6 +306,7 @@ class FieldDecl:
     name: str
     type: str
     location: str
+    choices: tuple[str, ...] = ()  # ``custom.impact one of high, medium, low``
 
 
 @public_api("policy")
@@ -306,6 +340,9 @@ class Policy:
     repair_restarts_on_reopen: bool = False
     # ``resolve remotely by ROLES``: who may resolve a case without a visit (none: nobody)
     resolve_remotely: tuple[str, ...] = ()
+    # ``severities a, b, c``: the words a report's severity is one of
+    severities: tuple[str, ...] = SEVERITIES
+    priority_table: PriorityTable | None = None
     warranty: Warranty | None = None
     escalate_after: int | None = None
     appraisal: Appraisal | None = None

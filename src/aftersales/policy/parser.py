@@ -70,6 +70,8 @@ _WHAT = {
     "_COMMA": '","',
     "_COLON": '":"',
     "_DOTDOT": '".."',
+    "_ARROW": '"->"',
+    "STAR": '"*"',
 }
 _DURATION_AFTER = {"within", "every", "valid", "cycle", "warranty"}
 _SHAPE = re.compile(r'"(?:[^"\\\n]|\\.)*"|[^\W\d]\w*(?:\.[^\W\d]\w*)*|\d[\d.:%-]*|\S')

@@ -31,7 +31,7 @@ from aftersales.core.values import shown
 from aftersales.core.vocabulary import AUTO_CLOSE_AFTER, REMOTE_WAYS
 from aftersales.core.workflow import FINAL, REMOTE_FROM, Step, apply, check_allowed, start
 from aftersales.policy import Policy
-from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT, SEVERITIES
+from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT
 from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, event_record, utc_text
 from aftersales.services.case_book import KIND, CaseBook
 from aftersales.services.clocks import Clocks
@@ -95,6 +95,16 @@ def _record(cls: type[Any], value: Any, what: str) -> Any:
     checked = {key: values.name(item, f"{what}.{key}", required=False)
                for key, item in value.items()}  # fmt: skip
     return from_dict(cls, checked)
+
+
+def _severity(severity: Any, policy: Policy) -> str:
+    """``severity``, if the policy's ``severities`` (or the built-in three) name it."""
+    if not isinstance(severity, str) or severity not in policy.severities:
+        raise ValidationError(
+            f"unknown severity {shown(severity)}; {policy.filename} names "
+            f"{', '.join(policy.severities)}"
+        )
+    return severity
 
 
 def _at_most(duration: Duration) -> timedelta:
@@ -236,10 +246,7 @@ class CaseService(CaseBook):
         cust = _record(Customer, customer, "customer")
         prod = _record(Product, product, "product")
         fault_text = _text(fault, "fault")
-        if severity not in SEVERITIES:
-            raise ValidationError(
-                f"unknown severity {shown(severity)}; use {', '.join(SEVERITIES)}"
-            )
+        _severity(severity, self._basis.policy)
         if channel not in CHANNELS:
             raise ValidationError(f"unknown channel {shown(channel)}; use {', '.join(CHANNELS)}")
         if not isinstance(machine_down, bool):
@@ -330,6 +337,11 @@ class CaseService(CaseBook):
                 values.amount(value, f"custom field {shown(name)}", minimum=None)
             elif decl.type == "text":
                 value = values.text(value, f"custom field {shown(name)}", limit=values.MAX_NAME * 5)
+                if decl.choices and value not in decl.choices:
+                    raise ValidationError(
+                        f"custom field {shown(name)} is one of {', '.join(decl.choices)} in the "
+                        f"policy, not {shown(value)}"
+                    )
             out[name] = value
         return out
 
@@ -869,11 +881,7 @@ class CaseService(CaseBook):
         if fault_code is not None:
             changes["fault_code"] = values.name(fault_code, "the fault code")
         if severity is not None:
-            if severity not in SEVERITIES:
-                raise ValidationError(
-                    f"unknown severity {shown(severity)}; use {', '.join(SEVERITIES)}"
-                )
-            changes["severity"] = severity
+            changes["severity"] = _severity(severity, self.rules(case))
         if machine_down is not None:
             if not isinstance(machine_down, bool):
                 raise ValidationError("machine_down must be True or False")

@@ -57,8 +57,13 @@ class PolicyCompiler(CrossChecks):
         for section in sections:
             if section.data == "calendar_block":
                 self.calendar_block(section, calendars)
+        for section in sections:
+            if section.data == "severities_stmt":
+                self.severities_stmt(section)
         priorities = self.priority_rules(
-            [s for s in sections if s.data == "priority_rule"], complete
+            [s for s in sections if s.data == "priority_rule"],
+            complete,
+            [s for s in sections if s.data == "priority_table"],
         )
         self.priorities_known = tuple(dict.fromkeys(rule.name for rule in priorities))
         built = Built()
@@ -103,9 +108,13 @@ class PolicyCompiler(CrossChecks):
             filename=self.filename,
             calendars=calendars,
             fields={
-                n: FieldDecl(n, t.value if t is not ValueType.BOOL else "bool", "")
+                n: FieldDecl(
+                    n, t.value if t is not ValueType.BOOL else "bool", "", self.choices.get(n, ())
+                )
                 for n, t in self.custom.items()
             },
+            severities=self.severities,
+            priority_table=self.table,
             priorities=tuple(priorities),
             slas=built.slas,
             repair=built.repair,

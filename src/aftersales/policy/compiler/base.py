@@ -11,6 +11,7 @@ from lark import Token, Tree
 
 from aftersales.core.duration import Duration
 from aftersales.core.money import Money
+from aftersales.core.vocabulary import SEVERITIES
 from aftersales.policy import keywords as kw
 from aftersales.policy.diagnostics import Reporter, first_token
 from aftersales.policy.expressions import (
@@ -27,6 +28,7 @@ from aftersales.policy.model import (
     Example,
     Expenses,
     Parts,
+    PriorityTable,
     Safety,
     Sla,
     Target,
@@ -137,6 +139,9 @@ class CompilerBase:
         self.timezone = "UTC"
         self.currency: str | None = None
         self.custom: dict[str, ValueType] = {}
+        self.choices: dict[str, tuple[str, ...]] = {}  # custom fields declared ``one of``
+        self.severities: tuple[str, ...] = SEVERITIES
+        self.table: PriorityTable | None = None
         self.seen: dict[tuple[str, str], Node] = {}
         self.priority_refs: list[tuple[str, Token]] = []
         self.calendar_refs: list[tuple[str | None, Node]] = []

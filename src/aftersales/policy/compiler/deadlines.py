@@ -4,8 +4,10 @@ callbacks, warranty, escalation and hold reasons."""
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from lark import Token, Tree
 
@@ -24,18 +26,57 @@ from aftersales.policy.expressions import (
     located,
     unquote,
 )
+from aftersales.policy.functions import ValueType
 from aftersales.policy.model import (
     AutoClose,
     Decision,
     PriorityRule,
+    PriorityTable,
     Sla,
     Target,
     Warranty,
 )
 
+MAX_TABLE_CELLS = 10_000
+"""Combinations one priority table may cover."""
+_ANY = object()  # a ``*`` cell
+
+
+def _cell_text(value: Any) -> str:
+    if value is _ANY:
+        return "*"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _combination(fields: Sequence[str], key: Sequence[Any]) -> str:
+    return ", ".join(f"{f} = {_cell_text(v)}" for f, v in zip(fields, key, strict=True))
+
 
 class Deadlines(Header):
-    def priority_rules(self, rules: list[Tree[Token]], complete: bool) -> list[PriorityRule]:
+    def priority_rules(
+        self, rules: list[Tree[Token]], complete: bool, tables: Sequence[Tree[Token]] = ()
+    ) -> list[PriorityRule]:
+        """The ``priority ... when``/``otherwise`` rules, then the rows of the priority table
+        (which decides whatever no rule matches)."""
+        table_rules = self.priority_table(tables[0]) if tables else []
+        for extra in tables[1:]:
+            self.once(("section", "priority table"), tables[0], "")
+            self.error(extra, "the priority table appears twice",
+                       f"the first is at {self.loc(tables[0])}; merge them")  # fmt: skip
+        if tables:
+            for rule in rules:
+                if isinstance(rule.children[2], Token) and rule.children[2].type == "OTHERWISE":
+                    self.error(
+                        rule,
+                        "an otherwise rule leaves nothing for the priority table to decide",
+                        f"remove it: the table at {self.loc(tables[0])} decides every case the "
+                        "when rules do not",
+                    )
+            when_rules = self.when_rules(rules, complete=False)
+            return [*when_rules, *table_rules]
+        return self.when_rules(rules, complete)
+
+    def when_rules(self, rules: list[Tree[Token]], complete: bool) -> list[PriorityRule]:
         out: list[PriorityRule] = []
         fields = self.case_fields()
         otherwise_at: Tree[Token] | None = None
@@ -60,7 +101,7 @@ class Deadlines(Header):
                 "the policy has no priority rules",
                 "add at least: priority general otherwise",
             )
-        elif rules and otherwise_at is None:
+        elif rules and otherwise_at is None and complete:
             self.error(
                 rules[-1],
                 "the last priority rule must be an otherwise rule",
@@ -69,11 +110,118 @@ class Deadlines(Header):
             )
         return out
 
+    def table_domain(self, tok: Token) -> tuple[Any, ...] | None:
+        """The values a table column's field can take, or None (after an error)."""
+        name = str(tok)
+        if name in ("machine_down", "under_warranty") or self.custom.get(name) == ValueType.BOOL:
+            return (True, False)
+        domain: tuple[Any, ...] | None = {"severity": self.severities,
+                                          "channel": kw.CHANNELS}.get(name)  # fmt: skip
+        domain = domain or self.choices.get(name)
+        if domain is None:
+            flags = [n for n, t in self.custom.items() if t == ValueType.BOOL]
+            known = ["severity", "channel", "machine_down", "under_warranty", *self.choices, *flags]
+            self.error(
+                tok,
+                f'a priority table cannot tabulate "{name}": it has no fixed set of values',
+                "tabulate " + ", ".join(known) + ", or declare the field in the fields block "
+                f"as one of its values: {name if name.startswith('custom.') else 'custom.' + name}"
+                " one of high, medium, low",
+            )
+        return domain
+
+    def priority_table(self, tree: Tree[Token]) -> list[PriorityRule]:
+        """``priority by F, G { a, b -> p ... }``, checked complete and without overlaps."""
+        heads = [c for c in tree.children[1:] if isinstance(c, Token)]
+        fields = [str(t) for t in heads]
+        domains = [self.table_domain(t) for t in heads]
+        twice = [f for i, f in enumerate(fields) if f in fields[:i]]
+        if twice:
+            self.error(tree, f"{twice[0]} is a column of the table twice")
+        if twice or any(d is None for d in domains):
+            return []
+        known: list[tuple[Any, ...]] = [d for d in domains if d is not None]
+        size = 1
+        for d in known:
+            size *= len(d)
+        if size > MAX_TABLE_CELLS:
+            self.error(tree, f"the table has {size:,} combinations; at most {MAX_TABLE_CELLS:,}",
+                       "tabulate fewer fields, or write when rules")  # fmt: skip
+            return []
+        covered: dict[tuple[Any, ...], tuple[Decision, Tree[Token]]] = {}
+        out: list[PriorityRule] = []
+        for row in subtrees_of(tree, "table_row"):
+            *cells, priority_tok = row.children
+            assert isinstance(priority_tok, Token)
+            if len(cells) != len(fields):
+                self.error(row, f"this row has {len(cells)} value(s) for {len(fields)} "
+                           f"column(s) ({', '.join(fields)})")  # fmt: skip
+                continue
+            tokens = [c for c in cells if isinstance(c, Token)]  # the grammar's cells are tokens
+            values = [
+                self.table_cell(c, f, d) for c, f, d in zip(tokens, fields, known, strict=True)
+            ]
+            if any(v is None for v in values):
+                continue
+            name = self.name(priority_tok, "priority")
+            text = ", ".join(f"{f} = {_cell_text(v)}" for f, v in zip(fields, values, strict=True))
+            rule = PriorityRule(name, None, self.loc(row), text)
+            decision = Decision(name, rule.location, rule)
+            choices = [d if v is _ANY else (v,) for v, d in zip(values, known, strict=True)]
+            overlap = None
+            for key in itertools.product(*choices):
+                if key not in covered:
+                    covered[key] = (decision, row)
+                elif overlap is None:
+                    overlap = key
+            if overlap is not None:
+                first = covered[overlap][1]
+                self.error(row, f"this row overlaps the row at {self.loc(first)} for "
+                           f"{_combination(fields, overlap)}",
+                           "each combination must be decided by exactly one row")  # fmt: skip
+            out.append(rule)
+        rows = len(subtrees_of(tree, "table_row"))
+        missing = [k for k in itertools.product(*known) if k not in covered]
+        if missing and out and len(out) == rows:  # a row in error would only add noise
+            more = f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""
+            self.error(
+                tree,
+                f"the priority table has no row for {_combination(fields, missing[0])}{more}",
+                "add a row for it, or use * for any value: "
+                + ", ".join(_cell_text(v) for v in missing[0])
+                + " -> PRIORITY",
+            )
+        elif not out and not self.r.issues:
+            self.error(tree, "the priority table has no rows")
+        decisions = {k: d for k, (d, _) in covered.items()}
+        self.table = PriorityTable(tuple(fields), tuple(known), decisions, self.loc(tree))
+        return out
+
+    def table_cell(self, tok: Token, field: str, domain: tuple[Any, ...]) -> Any:
+        if tok.type == "STAR":
+            return _ANY
+        if domain == (True, False):
+            if tok.type in ("TRUE", "FALSE"):
+                return tok.type == "TRUE"
+            self.error(tok, f"{field} is true or false, not {tok}")
+            return None
+        if tok.type != "NAME":
+            self.error(tok, f'{field} is one of {", ".join(domain)}, not "{tok}"')
+            return None
+        return self.one_of(tok, domain, f"{field} value")
+
     def decider(self, rules: list[PriorityRule]) -> str:
+        """The compiled priority decision: the when rules in order, then the otherwise rule
+        or the table (whose rows decide through it)."""
         emitter = self.emitter
-        decisions = [Decision(rule.name, rule.location, rule) for rule in rules]
-        body: ast.expr = emitter.const(decisions[-1])
-        for rule, decision in zip(reversed(rules[:-1]), reversed(decisions[:-1]), strict=True):
+        decided = [(r, Decision(r.name, r.location, r)) for r in rules if r.cell is None]
+        body: ast.expr
+        if self.table is not None:
+            key = located(ast.Tuple, [emitter.field(f) for f in self.table.fields], ast.Load())
+            body = located(ast.Call, emitter.const(self.table), [key], [])
+        else:
+            body = emitter.const(decided.pop()[1])  # the otherwise rule
+        for rule, decision in reversed(decided):
             assert rule.condition is not None
             body = located(
                 ast.IfExp, emitter.emit(rule.condition.node), emitter.const(decision), body

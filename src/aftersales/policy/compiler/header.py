@@ -217,8 +217,9 @@ class Header(CompilerBase):
         return [date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1)]
 
     def fields_block(self, tree: Tree[Token]) -> None:
-        for decl in subtrees_of(tree, "field_decl"):
-            name_tok, type_tok = decl.children
+        for decl in tree.children[1:]:
+            assert isinstance(decl, Tree)
+            name_tok, type_tok, *more = decl.children
             assert isinstance(name_tok, Token) and isinstance(type_tok, Token)
             name = str(name_tok)
             if not name.startswith("custom.") or name.count(".") != 1:
@@ -235,10 +236,28 @@ class Header(CompilerBase):
             if local in kw.RESERVED_WORDS:
                 self.error(name_tok, f'"{local}" is a reserved word and cannot name a field')
                 continue
+            if decl.data == "choice_decl":  # custom.impact one of high, medium, low
+                choices = [self.name(t, "value") for t in (type_tok, *more)]  # type: ignore[arg-type]
+                twice = [c for i, c in enumerate(choices) if c in choices[:i]]
+                if twice:
+                    self.error(decl, f'"{twice[0]}" is listed twice among {name}\'s values')
+                    continue
+                if self.once(("field", name), decl, f"field {name}"):
+                    self.custom[name] = TYPE_OF_DECL["text"]
+                    self.choices[name] = tuple(choices)
+                continue
             kind = self.one_of(type_tok, kw.FIELD_TYPES, "field type")
             if kind is None or not self.once(("field", name), decl, f"field {name}"):
                 continue
             self.custom[name] = TYPE_OF_DECL[kind]
+
+    def severities_stmt(self, tree: Tree[Token]) -> None:
+        names = [self.name(t, "severity") for t in tokens_of(tree, "NAME")]
+        twice = [n for i, n in enumerate(names) if n in names[:i]]
+        if twice:
+            self.error(tree, f'severity "{twice[0]}" is listed twice')
+        elif self.once(("section", "severities"), tree, "the severities line"):
+            self.severities = tuple(names)
 
     def case_fields(self) -> dict[str, ValueType]:
         return {**CASE_FIELDS, **self.custom}
