@@ -11,7 +11,7 @@ from conftest import ROOT, RULES
 from aftersales import ServiceDesk, ValidationError
 from aftersales.cli import main
 from aftersales.core.workflow import fold
-from aftersales.simulation import simulate
+from aftersales.simulation import Rates, simulate
 
 
 def test_same_seed_same_result_other_seed_other_result(tmp_path: Path) -> None:
@@ -69,3 +69,48 @@ def test_cli_report_and_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "met % B" in compared.stdout and "policy B = 台中起重機股份有限公司" in compared.stdout
     bad = runner.invoke(main, ["simulate", "--policy", str(tmp_path / "none.policy")])
     assert bad.exit_code == 1 and "cannot read the policy file" in bad.stderr
+
+
+def test_real_paths_at_rates_that_can_be_set(tmp_path: Path) -> None:
+    """Remote fixes, crew queues, reopenings and unanswered callbacks happen to the same
+    customers under either policy; what follows is each policy's choice."""
+    rates = Rates(remote=0.3, queued=0.5, reopened=0.3, unanswered=0.4)
+    trucks = simulate(RULES / "lift-trucks.policy", db=tmp_path / "a.db", days=10, seed=5,
+                      rates=rates)  # fmt: skip
+    plain = simulate(RULES / "default.policy", db=tmp_path / "b.db", days=10, seed=5,
+                     rates=rates, start=trucks.start, arrivals=list(trucks.arrivals))  # fmt: skip
+    a, b = trucks.outcomes, plain.outcomes
+    assert a["remote fixes"] > 5 and b["remote fixes"] == 0  # no 'resolve remotely' in B
+    assert a["queued"] > 10 and b["queued"] > 10
+    assert a["reopened"] > 0 and b["reopened"] == 0  # B has no 'reopen within'
+    assert b["repeat faults not reopened"] > 0
+    assert a["unanswered callbacks"] > 0 and b["unanswered callbacks"] > 0
+    arrival = {g.group: g for g in trucks.by_milestone.groups}["arrival"]
+    assert arrival.not_applicable > 0  # the phone fixes needed no visit
+    assert plain.by_milestone.total.not_applicable == 0
+    desk = ServiceDesk(RULES / "lift-trucks.policy", f"sqlite:///{tmp_path / 'a.db'}")
+    cases = desk.cases.find()
+    assert any(c.reopenings for c in cases) and any(c.resolved_remotely for c in cases)
+    assert any(c.team for c in cases)
+    for case in cases:
+        assert fold(desk.cases.history(case.id)) == case
+    closed_unheard = [c for c in cases if c.status == "closed" and c.follow_up is None]
+    assert closed_unheard  # callback optional: closed without the call
+    still = simulate(RULES / "default.policy", db=tmp_path / "c.db", days=5, seed=5,
+                     rates=Rates(0, 0, 0, 0))  # fmt: skip
+    assert all(still.outcomes[k] == 0 for k in ("remote fixes", "queued", "reopened",
+                                                "unanswered callbacks"))  # fmt: skip
+    with pytest.raises(ValidationError, match="the queued rate is a share from 0 to 1"):
+        Rates(queued=1.5)
+
+
+def test_cli_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    args = ["simulate", "--policy", str(RULES / "lift-trucks.policy"), "--days", "4",
+            "--remote-rate", "0.5", "--compare", str(RULES / "default.policy")]  # fmt: skip
+    done = runner.invoke(main, args, env={"COLUMNS": "250"})
+    assert done.exit_code == 0, done.output
+    assert "n/a A" in done.stdout and "Events (B):" in done.stdout
+    bad = runner.invoke(main, [*args, "--queue-rate", "2"])
+    assert bad.exit_code == 2 and "--queue-rate" in bad.stderr

@@ -73,6 +73,49 @@ class Arrival:
 
 
 @attrs.frozen
+class Rates:
+    """How often the simulated month leaves the field visit done right, each a share of the
+    cases (0 to 1). Which cases they are is drawn per case from the seed, so two policies
+    compared on the same month meet the same customers; what follows is each policy's:
+
+    - ``remote``: could be fixed without a visit; customer service fixes it on the call where
+      the policy lets a service agent ``resolve remotely``, else the engineer after
+      confirming where it lets an engineer, else an engineer goes on site as usual.
+    - ``queued``: goes to a regional crew's queue (half the engineers each) and waits for a
+      member to take it, instead of being assigned to a person at once.
+    - ``reopened``: the repair does not hold; the customer calls again a few days after the
+      close, and the case is reopened where the policy's ``reopen within`` allows it (else
+      the fault is only counted).
+    - ``unanswered``: the customer cannot be reached for the callback; the case is closed
+      without it where ``callback optional``, left to ``close automatically``, or called
+      again the next working day.
+    """
+
+    remote: float = 0.15
+    queued: float = 0.3
+    reopened: float = 0.04
+    unanswered: float = 0.2
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("remote", "queued", "reopened", "unanswered"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                0 <= value <= 1
+            ):  # fmt: skip
+                raise ValidationError(f"the {name} rate is a share from 0 to 1, not {value!r}")
+
+
+@attrs.frozen
+class _Traits:
+    """What happens to one case whatever the policy: drawn from the seed and the case."""
+
+    remote: bool
+    queued: bool
+    reopened: bool
+    unanswered: bool
+
+
+@attrs.frozen
 class EngineerLoad:
     engineer: str
     jobs: int
@@ -223,7 +266,10 @@ class Simulation:
         agents: int,
         seed: int,
         progress: Callable[[float], None] | None = None,
+        rates: Rates | None = None,
     ) -> None:
+        self.rates = rates or Rates()
+        self.seed = seed
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         self.desk = ServiceDesk(policy, f"sqlite:///{db.resolve()}", entry_points=False)
@@ -243,10 +289,15 @@ class Simulation:
                 id=a, name=f"Agent {a}", roles=["service_agent"], supervisor="mgr", at=start
             )
         self.engineers = [f"eng{n + 1:02d}" for n in range(engineers)]
-        for e in self.engineers:
-            desk.staff.add(
-                id=e, name=f"Engineer {e}", roles=["engineer"], supervisor="mgr", at=start
-            )
+        self.teams: dict[str, list[str]] = {"north": [], "south": []}
+        for n, e in enumerate(self.engineers):
+            crew = "north" if n < (engineers + 1) // 2 else "south"
+            self.teams[crew].append(e)
+            desk.staff.add(id=e, name=f"Engineer {e}", roles=["engineer"], supervisor="mgr",
+                           team=crew, at=start)  # fmt: skip
+        self.teams = {crew: members for crew, members in self.teams.items() if members}
+        self.traits: dict[str, _Traits] = {}
+        self.arrival_of: dict[str, Arrival] = {}
         training = self.policy.training
         if training is not None:  # a trained team: every certificate the policy asks for
             full = {part.name: 100 for part in training.assessment}
@@ -261,8 +312,10 @@ class Simulation:
         self.actions = 0
         self.notifications: dict[str, int] = {}
         self.outcomes = dict.fromkeys(
-            ("rejections", "late arrivals", "delay notices", "holds", "cancelled", "reworks"), 0
-        )
+            ("rejections", "late arrivals", "delay notices", "holds", "cancelled", "reworks",
+             "remote fixes", "queued", "reopened", "repeat faults not reopened",
+             "unanswered callbacks"), 0,
+        )  # fmt: skip
         self.open: set[str] = set()
         self.backlog: list[tuple[date, int]] = []
 
@@ -307,6 +360,8 @@ class Simulation:
     def tick(self, now: datetime) -> None:
         for note in self.desk.sla.tick(now):
             self.notifications[note.kind] = self.notifications.get(note.kind, 0) + 1
+            if note.kind == "case_closed_automatically" and note.case_id is not None:
+                self.closed(note.case_id, now)
         if now.astimezone(self.policy.tz).hour == 0:
             self.backlog.append(
                 ((now - timedelta(hours=1)).astimezone(self.policy.tz).date(), len(self.open))
@@ -326,6 +381,13 @@ class Simulation:
             channel=a.channel, custom=self._custom(), by=agent, at=a.at,
         )  # fmt: skip
         self.open.add(case.id)
+        self.arrival_of[case.id] = a
+        # drawn from the seed and the case alone, so policy B meets the same customers
+        draw = random.Random(f"{self.seed}/{a.at.isoformat()}/{a.customer['name']}/{a.fault}")
+        r = self.rates
+        rolls = [draw.random() for _ in range(4)]
+        self.traits[case.id] = _Traits(rolls[0] < r.remote, rolls[1] < r.queued,
+                                       rolls[2] < r.reopened, rolls[3] < r.unanswered)  # fmt: skip
         if case.rework_of:
             self.outcomes["reworks"] += 1
         urgent = self._urgent(case)
@@ -367,10 +429,42 @@ class Simulation:
         self.outcomes["cancelled"] += 1
 
     def respond(self, case_id: str, agent: str, at: datetime, urgent: bool, a: Arrival) -> None:
+        traits = self.traits[case_id]
+        if traits.remote and "service_agent" in self.policy.resolve_remotely:
+            when = at + timedelta(minutes=5 + self.exp(15))  # solved during the call
+            self.schedule(when, lambda: self.resolve(case_id, agent, agent, when))
+            return
         self.act(self.desk.cases.respond, case_id, by=agent, at=at)
         when = self.later(at, self.exp(6 if urgent else 20), urgent)
+        if traits.queued:
+            crew = self.rng.choice(sorted(self.teams))
+            self.schedule(when, lambda: self.to_queue(case_id, agent, crew, when, urgent, a))
+            return
         engineer = min(self.engineers, key=lambda e: (self.free_at[e], e))
         self.schedule(when, lambda: self.assign(case_id, agent, engineer, when, urgent, a))
+
+    def resolve(self, case_id: str, agent: str, by: str, at: datetime) -> None:
+        way = "phone" if by == agent else self.rng.choice(["remote_session", "parts_sent"])
+        self.act(self.desk.cases.resolve, case_id, by=by, way=way, actions="guided a reset",
+                 result="runs again", at=at)  # fmt: skip
+        self.outcomes["remote fixes"] += 1
+        when = at + timedelta(minutes=2 + self.exp(10))
+        self.schedule(when, lambda: self.accept(case_id, agent, by, when))
+
+    def to_queue(
+        self, case_id: str, agent: str, crew: str, at: datetime, urgent: bool, a: Arrival
+    ) -> None:
+        self.act(self.desk.cases.queue, case_id, team=crew, by=agent, at=at)
+        self.outcomes["queued"] += 1
+        when = self.later(at, self.exp(12 if urgent else 60), urgent)
+        engineer = min(self.teams[crew], key=lambda e: (self.free_at[e], e))
+
+        def take() -> None:
+            self.act(self.desk.cases.take, case_id, by=engineer, at=when)
+            later = self.later(when, self.exp(10 if urgent else 45), urgent)
+            self.schedule(later, lambda: self.confirm(case_id, agent, engineer, later, urgent, a))
+
+        self.schedule(when, take)
 
     def assign(
         self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, a: Arrival
@@ -384,6 +478,10 @@ class Simulation:
     ) -> None:
         self.act(self.desk.cases.confirm, case_id, by=engineer, at=at)
         when = self.later(at, self.exp(15 if urgent else 90), urgent)
+        remote = self.traits[case_id].remote and "engineer" in self.policy.resolve_remotely
+        if remote and "repaired" not in self.desk.cases.get(case_id).milestones:
+            self.schedule(when, lambda: self.resolve(case_id, agent, engineer, when))
+            return
         self.schedule(when, lambda: self.contact(case_id, agent, engineer, when, urgent, a))
 
     def contact(
@@ -495,7 +593,17 @@ class Simulation:
         when = self.working(at, 60 * self.rng.uniform(2, 16))
         self.schedule(when, lambda: self.follow_up(case_id, agent, when))
 
-    def follow_up(self, case_id: str, agent: str, at: datetime) -> None:
+    def follow_up(self, case_id: str, agent: str, at: datetime, attempt: int = 1) -> None:
+        if self.desk.cases.get(case_id).status != "accepted":
+            return  # closed by the tick meanwhile
+        if attempt == 1 and self.traits[case_id].unanswered:
+            self.outcomes["unanswered callbacks"] += 1
+            if self.policy.callback_optional:
+                self.close(case_id, agent, at)
+            elif self.policy.close_automatically is None:  # call again the next working day
+                when = self.working(at, 8 * 60)
+                self.schedule(when, lambda: self.follow_up(case_id, agent, when, 2))
+            return  # else: the tick closes it when the policy says
         score = self.rng.choices([5, 4, 3, 2, 1], weights=[45, 35, 12, 5, 3])[0]
         self.act(self.desk.cases.follow_up, case_id, by=agent, satisfaction=score, at=at)
         when = at + timedelta(minutes=5)
@@ -503,7 +611,36 @@ class Simulation:
 
     def close(self, case_id: str, agent: str, at: datetime) -> None:
         self.act(self.desk.cases.close, case_id, by=agent, at=at)
+        self.closed(case_id, at)
+
+    def closed(self, case_id: str, at: datetime) -> None:
+        """A case is closed (by the desk or the tick): the repair may not hold."""
         self.open.discard(case_id)
+        traits = self.traits.get(case_id)
+        if traits is None or not traits.reopened:
+            return
+        self.traits[case_id] = attrs.evolve(traits, reopened=False)  # a repair fails once
+        when = at + timedelta(days=self.rng.uniform(1, 10))
+        window = self.policy.reopen_within
+        if window is None or when > self.policy.add(at, window):
+            self.outcomes["repeat faults not reopened"] += 1
+            return
+        self.schedule(when, lambda: self.reopen(case_id, when))
+
+    def reopen(self, case_id: str, at: datetime) -> None:
+        case = self.desk.cases.get(case_id)
+        agent = self.rng.choice(self.agents)
+        self.act(self.desk.cases.reopen, case_id, by=agent, reason="the fault came back", at=at)
+        self.outcomes["reopened"] += 1
+        self.open.add(case_id)
+        urgent = self._urgent(case)
+        engineer = case.engineer or min(self.engineers, key=lambda e: (self.free_at[e], e))
+        arrival = self.arrival_of[case_id]
+        when = self.later(at, self.exp(10 if urgent else 45), urgent)
+        if case.engineer is None:  # fixed on the call the first time: an engineer goes now
+            self.act(self.desk.cases.assign, case_id, engineer=engineer, by=agent, at=at)
+        self.traits[case_id] = attrs.evolve(self.traits[case_id], remote=False)
+        self.schedule(when, lambda: self.confirm(case_id, agent, engineer, when, urgent, arrival))
 
     # -- the result ---------------------------------------------------------------------------
     def result(self) -> SimulationResult:
@@ -554,6 +691,7 @@ def simulate(
     start: datetime | None = None,
     arrivals: list[Arrival] | None = None,
     progress: Callable[[float], None] | None = None,
+    rates: Rates | None = None,
 ) -> SimulationResult:
     """Run one simulation and return its result (see ``aftersales simulate``).
 
@@ -579,7 +717,7 @@ def simulate(
     assert arrivals is not None
     run = Simulation(
         loaded, db, list(arrivals), start=begin, days=days, engineers=engineers, agents=agents,
-        seed=seed, progress=progress,
+        seed=seed, progress=progress, rates=rates,
     )  # fmt: skip
     try:
         return run.run()
@@ -591,6 +729,7 @@ __all__ = [
     "CSV_COLUMNS",
     "Arrival",
     "EngineerLoad",
+    "Rates",
     "SimulationResult",
     "generate_arrivals",
     "read_arrivals",

@@ -16,7 +16,8 @@ from rich.table import Table
 from aftersales.cli.common import console
 from aftersales.cli.config import load_config
 from aftersales.cli.output import pct, span
-from aftersales.simulation import SimulationResult, simulate
+from aftersales.services.sla import GroupReport
+from aftersales.simulation import Rates, SimulationResult, simulate
 
 
 @contextmanager
@@ -47,38 +48,43 @@ def _progress(label: str) -> Iterator[Callable[[float], None]]:
             bar.stop()
 
 
+_RATES = Rates()  # the defaults
+_SLA_COLUMNS: tuple[tuple[str, Callable[[GroupReport], str], bool], ...] = (
+    # (heading, value, shown for policy B too)
+    ("clocks", lambda g: str(g.clocks), False),
+    ("met", lambda g: str(g.met), False),
+    ("breached", lambda g: str(g.breached), True),
+    ("excused", lambda g: str(g.excused), False),
+    ("n/a", lambda g: str(g.not_applicable), True),
+    ("open", lambda g: str(g.open), False),
+    ("met %", lambda g: pct(g.met_rate), True),
+    ("median (working)", lambda g: span(g.median_working), False),
+)
+
+
 def _sla_table(title: str, a: SimulationResult, b: SimulationResult | None, by: str) -> Table:
+    """One row per priority or milestone; policy B's figures beside A's where they differ in
+    what a policy decides (breaches, clocks that stopped applying, the met rate)."""
     table = Table(title=title)
     table.add_column(by)
-    columns = ["clocks", "met", "breached", "excused", "open", "met %", "median (working)"]
-    for column in columns:
-        table.add_column(column if b is None else f"{column} A")
-        if b is not None and column in ("met %", "breached"):
-            table.add_column(f"{column} B")
-    reports = (a.by_priority, b.by_priority if b else None)
-    if by == "milestone":
-        reports = (a.by_milestone, b.by_milestone if b else None)
-    first, second = reports
-    other = {g.group: g for g in second.groups} if second is not None else {}
-    if second is not None:
-        other["all"] = second.total
+    for heading, _, both in _SLA_COLUMNS:
+        table.add_column(heading if b is None else f"{heading} A")
+        if b is not None and both:
+            table.add_column(f"{heading} B")
+    first = a.by_milestone if by == "milestone" else a.by_priority
+    second = None if b is None else (b.by_milestone if by == "milestone" else b.by_priority)
     mine = {g.group: g for g in first.groups}
-    names = [*mine, *(name for name in other if name not in mine and name != "all"), "all"]
-    for name in names:
-        g = mine.get(name) or (first.total if name == "all" else None)
-        o = other.get(name)
-        if g is None:  # a priority only policy B has
-            assert o is not None
-            table.add_row(name, *(["-"] * 3), str(o.breached), *(["-"] * 3), pct(o.met_rate), "-")
-            continue
-        row = [g.group, str(g.clocks), str(g.met), str(g.breached)]
-        if b is not None:
-            row.append(str(o.breached) if o else "-")
-        row += [str(g.excused), str(g.open), pct(g.met_rate)]
-        if b is not None:
-            row.append(pct(o.met_rate) if o else "-")
-        row.append(span(g.median_working))
-        table.add_row(*row)
+    other = {g.group: g for g in second.groups} if second is not None else {}
+    names = [*mine, *(name for name in other if name not in mine)]
+    rows = [(name, mine.get(name), other.get(name)) for name in names]
+    rows.append(("all", first.total, second.total if second is not None else None))
+    for name, g, o in rows:
+        cells = [name]
+        for _, value, both in _SLA_COLUMNS:
+            cells.append(value(g) if g is not None else "-")  # a priority only B has
+            if b is not None and both:
+                cells.append(value(o) if o is not None else "-")
+        table.add_row(*cells)
     return table
 
 
@@ -107,10 +113,14 @@ def print_result(result: SimulationResult, other: SimulationResult | None = None
     for day, n in result.backlog:
         backlog.add_row(f"{day:%a %m-%d}", str(n), "#" * round(30 * n / peak))
     out.print(backlog)
-    events = ", ".join(f"{k} {v}" for k, v in result.outcomes.items())
-    sent = ", ".join(f"{k} {v}" for k, v in result.notifications.items()) or "none"
-    out.print(f"Events: {events}")
-    out.print(f"Notifications sent by the SLA ticks: {sent}")
+    for label, run in (("A", result), ("B", other)):
+        if run is None:
+            continue
+        events = ", ".join(f"{k} {v}" for k, v in run.outcomes.items())
+        sent = ", ".join(f"{k} {v}" for k, v in run.notifications.items()) or "none"
+        name = f" ({label})" if other is not None else ""
+        out.print(f"Events{name}: {events}")
+        out.print(f"Notifications sent by the SLA ticks{name}: {sent}")
     del tz
 
 
@@ -141,6 +151,34 @@ def print_result(result: SimulationResult, other: SimulationResult | None = None
     help="A second policy run on the same cases; differences side by side.",
 )
 @click.option(
+    "--remote-rate",
+    type=click.FloatRange(0, 1),
+    default=_RATES.remote,
+    show_default=True,
+    help="Share of cases that can be fixed without a visit.",
+)
+@click.option(
+    "--queue-rate",
+    type=click.FloatRange(0, 1),
+    default=_RATES.queued,
+    show_default=True,
+    help="Share of cases sent to a crew's queue, not a person.",
+)
+@click.option(
+    "--reopen-rate",
+    type=click.FloatRange(0, 1),
+    default=_RATES.reopened,
+    show_default=True,
+    help="Share of repairs that do not hold.",
+)
+@click.option(
+    "--unanswered-rate",
+    type=click.FloatRange(0, 1),
+    default=_RATES.unanswered,
+    show_default=True,
+    help="Share of customers not reached for the callback.",
+)
+@click.option(
     "--db",
     type=click.Path(dir_okay=False),
     default="aftersales-sim.db",
@@ -149,7 +187,8 @@ def print_result(result: SimulationResult, other: SimulationResult | None = None
 )
 def simulate_command(
     policy_path: str | None, days: int, engineers: int, agents: int, cases_per_day: float,
-    seed: int, replay: str | None, compare_path: str | None, db: str,
+    seed: int, replay: str | None, compare_path: str | None, remote_rate: float,
+    queue_rate: float, reopen_rate: float, unanswered_rate: float, db: str,
 ) -> None:  # fmt: skip
     """Run simulated weeks of after-sales work through a real desk on SQLite, and report
     SLA compliance, engineer utilisation and the backlog. The same seed gives the same report."""
@@ -158,8 +197,9 @@ def simulate_command(
         if policy_path
         else load_config(click.get_current_context().find_root().obj).policy
     )
+    rates = Rates(remote_rate, queue_rate, reopen_rate, unanswered_rate)
     options = dict(days=days, engineers=engineers, agents=agents, cases_per_day=cases_per_day,
-                   seed=seed, replay=replay)  # fmt: skip
+                   seed=seed, replay=replay, rates=rates)  # fmt: skip
     with _progress("simulating") as progress:
         result = simulate(path, db=Path(db), progress=progress, **options)  # type: ignore[arg-type]
     other = None
