@@ -248,3 +248,36 @@ def test_a_close_target(paths: ServiceDesk) -> None:
     with pytest.raises(PolicyError, match='unknown event "closed"'):
         parse_policy(PATHS.replace("close within 5 days", "close within 5 days after closed"),
                      "bad.policy")  # fmt: skip
+
+
+def test_the_directory_knows_its_teams_and_sees_changes(storage_url: str) -> None:
+    desk = ServiceDesk(parse_policy(PATHS, "paths.policy"), storage_url)
+    add_team(desk)
+    desk.staff.add(id="e9", name="Sun", roles=["engineer"], team="north", at=T0)
+    assert [s.id for s in desk.staff.team("north")] == ["e9"] and desk.staff.teams() == ["north"]
+    desk.staff.update("e8", team="north", by="m1")
+    assert [s.id for s in desk.staff.team("north")] == ["e8", "e9"]  # its own change
+    other = ServiceDesk(parse_policy(PATHS, "paths.policy"), storage_url)
+    if storage_url != "memory://":  # another desk on the same store adds a crew
+        other.staff.add(id="e20", name="Xu", roles=["engineer"], team="west", at=T0)
+        assert [s.id for s in desk.staff.team("west")] == ["e20"]
+    desk.staff.deactivate("e9", by="m1")
+    assert [s.id for s in desk.staff.team("north")] == ["e8"]
+
+
+def test_a_reopened_repair_still_anchors_warranty_rework(storage_url: str) -> None:
+    text = PATHS + "reopen within 30 days\n"
+    desk = ServiceDesk(parse_policy(text, "rework.policy"), storage_url)
+    add_team(desk)
+    case = run_to(desk, "closed")
+    closed = case.milestones["closed"]
+    desk.cases.reopen(case.id, by="cs1", reason="leaks again", at=closed + timedelta(hours=1))
+    # while it is being repaired again, a new report is no rework of an accepted repair
+    during = desk.cases.report(**REPORT, by="cs1", at=closed + timedelta(hours=2))
+    assert during.rework_of is None
+    h = closed + timedelta(hours=3)
+    desk.cases.resolve(case.id, by="e7", way="remote_session", actions="reset valve",
+                       result="holds pressure", at=h)  # fmt: skip
+    desk.cases.accept(case.id, signed_by="Wang", by="e7", at=h + timedelta(minutes=5))
+    again = desk.cases.report(**REPORT, by="cs1", at=h + timedelta(days=30))
+    assert again.rework_of == case.id  # 90 days from the second acceptance

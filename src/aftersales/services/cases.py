@@ -460,11 +460,9 @@ class CaseService(CaseBook):
         them (the hand-over between teams; the person is told) and waits for the new team.
         ``team`` is a team of the staff directory (``Staff.team``)."""
         name = values.name(team, "team")
-        teams = sorted({s.team for s in self._staff.list() if s.team})
-        if name not in teams:
-            raise ValidationError(
-                f"no active member is on team {shown(name)}; teams: {', '.join(teams) or 'none'}"
-            )
+        if not self._staff.team(name):
+            teams = ", ".join(self._staff.teams()) or "none"
+            raise ValidationError(f"no active member is on team {shown(name)}; teams: {teams}")
         case = self.get(case_id)
         data = {
             "team": name,
@@ -1029,8 +1027,8 @@ class CaseService(CaseBook):
                 )
             )
         if event.type == "queued":
-            members = [s.id for s in self._staff.list() if s.team == event.data["team"]
-                       and s.has_role("engineer") and s.id != before.engineer]  # fmt: skip
+            members = [s.id for s in self._staff.team(event.data["team"])
+                       if s.has_role("engineer") and s.id != before.engineer]  # fmt: skip
             notes.append(self._note("case_queued", after, members,
                                     f"{after.number} ({after.priority}) waits in team "
                                     f"{event.data['team']}'s queue: {after.fault}", event.at,

@@ -13,7 +13,7 @@ from aftersales.core import values
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound
 from aftersales.core.values import shown
-from aftersales.ports.storage import EventWriter, Storage, event_record
+from aftersales.ports.storage import EventWriter, Record, Storage, event_record
 
 
 class _Versioned(Protocol):
@@ -55,8 +55,11 @@ class Repository(Generic[T]):
             raise NotFound(missing or f"no {self.noun} {shown(id)}")
         return found
 
-    def all(self) -> list[T]:
-        """Every aggregate of the kind, in id order."""
+    def all(self, decode: Callable[[Record], T] | None = None) -> list[T]:
+        """Every aggregate of the kind, in id order; ``decode`` (a snapshot cache's) turns a
+        stored record into its object, reusing the one already decoded."""
+        if decode is not None:
+            return [decode(r) for r in self.storage.scan(self.kind)]
         return [from_dict(self.cls, r.data) for r in self.storage.scan(self.kind)]
 
     def events(self, id: str) -> list[dict[str, Any]]:

@@ -87,8 +87,10 @@ class StaffDirectory:
     ) -> None:
         self._basis = basis
         self.levels = levels
-        self._cache = cache or SnapshotCache(basis.storage, KIND, Staff, size=1024)
+        self._cache = cache or SnapshotCache(basis.storage, KIND, Staff, size=8192)
         self._members = Repository(basis.storage, KIND, Staff, "staff member")
+        # the active members of each team, read once: queueing a case asks it every time
+        self._teams: dict[str, tuple[Staff, ...]] | None = None
 
     def add(
         self,
@@ -121,6 +123,7 @@ class StaffDirectory:
         email, phone, team = _contact(id, email=email, phone=phone, team=team)
         when = self._basis.at(at)
         staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level, team=team)
+        self._teams = None
         self._members.create(
             staff, "staff_added", id, when, to_dict(attrs.evolve(staff, version=0))
         )
@@ -135,7 +138,7 @@ class StaffDirectory:
 
     def list(self, *, role: str | None = None, active: bool | None = True) -> builtins.list[Staff]:
         """Team members in id order: by default the active ones; ``active=None`` for all."""
-        members = self._members.all()
+        members = self._members.all(self._cache.decode)
         return [
             s
             for s in members
@@ -171,6 +174,7 @@ class StaffDirectory:
         }
         if not changes:
             return staff
+        self._teams = None
         self._members.save(staff, after, "staff_updated", by, self._basis.at(at), changes)
         return after
 
@@ -186,6 +190,7 @@ class StaffDirectory:
                 f"{id} is the last active manager; add or reactivate another manager first"
             )
         after = attrs.evolve(staff, active=False, version=staff.version + 1)
+        self._teams = None
         self._members.save(staff, after, "staff_deactivated", actor.id, self._basis.at(at), {})
         return after
 
@@ -197,6 +202,7 @@ class StaffDirectory:
         if staff.active:
             raise ValidationError(f"staff {id} is active already")
         after = attrs.evolve(staff, active=True, version=staff.version + 1)
+        self._teams = None
         self._members.save(staff, after, "staff_reactivated", actor.id, self._basis.at(at), {})
         return after
 
@@ -235,6 +241,7 @@ class StaffDirectory:
         rotation = Rotation(to.strip(), begin, by, finish, reason)
         rotations = tuple(sorted((*staff.rotations, rotation), key=lambda r: r.start))
         after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
+        self._teams = None
         self._members.save(staff, after, "rotated", by, self._basis.at(at), to_dict(rotation))
         return after
 
@@ -251,6 +258,7 @@ class StaffDirectory:
         ended = attrs.evolve(current, end=finish)
         rotations = tuple(ended if r is current else r for r in staff.rotations)
         after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
+        self._teams = None
         self._members.save(staff, after, "rotation_ended", by, self._basis.at(at),
                     {"assignment": current.assignment, "end": finish.isoformat()})  # fmt: skip
         return after
@@ -273,6 +281,23 @@ class StaffDirectory:
         if not staff.active:
             raise PermissionDenied(f"staff {id} is inactive and cannot act")
         return staff
+
+    def team(self, name: str) -> tuple[Staff, ...]:
+        """The active members of team ``name`` (empty if it has none). Read from the store
+        once and again after this desk changes a member, or when asked for a team it has not
+        seen (a member another desk process just added)."""
+        if self._teams is None or name not in self._teams:
+            teams: dict[str, builtins.list[Staff]] = {}
+            for member in self.list():
+                if member.team is not None:
+                    teams.setdefault(member.team, []).append(member)
+            self._teams = {team: tuple(members) for team, members in teams.items()}
+        return self._teams.get(name, ())
+
+    def teams(self) -> builtins.list[str]:
+        """The teams with an active member, by name."""
+        self.team("")  # reads the directory if it was never read
+        return sorted(self._teams or {})
 
     def with_role(self, *roles: str) -> builtins.list[str]:
         """Ids of the active members holding any of ``roles``."""
