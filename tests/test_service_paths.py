@@ -281,3 +281,19 @@ def test_a_reopened_repair_still_anchors_warranty_rework(storage_url: str) -> No
     desk.cases.accept(case.id, signed_by="Wang", by="e7", at=h + timedelta(minutes=5))
     again = desk.cases.report(**REPORT, by="cs1", at=h + timedelta(days=30))
     assert again.rework_of == case.id  # 90 days from the second acceptance
+
+
+def test_a_repaired_case_can_be_handed_to_another_engineer(paths: ServiceDesk) -> None:
+    case = run_to(paths, "repaired")  # e7 repaired it and is called away
+    case = paths.cases.reassign(case.id, engineer="e8", reason="e7 on leave", by="cs1",
+                                at=at(205))  # fmt: skip
+    assert (case.status, case.engineer) == ("repaired", "e8")
+    assert case.repair is not None and case.repair.engineer == "e7"  # who repaired it stays
+    case = paths.cases.accept(case.id, signed_by="Wang", by="e8", at=at(210))
+    case = paths.cases.reassign(case.id, engineer="e9", reason="north crew follows up",
+                                by="cs1", at=at(211))  # fmt: skip
+    assert (case.status, case.engineer, case.team) == ("accepted", "e9", "north")
+    assert fold(paths.cases.history(case.id)) == paths.cases.get(case.id)
+    closed = paths.cases.close(case.id, by="cs1", at=at(212))
+    with pytest.raises(WorkflowError, match="cannot reassign"):
+        paths.cases.reassign(closed.id, engineer="e8", reason="x", by="cs1", at=at(213))

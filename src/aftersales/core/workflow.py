@@ -2,15 +2,15 @@
 
 ``reported -> responded -> assigned -> confirmed -> contacted -> on_site -> diagnosed ->
 repaired -> accepted -> followed_up -> closed``; ``reject`` sends a repaired case back to
-``diagnosed`` (repaired again until the customer is satisfied), ``reassign`` sends it back to
-``assigned`` for the new engineer, ``unassign`` sends a case in the engineer's hands back to
-``responded`` with nobody on it (to be assigned again), ``queue`` puts a case in a team's
-queue (out of a person's hands, if it was in them) and ``take`` gives it to a member of that
-team who takes it, ``resolve`` (where the policy opens it: ``resolve remotely by``) repairs a
-case before anyone is on site, ``cancel`` ends any case that is
-not closed, and ``reopen`` (where the policy opens it: ``reopen within``) sends a closed case
-back to its engineer. A policy opens steps from more states through ``also`` (``callback
-optional``: ``close`` from ``accepted``).
+``diagnosed`` (repaired again until the customer is satisfied), ``reassign`` sends it back
+to ``assigned`` for the new engineer (after the repair it only changes who presents it),
+``unassign`` sends a case in the engineer's hands back to ``responded`` with nobody on it
+(to be assigned again), ``queue`` puts a case in a team's queue (out of a person's hands, if
+it was in them) and ``take`` gives it to a member of that team who takes it, ``resolve``
+(where the policy opens it: ``resolve remotely by``) repairs a case before anyone is on
+site, ``cancel`` ends any case that is not closed, and ``reopen`` (where the policy opens
+it: ``reopen within``) sends a closed case back to its engineer. A policy opens steps from
+more states through ``also`` (``callback optional``: ``close`` from ``accepted``).
 ``notify_delay``, ``hold``/``release``, ``update`` and ``checklist`` (the engineer's safety
 checklist) do not move a case.
 
@@ -88,7 +88,14 @@ STEPS: dict[str, Step] = {
         Step("respond", "responded", ("reported",), "responded"),
         # a hold pauses the clocks, not the desk: who takes the case can still be decided
         Step("assign", "assigned", ("responded",), "assigned", while_held=True),
-        Step("reassign", "reassigned", _WORKING, "assigned", while_held=True),
+        # after the repair too: another engineer presents it (the status stays)
+        Step(
+            "reassign",
+            "reassigned",
+            (*_WORKING, "repaired", "accepted"),
+            "assigned",
+            while_held=True,
+        ),
         # back to the queue: nobody has the case until it is assigned again
         Step("unassign", "unassigned", _WORKING, "responded", while_held=True),
         # a member of the team the case is queued for takes it: an assignment to oneself
@@ -216,6 +223,8 @@ def apply(case: Case, event: CaseEvent) -> Case:
         changes["engineer"] = d["engineer"]
         changes["handovers"] = (*case.handovers, handover)
         changes["team"] = d.get("team") or case.team
+        if kind == "reassigned" and case.status in ("repaired", "accepted"):
+            changes["status"] = case.status  # the repair is done: only who answers for it
     elif kind == "queued":
         changes["team"] = d["team"]
         if case.engineer is not None:  # out of a person's hands, into the team's queue
