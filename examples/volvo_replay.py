@@ -14,7 +14,9 @@ are placeholder members (service agent and engineer, on the team they first appe
 Every row the desk refuses is listed with its reason; the replay goes on with the next row.
 
 Run: python examples/volvo_replay.py [--limit N | --all] [--storage URL] [--rejects FILE]
-     (default: the first 100 requests on an in-memory store; --all: every request, 101,621
+                                    [--log PATH]
+     (default: the first 100 requests of ../shared/data's log, or of the 150-request sample in
+     tests/data when the log is not there, on an in-memory store; --all: every request, 101,621
      desk actions, about 90 seconds on SQLite: --storage sqlite:///volvo.db)
 """
 
@@ -36,7 +38,9 @@ from typing import Any
 from aftersales import AftersalesError, Case, ServiceDesk
 
 HERE = Path(__file__).resolve().parent
-LOG = HERE.parent.parent / "shared" / "data" / "bpic2013-volvo-incidents.csv.xz"
+FULL_LOG = HERE.parent.parent / "shared" / "data" / "bpic2013-volvo-incidents.csv.xz"
+SAMPLE_LOG = HERE.parent / "tests" / "data" / "bpic2013-volvo-sample.csv.xz"  # 150 requests
+LOG = FULL_LOG if FULL_LOG.is_file() else SAMPLE_LOG
 POLICY = HERE / "volvo.policy"
 DESK = "volvo-desk"  # the service agent who records what no person in the log did
 WAITS = {
@@ -219,12 +223,14 @@ def main(argv: list[str] | None = None) -> Replay:
     parser.add_argument("--all", action="store_true", help="every request of the log")
     parser.add_argument("--storage", default="memory://", help="a storage URL (memory://)")
     parser.add_argument("--rejects", default=None, help="write the refused rows to this CSV")
+    parser.add_argument("--log", type=Path, default=LOG, help=f"the log (default: {LOG.name})")
     args = parser.parse_args(argv)
-    if not LOG.is_file():
-        print(f"the Volvo log is not at {LOG}; nothing to replay")
+    if not args.log.is_file():
+        print(f"no log at {args.log}; nothing to replay")
         return Replay()
     with ServiceDesk(POLICY, args.storage) as desk:
-        result = VolvoReplay(desk).replay(read_log(limit=None if args.all else args.limit))
+        limit = None if args.all else args.limit
+        result = VolvoReplay(desk).replay(read_log(args.log, limit))
         report = desk.sla.report(datetime.fromisoformat("2010-01-01T00:00:00+01:00"),
                                  datetime.fromisoformat("2013-01-01T00:00:00+01:00"),
                                  "milestone")  # fmt: skip

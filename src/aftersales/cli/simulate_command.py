@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -124,6 +125,12 @@ def print_result(result: SimulationResult, other: SimulationResult | None = None
     del tz
 
 
+def _rate(flag: str, field: str, help_text: str) -> Callable[[Any], Any]:
+    """A ``--X-rate`` option: a share from 0 to 1, defaulting to :class:`Rates`'."""
+    return click.option(flag, type=click.FloatRange(0, 1), default=getattr(_RATES, field),
+                        show_default=True, help=help_text)  # fmt: skip
+
+
 @click.command("simulate")
 @click.option(
     "--policy",
@@ -150,34 +157,10 @@ def print_result(result: SimulationResult, other: SimulationResult | None = None
     default=None,
     help="A second policy run on the same cases; differences side by side.",
 )
-@click.option(
-    "--remote-rate",
-    type=click.FloatRange(0, 1),
-    default=_RATES.remote,
-    show_default=True,
-    help="Share of cases that can be fixed without a visit.",
-)
-@click.option(
-    "--queue-rate",
-    type=click.FloatRange(0, 1),
-    default=_RATES.queued,
-    show_default=True,
-    help="Share of cases sent to a crew's queue, not a person.",
-)
-@click.option(
-    "--reopen-rate",
-    type=click.FloatRange(0, 1),
-    default=_RATES.reopened,
-    show_default=True,
-    help="Share of repairs that do not hold.",
-)
-@click.option(
-    "--unanswered-rate",
-    type=click.FloatRange(0, 1),
-    default=_RATES.unanswered,
-    show_default=True,
-    help="Share of customers not reached for the callback.",
-)
+@_rate("--remote-rate", "remote", "Share of cases that can be fixed without a visit.")
+@_rate("--queue-rate", "queued", "Share of cases sent to a crew's queue, not a person.")
+@_rate("--reopen-rate", "reopened", "Share of repairs that do not hold.")
+@_rate("--unanswered-rate", "unanswered", "Share of customers not reached for the callback.")
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
