@@ -16,6 +16,7 @@ from aftersales.cli.appraise_commands import appraise
 from aftersales.cli.case_commands import case, plugins_command
 from aftersales.cli.common import errors
 from aftersales.cli.expenses_commands import expenses
+from aftersales.cli.history_commands import import_command
 from aftersales.cli.notifications_commands import notifications
 from aftersales.cli.parts_commands import parts
 from aftersales.cli.policy_commands import policy
@@ -80,6 +81,7 @@ main.add_command(expenses)
 main.add_command(training)
 main.add_command(safety)
 main.add_command(notifications)
+main.add_command(import_command)
 
 
 def plugin_commands(group: click.Group, pm: pluggy.PluginManager | None = None) -> list[str]:

@@ -130,6 +130,25 @@ def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
     return PartUse(sku, quantity)
 
 
+def _index(case: Case, last: datetime) -> CaseIndex:
+    """The case's index row after its event at ``last``."""
+    accepted = case.milestones.get("accepted")
+    return CaseIndex(
+        number=case.number,
+        status=case.status,
+        engineer=case.engineer,
+        reported_at=utc_text(case.reported_at),
+        serial=case.product.serial,
+        fault_code=case.fault_code,
+        accepted_at=None if accepted is None or case.acceptance is None else utc_text(accepted),
+        priority=case.priority,
+        # the clocks may have moved: the next SLA tick looks at the case again
+        next_alert_at=None if case.status in FINAL else utc_text(last),
+        followed_up_at=None if case.follow_up is None else utc_text(case.follow_up.at),
+        rework_of=case.rework_of,
+    )
+
+
 @public_api("desk.cases")
 class CaseService(CaseBook):
     """The case book (every reading method of :class:`CaseBook`) and the workflow."""
@@ -995,23 +1014,31 @@ class CaseService(CaseBook):
         return staff
 
     def _append(self, tx: Any, expected: int, event: CaseEvent, case: Case) -> None:
-        accepted = case.milestones.get("accepted")
-        index = CaseIndex(
-            number=case.number,
-            status=case.status,
-            engineer=case.engineer,
-            reported_at=utc_text(case.reported_at),
-            serial=case.product.serial,
-            fault_code=case.fault_code,
-            accepted_at=None if accepted is None or case.acceptance is None else utc_text(accepted),
-            priority=case.priority,
-            # the clocks may have moved: the next SLA tick looks at the case again
-            next_alert_at=None if case.status in FINAL else utc_text(event.at),
-            followed_up_at=None if case.follow_up is None else utc_text(case.follow_up.at),
-            rework_of=case.rework_of,
-        )
         stored = event_record(event.version, event.type, event.by, event.at, event.data)
-        tx.append(KIND, case.id, expected, [stored], to_dict(case), index)
+        tx.append(KIND, case.id, expected, [stored], to_dict(case), _index(case, event.at))
+
+    def adopt(self, events: Sequence[CaseEvent], also: Callable[[Any], None] | None = None) -> Case:
+        """Store a case whose events were recorded elsewhere (an imported history, built and
+        checked on a scratch desk), in one transaction: it gets this desk's next number for
+        its year, its index row, and no notifications. ``also`` writes more in the same
+        transaction (the import's marker). The events must fold: the fold is the check."""
+        first = events[0]
+        year = first.data["number"].split("-")[1]
+        with self._basis.storage.transaction() as tx:
+            number = f"AS-{year}-{tx.next_number(f'case-{year}'):06d}"
+            renumbered = [
+                attrs.evolve(first, data={**first.data, "number": number}),
+                *events[1:],
+            ]
+            case = start(renumbered[0])
+            for event in renumbered[1:]:
+                case = apply(case, event)
+            stored = [event_record(e.version, e.type, e.by, e.at, e.data) for e in renumbered]
+            tx.append(KIND, case.id, 0, stored, to_dict(case), _index(case, events[-1].at))
+            if also is not None:
+                also(tx)
+        self._cache.remember(case)
+        return case
 
     def _notes(self, before: Case, after: Case, event: CaseEvent) -> list[Notification]:
         notes = []

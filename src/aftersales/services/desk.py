@@ -29,6 +29,7 @@ from aftersales.services.case_book import CaseBook
 from aftersales.services.cases import CaseService
 from aftersales.services.clocks import Clocks
 from aftersales.services.expenses import ExpenseService
+from aftersales.services.history import HistoryService
 from aftersales.services.notifications import NotificationService, OutboxSettings
 from aftersales.services.parts import PartsService
 from aftersales.services.safety import SafetyService
@@ -139,6 +140,12 @@ class ServiceDesk:
         self.sla = SlaService(
             basis, cases=book, notifications=notifications, staff=directory, reminders=reminders
         )
+        # histories are built on a scratch desk in memory (built-in plugins only: no
+        # notifier of this desk's hears of events that happened years ago)
+        self.history = HistoryService(
+            basis, staff=directory, cases=self.cases,
+            scratch=lambda: ServiceDesk(self.policy, "memory://", entry_points=False),
+        )  # fmt: skip
 
     # -- policies -------------------------------------------------------------------------
     def _check_metrics(self, policy: Policy) -> None:

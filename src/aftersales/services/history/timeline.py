@@ -1,0 +1,116 @@
+"""The timeline format: one row per thing that happened to a case.
+
+Columns: ``case`` (the case's key in the system it comes from), ``time`` (ISO 8601; one
+without an offset is read in the import's time zone), ``action`` (a desk action: ``report``,
+``respond``, ``assign``, ``queue``, ``hold``, ``resolve``, ``close``, ...), ``actor`` (who
+did it, by name or id), and the action's fields, named as the desk's keyword arguments
+(``engineer``, ``team``, ``reason``, ``way``, ``satisfaction``, ...) or as a report's
+(``customer``, ``severity``, ``serial``, ``custom.impact``, ...). Empty cells are absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from aftersales.core.errors import ValidationError
+
+ACTIONS = (
+    "report", "respond", "assign", "take", "queue", "unassign", "reassign", "confirm",
+    "contact", "arrive", "checklist", "diagnose", "complete", "resolve", "accept", "reject",
+    "hold", "release", "notify_delay", "update", "follow_up", "close", "reopen", "cancel",
+)  # fmt: skip
+"""Every desk action a timeline row may name."""
+REPORT_FIELDS = (
+    "customer", "tier", "region", "customer_id", "model", "line", "serial", "fault",
+    "fault_code", "severity", "channel", "machine_down", "contact",
+)  # fmt: skip
+"""The fields of a report row (with ``custom.NAME`` for the policy's custom fields)."""
+ACTION_FIELDS = (
+    "engineer", "team", "reason", "instructions", "way", "actions", "result", "cause", "parts",
+    "signed_by", "satisfaction", "comments", "appointment", "milestone", "new_eta", "items",
+    "complexity",
+)  # fmt: skip
+"""The fields of the other actions, as the desk's keyword arguments (``parts``: SKU:QTY;...)."""
+COLUMNS = ("case", "time", "action", "actor", *REPORT_FIELDS, *ACTION_FIELDS)
+
+
+@attrs.frozen
+class TimelineRow:
+    """One row of a timeline: the action and its fields as text, and where it came from."""
+
+    case: str
+    at: datetime
+    action: str
+    actor: str | None
+    fields: Mapping[str, str]
+    line: int  # the source line (the header is line 1)
+    source: Mapping[str, str] = attrs.field(factory=dict, eq=False, repr=False)
+
+
+@attrs.frozen
+class Skipped:
+    """A source row that gives no action: unreadable (a reject, with the reason) or ignored
+    by a mapping rule (``ignored``: counted, not a reject)."""
+
+    line: int
+    row: Mapping[str, str]
+    reason: str
+    ignored: bool = False
+
+
+def parse_time(text: str, zone: ZoneInfo, what: str) -> datetime:
+    """An ISO 8601 time; naive ones are local to ``zone``."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(
+            f"{what}: {text!r} is not an ISO 8601 time (2012-05-22T14:03:00+02:00)"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+def read_timeline(
+    rows: Iterable[Mapping[str, str | None]], zone: ZoneInfo
+) -> Iterator[TimelineRow | Skipped]:
+    """Timeline rows from CSV dicts (``csv.DictReader``); a row that cannot be read comes
+    back as :class:`Skipped`, for the rejects."""
+    for line, raw in enumerate(rows, start=2):
+        row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+        unknown = [k for k in row if k not in COLUMNS and not k.startswith("custom.")]
+        if unknown:
+            yield Skipped(
+                line, row, f"unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}"
+            )
+            continue
+        action = row.get("action", "")
+        if not row.get("case") or not row.get("time"):
+            yield Skipped(line, row, "a row needs a case and a time")
+            continue
+        if action not in ACTIONS:
+            yield Skipped(line, row, f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
+            continue
+        try:
+            at = parse_time(row["time"], zone, f"line {line}")
+        except ValidationError as exc:
+            yield Skipped(line, row, str(exc))
+            continue
+        fields = {
+            k: v for k, v in row.items() if v and k not in ("case", "time", "action", "actor")
+        }
+        yield TimelineRow(row["case"], at, action, row.get("actor") or None, fields, line, row)
+
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_FIELDS",
+    "COLUMNS",
+    "REPORT_FIELDS",
+    "Skipped",
+    "TimelineRow",
+    "parse_time",
+    "read_timeline",
+]
