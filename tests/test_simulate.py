@@ -114,3 +114,22 @@ def test_cli_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "n/a A" in done.stdout and "Events (B):" in done.stdout
     bad = runner.invoke(main, [*args, "--queue-rate", "2"])
     assert bad.exit_code == 2 and "--queue-rate" in bad.stderr
+
+
+def test_replay_says_which_columns_it_ignores(tmp_path: Path) -> None:
+    source = (ROOT / "examples" / "cases.csv").read_text("utf-8").splitlines()
+    lines = [source[0] + ",closed_at,engineer"] + [line + ",2026-10-20T10:00,e7"
+                                                   for line in source[1:]]  # fmt: skip
+    (tmp_path / "with-more.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    result = simulate(RULES / "default.policy", db=tmp_path / "p.db",
+                      replay=tmp_path / "with-more.csv")  # fmt: skip
+    assert result.ignored_columns == ("closed_at", "engineer")
+    plain = simulate(RULES / "default.policy", db=tmp_path / "q.db",
+                     replay=ROOT / "examples" / "cases.csv")  # fmt: skip
+    assert plain.ignored_columns == ()
+    runner = CliRunner()
+    done = runner.invoke(main, ["simulate", "--policy", str(RULES / "default.policy"), "--replay",
+                                str(tmp_path / "with-more.csv"), "--db", str(tmp_path / "c.db")],
+                         env={"COLUMNS": "200"})  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "it ignored the columns closed_at, engineer" in done.stdout

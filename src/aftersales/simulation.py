@@ -141,6 +141,7 @@ class SimulationResult:
     backlog: tuple[tuple[date, int], ...]  # open cases at the end of each day
     outcomes: dict[str, int]  # rejections, late arrivals, notices, holds, cancellations
     arrivals: tuple[Arrival, ...] = attrs.field(repr=False, default=())
+    ignored_columns: tuple[str, ...] = ()  # of a --replay file: what the simulation did not use
 
 
 @dataclass(order=True)
@@ -201,6 +202,15 @@ def generate_arrivals(
                 )
     arrivals.sort(key=lambda a: a.at)
     return arrivals
+
+
+def ignored_columns(path: str | Path) -> tuple[str, ...]:
+    """The columns of a ``--replay`` file the simulation does not read: it keeps each case's
+    report and simulates everything after it (a timeline of real events is for ``aftersales
+    replay``)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return tuple(c for c in header if c not in CSV_COLUMNS)
 
 
 def read_arrivals(path: str | Path, policy: Policy, rng: random.Random) -> list[Arrival]:
@@ -720,9 +730,12 @@ def simulate(
         seed=seed, progress=progress, rates=rates,
     )  # fmt: skip
     try:
-        return run.run()
+        result = run.run()
     finally:
         run.desk.close()
+    if replay is not None:
+        result = attrs.evolve(result, ignored_columns=ignored_columns(replay))
+    return result
 
 
 __all__ = [

@@ -20,6 +20,7 @@ from aftersales.cli.history_commands import import_command
 from aftersales.cli.notifications_commands import notifications
 from aftersales.cli.parts_commands import parts
 from aftersales.cli.policy_commands import policy
+from aftersales.cli.replay_command import replay_command
 from aftersales.cli.safety_commands import safety
 from aftersales.cli.simulate_command import simulate_command
 from aftersales.cli.sla_commands import sla
@@ -82,6 +83,7 @@ main.add_command(training)
 main.add_command(safety)
 main.add_command(notifications)
 main.add_command(import_command)
+main.add_command(replay_command)
 
 
 def plugin_commands(group: click.Group, pm: pluggy.PluginManager | None = None) -> list[str]:

@@ -194,3 +194,9 @@ def simulate_command(
                 arrivals=list(result.arrivals), **options,  # type: ignore[arg-type]
             )  # fmt: skip
     print_result(result, other)
+    if result.ignored_columns:
+        console().print(
+            f"--replay used each case's report and simulated the rest; it ignored the columns "
+            f"{', '.join(result.ignored_columns)} (to judge what really happened, use "
+            "aftersales replay)", soft_wrap=True,
+        )  # fmt: skip

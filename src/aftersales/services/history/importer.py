@@ -20,7 +20,7 @@ import gzip
 import lzma
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -110,6 +110,34 @@ def write_rejects(rejects: Iterable[Reject], path: str | Path) -> int:
     return len(listed)
 
 
+def group_cases(
+    rows: Iterable[TimelineRow | Skipped], result: ImportResult
+) -> dict[str, list[TimelineRow]]:
+    """Rows by case, in the order cases first appear, each case's in time order with its
+    report first; unreadable rows go to ``result``'s rejects, ignored ones to its counts."""
+    by_case: dict[str, list[TimelineRow]] = {}
+    last_line = None
+    for row in rows:
+        if row.line != last_line:  # a mapping may make several actions of one row
+            result.rows += 1
+            last_line = row.line
+        if isinstance(row, Skipped):
+            if row.ignored:
+                result.ignored[row.reason] += 1
+            else:
+                result.rejects.append(Reject(row.line, "", row.reason, "reading", row.row))
+            continue
+        by_case.setdefault(row.case, []).append(row)
+    for case_rows in by_case.values():
+        case_rows.sort(key=lambda r: (r.at, r.line))
+        # the report opens the case: what is stamped before it is moved up to it
+        first = next((r for r in case_rows if r.action == "report"), None)
+        if first is not None and first is not case_rows[0]:
+            case_rows.remove(first)
+            case_rows.insert(0, first)
+    return by_case
+
+
 def _slug(name: str) -> str:
     return re.sub(r"\W+", "-", name.strip().lower()).strip("-") or "x"
 
@@ -170,19 +198,7 @@ class HistoryService:
         the system, so keys of two systems do not collide. ``progress(done, total)`` is
         called after each case."""
         result = ImportResult()
-        by_case: dict[str, list[TimelineRow]] = {}
-        last_line = None
-        for row in rows:
-            if row.line != last_line:  # a mapping may make several actions of one row
-                result.rows += 1
-                last_line = row.line
-            if isinstance(row, Skipped):
-                if row.ignored:
-                    result.ignored[row.reason] += 1
-                else:
-                    result.rejects.append(Reject(row.line, "", row.reason, "reading", row.row))
-                continue
-            by_case.setdefault(row.case, []).append(row)
+        by_case = group_cases(rows, result)
         self._agent()
         scratch = None
         for n, (key, case_rows) in enumerate(by_case.items()):
@@ -191,33 +207,32 @@ class HistoryService:
             else:
                 if scratch is None or n % batch == 0:
                     scratch = _Scratch(self, self._scratch_desk())
-                case_rows.sort(key=lambda r: (r.at, r.line))
-                # the report opens the case: what is stamped before it is moved up to it
-                first = next((r for r in case_rows if r.action == "report"), None)
-                if first is not None and first is not case_rows[0]:
-                    case_rows.remove(first)
-                    case_rows.insert(0, first)
                 self._import_case(scratch, key, case_rows, source, result)
             if progress is not None:
                 progress(n + 1, len(by_case))
         return result
+
+    def build(
+        self, rows: Iterable[TimelineRow | Skipped], result: ImportResult, batch: int = 500
+    ) -> Iterator[tuple[str, Case, Any]]:
+        """Each case of ``rows`` built on a scratch desk, with that desk (to read its
+        clocks): what ``import_rows`` stores and ``replay`` judges. Scratch desks are dropped
+        every ``batch`` cases, so memory does not grow with the cases."""
+        self._agent()
+        scratch = None
+        for n, (key, case_rows) in enumerate(group_cases(rows, result).items()):
+            if scratch is None or n % batch == 0:
+                scratch = _Scratch(self, self._scratch_desk())
+            case = self._build(scratch, key, case_rows, result)
+            if case is not None:
+                yield key, case, scratch.desk
 
     # -- one case -------------------------------------------------------------------------------
     def _import_case(
         self, scratch: _Scratch, key: str, rows: list[TimelineRow], source: str,
         result: ImportResult,
     ) -> None:  # fmt: skip
-        case: Case | None = None
-        for row in rows:
-            try:
-                case = scratch.apply(case, key, row, result)
-            except AftersalesError as exc:
-                action = row.action
-                result.rejects.append(
-                    Reject(row.line, key, str(exc), f"{type(exc).__name__} in {action}", row.source)
-                )
-                if case is not None:
-                    case = scratch.desk.cases.get(case.id)
+        case = self._build(scratch, key, rows, result)
         if case is None:
             return
         events = scratch.desk.cases.history(case.id)
@@ -230,6 +245,23 @@ class HistoryService:
 
         self._cases.adopt(events, also=mark)
         result.cases += 1
+
+    def _build(
+        self, scratch: _Scratch, key: str, rows: list[TimelineRow], result: ImportResult
+    ) -> Case | None:
+        """The case ``rows`` make on the scratch desk (None if no row could open it)."""
+        case: Case | None = None
+        for row in rows:
+            try:
+                case = scratch.apply(case, key, row, result)
+            except AftersalesError as exc:
+                action = row.action
+                result.rejects.append(
+                    Reject(row.line, key, str(exc), f"{type(exc).__name__} in {action}", row.source)
+                )
+                if case is not None:
+                    case = scratch.desk.cases.get(case.id)
+        return case
 
     # -- people ---------------------------------------------------------------------------------
     def team(self, name: str) -> tuple[Staff, ...]:
