@@ -123,10 +123,11 @@ class StaffDirectory:
         email, phone, team = _contact(id, email=email, phone=phone, team=team)
         when = self._basis.at(at)
         staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level, team=team)
-        self._teams = None
         self._members.create(
             staff, "staff_added", id, when, to_dict(attrs.evolve(staff, version=0))
         )
+        if self._teams is not None and team is not None:  # a new member joins a team as read
+            self._teams[team] = (*self._teams.get(team, ()), staff)
         return staff
 
     def get(self, id: str) -> Staff:
