@@ -1,7 +1,7 @@
 """The layers, read from the source: ``core`` <- ``policy`` <- ``ports`` <- ``plugins`` /
-``services`` <- ``simulation`` / ``replay`` / ``testing`` <- ``cli``. Every import is counted, the ones
-under ``TYPE_CHECKING`` and inside functions included: a type hint that points up a layer is
-the first step of a cycle. The docs/architecture.md page draws the same picture."""
+``services`` <- ``simulation`` / ``replay`` / ``testing`` <- ``cli``. Every import is counted,
+the ones under ``TYPE_CHECKING`` and inside functions included: a type hint that points up a
+layer is the first step of a cycle. The docs/architecture.md page draws the same picture."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,16 @@ def test_import_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_errors_stay_aftersales_errors() -> None:
     assert issubclass(ValidationError, AftersalesError)
+
+
+def test_the_tick_does_not_announce_an_imported_history(tmp_path: Path) -> None:
+    with ServiceDesk(TRUCKS, f"sqlite:///{tmp_path / 'h.db'}") as desk:
+        desk.history.import_file(SAMPLE)
+        queued = desk.cases.get(desk.history.imported("T-1003") or "")
+        month = queued.updated_at + timedelta(days=30)
+        assert any(c.state == "breached" for c in desk.sla.clocks(queued, month))
+        assert desk.sla.tick(month) == []
+        desk.cases.confirm(queued.id, by=queued.engineer or "", at=queued.updated_at
+                           + timedelta(days=30))  # fmt: skip
+        later = desk.sla.tick(queued.updated_at + timedelta(days=31))
+        assert later  # touched again: watched again

@@ -1020,8 +1020,10 @@ class CaseService(CaseBook):
     def adopt(self, events: Sequence[CaseEvent], also: Callable[[Any], None] | None = None) -> Case:
         """Store a case whose events were recorded elsewhere (an imported history, built and
         checked on a scratch desk), in one transaction: it gets this desk's next number for
-        its year, its index row, and no notifications. ``also`` writes more in the same
-        transaction (the import's marker). The events must fold: the fold is the check."""
+        its year and its index row; it sends no notifications, and the SLA tick leaves it
+        alone until its next action (so it does not announce a history's old breaches).
+        ``also`` writes more in the same transaction (the import's marker). The events must
+        fold: the fold is the check."""
         first = events[0]
         year = first.data["number"].split("-")[1]
         with self._basis.storage.transaction() as tx:
@@ -1034,7 +1036,9 @@ class CaseService(CaseBook):
             for event in renumbered[1:]:
                 case = apply(case, event)
             stored = [event_record(e.version, e.type, e.by, e.at, e.data) for e in renumbered]
-            tx.append(KIND, case.id, 0, stored, to_dict(case), _index(case, events[-1].at))
+            # not watched by the tick until its next action: a history's breaches are old news
+            index = attrs.evolve(_index(case, events[-1].at), next_alert_at=None)
+            tx.append(KIND, case.id, 0, stored, to_dict(case), index)
             if also is not None:
                 also(tx)
         self._cache.remember(case)
