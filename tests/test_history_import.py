@@ -238,3 +238,24 @@ def test_the_tick_does_not_announce_an_imported_history(tmp_path: Path) -> None:
                            + timedelta(days=30))  # fmt: skip
         later = desk.sla.tick(queued.updated_at + timedelta(days=31))
         assert later  # touched again: watched again
+
+
+def test_imported_repeat_faults_are_not_linked_to_other_imported_cases() -> None:
+    """A scratch desk holds one batch of the history, not all of it: linking there would
+    point at a case the store does not have, or miss one in another batch."""
+    text = (
+        "case,time,action,actor,customer,serial,fault_code,severity\n"
+        "R1,2026-11-02T08:00,report,cs,Kaufland,LT25-1,HYD,major\n"
+        "R1,2026-11-02T08:10,resolve,cs,,,,\n"
+        "R1,2026-11-02T08:20,accept,cs,,,,\n"
+        "R2,2026-11-09T08:00,report,cs,Kaufland,LT25-1,HYD,major\n"
+    )
+    with ServiceDesk(TRUCKS, "memory://") as desk:
+        import io
+
+        from aftersales.services.history import read_timeline
+
+        rows = read_timeline(csv.DictReader(io.StringIO(text)), desk.policy.tz)
+        result = desk.history.import_rows(rows)
+        assert result.cases == 2 and result.rejects == []
+        assert all(c.rework_of is None and c.chargeable for c in desk.cases.find())

@@ -170,6 +170,9 @@ class CaseService(CaseBook):
         self._notifications = notifications
         self._parts = parts
         self._training = training
+        # a scratch desk building imported cases links no warranty rework: its store holds
+        # only the cases of one batch, not the history
+        self.links_rework = True
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -366,7 +369,7 @@ class CaseService(CaseBook):
 
     def _warranty_original(self, serial: str | None, code: str | None, at: datetime) -> Case | None:
         warranty = self._basis.policy.warranty
-        if warranty is None or not serial or not code:
+        if warranty is None or not serial or not code or not self.links_rework:
             return None
         # Only repairs accepted since this could still be covered; the exact test follows.
         oldest = at - _at_most(warranty.duration)

@@ -144,8 +144,14 @@ class ServiceDesk:
         # notifier of this desk's hears of events that happened years ago)
         self.history = HistoryService(
             basis, staff=directory, cases=self.cases,
-            scratch=lambda: ServiceDesk(self.policy, "memory://", entry_points=False),
+            scratch=self._scratch,
         )  # fmt: skip
+
+    def _scratch(self) -> ServiceDesk:
+        """A desk in memory under this desk's policy, for building imported cases."""
+        desk = ServiceDesk(self.policy, "memory://", entry_points=False)
+        desk.cases.links_rework = False
+        return desk
 
     # -- policies -------------------------------------------------------------------------
     def _check_metrics(self, policy: Policy) -> None:
