@@ -259,3 +259,41 @@ def test_imported_repeat_faults_are_not_linked_to_other_imported_cases() -> None
         result = desk.history.import_rows(rows)
         assert result.cases == 2 and result.rejects == []
         assert all(c.rework_of is None and c.chargeable for c in desk.cases.find())
+
+
+def test_hostile_and_careless_files(tmp_path: Path) -> None:
+    """A spreadsheet's byte-order mark, a satisfaction in words, a time that is no time, a
+    custom field the policy lacks, a name with control characters: each row a reject with its
+    reason; nothing else is lost, nothing crashes."""
+    text = (
+        "\ufeffcase,time,action,actor,satisfaction,appointment,custom.colour,severity\n"
+        "A,2026-11-23T08:00,report,cs,,,,major\n"
+        "A,2026-11-23T08:01,resolve,cs,,,,\n"
+        "A,2026-11-23T08:02,accept,cs,,,,\n"
+        "A,2026-11-23T08:03,follow_up,cs,five,,,\n"
+        "A,2026-11-23T08:04,follow_up,cs,4,,,\n"
+        "B,2026-11-23T09:00,report,cs,,,red,major\n"
+        "C,2026-11-23T09:00,report,cs\x07bell,,,,major\n"
+        "D,2026-11-23T09:00,report,cs,,,,major\n"
+        "D,2026-11-23T09:05,contact,cs,,tomorrow,,\n"
+    )
+    path = tmp_path / "careless.csv"
+    path.write_bytes(text.encode("utf-8"))
+    with ServiceDesk(TRUCKS, "memory://") as desk:
+        result = desk.history.import_file(path)
+        reasons = {r.line: r.reason for r in result.rejects}
+        assert "invalid literal for int()" in reasons[5]
+        assert "custom field 'colour' is not declared" in reasons[7]
+        assert 8 in reasons  # the control character in the name
+        assert "not an ISO 8601 time" in reasons[10]
+        case_a = desk.cases.get(desk.history.imported("A") or "")
+        assert case_a.satisfaction == 4  # the good row after the bad one
+        latin = tmp_path / "latin1.csv"
+        latin.write_bytes("case,time,action,actor\nA,2026-11-23T08:00,report,Jürgen\n"
+                          .encode("latin-1"))  # fmt: skip
+        with pytest.raises(ValidationError, match=r"cannot read .* as CSV text"):
+            desk.history.import_file(latin)
+        binary = tmp_path / "x.csv.xz"
+        binary.write_bytes(b"not xz at all")
+        with pytest.raises(ValidationError, match="cannot read"):
+            desk.history.import_file(binary)

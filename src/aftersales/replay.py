@@ -5,11 +5,14 @@ for how cases are judged). Nothing is stored: each policy gets a desk in memory.
 from __future__ import annotations
 
 import csv
+import gzip
+import lzma
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from aftersales.core.errors import ValidationError
 from aftersales.policy import Policy
 from aftersales.services.desk import ServiceDesk
 from aftersales.services.history import HistoryMapping, open_text, read_timeline
@@ -53,9 +56,12 @@ def replay(
     desks = [ServiceDesk(p, "memory://", entry_points=False)
              for p in (policy, compare_with) if p is not None]  # fmt: skip
     zone = desks[0].policy.tz
-    with open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        rows = list(mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone))
+    try:
+        with open_text(path) as handle:
+            reader = csv.DictReader(handle)
+            rows = list(mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone))
+    except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, csv.Error) as exc:
+        raise ValidationError(f"cannot read {path} as CSV text (UTF-8): {exc}") from None
     judged = [judge(d.history, rows, d.policy, now) for d in desks]
     for desk in desks:
         desk.close()

@@ -88,11 +88,12 @@ def open_text(path: str | Path) -> AbstractContextManager[IO[str]]:
     file = Path(path)
     if not file.is_file():
         raise ValidationError(f"no file {str(file)!r} to import")
+    # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark
     if file.suffix == ".xz":
-        return lzma.open(file, "rt", encoding="utf-8", newline="")
+        return lzma.open(file, "rt", encoding="utf-8-sig", newline="")
     if file.suffix == ".gz":
-        return gzip.open(file, "rt", encoding="utf-8", newline="")
-    return open(file, encoding="utf-8", newline="")
+        return gzip.open(file, "rt", encoding="utf-8-sig", newline="")
+    return open(file, encoding="utf-8-sig", newline="")
 
 
 def write_rejects(rejects: Iterable[Reject], path: str | Path) -> int:
@@ -180,11 +181,15 @@ class HistoryService:
             mapping = HistoryMapping.load(mapping)
         if source is None:
             source = Path(mapping.name).stem if mapping is not None else "history"
-        with open_text(path) as handle:
-            reader = csv.DictReader(handle)
-            zone = self._basis.policy.tz
-            rows = mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone)
-            return self.import_rows(rows, source=source, progress=progress)
+        try:  # read whole first: the rows are grouped by case anyway
+            with open_text(path) as handle:
+                reader = csv.DictReader(handle)
+                zone = self._basis.policy.tz
+                read = mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone)
+                rows = list(read)
+        except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, csv.Error) as exc:
+            raise ValidationError(f"cannot read {path} as CSV text (UTF-8): {exc}") from None
+        return self.import_rows(rows, source=source, progress=progress)
 
     def import_rows(
         self,
@@ -254,7 +259,7 @@ class HistoryService:
         for row in rows:
             try:
                 case = scratch.apply(case, key, row, result)
-            except AftersalesError as exc:
+            except (AftersalesError, ValueError) as exc:  # ValueError: a field that is no number
                 action = row.action
                 result.rejects.append(
                     Reject(row.line, key, str(exc), f"{type(exc).__name__} in {action}", row.source)
