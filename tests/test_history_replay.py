@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from aftersales import ServiceDesk
 from aftersales.cli import main
 from aftersales.replay import replay, write_diff
-from aftersales.services.history.export import timeline_rows
 from aftersales.simulation import Rates, simulate
 
 VOLVO_SAMPLE = ROOT / "tests" / "data" / "bpic2013-volvo-sample.csv.xz"
@@ -27,13 +26,7 @@ _OPEN = ("pending", "running", "at_risk")
 
 
 def export(desk: ServiceDesk, path: Path) -> None:
-    rows = [row for case in desk.cases.find()
-            for row in timeline_rows(case.number, desk.cases.history(case.id))]  # fmt: skip
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    assert desk.history.export(path) > desk.cases.find()[0].version
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -110,3 +103,28 @@ def test_write_diff_lists_clocks_only_one_policy_sets(tmp_path: Path) -> None:
                           for c in only_a)  # fmt: skip
     assert write_diff(result, tmp_path / "d.csv") == len(result.changes)
     assert "no clock" in (tmp_path / "d.csv").read_text("utf-8")
+
+
+def test_a_desks_own_year_under_a_new_policy(tmp_path: Path) -> None:
+    """Export from the command line, replay under the policy in force and under a new one."""
+    simulate(RULES / "lift-trucks.policy", db=tmp_path / "desk.db", days=3, seed=9,
+             rates=Rates(remote=0.3, queued=0.3, reopened=0.1, unanswered=0.3))  # fmt: skip
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "lift-trucks.policy"}"\nstorage = "sqlite:///desk.db"\n', "utf-8"
+    )
+    runner = CliRunner()
+    config = ["--config", str(tmp_path / "aftersales.toml")]
+    done = runner.invoke(main, [*config, "export", str(tmp_path / "year.csv")])
+    assert done.exit_code == 0, done.output
+    assert "rows written to" in done.stdout
+    judged = replay(tmp_path / "year.csv", RULES / "lift-trucks.policy",
+                    compare_with=RULES / "default.policy")  # fmt: skip
+    assert judged.a.result.rejects == []
+    assert judged.b is not None and judged.b.result.rejects  # default allows no phone fixes
+    assert judged.b.cases.keys() == judged.a.cases.keys()  # the same cases, judged twice
+    later = runner.invoke(main, [*config, "export", str(tmp_path / "later.csv"), "--since",
+                                 "2026-11-04T00:00"])  # fmt: skip
+    assert later.exit_code == 0, later.output
+    assert replay(tmp_path / "later.csv", RULES / "lift-trucks.policy").a.cases.keys() < (
+        judged.a.cases.keys()
+    )

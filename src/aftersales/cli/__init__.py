@@ -16,7 +16,7 @@ from aftersales.cli.appraise_commands import appraise
 from aftersales.cli.case_commands import case, plugins_command
 from aftersales.cli.common import errors
 from aftersales.cli.expenses_commands import expenses
-from aftersales.cli.history_commands import import_command
+from aftersales.cli.history_commands import export_command, import_command
 from aftersales.cli.notifications_commands import notifications
 from aftersales.cli.parts_commands import parts
 from aftersales.cli.policy_commands import policy
@@ -83,6 +83,7 @@ main.add_command(training)
 main.add_command(safety)
 main.add_command(notifications)
 main.add_command(import_command)
+main.add_command(export_command)
 main.add_command(replay_command)
 
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from aftersales.cli.common import console
-from aftersales.cli.context import open_desk
+from aftersales.cli.context import local_time, open_desk
 from aftersales.cli.output import JSON_OPTION
 from aftersales.cli.simulate_command import _progress
 from aftersales.services.history import write_rejects
@@ -64,3 +64,16 @@ def import_command(
             out.print(f"{label.replace('_', ' ')}: {listed}", soft_wrap=True)
     if rejects_path:
         out.print(f"rejects written to {rejects_path}")
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--since", default=None, help="First report time (ISO; default: the first case).")
+@click.option("--until", default=None, help="End of the period, exclusive (ISO).")
+def export_command(file: str, since: str | None, until: str | None) -> None:
+    """Write the store's cases as a timeline CSV (one row per event): what ``aftersales
+    replay`` judges under another policy, and what ``aftersales import`` reads."""
+    with open_desk() as desk:
+        rows = desk.history.export(file, since=local_time(desk, since),
+                                   until=local_time(desk, until))  # fmt: skip
+    console().print(f"{rows} rows written to {file}")

@@ -36,8 +36,15 @@ from aftersales.core.workflow import REMOTE_FROM
 from aftersales.ports.storage import event_record
 from aftersales.services.basis import Basis
 from aftersales.services.cases import CaseService
+from aftersales.services.history.export import timeline_rows
 from aftersales.services.history.mapping import HistoryMapping
-from aftersales.services.history.timeline import Skipped, TimelineRow, parse_time, read_timeline
+from aftersales.services.history.timeline import (
+    COLUMNS,
+    Skipped,
+    TimelineRow,
+    parse_time,
+    read_timeline,
+)
 from aftersales.services.staff import StaffDirectory
 
 MARKER = "history"  # the kind of the markers that say a key was imported
@@ -164,6 +171,28 @@ class HistoryService:
         """The id of the case imported under ``key`` from ``source``, if it was."""
         record = self._basis.storage.get(MARKER, f"{source}:{key}")
         return None if record is None else str(record.data["case_id"])
+
+    def export(
+        self,
+        path: str | Path,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Write the cases reported in ``[since, until)`` (default: all) as a timeline CSV,
+        one row per event, keyed by case number: what ``import`` and ``replay`` read, so a
+        desk's own history can be judged under another policy. Returns the rows written."""
+        rows = 0
+        cases = self._cases.find(since=since, until=until)
+        custom = sorted({f"custom.{name}" for case in cases for name in case.custom})
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, [*COLUMNS, *custom], extrasaction="ignore")
+            writer.writeheader()
+            for case in cases:
+                for row in timeline_rows(case.number, self._cases.history(case.id)):
+                    writer.writerow(row)
+                    rows += 1
+        return rows
 
     def import_file(
         self,
