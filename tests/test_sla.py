@@ -758,3 +758,21 @@ def test_clocks_that_end_early_match_the_oracle(
         got = "running" if full[milestone] == "at_risk" else full[milestone]
         assert got == expected, (milestone, events, now)
         assert light[milestone] == got, (milestone, events, now)
+
+
+def test_the_report_reads_week_by_week_and_counts_each_case_once() -> None:
+    """The report tallies a week of report time at a time: a case on a week's boundary is
+    counted once, and the worst overruns keep the order of reading among equals."""
+    desk = make_desk("default.policy")
+    since = t("2026-11-02T00:00+08:00")
+    moments = [since, since + timedelta(days=7), since + timedelta(days=7, seconds=-1),
+               since + timedelta(days=14), since + timedelta(days=20, hours=9)]  # fmt: skip
+    cases = [desk.cases.report(**GENERAL, by="cs1", at=m) for m in moments]
+    report = desk.sla.report(since, since + timedelta(days=21), "milestone",
+                             now=since + timedelta(days=30))  # fmt: skip
+    assert report.total.clocks == len(cases) * len(desk.sla.clocks(cases[0], since))
+    response = {g.group: g for g in report.groups}["response"]
+    assert response.clocks == 5 and response.breached == 5
+    worst = [n for n, _, _ in report.total.worst]
+    by_report = [c.number for c in sorted(cases, key=lambda c: c.reported_at)]
+    assert worst == by_report  # the longest overdue first: the earliest reported

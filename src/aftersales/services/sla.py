@@ -10,9 +10,12 @@ that decides it, so two desks ticking one store, or a desk restarted, send it on
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -247,9 +250,12 @@ class SlaService(Clocks):
         when = self._basis.at(now) if now is not None else end
         if end <= start:
             raise ValidationError("until must be later than since")
-        rows: list[tuple[str, Case, Clock]] = []
         teams = {s.id: s.team for s in self._staff.list(active=None)} if group_by == "team" else {}
-        for case in self._cases.find(since=start, until=end):
+        groups: dict[str, _Tally] = {}
+        total = _Tally()
+        # a slice of report time at a time, tallied as read: memory holds a slice's cases,
+        # not the period's (issue 16: a month of a million stored cases)
+        for case in self._cases_reported(start, end):
             if case.status == "cancelled":
                 continue
             for c in self.clocks(case, when):
@@ -262,58 +268,75 @@ class SlaService(Clocks):
                     or "(no team)",
                     "customer": case.customer.name,
                 }[group_by]
-                rows.append((key, case, c))
-        groups: dict[str, list[tuple[Case, Clock]]] = {}
-        for key, case, c in rows:
-            groups.setdefault(key, []).append((case, c))
+                taken = self._taken(case, c)
+                groups.setdefault(key, _Tally()).add(case.number, c, taken)
+                total.add(case.number, c, taken)
         order = list(MILESTONES) if group_by == "milestone" else sorted(groups)
-        reports = tuple(self._group(key, groups[key], when) for key in order if key in groups)
-        total = self._group("all", [(case, c) for _, case, c in rows], when)
+        reports = tuple(groups[key].report(key) for key in order if key in groups)
         met_when = self._basis.policy.repair_met_when
-        return SlaReport(start, end, group_by, reports, total, met_when)
+        return SlaReport(start, end, group_by, reports, total.report("all"), met_when)
 
-    def _group(self, name: str, items: Iterable[tuple[Case, Clock]], now: datetime) -> GroupReport:
-        items = list(items)
-        met = [c for _, c in items if c.state == "met"]
-        breached = [(case, c) for case, c in items if c.state == "breached"]
-        excused = [c for _, c in items if c.state == "excused"]
-        inapplicable = sum(c.state == "not_applicable" for _, c in items)
-        decided = len(met) + len(breached) + len(excused)
-        taken_working: list[timedelta] = []
-        taken_clock: list[timedelta] = []
-        for case, c in items:
-            if c.met_at is None or c.starts_at is None:
-                continue
-            policy = self._basis.policy_for(case.policy_version_at(c.met_at))
-            calendar = c.target.calendar if c.target is not None else None
-            taken_clock.append(c.met_at - c.starts_at)
-            taken_working.append(policy.between(c.starts_at, c.met_at, calendar))
-        worst = sorted(
-            ((case.number, c.milestone, c.overrun) for case, c in breached if c.overrun),
-            key=lambda row: row[2],
-            reverse=True,
-        )[:5]
+    def _cases_reported(self, start: datetime, end: datetime) -> Iterator[Case]:
+        """The cases reported in ``[start, end)``, oldest first, read a week at a time."""
+        step = timedelta(days=7)
+        low = start
+        while low < end:
+            high = min(low + step, end)
+            yield from self._cases.find(since=low, until=high)
+            low = high
+
+    def _taken(self, case: Case, c: Clock) -> tuple[timedelta, timedelta] | None:
+        """How long a met clock took: working time (as its target counts it, under the
+        policy it was met under) and clock time."""
+        if c.met_at is None or c.starts_at is None:
+            return None
+        policy = self._basis.policy_for(case.policy_version_at(c.met_at))
+        calendar = c.target.calendar if c.target is not None else None
+        return policy.between(c.starts_at, c.met_at, calendar), c.met_at - c.starts_at
+
+
+class _Tally:
+    """One group's figures, added clock by clock: counts, the times taken (as seconds, in
+    arrays: eight bytes a clock), and the five worst overruns."""
+
+    def __init__(self) -> None:
+        self.states: Counter[str] = Counter()
+        self.working = array("d")
+        self.clock = array("d")
+        # a heap of the largest overruns; among equal ones the first read comes first
+        self.worst: list[tuple[timedelta, int, str, str]] = []
+        self.read = 0
+
+    def add(self, number: str, c: Clock, taken: tuple[timedelta, timedelta] | None) -> None:
+        self.read += 1
+        self.states[c.state] += 1
+        if taken is not None:
+            self.working.append(taken[0].total_seconds())
+            self.clock.append(taken[1].total_seconds())
+        if c.state == "breached" and c.overrun:
+            item = (c.overrun, -self.read, number, c.milestone)
+            if len(self.worst) < 5:
+                heapq.heappush(self.worst, item)
+            elif item > self.worst[0]:
+                heapq.heapreplace(self.worst, item)
+
+    def report(self, name: str) -> GroupReport:
+        met, breached = self.states["met"], self.states["breached"]
+        excused, inapplicable = self.states["excused"], self.states["not_applicable"]
+        decided = met + breached + excused
+        clocks = sum(self.states.values())
 
         def rate(n: int) -> float | None:
             return None if decided == 0 else n / decided
 
+        working = [timedelta(seconds=v) for v in self.working]
+        clock = [timedelta(seconds=v) for v in self.clock]
+        worst = tuple((n, m, o) for o, _, n, m in sorted(self.worst, reverse=True))
         return GroupReport(
-            name,
-            len(items),
-            len(met),
-            len(breached),
-            len(excused),
-            len(items) - decided - inapplicable,
-            rate(len(met)),
-            rate(len(breached)),
-            rate(len(excused)),
-            _median(taken_working),
-            _p90(taken_working),
-            _median(taken_clock),
-            _p90(taken_clock),
-            tuple(worst),
-            inapplicable,
-        )
+            name, clocks, met, breached, excused, clocks - decided - inapplicable,
+            rate(met), rate(breached), rate(excused), _median(working), _p90(working),
+            _median(clock), _p90(clock), worst, inapplicable,
+        )  # fmt: skip
 
 
 __all__ = ["GROUPS", "GroupReport", "Reminder", "SlaReport", "SlaService"]
