@@ -61,6 +61,7 @@ from aftersales.ports.storage import (
     Transaction,
 )
 from aftersales.services.desk import ServiceDesk
+from aftersales.services.history import HistoryMapping, ImportResult, Reject, TimelineRow
 from aftersales.services.notifications import OutboxSettings
 
 __version__ = "0.1.0"
@@ -83,7 +84,9 @@ __all__ = [
     "FollowUp",
     "FunctionRegistry",
     "Handover",
+    "HistoryMapping",
     "Hold",
+    "ImportResult",
     "Location",
     "MetricView",
     "Money",
@@ -101,6 +104,7 @@ __all__ = [
     "PriorityChange",
     "Product",
     "Record",
+    "Reject",
     "Rejection",
     "RepairReport",
     "SentNotification",
@@ -110,6 +114,7 @@ __all__ = [
     "StorageError",
     "Supplier",
     "Target",
+    "TimelineRow",
     "Transaction",
     "Unit",
     "ValidationError",

@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import gzip
 import lzma
+import multiprocessing
+import multiprocessing.context
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ import attrs
 
 from aftersales.core.errors import ValidationError
 from aftersales.policy import Policy
+from aftersales.policy.parser import load_policy, parse_policy
 from aftersales.services.desk import ServiceDesk
 from aftersales.services.history import HistoryMapping, open_text, read_timeline
 from aftersales.services.history.replay import Change, Judgement, compare, judge
@@ -53,21 +57,43 @@ def replay(
     ``mapping``) under ``policy``, and under ``compare_with`` if given."""
     if mapping is not None and not isinstance(mapping, HistoryMapping):
         mapping = HistoryMapping.load(mapping)
-    desks = [ServiceDesk(p, "memory://", entry_points=False)
-             for p in (policy, compare_with) if p is not None]  # fmt: skip
-    zone = desks[0].policy.tz
+    first = _policy(policy)
+    second = None if compare_with is None else _policy(compare_with)  # both checked first
+    zone = first.tz
     try:
         with open_text(path) as handle:
             reader = csv.DictReader(handle)
             rows = list(mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone))
     except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, csv.Error) as exc:
         raise ValidationError(f"cannot read {path} as CSV text (UTF-8): {exc}") from None
-    judged = [judge(d.history, rows, d.policy, now) for d in desks]
-    for desk in desks:
-        desk.close()
-    if len(judged) == 1:
-        return Replay(judged[0])
-    return Replay(judged[0], judged[1], tuple(compare(judged[0], judged[1])))
+    if second is None:
+        return Replay(_judge(first, rows, now))
+    # policy B in a second process while A is judged here: two cores, half the wait
+    with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+        later = pool.submit(_judge_source, second.source, second.filename, rows, now)
+        a = _judge(first, rows, now)
+        b = later.result()
+    return Replay(a, b, tuple(compare(a, b)))
+
+
+def _policy(policy: Policy | str | Path) -> Policy:
+    return policy if isinstance(policy, Policy) else load_policy(Path(policy))
+
+
+def _judge(policy: Policy, rows: list[Any], now: Any) -> Judgement:
+    with ServiceDesk(policy, "memory://", entry_points=False) as desk:
+        return judge(desk.history, rows, desk.policy, now)
+
+
+def _judge_source(text: str, filename: str, rows: list[Any], now: Any) -> Judgement:
+    """:func:`_judge` in a worker process: the policy travels as its text."""
+    return _judge(parse_policy(text, filename), rows, now)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Fork where the system has it (no re-import in the worker), spawn elsewhere."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
 def write_diff(result: Replay, path: str | Path) -> int:
