@@ -297,3 +297,14 @@ def test_hostile_and_careless_files(tmp_path: Path) -> None:
         binary.write_bytes(b"not xz at all")
         with pytest.raises(ValidationError, match="cannot read"):
             desk.history.import_file(binary)
+
+
+def test_a_file_of_the_wrong_shape_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "wrong.csv"
+    path.write_text("ticket,when,what\nA,2026-11-23T08:00,report\n", "utf-8")
+    with ServiceDesk(TRUCKS, "memory://") as desk:
+        with pytest.raises(ValidationError, match=r"no case, time, action column .*\(--mapping\)"):
+            desk.history.import_file(path)
+        with pytest.raises(ValidationError, match=r"no column 'SR Number'.* is it the export"):
+            desk.history.import_file(path, mapping="volvo-bpic2013")
+        assert desk.cases.find() == []

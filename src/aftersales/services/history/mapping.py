@@ -134,6 +134,15 @@ class HistoryMapping:
         """The timeline rows of an export's rows; a row that cannot be mapped, or that a
         rule ignores, comes back as :class:`Skipped`."""
         zone = self.zone(default_zone)
+        header = getattr(rows, "fieldnames", None)
+        if header is not None:
+            missing = [c for f, c in self.columns.items() if f in ("case", "time")
+                       and c not in header]  # fmt: skip
+            if missing:
+                raise ValidationError(
+                    f"{self.name}: the file has no column {missing[0]!r} (its columns: "
+                    f"{', '.join(header) or 'none'}); is it the export this mapping is for?"
+                )
         for line, raw in enumerate(rows, start=2):
             row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
             fields: dict[str, str] = {}

@@ -77,7 +77,17 @@ def read_timeline(
     rows: Iterable[Mapping[str, str | None]], zone: ZoneInfo
 ) -> Iterator[TimelineRow | Skipped]:
     """Timeline rows from CSV dicts (``csv.DictReader``); a row that cannot be read comes
-    back as :class:`Skipped`, for the rejects."""
+    back as :class:`Skipped`, for the rejects. A header without ``case``, ``time`` and
+    ``action`` is one ValidationError, not a reject per row."""
+    header = getattr(rows, "fieldnames", None)
+    if header is not None:
+        missing = [c for c in ("case", "time", "action") if c not in header]
+        if missing:
+            raise ValidationError(
+                f"the file has no {', '.join(missing)} column (its columns: "
+                f"{', '.join(header) or 'none'}); a timeline needs case, time and action, or "
+                "read another system's export with a mapping (--mapping)"
+            )
     for line, raw in enumerate(rows, start=2):
         row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
         unknown = [k for k in row if k not in COLUMNS and not k.startswith("custom.")]
