@@ -297,3 +297,18 @@ def test_a_repaired_case_can_be_handed_to_another_engineer(paths: ServiceDesk) -
     closed = paths.cases.close(case.id, by="cs1", at=at(212))
     with pytest.raises(WorkflowError, match="cannot reassign"):
         paths.cases.reassign(closed.id, engineer="e8", reason="x", by="cs1", at=at(213))
+
+
+def test_a_team_change_reaches_the_queue_at_once(paths: ServiceDesk, outbox: Outbox) -> None:
+    """desk.staff and desk.cases read one directory: a member moved to a team is a member
+    of its queue for the very next case (the memo of teams is shared, not copied)."""
+    first = run_to(paths, "responded")
+    paths.cases.queue(first.id, team="north", by="cs1", at=at(6))  # reads the teams
+    paths.staff.update("e8", team="west", by="m1")
+    second = run_to(paths, "responded")
+    paths.cases.queue(second.id, team="west", by="cs1", at=at(7))
+    assert outbox.of("case_queued")[-1].recipients == ("e8",)
+    paths.staff.deactivate("e8", by="m1")
+    third = run_to(paths, "responded")
+    with pytest.raises(ValidationError, match="no active member is on team 'west'"):
+        paths.cases.queue(third.id, team="west", by="cs1", at=at(8))

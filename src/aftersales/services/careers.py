@@ -38,7 +38,8 @@ class StaffService(StaffDirectory):
         appraisals: AppraisalService,
     ) -> None:
         # the same directory, not a copy: one cache, so the services below see every change
-        super().__init__(directory._basis, directory.levels, cache=directory._cache)
+        super().__init__(directory._basis, directory.levels, cache=directory._cache,
+                         teams=directory._team_index)  # fmt: skip
         self._training = training
         self._safety = safety
         self._appraisals = appraisals

@@ -74,6 +74,13 @@ def _contact(
     return out[0], out[1], out[2]
 
 
+@attrs.define
+class TeamIndex:
+    """Each team's active members as last read (None: read again when asked)."""
+
+    teams: dict[str, tuple[Staff, ...]] | None = None
+
+
 @public_api("desk.staff")
 class StaffDirectory:
     """Who is on the team, with which roles, and who may act."""
@@ -84,13 +91,15 @@ class StaffDirectory:
         levels: tuple[str, ...],
         *,
         cache: SnapshotCache[Staff] | None = None,
+        teams: TeamIndex | None = None,
     ) -> None:
         self._basis = basis
         self.levels = levels
         self._cache = cache or SnapshotCache(basis.storage, KIND, Staff, size=8192)
         self._members = Repository(basis.storage, KIND, Staff, "staff member")
-        # the active members of each team, read once: queueing a case asks it every time
-        self._teams: dict[str, tuple[Staff, ...]] | None = None
+        # the active members of each team, read once (queueing a case asks it every time),
+        # shared with the career view built on this directory, so a change by either is seen
+        self._team_index = teams or TeamIndex()
 
     def add(
         self,
@@ -126,8 +135,9 @@ class StaffDirectory:
         self._members.create(
             staff, "staff_added", id, when, to_dict(attrs.evolve(staff, version=0))
         )
-        if self._teams is not None and team is not None:  # a new member joins a team as read
-            self._teams[team] = (*self._teams.get(team, ()), staff)
+        known = self._team_index.teams
+        if known is not None and team is not None:  # a new member joins a team as read
+            known[team] = (*known.get(team, ()), staff)
         return staff
 
     def get(self, id: str) -> Staff:
@@ -175,7 +185,7 @@ class StaffDirectory:
         }
         if not changes:
             return staff
-        self._teams = None
+        self._team_index.teams = None
         self._members.save(staff, after, "staff_updated", by, self._basis.at(at), changes)
         return after
 
@@ -191,7 +201,7 @@ class StaffDirectory:
                 f"{id} is the last active manager; add or reactivate another manager first"
             )
         after = attrs.evolve(staff, active=False, version=staff.version + 1)
-        self._teams = None
+        self._team_index.teams = None
         self._members.save(staff, after, "staff_deactivated", actor.id, self._basis.at(at), {})
         return after
 
@@ -203,7 +213,7 @@ class StaffDirectory:
         if staff.active:
             raise ValidationError(f"staff {id} is active already")
         after = attrs.evolve(staff, active=True, version=staff.version + 1)
-        self._teams = None
+        self._team_index.teams = None
         self._members.save(staff, after, "staff_reactivated", actor.id, self._basis.at(at), {})
         return after
 
@@ -242,7 +252,7 @@ class StaffDirectory:
         rotation = Rotation(to.strip(), begin, by, finish, reason)
         rotations = tuple(sorted((*staff.rotations, rotation), key=lambda r: r.start))
         after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
-        self._teams = None
+        self._team_index.teams = None
         self._members.save(staff, after, "rotated", by, self._basis.at(at), to_dict(rotation))
         return after
 
@@ -259,7 +269,7 @@ class StaffDirectory:
         ended = attrs.evolve(current, end=finish)
         rotations = tuple(ended if r is current else r for r in staff.rotations)
         after = attrs.evolve(staff, rotations=rotations, version=staff.version + 1)
-        self._teams = None
+        self._team_index.teams = None
         self._members.save(staff, after, "rotation_ended", by, self._basis.at(at),
                     {"assignment": current.assignment, "end": finish.isoformat()})  # fmt: skip
         return after
@@ -287,18 +297,19 @@ class StaffDirectory:
         """The active members of team ``name`` (empty if it has none). Read from the store
         once and again after this desk changes a member, or when asked for a team it has not
         seen (a member another desk process just added)."""
-        if self._teams is None or name not in self._teams:
+        known = self._team_index.teams
+        if known is None or name not in known:
             teams: dict[str, builtins.list[Staff]] = {}
             for member in self.list():
                 if member.team is not None:
                     teams.setdefault(member.team, []).append(member)
-            self._teams = {team: tuple(members) for team, members in teams.items()}
-        return self._teams.get(name, ())
+            known = self._team_index.teams = {t: tuple(m) for t, m in teams.items()}
+        return known.get(name, ())
 
     def teams(self) -> builtins.list[str]:
         """The teams with an active member, by name."""
         self.team("")  # reads the directory if it was never read
-        return sorted(self._teams or {})
+        return sorted(self._team_index.teams or {})
 
     def with_role(self, *roles: str) -> builtins.list[str]:
         """Ids of the active members holding any of ``roles``."""

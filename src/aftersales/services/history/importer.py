@@ -166,6 +166,7 @@ class HistoryService:
         self._staff = staff
         self._cases = cases
         self._scratch_desk = scratch  # makes an in-memory desk under the same policy
+        self._crews: dict[str, Staff] = {}
 
     def imported(self, key: str, source: str = "history") -> str | None:
         """The id of the case imported under ``key`` from ``source``, if it was."""
@@ -298,8 +299,19 @@ class HistoryService:
         return case
 
     # -- people ---------------------------------------------------------------------------------
-    def team(self, name: str) -> tuple[Staff, ...]:
-        return self._staff.team(name)
+    def crew_member(self, team: str, at: datetime, result: ImportResult) -> Staff:
+        """A member of ``team``: one of this desk's, or a placeholder crew member when the
+        history names a team nobody is on. Remembered for the import: a history names each
+        of its hundreds of teams many times."""
+        if not self._crews:  # the directory's teams, read once for the import
+            for member in self._staff.list():
+                if member.team is not None:
+                    self._crews.setdefault(member.team, member)
+        known = self._crews.get(team)
+        if known is None:
+            known = self.member(f"{team} crew", team, at, result)
+            self._crews[team] = known
+        return known
 
     def _agent(self) -> None:
         try:
@@ -351,9 +363,7 @@ class _Scratch:
     def crew(self, team: str, at: datetime, result: ImportResult) -> None:
         """Make sure the scratch desk knows a member of ``team`` (a placeholder crew member
         when the history names a team nobody is on)."""
-        members = self.history.team(team)
-        member = members[0] if members else self.history.member(f"{team} crew", team, at, result)
-        self.staff(member)
+        self.staff(self.history.crew_member(team, at, result))
 
     # -- a row ----------------------------------------------------------------------------------
     def apply(self, case: Case | None, key: str, row: TimelineRow, result: ImportResult) -> Case:
