@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import math
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ import attrs
 from aftersales.core.boundary import public_api
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
+from aftersales.core.quantiles import median, p90
 from aftersales.core.sla import Clock, alert_times
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL
@@ -69,24 +69,6 @@ class SlaReport:
     groups: tuple[GroupReport, ...]
     total: GroupReport
     repair_met_when: str = "accepted"  # the desk's policy: what meets a repair clock
-
-
-def _median(values: Sequence[timedelta]) -> timedelta | None:
-    """The median (the mean of the middle two of an even count)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def _p90(values: Sequence[timedelta]) -> timedelta | None:
-    """The 90th percentile by the nearest-rank method: the smallest value that at least 90%
-    of the values do not exceed."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[math.ceil(0.9 * len(ordered)) - 1]
 
 
 Reminder = Callable[[datetime], list[Notification]]
@@ -334,8 +316,8 @@ class _Tally:
         worst = tuple((n, m, o) for o, _, n, m in sorted(self.worst, reverse=True))
         return GroupReport(
             name, clocks, met, breached, excused, clocks - decided - inapplicable,
-            rate(met), rate(breached), rate(excused), _median(working), _p90(working),
-            _median(clock), _p90(clock), worst, inapplicable,
+            rate(met), rate(breached), rate(excused), median(working), p90(working),
+            median(clock), p90(clock), worst, inapplicable,
         )  # fmt: skip
 
 

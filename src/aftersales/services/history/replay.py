@@ -10,13 +10,13 @@ policy and the cases are paired by their key.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import attrs
 
+from aftersales.core.quantiles import median, p90
 from aftersales.core.sla import Clock
 from aftersales.policy import Policy
 from aftersales.services.history.importer import HistoryService, ImportResult
@@ -69,15 +69,11 @@ class Tally:
 
     @property
     def median(self) -> float | None:
-        return statistics.median(self.working) if self.working else None
+        return median(self.working)
 
     @property
     def p90(self) -> float | None:
-        """Nearest rank: the smallest value at least 90% of the values do not exceed."""
-        if not self.working:
-            return None
-        ordered = sorted(self.working)
-        return ordered[max(0, -(-len(ordered) * 9 // 10) - 1)]
+        return p90(self.working)
 
 
 @attrs.define
