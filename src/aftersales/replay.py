@@ -5,8 +5,6 @@ for how cases are judged). Nothing is stored: each policy gets a desk in memory.
 from __future__ import annotations
 
 import csv
-import gzip
-import lzma
 import multiprocessing
 import multiprocessing.context
 from concurrent.futures import ProcessPoolExecutor
@@ -15,11 +13,10 @@ from typing import Any
 
 import attrs
 
-from aftersales.core.errors import ValidationError
 from aftersales.policy import Policy
 from aftersales.policy.parser import load_policy, parse_policy
 from aftersales.services.desk import ServiceDesk
-from aftersales.services.history import HistoryMapping, open_text, read_timeline
+from aftersales.services.history import HistoryMapping, as_mapping, read_history
 from aftersales.services.history.replay import Change, Judgement, compare, judge
 
 
@@ -55,17 +52,9 @@ def replay(
 ) -> Replay:
     """Judge the history in ``path`` (the timeline format, or an export read through
     ``mapping``) under ``policy``, and under ``compare_with`` if given."""
-    if mapping is not None and not isinstance(mapping, HistoryMapping):
-        mapping = HistoryMapping.load(mapping)
     first = _policy(policy)
     second = None if compare_with is None else _policy(compare_with)  # both checked first
-    zone = first.tz
-    try:
-        with open_text(path) as handle:
-            reader = csv.DictReader(handle)
-            rows = list(mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone))
-    except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, csv.Error) as exc:
-        raise ValidationError(f"cannot read {path} as CSV text (UTF-8): {exc}") from None
+    rows = read_history(path, as_mapping(mapping), first.tz)
     if second is None:
         return Replay(_judge(first, rows, now))
     # policy B in a second process while A is judged here: two cores, half the wait

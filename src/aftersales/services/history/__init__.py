@@ -7,9 +7,10 @@ from aftersales.services.history.importer import (
     ImportResult,
     Reject,
     open_text,
+    read_history,
     write_rejects,
 )
-from aftersales.services.history.mapping import SHIPPED, HistoryMapping
+from aftersales.services.history.mapping import SHIPPED, HistoryMapping, as_mapping
 from aftersales.services.history.timeline import (
     ACTIONS,
     COLUMNS,
@@ -29,7 +30,9 @@ __all__ = [
     "Reject",
     "Skipped",
     "TimelineRow",
+    "as_mapping",
     "open_text",
+    "read_history",
     "read_timeline",
     "write_rejects",
 ]

@@ -25,6 +25,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -37,7 +38,7 @@ from aftersales.ports.storage import event_record
 from aftersales.services.basis import Basis
 from aftersales.services.cases import CaseService
 from aftersales.services.history.export import timeline_rows
-from aftersales.services.history.mapping import HistoryMapping
+from aftersales.services.history.mapping import HistoryMapping, as_mapping
 from aftersales.services.history.timeline import (
     COLUMNS,
     Skipped,
@@ -101,6 +102,20 @@ def open_text(path: str | Path) -> AbstractContextManager[IO[str]]:
     if file.suffix == ".gz":
         return gzip.open(file, "rt", encoding="utf-8-sig", newline="")
     return open(file, encoding="utf-8-sig", newline="")
+
+
+def read_history(
+    path: str | Path, mapping: HistoryMapping | None, zone: ZoneInfo
+) -> list[TimelineRow | Skipped]:
+    """Every row of a history file, read whole (its rows are grouped by case anyway): the
+    timeline format, or an export through ``mapping``; naive times in ``zone`` unless the
+    mapping names one. A file that is no UTF-8 CSV (or no xz/gz) is one ValidationError."""
+    try:
+        with open_text(path) as handle:
+            reader = csv.DictReader(handle)
+            return list(mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone))
+    except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, csv.Error) as exc:
+        raise ValidationError(f"cannot read {path} as CSV text (UTF-8): {exc}") from None
 
 
 def write_rejects(rejects: Iterable[Reject], path: str | Path) -> int:
@@ -207,18 +222,10 @@ class HistoryService:
         or another system's export read through ``mapping`` (a :class:`HistoryMapping`, a
         mapping file, or a shipped mapping's name). ``source`` defaults to the mapping's
         name (or ``history``)."""
-        if mapping is not None and not isinstance(mapping, HistoryMapping):
-            mapping = HistoryMapping.load(mapping)
+        mapping = as_mapping(mapping)
         if source is None:
             source = Path(mapping.name).stem if mapping is not None else "history"
-        try:  # read whole first: the rows are grouped by case anyway
-            with open_text(path) as handle:
-                reader = csv.DictReader(handle)
-                zone = self._basis.policy.tz
-                read = mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone)
-                rows = list(read)
-        except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, csv.Error) as exc:
-            raise ValidationError(f"cannot read {path} as CSV text (UTF-8): {exc}") from None
+        rows = read_history(path, mapping, self._basis.policy.tz)
         return self.import_rows(rows, source=source, progress=progress)
 
     def import_rows(
@@ -566,5 +573,6 @@ __all__ = [
     "ImportResult",
     "Reject",
     "open_text",
+    "read_history",
     "write_rejects",
 ]

@@ -180,4 +180,12 @@ class HistoryMapping:
         return list(dict.fromkeys(c for r in self.rules for c in r.when))
 
 
-__all__ = ["SHIPPED", "HistoryMapping", "Rule"]
+def as_mapping(mapping: HistoryMapping | str | Path | None) -> HistoryMapping | None:
+    """A mapping as given: loaded from a file or a shipped name, or None (the timeline
+    format)."""
+    if mapping is None or isinstance(mapping, HistoryMapping):
+        return mapping
+    return HistoryMapping.load(mapping)
+
+
+__all__ = ["SHIPPED", "HistoryMapping", "Rule", "as_mapping"]
