@@ -138,6 +138,16 @@ def _step(
     case.command(name, help=help_text)(command)
 
 
+def _repair_options(parts_help: str) -> tuple[Callable[[Any], Any], ...]:
+    """The options of a repair report (``complete`` on site, ``resolve`` remotely)."""
+    return (
+        click.option("--actions", required=True, help="What was done."),
+        click.option("--result", required=True, help="How it tested."),
+        click.option("--cause", default=None),
+        click.option("--part", "parts", multiple=True, help=parts_help),
+    )
+
+
 def _parts(values: Sequence[str]) -> list[dict[str, Any]]:
     parts = []
     for value in values:
@@ -190,10 +200,7 @@ _step(
     "Resolve the case without a visit (where the policy says 'resolve remotely by').",
     (
         click.option("--way", required=True, type=click.Choice(REMOTE_WAYS)),
-        click.option("--actions", required=True, help="What was done."),
-        click.option("--result", required=True, help="How it tested."),
-        click.option("--cause", default=None),
-        click.option("--part", "parts", multiple=True, help="SKU or SKU:QUANTITY sent."),
+        *_repair_options("SKU or SKU:QUANTITY sent."),
     ),
     lambda d, c, parts=(), **k: d.cases.resolve(c, parts_used=_parts(parts), **k),
 )
@@ -223,12 +230,7 @@ _step(
 _step(
     "complete",
     "The repair is done and tested.",
-    (
-        click.option("--actions", required=True, help="What was done."),
-        click.option("--result", required=True, help="How it tested."),
-        click.option("--cause", default=None),
-        click.option("--part", "parts", multiple=True, help="SKU or SKU:QUANTITY used."),
-    ),
+    _repair_options("SKU or SKU:QUANTITY used."),
     lambda d, c, parts=(), **k: d.cases.complete(c, parts_used=_parts(parts), **k),
 )
 _step(

@@ -171,6 +171,11 @@ def _time(value: Any) -> datetime:
     return from_dict(datetime, value)
 
 
+def _parts_used(data: Mapping[str, Any]) -> tuple[PartUse, ...]:
+    """The parts a repair event says it used."""
+    return tuple(PartUse(p["sku"], p.get("quantity", 1)) for p in data.get("parts_used", ()))
+
+
 def _first(case: Case, name: str, at: datetime) -> dict[str, datetime]:
     milestones = dict(case.milestones)
     milestones.setdefault(name, at)
@@ -231,9 +236,8 @@ def apply(case: Case, event: CaseEvent) -> Case:
             changes["engineer"] = changes["appointment"] = None
             changes["status"] = "responded"
     elif kind == "resolved":
-        parts = tuple(PartUse(p["sku"], p.get("quantity", 1)) for p in d.get("parts_used", ()))
         changes["repair"] = RepairReport(
-            d.get("cause") or "", d["actions"], d["result"], by, at, parts, d["way"]
+            d.get("cause") or "", d["actions"], d["result"], by, at, _parts_used(d), d["way"]
         )
         milestones = _first(case, "responded", at)  # solved on the call: answered too
         milestones["repaired"] = at
@@ -253,9 +257,8 @@ def apply(case: Case, event: CaseEvent) -> Case:
     elif kind == "diagnosed":
         changes["diagnosis"] = Diagnosis(d["cause"], d["complexity"], at, by)
     elif kind == "repaired":
-        parts = tuple(PartUse(p["sku"], p.get("quantity", 1)) for p in d.get("parts_used", ()))
         cause = d.get("cause") or (case.diagnosis.cause if case.diagnosis else "")
-        changes["repair"] = RepairReport(cause, d["actions"], d["result"], by, at, parts)
+        changes["repair"] = RepairReport(cause, d["actions"], d["result"], by, at, _parts_used(d))
         changes["milestones"] = {**case.milestones, "repaired": at}
     elif kind == "accepted":
         changes["acceptance"] = Acceptance(d["signed_by"], at, by)

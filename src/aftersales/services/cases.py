@@ -540,12 +540,25 @@ class CaseService(CaseBook):
             raise ValidationError(f"unknown way {shown(way)}; use {', '.join(REMOTE_WAYS)}")
         data = self._repair_data(actions, result, cause, parts_used)
         data["way"] = way
+        return self._repair(case_id, "resolve", by, at, version, data)
+
+    def _repair(
+        self,
+        case_id: str,
+        action: str,
+        by: str,
+        at: datetime | None,
+        version: int | None,
+        data: dict[str, Any],
+    ) -> Case:
+        """A repair (on site or remote): the parts it used leave the stock in its own
+        transaction, with the reorder notices they call for."""
         when = self._basis.at(at)
         parts = data["parts_used"]
         used = self._parts.consumption(self.get(case_id), parts, by, when) if parts else None
         if used is None:
-            return self._act(case_id, "resolve", by, when, version, data)
-        return self._act(case_id, "resolve", by, when, version, data, also=used.write,
+            return self._act(case_id, action, by, when, version, data)
+        return self._act(case_id, action, by, when, version, data, also=used.write,
                          notes=used.notes)  # fmt: skip
 
     def _repair_data(
@@ -666,13 +679,7 @@ class CaseService(CaseBook):
     ) -> Case:
         """The repair is done and tested; the report goes to the customer to sign."""
         data = self._repair_data(actions, result, cause, parts_used)
-        when = self._basis.at(at)
-        parts = data["parts_used"]
-        used = self._parts.consumption(self.get(case_id), parts, by, when) if parts else None
-        if used is None:
-            return self._act(case_id, "complete", by, when, version, data)
-        return self._act(case_id, "complete", by, when, version, data, also=used.write,
-                         notes=used.notes)  # fmt: skip
+        return self._repair(case_id, "complete", by, at, version, data)
 
     def accept(
         self,
