@@ -218,7 +218,7 @@ def test_import_from_the_command_line(tmp_path: Path, monkeypatch: pytest.Monkey
     summary = json.loads(again.stdout)
     assert (summary["cases_imported"], summary["cases_already_imported"]) == (0, 3)
     missing = runner.invoke(main, ["import", "nope.csv"])
-    assert missing.exit_code == 1 and "no file 'nope.csv' to import" in missing.stderr
+    assert missing.exit_code == 1 and "no file 'nope.csv'" in missing.stderr
     unknown = runner.invoke(main, ["import", str(SAMPLE), "--mapping", "jira"])
     assert unknown.exit_code == 1 and "shipped mappings" in unknown.stderr
 

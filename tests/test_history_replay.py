@@ -48,10 +48,10 @@ def test_replay_judges_as_the_desk_that_recorded_the_history(
     history = tmp / "history.csv"
     export(desk, history)
     now = result.end
-    judged = replay(history, RULES / policy, now=now).a
+    judged = replay(history, RULES / policy, now=now, keep_cases=True).a
     assert judged.result.rejects == []
     cases = desk.cases.find()
-    assert len(judged.cases) == len(cases) == result.cases
+    assert len(judged.cases) == judged.count == len(cases) == result.cases
     for case in cases:
         recorded = {c.milestone: ("open" if c.state in _OPEN else c.state)
                     for c in desk.sla.clocks(case, now)}  # fmt: skip
@@ -61,7 +61,9 @@ def test_replay_judges_as_the_desk_that_recorded_the_history(
 
 
 def test_the_volvo_sample_under_two_policies() -> None:
-    result = replay(VOLVO_SAMPLE, VOLVO, compare_with=STRICT, mapping="volvo-bpic2013")
+    result = replay(
+        VOLVO_SAMPLE, VOLVO, compare_with=STRICT, mapping="volvo-bpic2013", keep_cases=True
+    )
     assert result.b is not None and len(result.a.cases) == len(result.b.cases) == 150
     repair_a, repair_b = result.a.by_milestone["repair"], result.b.by_milestone["repair"]
     assert repair_b.outcomes["met"] < repair_a.outcomes["met"]  # stricter targets
@@ -118,13 +120,12 @@ def test_a_desks_own_year_under_a_new_policy(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "rows written to" in done.stdout
     judged = replay(tmp_path / "year.csv", RULES / "lift-trucks.policy",
-                    compare_with=RULES / "default.policy")  # fmt: skip
+                    compare_with=RULES / "default.policy", keep_cases=True)  # fmt: skip
     assert judged.a.result.rejects == []
     assert judged.b is not None and judged.b.result.rejects  # default allows no phone fixes
     assert judged.b.cases.keys() == judged.a.cases.keys()  # the same cases, judged twice
     later = runner.invoke(main, [*config, "export", str(tmp_path / "later.csv"), "--since",
                                  "2026-11-04T00:00"])  # fmt: skip
     assert later.exit_code == 0, later.output
-    assert replay(tmp_path / "later.csv", RULES / "lift-trucks.policy").a.cases.keys() < (
-        judged.a.cases.keys()
-    )
+    later_cases = replay(tmp_path / "later.csv", RULES / "lift-trucks.policy", keep_cases=True)
+    assert later_cases.a.cases.keys() < (judged.a.cases.keys())

@@ -91,7 +91,7 @@ def replay_command(
         out: dict[str, Any] = {
             "policy_a": result.a.policy,
             "policy_b": result.b.policy if result.b else None,
-            "cases": len(result.a.cases),
+            "cases": result.a.count,
             "rejects_a": len(result.a.result.rejects),
             "rejects_b": len(result.b.result.rejects) if result.b else None,
         }
@@ -115,7 +115,7 @@ def replay_command(
         click.echo(buffer.getvalue(), nl=False)
         return
     con = console()
-    con.print(f"{len(result.a.cases)} cases judged under A = {result.a.policy}"
+    con.print(f"{result.a.count} cases judged under A = {result.a.policy}"
               + (f", B = {result.b.policy}" if result.b else ""), soft_wrap=True)  # fmt: skip
     for label, judged in (("A", result.a), ("B", result.b)):
         rejects = len(judged.result.rejects) if judged is not None else 0

@@ -134,17 +134,19 @@ _EVENT_TARGET = {s.event: s.target for s in STEPS.values() if s.target is not No
 def allowed_actions(case: Case, also: Mapping[str, tuple[str, ...]] | None = None) -> list[str]:
     """The actions the case's state allows, in lifecycle order. ``also`` adds the states a
     policy opens an action from (``callback optional``: ``close`` from ``accepted``)."""
-    held = case.on_hold
     extra = also or {}
-    return [
-        step.action
-        for step in STEPS.values()
-        if (case.status in step.sources or case.status in extra.get(step.action, ()))
+    return [step.action for step in STEPS.values() if _allows(case, step, extra)]
+
+
+def _allows(case: Case, step: Step, extra: Mapping[str, tuple[str, ...]]) -> bool:
+    held = case.on_hold
+    return (
+        (case.status in step.sources or case.status in extra.get(step.action, ()))
         and step.listed
         and (step.while_held or not held)
         and (step.action != "release" or held)
         and (step.action != "take" or case.team is not None)  # taken from a team's queue
-    ]
+    )
 
 
 def check_allowed(
@@ -152,9 +154,9 @@ def check_allowed(
 ) -> Step:
     """The step for ``action``; WorkflowError naming the state and what it allows if not."""
     step = STEPS[action]
-    allowed = allowed_actions(case, also)
-    if action in allowed or (not step.listed and case.status in step.sources):
+    if _allows(case, step, also or {}) or (not step.listed and case.status in step.sources):
         return step
+    allowed = allowed_actions(case, also)
     state = f"{case.status} (on hold)" if case.on_hold else case.status
     if action == "release" and not case.on_hold:
         problem = f"case {case.number} is not on hold"

@@ -20,6 +20,7 @@ from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import (
     ConflictError,
+    NotFound,
     PermissionDenied,
     ValidationError,
     WorkflowError,
@@ -149,6 +150,38 @@ def _index(case: Case, last: datetime) -> CaseIndex:
     )
 
 
+class _Kept:
+    """The cases of a scratch workflow (``keep_in_memory``), as objects."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.events: dict[str, list[CaseEvent]] = {}
+        self.numbers: dict[int, int] = {}
+
+    def report(
+        self, case_id: str, year: int, when: datetime, by: str, data: dict[str, Any]
+    ) -> Case:
+        self.numbers[year] = number = self.numbers.get(year, 0) + 1
+        data["number"] = f"AS-{year}-{number:06d}"
+        event = CaseEvent(case_id, 1, "reported", when, by, data)
+        return self.keep(event, start(event))
+
+    def keep(self, event: CaseEvent, case: Case) -> Case:
+        self.cases[case.id] = case
+        self.events.setdefault(case.id, []).append(event)
+        return case
+
+    def get(self, case_id: str) -> Case:
+        found = self.cases.get(case_id)
+        if found is None:
+            raise NotFound(f"no case {shown(case_id)}")
+        return found
+
+    def history(self, case_id: str) -> list[CaseEvent]:
+        self.get(case_id)
+        return list(self.events[case_id])
+
+
 @public_api("desk.cases")
 class CaseService(CaseBook):
     """The case book (every reading method of :class:`CaseBook`) and the workflow."""
@@ -173,8 +206,32 @@ class CaseService(CaseBook):
         # a scratch desk building imported cases links no warranty rework: its store holds
         # only the cases of one batch, not the history
         self.links_rework = True
+        self._kept: _Kept | None = None
+
+    def keep_in_memory(self) -> None:
+        """Make this a scratch workflow: every action is checked and folded exactly as
+        always, but the cases and their events are kept as objects in memory, not encoded,
+        stored, announced to plugins or notified. What builds a history's cases to judge or
+        import them (``desk.history``) uses; a desk's own store is left as it was."""
+        self._kept = _Kept()
+        self.links_rework = False
 
     # -- reading ------------------------------------------------------------------------------
+    def get(self, case_id: str) -> Case:
+        """The current case; NotFound if there is none with that id."""
+        return super().get(case_id) if self._kept is None else self._kept.get(case_id)
+
+    def history(self, case_id: str) -> list[CaseEvent]:
+        """Every event of the case, oldest first."""
+        return super().history(case_id) if self._kept is None else self._kept.history(case_id)
+
+    def forget(self, case_id: str) -> None:
+        """Drop a case a scratch workflow (``keep_in_memory``) has finished with: the import
+        stored it, the replay judged it. A desk that stores its cases forgets none."""
+        if self._kept is None:
+            raise WorkflowError("only a scratch workflow (keep_in_memory) forgets its cases")
+        self._kept.get(case_id)
+        del self._kept.cases[case_id], self._kept.events[case_id]
 
     def find(
         self,
@@ -306,6 +363,8 @@ class CaseService(CaseBook):
             "rework_of": None if original is None else original.id,
             "chargeable": original is None,
         }
+        if self._kept is not None:
+            return self._kept.report(case_id, year, when, by, data)
         managers = self._staff.with_role("manager") if original is not None else []
         with self._basis.storage.transaction() as tx:
             data["number"] = f"AS-{year}-{tx.next_number(f'case-{year}'):06d}"
@@ -554,7 +613,7 @@ class CaseService(CaseBook):
         """A repair (on site or remote): the parts it used leave the stock in its own
         transaction, with the reorder notices they call for."""
         when = self._basis.at(at)
-        parts = data["parts_used"]
+        parts = data["parts_used"] if self._kept is None else None  # history moves no stock
         used = self._parts.consumption(self.get(case_id), parts, by, when) if parts else None
         if used is None:
             return self._act(case_id, action, by, when, version, data)
@@ -969,6 +1028,8 @@ class CaseService(CaseBook):
             )
         event = CaseEvent(case.id, case.version + 1, step.event, when, by, data)
         after = apply(case, event)
+        if self._kept is not None:
+            return self._kept.keep(event, after)
         # the notifications go to the outbox in the event's own transaction
         items = self._notifications.stage([*self._notes(case, after, event), *notes], when)
         with self._basis.storage.transaction() as tx:

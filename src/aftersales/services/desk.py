@@ -150,7 +150,7 @@ class ServiceDesk:
     def _scratch(self) -> ServiceDesk:
         """A desk in memory under this desk's policy, for building imported cases."""
         desk = ServiceDesk(self.policy, "memory://", entry_points=False)
-        desk.cases.links_rework = False
+        desk.cases.keep_in_memory()
         return desk
 
     # -- policies -------------------------------------------------------------------------

@@ -1,16 +1,19 @@
 """Service histories from other systems: the timeline format (:mod:`.timeline`), mapping files
-that turn an export into it (:mod:`.mapping`), and the import (:mod:`.importer`)."""
+that turn an export into it (:mod:`.mapping`), reading a file case by case (:mod:`.source`),
+and the import (:mod:`.importer`)."""
 
 from aftersales.services.history.importer import (
     AGENT,
     HistoryService,
     ImportResult,
     Reject,
-    open_text,
+    group_cases,
     read_history,
+    stream_cases,
     write_rejects,
 )
 from aftersales.services.history.mapping import SHIPPED, HistoryMapping, as_mapping
+from aftersales.services.history.source import HistoryFile, open_history, open_text
 from aftersales.services.history.timeline import (
     ACTIONS,
     COLUMNS,
@@ -24,6 +27,7 @@ __all__ = [
     "AGENT",
     "COLUMNS",
     "SHIPPED",
+    "HistoryFile",
     "HistoryMapping",
     "HistoryService",
     "ImportResult",
@@ -31,8 +35,11 @@ __all__ = [
     "Skipped",
     "TimelineRow",
     "as_mapping",
+    "group_cases",
+    "open_history",
     "open_text",
     "read_history",
     "read_timeline",
+    "stream_cases",
     "write_rejects",
 ]

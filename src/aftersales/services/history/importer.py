@@ -16,15 +16,12 @@ reason. Imported cases send no notifications and are not linked as warranty rewo
 from __future__ import annotations
 
 import csv
-import gzip
-import lzma
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -39,12 +36,12 @@ from aftersales.services.basis import Basis
 from aftersales.services.cases import CaseService
 from aftersales.services.history.export import timeline_rows
 from aftersales.services.history.mapping import HistoryMapping, as_mapping
+from aftersales.services.history.source import in_order, open_history
 from aftersales.services.history.timeline import (
     COLUMNS,
     Skipped,
     TimelineRow,
     parse_time,
-    read_timeline,
 )
 from aftersales.services.staff import StaffDirectory
 
@@ -85,37 +82,32 @@ class ImportResult:
     placeholders: int = 0
     rejects: list[Reject] = attrs.Factory(list)
 
+    def merge(self, other: ImportResult) -> None:
+        """Add what another share of the same file did (rejects kept in line order)."""
+        self.rows += other.rows
+        self.cases += other.cases
+        self.resumed += other.resumed
+        self.actions.update(other.actions)
+        self.implied.update(other.implied)
+        self.ignored.update(other.ignored)
+        self.warnings.update(other.warnings)
+        self.placeholders += other.placeholders
+        self.rejects = sorted([*self.rejects, *other.rejects], key=lambda r: r.line)
+
     def rejects_by_reason(self) -> Counter[str]:
         """Rejects counted by their reason with the case's own words taken out."""
         return Counter(re.sub(r"AS-\d{4}-\d{6}|'[^']*'|\d{4}-\d\d-\d\dT[\d:+.-]+", "…", r.reason)
                        for r in self.rejects)  # fmt: skip
 
 
-def open_text(path: str | Path) -> AbstractContextManager[IO[str]]:
-    """A CSV file for reading, uncompressed or as ``.gz``/``.xz``."""
-    file = Path(path)
-    if not file.is_file():
-        raise ValidationError(f"no file {str(file)!r} to import")
-    # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark
-    if file.suffix == ".xz":
-        return lzma.open(file, "rt", encoding="utf-8-sig", newline="")
-    if file.suffix == ".gz":
-        return gzip.open(file, "rt", encoding="utf-8-sig", newline="")
-    return open(file, encoding="utf-8-sig", newline="")
-
-
 def read_history(
     path: str | Path, mapping: HistoryMapping | None, zone: ZoneInfo
 ) -> list[TimelineRow | Skipped]:
-    """Every row of a history file, read whole (its rows are grouped by case anyway): the
-    timeline format, or an export through ``mapping``; naive times in ``zone`` unless the
-    mapping names one. A file that is no UTF-8 CSV (or no xz/gz) is one ValidationError."""
-    try:
-        with open_text(path) as handle:
-            reader = csv.DictReader(handle)
-            return list(mapping.timeline(reader, zone) if mapping else read_timeline(reader, zone))
-    except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, csv.Error) as exc:
-        raise ValidationError(f"cannot read {path} as CSV text (UTF-8): {exc}") from None
+    """Every row of a history file, read whole, each case's rows together: the timeline
+    format, or an export through ``mapping``; naive times in ``zone`` unless the mapping
+    names one. For files of any size, read case by case with :func:`.open_history`."""
+    with open_history(path, mapping, zone) as file:
+        return list(file.timeline())
 
 
 def write_rejects(rejects: Iterable[Reject], path: str | Path) -> int:
@@ -133,12 +125,9 @@ def write_rejects(rejects: Iterable[Reject], path: str | Path) -> int:
     return len(listed)
 
 
-def group_cases(
-    rows: Iterable[TimelineRow | Skipped], result: ImportResult
-) -> dict[str, list[TimelineRow]]:
-    """Rows by case, in the order cases first appear, each case's in time order with its
-    report first; unreadable rows go to ``result``'s rejects, ignored ones to its counts."""
-    by_case: dict[str, list[TimelineRow]] = {}
+def _counted(rows: Iterable[TimelineRow | Skipped], result: ImportResult) -> Iterator[TimelineRow]:
+    """The rows that give an action; every source row counted in ``result``, unreadable
+    ones as rejects, ignored ones by their reason."""
     last_line = None
     for row in rows:
         if row.line != last_line:  # a mapping may make several actions of one row
@@ -150,15 +139,35 @@ def group_cases(
             else:
                 result.rejects.append(Reject(row.line, "", row.reason, "reading", row.row))
             continue
+        yield row
+
+
+def group_cases(
+    rows: Iterable[TimelineRow | Skipped], result: ImportResult
+) -> dict[str, list[TimelineRow]]:
+    """Rows by case, in the order cases first appear, each case's in time order with its
+    report first (rows of a case may be anywhere: all are held); unreadable rows go to
+    ``result``'s rejects, ignored ones to its counts."""
+    by_case: dict[str, list[TimelineRow]] = {}
+    for row in _counted(rows, result):
         by_case.setdefault(row.case, []).append(row)
-    for case_rows in by_case.values():
-        case_rows.sort(key=lambda r: (r.at, r.line))
-        # the report opens the case: what is stamped before it is moved up to it
-        first = next((r for r in case_rows if r.action == "report"), None)
-        if first is not None and first is not case_rows[0]:
-            case_rows.remove(first)
-            case_rows.insert(0, first)
-    return by_case
+    return {key: in_order(case_rows) for key, case_rows in by_case.items()}
+
+
+def stream_cases(
+    rows: Iterable[TimelineRow | Skipped], result: ImportResult
+) -> Iterator[tuple[str, list[TimelineRow]]]:
+    """:func:`group_cases` of rows whose cases come one after another (what
+    :meth:`.HistoryFile.timeline` gives): one case held at a time."""
+    current, group = "", list[TimelineRow]()
+    for row in _counted(rows, result):
+        if row.case != current:
+            if group:
+                yield current, in_order(group)
+            current, group = row.case, []
+        group.append(row)
+    if group:
+        yield current, in_order(group)
 
 
 def _slug(name: str) -> str:
@@ -182,6 +191,7 @@ class HistoryService:
         self._cases = cases
         self._scratch_desk = scratch  # makes an in-memory desk under the same policy
         self._crews: dict[str, Staff] = {}
+        self._people: dict[str, Staff] = {}  # who a name in the history is, for one run
 
     def imported(self, key: str, source: str = "history") -> str | None:
         """The id of the case imported under ``key`` from ``source``, if it was."""
@@ -221,12 +231,15 @@ class HistoryService:
         """Import a CSV file (``.csv``, ``.csv.gz`` or ``.csv.xz``): in the timeline format,
         or another system's export read through ``mapping`` (a :class:`HistoryMapping`, a
         mapping file, or a shipped mapping's name). ``source`` defaults to the mapping's
-        name (or ``history``)."""
+        name (or ``history``). Read case by case: memory does not grow with the file."""
         mapping = as_mapping(mapping)
         if source is None:
             source = Path(mapping.name).stem if mapping is not None else "history"
-        rows = read_history(path, mapping, self._basis.policy.tz)
-        return self.import_rows(rows, source=source, progress=progress)
+        result = ImportResult()
+        with open_history(path, mapping, self._basis.policy.tz) as file:
+            groups = stream_cases(file.timeline(), result)
+            self._import(groups, file.cases, source, progress, result)
+        return result
 
     def import_rows(
         self,
@@ -234,50 +247,62 @@ class HistoryService:
         *,
         source: str = "history",
         progress: Callable[[int, int], None] | None = None,
-        batch: int = 500,
     ) -> ImportResult:
-        """Import timeline rows (from :func:`read_timeline` or a mapping); ``source`` names
-        the system, so keys of two systems do not collide. ``progress(done, total)`` is
-        called after each case."""
+        """Import timeline rows (from :func:`read_timeline` or a mapping), held in memory;
+        ``source`` names the system, so keys of two systems do not collide.
+        ``progress(done, total)`` is called after each case."""
         result = ImportResult()
         by_case = group_cases(rows, result)
-        self._agent()
-        scratch = None
-        for n, (key, case_rows) in enumerate(by_case.items()):
+        self._import(by_case.items(), len(by_case), source, progress, result)
+        return result
+
+    def _import(
+        self,
+        groups: Iterable[tuple[str, list[TimelineRow]]],
+        total: int,
+        source: str,
+        progress: Callable[[int, int], None] | None,
+        result: ImportResult,
+    ) -> None:
+        builder = self.builder()
+        for n, (key, case_rows) in enumerate(groups):
             if self.imported(key, source) is not None:
                 result.resumed += 1
             else:
-                if scratch is None or n % batch == 0:
-                    scratch = _Scratch(self, self._scratch_desk())
-                self._import_case(scratch, key, case_rows, source, result)
+                self._import_case(builder, key, case_rows, source, result)
             if progress is not None:
-                progress(n + 1, len(by_case))
-        return result
+                progress(n + 1, total)
+
+    def builder(self) -> CaseBuilder:
+        """A scratch desk in memory under this desk's policy, to build a history's cases on
+        one at a time (see :class:`CaseBuilder`); the people the history names are read
+        afresh for it."""
+        self._agent()
+        return CaseBuilder(self, self._scratch_desk())
 
     def build(
-        self, rows: Iterable[TimelineRow | Skipped], result: ImportResult, batch: int = 500
+        self, groups: Iterable[tuple[str, list[TimelineRow]]], result: ImportResult
     ) -> Iterator[tuple[str, Case, Any]]:
-        """Each case of ``rows`` built on a scratch desk, with that desk (to read its
-        clocks): what ``import_rows`` stores and ``replay`` judges. Scratch desks are dropped
-        every ``batch`` cases, so memory does not grow with the cases."""
-        self._agent()
-        scratch = None
-        for n, (key, case_rows) in enumerate(group_cases(rows, result).items()):
-            if scratch is None or n % batch == 0:
-                scratch = _Scratch(self, self._scratch_desk())
-            case = self._build(scratch, key, case_rows, result)
+        """Each case of ``groups`` (``(key, rows)``, from :func:`stream_cases` or
+        :func:`group_cases`) built on a scratch desk, with that desk (to read its clocks):
+        what the import stores and ``replay`` judges. A case is dropped from the scratch
+        desk once the next is asked for, so memory does not grow with the cases."""
+        builder = self.builder()
+        for key, case_rows in groups:
+            case = builder.case(key, case_rows, result)
             if case is not None:
-                yield key, case, scratch.desk
+                yield key, case, builder.desk
+                builder.desk.cases.forget(case.id)
 
     # -- one case -------------------------------------------------------------------------------
     def _import_case(
-        self, scratch: _Scratch, key: str, rows: list[TimelineRow], source: str,
+        self, builder: CaseBuilder, key: str, rows: list[TimelineRow], source: str,
         result: ImportResult,
     ) -> None:  # fmt: skip
-        case = self._build(scratch, key, rows, result)
+        case = builder.case(key, rows, result)
         if case is None:
             return
-        events = scratch.desk.cases.history(case.id)
+        events = builder.desk.cases.history(case.id)
         marker_id = f"{source}:{key}"
 
         def mark(tx: Any) -> None:  # the marker, in the case's own transaction
@@ -286,24 +311,8 @@ class HistoryService:
             tx.append(MARKER, marker_id, 0, [stored], {**data, "id": marker_id, "version": 1})
 
         self._cases.adopt(events, also=mark)
+        builder.desk.cases.forget(case.id)
         result.cases += 1
-
-    def _build(
-        self, scratch: _Scratch, key: str, rows: list[TimelineRow], result: ImportResult
-    ) -> Case | None:
-        """The case ``rows`` make on the scratch desk (None if no row could open it)."""
-        case: Case | None = None
-        for row in rows:
-            try:
-                case = scratch.apply(case, key, row, result)
-            except (AftersalesError, ValueError) as exc:  # ValueError: a field that is no number
-                action = row.action
-                result.rejects.append(
-                    Reject(row.line, key, str(exc), f"{type(exc).__name__} in {action}", row.source)
-                )
-                if case is not None:
-                    case = scratch.desk.cases.get(case.id)
-        return case
 
     # -- people ---------------------------------------------------------------------------------
     def crew_member(self, team: str, at: datetime, result: ImportResult) -> Staff:
@@ -321,6 +330,9 @@ class HistoryService:
         return known
 
     def _agent(self) -> None:
+        """At the start of a run: the import's own agent, and the people read afresh."""
+        self._people.clear()
+        self._crews.clear()
         try:
             self._staff.get(AGENT)
         except NotFound:
@@ -332,26 +344,55 @@ class HistoryService:
     ) -> Staff:
         """The staff member a history names: a member of this desk by id, or a placeholder
         (added once, on the team the row names)."""
+        known = self._people.get(name or "")
+        if known is not None:
+            return known
         if not name:
-            return self._staff.get(AGENT)
+            known = self._staff.get(AGENT)
+        else:
+            known = self._find(name)
+            if known is None:
+                result.placeholders += 1
+                known = self._staff.add(id=f"h-{_slug(name)}", roles=["service_agent",
+                                        "engineer"], name=f"{name} (placeholder from history)",
+                                        team=team, at=at)  # fmt: skip
+        self._people[name or ""] = known
+        return known
+
+    def _find(self, name: str) -> Staff | None:
         for candidate in (name, f"h-{_slug(name)}"):
             try:
                 return self._staff.get(candidate)
             except (NotFound, ValidationError):
                 continue
-        result.placeholders += 1
-        return self._staff.add(id=f"h-{_slug(name)}", name=f"{name} (placeholder from history)",
-                               roles=["service_agent", "engineer"], team=team, at=at)  # fmt: skip
+        return None
 
 
-class _Scratch:
-    """A scratch desk in memory where cases are built before they are stored."""
+class CaseBuilder:
+    """A scratch desk in memory (``desk``) where a history's cases are built by the desk's
+    own actions, one at a time, before they are stored (the import) or judged (replay)."""
 
     def __init__(self, history: HistoryService, desk: Any) -> None:
         self.history = history
         self.desk = desk
         self.known: set[str] = set()
         self.policy = desk.policy
+
+    def case(self, key: str, rows: list[TimelineRow], result: ImportResult) -> Case | None:
+        """The case ``rows`` make (None if no row could open it); a row the desk refuses
+        is a reject in ``result``, and the case goes on from where it was."""
+        case: Case | None = None
+        for row in rows:
+            try:
+                case = self.apply(case, key, row, result)
+            except (AftersalesError, ValueError) as exc:  # ValueError: a field that is no number
+                action = row.action
+                result.rejects.append(
+                    Reject(row.line, key, str(exc), f"{type(exc).__name__} in {action}", row.source)
+                )
+                if case is not None:
+                    case = self.desk.cases.get(case.id)
+        return case
 
     def staff(self, member: Staff) -> str:
         if member.id not in self.known:
@@ -569,10 +610,12 @@ class _Scratch:
 __all__ = [
     "AGENT",
     "MARKER",
+    "CaseBuilder",
     "HistoryService",
     "ImportResult",
     "Reject",
-    "open_text",
+    "group_cases",
     "read_history",
+    "stream_cases",
     "write_rejects",
 ]

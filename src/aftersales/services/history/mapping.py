@@ -27,7 +27,7 @@ A row no rule matches is a reject ("no rule for ..."), never skipped in silence;
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -133,8 +133,17 @@ class HistoryMapping:
     ) -> Iterator[TimelineRow | Skipped]:
         """The timeline rows of an export's rows; a row that cannot be mapped, or that a
         rule ignores, comes back as :class:`Skipped`."""
+        return self.timeline_of(enumerate(rows, start=2), default_zone,
+                                getattr(rows, "fieldnames", None))  # fmt: skip
+
+    def timeline_of(
+        self,
+        numbered: Iterable[tuple[int, Mapping[str, str | None]]],
+        default_zone: ZoneInfo,
+        header: Sequence[str] | None = None,
+    ) -> Iterator[TimelineRow | Skipped]:
+        """:meth:`timeline` of rows that carry their source line: ``(line, row)``."""
         zone = self.zone(default_zone)
-        header = getattr(rows, "fieldnames", None)
         if header is not None:
             missing = [c for f, c in self.columns.items() if f in ("case", "time")
                        and c not in header]  # fmt: skip
@@ -143,7 +152,7 @@ class HistoryMapping:
                     f"{self.name}: the file has no column {missing[0]!r} (its columns: "
                     f"{', '.join(header) or 'none'}); is it the export this mapping is for?"
                 )
-        for line, raw in enumerate(rows, start=2):
+        for line, raw in numbered:
             row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
             fields: dict[str, str] = {}
             for field, column in self.columns.items():

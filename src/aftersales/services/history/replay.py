@@ -2,16 +2,18 @@
 case by case, without a database.
 
 Each case of the history is built by the desk's own actions on a scratch desk in memory under
-the policy (the same leniency as the import: :mod:`.importer`), its clocks are read at the
-end of the history, and only the outcomes are kept: the verdict of every clock, and the time
-each met milestone took. Under ``--compare`` the same history is built again under the second
-policy and the cases are paired by their key.
+the policy (the same leniency as the import: :mod:`.importer`; the workflow keeps its cases
+as objects, nothing is encoded or stored), its clocks are read at the end of the history, and
+only the outcomes are kept: the verdict of every clock, and the time each met milestone took.
+Under ``--compare`` each case is built again under the second policy right after the first,
+and the two are compared then: one case is held at a time, whatever the history's length.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import attrs
@@ -19,7 +21,7 @@ import attrs
 from aftersales.core.quantiles import median, p90
 from aftersales.core.sla import Clock
 from aftersales.policy import Policy
-from aftersales.services.history.importer import HistoryService, ImportResult
+from aftersales.services.history.importer import HistoryService, ImportResult, group_cases
 from aftersales.services.history.timeline import Skipped, TimelineRow
 
 OUTCOMES = ("met", "breached", "excused", "not_applicable", "open")
@@ -55,12 +57,17 @@ class Tally:
     """The verdicts of one group of clocks (a priority, a milestone, or all)."""
 
     outcomes: Counter[str] = attrs.Factory(Counter)
-    working: list[float] = attrs.Factory(list)  # minutes, of the met clocks
+    # minutes of the met clocks, for the exact median and 90th percentile: 8 bytes a clock
+    working: array[float] = attrs.Factory(lambda: array("d"))
 
     def add(self, clock: ClockOutcome) -> None:
         self.outcomes[clock.outcome] += 1
         if clock.working is not None:
             self.working.append(clock.working.total_seconds() / 60)
+
+    def merge(self, other: Tally) -> None:
+        self.outcomes.update(other.outcomes)
+        self.working.extend(other.working)
 
     @property
     def met_rate(self) -> float | None:
@@ -78,10 +85,13 @@ class Tally:
 
 @attrs.define
 class Judgement:
-    """A history judged under one policy."""
+    """A history judged under one policy: the tallies, and each case's outcome where they
+    are kept (``keep``: for a history small enough to hold; the tallies never need them)."""
 
     policy: str
     now: datetime | None
+    keep: bool = True
+    count: int = 0  # cases judged
     cases: dict[str, CaseOutcome] = attrs.Factory(dict)
     by_priority: dict[str, Tally] = attrs.Factory(dict)
     by_milestone: dict[str, Tally] = attrs.Factory(dict)
@@ -89,11 +99,24 @@ class Judgement:
     result: ImportResult = attrs.Factory(ImportResult)  # how the rows applied
 
     def add(self, case: CaseOutcome) -> None:
-        self.cases[case.key] = case
+        self.count += 1
+        if self.keep:
+            self.cases[case.key] = case
         for clock in case.clocks:
             self.by_priority.setdefault(clock.priority, Tally()).add(clock)
             self.by_milestone.setdefault(clock.milestone, Tally()).add(clock)
             self.total.add(clock)
+
+    def merge(self, other: Judgement) -> None:
+        """Add another share of the same history judged under the same policy."""
+        self.count += other.count
+        self.cases.update(other.cases)
+        for mine, theirs in ((self.by_priority, other.by_priority),
+                             (self.by_milestone, other.by_milestone)):  # fmt: skip
+            for name, tally in theirs.items():
+                mine.setdefault(name, Tally()).merge(tally)
+        self.total.merge(other.total)
+        self.result.merge(other.result)
 
 
 def _outcome(clock: Clock, policy: Policy) -> ClockOutcome:
@@ -107,27 +130,53 @@ def _outcome(clock: Clock, policy: Policy) -> ClockOutcome:
                         working, rule)  # fmt: skip
 
 
+class Judge:
+    """Judges a history's cases under the policy of ``history``'s desk, one at a time, and
+    tallies them in :attr:`judged`; the clocks are read at ``now`` (None: each case's
+    last moment)."""
+
+    def __init__(
+        self, history: HistoryService, policy: Policy, now: datetime | None, keep: bool = True
+    ) -> None:
+        self.policy = policy
+        self.now = now
+        self.builder = history.builder()
+        self.judged = Judgement(f"{policy.name} (version {policy.version})", now, keep)
+
+    def case(self, key: str, rows: list[TimelineRow]) -> CaseOutcome | None:
+        """The case ``rows`` make, judged and tallied (None if no row could open it)."""
+        case = self.builder.case(key, rows, self.judged.result)
+        if case is None:
+            return None
+        desk = self.builder.desk
+        at = max(self.now or case.updated_at, case.updated_at)
+        clocks = tuple(_outcome(c, self.policy) for c in desk.sla.clocks(case, at))
+        desk.cases.forget(case.id)
+        outcome = CaseOutcome(key, case.priority, case.priority_location, clocks)
+        self.judged.add(outcome)
+        return outcome
+
+
 def judge(
     history: HistoryService,
-    rows: list[TimelineRow | Skipped],
+    rows: Iterable[TimelineRow | Skipped],
     policy: Policy,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Judgement:
     """Every case of ``rows`` built under ``policy`` (the desk ``history`` belongs to) and
-    its clocks read at ``now`` (default: the last moment of the history)."""
+    its clocks read at ``now`` (default: the last moment of the history). The rows are held
+    in memory: for a file, :func:`aftersales.replay.replay` reads it case by case."""
+    listed = list(rows)
     if now is None:
-        times = [r.at for r in rows if isinstance(r, TimelineRow)]
+        times = [r.at for r in listed if isinstance(r, TimelineRow)]
         now = max(times) if times else None
-    judged = Judgement(f"{policy.name} (version {policy.version})", now)
-    for n, (key, case, desk) in enumerate(history.build(rows, judged.result)):
-        at = now or case.updated_at
-        read = desk.sla.clocks(case, max(at, case.updated_at))
-        clocks = tuple(_outcome(c, policy) for c in read)
-        judged.add(CaseOutcome(key, case.priority, case.priority_location, clocks))
+    judging = Judge(history, policy, now)
+    for n, (key, case_rows) in enumerate(group_cases(listed, judging.judged.result).items()):
+        judging.case(key, case_rows)
         if progress is not None:
             progress(n + 1)
-    return judged
+    return judging.judged
 
 
 @attrs.frozen
@@ -154,19 +203,26 @@ class Change:
         return "other"
 
 
-def compare(a: Judgement, b: Judgement) -> list[Change]:
-    """Every clock whose verdict differs, by case key and milestone."""
+def compare_case(a: CaseOutcome, b: CaseOutcome) -> list[Change]:
+    """The clocks of one case whose verdicts differ between the two policies."""
     changes = []
-    for key, case_a in a.cases.items():
-        case_b = b.cases.get(key)
-        if case_b is None:
-            continue
-        clocks_a, clocks_b = case_a.by_milestone(), case_b.by_milestone()
-        for milestone in dict.fromkeys([*clocks_a, *clocks_b]):
-            ca, cb = clocks_a.get(milestone), clocks_b.get(milestone)
-            if (ca.outcome if ca else None) != (cb.outcome if cb else None):
-                changes.append(Change(key, milestone, ca, cb, case_a.priority, case_b.priority))
+    clocks_a, clocks_b = a.by_milestone(), b.by_milestone()
+    for milestone in dict.fromkeys([*clocks_a, *clocks_b]):
+        ca, cb = clocks_a.get(milestone), clocks_b.get(milestone)
+        if (ca.outcome if ca else None) != (cb.outcome if cb else None):
+            changes.append(Change(a.key, milestone, ca, cb, a.priority, b.priority))
     return changes
+
+
+def compare(a: Judgement, b: Judgement) -> list[Change]:
+    """Every clock whose verdict differs, by case key and milestone (of the cases both
+    judgements kept)."""
+    return [
+        change
+        for key, case_a in a.cases.items()
+        if (case_b := b.cases.get(key)) is not None
+        for change in compare_case(case_a, case_b)
+    ]
 
 
 __all__ = [
@@ -174,8 +230,10 @@ __all__ = [
     "CaseOutcome",
     "Change",
     "ClockOutcome",
+    "Judge",
     "Judgement",
     "Tally",
     "compare",
+    "compare_case",
     "judge",
 ]

@@ -10,7 +10,7 @@ did it, by name or id), and the action's fields, named as the desk's keyword arg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -79,7 +79,15 @@ def read_timeline(
     """Timeline rows from CSV dicts (``csv.DictReader``); a row that cannot be read comes
     back as :class:`Skipped`, for the rejects. A header without ``case``, ``time`` and
     ``action`` is one ValidationError, not a reject per row."""
-    header = getattr(rows, "fieldnames", None)
+    return timeline_of(enumerate(rows, start=2), zone, getattr(rows, "fieldnames", None))
+
+
+def timeline_of(
+    numbered: Iterable[tuple[int, Mapping[str, str | None]]],
+    zone: ZoneInfo,
+    header: Sequence[str] | None = None,
+) -> Iterator[TimelineRow | Skipped]:
+    """:func:`read_timeline` of rows that carry their source line: ``(line, row)``."""
     if header is not None:
         missing = [c for c in ("case", "time", "action") if c not in header]
         if missing:
@@ -88,7 +96,7 @@ def read_timeline(
                 f"{', '.join(header) or 'none'}); a timeline needs case, time and action, or "
                 "read another system's export with a mapping (--mapping)"
             )
-    for line, raw in enumerate(rows, start=2):
+    for line, raw in numbered:
         row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
         unknown = [k for k in row if k not in COLUMNS and not k.startswith("custom.")]
         if unknown:
@@ -123,4 +131,5 @@ __all__ = [
     "TimelineRow",
     "parse_time",
     "read_timeline",
+    "timeline_of",
 ]
