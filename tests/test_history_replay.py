@@ -14,7 +14,7 @@ from conftest import ROOT, RULES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aftersales import ServiceDesk
+from aftersales import ServiceDesk, ValidationError
 from aftersales.cli import main
 from aftersales.replay import replay, write_diff
 from aftersales.simulation import Rates, simulate
@@ -86,10 +86,11 @@ def test_replay_from_the_command_line(tmp_path: Path) -> None:
     assert "cases whose verdicts change from A to B" in done.stdout
     rows = list(csv.DictReader((tmp_path / "diff.csv").open(encoding="utf-8")))
     assert rows and rows[0]["direction"] == "worse" and rows[0]["outcome_a"] == "met"
-    as_json = json.loads(runner.invoke(main, [*args, "--format", "json"]).stdout)
+    as_json = json.loads(runner.invoke(main, [*args, "--format", "json", "--workers", "2"]).stdout)
     assert as_json["cases"] == 150 and as_json["by_milestone"][0]["a"]["group"] == "response"
     as_csv = runner.invoke(main, [*args, "--format", "csv"]).stdout.splitlines()
     assert as_csv[0].startswith("by,policy,group,clocks,met")
+    assert runner.invoke(main, [*args, "--workers", "0"]).exit_code == 2
     bad = runner.invoke(main, [*args, "--diff", str(tmp_path / "x.csv")])
     assert bad.exit_code == 2 and "--diff needs --compare" in bad.stderr
 
@@ -99,12 +100,19 @@ def test_write_diff_lists_clocks_only_one_policy_sets(tmp_path: Path) -> None:
         "  assignment within 2 working days\n", "")  # fmt: skip
     (tmp_path / "lax.policy").write_text(lax, "utf-8")
     result = replay(VOLVO_SAMPLE, VOLVO, compare_with=tmp_path / "lax.policy",
-                    mapping="volvo-bpic2013")  # fmt: skip
+                    mapping="volvo-bpic2013", keep_cases=True)  # fmt: skip
     only_a = [c for c in result.changes if c.b is None]
     assert only_a and all(c.milestone == "assignment" and c.direction in ("worse", "other")
                           for c in only_a)  # fmt: skip
-    assert write_diff(result, tmp_path / "d.csv") == len(result.changes)
+    assert write_diff(result, tmp_path / "d.csv") == len(result.changes) == result.changed_clocks
     assert "no clock" in (tmp_path / "d.csv").read_text("utf-8")
+    # written as found, by two processes, without keeping them: the same file
+    streamed = replay(VOLVO_SAMPLE, VOLVO, compare_with=tmp_path / "lax.policy",
+                      mapping="volvo-bpic2013", workers=2, diff=tmp_path / "s.csv")  # fmt: skip
+    assert streamed.changes == () and streamed.changed_cases() == result.changed_cases()
+    assert (tmp_path / "s.csv").read_text("utf-8") == (tmp_path / "d.csv").read_text("utf-8")
+    with pytest.raises(ValidationError, match="second policy"):
+        replay(VOLVO_SAMPLE, VOLVO, mapping="volvo-bpic2013", diff=tmp_path / "x.csv")
 
 
 def test_a_desks_own_year_under_a_new_policy(tmp_path: Path) -> None:

@@ -146,3 +146,21 @@ def test_a_generated_history_replays_cleanly_either_way(tmp_path: Path) -> None:
     assert a.result.rejects == [] and a.result.rows == rows
     assert a.count == b.count > 100 and a.total.outcomes == b.total.outcomes
     assert a.cases == b.cases
+
+
+def test_a_replay_counts_every_reject_and_holds_a_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy that refuses a kind of row refuses it in every case: the replay counts them
+    all, by reason, and holds only the first few (memory stays flat)."""
+    from aftersales.services.history import replay as judging
+    from aftersales.testing.histories import write_history
+
+    monkeypatch.setattr(judging, "KEPT_REJECTS", 5)
+    write_history(tmp_path / "h.csv", 1_500, seed=4)
+    result = replay(tmp_path / "h.csv", TRUCKS, compare_with=RULES / "default.policy")
+    assert result.b is not None and result.a.result.rejected == 0
+    b = result.b.result
+    assert b.rejected > 5 == len(b.rejects)  # no phone fixes under the default policy
+    assert sum(b.rejects_by_reason().values()) == b.rejected
+    assert [r.line for r in b.rejects] == sorted(r.line for r in b.rejects)

@@ -17,7 +17,7 @@ from aftersales.cli.config import load_config
 from aftersales.cli.output import FORMAT, pct, span
 from aftersales.policy.examples import parse_local_time
 from aftersales.policy.parser import load_policy
-from aftersales.replay import Replay, replay, write_diff
+from aftersales.replay import Replay, replay
 from aftersales.services.history.replay import Tally
 
 
@@ -69,31 +69,33 @@ def _groups(result: Replay, by: str) -> list[tuple[str, Tally | None, Tally | No
     default=None,
     help="Write every clock whose verdict changes to this CSV (with --compare).",
 )
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes sharing the cases (default: one per core, large files).")  # fmt: skip
 @FORMAT
 def replay_command(
     file: str, policy_path: str | None, compare_path: str | None, mapping: str | None,
-    now: str | None, diff_path: str | None, fmt: str,
+    now: str | None, diff_path: str | None, workers: int | None, fmt: str,
 ) -> None:  # fmt: skip
     """Judge a service history under a policy, and compare a second one case by case,
     without a database: each case is built by the desk's own actions in memory and its
-    clocks read at the end of the history."""
+    clocks read at the end of the history. The file is read case by case, so its length
+    does not matter; large files are shared among the cores."""
     path = (Path(policy_path) if policy_path
             else load_config(click.get_current_context().find_root().obj).policy)  # fmt: skip
     loaded = load_policy(path)
     when = parse_local_time(loaded, now) if now else None
-    result = replay(file, loaded, compare_with=compare_path, mapping=mapping, now=when)
-    if diff_path:
-        if result.b is None:
-            raise click.UsageError("--diff needs --compare")
-        write_diff(result, diff_path)
+    if diff_path and not compare_path:
+        raise click.UsageError("--diff needs --compare")
+    result = replay(file, loaded, compare_with=compare_path, mapping=mapping, now=when,
+                    workers=workers, diff=diff_path)  # fmt: skip
     tables = {by: _groups(result, by) for by in ("milestone", "priority")}
     if fmt == "json":
         out: dict[str, Any] = {
             "policy_a": result.a.policy,
             "policy_b": result.b.policy if result.b else None,
             "cases": result.a.count,
-            "rejects_a": len(result.a.result.rejects),
-            "rejects_b": len(result.b.result.rejects) if result.b else None,
+            "rejects_a": result.a.result.rejected,
+            "rejects_b": result.b.result.rejected if result.b else None,
         }
         for by, rows in tables.items():
             out[f"by_{by}"] = [{"a": _row(n, a), "b": _row(n, b) if result.b else None}
@@ -118,10 +120,12 @@ def replay_command(
     con.print(f"{result.a.count} cases judged under A = {result.a.policy}"
               + (f", B = {result.b.policy}" if result.b else ""), soft_wrap=True)  # fmt: skip
     for label, judged in (("A", result.a), ("B", result.b)):
-        rejects = len(judged.result.rejects) if judged is not None else 0
-        if rejects:
-            con.print(f"{rejects} rows could not be applied under {label} (aftersales import "
-                      "--rejects lists them, and why)")  # fmt: skip
+        rejects = judged.result.rejected if judged is not None else 0
+        if judged is not None and rejects:
+            top = "; ".join(f"{n} x {reason}" for reason, n in
+                            judged.result.rejects_by_reason().most_common(3))  # fmt: skip
+            con.print(f"{rejects} rows could not be applied under {label}: {top} (aftersales "
+                      "import --rejects lists each, and why)", soft_wrap=True)  # fmt: skip
     for by, rows in tables.items():
         table = Table(title=f"by {by}")
         columns = ["clocks", "met", "breached", "excused", "n/a", "open", "met %",
@@ -148,7 +152,7 @@ def replay_command(
     if result.b is not None:
         counts = result.changed_cases()
         con.print(f"cases whose verdicts change from A to B: {counts['better']} better, "
-                  f"{counts['worse']} worse, {counts['mixed']} mixed "
-                  f"({len(result.changes)} clocks)")  # fmt: skip
+                  f"{counts['worse']} worse, {counts['mixed']} mixed, {counts['other']} "
+                  f"other ({result.changed_clocks} clocks)")  # fmt: skip
         if diff_path:
             con.print(f"changed clocks written to {diff_path}")

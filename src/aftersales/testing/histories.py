@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -38,9 +38,9 @@ def _case(n: int, rng: random.Random, at: datetime) -> list[dict[str, str]]:
 
     def row(action: str, actor: str, minutes: float, **fields: str) -> None:
         nonlocal at
-        at += timedelta(minutes=minutes)
-        rows.append({"case": key, "time": at.isoformat(timespec="minutes"), "action": action,
-                     "actor": actor, **fields})  # fmt: skip
+        at += timedelta(minutes=minutes)  # in UTC: local arithmetic would skip DST hours
+        local = at.astimezone(_ZONE).isoformat(timespec="minutes")
+        rows.append({"case": key, "time": local, "action": action, "actor": actor, **fields})
 
     row("report", agent, 0, customer=customer, tier=tier, model="LT-25", serial=f"S{n}",
         fault=fault, fault_code=code, severity=severity,
@@ -54,7 +54,7 @@ def _case(n: int, rng: random.Random, at: datetime) -> list[dict[str, str]]:
     row("respond", agent, rng.uniform(2, 60))
     row("assign", agent, rng.uniform(2, 120), engineer=engineer)
     row("confirm", engineer, rng.uniform(5, 120))
-    visit = at + timedelta(hours=rng.uniform(2, 60))
+    visit = (at + timedelta(hours=rng.uniform(2, 60))).astimezone(_ZONE)
     row("contact", engineer, rng.uniform(5, 60), appointment=visit.isoformat(timespec="minutes"))
     row("arrive", engineer, max((visit - at).total_seconds() / 60 + rng.uniform(-20, 90), 1))
     row("diagnose", engineer, rng.uniform(10, 90), cause="worn seal",
@@ -80,7 +80,7 @@ def write_history(
     rows written. With ``interleaved`` the rows are in time order, cases mixed."""
     rng = random.Random(seed)
     written = n = 0
-    at = _START
+    at = _START.astimezone(timezone.utc)
     pending: list[dict[str, str]] = []
     with open(path, "w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore")
@@ -88,16 +88,20 @@ def write_history(
         while written < events:
             n += 1
             at += timedelta(minutes=rng.expovariate(1 / 6))  # a report every 6 minutes
-            if at.hour >= 17:
-                at = (at + timedelta(days=1)).replace(hour=8)
+            if at.astimezone(_ZONE).hour >= 17:  # the next working morning
+                at = (
+                    (at.astimezone(_ZONE) + timedelta(days=1))
+                    .replace(hour=8)
+                    .astimezone(timezone.utc)
+                )
             rows = _case(n, rng, at)
             written += len(rows)
             if interleaved:
                 pending += rows
             else:
                 writer.writerows(rows)
-        if interleaved:
-            pending.sort(key=lambda r: r["time"])
+        if interleaved:  # by instant: the offsets change with daylight saving
+            pending.sort(key=lambda r: datetime.fromisoformat(r["time"]))
             writer.writerows(pending)
     return written
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,9 @@ _AFTER = {"confirm": ("confirmed", "contacted", "on_site", "diagnosed")}  # alre
 _TRUE = ("1", "true", "yes", "y", "x")
 
 
+_REASON_WORDS = re.compile(r"AS-\d{4}-\d{6}|'[^']*'|\d{4}-\d\d-\d\dT[\d:+.-]+")
+
+
 @attrs.define
 class Reject:
     """A row the desk refused, or could not read: where, why, and which rule said so."""
@@ -80,7 +83,17 @@ class ImportResult:
     ignored: Counter[str] = attrs.Factory(Counter)  # rows that change nothing, by reason
     warnings: Counter[str] = attrs.Factory(Counter)
     placeholders: int = 0
-    rejects: list[Reject] = attrs.Factory(list)
+    rejects: list[Reject] = attrs.Factory(list)  # every one, or the first ``keep``
+    rejected: int = 0  # all of them, kept or not
+    reasons: Counter[str] = attrs.Factory(Counter)  # by reason, the case's words taken out
+    keep: int | None = None  # how many rejects to hold (None: all; the replay holds 1,000)
+
+    def reject(self, reject: Reject) -> None:
+        """Count a reject, and hold it unless ``keep`` are held already."""
+        self.rejected += 1
+        self.reasons[_REASON_WORDS.sub("…", reject.reason)] += 1
+        if self.keep is None or len(self.rejects) < self.keep:
+            self.rejects.append(reject)
 
     def merge(self, other: ImportResult) -> None:
         """Add what another share of the same file did (rejects kept in line order)."""
@@ -92,12 +105,15 @@ class ImportResult:
         self.ignored.update(other.ignored)
         self.warnings.update(other.warnings)
         self.placeholders += other.placeholders
+        self.rejected += other.rejected
+        self.reasons.update(other.reasons)
         self.rejects = sorted([*self.rejects, *other.rejects], key=lambda r: r.line)
+        if self.keep is not None:
+            del self.rejects[self.keep :]
 
     def rejects_by_reason(self) -> Counter[str]:
         """Rejects counted by their reason with the case's own words taken out."""
-        return Counter(re.sub(r"AS-\d{4}-\d{6}|'[^']*'|\d{4}-\d\d-\d\dT[\d:+.-]+", "…", r.reason)
-                       for r in self.rejects)  # fmt: skip
+        return Counter(self.reasons)
 
 
 def read_history(
@@ -125,21 +141,24 @@ def write_rejects(rejects: Iterable[Reject], path: str | Path) -> int:
     return len(listed)
 
 
-def _counted(rows: Iterable[TimelineRow | Skipped], result: ImportResult) -> Iterator[TimelineRow]:
-    """The rows that give an action; every source row counted in ``result``, unreadable
-    ones as rejects, ignored ones by their reason."""
+def _counted(
+    rows: Iterable[TimelineRow | Skipped], results: Sequence[ImportResult]
+) -> Iterator[TimelineRow]:
+    """The rows that give an action; every source row counted in each of ``results``,
+    unreadable ones as rejects, ignored ones by their reason."""
     last_line = None
     for row in rows:
-        if row.line != last_line:  # a mapping may make several actions of one row
-            result.rows += 1
-            last_line = row.line
-        if isinstance(row, Skipped):
-            if row.ignored:
-                result.ignored[row.reason] += 1
-            else:
-                result.rejects.append(Reject(row.line, "", row.reason, "reading", row.row))
-            continue
-        yield row
+        for result in results:
+            if row.line != last_line:  # a mapping may make several actions of one row
+                result.rows += 1
+            if isinstance(row, Skipped):
+                if row.ignored:
+                    result.ignored[row.reason] += 1
+                else:
+                    result.reject(Reject(row.line, "", row.reason, "reading", row.row))
+        last_line = row.line
+        if not isinstance(row, Skipped):
+            yield row
 
 
 def group_cases(
@@ -149,18 +168,19 @@ def group_cases(
     report first (rows of a case may be anywhere: all are held); unreadable rows go to
     ``result``'s rejects, ignored ones to its counts."""
     by_case: dict[str, list[TimelineRow]] = {}
-    for row in _counted(rows, result):
+    for row in _counted(rows, [result]):
         by_case.setdefault(row.case, []).append(row)
     return {key: in_order(case_rows) for key, case_rows in by_case.items()}
 
 
 def stream_cases(
-    rows: Iterable[TimelineRow | Skipped], result: ImportResult
+    rows: Iterable[TimelineRow | Skipped], *results: ImportResult
 ) -> Iterator[tuple[str, list[TimelineRow]]]:
     """:func:`group_cases` of rows whose cases come one after another (what
-    :meth:`.HistoryFile.timeline` gives): one case held at a time."""
+    :meth:`.HistoryFile.timeline` gives): one case held at a time. The rows are counted in
+    each of ``results`` (the replay judges them under two policies)."""
     current, group = "", list[TimelineRow]()
-    for row in _counted(rows, result):
+    for row in _counted(rows, results):
         if row.case != current:
             if group:
                 yield current, in_order(group)
@@ -387,7 +407,7 @@ class CaseBuilder:
                 case = self.apply(case, key, row, result)
             except (AftersalesError, ValueError) as exc:  # ValueError: a field that is no number
                 action = row.action
-                result.rejects.append(
+                result.reject(
                     Reject(row.line, key, str(exc), f"{type(exc).__name__} in {action}", row.source)
                 )
                 if case is not None:

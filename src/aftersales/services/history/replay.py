@@ -25,6 +25,9 @@ from aftersales.services.history.importer import HistoryService, ImportResult, g
 from aftersales.services.history.timeline import Skipped, TimelineRow
 
 OUTCOMES = ("met", "breached", "excused", "not_applicable", "open")
+KEPT_REJECTS = 1_000
+"""Rejects a replay holds (it counts them all, by reason): a policy that refuses a kind of
+row refuses it in every case, and a million such rows would fill the memory."""
 _OPEN = ("pending", "running", "at_risk")
 
 
@@ -47,6 +50,7 @@ class CaseOutcome:
     priority: str
     priority_rule: str  # the rule (policy line) that decided the priority
     clocks: tuple[ClockOutcome, ...]
+    line: int = attrs.field(default=0, eq=False)  # where the case's first row is in the file
 
     def by_milestone(self) -> dict[str, ClockOutcome]:
         return {c.milestone: c for c in self.clocks}
@@ -142,6 +146,7 @@ class Judge:
         self.now = now
         self.builder = history.builder()
         self.judged = Judgement(f"{policy.name} (version {policy.version})", now, keep)
+        self.judged.result.keep = None if keep else KEPT_REJECTS
 
     def case(self, key: str, rows: list[TimelineRow]) -> CaseOutcome | None:
         """The case ``rows`` make, judged and tallied (None if no row could open it)."""
@@ -152,7 +157,8 @@ class Judge:
         at = max(self.now or case.updated_at, case.updated_at)
         clocks = tuple(_outcome(c, self.policy) for c in desk.sla.clocks(case, at))
         desk.cases.forget(case.id)
-        outcome = CaseOutcome(key, case.priority, case.priority_location, clocks)
+        first = min(r.line for r in rows)
+        outcome = CaseOutcome(key, case.priority, case.priority_location, clocks, first)
         self.judged.add(outcome)
         return outcome
 
@@ -189,6 +195,7 @@ class Change:
     b: ClockOutcome | None
     priority_a: str
     priority_b: str
+    line: int = attrs.field(default=0, eq=False)  # where the case's first row is in the file
 
     @property
     def direction(self) -> str:
@@ -210,7 +217,7 @@ def compare_case(a: CaseOutcome, b: CaseOutcome) -> list[Change]:
     for milestone in dict.fromkeys([*clocks_a, *clocks_b]):
         ca, cb = clocks_a.get(milestone), clocks_b.get(milestone)
         if (ca.outcome if ca else None) != (cb.outcome if cb else None):
-            changes.append(Change(a.key, milestone, ca, cb, a.priority, b.priority))
+            changes.append(Change(a.key, milestone, ca, cb, a.priority, b.priority, a.line))
     return changes
 
 
@@ -226,6 +233,7 @@ def compare(a: Judgement, b: Judgement) -> list[Change]:
 
 
 __all__ = [
+    "KEPT_REJECTS",
     "OUTCOMES",
     "CaseOutcome",
     "Change",
