@@ -20,6 +20,7 @@ from aftersales.ports.hookspecs import StorageRegistrar, hookimpl
 from aftersales.ports.storage import (
     CaseIndex,
     CaseQuery,
+    FactRow,
     OutboxItem,
     Record,
     SentNotification,
@@ -79,6 +80,18 @@ class MemoryStorage(Storage):
             found = [i for i in self._outbox.values() if status is None or i.status == status]
         return found if limit is None else found[:limit]
 
+    def clock_facts(self, since: str, until: str, finished_by: str) -> Iterator[FactRow]:
+        with self._lock:
+            found = [
+                FactRow(i.number, i.reported_at, i.engineer, i.team, i.customer or "", fact)
+                for i in self._index.values()
+                if since <= i.reported_at < until
+                and i.finished_at is not None
+                and i.finished_at <= finished_by
+                for fact in i.facts or ()
+            ]
+        return iter(found)
+
     def find_cases(self, query: CaseQuery) -> list[Record]:
         with self._lock:
             rows = [
@@ -122,6 +135,12 @@ def _matches(index: CaseIndex, q: CaseQuery) -> bool:
             or (index.next_alert_at is not None and index.next_alert_at <= q.alert_due)
         )
         and (q.fault_code is None or index.fault_code == q.fault_code)
+        and (
+            q.unjudged_by is None
+            or index.finished_at is None
+            or index.finished_at > q.unjudged_by
+            or index.facts is None
+        )
         and _within(index.accepted_at, q.accepted_since, q.accepted_until)
         and _within(index.followed_up_at, q.followed_up_since, q.followed_up_until)
     )
@@ -223,6 +242,9 @@ class _MemoryTransaction(Transaction):
         pending = self.events.setdefault(key, [])
         pending.extend(json.dumps(e) for e in events)
         if index is not None:
+            before = self.index.get(id) or self.store._index.get(id)
+            if index.facts is None and before is not None:  # the stored facts stay
+                index = attrs.evolve(index, facts=before.facts)
             self.index[id] = index
 
     def commit(self) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from aftersales.core.errors import AftersalesError
-from aftersales.ports.storage import OutboxItem, Record, Storage
+from aftersales.ports.storage import ClockFact, FactRow, OutboxItem, Record, Storage
 
 OUTBOX_COLUMNS = (
     "id, plugin, notification, created_at, next_try_at, attempts, status, last_error, delivered_at"
@@ -121,6 +121,18 @@ class SQLReads(Storage):
         # decoded here, not while the caller iterates: a damaged row fails this call
         return iter([Record(kind, id, version, json.loads(data))
                      for id, version, data in rows.fetchall()])  # fmt: skip
+
+    @faults_translated
+    def clock_facts(self, since: str, until: str, finished_by: str) -> Iterator[FactRow]:
+        m = self.MARK
+        rows = self._connect().execute(
+            "SELECT number, reported_at, engineer, team, customer, milestone, priority, state, "
+            "working, "
+            f"clock, overrun FROM clock_facts WHERE reported_at >= {m} AND reported_at < {m} "
+            f"AND finished_at <= {m}",
+            (since, until, finished_by),
+        )
+        return (FactRow(n, r, e, t, c, ClockFact(*fact)) for n, r, e, t, c, *fact in rows)
 
     @faults_translated
     def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:

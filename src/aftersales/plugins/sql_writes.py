@@ -93,14 +93,30 @@ class SQLWrites(Transaction, abc.ABC):
             self._execute(
                 # an upsert, not a replace: the store then touches only the indexes whose
                 # columns changed (usually just the status one)
-                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
                 "engineer = excluded.engineer, accepted_at = excluded.accepted_at, "
                 "priority = excluded.priority, next_alert_at = excluded.next_alert_at, "
-                "followed_up_at = excluded.followed_up_at, fault_code = excluded.fault_code",
+                "followed_up_at = excluded.followed_up_at, fault_code = excluded.fault_code, "
+                "finished_at = excluded.finished_at",
                 (id, index.number, index.status, index.engineer, index.reported_at,
                  index.serial, index.fault_code, index.accepted_at, index.priority,
-                 index.next_alert_at, index.followed_up_at, index.rework_of),
+                 index.next_alert_at, index.followed_up_at, index.rework_of,
+                 index.finished_at),
+            )  # fmt: skip
+            if index.facts is not None:
+                self._write_facts(id, index)
+
+    def _write_facts(self, id: str, index: CaseIndex) -> None:
+        """Replace a case's clock facts (in the transaction of the action that finished it,
+        or reopened it)."""
+        self._execute("DELETE FROM clock_facts WHERE case_id = ?", (id,))
+        if index.facts and index.finished_at is not None:
+            self._many(
+                "INSERT INTO clock_facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(id, f.milestone, index.reported_at, index.finished_at, index.number,
+                  f.priority, index.engineer, index.team, index.customer or "", f.state,
+                  f.working, f.clock, f.overrun) for f in index.facts],
             )  # fmt: skip
 
     # -- the alert ledger ----------------------------------------------------------------------

@@ -97,6 +97,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_due ON outbox (next_try_at) WHERE status = 'pending';
     CREATE INDEX outbox_by_status ON outbox (status, seq);
     """,
+    # 6: the final verdicts of finished cases' clocks, which the SLA report tallies
+    """
+    ALTER TABLE case_index ADD COLUMN finished_at TEXT;
+    CREATE INDEX case_unfinished ON case_index (reported_at, finished_at);
+    CREATE TABLE clock_facts (
+        case_id TEXT NOT NULL, milestone TEXT NOT NULL, reported_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL, number TEXT NOT NULL, priority TEXT NOT NULL,
+        engineer TEXT, team TEXT, customer TEXT NOT NULL, state TEXT NOT NULL,
+        working REAL, clock REAL, overrun REAL,
+        PRIMARY KEY (case_id, milestone)
+    );
+    CREATE INDEX clock_facts_by_reported ON clock_facts (reported_at);
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 
@@ -337,6 +350,7 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         ("i.number = ?", query.number),
         ("i.rework_of = ?", query.rework_of),
         ("i.next_alert_at <= ?", query.alert_due),
+        ("(i.finished_at IS NULL OR i.finished_at > ?)", query.unjudged_by),
     ):
         if value is not None:
             where.append(column)

@@ -31,6 +31,31 @@ class Record:
 
 
 @attrs.frozen
+class ClockFact:
+    """The final verdict of one SLA clock of a finished case: what the SLA report tallies
+    without decoding the case. Times are seconds, as floats."""
+
+    milestone: str
+    priority: str
+    state: str  # met, breached, excused, not_applicable (or pending: never started)
+    working: float | None = None  # start to met, as the target counts (met clocks)
+    clock: float | None = None  # start to met, in clock time
+    overrun: float | None = None  # past the deadline, as the target counts (breaches)
+
+
+@attrs.frozen
+class FactRow:
+    """A clock fact as :meth:`CaseSearch.clock_facts` reads it, with its case's groups."""
+
+    number: str
+    reported_at: str
+    engineer: str | None
+    team: str | None  # the team whose queue the case was in
+    customer: str
+    fact: ClockFact
+
+
+@attrs.frozen
 class CaseIndex:
     """The columns ``find_cases`` filters on, written with every case snapshot.
 
@@ -49,6 +74,12 @@ class CaseIndex:
     next_alert_at: str | None = None  # when the SLA tick should look at the case again
     followed_up_at: str | None = None
     rework_of: str | None = None  # the case this one repeats under warranty
+    finished_at: str | None = None  # closed or cancelled (None while open)
+    team: str | None = None
+    customer: str | None = None
+    # the verdicts of a finished case's clocks: None keeps what is stored; a tuple replaces
+    # it (empty: none to keep, as for a case reopened, or cancelled)
+    facts: tuple[ClockFact, ...] | None = None
 
 
 @attrs.frozen
@@ -73,6 +104,9 @@ class CaseQuery:
     limit: int | None = None
     newest_first: bool = False
     alert_due: str | None = None  # next_alert_at at or before this; ordered by it
+    # cases the clock facts do not answer at this instant: not finished by then (or never
+    # given facts, as cases finished before a store kept them)
+    unjudged_by: str | None = None
 
 
 def event_record(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:
@@ -226,6 +260,13 @@ class EventStore(abc.ABC):
 class CaseSearch(abc.ABC):
     """Reading the case index."""
 
+    def clock_facts(self, since: str, until: str, finished_by: str) -> Iterator[FactRow] | None:
+        """The clock facts of the cases reported in ``[since, until)`` and finished by
+        ``finished_by`` (UTC texts), in report order; None where the store keeps none (the
+        SLA report then reads every case). With :attr:`CaseQuery.unjudged_by` a store that
+        keeps facts finds the cases they do not cover."""
+        return None
+
     @abc.abstractmethod
     def find_cases(self, query: CaseQuery) -> list[Record]:
         """Case snapshots matching ``query``, ordered by report time then id."""
@@ -260,8 +301,10 @@ __all__ = [
     "CaseIndex",
     "CaseQuery",
     "CaseSearch",
+    "ClockFact",
     "EventStore",
     "EventWriter",
+    "FactRow",
     "OutboxItem",
     "OutboxReader",
     "OutboxWriter",

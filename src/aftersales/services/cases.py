@@ -147,6 +147,8 @@ def _index(case: Case, last: datetime) -> CaseIndex:
         next_alert_at=None if case.status in FINAL else utc_text(last),
         followed_up_at=None if case.follow_up is None else utc_text(case.follow_up.at),
         rework_of=case.rework_of,
+        team=case.team,
+        customer=case.customer.name,
     )
 
 
@@ -1033,7 +1035,7 @@ class CaseService(CaseBook):
         # the notifications go to the outbox in the event's own transaction
         items = self._notifications.stage([*self._notes(case, after, event), *notes], when)
         with self._basis.storage.transaction() as tx:
-            self._append(tx, case.version, event, after)
+            self._append(tx, case.version, event, after, case.status in FINAL)
             if also is not None:
                 also(tx)
             if items:
@@ -1084,9 +1086,21 @@ class CaseService(CaseBook):
             raise PermissionDenied(f"{staff_id} is not an engineer and cannot be assigned a case")
         return staff
 
-    def _append(self, tx: Any, expected: int, event: CaseEvent, case: Case) -> None:
+    def _append(
+        self, tx: Any, expected: int, event: CaseEvent, case: Case, was_finished: bool = False
+    ) -> None:
         stored = event_record(event.version, event.type, event.by, event.at, event.data)
-        tx.append(KIND, case.id, expected, [stored], to_dict(case), _index(case, event.at))
+        index = self._judged(case, event.at, was_finished)
+        tx.append(KIND, case.id, expected, [stored], to_dict(case), index)
+
+    def _judged(self, case: Case, last: datetime, was_finished: bool) -> CaseIndex:
+        """The case's index row, with its clocks' final verdicts once it is finished (the
+        SLA report reads those instead of the case), and none once it is reopened."""
+        index = _index(case, last)
+        if case.status in FINAL:
+            return attrs.evolve(index, finished_at=utc_text(case.updated_at),
+                                facts=self._clocks.facts(case))  # fmt: skip
+        return attrs.evolve(index, facts=()) if was_finished else index
 
     def adopt(self, events: Sequence[CaseEvent], also: Callable[[Any], None] | None = None) -> Case:
         """Store a case whose events were recorded elsewhere (an imported history, built and
@@ -1108,7 +1122,7 @@ class CaseService(CaseBook):
                 case = apply(case, event)
             stored = [event_record(e.version, e.type, e.by, e.at, e.data) for e in renumbered]
             # not watched by the tick until its next action: a history's breaches are old news
-            index = attrs.evolve(_index(case, events[-1].at), next_alert_at=None)
+            index = attrs.evolve(self._judged(case, events[-1].at, False), next_alert_at=None)
             tx.append(KIND, case.id, 0, stored, to_dict(case), index)
             if also is not None:
                 also(tx)

@@ -5,7 +5,7 @@ workflow, the tick and the appraisal metrics all ask it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aftersales.core.boundary import public_api
@@ -13,6 +13,7 @@ from aftersales.core.model import Case
 from aftersales.core.sla import Clock, clock, clock_state
 from aftersales.policy import Policy
 from aftersales.policy.keywords import MILESTONES
+from aftersales.ports.storage import ClockFact
 from aftersales.services.basis import Basis
 
 
@@ -43,6 +44,33 @@ class Clocks:
             )
             for milestone, priority, target, policy in self._specs(case, happened, now)
         ]
+
+    def taken(self, case: Case, c: Clock) -> tuple[timedelta, timedelta] | None:
+        """How long a met clock took: working time (as its target counts it, under the
+        policy it was met under) and clock time."""
+        if c.met_at is None or c.starts_at is None:
+            return None
+        policy = self._basis.policy_for(case.policy_version_at(c.met_at))
+        calendar = c.target.calendar if c.target is not None else None
+        return policy.between(c.starts_at, c.met_at, calendar), c.met_at - c.starts_at
+
+    def facts(self, case: Case) -> tuple[ClockFact, ...]:
+        """The final verdicts of a finished case's clocks, for the SLA report (none for a
+        cancelled case: the report leaves those out). A closed case's clocks no longer
+        change, however late they are read."""
+        if case.status != "closed":
+            return ()
+        facts = []
+        for c in self.clocks(case, case.updated_at):
+            taken = self.taken(case, c)
+            late = c.overrun if c.state == "breached" and c.overrun else None
+            facts.append(ClockFact(
+                c.milestone, c.priority, c.state,
+                None if taken is None else taken[0].total_seconds(),
+                None if taken is None else taken[1].total_seconds(),
+                None if late is None else late.total_seconds(),
+            ))  # fmt: skip
+        return tuple(facts)
 
     def states(self, case: Case, now: datetime) -> dict[str, str]:
         """Each milestone's clock state at ``now`` (see ``core.sla.clock_state``)."""

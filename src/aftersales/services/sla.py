@@ -10,6 +10,7 @@ that decides it, so two desks ticking one store, or a desk restarted, send it on
 
 from __future__ import annotations
 
+import functools
 import heapq
 import logging
 from array import array
@@ -24,7 +25,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.quantiles import median, p90
-from aftersales.core.sla import Clock, alert_times
+from aftersales.core.sla import alert_times
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL
 from aftersales.policy.keywords import MILESTONES
@@ -233,48 +234,82 @@ class SlaService(Clocks):
         if end <= start:
             raise ValidationError("until must be later than since")
         teams = {s.id: s.team for s in self._staff.list(active=None)} if group_by == "team" else {}
+
+        def key_of(priority: str, milestone: str, engineer: str | None, team: str | None,
+                   customer: str) -> str:  # fmt: skip
+            if group_by == "priority":
+                return priority
+            if group_by == "milestone":
+                return milestone
+            if group_by == "engineer":
+                return engineer or "(unassigned)"
+            if group_by == "team":
+                return (teams.get(engineer) if engineer else None) or team or "(no team)"
+            return customer
+
         groups: dict[str, _Tally] = {}
         total = _Tally()
-        # a slice of report time at a time, tallied as read: memory holds a slice's cases,
-        # not the period's (issue 16: a month of a million stored cases)
-        for case in self._cases_reported(start, end):
+        # finished cases: their clocks' final verdicts, kept by the store with the action that
+        # finished them (one narrow row a clock, no case decoded)
+        since_text, until_text, now_text = utc_text(start), utc_text(end), utc_text(when)
+        facts = self._basis.storage.clock_facts(since_text, until_text, now_text)
+        for row in facts or ():
+            f = row.fact
+            key = key_of(f.priority, f.milestone, row.engineer, row.team, row.customer)
+            tally = groups.get(key) or groups.setdefault(key, _Tally())
+            for t in (tally, total):
+                t.add((row.reported_at, row.number), f.milestone, f.state, f.overrun,
+                      f.working, f.clock)  # fmt: skip
+        # the others (open then, or finished before the store kept facts): read and judged,
+        # a slice of report time at a time, tallied as read
+        unjudged = None if facts is None else now_text
+        for case in self._cases_reported(start, end, unjudged):
             if case.status == "cancelled":
                 continue
             for c in self.clocks(case, when):
-                key = {
-                    "priority": c.priority,
-                    "milestone": c.milestone,
-                    "engineer": case.engineer or "(unassigned)",
-                    "team": (teams.get(case.engineer) if case.engineer else None)
-                    or case.team
-                    or "(no team)",
-                    "customer": case.customer.name,
-                }[group_by]
-                taken = self._taken(case, c)
-                groups.setdefault(key, _Tally()).add(case.number, c, taken)
-                total.add(case.number, c, taken)
+                key = key_of(c.priority, c.milestone, case.engineer, case.team,
+                             case.customer.name)  # fmt: skip
+                taken = self.taken(case, c)
+                tally = groups.get(key) or groups.setdefault(key, _Tally())
+                working, clock = (None, None) if taken is None else (
+                    taken[0].total_seconds(), taken[1].total_seconds())  # fmt: skip
+                late = c.overrun.total_seconds() if c.state == "breached" and c.overrun else None
+                for t in (tally, total):
+                    t.add((utc_text(case.reported_at), case.number), c.milestone, c.state,
+                          late, working, clock)  # fmt: skip
         order = list(MILESTONES) if group_by == "milestone" else sorted(groups)
         reports = tuple(groups[key].report(key) for key in order if key in groups)
         met_when = self._basis.policy.repair_met_when
         return SlaReport(start, end, group_by, reports, total.report("all"), met_when)
 
-    def _cases_reported(self, start: datetime, end: datetime) -> Iterator[Case]:
-        """The cases reported in ``[start, end)``, oldest first, read a week at a time."""
+    def _cases_reported(
+        self, start: datetime, end: datetime, unjudged_by: str | None
+    ) -> Iterator[Case]:
+        """The cases reported in ``[start, end)`` (only those the clock facts do not cover
+        at ``unjudged_by``, if given), oldest first, read a week at a time."""
         step = timedelta(days=7)
         low = start
+        storage = self._basis.storage
         while low < end:
             high = min(low + step, end)
-            yield from self._cases.find(since=low, until=high)
+            query = CaseQuery(since=utc_text(low), until=utc_text(high), unjudged_by=unjudged_by)
+            for record in storage.find_cases(query):
+                yield self._cases.decode(record)
             low = high
 
-    def _taken(self, case: Case, c: Clock) -> tuple[timedelta, timedelta] | None:
-        """How long a met clock took: working time (as its target counts it, under the
-        policy it was met under) and clock time."""
-        if c.met_at is None or c.starts_at is None:
-            return None
-        policy = self._basis.policy_for(case.policy_version_at(c.met_at))
-        calendar = c.target.calendar if c.target is not None else None
-        return policy.between(c.starts_at, c.met_at, calendar), c.met_at - c.starts_at
+
+@functools.total_ordering
+class _Reverse:
+    """Orders the other way: among equal overruns the earlier case ranks higher."""
+
+    def __init__(self, *key: str) -> None:
+        self.key = key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reverse) and self.key == other.key
+
+    def __lt__(self, other: _Reverse) -> bool:
+        return self.key > other.key
 
 
 class _Tally:
@@ -285,18 +320,26 @@ class _Tally:
         self.states: Counter[str] = Counter()
         self.working = array("d")
         self.clock = array("d")
-        # a heap of the largest overruns; among equal ones the first read comes first
-        self.worst: list[tuple[timedelta, int, str, str]] = []
+        # a heap of the largest overruns (seconds)
+        self.worst: list[tuple[float, _Reverse, str, str]] = []
         self.read = 0
 
-    def add(self, number: str, c: Clock, taken: tuple[timedelta, timedelta] | None) -> None:
+    def add(
+        self, case: tuple[str, str], milestone: str, state: str, overrun: float | None,
+        working: float | None, clock: float | None,
+    ) -> None:  # fmt: skip
+        """One clock of ``case`` (its report time as UTC text, and its number): its state,
+        how late (seconds, breaches) and how long it took to meet (seconds, working and
+        clock time)."""
+        number = case[1]
         self.read += 1
-        self.states[c.state] += 1
-        if taken is not None:
-            self.working.append(taken[0].total_seconds())
-            self.clock.append(taken[1].total_seconds())
-        if c.state == "breached" and c.overrun:
-            item = (c.overrun, -self.read, number, c.milestone)
+        self.states[state] += 1
+        if working is not None and clock is not None:
+            self.working.append(working)
+            self.clock.append(clock)
+        if overrun:
+            # among equal overruns the earlier reported case first, however they were read
+            item = (overrun, _Reverse(*case, milestone), number, milestone)
             if len(self.worst) < 5:
                 heapq.heappush(self.worst, item)
             elif item > self.worst[0]:
@@ -313,7 +356,9 @@ class _Tally:
 
         working = [timedelta(seconds=v) for v in self.working]
         clock = [timedelta(seconds=v) for v in self.clock]
-        worst = tuple((n, m, o) for o, _, n, m in sorted(self.worst, reverse=True))
+        worst = tuple(
+            (n, m, timedelta(seconds=o)) for o, _, n, m in sorted(self.worst, reverse=True)
+        )
         return GroupReport(
             name, clocks, met, breached, excused, clocks - decided - inapplicable,
             rate(met), rate(breached), rate(excused), median(working), p90(working),

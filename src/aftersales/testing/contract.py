@@ -29,6 +29,7 @@ from aftersales.core.errors import ConflictError
 from aftersales.ports.storage import (
     CaseIndex,
     CaseQuery,
+    ClockFact,
     OutboxItem,
     SentNotification,
     Storage,
@@ -142,6 +143,50 @@ class StorageContract:
             tx.append("case", "c1", 1, [_event(2)], {"n": 1},
                       _index("AS-2026-000001", "closed", "2026-11-21T08:00:00+00:00"))  # fmt: skip
         assert ids(CaseQuery(status=("assigned",))) == ["c2"]
+
+    def test_clock_facts_follow_the_case(self, aftersales_storage: Storage) -> None:
+        """A store that keeps clock facts (``clock_facts`` not None) keeps those a write
+        gives, keeps them when a later write gives none, replaces them when it gives others,
+        and finds the cases they do not cover with ``CaseQuery.unjudged_by``."""
+        s = aftersales_storage
+        day = "2026-11-2{}T08:00:00+00:00".format
+        if s.clock_facts(day(0), day(9), day(9)) is None:
+            return  # a store that keeps none: the SLA report reads every case
+        met = ClockFact("response", "general", "met", 60.0, 60.0, None)
+        late = ClockFact("repair", "general", "breached", None, None, 3600.0)
+        closed = attrs.evolve(_index("AS-2026-000001", "closed", day(1)), finished_at=day(3),
+                              team="north", customer="Hengli", facts=(met, late))  # fmt: skip
+        with s.transaction() as tx:
+            tx.append("case", "c1", 0, [_event(1)], {"n": 1}, closed)
+            tx.append("case", "c2", 0, [_event(1)], {"n": 2},
+                      _index("AS-2026-000002", "assigned", day(2)))  # fmt: skip
+
+        def facts(finished_by: str) -> list[tuple[str, str, str]]:
+            found = s.clock_facts(day(0), day(9), finished_by) or ()
+            return sorted((f.number, f.fact.milestone, f.fact.state) for f in found)
+
+        def unjudged(at: str) -> list[str]:
+            return [r.id for r in s.find_cases(CaseQuery(unjudged_by=at))]
+
+        assert facts(day(3)) == [("AS-2026-000001", "repair", "breached"),
+                                 ("AS-2026-000001", "response", "met")]  # fmt: skip
+        assert facts(day(2)) == [] and unjudged(day(2)) == ["c1", "c2"]
+        assert unjudged(day(3)) == ["c2"]
+        [row] = [f for f in s.clock_facts(day(0), day(9), day(9)) or () if f.fact == late]
+        assert (row.reported_at, row.team, row.customer) == (day(1), "north", "Hengli")
+        with s.transaction() as tx:  # an index row without facts keeps the stored ones
+            tx.append("case", "c1", 1, [_event(2)], {"n": 1}, attrs.evolve(closed, facts=None))
+        assert len(facts(day(9))) == 2
+        with s.transaction() as tx:  # reopened: no longer finished, no facts
+            tx.append(
+                "case",
+                "c1",
+                2,
+                [_event(3)],
+                {"n": 1},
+                attrs.evolve(closed, status="assigned", finished_at=None, facts=()),
+            )
+        assert facts(day(9)) == [] and unjudged(day(9)) == ["c1", "c2"]
 
     def test_sent_keys_are_recorded_once(self, aftersales_storage: Storage) -> None:
         stamp = "2026-11-27T08:00:00+00:00"

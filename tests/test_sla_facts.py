@@ -1,0 +1,157 @@
+"""The SLA report from stored clock facts (issue 16): a finished case's clocks are judged once,
+with the action that finished it, and the report tallies those verdicts without reading the
+case; whatever is not finished at the report's moment (or was finished before the store kept
+facts) is read and judged as before. The report must be the same either way."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import RULES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aftersales import ServiceDesk
+from aftersales.ports.storage import FactRow, utc_text
+from aftersales.services.sla import GROUPS, SlaReport
+from aftersales.simulation import Rates, SimulationResult, simulate
+
+TRUCKS = RULES / "lift-trucks.policy"
+
+
+def _by_reading(desk: ServiceDesk, since: datetime, until: datetime, by: str,
+                now: datetime) -> SlaReport:  # fmt: skip
+    """The report as over a store that keeps no facts (a storage plugin may not)."""
+    desk.storage.clock_facts = lambda *args: None  # type: ignore[method-assign]
+    try:
+        return desk.sla.report(since, until, by, now=now)
+    finally:
+        del desk.storage.clock_facts
+
+
+def _same_reports(desk: ServiceDesk, since: datetime, until: datetime) -> int:
+    """Every grouping, read at several moments, from facts and by reading each case; the
+    number of facts the store holds for the period."""
+    facts = desk.storage.clock_facts(utc_text(since), utc_text(until),
+                                     utc_text(until + timedelta(days=400)))  # fmt: skip
+    held = len(list(facts or ()))
+    for now in (since + (until - since) / 2, until, until + timedelta(days=60)):
+        for by in GROUPS:
+            fast = desk.sla.report(since, until, by, now=now)
+            slow = _by_reading(desk, since, until, by, now)
+            assert fast == slow, (by, now)
+    return held
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimulationResult]:
+    tmp = tmp_path_factory.mktemp("facts")
+    rates = Rates(remote=0.3, queued=0.4, reopened=0.25, unanswered=0.3)
+    result = simulate(TRUCKS, db=tmp / "sim.db", days=6, cases_per_day=9, seed=11, rates=rates)
+    return tmp / "sim.db", result
+
+
+def test_the_report_from_facts_is_the_report_from_the_cases(
+    simulated: tuple[Path, SimulationResult],
+) -> None:
+    db, result = simulated
+    with ServiceDesk(TRUCKS, f"sqlite:///{db}") as desk:
+        since, until = result.start, result.end
+        assert _same_reports(desk, since, until) > 0  # finished cases were judged once
+        cases = desk.cases.find()
+        assert any(c.status == "closed" for c in cases) and any(c.reopenings for c in cases)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(1, 10_000))
+def test_facts_agree_for_any_simulated_history(
+    tmp_path_factory: pytest.TempPathFactory, seed: int
+) -> None:
+    tmp = tmp_path_factory.mktemp("facts-any")
+    rng = random.Random(seed)
+    rates = Rates(remote=rng.random() * 0.5, queued=rng.random(), reopened=rng.random() * 0.4,
+                  unanswered=rng.random() * 0.5)  # fmt: skip
+    policy = rng.choice([TRUCKS, RULES / "default.policy"])
+    result = simulate(policy, db=tmp / "s.db", days=3, cases_per_day=6, seed=seed, engineers=4,
+                      agents=2, rates=rates)  # fmt: skip
+    with ServiceDesk(policy, f"sqlite:///{tmp / 's.db'}") as desk:
+        _same_reports(desk, result.start, result.end)
+
+
+def test_facts_on_every_store_and_for_imported_cases(
+    storage_url: str, simulated: tuple[Path, SimulationResult], tmp_path: Path
+) -> None:
+    """The same history imported into memory, SQLite and PostgreSQL: the cases it finishes
+    get their facts in the transaction that stores them."""
+    db, result = simulated
+    history = tmp_path / "history.csv"
+    with ServiceDesk(TRUCKS, f"sqlite:///{db}") as recorded:
+        recorded.history.export(history)
+    with ServiceDesk(TRUCKS, storage_url) as desk:
+        imported = desk.history.import_file(history)
+        assert imported.rejects == []
+        assert _same_reports(desk, result.start, result.end) > 0
+
+
+def test_reopening_takes_the_facts_back_and_closing_writes_them_again(
+    simulated: tuple[Path, SimulationResult], tmp_path: Path
+) -> None:
+    db, result = simulated
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(db.read_bytes())
+    with ServiceDesk(TRUCKS, f"sqlite:///{copy}") as desk:
+        case = desk.cases.find(status="closed")[0]
+        since, until = case.reported_at, case.reported_at + timedelta(seconds=1)
+        later = result.end + timedelta(days=1)
+
+        def facts() -> list[FactRow]:
+            found = desk.storage.clock_facts(utc_text(since), utc_text(until),
+                                             utc_text(later + timedelta(days=9)))  # fmt: skip
+            return [f for f in found or () if f.number == case.number]
+
+        before = facts()
+        assert before and {f.fact.state for f in before} <= {
+            "met",
+            "breached",
+            "excused",
+            "not_applicable",
+            "pending",
+        }
+        manager = next(s.id for s in desk.staff.list() if s.has_role("manager"))
+        desk.cases.reopen(case.id, by=manager, reason="leaks again", at=later)
+        assert facts() == []
+        _same_reports(desk, since, until)
+        engineer = desk.cases.get(case.id).engineer or next(
+            s.id for s in desk.staff.list() if s.has_role("engineer"))  # fmt: skip
+        desk.cases.cancel(case.id, by=manager, reason="replaced the truck",
+                          at=later + timedelta(hours=1))  # fmt: skip
+        assert facts() == [] and engineer  # cancelled cases are left out of the report
+        _same_reports(desk, since, until)
+
+
+def test_a_store_from_before_the_facts_reads_its_old_cases(
+    simulated: tuple[Path, SimulationResult], tmp_path: Path
+) -> None:
+    """A store whose cases were finished before it kept facts (schema 5): after the upgrade
+    the report reads those cases as before, and counts them once."""
+    db, result = simulated
+    copy = tmp_path / "old.db"
+    copy.write_bytes(db.read_bytes())
+    conn = sqlite3.connect(copy)
+    conn.execute("DELETE FROM clock_facts")
+    conn.execute("UPDATE case_index SET finished_at = NULL")
+    conn.commit()
+    conn.close()
+    with ServiceDesk(TRUCKS, f"sqlite:///{copy}") as desk:
+        assert _same_reports(desk, result.start, result.end) == 0
+    with ServiceDesk(TRUCKS, f"sqlite:///{db}") as fresh, ServiceDesk(
+        TRUCKS, f"sqlite:///{copy}"
+    ) as old:  # fmt: skip
+        for by in GROUPS:
+            assert old.sla.report(result.start, result.end, by) == fresh.sla.report(
+                result.start, result.end, by
+            )
