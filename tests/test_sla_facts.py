@@ -155,3 +155,43 @@ def test_a_store_from_before_the_facts_reads_its_old_cases(
             assert old.sla.report(result.start, result.end, by) == fresh.sla.report(
                 result.start, result.end, by
             )
+        # judged after the upgrade: the report reads the facts, and says the same
+        finished = len(old.cases.find(status=("closed", "cancelled")))
+        versions = {c.id: c.version for c in old.cases.find()}
+        assert old.cases.judge_finished(batch=7) == finished > 7
+        assert old.cases.judge_finished() == 0
+        assert {c.id: c.version for c in old.cases.find()} == versions  # no event added
+        assert (
+            _same_reports(old, result.start, result.end)
+            == _same_reports(fresh, result.start, result.end)
+            > 0
+        )
+
+
+def test_backfill_from_the_command_line(
+    simulated: tuple[Path, SimulationResult], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from aftersales.cli import main
+
+    db, _ = simulated
+    copy = tmp_path / "old.db"
+    copy.write_bytes(db.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        conn.execute("DELETE FROM clock_facts")
+        conn.execute("UPDATE case_index SET finished_at = NULL")
+    config = tmp_path / "aftersales.toml"
+    config.write_text(f'policy = "{TRUCKS}"\nstorage = "sqlite:///{copy}"\n', "utf-8")
+    runner = CliRunner()
+    first = runner.invoke(main, ["--config", str(config), "sla", "backfill"])
+    assert first.exit_code == 0, first.output
+    assert int(first.stdout.split()[0]) > 0 and "finished case(s) judged" in first.stdout
+    again = runner.invoke(main, ["--config", str(config), "sla", "backfill"])
+    assert again.stdout.startswith("0 finished")
+
+
+def test_judging_needs_a_store_that_keeps_facts() -> None:
+    with ServiceDesk(TRUCKS) as desk:
+        desk.storage.clock_facts = lambda *args: None  # type: ignore[method-assign]
+        assert desk.cases.judge_finished() == 0

@@ -92,7 +92,8 @@ MIGRATIONS: tuple[str, ...] = (
         working DOUBLE PRECISION, clock DOUBLE PRECISION, overrun DOUBLE PRECISION,
         PRIMARY KEY (case_id, milestone)
     );
-    CREATE INDEX clock_facts_by_reported ON clock_facts (reported_at);
+    CREATE INDEX clock_facts_by_reported ON clock_facts (reported_at) INCLUDE (finished_at,
+        number, priority, engineer, team, customer, state, milestone, working, clock, overrun);
     """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
@@ -128,6 +129,7 @@ def _psycopg() -> Any:
 class PostgresStorage(SQLReads):
     MARK = "%s"
     BY_ID = 'id COLLATE "C"'  # byte order, as SQLite's, whatever the database's locale
+    BYTE_ORDER = ' COLLATE "C"'
 
     def __repr__(self) -> str:  # never the password
         return f"PostgresStorage({redact.url(self.url)!r})"

@@ -9,10 +9,20 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, ClassVar, TypeVar
 
 from aftersales.core.errors import AftersalesError
-from aftersales.ports.storage import ClockFact, FactRow, OutboxItem, Record, Storage
+from aftersales.ports.storage import (
+    FACT_GROUPS,
+    ClockFact,
+    FactGroup,
+    FactRow,
+    OutboxItem,
+    Record,
+    Storage,
+)
 
 OUTBOX_COLUMNS = (
     "id, plugin, notification, created_at, next_try_at, attempts, status, last_error, delivered_at"
@@ -57,6 +67,7 @@ class SQLReads(Storage):
 
     MARK: ClassVar[str] = "?"
     BY_ID: ClassVar[str] = "id"  # an ORDER BY term that sorts ids byte by byte
+    BYTE_ORDER: ClassVar[str] = ""  # what makes a text column sort byte by byte
 
     _lock: threading.Lock
     _connections: list[Any]
@@ -133,6 +144,57 @@ class SQLReads(Storage):
             (since, until, finished_by),
         )
         return (FactRow(n, r, e, t, c, ClockFact(*fact)) for n, r, e, t, c, *fact in rows)
+
+    @faults_translated
+    def clock_fact_groups(
+        self, since: str, until: str, finished_by: str, by: tuple[str, ...]
+    ) -> list[FactGroup]:
+        """Summed where the facts are: counts by state, the times taken and the five worst
+        overruns of each group, in three grouped queries."""
+        wrong = [c for c in by if c not in FACT_GROUPS]
+        if wrong:
+            raise ValueError(f"cannot group clock facts by {wrong[0]!r}")
+        m, c = self.MARK, self.BYTE_ORDER
+        keys = ", ".join(by) if by else "''"
+        where = f"reported_at >= {m} AND reported_at < {m} AND finished_at <= {m}"
+        args = (since, until, finished_by)
+        conn = self._connect()
+        groups: dict[tuple[Any, ...], FactGroup] = {}
+
+        def group(key: tuple[Any, ...]) -> FactGroup:
+            found = groups.get(key)
+            if found is None:
+                found = groups[key] = FactGroup(key)
+            return found
+
+        width = max(len(by), 1)
+        query = (
+            f"SELECT {keys}, state, count(*) FROM clock_facts WHERE {where} GROUP BY {keys}, state"
+        )
+        for row in conn.execute(query, args):
+            group(tuple(row[:width]) if by else ()).states[row[width]] = int(row[width + 1])
+        taken = (f"SELECT {keys}, working, clock FROM clock_facts WHERE {where} "
+                 f"AND working IS NOT NULL AND clock IS NOT NULL ORDER BY {keys}")  # fmt: skip
+        # a group's rows come together: they are added a run at a time, in C (a row at a
+        # time in Python was most of a month's report over a million cases)
+        cursor = conn.execute(taken, args)
+        key_of, working, clock = itemgetter(*range(width)), itemgetter(width), itemgetter(width + 1)
+        while rows := cursor.fetchmany(20_000):
+            for key, run in groupby(rows, key_of):
+                found = group((key if width > 1 else (key,)) if by else ())
+                listed = list(run)
+                found.working.extend(map(working, listed))
+                found.clock.extend(map(clock, listed))
+        order = f"overrun DESC, reported_at{c}, number{c}, milestone{c}"
+        named = ", ".join(f"{k} AS g{n}" for n, k in enumerate(by)) if by else "'' AS g0"
+        outer = ", ".join(f"g{n}" for n in range(width))
+        worst = (f"SELECT {outer}, overrun, reported_at, number, milestone FROM (SELECT {named}, "
+                 f"overrun, reported_at, number, milestone, ROW_NUMBER() OVER (PARTITION BY "
+                 f"{keys} ORDER BY {order}) AS rn FROM clock_facts WHERE {where} AND overrun "
+                 f"> 0) ranked WHERE rn <= 5 ORDER BY {order}")  # fmt: skip
+        for row in conn.execute(worst, args):
+            group(tuple(row[:width]) if by else ()).worst.append(tuple(row[width:]))
+        return list(groups.values())
 
     @faults_translated
     def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:

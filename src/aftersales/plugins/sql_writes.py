@@ -22,6 +22,13 @@ as_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _IN_CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
 
 
+FACT_COLUMNS = (
+    "case_id, milestone, reported_at, finished_at, number, priority, engineer, team, customer, "
+    "state, working, clock, overrun"
+)
+"""The columns of a clock fact, in the order the desk writes them."""
+
+
 class SQLWrites(Transaction, abc.ABC):
     """One write transaction on a connection whose ``execute(sql, params)`` returns a
     cursor (``rowcount``, ``fetchone``, ``fetchall``), as sqlite3's and psycopg's do."""
@@ -113,7 +120,8 @@ class SQLWrites(Transaction, abc.ABC):
         self._execute("DELETE FROM clock_facts WHERE case_id = ?", (id,))
         if index.facts and index.finished_at is not None:
             self._many(
-                "INSERT INTO clock_facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO clock_facts ({FACT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(id, f.milestone, index.reported_at, index.finished_at, index.number,
                   f.priority, index.engineer, index.team, index.customer or "", f.state,
                   f.working, f.clock, f.overrun) for f in index.facts],

@@ -97,18 +97,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_due ON outbox (next_try_at) WHERE status = 'pending';
     CREATE INDEX outbox_by_status ON outbox (status, seq);
     """,
-    # 6: the final verdicts of finished cases' clocks, which the SLA report tallies
+    # 6: the final verdicts of finished cases' clocks, which the SLA report tallies: kept in
+    # report-time order (WITHOUT ROWID: the primary key is the table's order), so a month's
+    # verdicts are one contiguous run of pages
     """
     ALTER TABLE case_index ADD COLUMN finished_at TEXT;
     CREATE INDEX case_unfinished ON case_index (reported_at, finished_at);
     CREATE TABLE clock_facts (
-        case_id TEXT NOT NULL, milestone TEXT NOT NULL, reported_at TEXT NOT NULL,
+        reported_at TEXT NOT NULL, case_id TEXT NOT NULL, milestone TEXT NOT NULL,
         finished_at TEXT NOT NULL, number TEXT NOT NULL, priority TEXT NOT NULL,
         engineer TEXT, team TEXT, customer TEXT NOT NULL, state TEXT NOT NULL,
         working REAL, clock REAL, overrun REAL,
-        PRIMARY KEY (case_id, milestone)
-    );
-    CREATE INDEX clock_facts_by_reported ON clock_facts (reported_at);
+        PRIMARY KEY (reported_at, case_id, milestone)
+    ) WITHOUT ROWID;
+    CREATE INDEX clock_facts_by_case ON clock_facts (case_id);
     """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""

@@ -12,6 +12,7 @@ transaction: after a crash either all of them are there or none.
 from __future__ import annotations
 
 import abc
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
@@ -53,6 +54,40 @@ class FactRow:
     team: str | None  # the team whose queue the case was in
     customer: str
     fact: ClockFact
+
+
+FACT_GROUPS = ("priority", "milestone", "engineer", "team", "customer")
+"""The columns :meth:`CaseSearch.clock_fact_groups` groups clock facts by."""
+
+
+@attrs.define
+class FactGroup:
+    """The clock facts of one group (``key``: the values of the grouping columns), summed:
+    clocks by state, the seconds the met ones took (working and clock time, in the same
+    order), and the five largest overruns as ``(seconds, reported_at, number, milestone)``,
+    the largest first (among equal ones the earlier reported case, then the lower number)."""
+
+    key: tuple[str | None, ...]
+    states: dict[str, int] = attrs.Factory(dict)
+    working: array[float] = attrs.Factory(lambda: array("d"))
+    clock: array[float] = attrs.Factory(lambda: array("d"))
+    worst: list[tuple[float, str, str, str]] = attrs.Factory(list)
+
+    def add(self, row: FactRow) -> None:
+        f = row.fact
+        self.states[f.state] = self.states.get(f.state, 0) + 1
+        if f.working is not None and f.clock is not None:
+            self.working.append(f.working)
+            self.clock.append(f.clock)
+        if f.overrun:
+            self.worst.append((f.overrun, row.reported_at, row.number, f.milestone))
+            self.worst.sort(key=worst_order)
+            del self.worst[5:]
+
+
+def worst_order(item: tuple[float, str, str, str]) -> tuple[float, str, str, str]:
+    """The order of the worst overruns: the largest first, then the earlier reported case."""
+    return (-item[0], item[1], item[2], item[3])
 
 
 @attrs.frozen
@@ -267,6 +302,25 @@ class CaseSearch(abc.ABC):
         keeps facts finds the cases they do not cover."""
         return None
 
+    def clock_fact_groups(
+        self, since: str, until: str, finished_by: str, by: tuple[str, ...]
+    ) -> list[FactGroup] | None:
+        """:meth:`clock_facts` summed per group of the columns ``by`` (from
+        :data:`FACT_GROUPS`); None where the store keeps no facts. This default sums the
+        rows; a database backend sums them where they are."""
+        rows = self.clock_facts(since, until, finished_by)
+        if rows is None:
+            return None
+        groups: dict[tuple[str | None, ...], FactGroup] = {}
+        for row in rows:
+            f = row.fact
+            values = {"priority": f.priority, "milestone": f.milestone, "engineer": row.engineer,
+                      "team": row.team, "customer": row.customer}  # fmt: skip
+            key = tuple(values[c] for c in by)
+            group = groups.get(key) or groups.setdefault(key, FactGroup(key))
+            group.add(row)
+        return list(groups.values())
+
     @abc.abstractmethod
     def find_cases(self, query: CaseQuery) -> list[Record]:
         """Case snapshots matching ``query``, ordered by report time then id."""
@@ -296,6 +350,7 @@ class Storage(EventStore, CaseSearch, OutboxReader):
 
 
 __all__ = [
+    "FACT_GROUPS",
     "OUTBOX_STATES",
     "AlertLedger",
     "CaseIndex",
@@ -304,6 +359,7 @@ __all__ = [
     "ClockFact",
     "EventStore",
     "EventWriter",
+    "FactGroup",
     "FactRow",
     "OutboxItem",
     "OutboxReader",
@@ -314,4 +370,5 @@ __all__ = [
     "Transaction",
     "event_record",
     "utc_text",
+    "worst_order",
 ]

@@ -1102,6 +1102,33 @@ class CaseService(CaseBook):
                                 facts=self._clocks.facts(case))  # fmt: skip
         return attrs.evolve(index, facts=()) if was_finished else index
 
+    def judge_finished(self, *, batch: int = 1000) -> int:
+        """Write the clock facts of the cases finished before this store kept them (a store
+        upgraded from an older version): until then the SLA report reads those cases one by
+        one. Each case in its own version-checked transaction, ``batch`` read at a time, so
+        it is safe beside a working desk and can be stopped and run again. Returns how many
+        cases were judged (0 when none is left, or the store keeps no facts)."""
+        batch = values.count(batch, "batch", minimum=1)
+        storage = self._basis.storage
+        if storage.clock_facts("", "", "") is None:
+            return 0
+        # finished without facts: finished_at is empty, so "unjudged at the end of time"
+        query = CaseQuery(status=tuple(FINAL), unjudged_by="9999", limit=batch)
+        judged = 0
+        done: set[str] = set()
+        while True:
+            # a store that kept no finished_at would hand the same cases back: stop then
+            found = [r for r in storage.find_cases(query) if r.id not in done]
+            done.update(r.id for r in found)
+            for record in found:
+                case = self.decode(record)
+                with storage.transaction() as tx:
+                    tx.append(KIND, case.id, case.version, [], to_dict(case),
+                              self._judged(case, case.updated_at, False))  # fmt: skip
+                judged += 1
+            if len(found) < batch:
+                return judged
+
     def adopt(self, events: Sequence[CaseEvent], also: Callable[[Any], None] | None = None) -> Case:
         """Store a case whose events were recorded elsewhere (an imported history, built and
         checked on a scratch desk), in one transaction: it gets this desk's next number for

@@ -29,7 +29,7 @@ from aftersales.core.sla import alert_times
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL
 from aftersales.policy.keywords import MILESTONES
-from aftersales.ports.storage import CaseQuery, SentNotification, utc_text
+from aftersales.ports.storage import CaseQuery, FactGroup, SentNotification, utc_text
 from aftersales.services.basis import Basis
 from aftersales.services.case_book import CaseBook
 from aftersales.services.clocks import Clocks
@@ -235,31 +235,29 @@ class SlaService(Clocks):
             raise ValidationError("until must be later than since")
         teams = {s.id: s.team for s in self._staff.list(active=None)} if group_by == "team" else {}
 
-        def key_of(priority: str, milestone: str, engineer: str | None, team: str | None,
-                   customer: str) -> str:  # fmt: skip
-            if group_by == "priority":
-                return priority
-            if group_by == "milestone":
-                return milestone
+        def key_of(values: dict[str, Any]) -> str:
+            """The group of a clock with these ``priority``, ``milestone``, ``engineer``,
+            ``team``, ``customer`` (only the ones the grouping reads need be there)."""
             if group_by == "engineer":
-                return engineer or "(unassigned)"
+                return str(values["engineer"] or "(unassigned)")
             if group_by == "team":
-                return (teams.get(engineer) if engineer else None) or team or "(no team)"
-            return customer
+                engineer = values["engineer"]
+                found = teams.get(engineer) if engineer else None
+                return str(found or values["team"] or "(no team)")
+            return str(values[group_by])
 
         groups: dict[str, _Tally] = {}
         total = _Tally()
         # finished cases: their clocks' final verdicts, kept by the store with the action that
-        # finished them (one narrow row a clock, no case decoded)
+        # finished them, summed by the store per group (no case decoded)
         since_text, until_text, now_text = utc_text(start), utc_text(end), utc_text(when)
-        facts = self._basis.storage.clock_facts(since_text, until_text, now_text)
-        for row in facts or ():
-            f = row.fact
-            key = key_of(f.priority, f.milestone, row.engineer, row.team, row.customer)
+        columns = ("engineer", "team") if group_by == "team" else (group_by,)
+        facts = self._basis.storage.clock_fact_groups(since_text, until_text, now_text, columns)
+        for fact_group in facts or ():
+            key = key_of(dict(zip(columns, fact_group.key, strict=True)))
             tally = groups.get(key) or groups.setdefault(key, _Tally())
-            for t in (tally, total):
-                t.add((row.reported_at, row.number), f.milestone, f.state, f.overrun,
-                      f.working, f.clock)  # fmt: skip
+            tally.merge(fact_group)
+            total.merge(fact_group)
         # the others (open then, or finished before the store kept facts): read and judged,
         # a slice of report time at a time, tallied as read
         unjudged = None if facts is None else now_text
@@ -267,8 +265,9 @@ class SlaService(Clocks):
             if case.status == "cancelled":
                 continue
             for c in self.clocks(case, when):
-                key = key_of(c.priority, c.milestone, case.engineer, case.team,
-                             case.customer.name)  # fmt: skip
+                key = key_of({"priority": c.priority, "milestone": c.milestone,
+                              "engineer": case.engineer, "team": case.team,
+                              "customer": case.customer.name})  # fmt: skip
                 taken = self.taken(case, c)
                 tally = groups.get(key) or groups.setdefault(key, _Tally())
                 working, clock = (None, None) if taken is None else (
@@ -345,6 +344,19 @@ class _Tally:
             elif item > self.worst[0]:
                 heapq.heapreplace(self.worst, item)
 
+    def merge(self, group: FactGroup) -> None:
+        """A group of clock facts the store summed."""
+        self.states.update(group.states)
+        self.read += sum(group.states.values())
+        self.working.extend(group.working)
+        self.clock.extend(group.clock)
+        for overrun, reported_at, number, milestone in group.worst:
+            item = (overrun, _Reverse(reported_at, number, milestone), number, milestone)
+            if len(self.worst) < 5:
+                heapq.heappush(self.worst, item)
+            elif item > self.worst[0]:
+                heapq.heapreplace(self.worst, item)
+
     def report(self, name: str) -> GroupReport:
         met, breached = self.states["met"], self.states["breached"]
         excused, inapplicable = self.states["excused"], self.states["not_applicable"]
@@ -354,15 +366,18 @@ class _Tally:
         def rate(n: int) -> float | None:
             return None if decided == 0 else n / decided
 
-        working = [timedelta(seconds=v) for v in self.working]
-        clock = [timedelta(seconds=v) for v in self.clock]
+        def seconds(value: float | None) -> timedelta | None:
+            return None if value is None else timedelta(seconds=value)
+
+        working, clock = self.working, self.clock
         worst = tuple(
             (n, m, timedelta(seconds=o)) for o, _, n, m in sorted(self.worst, reverse=True)
         )
         return GroupReport(
             name, clocks, met, breached, excused, clocks - decided - inapplicable,
-            rate(met), rate(breached), rate(excused), median(working), p90(working),
-            median(clock), p90(clock), worst, inapplicable,
+            rate(met), rate(breached), rate(excused), seconds(median(working)),
+            seconds(p90(working)), seconds(median(clock)), seconds(p90(clock)), worst,
+            inapplicable,
         )  # fmt: skip
 
 

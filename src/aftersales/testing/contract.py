@@ -174,6 +174,15 @@ class StorageContract:
         assert unjudged(day(3)) == ["c2"]
         [row] = [f for f in s.clock_facts(day(0), day(9), day(9)) or () if f.fact == late]
         assert (row.reported_at, row.team, row.customer) == (day(1), "north", "Hengli")
+        groups = {g.key: g for g in s.clock_fact_groups(day(0), day(9), day(9),
+                                                         ("milestone", "team")) or ()}  # fmt: skip
+        assert set(groups) == {("response", "north"), ("repair", "north")}
+        response, repair = groups[("response", "north")], groups[("repair", "north")]
+        assert (response.states, list(response.working), list(response.clock)) == (
+            {"met": 1}, [60.0], [60.0])  # fmt: skip
+        assert repair.states == {"breached": 1} and list(repair.working) == []
+        assert repair.worst == [(3600.0, day(1), "AS-2026-000001", "repair")]
+        assert s.clock_fact_groups(day(0), day(9), day(2), ("priority",)) == []
         with s.transaction() as tx:  # an index row without facts keeps the stored ones
             tx.append("case", "c1", 1, [_event(2)], {"n": 1}, attrs.evolve(closed, facts=None))
         assert len(facts(day(9))) == 2

@@ -36,6 +36,7 @@ ACTION_FIELDS = (
 )  # fmt: skip
 """The fields of the other actions, as the desk's keyword arguments (``parts``: SKU:QTY;...)."""
 COLUMNS = ("case", "time", "action", "actor", *REPORT_FIELDS, *ACTION_FIELDS)
+_KNOWN = frozenset(COLUMNS)
 
 
 @attrs.frozen
@@ -96,30 +97,36 @@ def timeline_of(
                 f"{', '.join(header) or 'none'}); a timeline needs case, time and action, or "
                 "read another system's export with a mapping (--mapping)"
             )
+    checked: tuple[str, ...] | None = None  # the columns known to be good (a file's header)
     for line, raw in numbered:
-        row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
-        unknown = [k for k in row if k not in COLUMNS and not k.startswith("custom.")]
-        if unknown:
-            yield Skipped(
-                line, row, f"unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}"
-            )
-            continue
-        action = row.get("action", "")
-        if not row.get("case") or not row.get("time"):
-            yield Skipped(line, row, "a row needs a case and a time")
+        # the non-empty cells, stripped: most cells of a timeline row are empty
+        row = {k: v.strip() for k, v in raw.items() if v and k is not None}
+        columns = tuple(raw)
+        if columns != checked:
+            unknown = [k for k in columns if k is not None and k not in _KNOWN
+                       and not k.startswith("custom.")]  # fmt: skip
+            if unknown:
+                yield Skipped(
+                    line, row, f"unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}"
+                )
+                continue
+            checked = columns
+        case, when, action = row.pop("case", ""), row.pop("time", ""), row.pop("action", "")
+        actor = row.pop("actor", None)
+        source = {"case": case, "time": when, "action": action, "actor": actor or "", **row}
+        if not case or not when:
+            yield Skipped(line, source, "a row needs a case and a time")
             continue
         if action not in ACTIONS:
-            yield Skipped(line, row, f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
+            yield Skipped(line, source, f"unknown action {action!r}; actions: "
+                          + ", ".join(ACTIONS))  # fmt: skip
             continue
         try:
-            at = parse_time(row["time"], zone, f"line {line}")
+            at = parse_time(when, zone, f"line {line}")
         except ValidationError as exc:
-            yield Skipped(line, row, str(exc))
+            yield Skipped(line, source, str(exc))
             continue
-        fields = {
-            k: v for k, v in row.items() if v and k not in ("case", "time", "action", "actor")
-        }
-        yield TimelineRow(row["case"], at, action, row.get("actor") or None, fields, line, row)
+        yield TimelineRow(case, at, action, actor or None, row, line, source)
 
 
 __all__ = [
