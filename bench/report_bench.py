@@ -43,6 +43,7 @@ db, policy, since, until, way, later = sys.argv[1:7]
 desk = ServiceDesk(policy, f"sqlite:///{db}")
 if way == "reading":  # as over a store that keeps no facts
     desk.storage.clock_facts = lambda *args: None
+    desk.storage.clock_fact_groups = lambda *args: None
 since, until = datetime.fromisoformat(since), datetime.fromisoformat(until)
 now = until + timedelta(days=int(later))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -27,10 +27,11 @@ def _by_reading(desk: ServiceDesk, since: datetime, until: datetime, by: str,
                 now: datetime) -> SlaReport:  # fmt: skip
     """The report as over a store that keeps no facts (a storage plugin may not)."""
     desk.storage.clock_facts = lambda *args: None  # type: ignore[method-assign]
+    desk.storage.clock_fact_groups = lambda *args: None  # type: ignore[method-assign]
     try:
         return desk.sla.report(since, until, by, now=now)
     finally:
-        del desk.storage.clock_facts
+        del desk.storage.clock_facts, desk.storage.clock_fact_groups
 
 
 def _same_reports(desk: ServiceDesk, since: datetime, until: datetime) -> int:
@@ -97,12 +98,22 @@ def test_facts_on_every_store_and_for_imported_cases(
         assert _same_reports(desk, result.start, result.end) > 0
 
 
+def _copy(db: Path, to: Path, *, before_facts: bool = False) -> Path:
+    """A copy of the store ``db``; ``before_facts``: as a store from before clock facts
+    would be after its upgrade (no facts, no finished_at)."""
+    to.write_bytes(db.read_bytes())
+    if before_facts:
+        with sqlite3.connect(to) as conn:
+            conn.execute("DELETE FROM clock_facts")
+            conn.execute("UPDATE case_index SET finished_at = NULL")
+    return to
+
+
 def test_reopening_takes_the_facts_back_and_closing_writes_them_again(
     simulated: tuple[Path, SimulationResult], tmp_path: Path
 ) -> None:
     db, result = simulated
-    copy = tmp_path / "copy.db"
-    copy.write_bytes(db.read_bytes())
+    copy = _copy(db, tmp_path / "copy.db")
     with ServiceDesk(TRUCKS, f"sqlite:///{copy}") as desk:
         case = desk.cases.find(status="closed")[0]
         since, until = case.reported_at, case.reported_at + timedelta(seconds=1)
@@ -139,13 +150,7 @@ def test_a_store_from_before_the_facts_reads_its_old_cases(
     """A store whose cases were finished before it kept facts (schema 5): after the upgrade
     the report reads those cases as before, and counts them once."""
     db, result = simulated
-    copy = tmp_path / "old.db"
-    copy.write_bytes(db.read_bytes())
-    conn = sqlite3.connect(copy)
-    conn.execute("DELETE FROM clock_facts")
-    conn.execute("UPDATE case_index SET finished_at = NULL")
-    conn.commit()
-    conn.close()
+    copy = _copy(db, tmp_path / "old.db", before_facts=True)
     with ServiceDesk(TRUCKS, f"sqlite:///{copy}") as desk:
         assert _same_reports(desk, result.start, result.end) == 0
     with ServiceDesk(TRUCKS, f"sqlite:///{db}") as fresh, ServiceDesk(
@@ -176,11 +181,7 @@ def test_backfill_from_the_command_line(
     from aftersales.cli import main
 
     db, _ = simulated
-    copy = tmp_path / "old.db"
-    copy.write_bytes(db.read_bytes())
-    with sqlite3.connect(copy) as conn:
-        conn.execute("DELETE FROM clock_facts")
-        conn.execute("UPDATE case_index SET finished_at = NULL")
+    copy = _copy(db, tmp_path / "old.db", before_facts=True)
     config = tmp_path / "aftersales.toml"
     config.write_text(f'policy = "{TRUCKS}"\nstorage = "sqlite:///{copy}"\n', "utf-8")
     runner = CliRunner()
@@ -195,3 +196,25 @@ def test_judging_needs_a_store_that_keeps_facts() -> None:
     with ServiceDesk(TRUCKS) as desk:
         desk.storage.clock_facts = lambda *args: None  # type: ignore[method-assign]
         assert desk.cases.judge_finished() == 0
+
+
+def test_the_report_over_a_store_that_keeps_no_facts_reads_every_case(
+    simulated: tuple[Path, SimulationResult],
+) -> None:
+    """A storage plugin that implements neither ``clock_facts`` nor ``clock_fact_groups``:
+    the base class's defaults say so, and the report reads every case."""
+    from aftersales.ports.storage import Storage
+
+    db, result = simulated
+    with ServiceDesk(TRUCKS, f"sqlite:///{db}") as desk:
+        storage = desk.storage
+        plain = Storage.clock_fact_groups.__get__(storage)
+        assert plain("", "", "", ("priority",)) is not None  # via clock_facts: the rows
+        storage.clock_facts = lambda *args: None  # type: ignore[method-assign]
+        assert plain("", "", "", ("priority",)) is None
+        calls: list[object] = []
+        decode = desk.cases.decode
+        desk.sla._cases.decode = lambda r: calls.append(r) or decode(r)  # type: ignore[method-assign]
+        storage.clock_fact_groups = plain  # type: ignore[method-assign]
+        desk.sla.report(result.start, result.end, "priority")
+        assert len(calls) == len(desk.cases.find())
