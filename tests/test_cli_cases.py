@@ -185,6 +185,9 @@ def test_sla_commands(workdir: Path) -> None:
     table = ok("sla", "report", "--since", "2026-11-23", "--until", "2026-11-24")
     assert "SLA by priority" in table
     assert "repair clocks are met when the repair is accepted" in table
+    assert "clocks read at 2026-11-24 00:00" in table
+    ahead = ok("sla", "report", "--since", "2026-11-23", "--until", "2099-01-01")
+    assert "clocks read now" in ahead and "the period is not over" in ahead
     code, _, err = run("sla", "report", "--since", "2026-11-24", "--until", "2026-11-23")
     assert code == 1 and "until must be later than since" in err
 

@@ -776,3 +776,21 @@ def test_the_report_reads_week_by_week_and_counts_each_case_once() -> None:
     worst = [n for n, _, _ in report.total.worst]
     by_report = [c.number for c in sorted(cases, key=lambda c: c.reported_at)]
     assert worst == by_report  # the longest overdue first: the earliest reported
+
+
+def test_a_period_not_over_is_read_as_it_stands_now() -> None:
+    """Issue 17: a report of a period that has not ended reads the clocks now, not at its
+    end, which would call deadlines still ahead missed; a past period is read at its end."""
+    today = t("2026-12-03T10:00+08:00")
+    desk = make_desk("default.policy", clock=lambda: today)
+    case = desk.cases.report(**GENERAL, by="cs1", at=today - timedelta(minutes=30))
+    month = (t("2026-12-01T00:00+08:00"), t("2027-01-01T00:00+08:00"))
+    report = desk.sla.report(*month, "milestone")
+    assert report.read_at == today
+    response = {g.group: g for g in report.groups}["response"]
+    assert (response.open, response.breached) == (1, 0)  # due in hours, not missed by January
+    at_end = desk.sla.report(*month, "milestone", now=month[1])
+    assert {g.group: g for g in at_end.groups}["response"].breached == 1
+    past = desk.sla.report(month[0] - timedelta(days=30), month[0], "milestone")
+    assert past.read_at == month[0]
+    assert desk.cases.get(case.id).status == "reported"

@@ -79,7 +79,8 @@ def _minutes(value: timedelta | None) -> float | None:
 @click.option("--since", required=True, help="First report time (ISO).")
 @click.option("--until", required=True, help="End of the period, exclusive (ISO).")
 @click.option("--by", "group_by", type=click.Choice(GROUPS), default="priority")
-@click.option("--now", default=None, help="Read the clocks at this time (default: --until).")
+@click.option("--now", default=None, help="Read the clocks at this time (default: --until, "
+              "or now if --until is still ahead).")  # fmt: skip
 @FORMAT
 def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str) -> None:
     """Met, breached and excused clocks of the cases reported in a period, and how long
@@ -119,6 +120,12 @@ def sla_report(since: str, until: str, group_by: str, now: str | None, fmt: str)
                 span(g.p90_working), span(g.median_clock), worst,
             )  # fmt: skip
         console().print(table)
+        read = report.read_at
+        if read is not None and now is None and read < report.until:
+            console().print(f"clocks read now ({read:%Y-%m-%d %H:%M}): the period is not over; "
+                            "the open ones may still be met")  # fmt: skip
+        elif read is not None:
+            console().print(f"clocks read at {read:%Y-%m-%d %H:%M}")
         console().print(
             f"repair clocks are met when the repair is {report.repair_met_when}; n/a: clocks "
             "that ended before they were due (resolved without a visit, closed without a "

@@ -70,6 +70,7 @@ class SlaReport:
     groups: tuple[GroupReport, ...]
     total: GroupReport
     repair_met_when: str = "accepted"  # the desk's policy: what meets a repair clock
+    read_at: datetime | None = None  # when the clocks were read
 
 
 Reminder = Callable[[datetime], list[Notification]]
@@ -224,13 +225,16 @@ class SlaService(Clocks):
         now: datetime | None = None,
     ) -> SlaReport:
         """SLA figures for the cases reported in ``[since, until)``, their clocks read at
-        ``now`` (default: ``until``), grouped by priority, milestone, engineer or customer."""
+        ``now`` (default: ``until`` once it has passed, else the desk's clock: a period not
+        over yet is read as it stands, not at a future moment that would call deadlines
+        still ahead missed), grouped by priority, milestone, engineer, team or customer.
+        ``read_at`` on the report says when the clocks were read."""
         if group_by not in GROUPS:
             raise ValidationError(
                 f"group_by must be one of {', '.join(GROUPS)}, not {shown(group_by)}"
             )
         start, end = self._basis.at(since), self._basis.at(until)
-        when = self._basis.at(now) if now is not None else end
+        when = self._basis.at(now) if now is not None else min(end, self._basis.now())
         if end <= start:
             raise ValidationError("until must be later than since")
         teams = {s.id: s.team for s in self._staff.list(active=None)} if group_by == "team" else {}
@@ -279,7 +283,7 @@ class SlaService(Clocks):
         order = list(MILESTONES) if group_by == "milestone" else sorted(groups)
         reports = tuple(groups[key].report(key) for key in order if key in groups)
         met_when = self._basis.policy.repair_met_when
-        return SlaReport(start, end, group_by, reports, total.report("all"), met_when)
+        return SlaReport(start, end, group_by, reports, total.report("all"), met_when, when)
 
     def _cases_reported(
         self, start: datetime, end: datetime, unjudged_by: str | None
