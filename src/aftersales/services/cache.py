@@ -53,8 +53,10 @@ class SnapshotCache(Generic[V]):
             return None
         return self.decode(record)
 
-    def decode(self, record: Record) -> V:
-        """The object of a stored snapshot, reusing the cached one of the same version."""
+    def decode(self, record: Record, *, keep: bool = True) -> V:
+        """The object of a stored snapshot, reusing the cached one of the same version;
+        ``keep=False`` does not add it to the cache (a report reading thousands of cases
+        once would only push out the ones the desk is working on)."""
         with self._lock:
             hit = self._items.get(record.id)
         if hit is not None and hit.version == record.version:
@@ -63,7 +65,8 @@ class SnapshotCache(Generic[V]):
         # fields left at their empty defaults need no structuring: most of a young case
         data = {k: v for k, v in data.items() if not (k in self._defaulted and v in _EMPTY)}
         value = trusted.structure(data, self.cls)
-        self.remember(value)
+        if keep:
+            self.remember(value)
         return value
 
     def remember(self, value: V) -> None:

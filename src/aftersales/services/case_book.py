@@ -40,9 +40,10 @@ class CaseBook:
             raise NotFound(f"no case {shown(case_id)}")
         return case
 
-    def decode(self, record: Record) -> Case:
-        """The case a stored snapshot holds (reusing this desk's copy of that version)."""
-        return self._cache.decode(record)
+    def decode(self, record: Record, *, keep: bool = True) -> Case:
+        """The case a stored snapshot holds (reusing this desk's copy of that version);
+        ``keep=False``: without keeping it for the next read (one pass over many cases)."""
+        return self._cache.decode(record, keep=keep)
 
     def by_number(self, number: str) -> Case:
         """The case with the human number ``AS-2026-000123``; NotFound if there is none."""

@@ -289,15 +289,16 @@ class SlaService(Clocks):
         self, start: datetime, end: datetime, unjudged_by: str | None
     ) -> Iterator[Case]:
         """The cases reported in ``[start, end)`` (only those the clock facts do not cover
-        at ``unjudged_by``, if given), oldest first, read a week at a time."""
-        step = timedelta(days=7)
+        at ``unjudged_by``, if given), oldest first, read a day at a time (memory holds a
+        day's cases, not the period's)."""
+        step = timedelta(days=1)
         low = start
         storage = self._basis.storage
         while low < end:
             high = min(low + step, end)
             query = CaseQuery(since=utc_text(low), until=utc_text(high), unjudged_by=unjudged_by)
             for record in storage.find_cases(query):
-                yield self._cases.decode(record)
+                yield self._cases.decode(record, keep=False)
             low = high
 
 
