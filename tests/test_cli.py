@@ -131,3 +131,20 @@ def test_examples_run(
     monkeypatch.setattr(sys, "argv", [str(script)])  # not pytest's own arguments
     runpy.run_path(str(script), run_name="__main__")
     assert capsys.readouterr().out
+
+
+def test_shell_completion_as_the_guide_documents_it() -> None:
+    """docs/guide.md: ``_AFTERSALES_COMPLETE=bash_source aftersales`` prints the script, and
+    completing ``aftersales sl`` offers ``sla``."""
+    import os
+    import subprocess
+    import sys
+
+    program = str(Path(sys.executable).parent / "aftersales")
+    script = subprocess.run([program], env={**os.environ, "_AFTERSALES_COMPLETE": "bash_source"},
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "_aftersales_completion()" in script.stdout
+    env = {**os.environ, "_AFTERSALES_COMPLETE": "bash_complete", "COMP_WORDS": "aftersales sl",
+           "COMP_CWORD": "1"}  # fmt: skip
+    offered = subprocess.run([program], env=env, capture_output=True, text=True, timeout=60)
+    assert "plain,sla" in offered.stdout.splitlines()
