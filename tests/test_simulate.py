@@ -69,6 +69,11 @@ def test_cli_report_and_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "met % B" in compared.stdout and "policy B = 台中起重機股份有限公司" in compared.stdout
     bad = runner.invoke(main, ["simulate", "--policy", str(tmp_path / "none.policy")])
     assert bad.exit_code == 1 and "cannot read the policy file" in bad.stderr
+    # a mistyped --compare is found before A is simulated (issue 17): nothing was run
+    fresh = tmp_path / "fresh.db"
+    late = runner.invoke(main, [*args, "--db", str(fresh), "--compare", "nope.policy"])
+    assert late.exit_code == 1 and "cannot read the policy file" in late.stderr
+    assert not fresh.exists()
 
 
 def test_real_paths_at_rates_that_can_be_set(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from rich.table import Table
 from aftersales.cli.common import console
 from aftersales.cli.config import load_config
 from aftersales.cli.output import pct, span
+from aftersales.policy.parser import load_policy
 from aftersales.services.sla import GroupReport
 from aftersales.simulation import Rates, SimulationResult, simulate
 
@@ -180,17 +181,20 @@ def simulate_command(
         if policy_path
         else load_config(click.get_current_context().find_root().obj).policy
     )
+    # both policies are checked before minutes are spent simulating the first
+    first = load_policy(path)
+    second = load_policy(Path(compare_path)) if compare_path else None
     rates = Rates(remote_rate, queue_rate, reopen_rate, unanswered_rate)
     options = dict(days=days, engineers=engineers, agents=agents, cases_per_day=cases_per_day,
                    seed=seed, replay=replay, rates=rates)  # fmt: skip
     with _progress("simulating") as progress:
-        result = simulate(path, db=Path(db), progress=progress, **options)  # type: ignore[arg-type]
+        result = simulate(first, db=Path(db), progress=progress, **options)  # type: ignore[arg-type]
     other = None
-    if compare_path:
+    if second is not None:
         other_db = Path(db).with_name(Path(db).stem + "-compare.db")
         with _progress("simulating B") as progress:
             other = simulate(
-                Path(compare_path), db=other_db, progress=progress, start=result.start,
+                second, db=other_db, progress=progress, start=result.start,
                 arrivals=list(result.arrivals), **options,  # type: ignore[arg-type]
             )  # fmt: skip
     print_result(result, other)
