@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import MINIMAL, ROOT, RULES
 
+from aftersales import load_policy
 from aftersales.cli import main
 
 ALL = [str(p) for p in sorted(RULES.glob("*.policy"))]
@@ -148,3 +149,40 @@ def test_shell_completion_as_the_guide_documents_it() -> None:
            "COMP_CWORD": "1"}  # fmt: skip
     offered = subprocess.run([program], env=env, capture_output=True, text=True, timeout=60)
     assert "plain,sla" in offered.stdout.splitlines()
+
+
+def test_explain_reads_the_dotted_form_and_refuses_what_no_rule_can_read(tmp_path: Path) -> None:
+    """Issue 17: ``{"customer.tier": "gold"}`` (as example blocks write it) is the nested
+    form's case; a misspelt field or value is an error with a hint, not a general case."""
+    policy = str(RULES / "default.policy")
+
+    def explain(case: object) -> tuple[int, str, str]:
+        path = tmp_path / "case.json"
+        path.write_text(json.dumps(case), "utf-8")
+        return run("policy", "explain", policy, "--case", str(path), "--at", "2026-11-27T16:00")
+
+    code, dotted, _ = explain({"severity": "major", "machine_down": True, "customer.tier": "gold"})
+    assert code == 0 and "priority: urgent" in dotted
+    nested = explain({"severity": "major", "machine_down": True, "customer": {"tier": "gold"}})
+    assert nested[1] == dotted
+    for case, words in (
+        ({"severity": "majr"}, "severity 'majr' is not one of the policy's: "),
+        ({"severity": "major", "customer.teir": "gold"}, "did you mean customer.tier?"),
+        ({"severity": "major", "machine_down": "yes"}, "machine_down is true/false"),
+        ({"severity": "major", "channel": "fax"}, "channel 'fax' is not one of"),
+        ({"customer": {"tier": "gold"}, "customer.tier": "silver"}, "gives customer.tier twice"),
+    ):
+        code, _, err = explain(case)
+        assert code == 1 and words in err and "Traceback" not in err, (case, err)
+    assert "did you mean 'major'?" in explain({"severity": "majr"})[2]
+
+
+def test_explain_checks_declared_choices() -> None:
+    from aftersales.core.errors import ValidationError as Invalid
+    from aftersales.policy.examples import case_record
+
+    cranes = load_policy(RULES / "crane-service.policy")
+    record = case_record(cranes, {"severity": "fault", "custom.impact": "site"})
+    assert record == {"severity": "fault", "custom": {"impact": "site"}}
+    with pytest.raises(Invalid, match=r"custom\.impact .sight. is not one of"):
+        case_record(cranes, {"severity": "fault", "custom": {"impact": "sight"}})

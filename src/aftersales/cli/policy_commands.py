@@ -18,7 +18,7 @@ from aftersales.cli.common import errors as _errors
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
 from aftersales.core.errors import PolicyError, ValidationError
 from aftersales.core.vocabulary import MILESTONES
-from aftersales.policy.examples import explain, parse_local_time, run_examples
+from aftersales.policy.examples import case_record, explain, parse_local_time, run_examples
 from aftersales.policy.model import Policy, Target
 from aftersales.policy.parser import load_policy
 from aftersales.ports.manager import make_manager, vocabulary
@@ -102,7 +102,8 @@ def policy_show(file: str) -> None:
     "case_file",
     required=True,
     type=click.Path(dir_okay=False),
-    help="JSON file with the case's fields, shaped like desk.cases.report's.",
+    help="JSON file with the case's fields, nested as desk.cases.report takes them or "
+    'dotted as examples write them ({"customer.tier": "gold"}).',
 )
 @click.option(
     "--at",
@@ -113,7 +114,7 @@ def policy_show(file: str) -> None:
 def policy_explain(file: str, case_file: str, at: str | None) -> None:
     """The priority of a case, the rule that decided it, and each milestone's deadline."""
     loaded = _load(file)
-    case = _read_case(case_file)
+    case = case_record(loaded, _read_case(case_file))
     reported = parse_local_time(loaded, at) if at else datetime.now(loaded.tz)
     explanation = explain(loaded, case, reported)
     out = _console()

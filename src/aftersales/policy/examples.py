@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,8 @@ import attrs
 
 from aftersales.core.calendar import require_aware
 from aftersales.core.errors import ValidationError
-from aftersales.policy.keywords import MILESTONES
+from aftersales.policy.expressions.fields import CASE_FIELDS
+from aftersales.policy.keywords import CHANNELS, MILESTONES
 from aftersales.policy.model import Decision, Example, Expectation, Policy, Target
 
 
@@ -105,6 +107,56 @@ class Explanation:
     decision: Decision
     reported_at: datetime
     deadlines: tuple[Deadline, ...]
+
+
+_NESTED = ("customer", "product", "custom")
+_KINDS = {"text": (str,), "number": (int, float), "true/false": (bool,)}
+
+
+def case_record(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A case to explain, from JSON: nested (``{"customer": {"tier": "gold"}}``, as
+    ``desk.cases.report`` takes it) or dotted (``{"customer.tier": "gold"}``, as example
+    blocks write it). Every field must be one the policy's conditions can read (the case's
+    own, and the policy's ``field custom.X`` declarations), of its type, and a severity,
+    channel or declared choice one the policy knows: a ValidationError says which is not,
+    and what would be, rather than a misspelt value quietly deciding nothing."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _NESTED and isinstance(value, Mapping):
+            items = [(f"{key}.{k}", v) for k, v in value.items()]
+        else:
+            items = [(str(key), value)]
+        for name, item in items:
+            if name in flat:
+                raise ValidationError(f"the case gives {name} twice (nested and dotted)")
+            flat[name] = item
+    kinds = {name: str(kind) for name, kind in CASE_FIELDS.items()}
+    kinds.update({name: decl.type for name, decl in policy.fields.items()})
+    choices = {"severity": policy.severities, "channel": CHANNELS}
+    choices.update({name: decl.choices for name, decl in policy.fields.items() if decl.choices})
+    nested: dict[str, Any] = {}
+    for name, value in flat.items():
+        kind = kinds.get(name)
+        if kind is None:
+            close = difflib.get_close_matches(name, kinds, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ValidationError(f"the case has no field {name!r}; {hint}fields: "
+                                  + ", ".join(sorted(kinds)))  # fmt: skip
+        wanted = _KINDS.get(kind, (str,))
+        if not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool)):
+            raise ValidationError(f"{name} is {kind}, not {value!r}")
+        allowed = choices.get(name)
+        if allowed and value not in allowed:
+            close = difflib.get_close_matches(str(value), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValidationError(f"{name} {value!r} is not one of the policy's: "
+                                  f"{', '.join(allowed)}{hint}")  # fmt: skip
+        *parents, leaf = name.split(".")
+        target = nested
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    return nested
 
 
 def explain(policy: Policy, case: Mapping[str, Any] | Any, reported_at: datetime) -> Explanation:
