@@ -13,7 +13,8 @@ from conftest import REPORT, RULES, add_team, at, run_to
 from test_cli_cases import ok, run
 
 from aftersales import ConflictError, Notification, ServiceDesk, ValidationError, hookimpl
-from aftersales.ports.storage import utc_text
+from aftersales.core.errors import NotFound
+from aftersales.ports.storage import OutboxItem, utc_text
 from aftersales.services.notifications import LEASE, OutboxSettings
 from aftersales.testing import Outbox
 
@@ -92,9 +93,27 @@ def test_backoff_then_give_up_then_retry_by_hand(tmp_path: Path) -> None:
     [third] = desk.notifications.deliver_due(at(13))  # try 3 fails: given up
     assert third.status == "failed" and desk.notifications.failed() == [third]
     assert desk.notifications.deliver_due(at(600)) == []
-    again = desk.notifications.retry(third.id, at(601))
+    with pytest.raises(NotFound, match="aftersales notifications failed"):
+        desk.notifications.retry("no-such-id", at(601))
+    shown = desk.notifications.describe(third)
+    assert shown["next_try_at"] is not None and shown["next_try_at"].endswith("+08:00")
+    again = desk.notifications.retry(third.id[:8], at(601))  # the start, as tables cut it
     assert again.status == "delivered" and flaky.got == ["case_assigned"]
     assert desk.notifications.failed() == []
+
+
+def test_a_retry_by_a_prefix_two_ids_share_is_refused(tmp_path: Path) -> None:
+    desk = ServiceDesk(RULES / "default.policy", sqlite(tmp_path))
+    note = {"kind": "case_assigned", "recipients": ["e7"], "subject": "s"}
+    items = [OutboxItem(f"abc{n}", "log", note, utc_text(at(0)), utc_text(at(0)), 3, "failed")
+             for n in (1, 2)]  # fmt: skip
+    with desk.storage.transaction() as tx:
+        tx.enqueue(items)
+        tx.settle(items)
+    assert [i.id for i in desk.notifications.failed()] == ["abc1", "abc2"]
+    with pytest.raises(ValidationError, match="starts 2 failed notifications' ids"):
+        desk.notifications.retry("abc", at(1))
+    assert desk.notifications.retry("abc2", at(1)).id == "abc2"  # a whole id is never a prefix
 
 
 def test_settings_are_checked() -> None:

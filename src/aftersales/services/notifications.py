@@ -315,12 +315,25 @@ class NotificationService:
         return self._basis.storage.outbox("failed")
 
     def retry(self, item_id: str, now: datetime | None = None) -> OutboxItem:
-        """Put a failed item back in the queue with fresh tries, and try it now."""
-        found = next((i for i in self.failed() if i.id == item_id), None)
-        if found is None:
+        """Put a failed item back in the queue with fresh tries, and try it now. ``item_id``
+        may be the start of the id (as tables show it), if only one failed item has it."""
+        item_id = values.name(item_id, "a notification id")
+        failed = self.failed()
+        matches = [i for i in failed if i.id == item_id] or [
+            i for i in failed if i.id.startswith(item_id)
+        ]
+        if not matches:
             raise NotFound(
-                f"no failed notification {shown(item_id)}; see desk.notifications.failed()"
+                f"no failed notification {shown(item_id)}; the failed ones: `aftersales "
+                "notifications failed` (desk.notifications.failed())"
             )
+        if len(matches) > 1:
+            raise ValidationError(
+                f"{shown(item_id)} starts {len(matches)} failed notifications' ids ("
+                + ", ".join(i.id for i in matches[:5])
+                + "); give more of the id"
+            )
+        [found] = matches
         when = self._basis.at(now)
         again = attrs.evolve(found, status="pending", attempts=0, next_try_at=utc_text(when))
         with self._basis.storage.transaction() as tx:
@@ -340,13 +353,21 @@ class NotificationService:
         with self._basis.storage.transaction() as tx:
             return tx.prune_outbox(utc_text(cutoff))
 
-    @staticmethod
-    def describe(item: OutboxItem) -> dict[str, Any]:
+    def describe(self, item: OutboxItem) -> dict[str, Any]:
+        """An item as a plain dict for tables and JSON, its times in the policy's zone."""
         note = item.notification
+        tz = self._basis.policy.tz
+
+        def local(text: str | None) -> str | None:
+            if not text:
+                return text
+            return datetime.fromisoformat(text).astimezone(tz).isoformat(timespec="seconds")
+
         return {"id": item.id, "plugin": item.plugin, "kind": note.get("kind"),
                 "subject": note.get("subject"), "recipients": note.get("recipients"),
-                "attempts": item.attempts, "status": item.status, "created_at": item.created_at,
-                "next_try_at": item.next_try_at, "last_error": item.last_error}  # fmt: skip
+                "attempts": item.attempts, "status": item.status,
+                "created_at": local(item.created_at), "next_try_at": local(item.next_try_at),
+                "last_error": item.last_error}  # fmt: skip
 
 
 __all__ = ["LEASE", "NotificationService", "OutboxSettings"]
