@@ -138,6 +138,9 @@ def test_kinds_limits_what_is_mailed(tmp_path: Path, mailbox: tuple[Mailbox, int
     desk = mail_desk(tmp_path, port, kinds=["sla_breach"])
     run_to(desk, "assigned")
     assert box.mails == []
+    # a test message checks the settings: it passes the filter, so "delivered" is true
+    [item] = [i for i in desk.notifications.test("e7", at(9)) if i.plugin == "email"]
+    assert item.status == "delivered" and len(box.mails) == 1
 
 
 def test_starttls_and_login_with_the_password_from_the_environment(
