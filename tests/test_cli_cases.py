@@ -168,8 +168,10 @@ def test_sla_commands(workdir: Path) -> None:
     table = ok("case", "sla", number, "--now", "2026-11-23 09:25")
     assert "at_risk" in table and "30 minutes" in table
     sent = ok("sla", "tick", "--now", "2026-11-23 09:40")
-    assert "sla_warning" in sent and "sla_breach" in sent and "notification(s) sent" in sent
-    assert ok("sla", "tick", "--now", "2026-11-23 09:41").strip().endswith("0 notification(s) sent")
+    assert "sla_warning" in sent and "sla_breach" in sent
+    assert "notification(s) decided, every delivery made" in sent
+    assert ok("sla", "tick", "--now", "2026-11-23 09:41").strip().endswith(
+        "0 notification(s) decided")  # fmt: skip
     ok("case", "respond", number, "--by", "cs1", "--at", "2026-11-23 09:45")
     rows = json.loads(
         ok("sla", "report", "--since", "2026-11-23", "--until", "2026-11-24", "--by", "milestone",
@@ -425,3 +427,21 @@ def test_a_priority_table_from_the_command_line(
     listing = ok("policy", "show", str(RULES / "crane-service.policy"))
     assert "table row: custom.impact = site, custom.urgency = today" in listing
     assert "one of site, crew, single, none" in listing
+
+
+def test_a_tick_whose_deliveries_fail_says_so(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: a webhook nobody answers: the tick decides its alerts, and says that their
+    deliveries wait for a retry rather than that they were sent."""
+    monkeypatch.setenv("AFTERSALES_WEBHOOK_SECRET", "s3cret")
+    config = workdir / "aftersales.toml"
+    config.write_text(config.read_text("utf-8") + '\n[notify.webhook]\nurl = '
+                      '"http://127.0.0.1:9/hook"\ntimeout = 2\n', "utf-8")  # fmt: skip
+    team()
+    ok("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
+    report()
+    out = ok("sla", "tick", "--now", "2026-11-23 09:40")
+    assert "notification(s) decided; " in out and "waiting for a retry, 0 failed" in out
+    waiting = int(out.rsplit("decided; ", 1)[1].split()[0])
+    assert waiting >= 2  # the warning and the breach, to the webhook

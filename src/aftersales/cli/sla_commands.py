@@ -17,6 +17,7 @@ from aftersales.cli.context import find_case, local_time, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, pct, span
 from aftersales.core.convert import to_dict
 from aftersales.core.sla import Clock
+from aftersales.ports.storage import utc_text
 from aftersales.services.sla import GROUPS, GroupReport
 
 
@@ -31,13 +32,25 @@ def sla() -> None:
 def sla_tick(now: str | None, as_json: bool) -> None:
     """Send every SLA warning and breach that is due and was not sent (cron-friendly)."""
     with open_desk() as desk:
-        sent = desk.sla.tick(local_time(desk, now))
+        when = desk.at(local_time(desk, now))
+        sent = desk.sla.tick(when)
         if as_json:
             click.echo(json.dumps(to_dict(sent), ensure_ascii=False, indent=2))
             return
         for note in sent:
             click.echo(f"{note.kind:13} {', '.join(note.recipients):20} {note.subject}")
-        click.echo(f"{len(sent)} notification(s) sent")
+        # what this tick put in the outbox and did not deliver: waiting for a retry, or given
+        # up; a decided notification is not a delivered one
+        stamp = utc_text(when)
+        waiting = sum(1 for i in desk.notifications.pending() if i.created_at == stamp)
+        failed = sum(1 for i in desk.notifications.failed() if i.created_at == stamp)
+        summary = f"{len(sent)} notification(s) decided"
+        if sent and not (waiting or failed):
+            summary += ", every delivery made"
+        elif waiting or failed:
+            summary += f"; {waiting} delivery(ies) waiting for a retry, {failed} failed"
+            summary += " (aftersales notifications pending|failed)"
+        click.echo(summary)
 
 
 @sla.command("backfill")
