@@ -445,3 +445,19 @@ def test_a_tick_whose_deliveries_fail_says_so(
     assert "notification(s) decided; " in out and "waiting for a retry, 0 failed" in out
     waiting = int(out.rsplit("decided; ", 1)[1].split()[0])
     assert waiting >= 2  # the warning and the breach, to the webhook
+
+
+def test_case_update_from_the_command_line(workdir: Path) -> None:
+    """Issue 17: ``case update`` corrects the record; the priority is decided again."""
+    team()
+    number = report()  # major, machine down, gold: urgent
+    before = json.loads(ok("case", "show", number, "--json"))
+    assert before["priority"] == "urgent"
+    after = json.loads(ok("case", "update", number, "--by", "cs1", "--at", "2026-11-23 09:10",
+                          "--machine-running", "--severity", "minor", "--reason",
+                          "the truck still runs", "--json"))  # fmt: skip
+    assert (after["machine_down"], after["severity"]) == (False, "minor")
+    assert after["priority"] != "urgent" and after["priority_changes"]
+    code, _, err = run("case", "update", number, "--by", "cs1", "--reason", "x",
+                       "--severity", "huge")  # fmt: skip
+    assert code == 1 and "severity" in err and "Traceback" not in err

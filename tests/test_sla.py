@@ -760,8 +760,8 @@ def test_clocks_that_end_early_match_the_oracle(
         assert light[milestone] == got, (milestone, events, now)
 
 
-def test_the_report_reads_day_by_day_and_counts_each_case_once() -> None:
-    """The report tallies a day of report time at a time: a case on a day's boundary is
+def test_the_report_reads_hour_by_hour_and_counts_each_case_once() -> None:
+    """The report tallies an hour of report time at a time: a case on a boundary is
     counted once, and the worst overruns keep the order of reading among equals."""
     desk = make_desk("default.policy")
     since = t("2026-11-02T00:00+08:00")

@@ -214,7 +214,7 @@ def test_the_report_over_a_store_that_keeps_no_facts_reads_every_case(
         assert plain("", "", "", ("priority",)) is None
         calls: list[object] = []
         decode = desk.cases.decode
-        desk.sla._cases.decode = lambda r: calls.append(r) or decode(r)  # type: ignore[method-assign]
+        desk.sla._cases.decode = lambda r, **k: calls.append(r) or decode(r, **k)  # type: ignore[method-assign]
         storage.clock_fact_groups = plain  # type: ignore[method-assign]
         desk.sla.report(result.start, result.end, "priority")
         assert len(calls) == len(desk.cases.find())

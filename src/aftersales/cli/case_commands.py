@@ -301,6 +301,24 @@ _step(
     lambda d, c, **k: d.cases.reopen(c, **k),
 )
 _step(
+    "update",
+    "Correct the severity, machine-down, fault code or custom fields; the priority is "
+    "decided again and the change is recorded.",
+    (
+        click.option("--reason", required=True, help="Why the record was wrong."),
+        click.option("--severity", default=None),
+        click.option("--machine-down/--machine-running", "machine_down", default=None),
+        click.option("--fault-code", default=None),
+        click.option(
+            "--custom",
+            "custom",
+            multiple=True,
+            help="NAME=VALUE for a field the policy declares (repeatable).",
+        ),
+    ),
+    lambda d, c, *, custom, **k: d.cases.update(c, custom=_custom_fields(custom) or None, **k),
+)
+_step(
     "cancel",
     "Cancel a case.",
     (click.option("--reason", required=True),),

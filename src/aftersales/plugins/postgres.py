@@ -84,7 +84,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 2: the final verdicts of finished cases' clocks, which the SLA report tallies
     """
     ALTER TABLE case_index ADD COLUMN finished_at TEXT;
-    CREATE INDEX case_unfinished ON case_index (reported_at, finished_at);
+    CREATE INDEX case_unfinished ON case_index (reported_at, id, finished_at);
     CREATE TABLE clock_facts (
         case_id TEXT NOT NULL, milestone TEXT NOT NULL, reported_at TEXT NOT NULL,
         finished_at TEXT NOT NULL, number TEXT NOT NULL, priority TEXT NOT NULL,

@@ -102,7 +102,7 @@ MIGRATIONS: tuple[str, ...] = (
     # verdicts are one contiguous run of pages
     """
     ALTER TABLE case_index ADD COLUMN finished_at TEXT;
-    CREATE INDEX case_unfinished ON case_index (reported_at, finished_at);
+    CREATE INDEX case_unfinished ON case_index (reported_at, id, finished_at);
     CREATE TABLE clock_facts (
         reported_at TEXT NOT NULL, case_id TEXT NOT NULL, milestone TEXT NOT NULL,
         finished_at TEXT NOT NULL, number TEXT NOT NULL, priority TEXT NOT NULL,

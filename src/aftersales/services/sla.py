@@ -289,9 +289,10 @@ class SlaService(Clocks):
         self, start: datetime, end: datetime, unjudged_by: str | None
     ) -> Iterator[Case]:
         """The cases reported in ``[start, end)`` (only those the clock facts do not cover
-        at ``unjudged_by``, if given), oldest first, read a day at a time (memory holds a
-        day's cases, not the period's)."""
-        step = timedelta(days=1)
+        at ``unjudged_by``, if given), oldest first, read an hour of report time at a time
+        (memory holds an hour's cases, not the period's: a day of a large desk's is
+        thousands)."""
+        step = timedelta(hours=1)
         low = start
         storage = self._basis.storage
         while low < end:
