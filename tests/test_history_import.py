@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -308,3 +308,32 @@ def test_a_file_of_the_wrong_shape_is_one_clear_error(tmp_path: Path) -> None:
         with pytest.raises(ValidationError, match=r"no column 'SR Number'.* is it the export"):
             desk.history.import_file(path, mapping="volvo-bpic2013")
         assert desk.cases.find() == []
+
+
+def test_the_hour_that_repeats_when_summer_time_ends(tmp_path: Path) -> None:
+    """In Europe/Berlin 02:00-03:00 happens twice on 2025-10-26. An action at 02:10+01:00
+    (the second time) follows one at 02:50+02:00 (the first): the desk orders actions by
+    instant, not by the wall clock (Python compares datetimes of one zone by their clocks)."""
+    with ServiceDesk(TRUCKS) as desk:
+        desk.staff.add(id="cs1", name="Lin", roles=["service_agent"],
+                       at=datetime.fromisoformat("2025-01-01T00:00+01:00"))  # fmt: skip
+        case = desk.cases.report(customer={"name": "C"}, product={"model": "M"}, fault="f",
+                                 severity="minor", channel="phone", by="cs1",
+                                 at=datetime.fromisoformat("2025-10-26T02:50+02:00"))  # fmt: skip
+        later = desk.cases.respond(case.id, by="cs1",
+                                   at=datetime.fromisoformat("2025-10-26T02:10+01:00"))  # fmt: skip
+        assert later.milestones["responded"] > later.milestones["reported"] or (
+            later.milestones["responded"].timestamp() - case.reported_at.timestamp() == 1200
+        )
+        with pytest.raises(ValidationError, match="before the case's last event"):
+            desk.cases.hold(case.id, by="cs1", reason="customer",
+                            at=datetime.fromisoformat("2025-10-26T02:55+02:00"))  # fmt: skip
+    history = tmp_path / "dst.csv"
+    history.write_text(
+        "case,time,action,actor,severity\n"
+        "K1,2025-10-26T02:50+02:00,report,Lin,minor\n"
+        "K1,2025-10-26T02:10+01:00,respond,Lin,\n"
+        "K1,2025-10-26T02:20+01:00,close,Lin,\n", "utf-8")  # fmt: skip
+    with ServiceDesk(TRUCKS) as desk:
+        result = desk.history.import_file(history)
+        assert result.rejects == [] and result.cases == 1

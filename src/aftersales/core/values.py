@@ -216,6 +216,14 @@ def shown(value: Any) -> str:
     return shown if len(shown) <= 40 else f"a {type(value).__name__}"
 
 
+def earlier(a: datetime, b: datetime) -> bool:
+    """Whether instant ``a`` comes before instant ``b``. Python compares two datetimes of
+    the same zone by their wall clocks, so in the hour a zone repeats when summer time ends
+    02:10 (the second time, +01:00) would count as before 02:50 (the first, +02:00); the
+    instants decide here."""
+    return a.timestamp() < b.timestamp()
+
+
 __all__ = [
     "EARLIEST",
     "LATEST",
@@ -228,6 +236,7 @@ __all__ = [
     "aware",
     "count",
     "day",
+    "earlier",
     "flag",
     "items",
     "key",

@@ -28,7 +28,7 @@ from aftersales.core.errors import (
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
 from aftersales.core.permissions import not_own, permit
 from aftersales.core.sla import Clock
-from aftersales.core.values import shown
+from aftersales.core.values import earlier, shown
 from aftersales.core.vocabulary import AUTO_CLOSE_AFTER, REMOTE_WAYS
 from aftersales.core.workflow import FINAL, REMOTE_FROM, Step, apply, check_allowed, start
 from aftersales.policy import Policy
@@ -887,7 +887,7 @@ class CaseService(CaseBook):
             start = None if rule is None else case.milestones.get(rule.after)
             if rule is None or start is None or case.status not in _CLOSE_FROM[rule.after]:
                 continue
-            if policy.add(start, rule.duration) > when or when < case.updated_at:
+            if earlier(when, policy.add(start, rule.duration)) or earlier(when, case.updated_at):
                 continue
             note = self._note("case_closed_automatically", case, [case.reported_by],
                               f"{case.number} closed: {rule.duration} after {rule.after}",
@@ -1023,7 +1023,7 @@ class CaseService(CaseBook):
             self._permit(case, actor, step, rules)
         if action in _NEEDS_PPE:
             self._check_ppe(case, action)
-        if when < case.updated_at:
+        if earlier(when, case.updated_at):
             raise ValidationError(
                 f"{action} at {when.isoformat()} is before the case's last event "
                 f"({case.updated_at.isoformat()}); actions are recorded in order"

@@ -29,6 +29,7 @@ import attrs
 from aftersales.core.boundary import public_api
 from aftersales.core.errors import AftersalesError, NotFound, ValidationError
 from aftersales.core.model import Case, Staff
+from aftersales.core.values import earlier
 from aftersales.core.vocabulary import CHANNELS
 from aftersales.core.workflow import REMOTE_FROM
 from aftersales.ports.storage import event_record
@@ -445,10 +446,10 @@ class CaseBuilder:
         elif row.action == "report":
             result.ignored["a second report of one case"] += 1
             return case
-        if at < case.reported_at:
+        if earlier(at, case.reported_at):
             result.warnings["stamped before the report: moved to the report's time"] += 1
             at = case.reported_at
-        at = max(at, case.updated_at)  # implied steps may share the row's minute
+        at = max(at, case.updated_at, key=datetime.timestamp)  # implied steps share its minute
         action, kwargs, by = self.kwargs(case, row, actor, result)
         for _ in range(8):  # the steps the row implies, then the row
             step = self.prerequisite(case, action, by, kwargs)

@@ -154,7 +154,7 @@ class Judge:
         if case is None:
             return None
         desk = self.builder.desk
-        at = max(self.now or case.updated_at, case.updated_at)
+        at = max(self.now or case.updated_at, case.updated_at, key=datetime.timestamp)
         clocks = tuple(_outcome(c, self.policy) for c in desk.sla.clocks(case, at))
         desk.cases.forget(case.id)
         first = min(r.line for r in rows)

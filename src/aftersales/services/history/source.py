@@ -113,7 +113,7 @@ class HistoryFile:
             return  # the row's own reading says why
         if at.tzinfo is None:
             at = at.replace(tzinfo=self.zone)
-        if self.last is None or at > self.last:
+        if self.last is None or at.timestamp() > self.last.timestamp():  # instants, not clocks
             self.last = at
 
     def _copy_grouped(self) -> None:
@@ -199,7 +199,7 @@ def open_history(path: str | Path, mapping: HistoryMapping | None, zone: ZoneInf
 def in_order(rows: Iterable[TimelineRow]) -> list[TimelineRow]:
     """One case's rows in time order, its report first: what is stamped before the report is
     moved up to it (the import says so)."""
-    ordered = sorted(rows, key=lambda r: (r.at, r.line))
+    ordered = sorted(rows, key=lambda r: (r.at.timestamp(), r.line))  # instants, not wall clocks
     first = next((r for r in ordered if r.action == "report"), None)
     if first is not None and first is not ordered[0]:
         ordered.remove(first)
