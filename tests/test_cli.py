@@ -186,3 +186,14 @@ def test_explain_checks_declared_choices() -> None:
     assert record == {"severity": "fault", "custom": {"impact": "site"}}
     with pytest.raises(Invalid, match=r"custom\.impact .sight. is not one of"):
         case_record(cranes, {"severity": "fault", "custom": {"impact": "sight"}})
+
+
+def test_an_empty_folder_says_where_the_configuration_is_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: outside a project the error names aftersales.toml and --config, not only a
+    policy file the user never chose."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("case", "list")
+    assert code == 1 and "no aftersales.toml in" in err and "--config FILE" in err
+    assert not list(tmp_path.iterdir())  # and no store was created

@@ -72,6 +72,12 @@ def load_config(path: str | None) -> Config:
     if path is None:
         found = Path("aftersales.toml")
         if not found.is_file():
+            if not Path(DEFAULT_POLICY).is_file():
+                raise ValidationError(
+                    f"no aftersales.toml in {Path.cwd()} (and no {DEFAULT_POLICY} to use "
+                    "without one): run the command in the folder that holds aftersales.toml, "
+                    "or give its path with --config FILE"
+                )
             return Config(Path(DEFAULT_POLICY), DEFAULT_STORAGE)
         file = found
     else:
