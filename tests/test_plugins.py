@@ -4,6 +4,7 @@ installed from examples/plugin."""
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
 import subprocess
@@ -452,3 +453,44 @@ def test_hook_aftersales_register_commands(
     result = runner.invoke(group, ["backlog", "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "engineer,open"
+
+
+def _installed(site: Path, name: str, module: str, source: str) -> None:
+    """A distribution in ``site`` whose ``aftersales`` entry point ``name`` is ``module``."""
+    (site / f"{module}.py").write_text(source, "utf-8")
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[aftersales]\n{name} = {module}\n", "utf-8")
+
+
+def test_a_broken_installed_plugin_is_named_in_one_line_and_left_out(tmp_path: Path) -> None:
+    """Issue 17: one that cannot be imported and one with a misspelt hook: every command
+    still works without them, and says which they are and how to stop trying them."""
+    site = tmp_path / "site"
+    site.mkdir()
+    _installed(
+        site, "acme-broken", "acme_broken", "raise ImportError('no module named acme_sdk')\n"
+    )
+    _installed(site, "acme-typo", "acme_typo", "from aftersales import hookimpl\n\n@hookimpl\n"
+               "def aftersales_notfy(notification, staff, delivery):\n    pass\n")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    for args in (["plugins"], ["policy", "check", str(RULES / "default.policy")]):
+        done = subprocess.run([sys.executable, "-m", "aftersales.cli", *args], env=env,
+                              capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        lines = [line for line in done.stderr.splitlines() if "not loaded" in line]
+        assert len(lines) == 2, done.stderr
+        assert any("acme-broken" in line and "no module named acme_sdk" in line for line in lines)
+        assert any("acme-typo" in line and "aftersales_notfy" in line for line in lines)
+        assert all("AFTERSALES_BLOCK_PLUGINS=" in line for line in lines)
+    listing = json.loads(subprocess.run([sys.executable, "-m", "aftersales.cli", "plugins",
+                                         "--json"], env=env, capture_output=True, text=True,
+                                        cwd=ROOT, check=True).stdout)  # fmt: skip
+    broken = {row["name"]: row.get("not_loaded") for row in listing if row.get("not_loaded")}
+    assert set(broken) == {"acme-broken", "acme-typo"}
+    blocked = subprocess.run([sys.executable, "-m", "aftersales.cli", "plugins"],
+                             env={**env, "AFTERSALES_BLOCK_PLUGINS": "acme-broken,acme-typo"},
+                             capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert blocked.returncode == 0 and "not loaded" not in blocked.stderr

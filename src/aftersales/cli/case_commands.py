@@ -428,14 +428,20 @@ def case_list(
 @click.command("plugins")
 @JSON_OPTION
 def plugins_command(as_json: bool) -> None:
-    """The loaded plugins and the hooks each implements."""
-    rows = describe(make_manager())
+    """The loaded plugins and the hooks each implements, and the installed ones that could
+    not be loaded, with why."""
+    pm = make_manager()
+    rows = describe(pm)
     if as_json:
-        click.echo(json.dumps([{"name": n, "hooks": h} for n, h in rows], indent=2))
+        listed: list[dict[str, Any]] = [{"name": n, "hooks": h} for n, h in rows]
+        listed += [{"name": n, "hooks": [], "not_loaded": why} for n, why in pm.broken]
+        click.echo(json.dumps(listed, indent=2))
         return
     table = Table(title="plugins")
     table.add_column("plugin")
     table.add_column("hooks")
     for name, hooks in rows:
         table.add_row(name, ", ".join(hooks))
+    for name, why in pm.broken:
+        table.add_row(f"{name} (not loaded)", why)
     console().print(table)

@@ -11,6 +11,8 @@ installed distributions, and ``ServiceDesk(..., plugins=[...])``. The environmen
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import logging
 import os
 from collections.abc import Iterable
 from types import ModuleType
@@ -35,6 +37,7 @@ DEFAULT_PLUGINS = (
 """The built-in plugins, by module name."""
 
 BLOCK_VARIABLE = "AFTERSALES_BLOCK_PLUGINS"
+logger = logging.getLogger("aftersales")
 
 
 def blocked_names() -> set[str]:
@@ -55,9 +58,45 @@ def plugin_name(plugin: Any) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, which also lists the installed plugins it could not load."""
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.broken: list[tuple[str, str]] = []  # (plugin name, why it was left out)
+
+
+_REPORTED: set[tuple[str, str]] = set()
+
+
+def _load_installed(pm: PluginManager, blocked: set[str]) -> None:
+    """The ``aftersales`` entry points of the installed distributions, each on its own: one
+    that cannot be imported, or implements a hook that does not exist (a misspelt name), is
+    left out and logged in one line, and the others load (pluggy's own loader stops at the
+    first)."""
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group != hookspecs.PROJECT or ep.name in blocked or pm.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+                pm.register(plugin, name=ep.name)
+                pm.check_pending()
+            except Exception as exc:
+                if pm.has_plugin(ep.name):
+                    pm.unregister(name=ep.name)
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+                pm.broken.append((ep.name, reason))
+                if (ep.name, reason) not in _REPORTED:
+                    _REPORTED.add((ep.name, reason))
+                    logger.warning("plugin %s not loaded (%s); the others work without it. "
+                                   "%s=%s stops trying it", ep.name, reason, BLOCK_VARIABLE,
+                                   ep.name)  # fmt: skip
+
+
+def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> PluginManager:
     """A manager with the hook specs, the built-ins, installed plugins and ``plugins``."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     blocked = blocked_names()
     for name in blocked:
@@ -66,7 +105,7 @@ def make_manager(plugins: Iterable[Any] = (), *, entry_points: bool = True) -> p
         if name not in blocked:
             pm.register(importlib.import_module(name), name)
     if entry_points:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        _load_installed(pm, blocked)
     for plugin in plugins:
         name = plugin_name(plugin)
         if name in blocked:
@@ -100,6 +139,7 @@ def describe(pm: pluggy.PluginManager) -> list[tuple[str, list[str]]]:
 __all__ = [
     "BLOCK_VARIABLE",
     "DEFAULT_PLUGINS",
+    "PluginManager",
     "blocked_names",
     "describe",
     "make_manager",
