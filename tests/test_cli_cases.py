@@ -84,6 +84,8 @@ def test_lifecycle_from_the_command_line(workdir: Path) -> None:
     assert "urgent" in shown and "default.policy:21" in shown and "Hengli Mining" in shown
     history = ok("case", "history", number)
     assert history.count("\n") > 11 and "followed_up" in history and "satisfaction=5" in history
+    assert "customer.name=Hengli Mining" in history and "{'" not in history  # readable
+    assert "product.serial=EX350-0192" in history
     data = json.loads(ok("case", "show", number, "--json"))
     assert data["status"] == "closed" and data["repair"]["parts_used"][0]["quantity"] == 2
     events = json.loads(ok("case", "history", number, "--json"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import click
@@ -380,12 +381,40 @@ def case_history(case_ref: str, as_json: bool) -> None:
         for column in ("#", "event", "at", "by", "details"):
             table.add_column(column)
         for event in events:
-            details = ", ".join(
-                f"{k}={v}" for k, v in event.data.items() if v not in (None, "", [], {})
-            )
+            details = ", ".join(_readable(event.data, desk.policy.tz))
             when = event.at.astimezone(desk.policy.tz).strftime("%Y-%m-%d %H:%M")
-            table.add_row(str(event.version), event.type, when, event.by, details[:80])
+            table.add_row(str(event.version), event.type, when, event.by, details)
         console().print(table)
+
+
+def _readable(data: Any, tz: Any, prefix: str = "") -> list[str]:
+    """An event's data as ``name=value`` items a person reads: nested records with dotted
+    names (``customer.tier=gold``), lists joined, times in the policy's zone, empties left
+    out (not Python's dict text)."""
+    items: list[str] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict):
+            items += _readable(value, tz, f"{name}.")
+        elif isinstance(value, list):
+            shown = ("; ".join(" ".join(_readable(v, tz)) if isinstance(v, dict) else str(v)
+                               for v in value))  # fmt: skip
+            items.append(f"{name}={shown}")
+        else:
+            items.append(f"{name}={_local(value, tz)}")
+    return items
+
+
+def _local(value: Any, tz: Any) -> str:
+    """A stored time (ISO text) in the policy's zone; anything else as it is."""
+    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and value[10] == "T":
+        try:
+            return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            pass
+    return str(value)
 
 
 @case.command("list")
