@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any
@@ -74,15 +74,36 @@ class FactGroup:
     worst: list[tuple[float, str, str, str]] = attrs.Factory(list)
 
     def add(self, row: FactRow) -> None:
+        """One clock fact."""
         f = row.fact
-        self.states[f.state] = self.states.get(f.state, 0) + 1
-        if f.working is not None and f.clock is not None:
-            self.working.append(f.working)
-            self.clock.append(f.clock)
-        if f.overrun:
-            self.worst.append((f.overrun, row.reported_at, row.number, f.milestone))
-            self.worst.sort(key=worst_order)
-            del self.worst[5:]
+        self.count(f.state, f.working, f.clock, f.overrun, row.reported_at, row.number,
+                   f.milestone)  # fmt: skip
+
+    def count(
+        self, state: str, working: float | None, clock: float | None, overrun: float | None,
+        reported_at: str, number: str, milestone: str,
+    ) -> None:  # fmt: skip
+        """One clock: its state, the seconds it took to meet (working and clock time) and
+        how late it was, of the case ``number`` reported at ``reported_at`` (UTC text)."""
+        self.states[state] = self.states.get(state, 0) + 1
+        if working is not None and clock is not None:
+            self.working.append(working)
+            self.clock.append(clock)
+        if overrun:
+            self._keep_worst([(overrun, reported_at, number, milestone)])
+
+    def merge(self, other: FactGroup) -> None:
+        """Add another group's figures to this one's."""
+        for state, n in other.states.items():
+            self.states[state] = self.states.get(state, 0) + n
+        self.working.extend(other.working)
+        self.clock.extend(other.clock)
+        self._keep_worst(other.worst)
+
+    def _keep_worst(self, items: Iterable[tuple[float, str, str, str]]) -> None:
+        self.worst.extend(items)
+        self.worst.sort(key=worst_order)
+        del self.worst[5:]
 
 
 def worst_order(item: tuple[float, str, str, str]) -> tuple[float, str, str, str]:

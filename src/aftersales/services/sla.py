@@ -10,11 +10,7 @@ that decides it, so two desks ticking one store, or a desk restarted, send it on
 
 from __future__ import annotations
 
-import functools
-import heapq
 import logging
-from array import array
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -250,8 +246,10 @@ class SlaService(Clocks):
                 return str(found or values["team"] or "(no team)")
             return str(values[group_by])
 
-        groups: dict[str, _Tally] = {}
-        total = _Tally()
+        # each group's figures, summed as read (counts, times taken: 8 bytes a clock, five
+        # worst overruns), whether the store summed them or the clocks were read here
+        groups: dict[str, FactGroup] = {}
+        total = FactGroup(())
         # finished cases: their clocks' final verdicts, kept by the store with the action that
         # finished them, summed by the store per group (no case decoded)
         since_text, until_text, now_text = utc_text(start), utc_text(end), utc_text(when)
@@ -259,7 +257,7 @@ class SlaService(Clocks):
         facts = self._basis.storage.clock_fact_groups(since_text, until_text, now_text, columns)
         for fact_group in facts or ():
             key = key_of(dict(zip(columns, fact_group.key, strict=True)))
-            tally = groups.get(key) or groups.setdefault(key, _Tally())
+            tally = groups.get(key) or groups.setdefault(key, FactGroup((key,)))
             tally.merge(fact_group)
             total.merge(fact_group)
         # the others (open then, or finished before the store kept facts): read and judged,
@@ -273,17 +271,17 @@ class SlaService(Clocks):
                               "engineer": case.engineer, "team": case.team,
                               "customer": case.customer.name})  # fmt: skip
                 taken = self.taken(case, c)
-                tally = groups.get(key) or groups.setdefault(key, _Tally())
+                tally = groups.get(key) or groups.setdefault(key, FactGroup((key,)))
                 working, clock = (None, None) if taken is None else (
                     taken[0].total_seconds(), taken[1].total_seconds())  # fmt: skip
                 late = c.overrun.total_seconds() if c.state == "breached" and c.overrun else None
+                reported = utc_text(case.reported_at)
                 for t in (tally, total):
-                    t.add((utc_text(case.reported_at), case.number), c.milestone, c.state,
-                          late, working, clock)  # fmt: skip
+                    t.count(c.state, working, clock, late, reported, case.number, c.milestone)
         order = list(MILESTONES) if group_by == "milestone" else sorted(groups)
-        reports = tuple(groups[key].report(key) for key in order if key in groups)
+        reports = tuple(_report(key, groups[key]) for key in order if key in groups)
         met_when = self._basis.policy.repair_met_when
-        return SlaReport(start, end, group_by, reports, total.report("all"), met_when, when)
+        return SlaReport(start, end, group_by, reports, _report("all", total), met_when, when)
 
     def _cases_reported(
         self, start: datetime, end: datetime, unjudged_by: str | None
@@ -303,88 +301,29 @@ class SlaService(Clocks):
             low = high
 
 
-@functools.total_ordering
-class _Reverse:
-    """Orders the other way: among equal overruns the earlier case ranks higher."""
+def _report(name: str, group: FactGroup) -> GroupReport:
+    """One group's figures: counts, rates, the median and 90th percentile times taken, and
+    the five worst overruns."""
+    states = group.states
+    met, breached = states.get("met", 0), states.get("breached", 0)
+    excused, inapplicable = states.get("excused", 0), states.get("not_applicable", 0)
+    decided = met + breached + excused
+    clocks = sum(states.values())
 
-    def __init__(self, *key: str) -> None:
-        self.key = key
+    def rate(n: int) -> float | None:
+        return None if decided == 0 else n / decided
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reverse) and self.key == other.key
+    def seconds(value: float | None) -> timedelta | None:
+        return None if value is None else timedelta(seconds=value)
 
-    def __lt__(self, other: _Reverse) -> bool:
-        return self.key > other.key
-
-
-class _Tally:
-    """One group's figures, added clock by clock: counts, the times taken (as seconds, in
-    arrays: eight bytes a clock), and the five worst overruns."""
-
-    def __init__(self) -> None:
-        self.states: Counter[str] = Counter()
-        self.working = array("d")
-        self.clock = array("d")
-        # a heap of the largest overruns (seconds)
-        self.worst: list[tuple[float, _Reverse, str, str]] = []
-        self.read = 0
-
-    def add(
-        self, case: tuple[str, str], milestone: str, state: str, overrun: float | None,
-        working: float | None, clock: float | None,
-    ) -> None:  # fmt: skip
-        """One clock of ``case`` (its report time as UTC text, and its number): its state,
-        how late (seconds, breaches) and how long it took to meet (seconds, working and
-        clock time)."""
-        number = case[1]
-        self.read += 1
-        self.states[state] += 1
-        if working is not None and clock is not None:
-            self.working.append(working)
-            self.clock.append(clock)
-        if overrun:
-            # among equal overruns the earlier reported case first, however they were read
-            item = (overrun, _Reverse(*case, milestone), number, milestone)
-            if len(self.worst) < 5:
-                heapq.heappush(self.worst, item)
-            elif item > self.worst[0]:
-                heapq.heapreplace(self.worst, item)
-
-    def merge(self, group: FactGroup) -> None:
-        """A group of clock facts the store summed."""
-        self.states.update(group.states)
-        self.read += sum(group.states.values())
-        self.working.extend(group.working)
-        self.clock.extend(group.clock)
-        for overrun, reported_at, number, milestone in group.worst:
-            item = (overrun, _Reverse(reported_at, number, milestone), number, milestone)
-            if len(self.worst) < 5:
-                heapq.heappush(self.worst, item)
-            elif item > self.worst[0]:
-                heapq.heapreplace(self.worst, item)
-
-    def report(self, name: str) -> GroupReport:
-        met, breached = self.states["met"], self.states["breached"]
-        excused, inapplicable = self.states["excused"], self.states["not_applicable"]
-        decided = met + breached + excused
-        clocks = sum(self.states.values())
-
-        def rate(n: int) -> float | None:
-            return None if decided == 0 else n / decided
-
-        def seconds(value: float | None) -> timedelta | None:
-            return None if value is None else timedelta(seconds=value)
-
-        working, clock = self.working, self.clock
-        worst = tuple(
-            (n, m, timedelta(seconds=o)) for o, _, n, m in sorted(self.worst, reverse=True)
-        )
-        return GroupReport(
-            name, clocks, met, breached, excused, clocks - decided - inapplicable,
-            rate(met), rate(breached), rate(excused), seconds(median(working)),
-            seconds(p90(working)), seconds(median(clock)), seconds(p90(clock)), worst,
-            inapplicable,
-        )  # fmt: skip
+    working, clock = group.working, group.clock
+    worst = tuple((n, m, timedelta(seconds=o)) for o, _, n, m in group.worst)
+    return GroupReport(
+        name, clocks, met, breached, excused, clocks - decided - inapplicable,
+        rate(met), rate(breached), rate(excused), seconds(median(working)),
+        seconds(p90(working)), seconds(median(clock)), seconds(p90(clock)), worst,
+        inapplicable,
+    )  # fmt: skip
 
 
 __all__ = ["GROUPS", "GroupReport", "Reminder", "SlaReport", "SlaService"]
