@@ -8,7 +8,6 @@ from aftersales.services.history.importer import (
     ImportResult,
     Reject,
     group_cases,
-    read_history,
     stream_cases,
     write_rejects,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "group_cases",
     "open_history",
     "open_text",
-    "read_history",
     "read_timeline",
     "stream_cases",
     "write_rejects",

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -115,16 +114,6 @@ class ImportResult:
     def rejects_by_reason(self) -> Counter[str]:
         """Rejects counted by their reason with the case's own words taken out."""
         return Counter(self.reasons)
-
-
-def read_history(
-    path: str | Path, mapping: HistoryMapping | None, zone: ZoneInfo
-) -> list[TimelineRow | Skipped]:
-    """Every row of a history file, read whole, each case's rows together: the timeline
-    format, or an export through ``mapping``; naive times in ``zone`` unless the mapping
-    names one. For files of any size, read case by case with :func:`.open_history`."""
-    with open_history(path, mapping, zone) as file:
-        return list(file.timeline())
 
 
 def write_rejects(rejects: Iterable[Reject], path: str | Path) -> int:
@@ -300,20 +289,6 @@ class HistoryService:
         afresh for it."""
         self._agent()
         return CaseBuilder(self, self._scratch_desk())
-
-    def build(
-        self, groups: Iterable[tuple[str, list[TimelineRow]]], result: ImportResult
-    ) -> Iterator[tuple[str, Case, Any]]:
-        """Each case of ``groups`` (``(key, rows)``, from :func:`stream_cases` or
-        :func:`group_cases`) built on a scratch desk, with that desk (to read its clocks):
-        what the import stores and ``replay`` judges. A case is dropped from the scratch
-        desk once the next is asked for, so memory does not grow with the cases."""
-        builder = self.builder()
-        for key, case_rows in groups:
-            case = builder.case(key, case_rows, result)
-            if case is not None:
-                yield key, case, builder.desk
-                builder.desk.cases.forget(case.id)
 
     # -- one case -------------------------------------------------------------------------------
     def _import_case(
@@ -636,7 +611,6 @@ __all__ = [
     "ImportResult",
     "Reject",
     "group_cases",
-    "read_history",
     "stream_cases",
     "write_rejects",
 ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import attrs
@@ -21,8 +20,8 @@ import attrs
 from aftersales.core.quantiles import median, p90
 from aftersales.core.sla import Clock
 from aftersales.policy import Policy
-from aftersales.services.history.importer import HistoryService, ImportResult, group_cases
-from aftersales.services.history.timeline import Skipped, TimelineRow
+from aftersales.services.history.importer import HistoryService, ImportResult
+from aftersales.services.history.timeline import TimelineRow
 
 OUTCOMES = ("met", "breached", "excused", "not_applicable", "open")
 KEPT_REJECTS = 1_000
@@ -163,28 +162,6 @@ class Judge:
         return outcome
 
 
-def judge(
-    history: HistoryService,
-    rows: Iterable[TimelineRow | Skipped],
-    policy: Policy,
-    now: datetime | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> Judgement:
-    """Every case of ``rows`` built under ``policy`` (the desk ``history`` belongs to) and
-    its clocks read at ``now`` (default: the last moment of the history). The rows are held
-    in memory: for a file, :func:`aftersales.replay.replay` reads it case by case."""
-    listed = list(rows)
-    if now is None:
-        times = [r.at for r in listed if isinstance(r, TimelineRow)]
-        now = max(times) if times else None
-    judging = Judge(history, policy, now)
-    for n, (key, case_rows) in enumerate(group_cases(listed, judging.judged.result).items()):
-        judging.case(key, case_rows)
-        if progress is not None:
-            progress(n + 1)
-    return judging.judged
-
-
 @attrs.frozen
 class Change:
     """A clock whose verdict differs between the two policies."""
@@ -221,17 +198,6 @@ def compare_case(a: CaseOutcome, b: CaseOutcome) -> list[Change]:
     return changes
 
 
-def compare(a: Judgement, b: Judgement) -> list[Change]:
-    """Every clock whose verdict differs, by case key and milestone (of the cases both
-    judgements kept)."""
-    return [
-        change
-        for key, case_a in a.cases.items()
-        if (case_b := b.cases.get(key)) is not None
-        for change in compare_case(case_a, case_b)
-    ]
-
-
 __all__ = [
     "KEPT_REJECTS",
     "OUTCOMES",
@@ -241,7 +207,5 @@ __all__ = [
     "Judge",
     "Judgement",
     "Tally",
-    "compare",
     "compare_case",
-    "judge",
 ]
