@@ -60,6 +60,11 @@ def _reading(path: str | Path) -> Iterator[None]:
         raise ValidationError(f"cannot read {path} as CSV text (UTF-8): {exc}") from None
 
 
+def _cell(cells: list[str], index: int | None) -> str:
+    """A row's cell at ``index``, stripped ("" where the row is short or has no such column)."""
+    return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
 class HistoryFile:
     """A history file opened for reading case by case (see the module). Use it in a
     ``with`` block: a temporary copy it made is removed at the end."""
@@ -95,7 +100,7 @@ class HistoryFile:
             ti = self.header.index(time_column) if time_column in self.header else None
             for cells in reader:
                 self.rows += 1
-                key = cells[ci].strip() if ci is not None and ci < len(cells) else ""
+                key = _cell(cells, ci)
                 if key and key != current:
                     if key in seen:
                         self.grouped = False
@@ -130,7 +135,7 @@ class HistoryFile:
 
             def numbered() -> Iterator[tuple[int, int, str]]:
                 for line, cells in enumerate(reader, start=2):
-                    key = cells[ci].strip() if ci < len(cells) else ""
+                    key = _cell(cells, ci)
                     ordinal = order.setdefault(key, len(order)) if key else 0
                     yield ordinal, line, json.dumps(cells, ensure_ascii=False)
 
@@ -159,7 +164,7 @@ class HistoryFile:
             reader = csv.reader(handle)
             next(reader, None)
             for line, cells in enumerate(reader, start=2):
-                key = cells[ci].strip() if ci is not None and ci < len(cells) else ""
+                key = _cell(cells, ci)
                 if key and key != current:
                     ordinal, current = ordinal + 1, key
                 if (max(ordinal, 0) if key else 0) % n == k:
