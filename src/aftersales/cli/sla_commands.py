@@ -55,11 +55,11 @@ def sla_tick(now: str | None, as_json: bool) -> None:
 
 @sla.command("backfill")
 def sla_backfill() -> None:
-    """Judge the cases closed before this store kept clock verdicts (a store from an older
+    """Judge the cases stored before this store kept clock verdicts (a store from an older
     version), so the SLA report need not read them one by one. Safe to stop and re-run."""
     with open_desk() as desk:
-        n = desk.cases.judge_finished()
-        click.echo(f"{n} finished case(s) judged")
+        n = desk.cases.judge_stored()
+        click.echo(f"{n} case(s) judged")
 
 
 def _row(g: GroupReport) -> dict[str, Any]:

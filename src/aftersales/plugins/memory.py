@@ -80,15 +80,18 @@ class MemoryStorage(Storage):
             found = [i for i in self._outbox.values() if status is None or i.status == status]
         return found if limit is None else found[:limit]
 
-    def clock_facts(self, since: str, until: str, finished_by: str) -> Iterator[FactRow]:
+    def clock_facts(
+        self, since: str, until: str, judged_by: str, *, running: bool | None = None
+    ) -> Iterator[FactRow]:
         with self._lock:
             found = [
                 FactRow(i.number, i.reported_at, i.engineer, i.team, i.customer or "", fact)
                 for i in self._index.values()
                 if since <= i.reported_at < until
-                and i.finished_at is not None
-                and i.finished_at <= finished_by
+                and i.judged_at is not None
+                and i.judged_at <= judged_by
                 for fact in i.facts or ()
+                if running is None or running == (fact.state == "running")
             ]
         return iter(found)
 
@@ -137,8 +140,8 @@ def _matches(index: CaseIndex, q: CaseQuery) -> bool:
         and (q.fault_code is None or index.fault_code == q.fault_code)
         and (
             q.unjudged_by is None
-            or index.finished_at is None
-            or index.finished_at > q.unjudged_by
+            or index.judged_at is None
+            or index.judged_at > q.unjudged_by
             or index.facts is None
         )
         and _within(index.accepted_at, q.accepted_since, q.accepted_until)

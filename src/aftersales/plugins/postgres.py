@@ -95,6 +95,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX clock_facts_by_reported ON clock_facts (reported_at) INCLUDE (finished_at,
         number, priority, engineer, team, customer, state, milestone, working, clock, overrun);
     """,
+    # 3: every case's clocks judged at its latest action (a running clock keeps its deadline
+    # and the time a delay notice excuses it until), so a period's report reads no case
+    """
+    ALTER TABLE case_index RENAME COLUMN finished_at TO judged_at;
+    DROP INDEX case_unfinished;
+    CREATE INDEX case_unjudged ON case_index (reported_at, id, judged_at);
+    ALTER TABLE clock_facts RENAME COLUMN finished_at TO judged_at;
+    ALTER TABLE clock_facts ADD COLUMN due TEXT;
+    ALTER TABLE clock_facts ADD COLUMN excused_until TEXT;
+    DROP INDEX clock_facts_by_reported;
+    CREATE INDEX clock_facts_by_reported ON clock_facts (reported_at) INCLUDE (judged_at,
+        number, priority, engineer, team, customer, state, milestone, working, clock, overrun,
+        due, excused_until);
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 

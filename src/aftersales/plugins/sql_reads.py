@@ -134,20 +134,22 @@ class SQLReads(Storage):
                      for id, version, data in rows.fetchall()])  # fmt: skip
 
     @faults_translated
-    def clock_facts(self, since: str, until: str, finished_by: str) -> Iterator[FactRow]:
+    def clock_facts(
+        self, since: str, until: str, judged_by: str, *, running: bool | None = None
+    ) -> Iterator[FactRow]:
         m = self.MARK
+        which = {None: "", True: " AND state = 'running'", False: " AND state <> 'running'"}
         rows = self._connect().execute(
             "SELECT number, reported_at, engineer, team, customer, milestone, priority, state, "
-            "working, "
-            f"clock, overrun FROM clock_facts WHERE reported_at >= {m} AND reported_at < {m} "
-            f"AND finished_at <= {m}",
-            (since, until, finished_by),
+            "working, clock, overrun, due, excused_until FROM clock_facts "
+            f"WHERE reported_at >= {m} AND reported_at < {m} AND judged_at <= {m}" + which[running],
+            (since, until, judged_by),
         )
         return (FactRow(n, r, e, t, c, ClockFact(*fact)) for n, r, e, t, c, *fact in rows)
 
     @faults_translated
     def clock_fact_groups(
-        self, since: str, until: str, finished_by: str, by: tuple[str, ...]
+        self, since: str, until: str, judged_by: str, by: tuple[str, ...]
     ) -> list[FactGroup]:
         """Summed where the facts are: counts by state, the times taken and the five worst
         overruns of each group, in three grouped queries."""
@@ -156,8 +158,9 @@ class SQLReads(Storage):
             raise ValueError(f"cannot group clock facts by {wrong[0]!r}")
         m, c = self.MARK, self.BYTE_ORDER
         keys = ", ".join(by) if by else "''"
-        where = f"reported_at >= {m} AND reported_at < {m} AND finished_at <= {m}"
-        args = (since, until, finished_by)
+        where = (f"reported_at >= {m} AND reported_at < {m} AND judged_at <= {m} "
+                 "AND state <> 'running'")  # fmt: skip
+        args = (since, until, judged_by)
         conn = self._connect()
         groups: dict[tuple[Any, ...], FactGroup] = {}
 

@@ -23,8 +23,8 @@ _IN_CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
 
 
 FACT_COLUMNS = (
-    "case_id, milestone, reported_at, finished_at, number, priority, engineer, team, customer, "
-    "state, working, clock, overrun"
+    "case_id, milestone, reported_at, judged_at, number, priority, engineer, team, customer, "
+    "state, working, clock, overrun, due, excused_until"
 )
 """The columns of a clock fact, in the order the desk writes them."""
 
@@ -105,26 +105,26 @@ class SQLWrites(Transaction, abc.ABC):
                 "engineer = excluded.engineer, accepted_at = excluded.accepted_at, "
                 "priority = excluded.priority, next_alert_at = excluded.next_alert_at, "
                 "followed_up_at = excluded.followed_up_at, fault_code = excluded.fault_code, "
-                "finished_at = excluded.finished_at",
+                "judged_at = excluded.judged_at",
                 (id, index.number, index.status, index.engineer, index.reported_at,
                  index.serial, index.fault_code, index.accepted_at, index.priority,
                  index.next_alert_at, index.followed_up_at, index.rework_of,
-                 index.finished_at),
+                 index.judged_at),
             )  # fmt: skip
             if index.facts is not None:
                 self._write_facts(id, index)
 
     def _write_facts(self, id: str, index: CaseIndex) -> None:
-        """Replace a case's clock facts (in the transaction of the action that finished it,
-        or reopened it)."""
+        """Replace a case's clock facts, in the transaction of the action they judge."""
         self._execute("DELETE FROM clock_facts WHERE case_id = ?", (id,))
-        if index.facts and index.finished_at is not None:
+        if index.facts and index.judged_at is not None:
             self._many(
                 f"INSERT INTO clock_facts ({FACT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(id, f.milestone, index.reported_at, index.finished_at, index.number,
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(id, f.milestone, index.reported_at, index.judged_at, index.number,
                   f.priority, index.engineer, index.team, index.customer or "", f.state,
-                  f.working, f.clock, f.overrun) for f in index.facts],
+                  f.working, f.clock, f.overrun, f.due, f.excused_until)
+                 for f in index.facts],
             )  # fmt: skip
 
     # -- the alert ledger ----------------------------------------------------------------------

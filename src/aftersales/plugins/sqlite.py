@@ -112,6 +112,16 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX clock_facts_by_case ON clock_facts (case_id);
     """,
+    # 7: every case's clocks judged at its latest action (a running clock keeps its deadline
+    # and the time a delay notice excuses it until), so a period's report reads no case
+    """
+    ALTER TABLE case_index RENAME COLUMN finished_at TO judged_at;
+    DROP INDEX case_unfinished;
+    CREATE INDEX case_unjudged ON case_index (reported_at, id, judged_at);
+    ALTER TABLE clock_facts RENAME COLUMN finished_at TO judged_at;
+    ALTER TABLE clock_facts ADD COLUMN due TEXT;
+    ALTER TABLE clock_facts ADD COLUMN excused_until TEXT;
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 
@@ -352,7 +362,7 @@ def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
         ("i.number = ?", query.number),
         ("i.rework_of = ?", query.rework_of),
         ("i.next_alert_at <= ?", query.alert_due),
-        ("(i.finished_at IS NULL OR i.finished_at > ?)", query.unjudged_by),
+        ("(i.judged_at IS NULL OR i.judged_at > ?)", query.unjudged_by),
     ):
         if value is not None:
             where.append(column)

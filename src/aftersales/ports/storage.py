@@ -33,15 +33,30 @@ class Record:
 
 @attrs.frozen
 class ClockFact:
-    """The final verdict of one SLA clock of a finished case: what the SLA report tallies
-    without decoding the case. Times are seconds, as floats."""
+    """One SLA clock of a case as judged at the case's latest action: what the SLA report
+    tallies without decoding the case. Times taken are seconds, as floats; instants UTC text.
+
+    A clock whose state still moves with time alone (due, neither met nor ended) has state
+    ``running`` and its ``due`` (and ``excused_until``, the new time of a delay notice that
+    excuses it): read at a later instant it is running before ``due``, then excused until
+    ``excused_until``, then breached. Every other state is final until the case's next
+    action."""
 
     milestone: str
     priority: str
-    state: str  # met, breached, excused, not_applicable (or pending: never started)
+    state: str  # met, breached, excused, not_applicable, pending (not started) or running
     working: float | None = None  # start to met, as the target counts (met clocks)
     clock: float | None = None  # start to met, in clock time
     overrun: float | None = None  # past the deadline, as the target counts (breaches)
+    due: str | None = None  # a running clock's deadline
+    excused_until: str | None = None  # a running clock's delay notice: excused until then
+
+    def at(self, when: str) -> str:
+        """The state read at ``when`` (UTC text, not before the case's latest action):
+        ``running`` becomes ``excused`` or ``breached`` once due."""
+        if self.state != "running" or self.due is None or when < self.due:
+            return self.state
+        return "excused" if self.excused_until and when < self.excused_until else "breached"
 
 
 @attrs.frozen
@@ -130,11 +145,13 @@ class CaseIndex:
     next_alert_at: str | None = None  # when the SLA tick should look at the case again
     followed_up_at: str | None = None
     rework_of: str | None = None  # the case this one repeats under warranty
-    finished_at: str | None = None  # closed or cancelled (None while open)
+    # when its clock facts were written (its latest action); None where none were, as for
+    # cases stored before the store kept facts
+    judged_at: str | None = None
     team: str | None = None
     customer: str | None = None
-    # the verdicts of a finished case's clocks: None keeps what is stored; a tuple replaces
-    # it (empty: none to keep, as for a case reopened, or cancelled)
+    # its clocks judged at judged_at: None keeps what is stored; a tuple replaces it (empty:
+    # none to keep, as for a cancelled case)
     facts: tuple[ClockFact, ...] | None = None
 
 
@@ -160,8 +177,8 @@ class CaseQuery:
     limit: int | None = None
     newest_first: bool = False
     alert_due: str | None = None  # next_alert_at at or before this; ordered by it
-    # cases the clock facts do not answer at this instant: not finished by then (or never
-    # given facts, as cases finished before a store kept them)
+    # cases the clock facts do not answer at this instant: judged after it (an action came
+    # later), or never judged (stored before the store kept facts)
     unjudged_by: str | None = None
 
 
@@ -316,20 +333,23 @@ class EventStore(abc.ABC):
 class CaseSearch(abc.ABC):
     """Reading the case index."""
 
-    def clock_facts(self, since: str, until: str, finished_by: str) -> Iterator[FactRow] | None:
-        """The clock facts of the cases reported in ``[since, until)`` and finished by
-        ``finished_by`` (UTC texts), in report order; None where the store keeps none (the
-        SLA report then reads every case). With :attr:`CaseQuery.unjudged_by` a store that
-        keeps facts finds the cases they do not cover."""
+    def clock_facts(
+        self, since: str, until: str, judged_by: str, *, running: bool | None = None
+    ) -> Iterator[FactRow] | None:
+        """The clock facts of the cases reported in ``[since, until)`` and judged by
+        ``judged_by`` (UTC texts) (only the ``running`` ones, or only the
+        others, when ``running`` is given); None where the store keeps none (the SLA report
+        then reads every case). With :attr:`CaseQuery.unjudged_by` a store that keeps facts
+        finds the cases they do not cover."""
         return None
 
     def clock_fact_groups(
-        self, since: str, until: str, finished_by: str, by: tuple[str, ...]
+        self, since: str, until: str, judged_by: str, by: tuple[str, ...]
     ) -> list[FactGroup] | None:
-        """:meth:`clock_facts` summed per group of the columns ``by`` (from
-        :data:`FACT_GROUPS`); None where the store keeps no facts. This default sums the
-        rows; a database backend sums them where they are."""
-        rows = self.clock_facts(since, until, finished_by)
+        """:meth:`clock_facts` that are not ``running`` (their state is final) summed per
+        group of the columns ``by`` (from :data:`FACT_GROUPS`); None where the store keeps no
+        facts. This default sums the rows; a database backend sums them where they are."""
+        rows = self.clock_facts(since, until, judged_by, running=False)
         if rows is None:
             return None
         groups: dict[tuple[str | None, ...], FactGroup] = {}

@@ -1035,7 +1035,7 @@ class CaseService(CaseBook):
         # the notifications go to the outbox in the event's own transaction
         items = self._notifications.stage([*self._notes(case, after, event), *notes], when)
         with self._basis.storage.transaction() as tx:
-            self._append(tx, case.version, event, after, case.status in FINAL)
+            self._append(tx, case.version, event, after)
             if also is not None:
                 also(tx)
             if items:
@@ -1086,24 +1086,18 @@ class CaseService(CaseBook):
             raise PermissionDenied(f"{staff_id} is not an engineer and cannot be assigned a case")
         return staff
 
-    def _append(
-        self, tx: Any, expected: int, event: CaseEvent, case: Case, was_finished: bool = False
-    ) -> None:
+    def _append(self, tx: Any, expected: int, event: CaseEvent, case: Case) -> None:
         stored = event_record(event.version, event.type, event.by, event.at, event.data)
-        index = self._judged(case, event.at, was_finished)
-        tx.append(KIND, case.id, expected, [stored], to_dict(case), index)
+        tx.append(KIND, case.id, expected, [stored], to_dict(case), self._judged(case, event.at))
 
-    def _judged(self, case: Case, last: datetime, was_finished: bool) -> CaseIndex:
-        """The case's index row, with its clocks' final verdicts once it is finished (the
-        SLA report reads those instead of the case), and none once it is reopened."""
-        index = _index(case, last)
-        if case.status in FINAL:
-            return attrs.evolve(index, finished_at=utc_text(case.updated_at),
-                                facts=self._clocks.facts(case))  # fmt: skip
-        return attrs.evolve(index, facts=()) if was_finished else index
+    def _judged(self, case: Case, last: datetime) -> CaseIndex:
+        """The case's index row, with its clocks judged as they stand after its latest
+        action (the SLA report reads those instead of the case)."""
+        return attrs.evolve(_index(case, last), judged_at=utc_text(case.updated_at),
+                            facts=self._clocks.facts(case))  # fmt: skip
 
-    def judge_finished(self, *, batch: int = 1000) -> int:
-        """Write the clock facts of the cases finished before this store kept them (a store
+    def judge_stored(self, *, batch: int = 1000) -> int:
+        """Write the clock facts of the cases stored before this store kept them (a store
         upgraded from an older version): until then the SLA report reads those cases one by
         one. Each case in its own version-checked transaction, ``batch`` read at a time, so
         it is safe beside a working desk and can be stopped and run again. Returns how many
@@ -1112,19 +1106,19 @@ class CaseService(CaseBook):
         storage = self._basis.storage
         if storage.clock_facts("", "", "") is None:
             return 0
-        # finished without facts: finished_at is empty, so "unjudged at the end of time"
-        query = CaseQuery(status=tuple(FINAL), unjudged_by="9999", limit=batch)
+        # never judged: judged_at is empty, so "unjudged at the end of time"
+        query = CaseQuery(unjudged_by="9999", limit=batch)
         judged = 0
         done: set[str] = set()
         while True:
-            # a store that kept no finished_at would hand the same cases back: stop then
+            # a store that kept no judged_at would hand the same cases back: stop then
             found = [r for r in storage.find_cases(query) if r.id not in done]
             done.update(r.id for r in found)
             for record in found:
                 case = self.decode(record)
                 with storage.transaction() as tx:
                     tx.append(KIND, case.id, case.version, [], to_dict(case),
-                              self._judged(case, case.updated_at, False))  # fmt: skip
+                              self._judged(case, case.updated_at))  # fmt: skip
                 judged += 1
             if len(found) < batch:
                 return judged
@@ -1149,7 +1143,7 @@ class CaseService(CaseBook):
                 case = apply(case, event)
             stored = [event_record(e.version, e.type, e.by, e.at, e.data) for e in renumbered]
             # not watched by the tick until its next action: a history's breaches are old news
-            index = attrs.evolve(self._judged(case, events[-1].at, False), next_alert_at=None)
+            index = attrs.evolve(self._judged(case, events[-1].at), next_alert_at=None)
             tx.append(KIND, case.id, 0, stored, to_dict(case), index)
             if also is not None:
                 also(tx)

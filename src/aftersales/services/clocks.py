@@ -13,7 +13,7 @@ from aftersales.core.model import Case
 from aftersales.core.sla import Clock, clock, clock_state
 from aftersales.policy import Policy
 from aftersales.policy.keywords import MILESTONES
-from aftersales.ports.storage import ClockFact
+from aftersales.ports.storage import ClockFact, utc_text
 from aftersales.services.basis import Basis
 
 
@@ -55,13 +55,20 @@ class Clocks:
         return policy.between(c.starts_at, c.met_at, calendar), c.met_at - c.starts_at
 
     def facts(self, case: Case) -> tuple[ClockFact, ...]:
-        """The final verdicts of a finished case's clocks, for the SLA report (none for a
-        cancelled case: the report leaves those out). A closed case's clocks no longer
-        change, however late they are read."""
-        if case.status != "closed":
+        """The case's clocks judged at its latest action, for the SLA report (none for a
+        cancelled case: the report leaves those out). Until the case's next action each
+        verdict stands, or moves with time alone as :meth:`ClockFact.at` reads it."""
+        if case.status == "cancelled":
             return ()
         facts = []
         for c in self.clocks(case, case.updated_at):
+            if c.moving and c.due is not None:
+                excused = c.excuse.new_eta if c.excuse is not None else None
+                facts.append(ClockFact(
+                    c.milestone, c.priority, "running", due=utc_text(c.due),
+                    excused_until=None if excused is None else utc_text(excused),
+                ))  # fmt: skip
+                continue
             taken = self.taken(case, c)
             late = c.overrun if c.state == "breached" and c.overrun else None
             facts.append(ClockFact(

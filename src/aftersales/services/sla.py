@@ -21,7 +21,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.quantiles import median, p90
-from aftersales.core.sla import alert_times
+from aftersales.core.sla import Clock, alert_times
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL
 from aftersales.policy.keywords import MILESTONES
@@ -250,34 +250,64 @@ class SlaService(Clocks):
         # worst overruns), whether the store summed them or the clocks were read here
         groups: dict[str, FactGroup] = {}
         total = FactGroup(())
-        # finished cases: their clocks' final verdicts, kept by the store with the action that
-        # finished them, summed by the store per group (no case decoded)
+        storage = self._basis.storage
+
+        def tally(key: str) -> FactGroup:
+            return groups.get(key) or groups.setdefault(key, FactGroup((key,)))
+
+        def count(case: Case, c: Clock) -> None:
+            """A clock read from its case."""
+            key = key_of({"priority": c.priority, "milestone": c.milestone,
+                          "engineer": case.engineer, "team": case.team,
+                          "customer": case.customer.name})  # fmt: skip
+            taken = self.taken(case, c)
+            working, clock = (None, None) if taken is None else (
+                taken[0].total_seconds(), taken[1].total_seconds())  # fmt: skip
+            late = c.overrun.total_seconds() if c.state == "breached" and c.overrun else None
+            reported = utc_text(case.reported_at)
+            for t in (tally(key), total):
+                t.count(c.state, working, clock, late, reported, case.number, c.milestone)
+
+        # the cases judged by `now` (their latest action came before it): their clocks'
+        # verdicts, kept by the store with each action; the final ones summed by the store
+        # per group (no case decoded)
         since_text, until_text, now_text = utc_text(start), utc_text(end), utc_text(when)
         columns = ("engineer", "team") if group_by == "team" else (group_by,)
-        facts = self._basis.storage.clock_fact_groups(since_text, until_text, now_text, columns)
+        facts = storage.clock_fact_groups(since_text, until_text, now_text, columns)
         for fact_group in facts or ():
             key = key_of(dict(zip(columns, fact_group.key, strict=True)))
-            tally = groups.get(key) or groups.setdefault(key, FactGroup((key,)))
-            tally.merge(fact_group)
+            tally(key).merge(fact_group)
             total.merge(fact_group)
-        # the others (open then, or finished before the store kept facts): read and judged,
-        # a slice of report time at a time, tallied as read
+        # their running clocks, read at `now` from their deadlines; one past its deadline
+        # and not excused is judged from its case (how late it is is measured on the
+        # target's calendar)
+        late: dict[str, set[str]] = {}
+        running = storage.clock_facts(since_text, until_text, now_text, running=True)
+        for row in running or ():
+            state = row.fact.at(now_text)
+            if state == "breached":
+                late.setdefault(row.number, set()).add(row.fact.milestone)
+                continue
+            key = key_of({"priority": row.fact.priority, "milestone": row.fact.milestone,
+                          "engineer": row.engineer, "team": row.team,
+                          "customer": row.customer})  # fmt: skip
+            for t in (tally(key), total):
+                t.count(state, None, None, None, row.reported_at, row.number,
+                        row.fact.milestone)  # fmt: skip
+        for number, milestones in late.items():
+            for record in storage.find_cases(CaseQuery(number=number)):
+                case = self._cases.decode(record, keep=False)
+                for c in self.clocks(case, when):
+                    if c.milestone in milestones:
+                        count(case, c)
+        # the others (acted on after `now`, or stored before the store kept facts): read and
+        # judged, a slice of report time at a time, tallied as read
         unjudged = None if facts is None else now_text
         for case in self._cases_reported(start, end, unjudged):
             if case.status == "cancelled":
                 continue
             for c in self.clocks(case, when):
-                key = key_of({"priority": c.priority, "milestone": c.milestone,
-                              "engineer": case.engineer, "team": case.team,
-                              "customer": case.customer.name})  # fmt: skip
-                taken = self.taken(case, c)
-                tally = groups.get(key) or groups.setdefault(key, FactGroup((key,)))
-                working, clock = (None, None) if taken is None else (
-                    taken[0].total_seconds(), taken[1].total_seconds())  # fmt: skip
-                late = c.overrun.total_seconds() if c.state == "breached" and c.overrun else None
-                reported = utc_text(case.reported_at)
-                for t in (tally, total):
-                    t.count(c.state, working, clock, late, reported, case.number, c.milestone)
+                count(case, c)
         order = list(MILESTONES) if group_by == "milestone" else sorted(groups)
         reports = tuple(_report(key, groups[key]) for key in order if key in groups)
         met_when = self._basis.policy.repair_met_when

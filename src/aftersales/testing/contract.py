@@ -147,36 +147,47 @@ class StorageContract:
     def test_clock_facts_follow_the_case(self, aftersales_storage: Storage) -> None:
         """A store that keeps clock facts (``clock_facts`` not None) keeps those a write
         gives, keeps them when a later write gives none, replaces them when it gives others,
-        and finds the cases they do not cover with ``CaseQuery.unjudged_by``."""
+        tells running clocks from the others, and finds the cases they do not cover with
+        ``CaseQuery.unjudged_by``."""
         s = aftersales_storage
         day = "2026-11-2{}T08:00:00+00:00".format
         if s.clock_facts(day(0), day(9), day(9)) is None:
             return  # a store that keeps none: the SLA report reads every case
         met = ClockFact("response", "general", "met", 60.0, 60.0, None)
         late = ClockFact("repair", "general", "breached", None, None, 3600.0)
-        closed = attrs.evolve(_index("AS-2026-000001", "closed", day(1)), finished_at=day(3),
+        closed = attrs.evolve(_index("AS-2026-000001", "closed", day(1)), judged_at=day(3),
                               team="north", customer="Hengli", facts=(met, late))  # fmt: skip
+        running = ClockFact("response", "general", "running", due=day(4), excused_until=day(5))
+        open_ = attrs.evolve(_index("AS-2026-000002", "assigned", day(2)), judged_at=day(2),
+                             customer="Hengli", facts=(running,))  # fmt: skip
         with s.transaction() as tx:
             tx.append("case", "c1", 0, [_event(1)], {"n": 1}, closed)
-            tx.append("case", "c2", 0, [_event(1)], {"n": 2},
-                      _index("AS-2026-000002", "assigned", day(2)))  # fmt: skip
+            tx.append("case", "c2", 0, [_event(1)], {"n": 2}, open_)
+            tx.append("case", "c3", 0, [_event(1)], {"n": 3},
+                      _index("AS-2026-000003", "assigned", day(2)))  # fmt: skip
 
-        def facts(finished_by: str) -> list[tuple[str, str, str]]:
-            found = s.clock_facts(day(0), day(9), finished_by) or ()
+        def facts(judged_by: str, running: bool | None = None) -> list[tuple[str, str, str]]:
+            found = s.clock_facts(day(0), day(9), judged_by, running=running) or ()
             return sorted((f.number, f.fact.milestone, f.fact.state) for f in found)
 
         def unjudged(at: str) -> list[str]:
             return [r.id for r in s.find_cases(CaseQuery(unjudged_by=at))]
 
         assert facts(day(3)) == [("AS-2026-000001", "repair", "breached"),
-                                 ("AS-2026-000001", "response", "met")]  # fmt: skip
-        assert facts(day(2)) == [] and unjudged(day(2)) == ["c1", "c2"]
-        assert unjudged(day(3)) == ["c2"]
+                                 ("AS-2026-000001", "response", "met"),
+                                 ("AS-2026-000002", "response", "running")]  # fmt: skip
+        assert facts(day(3), running=True) == [("AS-2026-000002", "response", "running")]
+        assert len(facts(day(3), running=False)) == 2
+        assert facts(day(2)) == [("AS-2026-000002", "response", "running")]
+        assert unjudged(day(2)) == ["c1", "c3"] and unjudged(day(3)) == ["c3"]
         [row] = [f for f in s.clock_facts(day(0), day(9), day(9)) or () if f.fact == late]
         assert (row.reported_at, row.team, row.customer) == (day(1), "north", "Hengli")
+        [row] = [f for f in s.clock_facts(day(0), day(9), day(9), running=True) or ()]
+        assert row.fact == running  # its deadline and excuse kept
+        assert [row.fact.at(day(n)) for n in (3, 4, 5)] == ["running", "excused", "breached"]
         groups = {g.key: g for g in s.clock_fact_groups(day(0), day(9), day(9),
                                                          ("milestone", "team")) or ()}  # fmt: skip
-        assert set(groups) == {("response", "north"), ("repair", "north")}
+        assert set(groups) == {("response", "north"), ("repair", "north")}  # none running
         response, repair = groups[("response", "north")], groups[("repair", "north")]
         assert (response.states, list(response.working), list(response.clock)) == (
             {"met": 1}, [60.0], [60.0])  # fmt: skip
@@ -185,17 +196,23 @@ class StorageContract:
         assert s.clock_fact_groups(day(0), day(9), day(2), ("priority",)) == []
         with s.transaction() as tx:  # an index row without facts keeps the stored ones
             tx.append("case", "c1", 1, [_event(2)], {"n": 1}, attrs.evolve(closed, facts=None))
-        assert len(facts(day(9))) == 2
-        with s.transaction() as tx:  # reopened: no longer finished, no facts
+        assert len(facts(day(9))) == 3
+        with s.transaction() as tx:  # acted on again: judged anew
+            reopened = attrs.evolve(closed, status="assigned", judged_at=day(6), facts=(met,))
+            tx.append("case", "c1", 2, [_event(3)], {"n": 1}, reopened)
+        assert facts(day(9)) == [("AS-2026-000001", "response", "met"),
+                                 ("AS-2026-000002", "response", "running")]  # fmt: skip
+        assert unjudged(day(5)) == ["c1", "c3"]
+        with s.transaction() as tx:  # cancelled: judged, no clock to keep
             tx.append(
                 "case",
                 "c1",
-                2,
-                [_event(3)],
+                3,
+                [_event(4)],
                 {"n": 1},
-                attrs.evolve(closed, status="assigned", finished_at=None, facts=()),
+                attrs.evolve(closed, status="cancelled", judged_at=day(7), facts=()),
             )
-        assert facts(day(9)) == [] and unjudged(day(9)) == ["c1", "c2"]
+        assert len(facts(day(9))) == 1 and unjudged(day(9)) == ["c3"]
 
     def test_sent_keys_are_recorded_once(self, aftersales_storage: Storage) -> None:
         stamp = "2026-11-27T08:00:00+00:00"
