@@ -24,6 +24,7 @@ LAYERS = {
     "replay": 4,  # what-if on a history: desks in memory, like the simulation
     "testing": 4,
     "cli": 5,
+    "starter": 5,  # the files `aftersales init` writes: data, imports nothing
     "__main__": 6,
     "": 6,  # aftersales/__init__.py: the public API re-exports every layer
 }

@@ -21,6 +21,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         f'policy = "{RULES / "default.policy"}"\nstorage = "sqlite:///data/service.db"\n',
         "utf-8",
     )
+    (tmp_path / "data").mkdir()  # the store's folder: a store is never given new folders
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -227,6 +227,7 @@ def test_one_connection_carries_the_mails_of_a_burst(
     desk.plugins.get_plugin("email").close()
     desk.notifications.test("e7")
     assert len(set(box.peers)) == 2
+    (tmp_path / "single").mkdir()
     single = mail_desk(tmp_path / "single", port, keep_open=0)
     for _ in range(2):
         single.notifications.test("e7")

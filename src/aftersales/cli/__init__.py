@@ -17,6 +17,7 @@ from aftersales.cli.case_commands import case, plugins_command
 from aftersales.cli.common import errors
 from aftersales.cli.expenses_commands import expenses
 from aftersales.cli.history_commands import export_command, import_command
+from aftersales.cli.init_command import init_command
 from aftersales.cli.notifications_commands import notifications
 from aftersales.cli.parts_commands import parts
 from aftersales.cli.policy_commands import policy
@@ -70,6 +71,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = config_path
 
 
+main.add_command(init_command)
 main.add_command(policy)
 main.add_command(case)
 main.add_command(staff)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 import click
 
 from aftersales.cli.config import load_config
+from aftersales.core.errors import AftersalesError
+from aftersales.plugins.sqlite import parse_url
 from aftersales.policy.examples import parse_local_time
 from aftersales.services.desk import ServiceDesk
 
@@ -21,9 +24,25 @@ AT_OPTION = click.option("--at", "at", default=None, help="When (ISO time). Defa
 def open_desk() -> Iterator[ServiceDesk]:
     """The desk of the configuration the command was given (``--config`` or the default)."""
     config = load_config(click.get_current_context().find_root().obj)
+    new = _new_store(config.storage)
     with ServiceDesk(config.policy, config.storage, levels=config.levels,
                      outbox=config.outbox, notify=config.notify) as desk:  # fmt: skip
+        if new is not None:  # never silently: a mistyped path would look like an empty desk
+            where = config.source or "the defaults (no aftersales.toml)"
+            click.echo(f"aftersales: created a new, empty store {new} (storage in {where})",
+                       err=True)  # fmt: skip
         yield desk
+
+
+def _new_store(url: str) -> str | None:
+    """The path of the SQLite file ``url`` names, if there is none yet."""
+    if not url.startswith("sqlite:"):
+        return None
+    try:
+        path, _ = parse_url(url)
+    except AftersalesError:
+        return None  # the store says what is wrong with it
+    return None if path == ":memory:" or Path(path).exists() else path
 
 
 def local_time(desk: ServiceDesk, text: str | None) -> datetime | None:

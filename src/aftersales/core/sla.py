@@ -111,6 +111,23 @@ def _held(tk: Timekeeper, target: Any, case: Case, start: datetime, end: datetim
     return total
 
 
+_BASES: dict[tuple[int, datetime, Any, str | None], tuple[Timekeeper, datetime]] = {}
+
+
+def _base(tk: Timekeeper, starts_at: datetime, duration: Any, calendar: str | None) -> datetime:
+    """``tk.add`` remembered: every action of a case judges its clocks again, and a running
+    clock's deadline is the same each time (calendar arithmetic was most of that cost)."""
+    key = (id(tk), starts_at, duration, calendar)
+    found = _BASES.get(key)
+    if found is not None and found[0] is tk:
+        return found[1]
+    if len(_BASES) >= 50_000:
+        _BASES.clear()
+    base = tk.add(starts_at, duration, calendar)
+    _BASES[key] = (tk, base)
+    return base
+
+
 @attrs.frozen
 class _Frame:
     """Where a started clock stands: the parts every reading of it needs."""
@@ -150,7 +167,7 @@ def _frame(
     else:
         held = _held(tk, target, case, starts_at, met_at or now)
         duration = target.duration
-        base = tk.add(starts_at, duration, target.calendar)
+        base = _base(tk, starts_at, duration, target.calendar)
         due = _extend(tk, target, base, held)
         seconds = duration.unit.seconds
         if seconds is not None:  # minutes and hours, clock or working: a fixed length
@@ -280,6 +297,43 @@ def _decided(f: _Frame, now: datetime) -> str | None:
     return "excused" if excused else "breached"
 
 
+Verdict = tuple[str, datetime | None, datetime | None, datetime | None, timedelta | None,
+                datetime | None, bool]  # fmt: skip
+"""``(state, starts_at, met_at, due, overrun, excused_until, moving)``: see :func:`verdict`."""
+
+
+def verdict(
+    milestone: str,
+    target: Any,
+    case: Case,
+    now: datetime,
+    tk: Timekeeper,
+    *,
+    excuse: bool,
+    happened: dict[str, datetime] | None = None,
+) -> Verdict:
+    """What the SLA report keeps of the clock :func:`clock` reads at ``now``, without what
+    remains, the warning times or the :class:`Clock` (every action asks it, for each
+    milestone). A ``moving`` clock (due, not met, not ended) has state ``running`` whether
+    or not it is past due at ``now``, with its ``due`` and the new time of a delay notice
+    that excuses it (``excused_until``); ``overrun`` is set for a clock breached for good."""
+    events = _events(case, now, happened)
+    f = _frame(milestone, target, case, now, tk, excuse, events)
+    end = _ended(milestone, case, events, f is not None)
+    ended, at = _judge(f, end, now)
+    if f is None:
+        return ended or "pending", None, None, None, None, None, False
+    if ended is not None or f.due is None:
+        state = ended or ("met" if f.met_at else "pending")
+        return state, f.starts_at, f.met_at, f.due, None, None, False
+    if f.met_at is None and end is None:
+        excused = f.notice.new_eta if f.notice is not None else None
+        return "running", f.starts_at, None, f.due, None, excused, True
+    state = _decided(f, at) or "running"
+    overrun = _measure(tk, target, f.due, f.met_at or at) if state == "breached" else None
+    return state, f.starts_at, f.met_at, f.due, overrun, None, False
+
+
 def clock(
     milestone: str,
     priority: str,
@@ -333,7 +387,9 @@ __all__ = [
     "STATES",
     "Clock",
     "Timekeeper",
+    "Verdict",
     "alert_times",
     "clock",
     "clock_state",
+    "verdict",
 ]

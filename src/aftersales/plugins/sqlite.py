@@ -161,8 +161,13 @@ class SQLiteStorage(SQLReads):
     def __init__(self, url: str) -> None:
         self.url = url
         self.path, self.synchronous = parse_url(url)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(self.path).parent
+        if self.path != ":memory:" and not folder.is_dir():
+            # a mistyped URL must not leave folders and an empty store behind
+            raise StorageError(
+                f"cannot create the store {self.path}: its folder {folder} does not exist; "
+                f"correct the storage URL, or create the folder first (mkdir -p {folder})"
+            )
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()

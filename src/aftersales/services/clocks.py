@@ -10,7 +10,7 @@ from typing import Any
 
 from aftersales.core.boundary import public_api
 from aftersales.core.model import Case
-from aftersales.core.sla import Clock, clock, clock_state
+from aftersales.core.sla import Clock, clock, clock_state, verdict
 from aftersales.policy import Policy
 from aftersales.policy.keywords import MILESTONES
 from aftersales.ports.storage import ClockFact, utc_text
@@ -48,11 +48,22 @@ class Clocks:
     def taken(self, case: Case, c: Clock) -> tuple[timedelta, timedelta] | None:
         """How long a met clock took: working time (as its target counts it, under the
         policy it was met under) and clock time."""
-        if c.met_at is None or c.starts_at is None:
+        return self._took(case, c.starts_at, c.met_at, c.target)
+
+    def _took(
+        self, case: Case, starts_at: datetime | None, met_at: datetime | None, target: Any
+    ) -> tuple[timedelta, timedelta] | None:
+        if met_at is None or starts_at is None:
             return None
-        policy = self._basis.policy_for(case.policy_version_at(c.met_at))
-        calendar = c.target.calendar if c.target is not None else None
-        return policy.between(c.starts_at, c.met_at, calendar), c.met_at - c.starts_at
+        policy = self._basis.policy_for(case.policy_version_at(met_at))
+        calendar = target.calendar if target is not None else None
+        key = (id(policy), starts_at, met_at, calendar)
+        found = _TAKEN.get(key)
+        if found is None or found[0] is not policy:
+            if len(_TAKEN) >= 50_000:
+                _TAKEN.clear()
+            found = _TAKEN[key] = (policy, policy.between(starts_at, met_at, calendar))
+        return found[1], met_at - starts_at
 
     def facts(self, case: Case) -> tuple[ClockFact, ...]:
         """The case's clocks judged at its latest action, for the SLA report (none for a
@@ -60,22 +71,25 @@ class Clocks:
         verdict stands, or moves with time alone as :meth:`ClockFact.at` reads it."""
         if case.status == "cancelled":
             return ()
+        now = case.updated_at
+        happened = {k: v for k, v in case.milestones.items() if v <= now}
         facts = []
-        for c in self.clocks(case, case.updated_at):
-            if c.moving and c.due is not None:
-                excused = c.excuse.new_eta if c.excuse is not None else None
+        for milestone, priority, target, policy in self._specs(case, happened, now):
+            state, starts_at, met_at, due, overrun, excused, moving = verdict(
+                milestone, target, case, now, policy, excuse=policy.excuse is not None,
+                happened=happened)  # fmt: skip
+            if moving and due is not None:
                 facts.append(ClockFact(
-                    c.milestone, c.priority, "running", due=utc_text(c.due),
+                    milestone, priority, "running", due=utc_text(due),
                     excused_until=None if excused is None else utc_text(excused),
                 ))  # fmt: skip
                 continue
-            taken = self.taken(case, c)
-            late = c.overrun if c.state == "breached" and c.overrun else None
+            taken = self._took(case, starts_at, met_at, target)
             facts.append(ClockFact(
-                c.milestone, c.priority, c.state,
+                milestone, priority, state,
                 None if taken is None else taken[0].total_seconds(),
                 None if taken is None else taken[1].total_seconds(),
-                None if late is None else late.total_seconds(),
+                overrun.total_seconds() if overrun else None,
             ))  # fmt: skip
         return tuple(facts)
 
@@ -126,6 +140,9 @@ _MET_EVENT = {
 
 
 _TARGETS: dict[tuple[int, str, str | None], dict[str, Any]] = {}
+
+# the working time a met clock took, remembered: each later action of the case asks again
+_TAKEN: dict[tuple[int, datetime, datetime, str | None], tuple[Policy, timedelta]] = {}
 
 
 def _targets(policy: Policy, priority: str, complexity: str | None) -> dict[str, Any]:
