@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 from rich.table import Table
 
@@ -44,12 +45,16 @@ def policy_check(files: Sequence[str]) -> None:
     err = _errors()
     for name in files:
         try:
-            _load(name)
+            loaded = _load(name)
         except PolicyError as exc:
             failed += 1
             err.print(str(exc), soft_wrap=True)
             continue
-        click.echo(f"{name}: ok")
+        for warning in loaded.warnings:  # the file loads: these do not fail the check
+            err.print(str(attrs.evolve(warning, message=f"warning: {warning.message}")),
+                      soft_wrap=True)  # fmt: skip
+        count = len(loaded.warnings)
+        click.echo(f"{name}: ok" + (f" ({count} warning(s))" if count else ""))
     if failed:
         err.print(f"{failed} of {len(files)} file(s) have errors", soft_wrap=True)
         sys.exit(1)
@@ -174,10 +179,18 @@ def _days(days: Iterable[int]) -> str:
     return ", ".join(WEEKDAYS[d] for d in sorted(days))
 
 
+def _spans(hours: Iterable[tuple[int, int]]) -> str:
+    return ", ".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in hours)
+
+
 def _hours(calendar: WorkCalendar) -> str:
-    return ", ".join(
-        f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in calendar.hours
-    )
+    """The calendar's hours, then each weekday's own and each season's, one per line."""
+    lines = [_spans(calendar.hours)] if calendar.hours else []
+    lines += [f"{WEEKDAYS[d]}: {_spans(h)}" for d, h in sorted(calendar.day_hours.items())]
+    for s in calendar.seasons:
+        days = f" {_days(s.days)}" if s.days else ""
+        lines.append(f"{s.first}..{s.last}{days}: {_spans(s.hours)}")
+    return "\n".join(lines)
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import calendar as _stdcal
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -127,13 +127,48 @@ def _sorted_hours(hours: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ..
     return tuple(sorted(hours))
 
 
+Hours = tuple[tuple[int, int], ...]
+"""``(start, end)`` minutes after local midnight, sorted (``end`` may be 1440, ``24:00``)."""
+
+
+def _day_hours(value: Mapping[int, Iterable[tuple[int, int]]]) -> dict[int, Hours]:
+    return {int(day): _sorted_hours(hours) for day, hours in dict(value).items()}
+
+
+@attrs.frozen
+class Season:
+    """Hours that replace a calendar's own from ``first`` to ``last`` (both included), on
+    the weekdays ``days`` (0 = Monday; empty: every working day), such as summer hours."""
+
+    first: date
+    last: date
+    hours: Hours = attrs.field(converter=_sorted_hours)
+    days: frozenset[int] = attrs.field(factory=frozenset, converter=_weekdays)
+
+
+def _seasons(value: Iterable[Season]) -> tuple[Season, ...]:
+    return tuple(value)
+
+
+def _check_hours(hours: Hours, what: str) -> None:
+    for start, end in hours:
+        if not 0 <= start < end <= MINUTES_PER_DAY:
+            raise ValidationError(f"bad working hours {start}-{end} (minutes of the day) {what}")
+    for (_, end), (start, _) in pairwise(hours):
+        if start < end:
+            raise ValidationError(f"working hours overlap {what}")
+
+
 @attrs.frozen(eq=False)
 class WorkCalendar:
     """When a team works: a work week, daily hours, holidays and make-up working days.
 
     ``hours`` are ``(start, end)`` minutes after local midnight (``end`` may be 1440, the
-    ``24:00`` that ends a day). Holidays remove days; ``workdays`` add days the work week
-    leaves out. Instants in and out are timezone-aware; results are in the calendar's zone.
+    ``24:00`` that ends a day): every working day's, except the weekdays ``day_hours`` gives
+    their own (a Saturday morning) and the dates a :class:`Season` covers (the last season
+    that covers a date decides). A make-up working day (``workdays``) works ``hours``.
+    Holidays remove days; ``workdays`` add days the work week leaves out. Instants in and out
+    are timezone-aware; results are in the calendar's zone.
     """
 
     timezone: str
@@ -142,6 +177,8 @@ class WorkCalendar:
     holidays: frozenset[date] = attrs.field(factory=frozenset, converter=_dates)
     workdays: frozenset[date] = attrs.field(factory=frozenset, converter=_dates)
     name: str | None = None
+    day_hours: dict[int, Hours] = attrs.field(factory=dict, converter=_day_hours)
+    seasons: tuple[Season, ...] = attrs.field(default=(), converter=_seasons)
     tz: ZoneInfo = attrs.field(init=False, repr=False)
     _spans: list[_Spans] = attrs.field(init=False, repr=False, factory=list)
     _lock: threading.Lock = attrs.field(init=False, repr=False, factory=threading.Lock)
@@ -151,13 +188,17 @@ class WorkCalendar:
         return zone(self.timezone)
 
     def __attrs_post_init__(self) -> None:
-        for start, end in self.hours:
-            if not 0 <= start < end <= MINUTES_PER_DAY:
-                raise ValidationError(f"bad working hours {start}-{end} (minutes of the day)")
-        for (_, end), (start, _) in pairwise(self.hours):
-            if start < end:
-                raise ValidationError("working hours overlap")
-        if not self.hours or not (self.workweek or self.workdays):
+        _check_hours(self.hours, "")
+        for day, own in self.day_hours.items():
+            if day not in self.workweek:
+                raise ValidationError(f"hours for {WEEKDAYS[day]}, which is not in the work week")
+            _check_hours(own, f"on {WEEKDAYS[day]}")
+        for season in self.seasons:
+            if season.last < season.first:
+                raise ValidationError(f"a season ends ({season.last}) before it starts")
+            _check_hours(season.hours, f"from {season.first}")
+        some = bool(self.hours) or any(self.day_hours.values())
+        if not some or not (self.workweek or self.workdays):
             raise ValidationError("a calendar needs at least one working hour")
 
     # -- construction helpers ---------------------------------------------------------------
@@ -171,6 +212,16 @@ class WorkCalendar:
             return False
         return day.weekday() in self.workweek or day in self.workdays
 
+    def hours_on(self, day: date) -> Hours:
+        """The working hours of ``day`` if it is a working day (see the class)."""
+        weekday = day.weekday()
+        for season in reversed(self.seasons):
+            if season.first <= day <= season.last and (not season.days or weekday in season.days):
+                return season.hours
+        if weekday not in self.workweek:
+            return self.hours  # a make-up working day
+        return self.day_hours.get(weekday, self.hours)
+
     # -- precomputed periods ----------------------------------------------------------------
     def _periods_of(self, year: int) -> Iterable[tuple[float, float, int]]:
         tz = self.tz
@@ -179,7 +230,7 @@ class WorkCalendar:
         while day.year == year:
             if self.is_working_day(day):
                 midnight = datetime(day.year, day.month, day.day)
-                for start, end in self.hours:
+                for start, end in self.hours_on(day):
                     a = localize(midnight + timedelta(minutes=start), tz).timestamp()
                     b = localize(midnight + timedelta(minutes=end), tz).timestamp()
                     if b > a:
@@ -353,6 +404,7 @@ def utc(value: datetime) -> datetime:
 __all__ = [
     "MINUTES_PER_DAY",
     "WEEKDAYS",
+    "Season",
     "WorkCalendar",
     "add_clock",
     "add_months",

@@ -74,6 +74,7 @@ class Reporter:
         self.filename = filename
         self.lines = text.splitlines()
         self.issues: list[PolicyIssue] = []
+        self.warnings: list[PolicyIssue] = []  # what loads but is likely a mistake
 
     def source_line(self, line: int | None) -> str | None:
         if line is None or not 1 <= line <= len(self.lines):
@@ -95,6 +96,14 @@ class Reporter:
         )
         if len(self.issues) >= MAX_ISSUES:
             raise TooManyIssues
+
+    def warn(self, where: Node, message: str, hint: str | None = None) -> None:
+        """Note ``message`` at ``where``: the file loads, but this is likely a mistake."""
+        first = where if isinstance(where, Token) else first_token(where)
+        line = None if first is None else first.line
+        column = None if first is None else first.column
+        self.warnings.append(PolicyIssue(message, self.filename, line, column,
+                                         self.source_line(line), hint))  # fmt: skip
 
     def error(self, where: Node | None, message: str, hint: str | None = None) -> None:
         """Report ``message`` at ``where`` (a token, or the first token of a tree)."""

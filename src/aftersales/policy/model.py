@@ -18,7 +18,7 @@ import attrs
 from aftersales.core.boundary import public_api
 from aftersales.core.calendar import WorkCalendar, add_clock, localize
 from aftersales.core.duration import Duration, Unit
-from aftersales.core.errors import NotFound, ValidationError
+from aftersales.core.errors import NotFound, PolicyIssue, ValidationError
 from aftersales.core.money import Money
 from aftersales.core.vocabulary import SEVERITIES
 from aftersales.policy.expressions import Condition, as_record
@@ -354,6 +354,9 @@ class Policy:
     decide: Callable[[Any], Decision] = attrs.field(repr=False, default=None)
     source: str = attrs.field(default="", repr=False)
     """The policy's text as written (a desk stores it, so old cases keep their rules)."""
+    # what loads but is likely a mistake (a calendar nothing uses); `aftersales policy check`
+    # prints them
+    warnings: tuple[PolicyIssue, ...] = attrs.field(default=(), repr=False, eq=False)
     tz: ZoneInfo = attrs.field(init=False, repr=False)
 
     @tz.default

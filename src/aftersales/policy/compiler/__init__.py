@@ -137,6 +137,7 @@ class PolicyCompiler(CrossChecks):
             safety=built.safety,
             examples=tuple(built.examples),
             decide=functions[decide_name],
+            warnings=tuple(self.r.warnings),
         )
 
 

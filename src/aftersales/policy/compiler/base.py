@@ -147,6 +147,7 @@ class CompilerBase:
         self.calendar_refs: list[tuple[str | None, Node]] = []
         self.grade_refs: list[tuple[str, Token]] = []
         self.declared_calendars: set[str | None] = set()
+        self.calendar_titles: dict[str | None, Node] = {}  # where each calendar is declared
         self.rating_refs: list[Token] = []
         # Every condition of the file is compiled in one go when the file checks out.
         self.emitter = Emitter()

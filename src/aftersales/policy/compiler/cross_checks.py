@@ -54,6 +54,15 @@ class CrossChecks(Examples):
                         f'no calendar is named "{name}"',
                         kw.did_you_mean(name, [c for c in self.declared_calendars if c]),
                     )
+        used = {name for name, _ in self.calendar_refs}
+        for name, where in self.calendar_titles.items():
+            if name is not None and name not in used:
+                self.r.warn(
+                    where,
+                    f'calendar "{name}" is not used: no target counts working time on it',
+                    f'name it in a target (arrival within 4 working hours on "{name}"), or '
+                    "remove it",
+                )
         appraisal: Appraisal | None = built.appraisal
         if self.grade_refs and appraisal is None:
             self.error(self.grade_refs[0][1], "expect grade needs an appraisal section")

@@ -8,7 +8,7 @@ from itertools import pairwise
 
 from lark import Token, Tree
 
-from aftersales.core.calendar import MINUTES_PER_DAY, WEEKDAYS, WorkCalendar, zone
+from aftersales.core.calendar import MINUTES_PER_DAY, WEEKDAYS, Season, WorkCalendar, zone
 from aftersales.core.errors import ValidationError
 from aftersales.core.money import CURRENCY_CODES
 from aftersales.core.values import EARLIEST_YEAR, LATEST_YEAR
@@ -78,9 +78,13 @@ class Header(CompilerBase):
         if not self.once(("calendar", name or ""), tree, label):
             return
         self.declared_calendars.add(name)
+        self.calendar_titles[name] = tree
         issues_before = len(self.r.issues)
         workweek: set[int] = set()
         hours: list[tuple[int, int, Token]] = []
+        # hours of some weekdays (a Saturday morning), and of date ranges (summer hours)
+        day_hours: dict[int, list[tuple[int, int, Token]]] = {}
+        seasons: list[tuple[Season, Tree[Token]]] = []
         holidays: dict[date, Node] = {}
         workdays: dict[date, Node] = {}
         seen_week = seen_hours = False
@@ -92,11 +96,28 @@ class Header(CompilerBase):
                 for spec in subtrees_of(item, "day_spec"):
                     workweek |= self.weekdays(spec)
             elif item.data == "hours_stmt":
-                seen_hours = True
-                for rng in tokens_of(item, "TIME_RANGE"):
-                    span = self.time_range(rng)
-                    if span is not None:
-                        hours.append((*span, rng))
+                spans = [(*span, rng) for rng in tokens_of(item, "TIME_RANGE")
+                         if (span := self.time_range(rng)) is not None]  # fmt: skip
+                days_tree, dates_tree = (
+                    subtree_of(item, "hours_days"),
+                    subtree_of(item, "date_spec"),
+                )
+                own: set[int] = set()
+                for spec in subtrees_of(days_tree, "day_spec") if days_tree else ():
+                    own |= self.weekdays(spec)
+                if dates_tree is not None:
+                    span_dates = self.dates(dates_tree)
+                    if span_dates:
+                        hours_then = [(a, b) for a, b, _ in spans]
+                        seasons.append((Season(min(span_dates), max(span_dates), hours_then,
+                                               own), item))  # fmt: skip
+                    self.no_overlap(spans)
+                elif days_tree is not None:
+                    for weekday in own:
+                        day_hours.setdefault(weekday, []).extend(spans)
+                else:
+                    seen_hours = True
+                    hours.extend(spans)
             else:
                 target = holidays if item.data == "holiday_stmt" else workdays
                 for day in self.dates(subtree_of(item, "date_spec")):  # type: ignore[arg-type]
@@ -110,16 +131,32 @@ class Header(CompilerBase):
                     return
         if not seen_week:
             self.error(tree, f"{label} has no workweek line", "add one, such as: workweek mon..fri")
-        if not seen_hours:
+        own_days = set(day_hours)
+        if not seen_hours and (not own_days >= workweek or workdays):
             self.error(
                 tree,
                 f"{label} has no hours line",
-                "add one, such as: hours 08:30-12:00, 13:00-17:30",
+                "add one, such as: hours 08:30-12:00, 13:00-17:30 (lines such as "
+                "hours sat 08:00-12:00 give some weekdays their own)",
             )
-        hours.sort()
-        for (_, end, _), (start, _, tok) in pairwise(hours):
-            if start < end:
-                self.error(tok, "working hours overlap", "list each stretch of time once")
+        for weekday in sorted(own_days - workweek) if seen_week else ():
+            name_of = WEEKDAYS[weekday]
+            self.error(
+                day_hours[weekday][0][2],
+                f"{label} gives {name_of} hours, but {name_of} is not in its workweek",
+                f"add {name_of} to the workweek line",
+            )
+        for season, stmt in seasons:
+            for weekday in sorted(season.days - workweek) if seen_week else ():
+                name_of = WEEKDAYS[weekday]
+                self.error(
+                    stmt,
+                    f"{label} gives {name_of} hours, but {name_of} is not in its workweek",
+                    f"add {name_of} to the workweek line",
+                )
+        self.no_overlap(hours)
+        for spans in day_hours.values():
+            self.no_overlap(spans)
         for day, node in workdays.items():
             if day in holidays:
                 self.error(
@@ -127,14 +164,15 @@ class Header(CompilerBase):
                     f"{day} is both a holiday and a working day",
                     f"the holiday is at {self.loc(holidays[day])}; keep one of them",
                 )
+        some_hours = hours or any(day_hours.values())
         if (
             seen_week
-            and seen_hours
-            and not (workweek and hours)
+            and (seen_hours or day_hours)
+            and not (workweek and some_hours)
             and len(self.r.issues) == issues_before
         ):
             self.error(tree, f"{label} has no working hour in a week")
-        if not self.r.issues or (workweek and hours):
+        if not self.r.issues or (workweek and some_hours):
             with contextlib.suppress(ValidationError):  # already reported above
                 calendars[name] = WorkCalendar(
                     self.timezone,
@@ -143,7 +181,16 @@ class Header(CompilerBase):
                     holidays,
                     set(workdays) - set(holidays),
                     name=name,
+                    day_hours={d: [(a, b) for a, b, _ in h] for d, h in day_hours.items()},
+                    seasons=tuple(season for season, _ in seasons),
                 )
+
+    def no_overlap(self, spans: list[tuple[int, int, Token]]) -> None:
+        """An error at each range of ``spans`` (sorted here) that overlaps the one before."""
+        spans.sort()
+        for (_, end, _), (start, _, tok) in pairwise(spans):
+            if start < end:
+                self.error(tok, "working hours overlap", "list each stretch of time once")
 
     def weekdays(self, spec: Tree[Token]) -> set[int]:
         days = []
