@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import runpy
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from conftest import MINIMAL, ROOT, RULES
@@ -197,3 +200,40 @@ def test_an_empty_folder_says_where_the_configuration_is_looked_for(
     code, _, err = run("case", "list")
     assert code == 1 and "no aftersales.toml in" in err and "--config FILE" in err
     assert not list(tmp_path.iterdir())  # and no store was created
+
+
+def _commands(
+    group: click.Group, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+def test_help_reads_as_plain_text() -> None:
+    """--help of every command: no reST markup (double backticks, :mod: roles) reaches a
+    terminal."""
+    offending = []
+    for path, _ in _commands(main):
+        result = CliRunner().invoke(main, [*path, "--help"], env={"COLUMNS": "100"})
+        assert result.exit_code == 0, (path, result.output)
+        if "``" in result.output or re.search(r":(mod|class|func|meth):`", result.output):
+            offending.append(" ".join(path))
+    assert offending == []
+
+
+def test_policy_check_as_json_for_ci_annotations(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.policy"
+    bad.write_text(MINIMAL.replace("response within 30 minutes", "arival within 30 minutes"))
+    spare = tmp_path / "spare.policy"
+    spare.write_text(MINIMAL + 'calendar "night" {\n  workweek mon..sun\n  hours 22:00-24:00\n}\n')
+    result = CliRunner().invoke(main, ["policy", "check", "--format", "json", str(bad), str(spare)])
+    assert result.exit_code == 1 and result.stderr == ""
+    error, warning = json.loads(result.stdout)
+    assert error == {"file": str(bad), "line": 13, "column": 3, "end_column": 9,
+                     "severity": "error", "message": 'unknown milestone "arival"',
+                     "hint": 'did you mean "arrival"?'}  # fmt: skip
+    assert (warning["file"], warning["line"], warning["severity"]) == (str(spare), 18, "warning")
+    clean = CliRunner().invoke(main, ["policy", "check", "--format", "json", str(spare)])
+    assert clean.exit_code == 0 and len(json.loads(clean.stdout)) == 1

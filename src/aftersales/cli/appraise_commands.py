@@ -39,7 +39,7 @@ def _row(a: Appraisal) -> dict[str, Any]:
 @FORMAT
 @click.pass_context
 def appraise(ctx: click.Context, period: str | None, staff_id: str | None, fmt: str) -> None:
-    """Monthly appraisal: scores and grades (``--period 2026-11``), finalize, reviews."""
+    """Monthly appraisal: scores and grades (--period 2026-11), finalize, reviews."""
     if ctx.invoked_subcommand is not None:
         return
     if period is None:

@@ -71,8 +71,8 @@ def import_command(
 @click.option("--since", default=None, help="First report time (ISO; default: the first case).")
 @click.option("--until", default=None, help="End of the period, exclusive (ISO).")
 def export_command(file: str, since: str | None, until: str | None) -> None:
-    """Write the store's cases as a timeline CSV (one row per event): what ``aftersales
-    replay`` judges under another policy, and what ``aftersales import`` reads."""
+    """Write the store's cases as a timeline CSV (one row per event): what 'aftersales
+    replay' judges under another policy, and what 'aftersales import' reads."""
     with open_desk() as desk:
         rows = desk.history.export(file, since=local_time(desk, since),
                                    until=local_time(desk, until))  # fmt: skip

@@ -17,7 +17,7 @@ from rich.table import Table
 from aftersales.cli.common import console as _console
 from aftersales.cli.common import errors as _errors
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
-from aftersales.core.errors import PolicyError, ValidationError
+from aftersales.core.errors import PolicyError, PolicyIssue, ValidationError
 from aftersales.core.vocabulary import MILESTONES
 from aftersales.policy.examples import case_record, explain, parse_local_time, run_examples
 from aftersales.policy.model import Policy, Target
@@ -39,25 +39,44 @@ def policy() -> None:
 
 @policy.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def policy_check(files: Sequence[str]) -> None:
-    """Report every mistake in FILES; exit 1 if there is any."""
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="json: one object per error and warning (file, line, column, end_column, "
+                   "severity, message, hint), for CI annotations.")  # fmt: skip
+def policy_check(files: Sequence[str], fmt: str) -> None:
+    """Report every mistake in FILES; exit 1 if there is any. Warnings (a calendar nothing
+    uses) are printed too and do not fail the check."""
     failed = 0
     err = _errors()
+    found: list[dict[str, Any]] = []
     for name in files:
         try:
             loaded = _load(name)
         except PolicyError as exc:
             failed += 1
-            err.print(str(exc), soft_wrap=True)
+            found += [_issue(i, "error") for i in exc.errors]
+            if fmt == "text":
+                err.print(str(exc), soft_wrap=True)
+            continue
+        found += [_issue(w, "warning") for w in loaded.warnings]
+        if fmt == "json":
             continue
         for warning in loaded.warnings:  # the file loads: these do not fail the check
             err.print(str(attrs.evolve(warning, message=f"warning: {warning.message}")),
                       soft_wrap=True)  # fmt: skip
         count = len(loaded.warnings)
         click.echo(f"{name}: ok" + (f" ({count} warning(s))" if count else ""))
-    if failed:
+    if fmt == "json":
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    elif failed:
         err.print(f"{failed} of {len(files)} file(s) have errors", soft_wrap=True)
+    if failed:
         sys.exit(1)
+
+
+def _issue(issue: PolicyIssue, severity: str) -> dict[str, Any]:
+    return {"file": issue.filename, "line": issue.line, "column": issue.column,
+            "end_column": issue.end_column, "severity": severity, "message": issue.message,
+            "hint": issue.hint}  # fmt: skip
 
 
 @policy.command("test")
