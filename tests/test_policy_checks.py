@@ -502,3 +502,40 @@ def test_no_lark_names_reach_messages() -> None:
 def test_parse_error_is_a_policy_error_not_lark() -> None:
     with pytest.raises(PolicyError):
         parse_policy("policy {")
+
+
+# ---- one error for one mistake ----------------------------------------------------------------
+def test_an_unclosed_block_is_one_error_where_it_opened() -> None:
+    text = MINIMAL.replace("  response within 30 minutes\n}\n", "  response within 30 minutes\n")
+    [error] = policy_errors(text).errors
+    assert (error.line, error.column) == (12, 12)
+    assert error.message == (
+        'the block "sla urgent {" opened on line 12 is not closed before line 14 ("sla general {")'
+    )
+    assert error.hint == 'add "}" before line 14'
+
+
+def test_an_unclosed_last_block_is_named_at_the_end_of_the_file() -> None:
+    [error] = policy_errors(MINIMAL.rstrip().removesuffix("}")).errors
+    assert error.line == 15 and "is not closed by the end of the file" in error.message
+
+
+def test_milestones_inside_a_block_do_not_look_like_sections() -> None:
+    text = MINIMAL.replace("  response within 30 minutes\n",
+                           "  response within 30 minutes\n  close within 5 days\n"
+                           "  callback within 2 days after accepted\n")  # fmt: skip
+    assert parse_policy(text).sla("urgent").target("close") is not None
+    broken = text.replace("sla general {", "sla general").replace(
+        "within 4 working hours\n}", "within 4 working hours\n"
+    )
+    assert all("is not closed" not in e.message for e in policy_errors(broken).errors)
+
+
+def test_a_misspelt_keyword_does_not_also_report_what_it_declared() -> None:
+    text = MINIMAL.replace("priority urgent  when", "priorty urgent  when")
+    [error] = policy_errors(text).errors
+    assert error.message.startswith('unexpected "priorty"') and error.hint == (
+        'did you mean "priority"?')  # fmt: skip
+    other = text.replace("sla urgent {", "sla urgnet {")  # still its own mistake
+    assert any('no priority rule names "urgnet"' in e.message
+               for e in policy_errors(other).errors)  # fmt: skip

@@ -251,6 +251,53 @@ def _may_nest_deeply(text: str) -> bool:
 _STATEMENT_DEPTH = 16
 
 
+# the words that start a statement only outside every block: met inside one, they mean the
+# block before them was never closed (`repair` also starts a line of an sla block; `close`
+# and `callback` are milestones there too, so they are left out)
+_SECTION_WORDS = frozenset({
+    "policy", "calendar", "fields", "severities", "priority", "sla", "warn", "excuse", "reopen",
+    "resolve", "warranty", "escalate", "hold", "appraisal",
+    "expenses", "parts", "training", "safety", "example",
+})  # fmt: skip
+
+
+def _unclosed_block(text: str, reporter: Reporter) -> PolicyIssue | None:
+    """The one error for a block whose ``{`` is never closed: where it opened, and where
+    the next section shows it should have ended (the parser alone reports every statement
+    after it as out of place)."""
+    lines = text.split("\n")
+    depth, opened, opened_at = 0, -1, 0
+    for index, line in enumerate(lines):
+        code = _code_part(line)
+        words = code.split()
+        first = words[0] if words else ""
+        starts_section = first in _SECTION_WORDS or (
+            first == "repair" and code.rstrip().endswith("{")
+        )
+        if depth > 0 and starts_section:
+            return _unclosed(reporter, lines, opened, opened_at, f"before line {index + 1} "
+                             f'("{" ".join(words)}")', f"before line {index + 1}")  # fmt: skip
+        for column, ch in enumerate(code):
+            if ch == "{":
+                if depth == 0:
+                    opened, opened_at = index, column
+                depth += 1
+            elif ch == "}":
+                depth = max(depth - 1, 0)
+    if depth > 0:
+        return _unclosed(reporter, lines, opened, opened_at, "by the end of the file",
+                         "at the end of the block")  # fmt: skip
+    return None
+
+
+def _unclosed(reporter: Reporter, lines: list[str], index: int, column: int, until: str,
+              where: str) -> PolicyIssue:  # fmt: skip
+    head = " ".join(_code_part(lines[index]).split())
+    reporter.at(index + 1, column + 1, f'the block "{head}" opened on line {index + 1} is not '
+                f"closed {until}", f'add "}}" {where}', column + 2)  # fmt: skip
+    return reporter.issues.pop()
+
+
 def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree[Token] | None, list[PolicyIssue]]:
     parser = tables.parser()
     issues: list[PolicyIssue] = []
@@ -259,6 +306,8 @@ def _parse_tree(text: str, reporter: Reporter) -> tuple[Tree[Token] | None, list
         try:
             tree = parser.parse(work)
         except (UnexpectedInput, PolicyLexFailure, NestingTooDeep, NumberTooLong) as exc:
+            if not issues and (unclosed := _unclosed_block(text, reporter)) is not None:
+                return None, [unclosed]
             issue = _syntax_issue(exc, text, reporter)
             issues.append(issue)
             if isinstance(exc, NestingTooDeep) or len(issues) >= MAX_SYNTAX_ERRORS:

@@ -153,6 +153,7 @@ def compile_tree(
     """Check and compile a parse tree; PolicyError lists ``earlier`` issues and all found."""
     compiler = PolicyCompiler(text, filename, functions, metrics)
     compiler.r.issues.extend(earlier)
+    compiler.unparsed = [i.source_line for i in earlier if getattr(i, "source_line", None)]
     try:
         policy = compiler.compile(tree, complete)
     except TooManyIssues:

@@ -3,6 +3,7 @@ record of what the sections build (:class:`Built`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
@@ -148,10 +149,17 @@ class CompilerBase:
         self.grade_refs: list[tuple[str, Token]] = []
         self.declared_calendars: set[str | None] = set()
         self.calendar_titles: dict[str | None, Node] = {}  # where each calendar is declared
+        self.unparsed: list[str] = []  # the lines of statements the parser could not read
         self.rating_refs: list[Token] = []
         # Every condition of the file is compiled in one go when the file checks out.
         self.emitter = Emitter()
         self.unbuilt: list[tuple[str, Condition]] = []
+
+    def mentioned_unparsed(self, name: str) -> bool:
+        """Whether a statement the parser could not read names ``name``: it may be what
+        declares it (``priorty urgent when ...``), so a missing name is no error of its own."""
+        word = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w.])")
+        return any(word.search(line) for line in self.unparsed)
 
     def error(self, where: Node | None, message: str, hint: str | None = None) -> None:
         self.r.error(where, message, hint)

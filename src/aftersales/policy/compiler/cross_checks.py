@@ -25,7 +25,7 @@ class CrossChecks(Examples):
     ) -> None:
         names = list(dict.fromkeys(rule.name for rule in priorities))
         for priority, tok in self.priority_refs:
-            if names and priority not in names:
+            if names and priority not in names and not self.mentioned_unparsed(priority):
                 self.error(
                     tok, f'no priority rule names "{priority}"', kw.did_you_mean(priority, names)
                 )
@@ -41,7 +41,9 @@ class CrossChecks(Examples):
                         f"add: sla {rule.name} {{ response within 30 minutes }}",
                     )
         for name, where in self.calendar_refs:
-            if name not in self.declared_calendars:
+            if name not in self.declared_calendars and not (
+                name is not None and self.mentioned_unparsed(name)
+            ):
                 if name is None:
                     self.error(
                         where,
