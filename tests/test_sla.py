@@ -500,7 +500,25 @@ def test_changed_text_under_a_stored_version_is_refused(tmp_path: Path) -> None:
     edited = (RULES / "default.policy").read_text("utf-8").replace("30 minutes", "20 minutes")
     with pytest.raises(PolicyError, match=r"different policy with version .1\.0.") as info:
         ServiceDesk(parse_policy(edited, "edited.policy"), url)
-    assert info.value.hint == "give the changed policy a new version in its policy block"
+    assert "give the changed policy a new version" in str(info.value.hint)
+    assert "aftersales policy apply" in str(info.value.hint)
+
+
+def test_an_edit_that_changes_no_rule_keeps_working(tmp_path: Path) -> None:
+    """Comments, blank lines, spacing, moved lines and Windows line endings change no rule:
+    the desk opens, and the store keeps the text it first stored for that version."""
+    url = f"sqlite:///{tmp_path}/d.db"
+    make_desk("default.policy", url).close()
+    original = (RULES / "default.policy").read_text("utf-8")
+    edited = "# reviewed by the service manager, 2026-12\n\n" + original
+    edited = edited.replace("priority general otherwise", "priority   general   otherwise  # rest")
+    edited = edited.replace("\n", "\r\n")
+    with ServiceDesk(parse_policy(edited, "edited.policy"), url) as desk:
+        assert desk.storage.get("policy", "1.0").data["source"] == original  # type: ignore[union-attr]
+    for changed in ('"critical"', "30 minutes"):
+        other = original.replace(changed, changed.replace("critical", "major").replace("30", "31"))
+        with pytest.raises(PolicyError, match="different policy"):
+            ServiceDesk(parse_policy(other, "changed.policy"), url)
 
 
 # ---- every milestone of every priority of every shipped policy, against an oracle ---------------

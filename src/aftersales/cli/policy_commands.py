@@ -16,6 +16,8 @@ from rich.table import Table
 
 from aftersales.cli.common import console as _console
 from aftersales.cli.common import errors as _errors
+from aftersales.cli.context import find_case, local_time, open_desk
+from aftersales.cli.output import FORMAT, emit
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
 from aftersales.core.errors import PolicyError, PolicyIssue, ValidationError
 from aftersales.core.vocabulary import MILESTONES
@@ -34,7 +36,7 @@ def _load(path: str) -> Policy:
 
 @click.group()
 def policy() -> None:
-    """Check, test, show and explain policy files."""
+    """Check, test, show and explain policy files; apply the current one to open cases."""
 
 
 @policy.command("check")
@@ -417,3 +419,36 @@ def policy_tables(p: Policy) -> list[Table]:
         )
     )
     return tables
+
+
+@policy.command("apply")
+@click.option("--dry-run", is_flag=True, help="List what would move; change nothing.")
+@click.option("--case", "cases", multiple=True, help="Only this case (number or id); repeat.")
+@click.option("--by", default=None, help="Staff id of the manager who decides (not for --dry-run).")
+@click.option("--reason", default=None, help="Why the cases move (not for --dry-run).")
+@click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+@FORMAT
+def policy_apply(
+    dry_run: bool, cases: Sequence[str], by: str | None, reason: str | None, at: str | None,
+    fmt: str,
+) -> None:  # fmt: skip
+    """Move open cases to the policy aftersales.toml names (every open case under an older
+    version, or --case ones): their priority is decided again, met milestones keep the
+    policy they were met under. --dry-run lists what would change."""
+    with open_desk() as desk:
+        ids = [find_case(desk, ref) for ref in cases] if cases else None
+        moves = desk.policy_moves(ids)
+        if not dry_run:
+            if by is None or reason is None:
+                raise ValidationError(
+                    "moving cases needs --by (a manager) and --reason; --dry-run only lists them"
+                )
+            desk.reapply_policy(by=by, reason=reason, at=local_time(desk, at),
+                                case_ids=[m.case_id for m in moves])  # fmt: skip
+        rows = [(m.number, m.from_version, m.to_version, m.priority, m.new_priority, m.rule)
+                for m in moves]  # fmt: skip
+        columns = ["case", "from", "to", "priority", "new priority", "rule"]
+        emit(f"policy {desk.policy.version}", columns, rows, fmt)
+        if fmt == "table":
+            done = "would move; nothing was changed" if dry_run else "moved"
+            click.echo(f"{len(moves)} case(s) {done}")

@@ -4,7 +4,7 @@ from aftersales.policy.examples import ExampleResult, Explanation, explain, run_
 from aftersales.policy.functions import FunctionRegistry, PolicyFunction, ValueType
 from aftersales.policy.keywords import RESERVED_WORDS
 from aftersales.policy.model import Decision, Policy, Target
-from aftersales.policy.parser import load_policy, parse_policy
+from aftersales.policy.parser import load_policy, parse_policy, same_meaning
 
 __all__ = [
     "RESERVED_WORDS",
@@ -20,4 +20,5 @@ __all__ = [
     "load_policy",
     "parse_policy",
     "run_examples",
+    "same_meaning",
 ]

@@ -430,4 +430,19 @@ def load_policy(
     return parse_policy(text, name, functions=functions, metrics=metrics)
 
 
-__all__ = ["MAX_POLICY_BYTES", "MAX_SYNTAX_ERRORS", "load_policy", "parse_policy"]
+def same_meaning(first: str, second: str) -> bool:
+    """Whether two policy texts say the same: the same statements with the same values,
+    whatever their comments, blank lines, spacing and line endings (a text that does not
+    parse means nothing the same as anything)."""
+
+    def tree_of(text: str) -> Tree[Token] | None:
+        text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        tree, issues = _parse_tree(text, Reporter(text, "<policy>"))
+        return None if issues else tree
+
+    a, b = tree_of(first), tree_of(second)
+    # tokens compare by type and text, never by position: moved lines say the same
+    return a is not None and b is not None and a == b
+
+
+__all__ = ["MAX_POLICY_BYTES", "MAX_SYNTAX_ERRORS", "load_policy", "parse_policy", "same_meaning"]

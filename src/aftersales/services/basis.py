@@ -14,7 +14,7 @@ import attrs
 from aftersales.core.errors import ConflictError, NotFound, PolicyError
 from aftersales.core.model import Case
 from aftersales.core.values import moment
-from aftersales.policy import FunctionRegistry, Policy, parse_policy
+from aftersales.policy import FunctionRegistry, Policy, parse_policy, same_meaning
 from aftersales.ports.hooks import Hooks
 from aftersales.ports.storage import Storage, event_record
 
@@ -45,12 +45,17 @@ class PolicyBook:
         for _ in range(2):
             record = self._storage.get(POLICY_KIND, policy.version)
             if record is not None:
-                if record.data.get("source") != policy.source:
+                stored = record.data.get("source")
+                # a comment, a blank line or spacing changed: the same rules, the stored text
+                # stays (the cases under this version keep the rules they were judged by)
+                if stored != policy.source and not same_meaning(str(stored), policy.source):
                     raise PolicyError(
                         f"{policy.filename}: the store already holds a different policy with "
                         f"version {policy.version!r}",
                         filename=policy.filename,
-                        hint="give the changed policy a new version in its policy block",
+                        hint="a rule changed (not only a comment or spacing): give the changed "
+                        "policy a new version in its policy block, then move the open cases "
+                        "to it with 'aftersales policy apply'",
                     )
                 return
             stored_at = datetime.now(timezone.utc)  # when stored, not a case time

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import attrs
 import pluggy
 
 from aftersales.core import redact
@@ -47,6 +48,19 @@ def _ladder(levels: Iterable[str]) -> tuple[str, ...]:
     if len(set(ladder)) != len(ladder):
         raise ValidationError(f"levels {', '.join(ladder)}: a level appears twice")
     return ladder
+
+
+@attrs.frozen
+class PolicyMove:
+    """An open case that re-applying the desk's policy would move (``desk.policy_moves``)."""
+
+    case_id: str
+    number: str
+    from_version: str
+    to_version: str
+    priority: str  # now
+    new_priority: str  # under the desk's policy
+    rule: str  # file:line of the priority rule that decides
 
 
 @public_api("desk")
@@ -174,6 +188,21 @@ class ServiceDesk:
         """The policy a case was reported (or re-applied) under, by its version."""
         return self._policies.version(version)
 
+    def policy_moves(self, case_ids: Iterable[str] | None = None) -> list[PolicyMove]:
+        """What :meth:`reapply_policy` would do, changing nothing: for ``case_ids`` (or every
+        open case still under an older version), the version it would leave and the priority
+        this desk's policy would give it, with the rule that decides."""
+        if case_ids is None:
+            cases = [c for c in self.cases.open() if c.policy_version != self.policy.version]
+        else:
+            cases = [self.cases.get(i) for i in case_ids]
+        moves = []
+        for case in cases:
+            decision = self.policy.priority_for(case.record())
+            moves.append(PolicyMove(case.id, case.number, case.policy_version, self.policy.version,
+                                    case.priority, decision.name, decision.location))  # fmt: skip
+        return moves
+
     def reapply_policy(
         self,
         *,
@@ -262,4 +291,4 @@ class ServiceDesk:
         return describe(self.plugins)
 
 
-__all__ = ["ServiceDesk"]
+__all__ = ["PolicyMove", "ServiceDesk"]
