@@ -79,3 +79,19 @@ def test_a_mistyped_store_path_is_refused_not_created(here: Path) -> None:
     assert code == 1 and "its folder" in err and "no/such/dir does not exist" in err
     assert "mkdir -p" in err
     assert not (here / "no").exists()
+
+
+def test_an_action_dated_in_the_future_is_said_out_loud(here: Path) -> None:
+    assert run("init")[0] == 0
+    assert run("staff", "add", "cs1", "--name", "Lin", "--role", "service_agent")[0] == 0
+    code, _, err = run("case", "report", "--customer", "Hengli", "--fault", "leak",
+                       "--severity", "major", "--channel", "phone", "--by", "cs1",
+                       "--at", "2026-11-05T09:00")  # fmt: skip
+    assert code == 0 and "warning" not in err
+    code, out, err = run("case", "report", "--customer", "Hengli", "--fault", "leak",
+                         "--severity", "major", "--channel", "phone", "--by", "cs1",
+                         "--at", "2030-01-01T09:00")  # fmt: skip
+    assert code == 0 and out.startswith("AS-2030-")
+    assert "warning: 2030-01-01T09:00:00+08:00 is later than now" in err
+    code, _, err = run("sla", "report", "--since", "2026-01-01", "--until", "2031-01-01")
+    assert code == 0 and "warning" not in err  # a period, not an action

@@ -17,7 +17,14 @@ import click
 from rich.table import Table
 
 from aftersales.cli.common import console
-from aftersales.cli.context import AT_OPTION, BY_OPTION, find_case, local_time, open_desk
+from aftersales.cli.context import (
+    AT_OPTION,
+    BY_OPTION,
+    action_time,
+    find_case,
+    local_time,
+    open_desk,
+)
 from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import Case
@@ -96,7 +103,7 @@ def case_report(
             contact=contact,
             custom=fields,
             by=by,
-            at=local_time(desk, at),
+            at=action_time(desk, at),
         )
         _emit(result, as_json)
 
@@ -126,7 +133,7 @@ def _step(
     def command(case_ref: str, by: str, at: str | None, as_json: bool, **options: Any) -> None:
         with open_desk() as desk:
             case_id = find_case(desk, case_ref)
-            when = local_time(desk, at)
+            when = action_time(desk, at)
             for key in ("appointment", "new_eta"):
                 if key in options and options[key] is not None:
                     options[key] = local_time(desk, options[key])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -50,6 +50,22 @@ def local_time(desk: ServiceDesk, text: str | None) -> datetime | None:
     return None if text is None else parse_local_time(desk.policy, text)
 
 
+def action_time(desk: ServiceDesk, text: str | None) -> datetime | None:
+    """:func:`local_time` for the moment an action is recorded (``--at``). A time later than
+    now is taken (a test, a simulation) but said out loud: a mistyped year would date an
+    action years ahead, and every later action of the case with it."""
+    when = local_time(desk, text)
+    now = desk.now()
+    if when is not None and when > now + FUTURE_SLACK:
+        then = now.replace(microsecond=0).isoformat()
+        click.echo(f"aftersales: warning: {when.isoformat()} is later than now ({then}); "
+                   "recorded as given", err=True)  # fmt: skip
+    return when
+
+
+FUTURE_SLACK = timedelta(minutes=5)  # clocks of two machines may differ this much
+
+
 def find_case(desk: ServiceDesk, ref: str) -> str:
     """The id of the case ``ref`` names: a number (``AS-2026-000001``) or an id."""
     if ref.upper().startswith("AS-"):
@@ -57,4 +73,4 @@ def find_case(desk: ServiceDesk, ref: str) -> str:
     return desk.cases.get(ref).id
 
 
-__all__ = ["AT_OPTION", "BY_OPTION", "find_case", "local_time", "open_desk"]
+__all__ = ["AT_OPTION", "BY_OPTION", "action_time", "find_case", "local_time", "open_desk"]

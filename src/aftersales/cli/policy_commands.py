@@ -16,7 +16,7 @@ from rich.table import Table
 
 from aftersales.cli.common import console as _console
 from aftersales.cli.common import errors as _errors
-from aftersales.cli.context import find_case, local_time, open_desk
+from aftersales.cli.context import action_time, find_case, open_desk
 from aftersales.cli.output import FORMAT, emit
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
 from aftersales.core.errors import PolicyError, PolicyIssue, ValidationError
@@ -443,7 +443,7 @@ def policy_apply(
                 raise ValidationError(
                     "moving cases needs --by (a manager) and --reason; --dry-run only lists them"
                 )
-            desk.reapply_policy(by=by, reason=reason, at=local_time(desk, at),
+            desk.reapply_policy(by=by, reason=reason, at=action_time(desk, at),
                                 case_ids=[m.case_id for m in moves])  # fmt: skip
         rows = [(m.number, m.from_version, m.to_version, m.priority, m.new_priority, m.rule)
                 for m in moves]  # fmt: skip

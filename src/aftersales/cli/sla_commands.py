@@ -13,7 +13,7 @@ from rich.table import Table
 
 from aftersales.cli.case_commands import case  # `aftersales case sla` joins that group
 from aftersales.cli.common import console
-from aftersales.cli.context import find_case, local_time, open_desk
+from aftersales.cli.context import action_time, find_case, local_time, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, pct, span
 from aftersales.core.convert import to_dict
 from aftersales.core.sla import Clock
@@ -32,7 +32,7 @@ def sla() -> None:
 def sla_tick(now: str | None, as_json: bool) -> None:
     """Send every SLA warning and breach that is due and was not sent (cron-friendly)."""
     with open_desk() as desk:
-        when = desk.at(local_time(desk, now))
+        when = desk.at(action_time(desk, now))
         sent = desk.sla.tick(when)
         if as_json:
             click.echo(json.dumps(to_dict(sent), ensure_ascii=False, indent=2))

@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 
 from aftersales.cli.common import console
-from aftersales.cli.context import local_time, open_desk
+from aftersales.cli.context import action_time, local_time, open_desk
 from aftersales.cli.output import JSON_OPTION, print_json
 from aftersales.core.careers import StaffRecord
 from aftersales.core.convert import to_dict
@@ -134,7 +134,7 @@ def staff_promote(
     """Promote a member up the career ladder (their appraisals are recorded with it)."""
     with open_desk() as desk:
         after = desk.staff.promote(staff_id, to=level, by=by, reason=reason, roles=roles,
-                                   at=local_time(desk, at))  # fmt: skip
+                                   at=action_time(desk, at))  # fmt: skip
         months = len(after.promotions[-1].appraisals)
         click.echo(f"{staff_id} is now {after.level} ({months} finalized month(s) on record)")
 
