@@ -155,9 +155,32 @@ def test_plugins_lists_builtins_and_hooks() -> None:
         check=True,
         cwd=ROOT,
     ).stdout
-    rows = {row["name"]: row["hooks"] for row in json.loads(out)}
+    rows = {row["name"]: row["hooks"] for row in json.loads(out)["plugins"]}
     assert rows["aftersales.plugins.sqlite"] == ["aftersales_storage_backends"]
     assert rows["aftersales.plugins.log_notifier"] == ["aftersales_notify"]
+
+
+def test_plugins_says_which_notifiers_are_configured_and_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "default.policy"}"\n'
+        '[notify.email]\nhost = "smtp.example.com"\n'
+        '[notify.webhook]\nurl = "https://erp.example.com/hook"\n'
+        'secret_env = "AS_TEST_NO_SUCH_SECRET"\n'
+        '[notify.pager]\nnumber = "+49 30 1234"\n',
+        "utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AS_TEST_NO_SUCH_SECRET", raising=False)
+    listed = {n["name"]: n for n in json.loads(ok("plugins", "--json"))["notifiers"]}
+    assert listed["email"] == {"name": "email", "configured": True, "problem": None}
+    assert (
+        listed["webhook"]["configured"] and "AS_TEST_NO_SUCH_SECRET" in listed["webhook"]["problem"]
+    )
+    assert listed["pager"]["problem"] == "no loaded plugin makes a notifier 'pager'"
+    table = ok("plugins")
+    assert "notifiers" in table and "valid" in table and "invalid: " in table
 
 
 def test_sla_commands(workdir: Path) -> None:

@@ -487,7 +487,7 @@ def test_a_broken_installed_plugin_is_named_in_one_line_and_left_out(tmp_path: P
         assert all("AFTERSALES_BLOCK_PLUGINS=" in line for line in lines)
     listing = json.loads(subprocess.run([sys.executable, "-m", "aftersales.cli", "plugins",
                                          "--json"], env=env, capture_output=True, text=True,
-                                        cwd=ROOT, check=True).stdout)  # fmt: skip
+                                        cwd=ROOT, check=True).stdout)["plugins"]  # fmt: skip
     broken = {row["name"]: row.get("not_loaded") for row in listing if row.get("not_loaded")}
     assert set(broken) == {"acme-broken", "acme-typo"}
     blocked = subprocess.run([sys.executable, "-m", "aftersales.cli", "plugins"],

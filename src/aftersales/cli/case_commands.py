@@ -17,6 +17,7 @@ import click
 from rich.table import Table
 
 from aftersales.cli.common import console
+from aftersales.cli.config import load_config
 from aftersales.cli.context import (
     AT_OPTION,
     BY_OPTION,
@@ -26,10 +27,11 @@ from aftersales.cli.context import (
     open_desk,
 )
 from aftersales.cli.output import JSON_OPTION, print_json
-from aftersales.core.errors import ValidationError
+from aftersales.core.errors import AftersalesError, ValidationError
 from aftersales.core.model import Case
 from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, REMOTE_WAYS
 from aftersales.core.workflow import OPEN
+from aftersales.ports.hooks import Hooks
 from aftersales.ports.manager import describe, make_manager
 
 
@@ -464,14 +466,26 @@ def case_list(
 @click.command("plugins")
 @JSON_OPTION
 def plugins_command(as_json: bool) -> None:
-    """The loaded plugins and the hooks each implements, and the installed ones that could
-    not be loaded, with why."""
+    """The loaded plugins and the hooks each implements, the installed ones that could not
+    be loaded, with why, and each notifier: configured in aftersales.toml or not, and
+    whether its settings are valid."""
     pm = make_manager()
     rows = describe(pm)
+    notifiers = _notifiers(pm)
     if as_json:
         listed: list[dict[str, Any]] = [{"name": n, "hooks": h} for n, h in rows]
         listed += [{"name": n, "hooks": [], "not_loaded": why} for n, why in pm.broken]
-        click.echo(json.dumps(listed, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "plugins": listed,
+                    "notifiers": [
+                        {"name": n, "configured": c, "problem": p} for n, c, p in notifiers
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     table = Table(title="plugins")
     table.add_column("plugin")
@@ -481,3 +495,33 @@ def plugins_command(as_json: bool) -> None:
     for name, why in pm.broken:
         table.add_row(f"{name} (not loaded)", why)
     console().print(table)
+    table = Table(title="notifiers ([notify.NAME] in aftersales.toml)")
+    for column in ("notifier", "configured", "settings"):
+        table.add_column(column)
+    for name, configured, problem in notifiers:
+        state = "-" if not configured else ("valid" if problem is None else f"invalid: {problem}")
+        table.add_row(name, "yes" if configured else "no", state)
+    console().print(table)
+
+
+def _notifiers(pm: Any) -> list[tuple[str, bool, str | None]]:
+    """Each notifier a plugin can make, and each one aftersales.toml configures: whether it
+    is configured, and what is wrong with its settings (None: nothing)."""
+    factories = Hooks(pm).notifier_factories()
+    try:
+        configured = load_config(click.get_current_context().find_root().obj).notify
+    except AftersalesError:
+        configured = {}  # no aftersales.toml here: nothing is configured
+    found = []
+    for name in sorted(set(factories) | set(configured)):
+        factory = factories.get(name)
+        problem = None
+        if factory is None:
+            problem = f"no loaded plugin makes a notifier {name!r}"
+        elif name in configured:
+            try:
+                factory(configured[name])  # made and dropped: nothing is sent
+            except AftersalesError as exc:
+                problem = str(exc)
+        found.append((name, name in configured, problem))
+    return found
