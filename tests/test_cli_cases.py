@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -487,3 +489,69 @@ def test_case_update_from_the_command_line(workdir: Path) -> None:
     code, _, err = run("case", "update", number, "--by", "cs1", "--reason", "x",
                        "--severity", "huge")  # fmt: skip
     assert code == 1 and "severity" in err and "Traceback" not in err
+
+
+def _drive(*steps: tuple[str, ...]) -> None:
+    engineer_steps = {"confirm", "contact", "arrive", "checklist", "diagnose", "complete",
+                      "accept", "reject"}  # fmt: skip
+    for name, *args in steps:
+        by = "e7" if name in engineer_steps else "cs1"
+        ok("case", name, "AS-2026-000001", *args, "--by", by)
+
+
+def test_case_show_prints_the_whole_record(workdir: Path) -> None:
+    team()
+    report()
+    _drive(("respond", "--at", "2026-11-23 09:05"),
+           ("assign", "--engineer", "e7", "--instructions", "bring seals",
+            "--at", "2026-11-23 09:10"),
+           ("confirm", "--at", "2026-11-23 09:15"),
+           ("contact", "--appointment", "2026-11-23 11:00", "--at", "2026-11-23 09:20"),
+           ("arrive", "--at", "2026-11-23 11:00"),
+           ("checklist", "--item", "helmet", "--item", "gloves", "--at", "2026-11-23 11:01"),
+           ("diagnose", "--cause", "seal", "--complexity", "simple", "--at", "2026-11-23 11:10"),
+           ("complete", "--actions", "new seal", "--result", "dry", "--part", "SEAL-9:2",
+            "--at", "2026-11-23 12:00"),
+           ("reject", "--signed-by", "Wang", "--reason", "drips", "--at", "2026-11-23 12:05"),
+           ("complete", "--actions", "new pump", "--result", "dry after 1 h", "--part", "PUMP-1:1",
+            "--at", "2026-11-23 13:00"),
+           ("accept", "--signed-by", "Wang", "--at", "2026-11-23 13:10"),
+           ("follow-up", "--satisfaction", "4", "--comments", "quick",
+            "--at", "2026-11-25 10:00"))  # fmt: skip
+    shown = ok("case", "show", "AS-2026-000001")
+    for part in ("bring seals", "helmet, gloves", "seal (simple)",
+                 "new pump -> dry after 1 h", "part PUMP-1 x 1", "by Wang: drips",
+                 "signed by Wang", "satisfaction 4/5 by cs1: quick", "EX-350", "Hengli Mining",
+                 "phone (reported by cs1)"):  # fmt: skip
+        assert part in shown, part
+
+
+def test_case_list_shows_and_filters_by_sla(workdir: Path) -> None:
+    team()
+    report()  # urgent: response within 30 minutes of 09:00
+    ok("case", "report", "--customer", "Ltd", "--fault", "noise", "--severity", "minor",
+       "--channel", "phone", "--by", "cs1", "--at", "2026-11-23 09:20")  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(ok("case", "list", "--now", "2026-11-23 09:26",
+                                               "--format", "csv"))))  # fmt: skip
+    assert [(r["number"], r["sla"]) for r in rows] == [
+        ("AS-2026-000001", "at_risk"), ("AS-2026-000002", "running")]  # fmt: skip
+    assert rows[0]["next due"] == "2026-11-23 09:30"
+    risky = ok("case", "list", "--at-risk", "--now", "2026-11-23 09:26", "--format", "csv")
+    assert [r["number"] for r in csv.DictReader(io.StringIO(risky))] == ["AS-2026-000001"]
+    late = ok("case", "list", "--breached", "--now", "2026-11-23 09:26", "--format", "csv")
+    assert list(csv.DictReader(io.StringIO(late))) == []
+    late = ok("case", "list", "--breached", "--now", "2026-11-23 09:45", "--format", "json")
+    assert [r["number"] for r in json.loads(late)] == ["AS-2026-000001"]
+    assert json.loads(ok("case", "list", "--json"))[0]["number"] == "AS-2026-000001"
+
+
+def test_case_sla_fits_a_100_column_terminal(workdir: Path) -> None:
+    team()
+    report()
+    result = CliRunner().invoke(main, ["case", "sla", "AS-2026-000001", "--now",
+                                       "2026-11-23 09:26"], env={"COLUMNS": "100"})  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and max(map(len, lines)) <= 100
+    body = [line for line in lines if line.startswith("│")]
+    assert len(body) == 5  # one line a clock: nothing wrapped
+    assert any("30 minutes after reported" in line and "at_risk" in line for line in body)

@@ -9,7 +9,7 @@ the JSON form (``aftersales.to_dict``) instead of a table.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +26,10 @@ from aftersales.cli.context import (
     local_time,
     open_desk,
 )
-from aftersales.cli.output import JSON_OPTION, print_json
+from aftersales.cli.output import FORMAT, JSON_OPTION, emit, print_json
 from aftersales.core.errors import AftersalesError, ValidationError
 from aftersales.core.model import Case
+from aftersales.core.sla import Clock
 from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, REMOTE_WAYS
 from aftersales.core.workflow import OPEN
 from aftersales.ports.hooks import Hooks
@@ -349,31 +350,73 @@ def case_show(case_ref: str, as_json: bool) -> None:
         table = Table(title=f"case {found.number}", show_header=False)
         table.add_column("field")
         table.add_column("value")
-        tz = desk.policy.tz
-        rows = [
-            ("status", found.status + (" (on hold)" if found.on_hold else "")),
-            ("priority", f"{found.priority}  ({found.priority_location})"),
-            ("customer", ", ".join(v for v in (found.customer.name, found.customer.tier) if v)),
-            (
-                "product",
-                " ".join(v for v in (found.product.model, found.product.serial) if v) or "-",
-            ),
-            ("fault", f"{found.fault}" + (f"  [{found.fault_code}]" if found.fault_code else "")),
-            ("severity", found.severity + (", machine down" if found.machine_down else "")),
-            ("engineer", found.engineer or "-"),
-            *(
-                (name, when.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
-                for name, when in found.milestones.items()
-            ),
-            ("rejections", str(found.rejection_count)),
-            ("rework of", found.rework_of or "-"),
-            ("chargeable", "yes" if found.chargeable else "no"),
-            ("version", str(found.version)),
-            ("id", found.id),
-        ]
-        for name, value in rows:
+        for name, value in _record_rows(found, desk.policy.tz):
             table.add_row(name, value)
         console().print(table)
+
+
+def _record_rows(found: Case, tz: Any) -> list[tuple[str, str]]:
+    """Every part of a case a person reads, one row a part (a list one line an entry)."""
+
+    def t(when: datetime | None) -> str:
+        return "-" if when is None else when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+    def lines(items: Iterable[str]) -> str:
+        return "\n".join(items) or "-"
+
+    customer = found.customer
+    repair = found.repair
+    rows = [
+        ("status", found.status + (" (on hold)" if found.on_hold else "")
+         + (f": {found.cancel_reason}" if found.cancel_reason else "")),
+        ("priority", f"{found.priority}  ({found.priority_location})"),
+        ("policy", found.policy_version),
+        ("customer", ", ".join(v for v in (customer.name, customer.tier, customer.region) if v)),
+        ("contact", found.contact or "-"),
+        ("product", " ".join(v for v in (found.product.model, found.product.line,
+                                          found.product.serial) if v) or "-"),
+        ("fault", found.fault + (f"  [{found.fault_code}]" if found.fault_code else "")),
+        ("severity", found.severity + (", machine down" if found.machine_down else "")),
+        ("channel", f"{found.channel} (reported by {found.reported_by})"),
+        ("custom", lines(f"{k} = {v}" for k, v in sorted(found.custom.items()))),
+        ("team", found.team or "-"),
+        ("engineer", found.engineer or "-"),
+        ("handovers", lines(f"{t(h.at)} to {h.engineer} by {h.by}"
+                            + (f": {h.instructions}" if h.instructions else "")
+                            + (f" ({h.reason})" if h.reason else "") for h in found.handovers)),
+        ("appointment", t(found.appointment)),
+        *((name, t(when)) for name, when in found.milestones.items()),
+        ("safety checks", lines(f"{t(c.at)} {', '.join(c.items)} by {c.by}"
+                                for c in found.safety_checks)),
+        ("diagnosis", "-" if found.diagnosis is None else
+         f"{found.diagnosis.cause} ({found.diagnosis.complexity}) by {found.diagnosis.by}"),
+        ("repair", "-" if repair is None else lines([
+            f"{repair.actions} -> {repair.result}",
+            f"cause: {repair.cause}; by {repair.engineer} at {t(repair.at)}"
+            + (f"; without a visit ({repair.remote})" if repair.remote else ""),
+            *(f"part {p.sku} x {p.quantity}" for p in repair.parts_used),
+        ])),
+        ("rejections", lines(f"{t(r.at)} by {r.signed_by}: {r.reason}" for r in found.rejections)),
+        ("acceptance", "-" if found.acceptance is None else
+         f"signed by {found.acceptance.signed_by} at {t(found.acceptance.at)}"),
+        ("follow-up", "-" if found.follow_up is None else
+         f"satisfaction {found.follow_up.satisfaction}/5 by {found.follow_up.by}"
+         + (f": {found.follow_up.comments}" if found.follow_up.comments else "")),
+        ("holds", lines(f"{t(h.start)} - {t(h.end) if h.end else 'now'}: {h.reason}"
+                        for h in found.holds)),
+        ("delays", lines(f"{d.milestone}: {d.reason}, new time {t(d.new_eta)} (told {t(d.at)})"
+                         for d in found.delays)),
+        ("priority changes", lines(f"{t(c.at)} {c.previous} -> {c.priority}: {c.reason}"
+                                   for c in found.priority_changes)),
+        ("policy changes", lines(f"{t(c.at)} {c.previous} -> {c.version} by {c.by}: {c.reason}"
+                                 for c in found.policy_changes)),
+        ("reopenings", lines(f"{t(r.at)} by {r.by}: {r.reason}" for r in found.reopenings)),
+        ("rework of", found.rework_of or "-"),
+        ("chargeable", "yes" if found.chargeable else "no"),
+        ("version", str(found.version)),
+        ("id", found.id),
+    ]  # fmt: skip
+    return rows
 
 
 @case.command("history")
@@ -431,36 +474,66 @@ def _local(value: Any, tz: Any) -> str:
 @click.option("--engineer", default=None)
 @click.option("--team", default=None, help="Only cases whose engineer is on this team.")
 @click.option("--open", "only_open", is_flag=True, help="Only cases not closed or cancelled.")
+@click.option("--at-risk", is_flag=True, help="Only cases with a clock at risk or breached.")
+@click.option("--breached", is_flag=True, help="Only cases with a clock past due and unmet.")
+@click.option("--now", default=None, help="Read the clocks at this time (default: now).")
 @click.option("--limit", type=int, default=None)
+@FORMAT
 @JSON_OPTION
 def case_list(
     status: Sequence[str],
     engineer: str | None,
     team: str | None,
     only_open: bool,
+    at_risk: bool,
+    breached: bool,
+    now: str | None,
     limit: int | None,
+    fmt: str,
     as_json: bool,
 ) -> None:
-    """Cases, oldest report first."""
+    """Cases, oldest report first, each with the state of its most urgent unmet SLA clock
+    (breached, at_risk, running) and its next deadline."""
     with open_desk() as desk:
-        statuses = tuple(status) or (OPEN if only_open else None)
-        found = desk.cases.find(status=statuses, engineer=engineer, team=team, limit=limit)
-        if as_json:
-            print_json(found)
-            return
-        table = Table(title=f"{len(found)} case(s)")
-        for column in ("number", "status", "priority", "engineer", "reported", "customer"):
-            table.add_column(column)
+        statuses = tuple(status) or (OPEN if only_open or at_risk or breached else None)
+        found = desk.cases.find(status=statuses, engineer=engineer, team=team,
+                                limit=None if at_risk or breached else limit)  # fmt: skip
+        when = desk.at(local_time(desk, now))
+        rows = []
         for c in found:
-            table.add_row(
-                c.number,
-                c.status + (" (hold)" if c.on_hold else ""),
-                c.priority,
-                c.engineer or "-",
-                c.reported_at.astimezone(desk.policy.tz).strftime("%Y-%m-%d %H:%M"),
-                c.customer.name,
-            )
-        console().print(table)
+            state, due = _urgency(desk.cases.sla(c.id, when))
+            if (breached and state != "breached") or (at_risk and state not in _RISKY):
+                continue
+            rows.append((c, state, due))
+        if limit is not None:
+            rows = rows[:limit]
+        if as_json:
+            print_json([c for c, _, _ in rows])
+            return
+        tz = desk.policy.tz
+        columns = ["number", "status", "priority", "engineer", "reported", "customer", "sla",
+                   "next due"]  # fmt: skip
+        emit(f"{len(rows)} case(s)", columns, [
+            (c.number, c.status + (" (hold)" if c.on_hold else ""), c.priority, c.engineer,
+             c.reported_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), c.customer.name, state,
+             None if due is None else due.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+            for c, state, due in rows
+        ], fmt)  # fmt: skip
+
+
+_RISKY = ("breached", "at_risk")
+_URGENCY = ("breached", "at_risk", "running", "pending")
+
+
+def _urgency(clocks: Sequence[Clock]) -> tuple[str | None, datetime | None]:
+    """The most urgent state among the clocks not met yet, and the earliest deadline of
+    those still running (None, None when every clock is met or ended)."""
+    unmet = [c for c in clocks if c.met_at is None and c.state in _URGENCY]
+    if not unmet:
+        return None, None
+    state = min((c.state for c in unmet), key=_URGENCY.index)
+    due = min((c.due for c in unmet if c.due is not None and c.state != "breached"), default=None)
+    return state, due
 
 
 @click.command("plugins")
