@@ -479,7 +479,7 @@ def _local(value: Any, tz: Any) -> str:
 @click.option("--now", default=None, help="Read the clocks at this time (default: now).")
 @click.option("--limit", type=int, default=None)
 @FORMAT
-@JSON_OPTION
+@click.option("--json", "as_json", is_flag=True, help="The cases' whole records as JSON.")
 def case_list(
     status: Sequence[str],
     engineer: str | None,

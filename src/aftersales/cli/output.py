@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import click
 from rich.table import Table
@@ -18,7 +19,32 @@ from aftersales.core.convert import to_dict
 FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table"
 )
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def JSON_OPTION(command: F) -> F:
+    """``--format table|json`` (and ``--json``, the same as ``--format json``) for a command
+    that prints one record or a list of them, passed to it as ``as_json``."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        kwargs["as_json"] = click.get_current_context().meta.get(_AS_JSON, False)
+        return command(*args, **kwargs)
+
+    def remember(ctx: click.Context, _: click.Parameter, value: Any) -> Any:
+        if value is True or value == "json":
+            ctx.meta[_AS_JSON] = True
+        return value
+
+    run = click.option("--json", is_flag=True, expose_value=False, callback=remember,
+                       help="Print JSON (the same as --format json).")(run)  # fmt: skip
+    choice = click.Choice(["table", "json"])
+    run = click.option("--format", type=choice, default="table", expose_value=False,
+                       callback=remember, help="table or json.")(run)  # fmt: skip
+    return cast(F, run)
+
+
+_AS_JSON = "aftersales.as_json"
 
 
 def emit(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> None:

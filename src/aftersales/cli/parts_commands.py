@@ -1,16 +1,22 @@
-"""``aftersales parts stock|plan|requisitions|stocktake|movements``."""
+"""``aftersales parts``: stock, the purchase plan, requisitions, stocktakes and movements to
+read; the catalog, orders, deliveries, requisitions, transfers and counts to act on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
-from aftersales.cli.context import open_desk
-from aftersales.cli.output import FORMAT, emit
+from aftersales.cli.arguments import done, pairs, part_lines, yes_no
+from aftersales.cli.context import action_time, find_case, open_desk
+from aftersales.cli.output import FORMAT, JSON_OPTION, emit
+from aftersales.core.errors import ValidationError
 
 
 @click.group()
 def parts() -> None:
-    """Spare parts: stock, purchase plan, requisitions, stocktakes, movements."""
+    """Spare parts: stock, purchase plan, requisitions, stocktakes, movements; the catalog,
+    orders and deliveries, requisitions, issues and returns, transfers and counts."""
 
 
 @parts.command("stock")
@@ -79,10 +85,282 @@ def parts_movements(sku: str, fmt: str) -> None:
     """A part's movements, oldest first."""
     with open_desk() as desk:
         tz = desk.policy.tz
+        numbers: dict[str, str] = {}  # a case's number, read once however often it appears
+
+        def number(case_id: str | None) -> str | None:
+            if case_id is None:
+                return None
+            if case_id not in numbers:
+                numbers[case_id] = desk.cases.get(case_id).number
+            return numbers[case_id]
+
         rows = [
             (m.version, m.type, m.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), m.by,
-             m.quantity, m.location, m.to_location, m.case_id, m.reason)
+             m.quantity, m.location, m.to_location, number(m.case_id), m.reason)
             for m in desk.parts.movements(sku)
         ]  # fmt: skip
         columns = ("#", "type", "at", "by", "quantity", "from", "to", "case", "reason")
         emit(f"movements of {sku}", columns, rows, fmt)
+
+
+# -- actions: the catalog, purchasing, stock, requisitions, stocktakes ------------------------
+BY = click.option("--by", required=True, help="Staff id of who acts.")
+AT = click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+LINES = click.option("--line", "lines", multiple=True, required=True,
+                     help="SKU:QUANTITY, such as SEAL-9:2 (repeatable).")  # fmt: skip
+
+
+@parts.command("add-part")
+@click.argument("sku")
+@click.option("--name", required=True)
+@click.option("--category", required=True)
+@click.option("--unit-cost", required=True, help="In the policy's currency, such as 12.50.")
+@click.option("--unit", default="piece", show_default=True)
+@click.option("--specification", default=None)
+@click.option("--reorder-point", type=int, default=0, show_default=True)
+@click.option("--reorder-quantity", type=int, default=0, show_default=True)
+@click.option("--shelf-life-days", type=int, default=None)
+@BY
+@AT
+@JSON_OPTION
+def parts_add_part(sku: str, name: str, category: str, unit_cost: str, unit: str,
+                   specification: str | None, reorder_point: int, reorder_quantity: int,
+                   shelf_life_days: int | None, by: str, at: str | None,
+                   as_json: bool) -> None:  # fmt: skip
+    """Add a part to the catalog (a storekeeper or manager)."""
+    with open_desk() as desk:
+        part = desk.parts.add_part(sku=sku, name=name, category=category, unit_cost=unit_cost,
+                                   unit=unit, specification=specification,
+                                   reorder_point=reorder_point, reorder_quantity=reorder_quantity,
+                                   shelf_life_days=shelf_life_days, by=by,
+                                   at=action_time(desk, at))  # fmt: skip
+        done(as_json, part, f"{part.sku} added ({part.name}, {part.unit_cost} a {part.unit})")
+
+
+@parts.command("add-location")
+@click.argument("location_id", metavar="ID")
+@click.option("--name", required=True)
+@click.option("--kind", default="warehouse", show_default=True, help="warehouse, bin or van.")
+@click.option("--engineer", default=None, help="Whose van it is.")
+@BY
+@AT
+@JSON_OPTION
+def parts_add_location(location_id: str, name: str, kind: str, engineer: str | None, by: str,
+                       at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Add a stock location: a warehouse, a bin, an engineer's van."""
+    with open_desk() as desk:
+        where = desk.parts.add_location(id=location_id, name=name, kind=kind, engineer=engineer,
+                                        by=by, at=action_time(desk, at))  # fmt: skip
+        done(as_json, where, f"location {where.id} added ({where.kind})")
+
+
+@parts.command("add-supplier")
+@click.argument("supplier_id", metavar="ID")
+@click.option("--name", required=True)
+@BY
+@AT
+@JSON_OPTION
+def parts_add_supplier(supplier_id: str, name: str, by: str, at: str | None,
+                       as_json: bool) -> None:  # fmt: skip
+    """Add a supplier (not yet qualified: a manager qualifies it)."""
+    with open_desk() as desk:
+        found = desk.parts.add_supplier(id=supplier_id, name=name, by=by, at=action_time(desk, at))
+        done(as_json, found, f"supplier {found.id} added")
+
+
+@parts.command("qualify")
+@click.argument("supplier_id", metavar="SUPPLIER")
+@BY
+@AT
+@JSON_OPTION
+def parts_qualify(supplier_id: str, by: str, at: str | None, as_json: bool) -> None:
+    """Qualify a supplier, so parts can be ordered from it (a manager)."""
+    with open_desk() as desk:
+        found = desk.parts.qualify(supplier_id, by=by, at=action_time(desk, at))
+        done(as_json, found, f"supplier {found.id} qualified")
+
+
+@parts.command("order")
+@click.argument("supplier_id", metavar="SUPPLIER")
+@LINES
+@BY
+@AT
+@JSON_OPTION
+def parts_order(supplier_id: str, lines: Sequence[str], by: str, at: str | None,
+                as_json: bool) -> None:  # fmt: skip
+    """Order parts from a qualified supplier."""
+    with open_desk() as desk:
+        po = desk.parts.order(supplier_id, part_lines(lines), by=by, at=action_time(desk, at))
+        done(as_json, po, f"order {po.id} to {supplier_id}")
+
+
+@parts.command("receive")
+@click.argument("sku")
+@click.argument("quantity", type=int)
+@click.option("--location", required=True)
+@click.option("--supplier", required=True)
+@click.option("--check", "checks", multiple=True,
+              help="An incoming inspection result, NAME=yes|no (repeatable), one for each "
+                   "check the policy's inspect incoming names.")  # fmt: skip
+@click.option("--accepted", type=int, default=None, help="How many were kept, when fewer.")
+@click.option("--reason", default=None, help="Why fewer were kept.")
+@click.option("--po", default=None, help="The purchase order it delivers.")
+@BY
+@AT
+@JSON_OPTION
+def parts_receive(sku: str, quantity: int, location: str, supplier: str, checks: Sequence[str],
+                  accepted: int | None, reason: str | None, po: str | None, by: str,
+                  at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Take in a delivery after its incoming inspection."""
+    inspection = yes_no(pairs(checks, "--check", "quality=yes"), "--check")
+    with open_desk() as desk:
+        part = desk.parts.receive(sku, quantity, location=location, supplier=supplier,
+                                  inspection=inspection, accepted=accepted, reason=reason, po=po,
+                                  by=by, at=action_time(desk, at))  # fmt: skip
+        done(as_json, part, f"{sku}: {part.on_hand.get(location, 0)} on hand at {location}")
+
+
+@parts.command("request")
+@click.argument("case_ref", metavar="CASE")
+@LINES
+@BY
+@AT
+@JSON_OPTION
+def parts_request(case_ref: str, lines: Sequence[str], by: str, at: str | None,
+                  as_json: bool) -> None:  # fmt: skip
+    """Ask for parts for a case (its engineer)."""
+    with open_desk() as desk:
+        req = desk.parts.request(find_case(desk, case_ref), part_lines(lines), by=by,
+                                 at=action_time(desk, at))  # fmt: skip
+        waiting = f", waiting for {req.waiting_for}" if req.waiting_for else ""
+        done(as_json, req, f"requisition {req.id}: {req.status}{waiting}")
+
+
+@parts.command("approve")
+@click.argument("requisition_id", metavar="REQUISITION")
+@BY
+@AT
+@JSON_OPTION
+def parts_approve(requisition_id: str, by: str, at: str | None, as_json: bool) -> None:
+    """Approve a requisition's next step."""
+    with open_desk() as desk:
+        req = desk.parts.approve(requisition_id, by=by, at=action_time(desk, at))
+        waiting = f", waiting for {req.waiting_for}" if req.waiting_for else ""
+        done(as_json, req, f"requisition {req.id}: {req.status}{waiting}")
+
+
+@parts.command("reject")
+@click.argument("requisition_id", metavar="REQUISITION")
+@click.option("--reason", required=True)
+@BY
+@AT
+@JSON_OPTION
+def parts_reject(requisition_id: str, reason: str, by: str, at: str | None,
+                 as_json: bool) -> None:  # fmt: skip
+    """Refuse a requisition."""
+    with open_desk() as desk:
+        req = desk.parts.reject(requisition_id, by=by, reason=reason, at=action_time(desk, at))
+        done(as_json, req, f"requisition {req.id}: {req.status}")
+
+
+@parts.command("issue")
+@click.argument("requisition_id", metavar="REQUISITION")
+@click.option("--from", "from_location", required=True, help="The location it leaves.")
+@click.option("--to", "to_location", default=None, help="Default: the engineer's van.")
+@BY
+@AT
+@JSON_OPTION
+def parts_issue(requisition_id: str, from_location: str, to_location: str | None, by: str,
+                at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Issue an approved requisition (a storekeeper)."""
+    with open_desk() as desk:
+        req = desk.parts.issue(requisition_id, from_location=from_location, by=by,
+                               to_location=to_location, at=action_time(desk, at))  # fmt: skip
+        done(as_json, req, f"requisition {req.id}: {req.status}")
+
+
+@parts.command("return")
+@click.argument("case_ref", metavar="CASE")
+@LINES
+@click.option("--to", "to_location", required=True)
+@BY
+@AT
+@JSON_OPTION
+def parts_return(case_ref: str, lines: Sequence[str], to_location: str, by: str,
+                 at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Return parts a case was issued and did not use."""
+    with open_desk() as desk:
+        moved = desk.parts.return_parts(find_case(desk, case_ref), part_lines(lines),
+                                        to_location=to_location, by=by,
+                                        at=action_time(desk, at))  # fmt: skip
+        done(as_json, moved, f"returned to {to_location}")
+
+
+@parts.command("transfer")
+@click.argument("sku")
+@click.argument("quantity", type=int)
+@click.option("--from", "from_location", required=True)
+@click.option("--to", "to_location", required=True)
+@BY
+@AT
+@JSON_OPTION
+def parts_transfer(sku: str, quantity: int, from_location: str, to_location: str, by: str,
+                   at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Move stock between locations."""
+    with open_desk() as desk:
+        part = desk.parts.transfer(sku, quantity, from_location=from_location,
+                                   to_location=to_location, by=by,
+                                   at=action_time(desk, at))  # fmt: skip
+        done(as_json, part, f"{sku}: {quantity} moved from {from_location} to {to_location}")
+
+
+@parts.command("scrap")
+@click.argument("sku")
+@click.argument("quantity", type=int)
+@click.option("--location", required=True)
+@click.option("--reason", required=True)
+@BY
+@AT
+@JSON_OPTION
+def parts_scrap(sku: str, quantity: int, location: str, reason: str, by: str, at: str | None,
+                as_json: bool) -> None:  # fmt: skip
+    """Write off damaged or expired stock."""
+    with open_desk() as desk:
+        part = desk.parts.scrap(sku, quantity, location=location, reason=reason, by=by,
+                                at=action_time(desk, at))  # fmt: skip
+        done(as_json, part, f"{sku}: {quantity} scrapped at {location}")
+
+
+@parts.command("count")
+@click.argument("location")
+@click.option("--item", "items", multiple=True, required=True,
+              help="SKU=COUNTED, each part the books hold there (repeatable).")  # fmt: skip
+@BY
+@AT
+@JSON_OPTION
+def parts_count(location: str, items: Sequence[str], by: str, at: str | None,
+                as_json: bool) -> None:  # fmt: skip
+    """Record a stocktake count sheet against the books."""
+    counted = pairs(items, "--item", "SEAL-9=17")
+    if not all(v.isdigit() for v in counted.values()):
+        raise ValidationError("--item SKU=COUNTED: the count is a whole number, such as SEAL-9=17")
+    with open_desk() as desk:
+        sheet = desk.parts.count(location, {k: int(v) for k, v in counted.items()}, by=by,
+                                 at=action_time(desk, at))  # fmt: skip
+        done(as_json, sheet, f"count sheet {sheet.id}: {len(sheet.variances)} variance(s)")
+
+
+@parts.command("settle")
+@click.argument("sheet_id", metavar="SHEET")
+@click.option("--reason", required=True)
+@click.option("--approved-by", required=True, help="The manager approving the adjustments.")
+@BY
+@AT
+@JSON_OPTION
+def parts_settle(sheet_id: str, reason: str, approved_by: str, by: str, at: str | None,
+                 as_json: bool) -> None:  # fmt: skip
+    """Adjust the books to a count sheet, one adjustment per variance."""
+    with open_desk() as desk:
+        sheet = desk.parts.settle(sheet_id, reason=reason, approved_by=approved_by, by=by,
+                                  at=action_time(desk, at))  # fmt: skip
+        done(as_json, sheet, f"count sheet {sheet.id} settled")
