@@ -90,3 +90,27 @@ def test_parts_from_purchase_to_the_case(desk_folder: Path) -> None:
     assert [m["type"] for m in moves][-1] == "adjusted"
     code, _, err = run("parts", "request", "AS-2026-000001", "--line", "SEAL-9", "--by", "e7")
     assert code == 1 and "write SKU:QUANTITY" in err
+
+
+def test_an_expense_claim_from_draft_to_paid(desk_folder: Path) -> None:
+    at = ("--at", "2026-11-26 09:00")
+    claim = record("expenses", "draft", "--line",
+                   "category=lodging,amount=900,date=2026-11-24,nights=2,invoice=HZ-17",
+                   "--line", "category=transport,amount=120,currency=USD,rate=7.10,"
+                   "date=2026-11-23,invoice=UA-88812",
+                   "--case", "AS-2026-000001", "--by", "e7", *at)  # fmt: skip
+    assert claim["status"] == "draft" and len(claim["lines"]) == 2
+    out = ok("expenses", "submit", claim["id"], "--by", "e7", *at)
+    assert out.startswith(f"claim {claim['id']}: submitted, 1752.00") and "manager" in out
+    code, _, err = run("expenses", "approve", claim["id"], "--by", "e7", *at)
+    assert code == 1  # nobody approves their own claim
+    ok("expenses", "reject", claim["id"], "--reason", "receipt unreadable", "--by", "m1", *at)
+    code, _, err = run("expenses", "draft", "--line", "lodging 900", "--by", "e7")
+    assert code == 1 and "write NAME=VALUE" in err
+    again = record("expenses", "draft", "--line", "category=meals,amount=85,date=2026-11-24,"
+                   "invoice=M-1", "--by", "e7", *at)  # fmt: skip
+    ok("expenses", "submit", again["id"], "--by", "e7", *at)
+    ok("expenses", "approve", again["id"], "--by", "m1", *at)
+    ok("expenses", "approve", again["id"], "--by", "f1", *at)
+    paid = record("expenses", "pay", again["id"], "--by", "f1", *at)
+    assert paid["status"] == "paid"

@@ -1,19 +1,23 @@
-"""``aftersales expenses list|show|report``."""
+"""``aftersales expenses``: list, show and the cost report to read; draft, submit, approve,
+reject and pay to act."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import click
 
-from aftersales.cli.context import open_desk
-from aftersales.cli.output import FORMAT, emit
+from aftersales.cli.arguments import done, pairs
+from aftersales.cli.context import action_time, find_case, open_desk
+from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 from aftersales.core.expenses import REPORT_GROUPS
 
 
 @click.group()
 def expenses() -> None:
-    """Expense claims: list, show, and the cost report."""
+    """Expense claims: list, show, the cost report; draft, submit, approve, reject, pay."""
 
 
 @expenses.command("list")
@@ -64,3 +68,69 @@ def expenses_report(since: datetime, until: datetime, group_by: str, fmt: str) -
         ]  # fmt: skip
         columns = ("group", "total", "lines", "claims", "cases", "per_case", "over_limit")
         emit(f"expenses by {group_by}", columns, rows, fmt)
+
+
+# -- actions: draft, submit, approve, reject, pay -------------------------------------------
+BY = click.option("--by", required=True, help="Staff id of who acts.")
+AT = click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+
+
+def _claim_lines(values: Sequence[str]) -> list[dict[str, Any]]:
+    """``--line category=lodging,amount=900,date=2026-11-24,nights=2,invoice=HZ-17`` options
+    as the SDK's lines."""
+    lines = []
+    for value in values:
+        line: dict[str, Any] = dict(pairs(value.split(","), "--line",
+                                          "category=meals,amount=85,date=2026-11-27"))  # fmt: skip
+        for count in ("nights", "days"):
+            if str(line.get(count, "")).isdigit():
+                line[count] = int(line[count])
+        lines.append(line)
+    return lines
+
+
+def _claim(as_json: bool, claim: Any) -> None:
+    waiting = f", waiting for {claim.waiting_for}" if claim.waiting_for else ""
+    done(as_json, claim, f"claim {claim.id}: {claim.status}, {claim.total}{waiting}")
+
+
+@expenses.command("draft")
+@click.option("--line", "lines", multiple=True, required=True,
+              help="One expense: category=...,amount=...,date=YYYY-MM-DD and, as needed, "
+                   "currency=, rate=, nights=, days=, invoice=, attachment= "
+                   "(repeatable).")  # fmt: skip
+@click.option("--case", "cases", multiple=True, help="A case the trip was for (repeatable).")
+@BY
+@AT
+@JSON_OPTION
+def expenses_draft(lines: Sequence[str], cases: Sequence[str], by: str, at: str | None,
+                   as_json: bool) -> None:  # fmt: skip
+    """Write a claim (a draft: submit sends it to its approvers)."""
+    with open_desk() as desk:
+        linked = [find_case(desk, ref) for ref in cases]
+        claim = desk.expenses.draft(_claim_lines(lines), by=by, cases=linked,
+                                    at=action_time(desk, at))  # fmt: skip
+        _claim(as_json, claim)
+
+
+def _step(name: str, help_text: str, reason: bool = False) -> None:
+    """``aftersales expenses NAME CLAIM --by [--reason]``: one step of a claim's approval."""
+
+    @click.argument("claim_id", metavar="CLAIM")
+    @BY
+    @AT
+    @JSON_OPTION
+    def command(claim_id: str, by: str, at: str | None, as_json: bool, **more: Any) -> None:
+        with open_desk() as desk:
+            act = getattr(desk.expenses, name)
+            _claim(as_json, act(claim_id, by=by, at=action_time(desk, at), **more))
+
+    if reason:
+        command = click.option("--reason", required=True)(command)
+    expenses.command(name, help=help_text)(command)
+
+
+_step("submit", "Send a draft claim to its first approver (its findings are checked).")
+_step("approve", "Approve a claim's next step (the roles of the policy's chain, in order).")
+_step("reject", "Send a claim back to its owner, with the reason.", reason=True)
+_step("pay", "Record the payment of an approved claim (finance).")
