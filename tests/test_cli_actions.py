@@ -114,3 +114,124 @@ def test_an_expense_claim_from_draft_to_paid(desk_folder: Path) -> None:
     ok("expenses", "approve", again["id"], "--by", "f1", *at)
     paid = record("expenses", "pay", again["id"], "--by", "f1", *at)
     assert paid["status"] == "paid"
+
+
+def test_training_from_plan_to_certificate(desk_folder: Path) -> None:
+    ok("training", "add-course", "HYD-26", "--title", "Hydraulics", "--year", "2026", "--area",
+       "repair_skills", "--method", "internal", "--trainer", "m1", "--certificate", "HYD",
+       "--by", "m1", "--at", "2026-01-05 09:00")  # fmt: skip
+    session = record("training", "schedule", "HYD-26", "--starts-at", "2026-03-02 09:00",
+                     "--hours", "16", "--place", "Plant 2", "--by", "m1",
+                     "--at", "2026-01-05 09:05")  # fmt: skip
+    assert session["id"] == "HYD-26/1"
+    ok("training", "enroll", "HYD-26/1", "--staff", "e7", "--by", "m1", "--at", "2026-01-06 09:00")
+    ok("training", "attend", "HYD-26/1", "--present", "e7", "--by", "m1",
+       "--at", "2026-03-03 17:00")  # fmt: skip
+    code, _, err = run("training", "assess", "e7", "--certificate", "HYD", "--score", "theory=x",
+                       "--by", "m1")  # fmt: skip
+    assert code == 1 and "a number" in err
+    out = ok("training", "assess", "e7", "--certificate", "HYD", "--score", "theory=80",
+             "--score", "practical=70", "--score", "case_study=90", "--by", "m1",
+             "--at", "2026-03-04 10:00")  # fmt: skip
+    assert out.strip() == "e7 passed HYD with 78"
+    assert "HYD" in ok("training", "record", "e7")
+
+
+def test_safety_tools_and_incidents(desk_folder: Path) -> None:
+    ok("safety", "add-tool", "TW-1", "--name", "Torque wrench", "--inspected", "2026-01-10",
+       "--by", "sk1", "--at", "2026-11-23 09:00")  # fmt: skip
+    code, _, err = run("safety", "check-out", "TW-1", "--engineer", "e7", "--by", "sk1",
+                       "--at", "2026-11-23 09:30")  # fmt: skip
+    assert code == 1 and "inspection" in err  # six months since: overdue
+    ok("safety", "inspect", "TW-1", "--by", "sk1", "--at", "2026-11-23 10:00")
+    out = ok("safety", "check-out", "TW-1", "--engineer", "e7", "--by", "sk1",
+             "--at", "2026-11-23 10:05")  # fmt: skip
+    assert out.strip() == "tool TW-1: check out, with e7"
+    ok("safety", "check-in", "TW-1", "--by", "sk1", "--at", "2026-11-23 16:00")
+    incident = record("safety", "incident", "--happened-at", "2026-11-20 14:00", "--severity",
+                      "minor", "--description", "cut finger on a seal", "--person", "e7",
+                      "--case", "AS-2026-000001", "--by", "e7", "--at", "2026-11-23 09:00")  # fmt: skip
+    assert incident["late"] is True  # over 24 hours after
+    ok("safety", "add-action", incident["id"], "--description", "cut-resistant gloves",
+       "--owner", "sk1", "--by", "m1", "--at", "2026-11-23 11:00")  # fmt: skip
+    assert incident["id"] in ok("safety", "incidents", "--open")
+    ok("safety", "complete-action", incident["id"], "0", "--by", "sk1",
+       "--at", "2026-11-24 11:00")  # fmt: skip
+    assert incident["id"] not in ok("safety", "incidents", "--open")
+
+
+def test_ratings_and_review_decisions(desk_folder: Path) -> None:
+    out = ok("appraise", "rate", "e7", "--period", "2026-11", "--source", "supervisor",
+             "--indicator", "skills", "--score", "80", "--comment", "clean welds", "--by", "m1",
+             "--at", "2026-11-30 17:00")  # fmt: skip
+    assert out.strip() == "e7 rated 80 on skills by supervisor"
+    code, _, err = run("appraise", "rate", "e7", "--period", "2026-11", "--source",
+                       "supervisor", "--indicator", "skills", "--score", "90", "--by", "e7")  # fmt: skip
+    assert code == 1  # never one's own supervisor
+    code, _, err = run("appraise", "decide-review", "e7", "--period", "2026-11", "--decision",
+                       "retain", "--reason", "improving", "--by", "m1")  # fmt: skip
+    assert code == 1 and "review" in err  # none is open
+    assert json.loads(ok("appraise", "reviews", "--format", "json")) == []
+
+
+def test_adjustments_deliveries_edits_and_rotations(desk_folder: Path) -> None:
+    at = ("--at", "2026-11-23 10:00")
+    ok("parts", "add-location", "WH", "--name", "Main", "--by", "sk1", *at)
+    ok("parts", "add-supplier", "ACME", "--name", "Acme", "--by", "sk1", *at)
+    ok("parts", "qualify", "ACME", "--by", "m1", *at)
+    ok("parts", "add-part", "SEAL-9", "--name", "Seal", "--category", "seals", "--unit-cost",
+       "12.50", "--by", "sk1", *at)  # fmt: skip
+    po = record("parts", "order", "ACME", "--line", "SEAL-9:10", "--by", "sk1", *at)
+    checks = ("--check", "quantity=yes", "--check", "specification=yes", "--check", "quality=y")
+    out = ok("parts", "receive-order", po["id"], "--line", "SEAL-9:10", "--location", "WH",
+             *checks, "--by", "sk1", *at)  # fmt: skip
+    assert out.strip() == f"order {po['id']}: 1 part(s) received at WH"
+    code, _, err = run("parts", "adjust", "SEAL-9", "1", "--location", "WH", "--decrease",
+                       "--reason", "lost", "--approved-by", "sk1", "--by", "sk1", *at)  # fmt: skip
+    assert code == 1  # never one's own approval
+    out = ok("parts", "adjust", "SEAL-9", "1", "--location", "WH", "--decrease", "--reason",
+             "lost", "--approved-by", "m1", "--by", "sk1", *at)  # fmt: skip
+    assert out.strip() == "SEAL-9: 9 on hand at WH"
+    claim = record("expenses", "draft", "--line", "category=meals,amount=85,date=2026-11-20",
+                   "--by", "e7", *at)  # fmt: skip
+    edited = record("expenses", "edit", claim["id"], "--line",
+                    "category=meals,amount=95,date=2026-11-20,invoice=M-9", "--by", "e7", *at)  # fmt: skip
+    assert edited["lines"][0]["amount"] == "95"
+    ok("staff", "rotate", "e7", "--to", "parts store", "--start", "2026-12-01 09:00", "--by", "m1")
+    out = ok("staff", "end-rotation", "e7", "--end", "2026-12-20 17:00", "--by", "m1")
+    assert out.strip() == "e7's rotation to parts store ends 2026-12-20 17:00"
+
+
+# every action of the SDK (a method taking by=) and the command that takes it, where the
+# name differs; and the few that are not actions of their own, with why
+RENAMED = {"cases.reapply_policy": "policy apply", "parts.return_parts": "parts return",
+           "safety.checklist": "case checklist", "safety.report_incident": "safety incident"}  # fmt: skip
+NOT_COMMANDS = {"parts.consumption": "part of case complete, in the repair's own transaction"}
+GROUPS = {"cases": "case", "parts": "parts", "expenses": "expenses", "training": "training",
+          "safety": "safety", "appraisals": "appraise", "staff": "staff",
+          "notifications": "notifications", "sla": "sla"}  # fmt: skip
+
+
+def test_every_action_of_the_sdk_has_a_command() -> None:
+    import inspect
+
+    import click
+
+    from aftersales import ServiceDesk
+
+    desk = ServiceDesk(RULES / "default.policy", "memory://")
+    missing = []
+    for attr, group in GROUPS.items():
+        for name, method in inspect.getmembers(getattr(desk, attr), callable):
+            if name.startswith("_") or "by" not in inspect.signature(method).parameters:
+                continue
+            key = f"{attr}.{name}"
+            if key in NOT_COMMANDS:
+                continue
+            path = RENAMED.get(key, f"{group} {name.replace('_', '-')}").split()
+            command: click.Command | None = main
+            for part in path:
+                command = command.commands.get(part) if isinstance(command, click.Group) else None
+            if command is None:
+                missing.append(key)
+    assert missing == []

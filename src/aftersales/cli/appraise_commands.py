@@ -1,4 +1,5 @@
-"""``aftersales appraise [--period] ...``, ``appraise finalize`` and ``appraise reviews``."""
+"""``aftersales appraise [--period] ...``, ``appraise rate``, ``appraise finalize``,
+``appraise reviews`` and ``appraise decide-review``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 import click
 from rich.table import Table
 
+from aftersales.cli.arguments import done, number
 from aftersales.cli.common import console
-from aftersales.cli.context import open_desk
-from aftersales.cli.output import FORMAT
+from aftersales.cli.context import action_time, find_case, open_desk
+from aftersales.cli.output import FORMAT, JSON_OPTION
 from aftersales.core.convert import to_dict
 from aftersales.services.appraisals import Appraisal
 
@@ -39,7 +41,8 @@ def _row(a: Appraisal) -> dict[str, Any]:
 @FORMAT
 @click.pass_context
 def appraise(ctx: click.Context, period: str | None, staff_id: str | None, fmt: str) -> None:
-    """Monthly appraisal: scores and grades (--period 2026-11), finalize, reviews."""
+    """Monthly appraisal: scores and grades (--period 2026-11), rate, finalize, reviews and
+    their decisions."""
     if ctx.invoked_subcommand is not None:
         return
     if period is None:
@@ -85,7 +88,7 @@ def appraise_finalize(period: str, by: str) -> None:
 
 @appraise.command("reviews")
 @click.option("--all", "show_all", is_flag=True, help="Include decided reviews.")
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 def appraise_reviews(show_all: bool, as_json: bool) -> None:
     """Dismissal reviews waiting for a manager's decision."""
     with open_desk() as desk:
@@ -100,3 +103,45 @@ def appraise_reviews(show_all: bool, as_json: bool) -> None:
             table.add_row(r.staff_id, r.period, str(r.months), r.grade, r.decision or "open",
                           r.reason or "")  # fmt: skip
         console().print(table)
+
+
+@appraise.command("rate")
+@click.argument("staff_id", metavar="STAFF")
+@click.option("--period", required=True, help="The month, YYYY-MM.")
+@click.option("--source", required=True, help="supervisor, customer or self.")
+@click.option("--indicator", required=True, help="A rated indicator of the policy.")
+@click.option("--score", required=True, help="0 to 100.")
+@click.option("--comment", default=None)
+@click.option("--case", "case_ref", default=None, help="The case a customer survey is about.")
+@click.option("--by", required=True, help="Who rates: the supervisor, the member, an agent.")
+@click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+@JSON_OPTION
+def appraise_rate(staff_id: str, period: str, source: str, indicator: str, score: str,
+                  comment: str | None, case_ref: str | None, by: str, at: str | None,
+                  as_json: bool) -> None:  # fmt: skip
+    """Rate a member on an indicator for a month."""
+    with open_desk() as desk:
+        case_id = find_case(desk, case_ref) if case_ref else None
+        rating = desk.appraisals.rate(staff_id, period=period, source=source,
+                                      indicator=indicator, score=number(score, "--score"),
+                                      by=by, at=action_time(desk, at), comment=comment,
+                                      case_id=case_id)  # fmt: skip
+        done(as_json, rating, f"{staff_id} rated {rating.score} on {indicator} by {source}")
+
+
+@appraise.command("decide-review")
+@click.argument("staff_id", metavar="STAFF")
+@click.option("--period", required=True, help="The month whose run of failures opened it.")
+@click.option("--decision", required=True, help="dismiss, retain or transfer.")
+@click.option("--reason", required=True)
+@click.option("--by", required=True, help="The manager deciding.")
+@click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+@JSON_OPTION
+def appraise_decide_review(staff_id: str, period: str, decision: str, reason: str, by: str,
+                           at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Record the manager's decision on a dismissal review (the SDK dismisses nobody)."""
+    with open_desk() as desk:
+        review = desk.appraisals.decide_review(staff_id, period, decision=decision,
+                                               reason=reason, by=by,
+                                               at=action_time(desk, at))  # fmt: skip
+        done(as_json, review, f"review of {staff_id} ({period}): {decision}")

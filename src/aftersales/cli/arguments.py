@@ -4,6 +4,7 @@ how they report what they did."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
@@ -32,6 +33,17 @@ def pairs(values: Sequence[str], option: str, example: str) -> dict[str, str]:
             raise ValidationError(f"{option} {value!r}: write NAME=VALUE, such as {example}")
         found[name.strip()] = text.strip()
     return found
+
+
+def number(text: str, option: str) -> Decimal:
+    """A decimal number an option gives, such as 16 or 7.5."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValidationError(f"{option} {text!r}: a number, such as 16 or 7.5") from None
+    if not value.is_finite():
+        raise ValidationError(f"{option} {text!r}: a number, such as 16 or 7.5")
+    return value
 
 
 def yes_no(values: dict[str, str], option: str) -> dict[str, bool]:

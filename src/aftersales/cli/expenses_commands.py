@@ -134,3 +134,21 @@ _step("submit", "Send a draft claim to its first approver (its findings are chec
 _step("approve", "Approve a claim's next step (the roles of the policy's chain, in order).")
 _step("reject", "Send a claim back to its owner, with the reason.", reason=True)
 _step("pay", "Record the payment of an approved claim (finance).")
+
+
+@expenses.command("edit")
+@click.argument("claim_id", metavar="CLAIM")
+@click.option("--line", "lines", multiple=True, required=True,
+              help="The claim's lines anew, as for draft (repeatable).")  # fmt: skip
+@click.option("--case", "cases", multiple=True, help="A case the trip was for (repeatable).")
+@BY
+@AT
+@JSON_OPTION
+def expenses_edit(claim_id: str, lines: Sequence[str], cases: Sequence[str], by: str,
+                  at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Rewrite a draft or rejected claim's lines (its owner), to submit again."""
+    with open_desk() as desk:
+        linked = [find_case(desk, ref) for ref in cases] if cases else None
+        claim = desk.expenses.edit(claim_id, _claim_lines(lines), by=by, cases=linked,
+                                   at=action_time(desk, at))  # fmt: skip
+        _claim(as_json, claim)

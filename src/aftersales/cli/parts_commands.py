@@ -364,3 +364,44 @@ def parts_settle(sheet_id: str, reason: str, approved_by: str, by: str, at: str 
         sheet = desk.parts.settle(sheet_id, reason=reason, approved_by=approved_by, by=by,
                                   at=action_time(desk, at))  # fmt: skip
         done(as_json, sheet, f"count sheet {sheet.id} settled")
+
+
+@parts.command("receive-order")
+@click.argument("po")
+@click.option("--line", "lines", multiple=True, required=True,
+              help="SKU:QUANTITY delivered (repeatable); every line is checked first.")  # fmt: skip
+@click.option("--location", required=True)
+@click.option("--check", "checks", multiple=True,
+              help="An incoming inspection result, NAME=yes|no (repeatable).")  # fmt: skip
+@BY
+@AT
+@JSON_OPTION
+def parts_receive_order(po: str, lines: Sequence[str], location: str, checks: Sequence[str],
+                        by: str, at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Take in a whole delivery against its purchase order."""
+    inspection = yes_no(pairs(checks, "--check", "quality=yes"), "--check")
+    with open_desk() as desk:
+        received = desk.parts.receive_order(po, part_lines(lines), location=location,
+                                            inspection=inspection, by=by,
+                                            at=action_time(desk, at))  # fmt: skip
+        done(as_json, received, f"order {po}: {len(received)} part(s) received at {location}")
+
+
+@parts.command("adjust")
+@click.argument("sku")
+@click.argument("quantity", type=int)
+@click.option("--location", required=True)
+@click.option("--increase/--decrease", required=True, help="Which way the books move.")
+@click.option("--reason", required=True)
+@click.option("--approved-by", required=True, help="The manager approving (not the actor).")
+@BY
+@AT
+@JSON_OPTION
+def parts_adjust(sku: str, quantity: int, location: str, increase: bool, reason: str,
+                 approved_by: str, by: str, at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Correct the books to the shelf, with a reason and a manager's approval."""
+    with open_desk() as desk:
+        part = desk.parts.adjust(sku, quantity, location=location, increase=increase,
+                                 reason=reason, by=by, approved_by=approved_by,
+                                 at=action_time(desk, at))  # fmt: skip
+        done(as_json, part, f"{sku}: {part.on_hand.get(location, 0)} on hand at {location}")

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from aftersales.cli.arguments import done
 from aftersales.cli.common import console
 from aftersales.cli.context import action_time, local_time, open_desk
 from aftersales.cli.output import JSON_OPTION, print_json
@@ -158,6 +159,21 @@ def staff_rotate(
         click.echo(
             f"{staff_id} rotates to {assignment} from {start}" + (f" to {end}" if end else "")
         )
+
+
+@staff.command("end-rotation")
+@click.argument("staff_id")
+@click.option("--end", required=True, help="Local time the rotation ends.")
+@click.option("--by", required=True)
+@JSON_OPTION
+def staff_end_rotation(staff_id: str, end: str, by: str, as_json: bool) -> None:
+    """End a member's open rotation."""
+    with open_desk() as desk:
+        finish = local_time(desk, end)
+        assert finish is not None
+        member = desk.staff.end_rotation(staff_id, end=finish, by=by)
+        ended = next(r for r in reversed(member.rotations) if r.end is not None)
+        done(as_json, member, f"{staff_id}'s rotation to {ended.assignment} ends {end}")
 
 
 def _day(value: datetime | str | None) -> str:
