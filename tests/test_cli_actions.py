@@ -148,9 +148,24 @@ def test_safety_tools_and_incidents(desk_folder: Path) -> None:
              "--at", "2026-11-23 10:05")  # fmt: skip
     assert out.strip() == "tool TW-1: check out, with e7"
     ok("safety", "check-in", "TW-1", "--by", "sk1", "--at", "2026-11-23 16:00")
-    incident = record("safety", "incident", "--happened-at", "2026-11-20 14:00", "--severity",
-                      "minor", "--description", "cut finger on a seal", "--person", "e7",
-                      "--case", "AS-2026-000001", "--by", "e7", "--at", "2026-11-23 09:00")  # fmt: skip
+    incident = record(
+        "safety",
+        "incident",
+        "--happened-at",
+        "2026-11-20 14:00",
+        "--severity",
+        "minor",
+        "--description",
+        "cut finger on a seal",
+        "--person",
+        "e7",
+        "--case",
+        "AS-2026-000001",
+        "--by",
+        "e7",
+        "--at",
+        "2026-11-23 09:00",
+    )
     assert incident["late"] is True  # over 24 hours after
     ok("safety", "add-action", incident["id"], "--description", "cut-resistant gloves",
        "--owner", "sk1", "--by", "m1", "--at", "2026-11-23 11:00")  # fmt: skip
@@ -165,8 +180,21 @@ def test_ratings_and_review_decisions(desk_folder: Path) -> None:
              "--indicator", "skills", "--score", "80", "--comment", "clean welds", "--by", "m1",
              "--at", "2026-11-30 17:00")  # fmt: skip
     assert out.strip() == "e7 rated 80 on skills by supervisor"
-    code, _, err = run("appraise", "rate", "e7", "--period", "2026-11", "--source",
-                       "supervisor", "--indicator", "skills", "--score", "90", "--by", "e7")  # fmt: skip
+    code, _, err = run(
+        "appraise",
+        "rate",
+        "e7",
+        "--period",
+        "2026-11",
+        "--source",
+        "supervisor",
+        "--indicator",
+        "skills",
+        "--score",
+        "90",
+        "--by",
+        "e7",
+    )
     assert code == 1  # never one's own supervisor
     code, _, err = run("appraise", "decide-review", "e7", "--period", "2026-11", "--decision",
                        "retain", "--reason", "improving", "--by", "m1")  # fmt: skip
@@ -186,7 +214,7 @@ def test_adjustments_deliveries_edits_and_rotations(desk_folder: Path) -> None:
     out = ok("parts", "receive-order", po["id"], "--line", "SEAL-9:10", "--location", "WH",
              *checks, "--by", "sk1", *at)  # fmt: skip
     assert out.strip() == f"order {po['id']}: 1 part(s) received at WH"
-    code, _, err = run("parts", "adjust", "SEAL-9", "1", "--location", "WH", "--decrease",
+    code, _, _ = run("parts", "adjust", "SEAL-9", "1", "--location", "WH", "--decrease",
                        "--reason", "lost", "--approved-by", "sk1", "--by", "sk1", *at)  # fmt: skip
     assert code == 1  # never one's own approval
     out = ok("parts", "adjust", "SEAL-9", "1", "--location", "WH", "--decrease", "--reason",
@@ -194,8 +222,16 @@ def test_adjustments_deliveries_edits_and_rotations(desk_folder: Path) -> None:
     assert out.strip() == "SEAL-9: 9 on hand at WH"
     claim = record("expenses", "draft", "--line", "category=meals,amount=85,date=2026-11-20",
                    "--by", "e7", *at)  # fmt: skip
-    edited = record("expenses", "edit", claim["id"], "--line",
-                    "category=meals,amount=95,date=2026-11-20,invoice=M-9", "--by", "e7", *at)  # fmt: skip
+    edited = record(
+        "expenses",
+        "edit",
+        claim["id"],
+        "--line",
+        "category=meals,amount=95,date=2026-11-20,invoice=M-9",
+        "--by",
+        "e7",
+        *at,
+    )
     assert edited["lines"][0]["amount"] == "95"
     ok("staff", "rotate", "e7", "--to", "parts store", "--start", "2026-12-01 09:00", "--by", "m1")
     out = ok("staff", "end-rotation", "e7", "--end", "2026-12-20 17:00", "--by", "m1")
@@ -204,8 +240,12 @@ def test_adjustments_deliveries_edits_and_rotations(desk_folder: Path) -> None:
 
 # every action of the SDK (a method taking by=) and the command that takes it, where the
 # name differs; and the few that are not actions of their own, with why
-RENAMED = {"cases.reapply_policy": "policy apply", "parts.return_parts": "parts return",
-           "safety.checklist": "case checklist", "safety.report_incident": "safety incident"}  # fmt: skip
+RENAMED = {
+    "cases.reapply_policy": "policy apply",
+    "parts.return_parts": "parts return",
+    "safety.checklist": "case checklist",
+    "safety.report_incident": "safety incident",
+}
 NOT_COMMANDS = {"parts.consumption": "part of case complete, in the repair's own transaction"}
 GROUPS = {"cases": "case", "parts": "parts", "expenses": "expenses", "training": "training",
           "safety": "safety", "appraisals": "appraise", "staff": "staff",
