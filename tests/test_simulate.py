@@ -59,6 +59,9 @@ def test_cli_report_and_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     for heading in ("SLA compliance by priority", "SLA compliance by milestone",
                     "Engineer utilisation", "Backlog", "Notifications sent"):  # fmt: skip
         assert heading in first.stdout
+    # what a manager asks first: how utilisation goes over 100%, what the bars are
+    assert "Over 100% means work ran past working hours" in first.stdout
+    assert "open cases, to scale" in first.stdout
     again = runner.invoke(main, args, env={"COLUMNS": "200"})
     assert again.stdout == first.stdout
     assert (tmp_path / "aftersales-sim.db").is_file()

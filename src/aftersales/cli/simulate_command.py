@@ -107,10 +107,16 @@ def print_result(result: SimulationResult, other: SimulationResult | None = None
         hours = f"{load.busy.total_seconds() / 3600:.0f} h"
         engineers.add_row(load.engineer, str(load.jobs), hours, f"{load.utilisation:.0%}")
     out.print(engineers)
+    out.print(
+        "busy: hours travelling and working on cases; utilisation: busy / the calendar's working "
+        "hours of the period. Over 100% means work ran past working hours (urgent cases are "
+        "worked when they come, evenings and weekends included)."
+    )
+    out.print()
     backlog = Table(title="Backlog: open cases at the end of each day")
     backlog.add_column("day")
     backlog.add_column("open")
-    backlog.add_column("")
+    backlog.add_column("open cases, to scale (the longest bar: the busiest day)")
     peak = max((n for _, n in result.backlog), default=1) or 1
     for day, n in result.backlog:
         backlog.add_row(f"{day:%a %m-%d}", str(n), "#" * round(30 * n / peak))
