@@ -237,3 +237,54 @@ def test_policy_check_as_json_for_ci_annotations(tmp_path: Path) -> None:
     assert (warning["file"], warning["line"], warning["severity"]) == (str(spare), 18, "warning")
     clean = CliRunner().invoke(main, ["policy", "check", "--format", "json", str(spare)])
     assert clean.exit_code == 0 and len(json.loads(clean.stdout)) == 1
+
+
+def test_policy_explain_and_test_as_json(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text('{"severity": "major", "machine_down": true, "customer.tier": "gold"}')
+    policy = str(RULES / "default.policy")
+    result = CliRunner().invoke(main, ["policy", "explain", policy, "--case", str(case),
+                                       "--at", "2026-11-27T16:00", "--format", "json"])  # fmt: skip
+    explained = json.loads(result.stdout)
+    assert (explained["priority"], explained["rule"]) == ("urgent", f"{policy}:21")
+    response = next(d for d in explained["deadlines"] if d["milestone"] == "response")
+    assert response["due"] == "2026-11-27T16:30:00+08:00"
+    tested = CliRunner().invoke(main, ["policy", "test", policy, "--json"])
+    assert tested.exit_code == 0
+    assert {r["passed"] for r in json.loads(tested.stdout)} == {True}
+
+
+def test_staff_actions_print_the_record_as_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "aftersales.toml").write_text(f'policy = "{RULES / "default.policy"}"\n')
+    runner = CliRunner()
+    for args in (["staff", "add", "m1", "--name", "Zhao", "--role", "manager"],
+                 ["staff", "add", "e7", "--name", "Chen", "--role", "engineer"]):  # fmt: skip
+        assert runner.invoke(main, args).exit_code == 0
+    off = runner.invoke(main, ["staff", "deactivate", "e7", "--by", "m1", "--format", "json"])
+    assert json.loads(off.stdout)["active"] is False
+    on = runner.invoke(main, ["staff", "reactivate", "e7", "--by", "m1"])
+    assert on.stdout.strip() == "e7 reactivated"
+
+
+# commands that print no record, with why they take no --format
+NO_FORMAT = {
+    "init": "writes files and prints the next steps",
+    "policy show": "every value of a policy as tables; policy explain --format json reads one",
+    "sla backfill": "prints a count",
+    "simulate": "a report of several tables; its store holds every case for JSON",
+    "notifications prune": "prints a count",
+    "export": "writes a CSV file",
+}
+
+
+def test_every_command_that_prints_records_takes_format() -> None:
+    missing = []
+    for path, command in _commands(main):
+        if isinstance(command, click.Group) or " ".join(path) in NO_FORMAT:
+            continue
+        if "--format" not in [o for p in command.params for o in getattr(p, "opts", [])]:
+            missing.append(" ".join(path))
+    assert missing == []

@@ -77,10 +77,16 @@ def appraise(ctx: click.Context, period: str | None, staff_id: str | None, fmt: 
 @appraise.command("finalize")
 @click.option("--period", required=True, help="The month, YYYY-MM.")
 @click.option("--by", required=True, help="The manager who finalizes.")
-def appraise_finalize(period: str, by: str) -> None:
+@JSON_OPTION
+def appraise_finalize(period: str, by: str, as_json: bool) -> None:
     """Freeze a month: store its results and send rewards, plans and reviews."""
     with open_desk() as desk:
         results = desk.appraisals.finalize(period, by=by)
+        if as_json:
+            click.echo(json.dumps({"results": to_dict(results),
+                                   "outcomes": to_dict(desk.appraisals.outcomes(period))},
+                                  ensure_ascii=False, indent=2))  # fmt: skip
+            return
         click.echo(f"{period} finalized: {len(results)} member(s)")
         for outcome in desk.appraisals.outcomes(period):
             click.echo(f"  {outcome.kind:17} {outcome.staff_id:10} {outcome.note}")

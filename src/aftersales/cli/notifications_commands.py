@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import click
 
+from aftersales.cli.arguments import done
 from aftersales.cli.context import open_desk
-from aftersales.cli.output import FORMAT, emit
+from aftersales.cli.output import FORMAT, JSON_OPTION, emit, print_json
 
 COLUMNS = ("id", "plugin", "kind", "subject", "attempts", "next_try_at", "last_error")
 
@@ -40,31 +41,36 @@ def notifications_failed(fmt: str) -> None:
 
 
 @notifications.command("deliver")
-def notifications_deliver() -> None:
+@JSON_OPTION
+def notifications_deliver(as_json: bool) -> None:
     """Deliver what is due now (the SLA tick does this too)."""
     with open_desk() as desk:
         tried = desk.notifications.deliver_due()
-        done = sum(1 for i in tried if i.status == "delivered")
-        click.echo(f"{len(tried)} tried, {done} delivered")
+        delivered = sum(1 for i in tried if i.status == "delivered")
+        done(as_json, tried, f"{len(tried)} tried, {delivered} delivered")
 
 
 @notifications.command("retry")
 @click.argument("item_id")
-def notifications_retry(item_id: str) -> None:
+@JSON_OPTION
+def notifications_retry(item_id: str, as_json: bool) -> None:
     """Put a failed notification back in the queue with fresh tries, and try it now."""
     with open_desk() as desk:
         after = desk.notifications.retry(item_id)
-        click.echo(f"{after.id}: {after.status} after {after.attempts} try")
+        done(as_json, after, f"{after.id}: {after.status} after {after.attempts} try")
 
 
 @notifications.command("test")
 @click.argument("staff_id")
-def notifications_test(staff_id: str) -> None:
+@JSON_OPTION
+def notifications_test(staff_id: str, as_json: bool) -> None:
     """Send a test notification to STAFF_ID through every notifier (checks the [notify.*]
     settings of aftersales.toml): one line per notifier."""
     with open_desk() as desk:
         items = desk.notifications.test(staff_id)
-        for item in items:
+        if as_json:
+            print_json(items)
+        for item in items if not as_json else ():
             outcome = (
                 "delivered" if item.status == "delivered" else f"not delivered: {item.last_error}"
             )

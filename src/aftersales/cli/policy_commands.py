@@ -17,7 +17,7 @@ from rich.table import Table
 from aftersales.cli.common import console as _console
 from aftersales.cli.common import errors as _errors
 from aftersales.cli.context import action_time, find_case, open_desk
-from aftersales.cli.output import FORMAT, emit
+from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
 from aftersales.core.errors import PolicyError, PolicyIssue, ValidationError
 from aftersales.core.vocabulary import MILESTONES
@@ -83,29 +83,42 @@ def _issue(issue: PolicyIssue, severity: str) -> dict[str, Any]:
 
 @policy.command("test")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def policy_test(files: Sequence[str]) -> None:
-    """Run the example blocks of FILES; exit 1 if any expectation fails."""
+@JSON_OPTION
+def policy_test(files: Sequence[str], as_json: bool) -> None:
+    """Run the example blocks of FILES; exit 1 if any expectation fails (--format json: one
+    object per example, for CI)."""
     passed = failed = 0
     err = _errors()
+    found: list[dict[str, Any]] = []
     for name in files:
         try:
             loaded = _load(name)
         except PolicyError as exc:
             failed += 1
-            err.print(str(exc), soft_wrap=True)
+            found += [{**_issue(i, "error"), "passed": False} for i in exc.errors]
+            if not as_json:
+                err.print(str(exc), soft_wrap=True)
             continue
         for result in run_examples(loaded):
+            passed += result.passed
+            failed += not result.passed
+            found.append({"location": result.location, "example": result.example.name,
+                          "passed": result.passed, "expected": f"{result.expectation.kind} "
+                          f"{result.expected}", "got": str(result.got)})  # fmt: skip
+            if as_json:
+                continue
             if result.passed:
-                passed += 1
                 click.echo(f"ok      {result.location}  {result.example.name}")
             else:
-                failed += 1
                 click.echo(
                     f"FAILED  {result.location}  {result.example.name}\n"
                     f"        expected {result.expectation.kind} {result.expected}, "
                     f"got {result.got}"
                 )
-    click.echo(f"{passed} passed, {failed} failed")
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{passed} passed, {failed} failed")
     if failed:
         sys.exit(1)
 
@@ -137,7 +150,8 @@ def policy_show(file: str) -> None:
     default=None,
     help="When the case is reported (ISO time; no offset: the policy's zone). Default: now.",
 )
-def policy_explain(file: str, case_file: str, at: str | None) -> None:
+@JSON_OPTION
+def policy_explain(file: str, case_file: str, at: str | None, as_json: bool) -> None:
     """The priority of a case, the rule that decided it, and each milestone's deadline."""
     loaded = _load(file)
     case = case_record(loaded, _read_case(case_file))
@@ -146,6 +160,15 @@ def policy_explain(file: str, case_file: str, at: str | None) -> None:
     out = _console()
     decision = explanation.decision
     rule = decision.rule
+    if as_json:
+        click.echo(json.dumps({
+            "priority": decision.name, "rule": decision.location, "condition": rule.source,
+            "reported": reported.isoformat(),
+            "deadlines": [{"milestone": row.milestone, "target": _target_text(row.target),
+                           "due": row.due.isoformat() if row.due else None, "note": row.note,
+                           "rule": row.target.location} for row in explanation.deadlines],
+        }, ensure_ascii=False, indent=2))  # fmt: skip
+        return
     out.print(f"priority: {decision.name}  (rule at {decision.location}: {rule.source})")
     out.print(f"reported: {_when(reported, loaded)}")
     table = Table(title="deadlines")

@@ -105,21 +105,21 @@ def staff_list(role: str | None, show_all: bool, as_json: bool) -> None:
 @staff.command("deactivate")
 @click.argument("staff_id")
 @click.option("--by", required=True, help="The manager deciding.")
-def staff_deactivate(staff_id: str, by: str) -> None:
+@JSON_OPTION
+def staff_deactivate(staff_id: str, by: str, as_json: bool) -> None:
     """Stop a member from acting (their history stays)."""
     with open_desk() as desk:
-        desk.staff.deactivate(staff_id, by=by)
-        click.echo(f"{staff_id} deactivated")
+        done(as_json, desk.staff.deactivate(staff_id, by=by), f"{staff_id} deactivated")
 
 
 @staff.command("reactivate")
 @click.argument("staff_id")
 @click.option("--by", required=True, help="The manager deciding.")
-def staff_reactivate(staff_id: str, by: str) -> None:
+@JSON_OPTION
+def staff_reactivate(staff_id: str, by: str, as_json: bool) -> None:
     """Let an inactive member act again."""
     with open_desk() as desk:
-        desk.staff.reactivate(staff_id, by=by)
-        click.echo(f"{staff_id} reactivated")
+        done(as_json, desk.staff.reactivate(staff_id, by=by), f"{staff_id} reactivated")
 
 
 @staff.command("promote")
@@ -129,15 +129,23 @@ def staff_reactivate(staff_id: str, by: str) -> None:
 @click.option("--reason", required=True)
 @click.option("--role", "roles", multiple=True, help="A role the level brings (repeatable).")
 @click.option("--at", default=None, help="When (local time); default now.")
+@JSON_OPTION
 def staff_promote(
-    staff_id: str, level: str, by: str, reason: str, roles: Sequence[str], at: str | None
+    staff_id: str,
+    level: str,
+    by: str,
+    reason: str,
+    roles: Sequence[str],
+    at: str | None,
+    as_json: bool,
 ) -> None:
     """Promote a member up the career ladder (their appraisals are recorded with it)."""
     with open_desk() as desk:
         after = desk.staff.promote(staff_id, to=level, by=by, reason=reason, roles=roles,
                                    at=action_time(desk, at))  # fmt: skip
         months = len(after.promotions[-1].appraisals)
-        click.echo(f"{staff_id} is now {after.level} ({months} finalized month(s) on record)")
+        line = f"{staff_id} is now {after.level} ({months} finalized month(s) on record)"
+        done(as_json, after, line)
 
 
 @staff.command("rotate")
@@ -147,18 +155,24 @@ def staff_promote(
 @click.option("--end", default=None, help="Local time; leave out for an open rotation.")
 @click.option("--by", required=True)
 @click.option("--reason", default=None)
+@JSON_OPTION
 def staff_rotate(
-    staff_id: str, assignment: str, start: str, end: str | None, by: str, reason: str | None
+    staff_id: str,
+    assignment: str,
+    start: str,
+    end: str | None,
+    by: str,
+    reason: str | None,
+    as_json: bool,
 ) -> None:
     """Record a job rotation with its dates."""
     with open_desk() as desk:
         begin = local_time(desk, start)
         assert begin is not None
-        desk.staff.rotate(staff_id, to=assignment, start=begin, end=local_time(desk, end), by=by,
-                          reason=reason)  # fmt: skip
-        click.echo(
-            f"{staff_id} rotates to {assignment} from {start}" + (f" to {end}" if end else "")
-        )
+        member = desk.staff.rotate(staff_id, to=assignment, start=begin,
+                                   end=local_time(desk, end), by=by, reason=reason)  # fmt: skip
+        until = f" to {end}" if end else ""
+        done(as_json, member, f"{staff_id} rotates to {assignment} from {start}{until}")
 
 
 @staff.command("end-rotation")
