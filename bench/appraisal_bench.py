@@ -36,6 +36,13 @@ def main() -> None:
         engineers = [f"e{n:04d}" for n in range(staff)]
         for e in engineers:
             desk.staff.add(id=e, name=e, roles=["engineer"], supervisor="m1", at=START)
+        # the template's engineer holds what the policy requires of whoever is assigned
+        training = desk.policy.training
+        full = {part.name: 100 for part in training.assessment} if training else {}
+        for rule in training.certificates if training else ():
+            desk.training.assess("e0000", certificate=rule.certificate, scores=full, by="m1",
+                                 at=START)  # fmt: skip
+        gear = list(desk.policy.safety.ppe) if desk.policy.safety else []
         template_case = desk.cases.report(
             customer={"name": "R", "tier": "gold"}, product={"model": "P", "serial": "S0"},
             fault="pump noisy", fault_code="BRG", severity="major", machine_down=False,
@@ -54,7 +61,7 @@ def main() -> None:
             if step == "contact":
                 kwargs["appointment"] = t + timedelta(minutes=30)
             if step == "checklist":
-                desk.safety.checklist(template_case.id, ["helmet", "gloves"], **kwargs)
+                desk.safety.checklist(template_case.id, gear, **kwargs)
                 continue
             if step == "diagnose":
                 kwargs.update(cause="bearing", complexity="simple")

@@ -6,6 +6,7 @@ Run: make bench   (or: python bench/run.py)
 from __future__ import annotations
 
 import bisect
+import os
 import random
 import statistics
 import subprocess
@@ -20,11 +21,14 @@ from aftersales import Duration, WorkCalendar, load_policy
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "rules" / "default.policy"
 ROWS: list[tuple[str, str, str]] = []
+# a quick pass (tests/test_benches.py): every bench runs, at a size that proves nothing
+QUICK = os.environ.get("AFTERSALES_BENCH_QUICK") == "1"
+MANY = 2_000 if QUICK else 100_000
 
 
 def best(fn, repeat: int = 5) -> float:
     times = []
-    for _ in range(repeat):
+    for _ in range(1 if QUICK else repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -48,7 +52,7 @@ print(time.perf_counter() - t)
 def bench_loading() -> None:
     firsts = [
         float(subprocess.check_output([sys.executable, "-c", FIRST_LOAD, str(DEFAULT)]))
-        for _ in range(7)
+        for _ in range(2 if QUICK else 7)
     ]
     row(
         "load default.policy, first in a fresh process",
@@ -80,7 +84,7 @@ def bench_priorities() -> None:
             "machine_down": rng.random() < 0.4,
             "customer": {"tier": rng.choice(["gold", "platinum", "silver", "standard"])},
         }
-        for _ in range(100_000)
+        for _ in range(MANY)
     ]
     decide = policy.priority_for
     assert all(decide(c).name == hand_written(c) for c in cases[:5000])
@@ -151,7 +155,7 @@ def bench_working_time() -> None:
     rng = random.Random(11)
     base = datetime(2026, 1, 1, tzinfo=tz)
     instants = [
-        base + timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60)) for _ in range(100_000)
+        base + timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60)) for _ in range(MANY)
     ]
     four = Duration.parse("4 working hours")
     two_days = Duration.parse("2 working days")
