@@ -7,7 +7,9 @@ import io
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -534,15 +536,15 @@ def test_case_list_shows_and_filters_by_sla(workdir: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(ok("case", "list", "--now", "2026-11-23 09:26",
                                                "--format", "csv"))))  # fmt: skip
     assert [(r["number"], r["sla"]) for r in rows] == [
-        ("AS-2026-000001", "at_risk"), ("AS-2026-000002", "running")]  # fmt: skip
-    assert rows[0]["next due"] == "2026-11-23 09:30"
+        ("AS-2026-000002", "running"), ("AS-2026-000001", "at_risk")]  # fmt: skip
+    assert rows[1]["next due"] == "2026-11-23 09:30"
     risky = ok("case", "list", "--at-risk", "--now", "2026-11-23 09:26", "--format", "csv")
     assert [r["number"] for r in csv.DictReader(io.StringIO(risky))] == ["AS-2026-000001"]
     late = ok("case", "list", "--breached", "--now", "2026-11-23 09:26", "--format", "csv")
     assert list(csv.DictReader(io.StringIO(late))) == []
     late = ok("case", "list", "--breached", "--now", "2026-11-23 09:45", "--format", "json")
     assert [r["number"] for r in json.loads(late)] == ["AS-2026-000001"]
-    assert json.loads(ok("case", "list", "--json"))[0]["number"] == "AS-2026-000001"
+    assert json.loads(ok("case", "list", "--json"))[0]["number"] == "AS-2026-000002"
 
 
 def test_case_sla_fits_a_100_column_terminal(workdir: Path) -> None:
@@ -555,3 +557,26 @@ def test_case_sla_fits_a_100_column_terminal(workdir: Path) -> None:
     body = [line for line in lines if line.startswith("│")]
     assert len(body) == 5  # one line a clock: nothing wrapped
     assert any("30 minutes after reported" in line and "at_risk" in line for line in body)
+
+
+def test_case_list_pages_newest_first(workdir: Path) -> None:
+    team()
+    with ServiceDesk(RULES / "default.policy", f"sqlite:///{workdir / 'data' / 'service.db'}") as d:
+        for n in range(305):
+            d.cases.report(customer={"name": f"C{n}"}, product={"model": "P"}, fault="f",
+                           severity="minor", channel="phone", by="cs1",
+                           at=datetime(2026, 11, 2, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+                           + timedelta(minutes=n))  # fmt: skip
+
+    def numbers(*args: str) -> list[str]:
+        return [r["number"] for r in json.loads(ok("case", "list", *args, "--format", "json"))]
+
+    assert numbers("--limit", "2") == ["AS-2026-000305", "AS-2026-000304"]
+    assert numbers("--limit", "2", "--page", "2") == ["AS-2026-000303", "AS-2026-000302"]
+    assert numbers("--limit", "2", "--oldest-first") == ["AS-2026-000001", "AS-2026-000002"]
+    assert len(numbers()) == 50 and len(numbers("--all")) == 305
+    table = ok("case", "list", "--limit", "2")
+    assert "page 1; --page 2 for the next 2, --all for every case" in table
+    plain = ok("case", "list", "--all").splitlines()  # past 300 rows: plain lines
+    assert plain[0].split("\t")[0] == "number" and len(plain) == 306
+    assert plain[1].split("\t")[:2] == ["AS-2026-000305", "reported"]

@@ -469,6 +469,10 @@ def _local(value: Any, tz: Any) -> str:
     return str(value)
 
 
+PAGE = 50  # cases a page of case list shows
+PLAIN_PAST = 300  # longer lists print plain tab-separated lines, not a laid-out table
+
+
 @case.command("list")
 @click.option("--status", multiple=True, help="Only these statuses (repeatable).")
 @click.option("--engineer", default=None)
@@ -477,7 +481,11 @@ def _local(value: Any, tz: Any) -> str:
 @click.option("--at-risk", is_flag=True, help="Only cases with a clock at risk or breached.")
 @click.option("--breached", is_flag=True, help="Only cases with a clock past due and unmet.")
 @click.option("--now", default=None, help="Read the clocks at this time (default: now).")
-@click.option("--limit", type=int, default=None)
+@click.option("--limit", type=click.IntRange(min=1), default=PAGE, show_default=True,
+              help="Cases per page.")  # fmt: skip
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--all", "every", is_flag=True, help="Every case, no pages.")
+@click.option("--oldest-first", is_flag=True, help="Oldest report first (default: newest).")
 @FORMAT
 @click.option("--json", "as_json", is_flag=True, help="The cases' whole records as JSON.")
 def case_list(
@@ -488,37 +496,48 @@ def case_list(
     at_risk: bool,
     breached: bool,
     now: str | None,
-    limit: int | None,
+    limit: int,
+    page: int,
+    every: bool,
+    oldest_first: bool,
     fmt: str,
     as_json: bool,
 ) -> None:
-    """Cases, oldest report first, each with the state of its most urgent unmet SLA clock
-    (breached, at_risk, running) and its next deadline."""
+    """Cases, newest report first, a page at a time (--all: every one), each with the state
+    of its most urgent unmet SLA clock (breached, at_risk, running) and its next deadline."""
     with open_desk() as desk:
         statuses = tuple(status) or (OPEN if only_open or at_risk or breached else None)
-        found = desk.cases.find(status=statuses, engineer=engineer, team=team,
-                                limit=None if at_risk or breached else limit)  # fmt: skip
+        filtered = at_risk or breached
+        # a page is read from the store as a page: only what is shown is decoded
+        wanted = None if every or filtered else limit * page
+        found = desk.cases.find(status=statuses, engineer=engineer, team=team, limit=wanted,
+                                newest_first=not oldest_first)  # fmt: skip
         when = desk.at(local_time(desk, now))
         rows = []
-        for c in found:
+        for c in found if filtered else found[(page - 1) * limit :]:
             state, due = _urgency(desk.cases.sla(c.id, when))
             if (breached and state != "breached") or (at_risk and state not in _RISKY):
                 continue
             rows.append((c, state, due))
-        if limit is not None:
-            rows = rows[:limit]
+        if filtered and not every:
+            rows = rows[(page - 1) * limit : page * limit]
         if as_json:
             print_json([c for c, _, _ in rows])
             return
         tz = desk.policy.tz
         columns = ["number", "status", "priority", "engineer", "reported", "customer", "sla",
                    "next due"]  # fmt: skip
-        emit(f"{len(rows)} case(s)", columns, [
+        table = [
             (c.number, c.status + (" (hold)" if c.on_hold else ""), c.priority, c.engineer,
              c.reported_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), c.customer.name, state,
              None if due is None else due.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
             for c, state, due in rows
-        ], fmt)  # fmt: skip
+        ]  # fmt: skip
+        if fmt == "table" and len(table) > PLAIN_PAST:  # a terminal table of thousands: slow
+            fmt = "plain"
+        emit(f"{len(rows)} case(s)", columns, table, fmt)
+        if fmt == "table" and not every and len(rows) == limit:
+            click.echo(f"page {page}; --page {page + 1} for the next {limit}, --all for every case")
 
 
 _RISKY = ("breached", "at_risk")

@@ -48,10 +48,15 @@ _AS_JSON = "aftersales.as_json"
 
 
 def emit(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> None:
-    """``rows`` as a table (stored text printed as written), CSV or a JSON list of objects."""
+    """``rows`` as a table (stored text printed as written), CSV, a JSON list of objects, or
+    ``plain`` tab-separated lines (what a table of hundreds of rows becomes)."""
     if fmt == "json":
         data = [dict(zip(columns, row, strict=True)) for row in rows]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif fmt == "plain":  # long lists: one tab-separated line a row, printed as it goes
+        click.echo("\t".join(columns))
+        for row in rows:
+            click.echo("\t".join("-" if v is None else str(v) for v in row))
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

@@ -73,9 +73,11 @@ class CaseBook:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[Case]:
         """Cases by status (one or several), assigned engineer, and report time
-        (``since`` inclusive, ``until`` exclusive), oldest report first."""
+        (``since`` inclusive, ``until`` exclusive), oldest report first (``newest_first``:
+        latest first, so ``limit`` keeps the latest)."""
         statuses = None
         if status is not None:
             statuses = (
@@ -95,6 +97,7 @@ class CaseBook:
             since=None if since is None else utc_text(self._basis.at(since)),
             until=None if until is None else utc_text(self._basis.at(until)),
             limit=limit,
+            newest_first=values.flag(newest_first, "newest_first"),
         )
         return [from_dict(Case, r.data) for r in self._basis.storage.find_cases(query)]
 

@@ -244,13 +244,15 @@ class CaseService(CaseBook):
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[Case]:
         """Cases by status (one or several), assigned engineer, ``team`` (cases whose
         engineer is on the team, and cases waiting in the team's queue with nobody on them),
-        and report time (``since`` inclusive, ``until`` exclusive), oldest report first."""
+        and report time (``since`` inclusive, ``until`` exclusive), oldest report first
+        (``newest_first``: latest first, so ``limit`` keeps the latest)."""
         if team is None:
             return super().find(status=status, engineer=engineer, since=since, until=until,
-                                limit=limit)  # fmt: skip
+                                limit=limit, newest_first=newest_first)  # fmt: skip
         team = values.name(team, "team")
         members = [s.id for s in self._staff.list(active=None) if s.team == team]
         if engineer is not None:
@@ -259,7 +261,14 @@ class CaseService(CaseBook):
         found = [
             case
             for member in members
-            for case in of(status=status, engineer=member, since=since, until=until, limit=limit)
+            for case in of(
+                status=status,
+                engineer=member,
+                since=since,
+                until=until,
+                limit=limit,
+                newest_first=newest_first,
+            )
         ]
         if engineer is None:  # the queue: open cases nobody has yet (few at any time)
             wanted = {status} if isinstance(status, str) else set(status or _QUEUED)
@@ -269,7 +278,7 @@ class CaseService(CaseBook):
                 for case in (of(status=queued, since=since, until=until) if queued else [])
                 if case.engineer is None and case.team == team
             ]
-        found.sort(key=lambda c: (c.reported_at, c.id))
+        found.sort(key=lambda c: (c.reported_at, c.id), reverse=newest_first)
         return found[:limit] if limit is not None else found
 
     def sla(self, case_id: str, now: datetime | None = None) -> list[Clock]:
