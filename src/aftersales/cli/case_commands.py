@@ -31,7 +31,7 @@ from aftersales.core.errors import AftersalesError, ValidationError
 from aftersales.core.model import Case
 from aftersales.core.sla import Clock
 from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, REMOTE_WAYS
-from aftersales.core.workflow import OPEN
+from aftersales.core.workflow import FINAL, OPEN
 from aftersales.ports.hooks import Hooks
 from aftersales.ports.manager import describe, make_manager
 
@@ -515,7 +515,8 @@ def case_list(
         when = desk.at(local_time(desk, now))
         rows = []
         for c in found if filtered else found[(page - 1) * limit :]:
-            state, due = _urgency(desk.cases.sla(c.id, when))
+            # a closed or cancelled case has no clock left to watch
+            state, due = (None, None) if c.status in FINAL else _urgency(desk.cases.sla(c.id, when))
             if (breached and state != "breached") or (at_risk and state not in _RISKY):
                 continue
             rows.append((c, state, due))
