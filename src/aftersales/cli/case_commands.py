@@ -510,6 +510,9 @@ def case_list(
         filtered = at_risk or breached
         # a page is read from the store as a page: only what is shown is decoded
         wanted = None if every or filtered else limit * page
+        if wanted is not None and wanted > 1_000_000_000:
+            raise ValidationError(f"--page {page} of {limit} lies past a billion cases; "
+                                  "ask for an earlier page or a larger --limit")  # fmt: skip
         found = desk.cases.find(status=statuses, engineer=engineer, team=team, limit=wanted,
                                 newest_first=not oldest_first)  # fmt: skip
         when = desk.at(local_time(desk, now))
