@@ -154,9 +154,7 @@ def bench_working_time() -> None:
     tz = ZoneInfo("Asia/Shanghai")
     rng = random.Random(11)
     base = datetime(2026, 1, 1, tzinfo=tz)
-    instants = [
-        base + timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60)) for _ in range(MANY)
-    ]
+    instants = [base + timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60)) for _ in range(MANY)]
     four = Duration.parse("4 working hours")
     two_days = Duration.parse("2 working days")
     hand = HandBisect(cal)
