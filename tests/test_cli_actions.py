@@ -275,3 +275,95 @@ def test_every_action_of_the_sdk_has_a_command() -> None:
             if command is None:
                 missing.append(key)
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["parts", "order", "ACME", "--line", "SEAL-9:0", "--by", "sk1"], "ACME"),
+        (["parts", "count", "WH", "--item", "SEAL-9=-3", "--by", "sk1"], "whole number"),
+        (
+            [
+                "expenses",
+                "draft",
+                "--line",
+                "category=<b>x</b>,amount=NaN,date=9999-12-31",
+                "--by",
+                "e7",
+            ],
+            "finite number",
+        ),
+        (
+            [
+                "expenses",
+                "draft",
+                "--line",
+                "category=meals,amount=1e30,date=2026-11-01",
+                "--by",
+                "e7",
+            ],
+            "too large",
+        ),
+        (
+            [
+                "training",
+                "schedule",
+                "X",
+                "--starts-at",
+                "2026-01-01",
+                "--hours",
+                "nan",
+                "--by",
+                "m1",
+            ],
+            "a number",
+        ),
+        (
+            [
+                "appraise",
+                "rate",
+                "e7",
+                "--period",
+                "2026-13",
+                "--source",
+                "supervisor",
+                "--indicator",
+                "skills",
+                "--score",
+                "-1",
+                "--by",
+                "m1",
+            ],
+            "YYYY-MM",
+        ),
+        (
+            [
+                "safety",
+                "incident",
+                "--happened-at",
+                "9999-12-31",
+                "--severity",
+                "minor",
+                "--description",
+                "x",
+                "--by",
+                "e7",
+            ],
+            "out of range",
+        ),
+        (
+            ["safety", "add-tool", "T", "--name", "x", "--inspected", "garbage", "--by", "sk1"],
+            "cannot read 'garbage' as a time",
+        ),
+        (["case", "list", "--page", "99999999"], "past a billion cases"),
+        (["parts", "qualify", "ACME", "--by", "nobody"], "nobody"),
+    ],
+)
+def test_hostile_values_get_one_line_and_change_nothing(
+    desk_folder: Path, args: list[str], said: str
+) -> None:
+    before = (desk_folder / "d.db").read_bytes()
+    code, out, err = run(*args)
+    assert code == 1 and said in err and "Traceback" not in err + out
+    assert len(err.strip().splitlines()) == 1
+    assert (desk_folder / "d.db").read_bytes() == before
