@@ -13,7 +13,7 @@ from rich.table import Table
 
 from aftersales.cli.arguments import done, number
 from aftersales.cli.common import console
-from aftersales.cli.context import action_time, find_case, open_desk
+from aftersales.cli.context import AT_OPTION, action_time, find_case, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION
 from aftersales.core.convert import to_dict
 from aftersales.services.appraisals import Appraisal
@@ -120,7 +120,7 @@ def appraise_reviews(show_all: bool, as_json: bool) -> None:
 @click.option("--comment", default=None)
 @click.option("--case", "case_ref", default=None, help="The case a customer survey is about.")
 @click.option("--by", required=True, help="Who rates: the supervisor, the member, an agent.")
-@click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+@AT_OPTION
 @JSON_OPTION
 def appraise_rate(staff_id: str, period: str, source: str, indicator: str, score: str,
                   comment: str | None, case_ref: str | None, by: str, at: str | None,
@@ -141,7 +141,7 @@ def appraise_rate(staff_id: str, period: str, source: str, indicator: str, score
 @click.option("--decision", required=True, help="dismiss, retain or transfer.")
 @click.option("--reason", required=True)
 @click.option("--by", required=True, help="The manager deciding.")
-@click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+@AT_OPTION
 @JSON_OPTION
 def appraise_decide_review(staff_id: str, period: str, decision: str, reason: str, by: str,
                            at: str | None, as_json: bool) -> None:  # fmt: skip

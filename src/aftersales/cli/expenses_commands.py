@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from aftersales.cli.arguments import done, pairs
-from aftersales.cli.context import action_time, find_case, open_desk
+from aftersales.cli.context import AT_OPTION, BY_OPTION, action_time, find_case, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 from aftersales.core.expenses import REPORT_GROUPS
 
@@ -71,8 +71,6 @@ def expenses_report(since: datetime, until: datetime, group_by: str, fmt: str) -
 
 
 # -- actions: draft, submit, approve, reject, pay -------------------------------------------
-BY = click.option("--by", required=True, help="Staff id of who acts.")
-AT = click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
 
 
 def _claim_lines(values: Sequence[str]) -> list[dict[str, Any]]:
@@ -100,8 +98,8 @@ def _claim(as_json: bool, claim: Any) -> None:
                    "currency=, rate=, nights=, days=, invoice=, attachment= "
                    "(repeatable).")  # fmt: skip
 @click.option("--case", "cases", multiple=True, help="A case the trip was for (repeatable).")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def expenses_draft(lines: Sequence[str], cases: Sequence[str], by: str, at: str | None,
                    as_json: bool) -> None:  # fmt: skip
@@ -117,8 +115,8 @@ def _step(name: str, help_text: str, reason: bool = False) -> None:
     """``aftersales expenses NAME CLAIM --by [--reason]``: one step of a claim's approval."""
 
     @click.argument("claim_id", metavar="CLAIM")
-    @BY
-    @AT
+    @BY_OPTION
+    @AT_OPTION
     @JSON_OPTION
     def command(claim_id: str, by: str, at: str | None, as_json: bool, **more: Any) -> None:
         with open_desk() as desk:
@@ -141,8 +139,8 @@ _step("pay", "Record the payment of an approved claim (finance).")
 @click.option("--line", "lines", multiple=True, required=True,
               help="The claim's lines anew, as for draft (repeatable).")  # fmt: skip
 @click.option("--case", "cases", multiple=True, help="A case the trip was for (repeatable).")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def expenses_edit(claim_id: str, lines: Sequence[str], cases: Sequence[str], by: str,
                   at: str | None, as_json: bool) -> None:  # fmt: skip

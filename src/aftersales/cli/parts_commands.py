@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import click
 
 from aftersales.cli.arguments import done, pairs, part_lines, yes_no
-from aftersales.cli.context import action_time, find_case, open_desk
+from aftersales.cli.context import AT_OPTION, BY_OPTION, action_time, find_case, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 from aftersales.core.errors import ValidationError
 
@@ -104,8 +104,6 @@ def parts_movements(sku: str, fmt: str) -> None:
 
 
 # -- actions: the catalog, purchasing, stock, requisitions, stocktakes ------------------------
-BY = click.option("--by", required=True, help="Staff id of who acts.")
-AT = click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
 LINES = click.option("--line", "lines", multiple=True, required=True,
                      help="SKU:QUANTITY, such as SEAL-9:2 (repeatable).")  # fmt: skip
 
@@ -120,8 +118,8 @@ LINES = click.option("--line", "lines", multiple=True, required=True,
 @click.option("--reorder-point", type=int, default=0, show_default=True)
 @click.option("--reorder-quantity", type=int, default=0, show_default=True)
 @click.option("--shelf-life-days", type=int, default=None)
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_add_part(sku: str, name: str, category: str, unit_cost: str, unit: str,
                    specification: str | None, reorder_point: int, reorder_quantity: int,
@@ -142,8 +140,8 @@ def parts_add_part(sku: str, name: str, category: str, unit_cost: str, unit: str
 @click.option("--name", required=True)
 @click.option("--kind", default="warehouse", show_default=True, help="warehouse, bin or van.")
 @click.option("--engineer", default=None, help="Whose van it is.")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_add_location(location_id: str, name: str, kind: str, engineer: str | None, by: str,
                        at: str | None, as_json: bool) -> None:  # fmt: skip
@@ -157,8 +155,8 @@ def parts_add_location(location_id: str, name: str, kind: str, engineer: str | N
 @parts.command("add-supplier")
 @click.argument("supplier_id", metavar="ID")
 @click.option("--name", required=True)
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_add_supplier(supplier_id: str, name: str, by: str, at: str | None,
                        as_json: bool) -> None:  # fmt: skip
@@ -170,8 +168,8 @@ def parts_add_supplier(supplier_id: str, name: str, by: str, at: str | None,
 
 @parts.command("qualify")
 @click.argument("supplier_id", metavar="SUPPLIER")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_qualify(supplier_id: str, by: str, at: str | None, as_json: bool) -> None:
     """Qualify a supplier, so parts can be ordered from it (a manager)."""
@@ -183,8 +181,8 @@ def parts_qualify(supplier_id: str, by: str, at: str | None, as_json: bool) -> N
 @parts.command("order")
 @click.argument("supplier_id", metavar="SUPPLIER")
 @LINES
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_order(supplier_id: str, lines: Sequence[str], by: str, at: str | None,
                 as_json: bool) -> None:  # fmt: skip
@@ -205,8 +203,8 @@ def parts_order(supplier_id: str, lines: Sequence[str], by: str, at: str | None,
 @click.option("--accepted", type=int, default=None, help="How many were kept, when fewer.")
 @click.option("--reason", default=None, help="Why fewer were kept.")
 @click.option("--po", default=None, help="The purchase order it delivers.")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_receive(sku: str, quantity: int, location: str, supplier: str, checks: Sequence[str],
                   accepted: int | None, reason: str | None, po: str | None, by: str,
@@ -223,8 +221,8 @@ def parts_receive(sku: str, quantity: int, location: str, supplier: str, checks:
 @parts.command("request")
 @click.argument("case_ref", metavar="CASE")
 @LINES
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_request(case_ref: str, lines: Sequence[str], by: str, at: str | None,
                   as_json: bool) -> None:  # fmt: skip
@@ -238,8 +236,8 @@ def parts_request(case_ref: str, lines: Sequence[str], by: str, at: str | None,
 
 @parts.command("approve")
 @click.argument("requisition_id", metavar="REQUISITION")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_approve(requisition_id: str, by: str, at: str | None, as_json: bool) -> None:
     """Approve a requisition's next step."""
@@ -252,8 +250,8 @@ def parts_approve(requisition_id: str, by: str, at: str | None, as_json: bool) -
 @parts.command("reject")
 @click.argument("requisition_id", metavar="REQUISITION")
 @click.option("--reason", required=True)
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_reject(requisition_id: str, reason: str, by: str, at: str | None,
                  as_json: bool) -> None:  # fmt: skip
@@ -267,8 +265,8 @@ def parts_reject(requisition_id: str, reason: str, by: str, at: str | None,
 @click.argument("requisition_id", metavar="REQUISITION")
 @click.option("--from", "from_location", required=True, help="The location it leaves.")
 @click.option("--to", "to_location", default=None, help="Default: the engineer's van.")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_issue(requisition_id: str, from_location: str, to_location: str | None, by: str,
                 at: str | None, as_json: bool) -> None:  # fmt: skip
@@ -283,8 +281,8 @@ def parts_issue(requisition_id: str, from_location: str, to_location: str | None
 @click.argument("case_ref", metavar="CASE")
 @LINES
 @click.option("--to", "to_location", required=True)
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_return(case_ref: str, lines: Sequence[str], to_location: str, by: str,
                  at: str | None, as_json: bool) -> None:  # fmt: skip
@@ -301,8 +299,8 @@ def parts_return(case_ref: str, lines: Sequence[str], to_location: str, by: str,
 @click.argument("quantity", type=int)
 @click.option("--from", "from_location", required=True)
 @click.option("--to", "to_location", required=True)
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_transfer(sku: str, quantity: int, from_location: str, to_location: str, by: str,
                    at: str | None, as_json: bool) -> None:  # fmt: skip
@@ -319,8 +317,8 @@ def parts_transfer(sku: str, quantity: int, from_location: str, to_location: str
 @click.argument("quantity", type=int)
 @click.option("--location", required=True)
 @click.option("--reason", required=True)
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_scrap(sku: str, quantity: int, location: str, reason: str, by: str, at: str | None,
                 as_json: bool) -> None:  # fmt: skip
@@ -335,8 +333,8 @@ def parts_scrap(sku: str, quantity: int, location: str, reason: str, by: str, at
 @click.argument("location")
 @click.option("--item", "items", multiple=True, required=True,
               help="SKU=COUNTED, each part the books hold there (repeatable).")  # fmt: skip
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_count(location: str, items: Sequence[str], by: str, at: str | None,
                 as_json: bool) -> None:  # fmt: skip
@@ -354,8 +352,8 @@ def parts_count(location: str, items: Sequence[str], by: str, at: str | None,
 @click.argument("sheet_id", metavar="SHEET")
 @click.option("--reason", required=True)
 @click.option("--approved-by", required=True, help="The manager approving the adjustments.")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_settle(sheet_id: str, reason: str, approved_by: str, by: str, at: str | None,
                  as_json: bool) -> None:  # fmt: skip
@@ -373,8 +371,8 @@ def parts_settle(sheet_id: str, reason: str, approved_by: str, by: str, at: str 
 @click.option("--location", required=True)
 @click.option("--check", "checks", multiple=True,
               help="An incoming inspection result, NAME=yes|no (repeatable).")  # fmt: skip
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_receive_order(po: str, lines: Sequence[str], location: str, checks: Sequence[str],
                         by: str, at: str | None, as_json: bool) -> None:  # fmt: skip
@@ -394,8 +392,8 @@ def parts_receive_order(po: str, lines: Sequence[str], location: str, checks: Se
 @click.option("--increase/--decrease", required=True, help="Which way the books move.")
 @click.option("--reason", required=True)
 @click.option("--approved-by", required=True, help="The manager approving (not the actor).")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def parts_adjust(sku: str, quantity: int, location: str, increase: bool, reason: str,
                  approved_by: str, by: str, at: str | None, as_json: bool) -> None:  # fmt: skip

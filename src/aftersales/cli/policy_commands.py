@@ -16,7 +16,7 @@ from rich.table import Table
 
 from aftersales.cli.common import console as _console
 from aftersales.cli.common import errors as _errors
-from aftersales.cli.context import action_time, find_case, open_desk
+from aftersales.cli.context import AT_OPTION, action_time, find_case, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 from aftersales.core.calendar import WEEKDAYS, WorkCalendar
 from aftersales.core.errors import PolicyError, PolicyIssue, ValidationError
@@ -449,7 +449,7 @@ def policy_tables(p: Policy) -> list[Table]:
 @click.option("--case", "cases", multiple=True, help="Only this case (number or id); repeat.")
 @click.option("--by", default=None, help="Staff id of the manager who decides (not for --dry-run).")
 @click.option("--reason", default=None, help="Why the cases move (not for --dry-run).")
-@click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
+@AT_OPTION
 @FORMAT
 def policy_apply(
     dry_run: bool, cases: Sequence[str], by: str | None, reason: str | None, at: str | None,

@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from aftersales.cli.arguments import done
-from aftersales.cli.context import action_time, find_case, local_time, open_desk
+from aftersales.cli.context import (
+    AT_OPTION,
+    BY_OPTION,
+    action_time,
+    find_case,
+    local_time,
+    open_desk,
+)
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 
 
@@ -56,16 +63,14 @@ def safety_incidents(open_only: bool, fmt: str) -> None:
 
 
 # -- actions: the tool register, incidents and their corrective actions ----------------------
-BY = click.option("--by", required=True, help="Staff id of who acts.")
-AT = click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
 
 
 @safety.command("add-tool")
 @click.argument("tool_id", metavar="ID")
 @click.option("--name", required=True)
 @click.option("--inspected", required=True, help="Its last inspection (local time or date).")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def safety_add_tool(tool_id: str, name: str, inspected: str, by: str, at: str | None,
                     as_json: bool) -> None:  # fmt: skip
@@ -82,8 +87,8 @@ def _tool_step(name: str, help_text: str, engineer: bool = False) -> None:
     """``aftersales safety NAME TOOL --by``: inspect, check-out (--engineer), check-in."""
 
     @click.argument("tool_id", metavar="TOOL")
-    @BY
-    @AT
+    @BY_OPTION
+    @AT_OPTION
     @JSON_OPTION
     def command(tool_id: str, by: str, at: str | None, as_json: bool, **more: Any) -> None:
         with open_desk() as desk:
@@ -109,8 +114,8 @@ _tool_step("check-in", "Take a tool back.")
 @click.option("--description", required=True)
 @click.option("--person", "people", multiple=True, help="Someone involved (repeatable).")
 @click.option("--case", "case_ref", default=None, help="The case it happened on.")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def safety_incident(happened_at: str, severity: str, description: str, people: Sequence[str],
                     case_ref: str | None, by: str, at: str | None,
@@ -132,8 +137,8 @@ def safety_incident(happened_at: str, severity: str, description: str, people: S
 @click.argument("incident_id", metavar="INCIDENT")
 @click.option("--description", required=True)
 @click.option("--owner", required=True, help="Who is to carry it out.")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def safety_add_action(incident_id: str, description: str, owner: str, by: str, at: str | None,
                       as_json: bool) -> None:  # fmt: skip
@@ -148,8 +153,8 @@ def safety_add_action(incident_id: str, description: str, owner: str, by: str, a
 @safety.command("complete-action")
 @click.argument("incident_id", metavar="INCIDENT")
 @click.argument("index", type=int)
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def safety_complete_action(incident_id: str, index: int, by: str, at: str | None,
                            as_json: bool) -> None:  # fmt: skip

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import click
 
 from aftersales.cli.arguments import done, number, pairs
-from aftersales.cli.context import action_time, local_time, open_desk
+from aftersales.cli.context import AT_OPTION, BY_OPTION, action_time, local_time, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 
 
@@ -60,8 +60,6 @@ def training_record(staff_id: str, fmt: str) -> None:
 
 
 # -- actions: the plan, sessions, attendance, assessments ------------------------------------
-BY = click.option("--by", required=True, help="Staff id of who acts.")
-AT = click.option("--at", "at", default=None, help="When (ISO time). Default: now.")
 
 
 @training.command("add-course")
@@ -73,8 +71,8 @@ AT = click.option("--at", "at", default=None, help="When (ISO time). Default: no
 @click.option("--method", required=True, help="internal, external or on_site.")
 @click.option("--trainer", required=True, help="A staff id or an outside name.")
 @click.option("--certificate", default=None, help="The certificate passing it leads to.")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def training_add_course(course_id: str, title: str, year: int, area: str, method: str,
                         trainer: str, certificate: str | None, by: str, at: str | None,
@@ -94,8 +92,8 @@ def training_add_course(course_id: str, title: str, year: int, area: str, method
 @click.option("--hours", required=True, help="Its length in hours.")
 @click.option("--trainer", default=None)
 @click.option("--place", default=None)
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def training_schedule(course_id: str, starts_at: str, hours: str, trainer: str | None,
                       place: str | None, by: str, at: str | None,
@@ -114,8 +112,8 @@ def training_schedule(course_id: str, starts_at: str, hours: str, trainer: str |
 @training.command("enroll")
 @click.argument("session_id", metavar="SESSION")
 @click.option("--staff", "members", multiple=True, required=True, help="A member (repeatable).")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def training_enroll(session_id: str, members: Sequence[str], by: str, at: str | None,
                     as_json: bool) -> None:  # fmt: skip
@@ -128,8 +126,8 @@ def training_enroll(session_id: str, members: Sequence[str], by: str, at: str | 
 @training.command("attend")
 @click.argument("session_id", metavar="SESSION")
 @click.option("--present", "members", multiple=True, help="A member who came (repeatable).")
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def training_attend(session_id: str, members: Sequence[str], by: str, at: str | None,
                     as_json: bool) -> None:  # fmt: skip
@@ -145,8 +143,8 @@ def training_attend(session_id: str, members: Sequence[str], by: str, at: str | 
 @click.option("--score", "scores", multiple=True, required=True,
               help="PART=SCORE, each part the policy's assessment weighs "
                    "(repeatable).")  # fmt: skip
-@BY
-@AT
+@BY_OPTION
+@AT_OPTION
 @JSON_OPTION
 def training_assess(staff_id: str, certificate: str, scores: Sequence[str], by: str,
                     at: str | None, as_json: bool) -> None:  # fmt: skip
