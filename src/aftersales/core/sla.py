@@ -73,9 +73,6 @@ class Clock:
     excuse: DelayNotice | None
     held: timedelta
     alerts: dict[str, datetime] = attrs.field(factory=dict, eq=False, repr=False)
-    # due, not met and not ended: the state moves with time alone (running, at risk, then
-    # breached or excused) until the next event
-    moving: bool = False
 
     @property
     def working(self) -> bool:
@@ -379,7 +376,7 @@ def clock(
             overrun = _measure(tk, target, due, met_at or now)
     alerts = _alerts(f, target, tk, warn_at) if met_at or end is None else {}
     return Clock(milestone, priority, target, f.starts_at, due, met_at, state, remaining, overrun,
-                 f.notice, f.held, alerts, met_at is None and end is None)  # fmt: skip
+                 f.notice, f.held, alerts)  # fmt: skip
 
 
 __all__ = [

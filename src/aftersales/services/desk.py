@@ -192,10 +192,7 @@ class ServiceDesk:
         """What :meth:`reapply_policy` would do, changing nothing: for ``case_ids`` (or every
         open case still under an older version), the version it would leave and the priority
         this desk's policy would give it, with the rule that decides."""
-        if case_ids is None:
-            cases = [c for c in self.cases.open() if c.policy_version != self.policy.version]
-        else:
-            cases = [self.cases.get(i) for i in case_ids]
+        cases = self._behind() if case_ids is None else [self.cases.get(i) for i in case_ids]
         moves = []
         for case in cases:
             decision = self.policy.priority_for(case.record())
@@ -215,8 +212,12 @@ class ServiceDesk:
         under an older version. A manager's decision, recorded on each case (see
         ``desk.cases.reapply_policy``). Returns the cases moved."""
         if case_ids is None:
-            case_ids = [c.id for c in self.cases.open() if c.policy_version != self.policy.version]
+            case_ids = [c.id for c in self._behind()]
         return [self.cases.reapply_policy(i, by=by, reason=reason, at=at) for i in case_ids]
+
+    def _behind(self) -> list[Case]:
+        """The open cases still under an older policy version than the desk's."""
+        return [c for c in self.cases.open() if c.policy_version != self.policy.version]
 
     # -- plugins ------------------------------------------------------------------------------
     def _add_notifiers(self, notify: Mapping[str, Mapping[str, Any]]) -> None:
