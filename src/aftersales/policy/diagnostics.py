@@ -99,26 +99,28 @@ class Reporter:
 
     def warn(self, where: Node, message: str, hint: str | None = None) -> None:
         """Note ``message`` at ``where``: the file loads, but this is likely a mistake."""
-        first = where if isinstance(where, Token) else first_token(where)
-        line = None if first is None else first.line
-        column = None if first is None else first.column
+        line, column, _ = self._place(where)  # pointed at by its first character
         self.warnings.append(PolicyIssue(message, self.filename, line, column,
                                          self.source_line(line), hint))  # fmt: skip
 
     def error(self, where: Node | None, message: str, hint: str | None = None) -> None:
         """Report ``message`` at ``where`` (a token, or the first token of a tree)."""
+        line, column, end = self._place(where)
+        self.at(line, column, message, hint, end)
+
+    def _place(self, where: Node | None) -> tuple[int | None, int | None, int | None]:
+        """The line, column and end column of ``where`` (its first token; the end only when
+        its last token is on the same line)."""
         if where is None:
-            self.at(None, None, message, hint)
-            return
+            return None, None, None
         first = where if isinstance(where, Token) else first_token(where)
         if first is None:
-            self.at(None, None, message, hint)
-            return
+            return None, None, None
         last = where if isinstance(where, Token) else last_token(where)
         end = None
         if last is not None and last.line == first.line and last.end_column is not None:
             end = last.end_column
-        self.at(first.line, first.column, message, hint, end)
+        return first.line, first.column, end
 
     def location(self, where: Node | None) -> str:
         """``file:line`` of ``where``."""

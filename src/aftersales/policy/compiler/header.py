@@ -139,21 +139,16 @@ class Header(CompilerBase):
                 "add one, such as: hours 08:30-12:00, 13:00-17:30 (lines such as "
                 "hours sat 08:00-12:00 give some weekdays their own)",
             )
-        for weekday in sorted(own_days - workweek) if seen_week else ():
+        # hours for a weekday the work week leaves out: a weekday's own line, or a season's
+        outside: list[tuple[int, Node]] = [(d, day_hours[d][0][2]) for d in own_days - workweek]
+        outside += [(d, stmt) for season, stmt in seasons for d in season.days - workweek]
+        for weekday, where in sorted(outside, key=lambda pair: pair[0]) if seen_week else ():
             name_of = WEEKDAYS[weekday]
             self.error(
-                day_hours[weekday][0][2],
+                where,
                 f"{label} gives {name_of} hours, but {name_of} is not in its workweek",
                 f"add {name_of} to the workweek line",
             )
-        for season, stmt in seasons:
-            for weekday in sorted(season.days - workweek) if seen_week else ():
-                name_of = WEEKDAYS[weekday]
-                self.error(
-                    stmt,
-                    f"{label} gives {name_of} hours, but {name_of} is not in its workweek",
-                    f"add {name_of} to the workweek line",
-                )
         self.no_overlap(hours)
         for spans in day_hours.values():
             self.no_overlap(spans)
