@@ -39,6 +39,17 @@ INSIDE_FUNCTIONS = {
         "the conformance suite imports pytest; loading it only when asked for keeps "
         "`import aftersales.testing` free of pytest for the Outbox helper"
     ),
+    ("aftersales.cli", "aftersales.cli.common"): (
+        "rich's console is needed only to print an error; `aftersales --help` and every "
+        "command that succeeds quietly start without it (issue 18, bench/startup_bench.py)"
+    ),
+    ("aftersales.cli", "aftersales.ports.manager"): (
+        "the plugin manager imports every built-in backend; the command line makes it only "
+        "when an installed distribution may add commands"
+    ),
+    ("aftersales.cli", "aftersales.ports.hooks"): (
+        "the hooks' wrapper imports the domain model; as the plugin manager above"
+    ),
     ("aftersales.plugins.postgres", "psycopg"): (
         "psycopg is the optional `postgres` extra: the built-in plugin loads without it and "
         "says how to install it when a postgresql:// store is opened"

@@ -22,6 +22,7 @@ TINY = {
     "history_bench.py": ["--sample", "--events", "2000"],
     "report_bench.py": ["2000"],
     "storage_bench.py": ["5"],
+    "startup_bench.py": [],
 }
 
 

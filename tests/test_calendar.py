@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftersales import Duration, ValidationError, WorkCalendar
+from aftersales.core.calendar import add_months
 
 SH = ZoneInfo("Asia/Shanghai")
 SPLIT = [(8 * 60 + 30, 12 * 60), (13 * 60, 17 * 60 + 30)]
@@ -240,3 +242,14 @@ def test_results_fall_in_working_time_or_on_a_period_end(
 def test_working_days_land_on_working_days(start: datetime, n: int) -> None:
     due = BERLIN_CAL.add(start, Duration(n, D("1 day").unit, working=True))
     assert BERLIN_CAL.is_working_day(due.astimezone(BERLIN_CAL.tz).date())
+
+
+@given(
+    st.dates(min_value=date(1, 2, 1), max_value=date(9998, 11, 30)),
+    st.integers(min_value=-12, max_value=12),
+)
+def test_add_months_agrees_with_the_standard_calendar(day: date, months: int) -> None:
+    """add_months finds a month's last day without the stdlib calendar module (start-up)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    assert add_months(day, months) == date(year, month + 1, min(day.day, last))

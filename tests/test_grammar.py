@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import json
 
 import lark
 import pytest
@@ -22,12 +22,12 @@ def test_every_terminal_is_named() -> None:
     assert not [n for n in names if n.startswith("__ANON")]
 
 
-SHIPPED = importlib.import_module("aftersales.policy._tables")
-SHIPPED_SERIES = tables._series(SHIPPED.LARK_VERSION) == tables._series(lark.__version__)
+SHIPPED = json.loads(tables.tables_path().read_text("utf-8"))
+SHIPPED_SERIES = tables._series(SHIPPED["lark_version"]) == tables._series(lark.__version__)
 
 
 def test_shipped_tables_match_the_grammar() -> None:
-    assert tables.grammar_digest() == SHIPPED.GRAMMAR_SHA256, "run `make tables`"
+    assert tables.grammar_digest() == SHIPPED["grammar_sha256"], "run `make tables`"
     if not SHIPPED_SERIES:  # another lark release (the lark-1.2 check): the slow path only
         assert tables._load_shipped() is None
         return

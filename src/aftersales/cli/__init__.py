@@ -5,39 +5,91 @@ A user's mistake prints what was wrong and exits 1; no traceback reaches the ter
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import logging
 import os
 import sys
+from typing import Any
 
 import click
 import pluggy
 
-from aftersales.cli.appraise_commands import appraise
-from aftersales.cli.case_commands import case, plugins_command
-from aftersales.cli.common import errors
-from aftersales.cli.expenses_commands import expenses
-from aftersales.cli.history_commands import export_command, import_command
-from aftersales.cli.init_command import init_command
-from aftersales.cli.notifications_commands import notifications
-from aftersales.cli.parts_commands import parts
-from aftersales.cli.policy_commands import policy
-from aftersales.cli.replay_command import replay_command
-from aftersales.cli.safety_commands import safety
-from aftersales.cli.simulate_command import simulate_command
-from aftersales.cli.sla_commands import sla
-from aftersales.cli.staff_commands import staff
-from aftersales.cli.training_commands import training
 from aftersales.core.boundary import translate
 from aftersales.core.errors import AftersalesError
-from aftersales.ports.hooks import Hooks
-from aftersales.ports.manager import make_manager
 
 logger = logging.getLogger("aftersales")
 
 
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "appraise": ("appraise_commands", "appraise", "Monthly appraisal: scores, grades, reviews."),
+    "case": ("case_commands", "case", "Report and work cases through the repair workflow."),
+    "expenses": ("expenses_commands", "expenses", "Expense claims and the cost report."),
+    "export": ("history_commands", "export_command", "Write the store's cases as a timeline CSV."),
+    "import": ("history_commands", "import_command", "Import a service history into the store."),
+    "init": ("init_command", "init_command", "Write aftersales.toml and a starter policy."),
+    "notifications": ("notifications_commands", "notifications", "The notification outbox."),
+    "parts": ("parts_commands", "parts", "Spare parts: stock, orders, requisitions, counts."),
+    "plugins": ("case_commands", "plugins_command", "The loaded plugins and the notifiers."),
+    "policy": ("policy_commands", "policy", "Check, test, show, explain and apply policies."),
+    "replay": ("replay_command", "replay_command", "Judge a service history under a policy."),
+    "safety": ("safety_commands", "safety", "The tool register and incident reports."),
+    "simulate": ("simulate_command", "simulate_command", "Run simulated weeks of work."),
+    "sla": ("sla_commands", "sla", "SLA clocks: warnings, breaches, reports."),
+    "staff": ("staff_commands", "staff", "Team members and their careers."),
+    "training": ("training_commands", "training", "The training plan and assessments."),
+}
+"""The built-in commands: the module under ``aftersales.cli`` that defines each, the
+object's name there, and the line ``aftersales --help`` lists it with. A command's module
+is imported only when that command runs, so ``aftersales --help`` and ``aftersales sla
+tick`` do not import the other fifteen."""
+
+
 class _Main(click.Group):
     """The command group: whatever a command lets escape ends as one line, never a
-    traceback (AFTERSALES_DEBUG=1 shows it): an AftersalesError exits 1, anything else 2."""
+    traceback (AFTERSALES_DEBUG=1 shows it): an AftersalesError exits 1, anything else 2.
+
+    Built-in commands load when used (:data:`COMMANDS`); plugins' commands are looked for
+    only when a name is not built in or the commands are listed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins_looked_for = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._plugin_commands()
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, name, _ = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"aftersales.cli.{module}"), name)
+            self.add_command(command, cmd_name)
+        if cmd_name not in self.commands:
+            self._plugin_commands()
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The listing of ``--help``: the built-ins' lines from :data:`COMMANDS` (nothing
+        imported for them), plugins' from their commands."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in COMMANDS:
+                rows.append((name, COMMANDS[name][2]))
+            elif not self.commands[name].hidden:
+                rows.append((name, self.commands[name].get_short_help_str(60)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def _plugin_commands(self) -> None:
+        if not self._plugins_looked_for:
+            self._plugins_looked_for = True
+            if not _installed_plugins():
+                return  # only installed plugins add commands: none, nothing to load
+            try:
+                plugin_commands(self)
+            except Exception as exc:  # plugins that cannot even load: the built-ins still work
+                logger.warning("plugins could not be loaded for the command line: %s", exc)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -45,11 +97,15 @@ class _Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except AftersalesError as exc:
+            from aftersales.cli.common import errors
+
             errors().print(str(exc), soft_wrap=True)
             sys.exit(1)
         except Exception as exc:
             if os.environ.get("AFTERSALES_DEBUG"):
                 raise
+            from aftersales.cli.common import errors
+
             error = translate(exc, f"aftersales {ctx.invoked_subcommand or ''}".strip())
             errors().print(f"{error} (AFTERSALES_DEBUG=1 shows the traceback)", soft_wrap=True)
             sys.exit(2)
@@ -71,33 +127,18 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = config_path
 
 
-main.add_command(init_command)
-main.add_command(policy)
-main.add_command(case)
-main.add_command(staff)
-main.add_command(plugins_command)
-main.add_command(sla)
-main.add_command(simulate_command)
-main.add_command(appraise)
-main.add_command(parts)
-main.add_command(expenses)
-main.add_command(training)
-main.add_command(safety)
-main.add_command(notifications)
-main.add_command(import_command)
-main.add_command(export_command)
-main.add_command(replay_command)
-
-
 def plugin_commands(group: click.Group, pm: pluggy.PluginManager | None = None) -> list[str]:
     """Let each plugin add its commands to ``group`` (``aftersales_register_commands``);
     returns the names added. A plugin that fails, or takes a name already there, is skipped
     with a warning: one broken plugin never takes the command line down."""
+    from aftersales.ports.hooks import Hooks
+    from aftersales.ports.manager import make_manager
+
     pm = make_manager() if pm is None else pm
     added: list[str] = []
     for plugin, commands in Hooks(pm).register_commands(group):
         for name, command in commands.items():
-            if name in group.commands:
+            if name in group.commands or (isinstance(group, _Main) and name in COMMANDS):
                 logger.warning("plugin %s: the command %r exists already; skipped", plugin, name)
                 continue
             group.add_command(command, name)
@@ -105,9 +146,13 @@ def plugin_commands(group: click.Group, pm: pluggy.PluginManager | None = None) 
     return added
 
 
-try:
-    plugin_commands(main)
-except Exception as exc:  # installed plugins that cannot even load: the built-ins still work
-    logger.warning("plugins could not be loaded for the command line: %s", exc)
+def _installed_plugins() -> bool:
+    """Whether an installed distribution has an ``aftersales`` entry point (not blocked).
+    The built-in plugins add no commands (a test holds them to it), so without one the
+    plugin manager is not made just to list the commands."""
+    blocked = {n.strip() for n in os.environ.get("AFTERSALES_BLOCK_PLUGINS", "").split(",")}
+    found = importlib.metadata.entry_points(group="aftersales")
+    return any(ep.name not in blocked for ep in found)
 
-__all__ = ["main", "plugin_commands"]
+
+__all__ = ["COMMANDS", "main", "plugin_commands"]

@@ -27,6 +27,7 @@ from aftersales.cli.context import (
     open_desk,
 )
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit, print_json
+from aftersales.cli.sla_commands import case_sla
 from aftersales.core.errors import AftersalesError, ValidationError
 from aftersales.core.model import Case
 from aftersales.core.sla import Clock
@@ -55,6 +56,9 @@ def _emit(case: Case, as_json: bool) -> None:
 @click.group()
 def case() -> None:
     """Report and work cases through the repair workflow."""
+
+
+case.add_command(case_sla)
 
 
 @case.command("report")

@@ -22,7 +22,6 @@ Working periods are half-open: 12:00 in ``08:30-12:00, 13:00-17:30`` is not work
 
 from __future__ import annotations
 
-import calendar as _stdcal
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
@@ -74,7 +73,8 @@ def add_months(day: date, months: int) -> date:
     """``day`` plus whole months; past a short month's end, the month's last day."""
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
-    last = _stdcal.monthrange(year, month + 1)[1]
+    # the day before the next month's first (stdlib calendar costs start-up for this alone)
+    last = 31 if month == 11 else (date(year, month + 2, 1) - timedelta(days=1)).day
     return date(year, month + 1, min(day.day, last))
 
 

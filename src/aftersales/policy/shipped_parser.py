@@ -1,6 +1,6 @@
 """Loading the shipped parser tables fast, through lark internals (``Lark._load_from_dict``,
 the ``_plugins`` option, ``LALR_Parser``): the one module that depends on them. It is used
-only when the installed lark is the release series that wrote ``_tables.py``
+only when the installed lark is the release series that wrote ``tables.json``
 (:mod:`aftersales.policy.tables` checks), and a test loads it against the parser built from
 the grammar, so a change in lark's internals shows as a failing test, never as a wrong parse.
 """

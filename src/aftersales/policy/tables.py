@@ -2,11 +2,12 @@
 
 Building LALR tables from ``grammar.lark`` takes about a tenth of a second, too slow for a
 command that loads one policy. So the tables are generated ahead of time into
-``_tables.py``: plain Python literals (no pickle), stamped with the grammar's SHA-256 and
-the lark version that wrote them. At run time the stamp is checked; if either differs, the
-parser is built from the grammar with lark's public API instead (100-150 ms once per process,
-never wrong). Loading the shipped tables fast reaches into lark's internals; that is confined
-to :mod:`aftersales.policy.shipped_parser`, used only with the lark series that wrote the
+``tables.json`` (data, no pickle and no Python source: it loads as fast where Python writes
+no bytecode files), stamped with the grammar's SHA-256 and the lark version that wrote them.
+At run time the stamp is checked; if either differs, the parser is built from the grammar
+with lark's public API instead (100-150 ms once per process, never wrong). Loading the
+shipped tables fast reaches into lark's internals; that is confined to
+:mod:`aftersales.policy.shipped_parser`, used only with the lark series that wrote the
 tables, so another lark release costs time, not correctness. docs/performance.md says why
 lark's public mechanisms (a saved parser, the standalone generator) are not used instead. A
 test fails when the shipped tables are stale; ``make tables`` regenerates them (lark numbers
@@ -17,15 +18,15 @@ the grammar did not change).
 from __future__ import annotations
 
 import hashlib
-import importlib
+import json
 import threading
 from pathlib import Path
 from typing import Any
 
 import lark
 from lark import Lark
-from lark.grammar import Rule
-from lark.lexer import TerminalDef
+from lark.grammar import NonTerminal, Rule, RuleOptions, Terminal
+from lark.lexer import PatternRE, PatternStr, TerminalDef
 
 from aftersales.policy.lexer import PolicyLexer
 
@@ -34,8 +35,8 @@ try:
 except ImportError:  # a lark whose internals moved: every load builds from the grammar
     shipped_parser = None  # type: ignore[assignment]
 
-_LEXER_MARK = "__aftersales_policy_lexer__"
 _GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
+_TABLES_PATH = Path(__file__).with_name("tables.json")
 _lock = threading.Lock()
 _parser: Lark | None = None
 
@@ -68,16 +69,18 @@ def _series(version: str) -> str:
 
 def _load_shipped() -> Lark | None:
     try:
-        tables: Any = importlib.import_module("aftersales.policy._tables")
-    except ImportError:
+        text = _TABLES_PATH.read_text("utf-8")
+    except OSError:
         return None
-    if grammar_digest() != tables.GRAMMAR_SHA256 or _series(tables.LARK_VERSION) != _series(
+    shipped = json.loads(text)
+    if grammar_digest() != shipped["grammar_sha256"] or _series(shipped["lark_version"]) != _series(
         lark.__version__
     ):
         return None
     if shipped_parser is None:
         return None
-    return shipped_parser.load(tables.DATA, tables.MEMO, tables.STATES)
+    data, memo, states = decode_tables(shipped)
+    return shipped_parser.load(data, memo, states)
 
 
 def parser() -> Lark:
@@ -90,59 +93,49 @@ def parser() -> Lark:
     return _parser
 
 
-def _plain(obj: Any) -> Any:
-    """Serialized tables with lark's str subclasses made plain, and the lexer class marked."""
+# Values many rules share (symbols, options, patterns): stored once, referenced by number.
+_SHARED_TYPES = frozenset({"NonTerminal", "Terminal", "RuleOptions", "PatternStr", "PatternRE"})
+_TYPES: dict[str, Any] = {
+    t.__name__: t for t in (NonTerminal, Terminal, Rule, RuleOptions, PatternStr, PatternRE,
+                            TerminalDef)
+}  # fmt: skip
+
+
+def _encode(obj: Any, shared: dict[str, int], objects: list[Any], build: bool = True) -> Any:
+    """A serialized parser value as JSON: lark's objects as ``{"@new": type, "f": fields}``
+    (equal immutable ones once, as ``{"@s": number}``), tuples and dicts with non-text keys
+    marked, the lexer class as ``{"@lexer": 1}``; lark's own ``{"@": n}`` references kept.
+    Where ``build`` is false, lark's serialized objects stay dicts for lark to load."""
     if obj is PolicyLexer:
-        return _LEXER_MARK
+        return {"@lexer": 1}
     if isinstance(obj, dict):
-        return {_plain(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_plain(v) for v in obj]
+        if "__type__" in obj and build:
+            fields = {k: _encode(v, shared, objects) for k, v in obj.items() if k != "__type__"}
+            made = {"@new": obj["__type__"], "f": fields}
+            if obj["__type__"] not in _SHARED_TYPES:
+                return made
+            key = json.dumps(made, sort_keys=True)
+            if key not in shared:
+                shared[key] = len(objects)
+                objects.append(made)
+            return {"@s": shared[key]}
+        if all(isinstance(k, str) for k in obj):
+            return {k: _encode(v, shared, objects, build) for k, v in obj.items()}
+        return {"@items": [[_encode(k, shared, objects, build), _encode(v, shared, objects, build)]
+                           for k, v in obj.items()]}  # fmt: skip
     if isinstance(obj, tuple):
-        return tuple(_plain(v) for v in obj)
+        return {"@tuple": [_encode(v, shared, objects, build) for v in obj]}
+    if isinstance(obj, list):
+        return [_encode(v, shared, objects, build) for v in obj]
     if isinstance(obj, str):
-        return str(obj)
+        return str(obj)  # lark's str subclasses, plain
     return obj
 
 
-# Values that many rules share (symbols, options, patterns): built once, referenced as _S[i].
-_SHARED_TYPES = frozenset({"NonTerminal", "Terminal", "RuleOptions", "PatternStr", "PatternRE"})
-
-
-def _construct(obj: Any, shared: dict[str, int]) -> str:
-    """Python source that rebuilds a serialized memo entry as the object itself.
-
-    Lark's own deserializer walks these dicts generically, which costs ~10 ms for this
-    grammar's 400-odd rules; building the objects in the generated module's bytecode costs a
-    fraction. ``_new`` does what ``lark.utils.Serialize.deserialize`` does for one object.
-    Equal immutable values are built once (``shared`` numbers their sources).
-    """
-    if isinstance(obj, dict):
-        if "__type__" in obj:
-            fields = ", ".join(
-                f"{k}={_construct(v, shared)}" for k, v in obj.items() if k != "__type__"
-            )
-            source = f"_new({obj['__type__']}, {fields})"
-            if obj["__type__"] in _SHARED_TYPES:
-                return f"_S[{shared.setdefault(source, len(shared))}]"
-            return source
-        return "{" + ", ".join(f"{k!r}: {_construct(v, shared)}" for k, v in obj.items()) + "}"
-    if isinstance(obj, list):
-        return "[" + ", ".join(_construct(v, shared) for v in obj) + "]"
-    if isinstance(obj, tuple):
-        return "(" + "".join(_construct(v, shared) + ", " for v in obj) + ")"
-    return repr(obj)
-
-
-_PRELUDE = """\
-# Generated by `python -m aftersales.policy.tables` from grammar.lark. Do not edit.
-from lark.grammar import NonTerminal, Rule, RuleOptions, Terminal
-from lark.lexer import PatternRE, PatternStr, TerminalDef
-
-from aftersales.policy.lexer import PolicyLexer
-
-
-def _new(cls, **fields):
+def _new(kind: str, fields: dict[str, Any]) -> Any:
+    """What ``lark.utils.Serialize.deserialize`` does for one object, without its generic
+    walk over the fields (~10 ms for this grammar's 400-odd rules)."""
+    cls: Any = _TYPES[kind]
     inst = cls.__new__(cls)
     for name, value in fields.items():
         setattr(inst, name, value)
@@ -151,47 +144,71 @@ def _new(cls, **fields):
     return inst
 
 
-"""
+def _decoder(objects: list[Any]) -> Any:
+    def decode(obj: Any) -> Any:
+        if isinstance(obj, list):
+            return [decode(v) for v in obj]
+        if not isinstance(obj, dict):
+            return obj
+        if "@s" in obj:
+            return objects[obj["@s"]]
+        if "@new" in obj:
+            return _new(obj["@new"], {k: decode(v) for k, v in obj["f"].items()})
+        if "@tuple" in obj:
+            return tuple(decode(v) for v in obj["@tuple"])
+        if "@items" in obj:
+            return {decode(k): decode(v) for k, v in obj["@items"]}
+        if "@lexer" in obj:
+            return PolicyLexer
+        return {k: decode(v) for k, v in obj.items()}
+
+    return decode
+
+
+def decode_tables(shipped: dict[str, Any]) -> tuple[Any, Any, tuple[tuple[int, ...], ...]]:
+    """lark's serialized ``(data, memo)`` and the encoded states, from ``tables.json``."""
+    objects: list[Any] = []
+    decode = _decoder(objects)
+    for made in shipped["shared"]:  # each refers only to ones before it
+        objects.append(decode(made))
+    memo = {int(number): decode(entry) for number, entry in shipped["memo"]}
+    states = tuple(tuple(numbers) for numbers in shipped["states"])
+    return decode(shipped["data"]), memo, states
 
 
 def render_tables() -> str:
-    """The source of ``_tables.py`` for the current grammar and lark."""
+    """The text of ``tables.json`` for the current grammar and lark."""
     text = grammar_text()
     data, memo = build_from_grammar().memo_serialize([TerminalDef, Rule])
     table = data["parser"]["parser"]
     states = table["states"]
     assert sorted(states) == list(range(len(states)))
-    encoded = tuple(
-        tuple(
+    encoded = [
+        [
             number
             for token, (action, arg) in states[state].items()
             for number in (token, action, arg["@"] if action == 1 else arg)
-        )
+        ]
         for state in range(len(states))
-    )
-    table["states"] = {}  # shipped as STATES, decoded state by state (see _LazyStates)
-    mark = repr(_LEXER_MARK)
+    ]
+    table["states"] = {}  # shipped apart, decoded state by state (see _LazyStates)
     shared: dict[str, int] = {}
-    entries = ",\n".join(f"    {k!r}: {_construct(_plain(v), shared)}" for k, v in memo.items())
-    return (
-        _PRELUDE
-        + f"GRAMMAR_SHA256 = {grammar_digest(text)!r}\n"
-        + f"LARK_VERSION = {lark.__version__!r}\n"
-        + f"DATA = {_plain(data)!r}\n".replace(mark, "PolicyLexer")
-        + "_S = [\n"
-        + "".join(f"    {source},\n" for source in shared)
-        + "]\n"
-        + "MEMO = {\n"
-        + entries
-        + "\n}\n"
-        + "STATES = (\n"
-        + "".join(f"    {numbers!r},\n" for numbers in encoded)
-        + ")\n"
-    )
+    objects: list[Any] = []
+    memo_rows = [[number, _encode(entry, shared, objects)] for number, entry in memo.items()]
+    document = {
+        "generated_by": "make tables (aftersales.policy.tables.main) from grammar.lark",
+        "grammar_sha256": grammar_digest(text),
+        "lark_version": lark.__version__,
+        "data": _encode(data, shared, objects, build=False),
+        "shared": objects,
+        "memo": memo_rows,
+        "states": encoded,
+    }
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def tables_path() -> Path:
-    return Path(__file__).with_name("_tables.py")
+    return _TABLES_PATH
 
 
 def main() -> None:
