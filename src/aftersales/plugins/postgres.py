@@ -5,12 +5,19 @@ libpq's (``postgresql://user:password@host:5432/db``, or ``postgresql:///db`` ov
 socket); ``?schema=NAME`` keeps the tables in that schema (created if missing), so several
 desks can share one database.
 
-Each action is one transaction. Writers take a transaction-scoped advisory lock first, so a
-version check and the write it guards never interleave with another process's write and a
-desk that reads inside its transaction sees a store no one else changes (what makes two
-processes ticking at once send each alert once; the ``sent`` table's primary key backs it
-up). Readers are never blocked. The schema is versioned like SQLite's: :data:`MIGRATIONS`
-applied in order, each once, recorded in ``schema_migrations``.
+Each action is one transaction at READ COMMITTED, and writers run in parallel: they lock
+only the rows they write. The version check is part of the snapshot's ``UPDATE ... WHERE
+version = ...`` (a writer that finds the row locked waits, then sees the new version and
+writes nothing: ConflictError); a new aggregate's ``INSERT ... ON CONFLICT DO NOTHING``
+does the same for two creators of one id. Case numbers come from a counter row locked until
+commit, so they stay gapless (a rolled-back report uses no number; only reports of the same
+year wait for each other, for the length of one transaction). The SLA tick takes its due
+cases with ``FOR UPDATE SKIP LOCKED`` and outbox claims skip locked rows too, so several
+desks share the tick; the ``sent`` table's primary key and ``record_sent``'s count make each
+alert once whatever the timing. A deadlock or serialization failure is a ConflictError:
+retry. Readers are never blocked. The schema is versioned like SQLite's: :data:`MIGRATIONS`
+applied in order, each once, recorded in ``schema_migrations`` (migrations alone take an
+advisory lock, so two servers starting at once do not apply one twice).
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aftersales.core import redact
-from aftersales.core.errors import StorageError, ValidationError
+from aftersales.core.errors import ConflictError, StorageError, ValidationError
 from aftersales.plugins.sql_reads import (
     SQLReads,
     faults_translated,
+    read_snapshot,
 )
 from aftersales.plugins.sql_writes import SQLWrites
 from aftersales.plugins.sqlite import UNSTORABLE, find_sql
@@ -38,7 +46,7 @@ from aftersales.ports.storage import (
     Transaction,
 )
 
-WRITE_LOCK = 0x61667473  # "afts": the advisory lock every writer holds until it commits
+MIGRATION_LOCK = 0x61667473  # "afts": the advisory lock of a schema migration
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -178,7 +186,7 @@ class PostgresStorage(SQLReads):
     def _migrate(self) -> None:
         conn = self._connect()
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
@@ -204,7 +212,6 @@ class PostgresStorage(SQLReads):
         conn = self._connect()
         try:
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                 yield _PostgresTransaction(conn)
         except UnicodeEncodeError:
             raise ValidationError(UNSTORABLE) from None
@@ -227,6 +234,12 @@ class PostgresStorage(SQLReads):
         if not isinstance(exc, self._pg.Error):
             return exc  # type: ignore[return-value]
         text = redact.scrub(" ".join(str(exc).split()), redact.password_of(self.url))
+        errors = self._pg.errors
+        if isinstance(exc, (errors.DeadlockDetected, errors.SerializationFailure)):
+            return ConflictError(
+                f"{redact.url(self.url)}: another desk's write crossed this one ({text}); "
+                "nothing was written: read again and retry"
+            )
         if isinstance(exc, self._pg.errors.UndefinedTable):
             return StorageError(
                 f"{redact.url(self.url)} is not an aftersales store of a known schema ({text}):"
@@ -271,6 +284,20 @@ class _PostgresTransaction(SQLWrites):
         'AND plugin IN ({plugins}) ORDER BY next_try_at COLLATE "C", seq LIMIT ? '
         "FOR UPDATE SKIP LOCKED"
     )
+
+    # the due cases' index rows locked for this transaction; rows another desk's tick (or an
+    # action in progress) holds are skipped: that desk decides them, or the next tick does
+    DUE = (
+        "SELECT i.id, s.version, s.data FROM case_index i "
+        "JOIN snapshots s ON s.kind = 'case' AND s.id = i.id "
+        'WHERE i.next_alert_at <= ? ORDER BY i.next_alert_at COLLATE "C", i.id COLLATE "C" '
+        "LIMIT ? FOR UPDATE OF i SKIP LOCKED"
+    )
+
+    def get(self, kind: str, id: str) -> Record | None:
+        # held until this transaction ends: what it reads to write back (a supplier's record
+        # of inspections, the certificates' watch) no other writer changes meanwhile
+        return read_snapshot(self.conn, self.MARK, kind, id, lock=" FOR UPDATE")
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         with self.conn.cursor() as cur:

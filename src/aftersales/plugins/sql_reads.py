@@ -36,10 +36,12 @@ def outbox_item(row: Sequence[Any]) -> OutboxItem:
                       delivered)  # fmt: skip
 
 
-def read_snapshot(conn: Any, mark: str, kind: str, id: str) -> Record | None:
-    """The snapshot of ``kind``/``id`` as ``conn`` sees it (in or out of a transaction)."""
+def read_snapshot(conn: Any, mark: str, kind: str, id: str, *, lock: str = "") -> Record | None:
+    """The snapshot of ``kind``/``id`` as ``conn`` sees it (in or out of a transaction);
+    ``lock`` is appended to the query (PostgreSQL's writers: `` FOR UPDATE``)."""
     row = conn.execute(
-        f"SELECT version, data FROM snapshots WHERE kind = {mark} AND id = {mark}", (kind, id)
+        f"SELECT version, data FROM snapshots WHERE kind = {mark} AND id = {mark}{lock}",
+        (kind, id),
     ).fetchone()
     return None if row is None else Record(kind, id, row[0], json.loads(row[1]))
 

@@ -36,6 +36,7 @@ class SQLWrites(Transaction, abc.ABC):
     MARK: ClassVar[str] = "?"
     NEXT_NUMBER: ClassVar[str]  # upsert of the counter, returning its new value
     CLAIM: ClassVar[str]  # due pending items of some plugins: ``{plugins}`` is their marks
+    DUE: ClassVar[str]  # cases whose next alert has come (now, limit), held by this transaction
     MANY_COUNTS: ClassVar[bool] = False  # _executemany's count sums every row's
 
     def __init__(self, conn: Any) -> None:
@@ -149,6 +150,10 @@ class SQLWrites(Transaction, abc.ABC):
         # one by one where the driver counts only the last row: the count of repeats skipped
         # must be exact
         return sum(int(self._execute(sql, row).rowcount) for row in rows)
+
+    def due_cases(self, now: str, limit: int) -> list[Record] | None:
+        rows = self._execute(self.DUE, (now, limit)).fetchall()
+        return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
 
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         self._many(

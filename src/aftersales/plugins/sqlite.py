@@ -401,6 +401,12 @@ class _SQLiteTransaction(SQLWrites):
         "SELECT {columns} FROM outbox WHERE status = 'pending' AND next_try_at <= ? "
         "AND plugin IN ({plugins}) ORDER BY next_try_at, seq LIMIT ?"
     )
+    # one writer at a time: the rows are this transaction's without a lock
+    DUE = (
+        "SELECT i.id, s.version, s.data FROM case_index i "
+        "CROSS JOIN snapshots s ON s.kind = 'case' AND s.id = i.id "
+        "WHERE i.next_alert_at <= ? ORDER BY i.next_alert_at, i.id LIMIT ?"
+    )
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         return int(self.conn.executemany(sql, rows).rowcount)

@@ -233,7 +233,11 @@ class EventWriter(abc.ABC):
 
     @abc.abstractmethod
     def get(self, kind: str, id: str) -> Record | None:
-        """The snapshot as this transaction sees it."""
+        """The snapshot as this transaction sees it, held until the transaction ends: no
+        other writer changes it meanwhile (a store with parallel writers locks the row; one
+        with a single writer has nothing to do), so reading it here and appending to the
+        version read cannot conflict. Two transactions creating one id still can: the
+        second's append raises ConflictError."""
 
     @abc.abstractmethod
     def next_number(self, sequence: str) -> int:
@@ -273,6 +277,15 @@ class AlertLedger(abc.ABC):
         """For each ``(case_id, at)``: when the SLA tick should look at the case again
         (None: never)."""
 
+    def due_cases(self, now: str, limit: int) -> list[Record] | None:
+        """Case snapshots whose next alert is at or before ``now`` (UTC text), soonest
+        first, at most ``limit``, held for this transaction: another transaction's
+        ``due_cases`` skips them until it ends (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), so
+        desks ticking at once share the due cases instead of deciding them twice. None where
+        the store runs one writer at a time: the tick then reads
+        ``Storage.find_cases(CaseQuery(alert_due=now))`` inside the transaction."""
+        return None
+
 
 class OutboxWriter(abc.ABC):
     """The outbox half of a transaction."""
@@ -304,9 +317,28 @@ class Transaction(EventWriter, AlertLedger, OutboxWriter):
     """One atomic write. Obtained from :meth:`Storage.transaction`; everything done through it
     is committed when the ``with`` block ends normally and discarded if it raises.
 
-    While it is open, the storage's own read methods called on the same thread see what it
-    sees, and no other writer changes it (the SLA tick relies on this to decide each alert
-    once)."""
+    What a transaction guarantees (the conformance suite, ``aftersales.testing.contract``,
+    tests each):
+
+    - all or nothing: an exception inside the ``with`` block, or a failed commit, leaves the
+      store as it was (no event without its snapshot, index row, facts or outbox items);
+    - every ``append`` names the version it read: if another writer changed the aggregate
+      since, committed or not, it raises ConflictError and writes nothing, so of several
+      writers naming one version exactly one succeeds;
+    - ``next_number`` counts without gaps: a rolled-back transaction does not use a number;
+    - ``record_sent`` records a (case, key) once and counts only what it recorded, so a
+      desk that records fewer than it decided knows another desk got there first;
+    - what ``get`` read, no other writer changes until the transaction ends;
+    - ``due_cases`` and ``claim`` hand each due case and outbox item to one transaction at a
+      time.
+
+    Writers of different aggregates may run in parallel (PostgreSQL: row locks only; a
+    transaction that waits on another and would deadlock raises ConflictError) or one after
+    another (SQLite: one writer at a time, ``BEGIN IMMEDIATE``). While a transaction is open
+    the storage's own read methods called on the same thread see what it sees; they do not
+    see other writers' uncommitted work, and nothing stops those writers committing
+    meanwhile: decisions that must be made once are made through ``append``'s versions,
+    ``record_sent``'s count, ``due_cases`` and ``claim``."""
 
 
 class EventStore(abc.ABC):
@@ -384,7 +416,8 @@ class Storage(EventStore, CaseSearch, OutboxReader):
 
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[Transaction]:
-        """Begin a write transaction (writers are serialized; readers are not blocked)."""
+        """Begin a write transaction (see :class:`Transaction` for what it guarantees;
+        readers are never blocked)."""
 
     def close(self) -> None:
         """Release connections and files. The storage is not used afterwards."""

@@ -7,7 +7,6 @@ transaction naming the version it read. If anything raises, nothing is written.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT
 from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, event_record, utc_text
 from aftersales.services.case_book import KIND, CaseBook
 from aftersales.services.clocks import Clocks
+from aftersales.services.ids import uuid7
 from aftersales.services.notifications import NotificationService
 from aftersales.services.parts import PartsService
 from aftersales.services.staff import StaffDirectory
@@ -356,7 +356,7 @@ class CaseService(CaseBook):
             "custom": fields,
         }
         decision = self._basis.policy.priority_for(record)
-        case_id = str(uuid.uuid4())
+        case_id = uuid7()
         year = when.year
         data: dict[str, Any] = {
             "customer": to_dict(cust),

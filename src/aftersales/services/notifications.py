@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,12 +24,13 @@ import attrs
 from aftersales.core import redact, values
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict, to_dict
-from aftersales.core.errors import NotFound, ValidationError
+from aftersales.core.errors import ConflictError, NotFound, ValidationError
 from aftersales.core.model import Notification, Staff
 from aftersales.core.values import shown
 from aftersales.ports.hooks import Notifier
 from aftersales.ports.storage import OutboxItem, SentNotification, Transaction, utc_text
 from aftersales.services.basis import Basis
+from aftersales.services.ids import token
 from aftersales.services.staff import StaffDirectory
 
 logger = logging.getLogger("aftersales")
@@ -135,6 +135,28 @@ class _Staged(dict[str, Any]):
         self.note = note
 
 
+CROSSED_RETRIES = 3
+"""How often a decision that crossed another desk's is made again before giving up."""
+
+
+class Crossed(ConflictError):
+    """Another desk recorded some of the same notifications first (on a store whose writers
+    run in parallel): the transaction is undone, and the decision is made again from what
+    is recorded now."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "another desk kept recording the same notifications at the same time; run again"
+        )
+
+
+def record_once(tx: Transaction, records: Sequence[SentNotification]) -> None:
+    """Record ``records`` in ``tx``, or raise :class:`Crossed` (undoing the transaction) if
+    another desk recorded any of them since their keys were read."""
+    if tx.record_sent(records) != len(records):
+        raise Crossed
+
+
 @public_api("desk.notifications")
 class NotificationService:
     def __init__(self, basis: Basis, staff: StaffDirectory, settings: OutboxSettings) -> None:
@@ -156,9 +178,7 @@ class NotificationService:
         items = []
         for note in notifications:
             body = _Staged(to_dict(note), note)  # one body for all notifiers
-            items += [
-                OutboxItem(secrets.token_hex(16), name, body, created, reserved) for name in names
-            ]
+            items += [OutboxItem(token(), name, body, created, reserved) for name in names]
         return items
 
     @contextmanager
@@ -205,14 +225,22 @@ class NotificationService:
         if not entries:
             return []
         stamp = utc_text(now)
-        with self._basis.storage.transaction() as tx:
-            known = tx.sent_keys(list(dict.fromkeys(holder for holder, _, _ in entries)))
-            fresh = [(h, k, n) for h, k, n in entries if k not in known.get(h, set())]
-            items = self.stage([n for _, _, n in fresh], now)
-            tx.record_sent([SentNotification(h, k, stamp, {}) for h, k, _ in fresh])
-            tx.enqueue(items)
-        self.deliver(items, now)
-        return [n for _, _, n in fresh]
+        for attempt in range(CROSSED_RETRIES + 1):
+            try:
+                with self._basis.storage.transaction() as tx:
+                    holders = list(dict.fromkeys(holder for holder, _, _ in entries))
+                    known = tx.sent_keys(holders)
+                    fresh = [(h, k, n) for h, k, n in entries if k not in known.get(h, set())]
+                    record_once(tx, [SentNotification(h, k, stamp, {}) for h, k, _ in fresh])
+                    items = self.stage([n for _, _, n in fresh], now)
+                    tx.enqueue(items)
+            except Crossed:
+                if attempt == CROSSED_RETRIES:
+                    raise
+                continue
+            self.deliver(items, now)
+            return [n for _, _, n in fresh]
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- delivering ------------------------------------------------------------------------
     def deliver(self, items: Sequence[OutboxItem], now: datetime | None = None) -> list[OutboxItem]:

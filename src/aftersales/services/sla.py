@@ -25,11 +25,23 @@ from aftersales.core.sla import Clock, alert_times
 from aftersales.core.values import shown
 from aftersales.core.workflow import FINAL
 from aftersales.policy.keywords import MILESTONES
-from aftersales.ports.storage import CaseQuery, FactGroup, SentNotification, utc_text
+from aftersales.ports.storage import (
+    CaseQuery,
+    FactGroup,
+    OutboxItem,
+    SentNotification,
+    Storage,
+    utc_text,
+)
 from aftersales.services.basis import Basis
 from aftersales.services.case_book import CaseBook
 from aftersales.services.clocks import Clocks
-from aftersales.services.notifications import NotificationService
+from aftersales.services.notifications import (
+    CROSSED_RETRIES,
+    Crossed,
+    NotificationService,
+    record_once,
+)
 from aftersales.services.staff import StaffDirectory
 
 logger = logging.getLogger("aftersales")
@@ -104,36 +116,52 @@ class SlaService(Clocks):
         self._manager_ids = None
         self._notifications.deliver_due(when)  # retries first: they waited longest
         storage = self._basis.storage
+        stamp = utc_text(when)
+        crossed = 0
         while True:
-            batch: list[Notification] = []
-            with storage.transaction() as tx:
-                # read inside the transaction: no other writer can change these cases until
-                # it ends, so the alerts decided here are decided once
-                due = storage.find_cases(CaseQuery(alert_due=utc_text(when), limit=_BATCH))
-                sent_keys = tx.sent_keys([r.id for r in due])
-                stamp = utc_text(when)
-                records: list[SentNotification] = []
-                moments: list[tuple[str, str | None]] = []
-                for record in due:
-                    case = self._cases.decode(record)
-                    notes, next_at = self._alerts(case, when, sent_keys.get(case.id, set()))
-                    for key, note in notes:
-                        records.append(SentNotification(case.id, key, stamp, {}))
-                        batch.append(note)
-                    moments.append((case.id, None if next_at is None else utc_text(next_at)))
-                # none of these can be recorded already: the keys were read in this transaction
-                tx.record_sent(records)
-                tx.set_next_alert(moments)
-                items = self._notifications.stage(batch, when)
-                tx.enqueue(items)
+            try:
+                due, batch, items = self._decide_batch(storage, when, stamp)
+            except Crossed:
+                crossed += 1
+                if crossed > CROSSED_RETRIES:
+                    raise
+                continue
             self._notifications.deliver(items, when)
             sent += batch
-            if len(due) < _BATCH:
+            if due < _BATCH:
                 break
         # the cron job that ticks also sends the reminders: stocktakes, certificates, tools
         for remind in self._reminders:
             sent += remind(when)
         return sent
+
+    def _decide_batch(
+        self, storage: Storage, when: datetime, stamp: str
+    ) -> tuple[int, list[Notification], list[OutboxItem]]:
+        """Decide, record and queue the alerts of one batch of due cases, in one transaction:
+        how many cases were due, the notifications, and their outbox items."""
+        batch: list[Notification] = []
+        with storage.transaction() as tx:
+            # the due cases are this transaction's: another desk ticking now skips them (or,
+            # on a store with one writer at a time, waits for this one to end)
+            due = tx.due_cases(stamp, _BATCH)
+            if due is None:
+                due = storage.find_cases(CaseQuery(alert_due=stamp, limit=_BATCH))
+            sent_keys = tx.sent_keys([r.id for r in due])
+            records: list[SentNotification] = []
+            moments: list[tuple[str, str | None]] = []
+            for record in due:
+                case = self._cases.decode(record)
+                notes, next_at = self._alerts(case, when, sent_keys.get(case.id, set()))
+                for key, note in notes:
+                    records.append(SentNotification(case.id, key, stamp, {}))
+                    batch.append(note)
+                moments.append((case.id, None if next_at is None else utc_text(next_at)))
+            record_once(tx, records)  # or undone, if another desk recorded some meanwhile
+            tx.set_next_alert(moments)
+            items = self._notifications.stage(batch, when)
+            tx.enqueue(items)
+        return len(due), batch, items
 
     def _alerts(
         self, case: Case, now: datetime, sent: set[str]

@@ -25,6 +25,7 @@ from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.convert import to_dict
 from aftersales.core.errors import (
+    ConflictError,
     NotFound,
     PermissionDenied,
     PolicyError,
@@ -406,8 +407,15 @@ class TrainingService:
                 due.append((holder, key, note))
         sent = self._notifications.once(due, when)
         seen = None if watch is None else watch.version
-        with self._basis.storage.transaction() as tx:
-            self._watch(tx, min(upcoming, default=None), "tick", when, seen=seen)
+        for attempt in range(3):
+            try:
+                with self._basis.storage.transaction() as tx:
+                    self._watch(tx, min(upcoming, default=None), "tick", when, seen=seen)
+                break
+            except ConflictError:
+                # another desk's tick made the watch first (parallel writers): merge with it
+                if attempt == 2:
+                    raise
         return sent
 
     def _watch(

@@ -224,6 +224,51 @@ class StorageContract:
                                    SentNotification("b", "k1", stamp, {})]) == 1  # fmt: skip
             assert tx.sent_keys(["a", "b", "c"]) == {"a": {"k1", "k2"}, "b": {"k1"}}
 
+    def test_due_cases_are_the_soonest_due(self, aftersales_storage: Storage) -> None:
+        """``due_cases`` (where a store has it; None means the tick reads ``find_cases``
+        inside its one-writer transaction): due by ``now``, soonest first, at most
+        ``limit``, each with its snapshot and version."""
+        s = aftersales_storage
+        alerts = {"d1": "09:30", "d2": "08:30", "d3": "12:00", "d4": "08:30"}
+        for n, (id, at) in enumerate(sorted(alerts.items()), start=1):
+            with s.transaction() as tx:
+                tx.append("case", id, 0, [_event(1)], {"id": id}, _index(
+                    f"AS-2026-{n:06d}", "reported", "2026-11-27T08:00:00+00:00",
+                    next_alert_at=f"2026-11-27T{at}:00+00:00"))  # fmt: skip
+        with s.transaction() as tx:
+            due = tx.due_cases("2026-11-27T10:00:00+00:00", 10)
+            if due is None:
+                return
+            assert [(r.id, r.version, r.data) for r in due] == [
+                ("d2", 1, {"id": "d2"}),
+                ("d4", 1, {"id": "d4"}),
+                ("d1", 1, {"id": "d1"}),
+            ]
+            assert [r.id for r in tx.due_cases("2026-11-27T10:00:00+00:00", 1) or []] == ["d2"]
+
+    def test_a_version_read_before_another_commit_writes_nothing(
+        self, aftersales_storage: Storage
+    ) -> None:
+        """Two writers read version 1; the first commits version 2; the second, naming 1,
+        is refused and leaves no trace (exactly one of several writers wins)."""
+        s = aftersales_storage
+        reported = "2026-11-27T08:00:00+00:00"
+        with s.transaction() as tx:
+            tx.append("case", "r1", 0, [_event(1)], {"n": 1},
+                      _index("AS-2026-000001", "reported", reported))  # fmt: skip
+        read = s.get("case", "r1")
+        assert read is not None and read.version == 1
+        with s.transaction() as tx:
+            tx.append("case", "r1", 1, [_event(2)], {"n": 2},
+                      _index("AS-2026-000001", "responded", reported))  # fmt: skip
+        with pytest.raises(ConflictError, match="version 2, not 1"), s.transaction() as tx:
+            tx.append("case", "r1", read.version, [_event(2, "other")], {"n": 99},
+                      _index("AS-2026-000001", "closed", reported))  # fmt: skip
+        after = s.get("case", "r1")
+        assert after is not None and (after.version, after.data) == (2, {"n": 2})
+        assert [e["type"] for e in s.events("case", "r1")] == ["noted", "noted"]
+        assert [r.id for r in s.find_cases(CaseQuery(status=("closed",)))] == []
+
     def test_the_outbox_claims_leases_and_settles(self, aftersales_storage: Storage) -> None:
         s = aftersales_storage
         with s.transaction() as tx:

@@ -4,7 +4,6 @@ and the parts a case used or returned are tracked to it."""
 from __future__ import annotations
 
 import builtins
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,6 +31,7 @@ from aftersales.core.parts import (
 from aftersales.core.permissions import permit
 from aftersales.core.values import shown
 from aftersales.ports.storage import Transaction
+from aftersales.services.ids import uuid7
 from aftersales.services.parts.base import (
     UNACCOUNTED_AFTER,
     Consumption,
@@ -70,7 +70,7 @@ class Requisitions(Stock):
         chain = rule.chain if rule is not None else ()  # a rule without "when" holds always
         when = self._basis.at(at)
         requisition = Requisition(
-            str(uuid.uuid4()), case_id, by, tuple(wanted), value, tuple(chain),
+            uuid7(), case_id, by, tuple(wanted), value, tuple(chain),
             None if not chain or rule is None else rule.location,
             "requested" if chain else "approved", when, version=1,
         )  # fmt: skip
