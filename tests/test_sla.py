@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from test_calendar import oracle_is_working
 
 from aftersales import (
+    ConflictError,
     Notification,
     PermissionDenied,
     PolicyError,
@@ -26,7 +27,7 @@ from aftersales import (
     parse_policy,
 )
 from aftersales.core.sla import Clock
-from aftersales.plugins.memory import MemoryStorage
+from aftersales.plugins.memory import MemoryStorage, _MemoryTransaction
 from aftersales.ports.storage import Storage
 from aftersales.testing import Outbox
 
@@ -315,6 +316,61 @@ def test_tick_sends_each_alert_once_to_the_right_people() -> None:
     restarted = ServiceDesk(RULES / "default.policy", desk.storage)
     assert restarted.sla.tick(t("2027-01-30T11:30+08:00")) == []
     assert case.id == breach.case_id
+
+
+def _crossing(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+    """Make the next ``times`` record_sent calls report one record fewer than asked, as when
+    another desk (on a store with parallel writers) recorded it first."""
+    calls = [0]
+    real = _MemoryTransaction.record_sent
+
+    def record_sent(self: _MemoryTransaction, sent: Any) -> int:
+        calls[0] += 1
+        recorded = real(self, sent)
+        return recorded - 1 if sent and calls[0] <= times else recorded
+
+    monkeypatch.setattr(_MemoryTransaction, "record_sent", record_sent)
+    return calls
+
+
+def test_a_tick_that_crosses_another_desks_records_undoes_and_decides_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outbox = Outbox()
+    desk = make_desk("default.policy", plugins=[outbox])
+    desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    calls = _crossing(monkeypatch, 1)
+    [warning] = desk.sla.tick(t("2026-11-30T10:15+08:00"))
+    assert calls[0] == 2  # the crossed batch was undone (nothing kept of it) and redone
+    assert warning.data["level"] == "warn:80"
+    assert [n.kind for n in outbox.notifications] == ["sla_warning"]
+    assert len(desk.storage.outbox()) == len({i.plugin for i in desk.storage.outbox()})
+
+
+def test_a_tick_that_keeps_crossing_gives_up_with_a_conflict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outbox = Outbox()
+    desk = make_desk("default.policy", plugins=[outbox])
+    desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
+    _crossing(monkeypatch, 100)
+    with pytest.raises(ConflictError, match="another desk"):
+        desk.sla.tick(t("2026-11-30T10:15+08:00"))
+    assert outbox.notifications == [] and desk.storage.outbox() == []
+
+
+def test_a_reminder_that_crosses_another_desks_is_sent_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outbox = Outbox()
+    desk = make_desk("default.policy", plugins=[outbox])
+    at = t("2026-11-30T10:15+08:00")
+    note = Notification("tool_overdue", None, ("m1",), "TW-1 is overdue", {}, at)
+    calls = _crossing(monkeypatch, 1)
+    assert desk.notifications.once([("tool:TW-1", "overdue:1", note)], at) == [note]
+    assert calls[0] == 2
+    assert desk.notifications.once([("tool:TW-1", "overdue:1", note)], at) == []
+    assert [n.kind for n in outbox.notifications] == ["tool_overdue"]
 
 
 def test_a_tick_with_nothing_due_reads_no_records() -> None:
