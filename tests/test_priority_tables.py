@@ -11,7 +11,14 @@ from conftest import RULES, T0, add_team, at
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftersales import PolicyError, ServiceDesk, ValidationError, load_policy, parse_policy
+from aftersales import (
+    PolicyError,
+    ServiceDesk,
+    ValidationError,
+    load_policy,
+    parse_policy,
+    run_examples,
+)
 from aftersales.policy.examples import explain
 
 CRANES = RULES / "crane-service.policy"
@@ -249,3 +256,19 @@ def test_time_is_not_lost(storage_url: str) -> None:
     clocks = {c.milestone: c for c in desk.cases.sla(case.id, at(1))}
     assert clocks["response"].due == at(0) + timedelta(minutes=15)
     assert clocks["assignment"].due == at(0) + timedelta(minutes=30)
+
+
+def test_an_example_the_table_cannot_decide_fails_with_why_instead_of_raising() -> None:
+    """Found by the policy fuzz: an example's custom value the table has no cell for made
+    run_examples raise; it is a failing example that says why."""
+    text = CRANES.read_text("utf-8").replace(
+        'custom.impact: "single", custom.urgency: "later"',
+        'custom.impact: "' + "x" * 5000 + '", custom.urgency: "later"',
+        1,
+    )
+    results = run_examples(parse_policy(text, "crane.policy"))
+    [failed] = [r for r in results if not r.passed]
+    assert failed.expected == "p4"
+    assert failed.got.startswith("no decision: the priority table (crane.policy:28) cannot decide")
+    assert "the table knows site, crew, single, none" in failed.got
+    assert len([r for r in results if r.passed]) == len(results) - 1

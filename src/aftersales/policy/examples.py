@@ -82,7 +82,14 @@ def run_examples(policy: Policy) -> list[ExampleResult]:
     results = []
     for example in policy.examples:
         for expectation in example.expectations:
-            expected, got = _check(policy, example, expectation)
+            try:
+                expected, got = _check(policy, example, expectation)
+            except ValidationError as exc:  # e.g. a priority table with no cell for the case
+                got = f"no decision: {exc}"
+                results.append(
+                    ExampleResult(example, expectation, False, str(expectation.value), got)
+                )
+                continue
             if expectation.kind == "grade":
                 passed = got.split(" ")[0] == expected
             else:
