@@ -34,6 +34,7 @@ from aftersales.core import redact
 from aftersales.core.errors import ConflictError, StorageError, ValidationError
 from aftersales.plugins.sql_reads import (
     SQLReads,
+    case_records,
     faults_translated,
     read_snapshot,
 )
@@ -254,12 +255,16 @@ class PostgresStorage(SQLReads):
 
     @faults_translated
     def find_cases(self, query: CaseQuery) -> list[Record]:
-        sql, args = find_sql(query)
-        # the SQLite query, in PostgreSQL's dialect: %s marks, byte order like SQLite's
-        sql = sql.replace("?", "%s").replace("CROSS JOIN", "JOIN")
-        sql = re.sub(r"ORDER BY (.*?)(?= LIMIT|$)", _c_collation, sql)
-        rows = self._connect().execute(sql, args).fetchall()
-        return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
+        sql, args = postgres_find_sql(query)
+        return case_records(self._connect().execute(sql, args).fetchall())
+
+
+def postgres_find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
+    """SQLite's query for ``query`` in PostgreSQL's dialect: %s marks, and text ordered byte
+    by byte as SQLite orders it."""
+    sql, args = find_sql(query)
+    sql = sql.replace("?", "%s").replace("CROSS JOIN", "JOIN")
+    return re.sub(r"ORDER BY (.*?)(?= LIMIT|$)", _c_collation, sql), args
 
 
 def _c_collation(match: re.Match[str]) -> str:
@@ -287,12 +292,10 @@ class _PostgresTransaction(SQLWrites):
 
     # the due cases' index rows locked for this transaction; rows another desk's tick (or an
     # action in progress) holds are skipped: that desk decides them, or the next tick does
-    DUE = (
-        "SELECT i.id, s.version, s.data FROM case_index i "
-        "JOIN snapshots s ON s.kind = 'case' AND s.id = i.id "
-        'WHERE i.next_alert_at <= ? ORDER BY i.next_alert_at COLLATE "C", i.id COLLATE "C" '
-        "LIMIT ? FOR UPDATE OF i SKIP LOCKED"
-    )
+    DUE_LOCK = " FOR UPDATE OF i SKIP LOCKED"
+
+    def _find_sql(self, query: CaseQuery) -> tuple[str, list[Any]]:
+        return postgres_find_sql(query)
 
     def get(self, kind: str, id: str) -> Record | None:
         # held until this transaction ends: what it reads to write back (a supplier's record

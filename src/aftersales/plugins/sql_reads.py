@@ -8,7 +8,7 @@ import abc
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, ClassVar, TypeVar
@@ -44,6 +44,11 @@ def read_snapshot(conn: Any, mark: str, kind: str, id: str, *, lock: str = "") -
         (kind, id),
     ).fetchone()
     return None if row is None else Record(kind, id, row[0], json.loads(row[1]))
+
+
+def case_records(rows: Iterable[Sequence[Any]]) -> list[Record]:
+    """Case snapshots from ``(id, version, data)`` rows, as the case queries select them."""
+    return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -13,8 +13,20 @@ from typing import Any, ClassVar
 import attrs
 
 from aftersales.core.errors import ConflictError
-from aftersales.plugins.sql_reads import OUTBOX_COLUMNS, outbox_item, read_snapshot
-from aftersales.ports.storage import CaseIndex, OutboxItem, Record, SentNotification, Transaction
+from aftersales.plugins.sql_reads import (
+    OUTBOX_COLUMNS,
+    case_records,
+    outbox_item,
+    read_snapshot,
+)
+from aftersales.ports.storage import (
+    CaseIndex,
+    CaseQuery,
+    OutboxItem,
+    Record,
+    SentNotification,
+    Transaction,
+)
 
 as_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """JSON as the stores keep it: compact, non-ASCII kept as it is."""
@@ -36,7 +48,7 @@ class SQLWrites(Transaction, abc.ABC):
     MARK: ClassVar[str] = "?"
     NEXT_NUMBER: ClassVar[str]  # upsert of the counter, returning its new value
     CLAIM: ClassVar[str]  # due pending items of some plugins: ``{plugins}`` is their marks
-    DUE: ClassVar[str]  # cases whose next alert has come (now, limit), held by this transaction
+    DUE_LOCK: ClassVar[str] = ""  # after the due cases' query: hold them for this transaction
     MANY_COUNTS: ClassVar[bool] = False  # _executemany's count sums every row's
 
     def __init__(self, conn: Any) -> None:
@@ -151,9 +163,13 @@ class SQLWrites(Transaction, abc.ABC):
         # must be exact
         return sum(int(self._execute(sql, row).rowcount) for row in rows)
 
+    @abc.abstractmethod
+    def _find_sql(self, query: CaseQuery) -> tuple[str, list[Any]]:
+        """The dialect's SELECT of case rows ``(id, version, data)`` answering ``query``."""
+
     def due_cases(self, now: str, limit: int) -> list[Record] | None:
-        rows = self._execute(self.DUE, (now, limit)).fetchall()
-        return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
+        sql, args = self._find_sql(CaseQuery(alert_due=now, limit=limit))
+        return case_records(self.conn.execute(sql + self.DUE_LOCK, args).fetchall())
 
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         self._many(

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from aftersales.core.errors import StorageError, ValidationError
 from aftersales.plugins.sql_reads import (
     SQLReads,
+    case_records,
     faults_translated,
 )
 from aftersales.plugins.sql_writes import SQLWrites
@@ -334,8 +335,7 @@ class SQLiteStorage(SQLReads):
     @faults_translated
     def find_cases(self, query: CaseQuery) -> list[Record]:
         sql, args = find_sql(query)
-        rows = self._connect().execute(sql, args).fetchall()
-        return [Record("case", id, version, json.loads(data)) for id, version, data in rows]
+        return case_records(self._connect().execute(sql, args).fetchall())
 
 
 """Compact JSON, non-ASCII text kept as it is (smaller rows for CJK names)."""
@@ -401,12 +401,10 @@ class _SQLiteTransaction(SQLWrites):
         "SELECT {columns} FROM outbox WHERE status = 'pending' AND next_try_at <= ? "
         "AND plugin IN ({plugins}) ORDER BY next_try_at, seq LIMIT ?"
     )
-    # one writer at a time: the rows are this transaction's without a lock
-    DUE = (
-        "SELECT i.id, s.version, s.data FROM case_index i "
-        "CROSS JOIN snapshots s ON s.kind = 'case' AND s.id = i.id "
-        "WHERE i.next_alert_at <= ? ORDER BY i.next_alert_at, i.id LIMIT ?"
-    )
+
+    def _find_sql(self, query: CaseQuery) -> tuple[str, list[Any]]:
+        # one writer at a time: the due cases are this transaction's without a lock
+        return find_sql(query)
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         return int(self.conn.executemany(sql, rows).rowcount)
