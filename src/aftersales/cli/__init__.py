@@ -10,7 +10,7 @@ import importlib.metadata
 import logging
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import pluggy
@@ -97,18 +97,20 @@ class _Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except AftersalesError as exc:
-            from aftersales.cli.common import errors
-
-            errors().print(str(exc), soft_wrap=True)
-            sys.exit(1)
+            _fail(str(exc), 1)
         except Exception as exc:
             if os.environ.get("AFTERSALES_DEBUG"):
                 raise
-            from aftersales.cli.common import errors
-
             error = translate(exc, f"aftersales {ctx.invoked_subcommand or ''}".strip())
-            errors().print(f"{error} (AFTERSALES_DEBUG=1 shows the traceback)", soft_wrap=True)
-            sys.exit(2)
+            _fail(f"{error} (AFTERSALES_DEBUG=1 shows the traceback)", 2)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """Print ``message`` on stderr as one line of text (no markup) and exit with ``code``."""
+    from aftersales.cli.common import errors  # rich, only for an error (start-up)
+
+    errors().print(message, soft_wrap=True)
+    sys.exit(code)
 
 
 @click.group(cls=_Main)
@@ -147,12 +149,10 @@ def plugin_commands(group: click.Group, pm: pluggy.PluginManager | None = None) 
 
 
 def _installed_plugins() -> bool:
-    """Whether an installed distribution has an ``aftersales`` entry point (not blocked).
-    The built-in plugins add no commands (a test holds them to it), so without one the
-    plugin manager is not made just to list the commands."""
-    blocked = {n.strip() for n in os.environ.get("AFTERSALES_BLOCK_PLUGINS", "").split(",")}
-    found = importlib.metadata.entry_points(group="aftersales")
-    return any(ep.name not in blocked for ep in found)
+    """Whether an installed distribution has an ``aftersales`` entry point. The built-in
+    plugins add no commands (a test holds them to it), so without one the plugin manager is
+    not made just to list the commands (it leaves out the blocked ones itself)."""
+    return bool(importlib.metadata.entry_points(group="aftersales"))
 
 
 __all__ = ["COMMANDS", "main", "plugin_commands"]
