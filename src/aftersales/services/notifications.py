@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -150,6 +150,25 @@ class Crossed(ConflictError):
         )
 
 
+T = TypeVar("T")
+
+
+def retried(
+    attempt: Callable[[], T],
+    *,
+    on: type[ConflictError] = Crossed,
+    tries: int = CROSSED_RETRIES + 1,
+) -> T:
+    """``attempt()``, made again while it raises ``on`` (a decision that crossed another
+    desk's and was undone), ``tries`` times in all; the last one's error is raised."""
+    for _ in range(tries - 1):
+        try:
+            return attempt()
+        except on:
+            continue
+    return attempt()
+
+
 def record_once(tx: Transaction, records: Sequence[SentNotification]) -> None:
     """Record ``records`` in ``tx``, or raise :class:`Crossed` (undoing the transaction) if
     another desk recorded any of them since their keys were read."""
@@ -225,22 +244,21 @@ class NotificationService:
         if not entries:
             return []
         stamp = utc_text(now)
-        for attempt in range(CROSSED_RETRIES + 1):
-            try:
-                with self._basis.storage.transaction() as tx:
-                    holders = list(dict.fromkeys(holder for holder, _, _ in entries))
-                    known = tx.sent_keys(holders)
-                    fresh = [(h, k, n) for h, k, n in entries if k not in known.get(h, set())]
-                    record_once(tx, [SentNotification(h, k, stamp, {}) for h, k, _ in fresh])
-                    items = self.stage([n for _, _, n in fresh], now)
-                    tx.enqueue(items)
-            except Crossed:
-                if attempt == CROSSED_RETRIES:
-                    raise
-                continue
-            self.deliver(items, now)
-            return [n for _, _, n in fresh]
-        raise AssertionError("unreachable")  # pragma: no cover
+        holders = list(dict.fromkeys(holder for holder, _, _ in entries))
+
+        def decide() -> tuple[list[OutboxItem], list[Notification]]:
+            with self._basis.storage.transaction() as tx:
+                known = tx.sent_keys(holders)
+                fresh = [(h, k, n) for h, k, n in entries if k not in known.get(h, set())]
+                record_once(tx, [SentNotification(h, k, stamp, {}) for h, k, _ in fresh])
+                notes = [n for _, _, n in fresh]
+                items = self.stage(notes, now)
+                tx.enqueue(items)
+            return items, notes
+
+        items, notes = retried(decide)
+        self.deliver(items, now)
+        return notes
 
     # -- delivering ------------------------------------------------------------------------
     def deliver(self, items: Sequence[OutboxItem], now: datetime | None = None) -> list[OutboxItem]:

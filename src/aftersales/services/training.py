@@ -46,7 +46,7 @@ from aftersales.core.training import (
 from aftersales.core.values import shown
 from aftersales.ports.storage import Transaction, event_record, utc_text
 from aftersales.services.basis import Basis
-from aftersales.services.notifications import NotificationService
+from aftersales.services.notifications import NotificationService, retried
 from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 
@@ -407,15 +407,13 @@ class TrainingService:
                 due.append((holder, key, note))
         sent = self._notifications.once(due, when)
         seen = None if watch is None else watch.version
-        for attempt in range(3):
-            try:
-                with self._basis.storage.transaction() as tx:
-                    self._watch(tx, min(upcoming, default=None), "tick", when, seen=seen)
-                break
-            except ConflictError:
-                # another desk's tick made the watch first (parallel writers): merge with it
-                if attempt == 2:
-                    raise
+
+        def look() -> None:
+            with self._basis.storage.transaction() as tx:
+                self._watch(tx, min(upcoming, default=None), "tick", when, seen=seen)
+
+        # another desk's tick may make the watch first (parallel writers): merge with it
+        retried(look, on=ConflictError, tries=3)
         return sent
 
     def _watch(
