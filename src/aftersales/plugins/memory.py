@@ -103,6 +103,9 @@ class MemoryStorage(Storage):
                 if _matches(i, query)
             ]
         rows.sort(reverse=query.newest_first)
+        if query.after is not None:
+            after = query.after
+            rows = [r for r in rows if (r < after if query.newest_first else r > after)]
         if query.limit is not None:
             rows = rows[: query.limit]
         return [r for r in (self.get("case", id) for _, id in rows) if r is not None]

@@ -262,7 +262,7 @@ class PostgresStorage(SQLReads):
 def postgres_find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
     """SQLite's query for ``query`` in PostgreSQL's dialect: %s marks, and text ordered byte
     by byte as SQLite orders it."""
-    sql, args = find_sql(query)
+    sql, args = find_sql(query, byte_order=' COLLATE "C"')
     sql = sql.replace("?", "%s").replace("CROSS JOIN", "JOIN")
     return re.sub(r"ORDER BY (.*?)(?= LIMIT|$)", _c_collation, sql), args
 

@@ -341,10 +341,17 @@ class SQLiteStorage(SQLReads):
 """Compact JSON, non-ASCII text kept as it is (smaller rows for CJK names)."""
 
 
-def find_sql(query: CaseQuery) -> tuple[str, list[Any]]:
-    """The SELECT that answers ``query``, and its parameters."""
+def find_sql(query: CaseQuery, byte_order: str = "") -> tuple[str, list[Any]]:
+    """The SELECT that answers ``query``, and its parameters; ``byte_order`` is what makes
+    a text column compare byte by byte, as the ORDER BY sorts (nothing in SQLite)."""
     where: list[str] = []
     args: list[Any] = []
+    if query.after is not None:  # keyset paging: the index on (reported_at, id) seeks to it
+        at, id = query.after
+        step = "<" if query.newest_first else ">"
+        at_, id_ = f"i.reported_at{byte_order}", f"i.id{byte_order}"
+        where.append(f"({at_} {step} ? OR (i.reported_at = ? AND {id_} {step} ?))")
+        args.extend((at, at, id))
     if query.status is not None:
         where.append(f"i.status IN ({', '.join('?' for _ in query.status)})")
         args.extend(query.status)

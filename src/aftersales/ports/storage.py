@@ -159,7 +159,14 @@ class CaseIndex:
 class CaseQuery:
     """What ``find_cases`` looks for; ``None`` means any. Results are ordered by report time,
     then id (``newest_first`` reverses it, so ``limit`` keeps the latest); ``since`` is
-    inclusive and ``until`` exclusive."""
+    inclusive and ``until`` exclusive.
+
+    ``after`` pages through a large result by its keys, not by an offset: the report time
+    (UTC text, as the index stores it) and the id of the last case of the previous page; the
+    results are those that come after it in the query's order (before it, for
+    ``newest_first``). Each page is a query of its own, so a store's memory is bounded by the
+    page, and a case reported while the pages are read appears once or not at all, never
+    twice. Ids compare byte by byte. Not with ``alert_due``, which orders by alert time."""
 
     status: tuple[str, ...] | None = None
     engineer: str | None = None
@@ -180,6 +187,12 @@ class CaseQuery:
     # cases the clock facts do not answer at this instant: judged after it (an action came
     # later), or never judged (stored before the store kept facts)
     unjudged_by: str | None = None
+    after: tuple[str, str] | None = None  # (reported_at, id) of the previous page's last case
+
+    def __attrs_post_init__(self) -> None:
+        if self.after is not None and self.alert_due is not None:
+            raise ValueError("CaseQuery: after pages the report-time order; alert_due orders "
+                             "by alert time, so the two do not go together")  # fmt: skip
 
 
 def event_record(version: int, kind: str, by: str, at: datetime, data: Any) -> dict[str, Any]:

@@ -4,8 +4,10 @@ cases through this; ``desk.cases`` is this plus the workflow (:mod:`.cases`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+
+import attrs
 
 from aftersales.core import values
 from aftersales.core.boundary import public_api
@@ -17,9 +19,11 @@ from aftersales.core.workflow import OPEN, STATUSES
 from aftersales.policy import Policy
 from aftersales.ports.storage import CaseQuery, Record, utc_text
 from aftersales.services.basis import Basis
+from aftersales.services.bulk import gc_paused
 from aftersales.services.cache import SnapshotCache
 
 KIND = "case"
+SCAN_PAGE = 500  # cases a scan reads at a time: ~5 MB decoded
 
 
 @public_api("desk.cases")
@@ -77,7 +81,39 @@ class CaseBook:
     ) -> list[Case]:
         """Cases by status (one or several), assigned engineer, and report time
         (``since`` inclusive, ``until`` exclusive), oldest report first (``newest_first``:
-        latest first, so ``limit`` keeps the latest)."""
+        latest first, so ``limit`` keeps the latest). The whole result is a list: to go
+        through more cases than fit in memory, :meth:`scan` them."""
+        if limit is not None:
+            limit = values.count(limit, "limit", minimum=1)
+        query = self._query(status, engineer, since, until, newest_first)
+        return list(self._pages(query, SCAN_PAGE, limit))
+
+    def scan(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        engineer: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+        page: int = 500,
+    ) -> Iterator[Case]:
+        """The cases :meth:`find` finds, one at a time, in the same order: read from the
+        store ``page`` cases at a time (each page a query that starts after the last case
+        of the one before), so memory stays that of one page whatever the store holds. A
+        case reported while the scan runs is met once or not at all; each case is as it was
+        when its page was read. The arguments are checked when ``scan`` is called."""
+        query = self._query(status, engineer, since, until, newest_first)
+        return self._pages(query, values.count(page, "page", minimum=1), None)
+
+    def _query(
+        self,
+        status: str | Iterable[str] | None,
+        engineer: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        newest_first: bool,
+    ) -> CaseQuery:
         statuses = None
         if status is not None:
             statuses = (
@@ -88,18 +124,31 @@ class CaseBook:
                     raise ValidationError(
                         f"unknown status {shown(one)}; statuses: {', '.join(STATUSES)}"
                     )
-        engineer = values.name(engineer, "engineer", required=False)
-        if limit is not None:
-            limit = values.count(limit, "limit", minimum=1)
-        query = CaseQuery(
+        return CaseQuery(
             status=statuses,
-            engineer=engineer,
+            engineer=values.name(engineer, "engineer", required=False),
             since=None if since is None else utc_text(self._basis.at(since)),
             until=None if until is None else utc_text(self._basis.at(until)),
-            limit=limit,
             newest_first=values.flag(newest_first, "newest_first"),
         )
-        return [from_dict(Case, r.data) for r in self._basis.storage.find_cases(query)]
+
+    def _pages(self, query: CaseQuery, page: int, limit: int | None) -> Iterator[Case]:
+        """The cases of ``query``, ``page`` at a time, ``limit`` in all (None: every one)."""
+        storage = self._basis.storage
+        after = None
+        while True:
+            wanted = page if limit is None else min(page, limit)
+            records = storage.find_cases(attrs.evolve(query, after=after, limit=wanted))
+            with gc_paused():
+                cases = [self.decode(r, keep=False) for r in records]
+            del records  # the rows go before the page's cases are handed out
+            yield from cases
+            if limit is not None:
+                limit -= len(cases)
+            if len(cases) < wanted or limit == 0:
+                return
+            last = cases[-1]
+            after = (utc_text(last.reported_at), last.id)
 
     def open(self, *, engineer: str | None = None) -> list[Case]:
         """Cases not yet closed or cancelled."""

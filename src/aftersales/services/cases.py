@@ -7,8 +7,10 @@ transaction naming the version it read. If anything raises, nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 import attrs
@@ -33,7 +35,7 @@ from aftersales.core.workflow import FINAL, REMOTE_FROM, Step, apply, check_allo
 from aftersales.policy import Policy
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT
 from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, event_record, utc_text
-from aftersales.services.case_book import KIND, CaseBook
+from aftersales.services.case_book import KIND, SCAN_PAGE, CaseBook
 from aftersales.services.clocks import Clocks
 from aftersales.services.ids import uuid7
 from aftersales.services.notifications import NotificationService
@@ -66,6 +68,14 @@ _CLOSE_FROM = {
 }
 # where a case waits in a team's queue with nobody on it
 _QUEUED = ("reported", "responded")
+
+
+def _in_order(case: Case) -> tuple[datetime, str]:
+    """Where ``case`` comes in a search's results: report time, then id (Python compares
+    text by code point, which is the stores' byte order of UTF-8)."""
+    return case.reported_at, case.id
+
+
 _ENGINEER_ONLY = _ENGINEER_ACTIONS | {"accept", "reject"}
 _ENGINEER_MAY = _ENGINEER_ACTIONS | {
     "accept",
@@ -249,37 +259,53 @@ class CaseService(CaseBook):
         """Cases by status (one or several), assigned engineer, ``team`` (cases whose
         engineer is on the team, and cases waiting in the team's queue with nobody on them),
         and report time (``since`` inclusive, ``until`` exclusive), oldest report first
-        (``newest_first``: latest first, so ``limit`` keeps the latest)."""
+        (``newest_first``: latest first, so ``limit`` keeps the latest). The whole result is
+        a list: to go through more cases than fit in memory, :meth:`scan` them."""
         if team is None:
             return super().find(status=status, engineer=engineer, since=since, until=until,
                                 limit=limit, newest_first=newest_first)  # fmt: skip
+        if limit is not None:
+            limit = values.count(limit, "limit", minimum=1)
+        found = self.scan(status=status, engineer=engineer, team=team, since=since,
+                          until=until, newest_first=newest_first)  # fmt: skip
+        return list(islice(found, limit))
+
+    def scan(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        engineer: str | None = None,
+        team: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[Case]:
+        """The cases :meth:`find` finds, one at a time, in the same order, read from the
+        store ``page`` cases at a time, so memory stays that of a page whatever the store
+        holds (a team's: a page shared among its members' reads). A case reported while
+        the scan runs is met once or not at all; each case is as it was when its page was
+        read. The arguments are checked when ``scan`` is called."""
+        of = super().scan  # bound here: a generator expression has no zero-argument super()
+        if team is None:
+            return of(status=status, engineer=engineer, since=since, until=until,
+                      newest_first=newest_first, page=page)  # fmt: skip
+        self._query(status, engineer, since, until, newest_first)  # checked now, not when read
+        page = values.count(page, "page", minimum=1)
         team = values.name(team, "team")
         members = [s.id for s in self._staff.list(active=None) if s.team == team]
         if engineer is not None:
             members = [m for m in members if m == engineer]
-        of = super().find  # bound here: a comprehension has no zero-argument super()
-        found = [
-            case
-            for member in members
-            for case in of(
-                status=status,
-                engineer=member,
-                since=since,
-                until=until,
-                limit=limit,
-                newest_first=newest_first,
-            )
-        ]
-        if engineer is None:  # the queue: open cases nobody has yet (few at any time)
-            wanted = {status} if isinstance(status, str) else set(status or _QUEUED)
-            queued = [s for s in _QUEUED if s in wanted]
-            found += [
-                case
-                for case in (of(status=queued, since=since, until=until) if queued else [])
-                if case.engineer is None and case.team == team
-            ]
-        found.sort(key=lambda c: (c.reported_at, c.id), reverse=newest_first)
-        return found[:limit] if limit is not None else found
+        wanted = {status} if isinstance(status, str) else set(status or _QUEUED)
+        queued = [s for s in _QUEUED if s in wanted] if engineer is None else []
+        share = max(50, page // (len(members) + 1))
+        reads = [of(status=status, engineer=member, since=since, until=until,
+                    newest_first=newest_first, page=share) for member in members]  # fmt: skip
+        if queued:  # the queue: open cases nobody has yet
+            waiting = of(status=queued, since=since, until=until, newest_first=newest_first,
+                         page=share)  # fmt: skip
+            reads.append(c for c in waiting if c.engineer is None and c.team == team)
+        return heapq.merge(*reads, key=_in_order, reverse=newest_first)
 
     def sla(self, case_id: str, now: datetime | None = None) -> list[Clock]:
         """One clock per milestone the case's policy sets for its priority, at ``now``

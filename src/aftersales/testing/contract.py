@@ -22,6 +22,8 @@ the package) provides that fixture.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import pytest
 
@@ -143,6 +145,41 @@ class StorageContract:
             tx.append("case", "c1", 1, [_event(2)], {"n": 1},
                       _index("AS-2026-000001", "closed", "2026-11-21T08:00:00+00:00"))  # fmt: skip
         assert ids(CaseQuery(status=("assigned",))) == ["c2"]
+
+    def test_find_cases_pages_by_key(self, aftersales_storage: Storage) -> None:
+        """``CaseQuery.after`` starts after a (report time, id) key in the query's order,
+        both ways, with ties on the report time broken by ids compared byte by byte, and
+        paging a result by its keys gives each case once, in order."""
+        s = aftersales_storage
+        same, before, later = (f"2026-11-2{d}T08:00:00+00:00" for d in (1, 0, 2))
+        cases = [("Z", same), ("a", same), ("b", same), ("ä", same), ("c", before),
+                 ("d", later)]  # fmt: skip
+        with s.transaction() as tx:
+            for n, (id, at) in enumerate(cases):
+                status = "closed" if id in "ab" else "assigned"
+                tx.append("case", id, 0, [_event(1)], {"n": n},
+                          _index(f"AS-2026-{n:06d}", status, at))  # fmt: skip
+        order = ["c", "Z", "a", "b", "ä", "d"]
+        assert [r.id for r in s.find_cases(CaseQuery())] == order
+
+        def ids(**query: Any) -> list[str]:
+            return [r.id for r in s.find_cases(CaseQuery(**query))]
+
+        assert ids(after=(same, "a")) == ["b", "ä", "d"]
+        assert ids(after=(same, "a"), newest_first=True) == ["Z", "c"]
+        assert ids(after=(same, "a"), status=("assigned",), limit=1) == ["ä"]
+        assert ids(after=(later, "d")) == []
+        for newest_first in (False, True):
+            paged: list[str] = []
+            key = None
+            while True:
+                page = s.find_cases(CaseQuery(after=key, limit=2, newest_first=newest_first))
+                if not page:
+                    break
+                paged += [r.id for r in page]
+                last = page[-1].id
+                key = (dict(cases)[last], last)
+            assert paged == (order[::-1] if newest_first else order)
 
     def test_clock_facts_follow_the_case(self, aftersales_storage: Storage) -> None:
         """A store that keeps clock facts (``clock_facts`` not None) keeps those a write
