@@ -41,6 +41,13 @@ def ok(*args: str) -> str:
     return out
 
 
+def fails(*args: str) -> str:
+    """What a refused command prints on stderr (it must exit with an error)."""
+    code, _, err = run(*args)
+    assert code != 0
+    return err
+
+
 def team() -> None:
     ok("staff", "add", "cs1", "--name", "Lin", "--role", "service_agent")
     ok("staff", "add", "e7", "--name", "Chen", "--role", "engineer")
@@ -576,7 +583,29 @@ def test_case_list_pages_newest_first(workdir: Path) -> None:
     assert numbers("--limit", "2", "--oldest-first") == ["AS-2026-000001", "AS-2026-000002"]
     assert len(numbers()) == 50 and len(numbers("--all")) == 305
     table = ok("case", "list", "--limit", "2")
-    assert "page 1; --page 2 for the next 2, --all for every case" in table
+    assert "page 1; --after AS-2026-000304 for the next 2, --all for every case" in table
+    # the cursor: the page after a case, whatever was reported since
+    assert numbers("--limit", "2", "--after", "AS-2026-000304") == ["AS-2026-000303",
+                                                                     "AS-2026-000302"]  # fmt: skip
+    assert numbers("--after", "AS-2026-000003") == ["AS-2026-000002", "AS-2026-000001"]
+    assert numbers("--oldest-first", "--all", "--after", "AS-2026-000303") == [
+        "AS-2026-000304", "AS-2026-000305"]  # fmt: skip
+    table = ok("case", "list", "--limit", "2", "--after", "AS-2026-000304")
+    assert "page after AS-2026-000304; --after AS-2026-000302 for the next 2" in table
+    assert "--page 3 for the next 2" in ok("case", "list", "--limit", "2", "--page", "2")
+    assert "no case numbered 'AS-2026-999999'" in fails("case", "list", "--after",
+                                                        "AS-2026-999999")  # fmt: skip
+    assert "not both" in fails("case", "list", "--after", "AS-2026-000003", "--page", "2")
+    # every case streamed in each format: the same cases as the pages give
+    every = numbers("--all")
+    assert len(every) == 305 and every == sorted(every, reverse=True)
+    csv_lines = ok("case", "list", "--all", "--format", "csv").splitlines()
+    assert len(csv_lines) == 306 and csv_lines[1].startswith("AS-2026-000305,reported,")
+    records = json.loads(ok("case", "list", "--all", "--json"))
+    assert [r["number"] for r in records] == every and "events" not in records[0]
+    assert json.loads(ok("case", "list", "--status", "closed", "--json")) == []
+    assert ok("case", "list", "--status", "closed", "--format", "csv").splitlines() == [
+        "number,status,priority,engineer,reported,customer,sla,next due"]  # fmt: skip
     plain = ok("case", "list", "--all").splitlines()  # past 300 rows: plain lines
     assert plain[0].split("\t")[0] == "number" and len(plain) == 306
     assert plain[1].split("\t")[:2] == ["AS-2026-000305", "reported"]

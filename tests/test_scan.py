@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import REPORT, at
 
-from aftersales import ServiceDesk, ValidationError
+from aftersales import NotFound, ServiceDesk, ValidationError
 from aftersales.ports.storage import CaseQuery
 from aftersales.services.bulk import gc_paused
 
@@ -158,3 +158,28 @@ def test_gc_paused_from_several_threads_turns_it_on_once_all_are_done() -> None:
     for t in threads:
         t.join()
     assert gc.isenabled()
+
+
+def test_after_a_case_is_a_cursor_that_skips_and_repeats_nothing(desk: ServiceDesk) -> None:
+    desk.staff.update("e7", by="m1", team="north", at=at(0))
+    report_many(desk, 12)
+    earlier = (at(-60 - minutes) for minutes in range(1000))  # each before all the others
+    for kw in ({}, {"newest_first": True}, {"team": "north"}, {"status": "assigned"}):
+        every = [c.id for c in desk.cases.find(**kw)]
+        paged: list[str] = []
+        new: list[str] = []
+        while page := desk.cases.find(**kw, limit=5, after=paged[-1] if paged else None):
+            paged += [c.id for c in page]
+            # a case reported between two pages, earlier than all, comes in a later page
+            # when the pages go back in time, in none when they go forward
+            if len(new) < 2:
+                new.append(desk.cases.report(**REPORT, by="cs1", at=next(earlier)).id)
+        ahead = [i for i in paged if i not in every]
+        assert paged == every + ahead and len(set(paged)) == len(paged), kw
+        if kw.get("newest_first"):
+            assert ahead == new
+        else:
+            assert ahead == []
+        assert [c.id for c in desk.cases.scan(**kw, after=paged[3])] == paged[4:]
+    with pytest.raises(NotFound, match="no case 'nope'"):
+        desk.cases.find(after="nope")

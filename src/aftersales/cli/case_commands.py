@@ -9,8 +9,9 @@ the JSON form (``aftersales.to_dict``) instead of a table.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import click
@@ -26,8 +27,9 @@ from aftersales.cli.context import (
     local_time,
     open_desk,
 )
-from aftersales.cli.output import FORMAT, JSON_OPTION, emit, print_json
+from aftersales.cli.output import FORMAT, JSON_OPTION, echo_json_list, emit, print_json
 from aftersales.cli.sla_commands import case_sla
+from aftersales.core.convert import to_dict
 from aftersales.core.errors import AftersalesError, ValidationError
 from aftersales.core.model import Case
 from aftersales.core.sla import Clock
@@ -35,6 +37,7 @@ from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, REMOTE_WAYS
 from aftersales.core.workflow import FINAL, OPEN
 from aftersales.ports.hooks import Hooks
 from aftersales.ports.manager import describe, make_manager
+from aftersales.services.desk import ServiceDesk
 
 
 def _summary(case: Case) -> str:
@@ -474,6 +477,7 @@ def _local(value: Any, tz: Any) -> str:
 
 
 PAGE = 50  # cases a page of case list shows
+MINUTE = "%Y-%m-%d %H:%M"
 PLAIN_PAST = 300  # longer lists print plain tab-separated lines, not a laid-out table
 
 
@@ -488,6 +492,8 @@ PLAIN_PAST = 300  # longer lists print plain tab-separated lines, not a laid-out
 @click.option("--limit", type=click.IntRange(min=1), default=PAGE, show_default=True,
               help="Cases per page.")  # fmt: skip
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--after", "after", default=None, metavar="NUMBER",
+              help="The page after this case (the cursor a page ends with).")  # fmt: skip
 @click.option("--all", "every", is_flag=True, help="Every case, no pages.")
 @click.option("--oldest-first", is_flag=True, help="Oldest report first (default: newest).")
 @FORMAT
@@ -502,50 +508,70 @@ def case_list(
     now: str | None,
     limit: int,
     page: int,
+    after: str | None,
     every: bool,
     oldest_first: bool,
     fmt: str,
     as_json: bool,
 ) -> None:
     """Cases, newest report first, a page at a time (--all: every one), each with the state
-    of its most urgent unmet SLA clock (breached, at_risk, running) and its next deadline."""
+    of its most urgent unmet SLA clock (breached, at_risk, running) and its next deadline.
+    Every case and long filtered lists are read and printed a page at a time, never held."""
+    if after is not None and page > 1:
+        raise click.UsageError("--after starts the page itself; give it or --page, not both")
     with open_desk() as desk:
         statuses = tuple(status) or (OPEN if only_open or at_risk or breached else None)
         filtered = at_risk or breached
-        # a page is read from the store as a page: only what is shown is decoded
-        wanted = None if every or filtered else limit * page
-        if wanted is not None and wanted > 1_000_000_000:
-            raise ValidationError(f"--page {page} of {limit} lies past a billion cases; "
-                                  "ask for an earlier page or a larger --limit")  # fmt: skip
-        found = desk.cases.find(status=statuses, engineer=engineer, team=team, limit=wanted,
-                                newest_first=not oldest_first)  # fmt: skip
-        when = desk.at(local_time(desk, now))
-        rows = []
-        for c in found if filtered else found[(page - 1) * limit :]:
-            # a closed or cancelled case has no clock left to watch
-            state, due = (None, None) if c.status in FINAL else _urgency(desk.cases.sla(c.id, when))
-            if (breached and state != "breached") or (at_risk and state not in _RISKY):
-                continue
-            rows.append((c, state, due))
+        start = None if after is None else desk.cases.by_number(after).id
+        search: dict[str, Any] = {"status": statuses, "engineer": engineer, "team": team,
+                                  "newest_first": not oldest_first, "after": start}  # fmt: skip
+        found: Iterable[Case]
+        if every or filtered:  # streamed: judged and printed as read
+            found = desk.cases.scan(**search)
+        else:  # a page is read from the store as a page: only what is shown is decoded
+            wanted = limit * page
+            if wanted > 1_000_000_000:
+                raise ValidationError(f"--page {page} of {limit} lies past a billion cases; "
+                                      "ask for an earlier page or a larger --limit")  # fmt: skip
+            found = desk.cases.find(**search, limit=wanted)[(page - 1) * limit :]
+        rows = _judged(desk, found, desk.at(local_time(desk, now)), at_risk, breached)
         if filtered and not every:
-            rows = rows[(page - 1) * limit : page * limit]
+            rows = islice(rows, (page - 1) * limit, page * limit)
         if as_json:
-            print_json([c for c, _, _ in rows])
+            echo_json_list(to_dict(c) for c, _, _ in rows)
             return
         tz = desk.policy.tz
+        last: list[Case] = []  # the last case printed: the next page's cursor
+
+        def lines() -> Iterator[tuple[Any, ...]]:
+            for c, state, due in rows:
+                last[:] = [c]
+                shown_due = None if due is None else due.astimezone(tz).strftime(MINUTE)
+                yield (c.number, c.status + (" (hold)" if c.on_hold else ""), c.priority,
+                       c.engineer, c.reported_at.astimezone(tz).strftime(MINUTE),
+                       c.customer.name, state, shown_due)  # fmt: skip
+
         columns = ["number", "status", "priority", "engineer", "reported", "customer", "sla",
                    "next due"]  # fmt: skip
-        table = [
-            (c.number, c.status + (" (hold)" if c.on_hold else ""), c.priority, c.engineer,
-             c.reported_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), c.customer.name, state,
-             None if due is None else due.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
-            for c, state, due in rows
-        ]  # fmt: skip
-        if fmt == "table" and len(table) > PLAIN_PAST:  # a terminal table of thousands: slow
-            fmt = "plain"
-        emit(f"{len(rows)} case(s)", columns, table, fmt)
-        if fmt == "table" and not every and len(rows) == limit:
-            click.echo(f"page {page}; --page {page + 1} for the next {limit}, --all for every case")
+        shown = emit("{} case(s)".format, columns, lines(), fmt, plain_past=PLAIN_PAST)
+        if fmt == "table" and not every and shown == limit:
+            where = f"--after {last[0].number}" if after is not None or page == 1 else (
+                f"--page {page + 1}")  # fmt: skip
+            click.echo(f"page {page if after is None else 'after ' + after}; {where} for the "
+                       f"next {limit}, --all for every case")  # fmt: skip
+
+
+def _judged(
+    desk: ServiceDesk, cases: Iterable[Case], when: datetime, at_risk: bool, breached: bool
+) -> Iterator[tuple[Case, str | None, datetime | None]]:
+    """Each case with its most urgent clock state and next deadline at ``when``, only those
+    at risk or breached when asked."""
+    for c in cases:
+        # a closed or cancelled case has no clock left to watch
+        state, due = (None, None) if c.status in FINAL else _urgency(desk.cases.sla(c.id, when))
+        if (breached and state != "breached") or (at_risk and state not in _RISKY):
+            continue
+        yield c, state, due
 
 
 _RISKY = ("breached", "at_risk")

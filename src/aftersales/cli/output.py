@@ -6,8 +6,10 @@ import csv
 import functools
 import io
 import json
-from collections.abc import Callable, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
+from itertools import chain, islice
 from typing import Any, TypeVar, cast
 
 import click
@@ -47,29 +49,66 @@ def JSON_OPTION(command: F) -> F:
 _AS_JSON = "aftersales.as_json"
 
 
-def emit(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> None:
+def emit(
+    title: str | Callable[[int], str],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    fmt: str,
+    *,
+    plain_past: int | None = None,
+) -> int:
     """``rows`` as a table (stored text printed as written), CSV, a JSON list of objects, or
-    ``plain`` tab-separated lines (what a table of hundreds of rows becomes)."""
+    ``plain`` tab-separated lines; returns how many were printed (a table's ``title`` may
+    be made from that count). Every format but the table prints rows as they come, so a
+    long list is never held; a table of more than ``plain_past`` rows (which a terminal
+    lays out slowly) is printed as plain lines."""
+    if fmt == "table" and plain_past is not None:
+        rows = iter(rows)
+        first = list(islice(rows, plain_past + 1))
+        if len(first) > plain_past:
+            return emit(title, columns, chain(first, rows), "plain")
+        rows = first
     if fmt == "json":
-        data = [dict(zip(columns, row, strict=True)) for row in rows]
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    elif fmt == "plain":  # long lists: one tab-separated line a row, printed as it goes
+        return echo_json_list(dict(zip(columns, row, strict=True)) for row in rows)
+    texts = (["-" if v is None else str(v) for v in row] for row in rows)
+    count = 0
+    if fmt == "plain":
         click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join("-" if v is None else str(v) for v in row))
-    elif fmt == "csv":
+        for row in texts:
+            click.echo("\t".join(row))
+            count += 1
+        return count
+    if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
-        click.echo(buffer.getvalue(), nl=False)
-    else:
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*("-" if v is None else str(v) for v in row))
-        console().print(table)
+        for raw in rows:
+            writer.writerow(raw)
+            click.echo(buffer.getvalue(), nl=False)
+            buffer.seek(0)
+            buffer.truncate()
+            count += 1
+        click.echo(buffer.getvalue(), nl=False)  # the header, when there was no row
+        return count
+    table = Table()
+    for column in columns:
+        table.add_column(column)
+    for row in texts:
+        table.add_row(*row)
+    table.title = title if isinstance(title, str) else title(table.row_count)
+    console().print(table)
+    return table.row_count
+
+
+def echo_json_list(items: Iterable[Any]) -> int:
+    """A JSON list printed an item at a time, the text ``json.dumps(list, indent=2)`` would
+    print; returns how many items."""
+    count = 0
+    for count, item in enumerate(items, 1):
+        text = json.dumps(item, ensure_ascii=False, indent=2, default=str)
+        click.echo(("[\n" if count == 1 else ",\n") + textwrap.indent(text, "  "), nl=False)
+    click.echo("\n]" if count else "[]")
+    return count
 
 
 def print_json(value: Any) -> None:

@@ -78,14 +78,18 @@ class CaseBook:
         until: datetime | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        after: str | None = None,
     ) -> list[Case]:
         """Cases by status (one or several), assigned engineer, and report time
         (``since`` inclusive, ``until`` exclusive), oldest report first (``newest_first``:
-        latest first, so ``limit`` keeps the latest). The whole result is a list: to go
-        through more cases than fit in memory, :meth:`scan` them."""
+        latest first, so ``limit`` keeps the latest). ``after`` (a case id, say the last
+        of the previous page) starts after that case in this order: a cursor that, unlike
+        counting pages, neither skips nor repeats a case when new ones are reported. The
+        whole result is a list: to go through more cases than fit in memory, :meth:`scan`
+        them."""
         if limit is not None:
             limit = values.count(limit, "limit", minimum=1)
-        query = self._query(status, engineer, since, until, newest_first)
+        query = self._query(status, engineer, since, until, newest_first, after)
         return list(self._pages(query, SCAN_PAGE, limit))
 
     def scan(
@@ -96,14 +100,15 @@ class CaseBook:
         since: datetime | None = None,
         until: datetime | None = None,
         newest_first: bool = False,
-        page: int = 500,
+        after: str | None = None,
+        page: int = SCAN_PAGE,
     ) -> Iterator[Case]:
         """The cases :meth:`find` finds, one at a time, in the same order: read from the
         store ``page`` cases at a time (each page a query that starts after the last case
         of the one before), so memory stays that of one page whatever the store holds. A
         case reported while the scan runs is met once or not at all; each case is as it was
         when its page was read. The arguments are checked when ``scan`` is called."""
-        query = self._query(status, engineer, since, until, newest_first)
+        query = self._query(status, engineer, since, until, newest_first, after)
         return self._pages(query, values.count(page, "page", minimum=1), None)
 
     def _query(
@@ -113,7 +118,10 @@ class CaseBook:
         since: datetime | None,
         until: datetime | None,
         newest_first: bool,
+        after: str | None = None,
     ) -> CaseQuery:
+        """The query of a search, its arguments checked (NotFound for an ``after`` case
+        that does not exist)."""
         statuses = None
         if status is not None:
             statuses = (
@@ -130,12 +138,13 @@ class CaseBook:
             since=None if since is None else utc_text(self._basis.at(since)),
             until=None if until is None else utc_text(self._basis.at(until)),
             newest_first=values.flag(newest_first, "newest_first"),
+            after=None if after is None else _key(self.get(after)),
         )
 
     def _pages(self, query: CaseQuery, page: int, limit: int | None) -> Iterator[Case]:
         """The cases of ``query``, ``page`` at a time, ``limit`` in all (None: every one)."""
         storage = self._basis.storage
-        after = None
+        after = query.after
         while True:
             wanted = page if limit is None else min(page, limit)
             records = storage.find_cases(attrs.evolve(query, after=after, limit=wanted))
@@ -147,12 +156,16 @@ class CaseBook:
                 limit -= len(cases)
             if len(cases) < wanted or limit == 0:
                 return
-            last = cases[-1]
-            after = (utc_text(last.reported_at), last.id)
+            after = _key(cases[-1])
 
     def open(self, *, engineer: str | None = None) -> list[Case]:
         """Cases not yet closed or cancelled."""
         return self.find(status=OPEN, engineer=engineer)
 
 
-__all__ = ["KIND", "CaseBook"]
+def _key(case: Case) -> tuple[str, str]:
+    """Where ``case`` stands in the index's report-time order."""
+    return utc_text(case.reported_at), case.id
+
+
+__all__ = ["KIND", "SCAN_PAGE", "CaseBook"]

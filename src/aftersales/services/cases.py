@@ -255,19 +255,23 @@ class CaseService(CaseBook):
         until: datetime | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        after: str | None = None,
     ) -> list[Case]:
         """Cases by status (one or several), assigned engineer, ``team`` (cases whose
         engineer is on the team, and cases waiting in the team's queue with nobody on them),
         and report time (``since`` inclusive, ``until`` exclusive), oldest report first
-        (``newest_first``: latest first, so ``limit`` keeps the latest). The whole result is
-        a list: to go through more cases than fit in memory, :meth:`scan` them."""
+        (``newest_first``: latest first, so ``limit`` keeps the latest). ``after`` (a case
+        id, say the last of the previous page) starts after that case in this order: a
+        cursor that, unlike counting pages, neither skips nor repeats a case when new ones
+        are reported. The whole result is a list: to go through more cases than fit in
+        memory, :meth:`scan` them."""
         if team is None:
             return super().find(status=status, engineer=engineer, since=since, until=until,
-                                limit=limit, newest_first=newest_first)  # fmt: skip
+                                limit=limit, newest_first=newest_first, after=after)  # fmt: skip
         if limit is not None:
             limit = values.count(limit, "limit", minimum=1)
         found = self.scan(status=status, engineer=engineer, team=team, since=since,
-                          until=until, newest_first=newest_first)  # fmt: skip
+                          until=until, newest_first=newest_first, after=after)  # fmt: skip
         return list(islice(found, limit))
 
     def scan(
@@ -279,6 +283,7 @@ class CaseService(CaseBook):
         since: datetime | None = None,
         until: datetime | None = None,
         newest_first: bool = False,
+        after: str | None = None,
         page: int = SCAN_PAGE,
     ) -> Iterator[Case]:
         """The cases :meth:`find` finds, one at a time, in the same order, read from the
@@ -289,8 +294,9 @@ class CaseService(CaseBook):
         of = super().scan  # bound here: a generator expression has no zero-argument super()
         if team is None:
             return of(status=status, engineer=engineer, since=since, until=until,
-                      newest_first=newest_first, page=page)  # fmt: skip
-        self._query(status, engineer, since, until, newest_first)  # checked now, not when read
+                      newest_first=newest_first, after=after, page=page)  # fmt: skip
+        # checked now, not when first read
+        self._query(status, engineer, since, until, newest_first, after)
         page = values.count(page, "page", minimum=1)
         team = values.name(team, "team")
         members = [s.id for s in self._staff.list(active=None) if s.team == team]
@@ -300,10 +306,11 @@ class CaseService(CaseBook):
         queued = [s for s in _QUEUED if s in wanted] if engineer is None else []
         share = max(50, page // (len(members) + 1))
         reads = [of(status=status, engineer=member, since=since, until=until,
-                    newest_first=newest_first, page=share) for member in members]  # fmt: skip
+                    newest_first=newest_first, after=after, page=share)
+                 for member in members]  # fmt: skip
         if queued:  # the queue: open cases nobody has yet
             waiting = of(status=queued, since=since, until=until, newest_first=newest_first,
-                         page=share)  # fmt: skip
+                         after=after, page=share)  # fmt: skip
             reads.append(c for c in waiting if c.engineer is None and c.team == team)
         return heapq.merge(*reads, key=_in_order, reverse=newest_first)
 
