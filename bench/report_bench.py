@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from aftersales.core.convert import to_dict
 from aftersales.core.workflow import fold
 from aftersales.plugins.sql_writes import FACT_COLUMNS
 from aftersales.ports.storage import CaseIndex, utc_text
+from aftersales.services.ids import uuid7
 from aftersales.simulation import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,12 +70,13 @@ Copy = tuple[str, str, int, timedelta]  # case id, number, template, moved by
 
 
 def fill(
-    db: Path, sim: ServiceDesk, templates: list[Any], total: int, cut: datetime
+    db: Path, sim: ServiceDesk, templates: list[Any], total: int, cut: datetime, start: int = 0
 ) -> tuple[datetime, datetime, list[Copy]]:
     """``total`` finished cases written straight into the SQLite file ``db`` (snapshots, the
     case index and the clock facts; not the events, which the report does not read): the
     templates (closed cases of ``sim``) copied over a year, each copy moved by whole weeks
-    and a few seconds. Returns the year's bounds and the copies still open at ``cut``."""
+    and a few seconds, numbered from ``start`` (a store filled in steps), with time-ordered
+    ids as the desk gives. Returns the year's bounds and the copies still open at ``cut``."""
     weeks = 52
     per_week = -(-total // weeks)
     first = min(t.reported_at for t in templates)
@@ -96,8 +97,8 @@ def fill(
             if written >= total:
                 break
             text, times, index, template_id, reported, finished = shapes[n % len(shapes)]
-            delta = timedelta(weeks=week, seconds=n // len(shapes))
-            case_id, number = str(uuid.uuid4()), f"AS-B-{written:07d}"
+            delta = timedelta(weeks=week, seconds=(start + n) // len(shapes))
+            case_id, number = uuid7(), f"AS-B-{start + written:07d}"
             if reported + delta < cut < finished + delta:
                 straddling.append((case_id, number, n % len(shapes), delta))
             moved = {t: (at + delta).isoformat() for t, at in times}
