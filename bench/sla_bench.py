@@ -9,14 +9,16 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import attrs
 
 from aftersales import ServiceDesk, to_dict
 from aftersales.core.model import CaseEvent
 from aftersales.core.workflow import fold
-from aftersales.ports.storage import CaseIndex, utc_text
+from aftersales.ports.storage import utc_text
+from aftersales.services.ids import uuid7
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "rules" / "default.policy"
@@ -44,11 +46,12 @@ def new_desk(path: Path, notifier: bool = True) -> ServiceDesk:
     return desk
 
 
-def seed(desk: ServiceDesk, total: int, due: int) -> None:
+def seed(desk: ServiceDesk, total: int, due: int, plans: bool = True) -> None:
     """``total`` open general cases. ``due`` of them were reported at 11:30, 3 h 30 of working
     time before NOW (lunch is 12:00-13:00), past the 80% warning of their 4-working-hour
-    response and not yet looked at by a tick; the others are young and their next look is
-    an hour away."""
+    response; the others are young and their first alert is hours away. Each index row is
+    the one the desk writes with the report, alert plan included, or (``plans=False``) as a
+    store that keeps no plans holds it: the tick reads and judges the case."""
     template = desk.cases.report(**REPORT, by="cs1", at=NOW - timedelta(hours=4, minutes=30))
     first = desk.cases.history(template.id)[0]
     later = utc_text(NOW + timedelta(hours=1))
@@ -56,15 +59,17 @@ def seed(desk: ServiceDesk, total: int, due: int) -> None:
     for start in range(0, total, batch):
         with desk.storage.transaction() as tx:
             for i in range(start, min(total, start + batch)):
-                case_id = str(uuid.uuid4())
+                case_id = uuid7()
                 at = first.at if i < due else NOW - timedelta(minutes=5)
                 data = {**first.data, "number": f"AS-B-{i:07d}"}
                 event = CaseEvent(case_id, 1, "reported", at, "cs1", data)
                 case = fold([event])
                 stored = {"version": 1, "type": "reported", "at": at.isoformat(), "by": "cs1",
                           "data": data}  # fmt: skip
-                index = CaseIndex(case.number, "reported", None, utc_text(at), None, None, None,
-                                  case.priority, utc_text(at) if i < due else later)  # fmt: skip
+                index = desk.cases._judged(case, at)
+                if not plans:
+                    look = utc_text(at) if i < due else later
+                    index = attrs.evolve(index, alert_plan=None, next_alert_at=look)
                 tx.append("case", case_id, 0, [stored], to_dict(case), index)
 
 
@@ -81,16 +86,17 @@ def main() -> None:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     due = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
     rows: list[tuple[str, str, str]] = []
-    fulls, bare = [], []
+    fulls, bare, reading = [], [], []
     runs = 3  # a full tick changes the store: each run on a freshly seeded one
     for run in range(runs):
-        with tempfile.TemporaryDirectory() as tmp:  # interleaved, so both see the same disk
-            desk = new_desk(Path(tmp) / "bare.db", notifier=False)
-            seed(desk, total, due)
-            start = time.perf_counter()
-            desk.sla.tick(NOW)
-            bare.append(time.perf_counter() - start)
-            desk.close()
+        for notifier, plans, times in ((False, True, bare), (True, False, reading)):
+            with tempfile.TemporaryDirectory() as tmp:  # interleaved: all see the same disk
+                desk = new_desk(Path(tmp) / "bare.db", notifier=notifier)
+                seed(desk, total, due, plans=plans)
+                start = time.perf_counter()
+                desk.sla.tick(NOW)
+                times.append(time.perf_counter() - start)
+                desk.close()
         with tempfile.TemporaryDirectory() as tmp:
             desk = new_desk(Path(tmp) / "sla.db")
             seed(desk, total, due)
@@ -106,7 +112,14 @@ def main() -> None:
             f"tick over {total:,} open cases, {due:,} due",
             f"{full * 1000:,.0f} ms",
             f"best of {runs} (median {statistics.median(fulls) * 1000:,.0f} ms); {warnings:,} "
-            f"warnings sent ({full / max(1, len(sent)) * 1e6:.0f} us each); target < 2 s",
+            f"warnings sent ({full / max(1, len(sent)) * 1e6:.0f} us each), from the alert "
+            "plans the actions wrote; target < 1 s",
+        ))  # fmt: skip
+        rows.append((
+            "  the same reading and judging each due case",
+            f"{min(reading) * 1000:,.0f} ms",
+            f"best of {runs} (median {statistics.median(reading) * 1000:,.0f} ms); a store "
+            f"that keeps no plans, or cases stored before them: {min(reading) / full:.2f}x",
         ))  # fmt: skip
         rows.append((
             "  the same with no notifier loaded",

@@ -20,6 +20,7 @@ from aftersales.ports.hookspecs import StorageRegistrar, hookimpl
 from aftersales.ports.storage import (
     CaseIndex,
     CaseQuery,
+    DueCase,
     FactRow,
     OutboxItem,
     Record,
@@ -216,6 +217,21 @@ class _MemoryTransaction(Transaction):
             found = self.index.get(case_id) or self.store._index.get(case_id)
             if found is not None:
                 self.index[case_id] = attrs.evolve(found, next_alert_at=at)
+
+    def set_alert_plans(self, plans: Sequence[tuple[str, str | None, str | None]]) -> None:
+        for case_id, at, plan in plans:
+            found = self.index.get(case_id) or self.store._index.get(case_id)
+            if found is not None:
+                self.index[case_id] = attrs.evolve(found, next_alert_at=at, alert_plan=plan)
+
+    def due_plans(self, now: str, limit: int) -> list[DueCase] | None:
+        index = {**self.store._index, **self.index}  # one writer at a time: all this one's
+        due = sorted((i.next_alert_at, id) for id, i in index.items()
+                     if i.next_alert_at is not None and i.next_alert_at <= now)[:limit]  # fmt: skip
+        return [
+            DueCase(id, plan, self.get("case", id) if plan is None else None)
+            for id, plan in ((id, index[id].alert_plan) for _, id in due)
+        ]
 
     def get(self, kind: str, id: str) -> Record | None:
         found = self.snapshots.get((kind, id)) or self.store._snapshots.get((kind, id))

@@ -118,6 +118,11 @@ MIGRATIONS: tuple[str, ...] = (
         number, priority, engineer, team, customer, state, milestone, working, clock, overrun,
         due, excused_until);
     """,
+    # 4: an open case's SLA alerts worked out with its latest action, so the tick sends them
+    # without reading the case
+    """
+    ALTER TABLE case_index ADD COLUMN alert_plan TEXT;
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 
@@ -293,6 +298,7 @@ class _PostgresTransaction(SQLWrites):
     # the due cases' index rows locked for this transaction; rows another desk's tick (or an
     # action in progress) holds are skipped: that desk decides them, or the next tick does
     DUE_LOCK = " FOR UPDATE OF i SKIP LOCKED"
+    DUE_ORDER = 'i.next_alert_at COLLATE "C", i.id COLLATE "C"'
 
     def _find_sql(self, query: CaseQuery) -> tuple[str, list[Any]]:
         return postgres_find_sql(query)

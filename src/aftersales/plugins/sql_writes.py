@@ -22,6 +22,7 @@ from aftersales.plugins.sql_reads import (
 from aftersales.ports.storage import (
     CaseIndex,
     CaseQuery,
+    DueCase,
     OutboxItem,
     Record,
     SentNotification,
@@ -31,6 +32,10 @@ from aftersales.ports.storage import (
 as_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """JSON as the stores keep it: compact, non-ASCII kept as it is."""
 
+_INDEX_COLUMNS = (
+    "id, number, status, engineer, reported_at, serial, fault_code, accepted_at, priority, "
+    "next_alert_at, followed_up_at, rework_of, judged_at, alert_plan"
+)
 _IN_CHUNK = 500  # ids per IN (...) list: under SQLite's bound-parameter limit
 
 
@@ -49,6 +54,7 @@ class SQLWrites(Transaction, abc.ABC):
     NEXT_NUMBER: ClassVar[str]  # upsert of the counter, returning its new value
     CLAIM: ClassVar[str]  # due pending items of some plugins: ``{plugins}`` is their marks
     DUE_LOCK: ClassVar[str] = ""  # after the due cases' query: hold them for this transaction
+    DUE_ORDER: ClassVar[str] = "i.next_alert_at, i.id"  # soonest first, ids byte by byte
     MANY_COUNTS: ClassVar[bool] = False  # _executemany's count sums every row's
 
     def __init__(self, conn: Any) -> None:
@@ -113,16 +119,17 @@ class SQLWrites(Transaction, abc.ABC):
             self._execute(
                 # an upsert, not a replace: the store then touches only the indexes whose
                 # columns changed (usually just the status one)
-                "INSERT INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO case_index ({_INDEX_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
                 "engineer = excluded.engineer, accepted_at = excluded.accepted_at, "
                 "priority = excluded.priority, next_alert_at = excluded.next_alert_at, "
                 "followed_up_at = excluded.followed_up_at, fault_code = excluded.fault_code, "
-                "judged_at = excluded.judged_at",
+                "judged_at = excluded.judged_at, alert_plan = excluded.alert_plan",
                 (id, index.number, index.status, index.engineer, index.reported_at,
                  index.serial, index.fault_code, index.accepted_at, index.priority,
                  index.next_alert_at, index.followed_up_at, index.rework_of,
-                 index.judged_at),
+                 index.judged_at, index.alert_plan),
             )  # fmt: skip
             if index.facts is not None:
                 self._write_facts(id, index)
@@ -175,6 +182,27 @@ class SQLWrites(Transaction, abc.ABC):
         self._many(
             "UPDATE case_index SET next_alert_at = ? WHERE id = ?",
             [(at, case_id) for case_id, at in moments],
+        )
+
+    def due_plans(self, now: str, limit: int) -> list[DueCase] | None:
+        # the snapshot only where there is no plan: SQLite then reads no snapshot page at all
+        rows = self._execute(
+            "SELECT i.id, i.alert_plan, CASE WHEN i.alert_plan IS NULL THEN s.version END, "
+            "CASE WHEN i.alert_plan IS NULL THEN s.data END FROM case_index i "
+            "JOIN snapshots s ON s.kind = 'case' AND s.id = i.id "
+            f"WHERE i.next_alert_at <= ? ORDER BY {self.DUE_ORDER} LIMIT ?{self.DUE_LOCK}",
+            (now, limit),
+        ).fetchall()
+        return [
+            DueCase(id, plan, None if data is None else Record("case", id, version,
+                                                                json.loads(data)))
+            for id, plan, version, data in rows
+        ]  # fmt: skip
+
+    def set_alert_plans(self, plans: Sequence[tuple[str, str | None, str | None]]) -> None:
+        self._many(
+            "UPDATE case_index SET next_alert_at = ?, alert_plan = ? WHERE id = ?",
+            [(at, plan, case_id) for case_id, at, plan in plans],
         )
 
     # -- the outbox ----------------------------------------------------------------------------

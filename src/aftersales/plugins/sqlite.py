@@ -123,6 +123,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE clock_facts ADD COLUMN due TEXT;
     ALTER TABLE clock_facts ADD COLUMN excused_until TEXT;
     """,
+    # 8: an open case's SLA alerts worked out with its latest action, so the tick sends them
+    # without reading the case
+    """
+    ALTER TABLE case_index ADD COLUMN alert_plan TEXT;
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 

@@ -153,6 +153,20 @@ class CaseIndex:
     # its clocks judged at judged_at: None keeps what is stored; a tuple replaces it (empty:
     # none to keep, as for a cancelled case)
     facts: tuple[ClockFact, ...] | None = None
+    # the SLA alerts the case's clocks will raise, worked out with its latest action (JSON
+    # text the desk writes and reads; a store keeps it as it is): None where they cannot be
+    # known ahead (a case on hold) or the store keeps none
+    alert_plan: str | None = None
+
+
+@attrs.frozen
+class DueCase:
+    """A case the SLA tick is due to look at (:meth:`Transaction.due_plans`): its alert
+    plan, or, where it has none, its snapshot."""
+
+    id: str
+    plan: str | None
+    record: Record | None
 
 
 @attrs.frozen
@@ -299,6 +313,19 @@ class AlertLedger(abc.ABC):
         ``Storage.find_cases(CaseQuery(alert_due=now))`` inside the transaction."""
         return None
 
+    def due_plans(self, now: str, limit: int) -> list[DueCase] | None:
+        """:meth:`due_cases` for a store that keeps :attr:`CaseIndex.alert_plan`: each due
+        case's plan as written, and its snapshot only where it has no plan (the tick then
+        reads the case), held for this transaction as ``due_cases`` holds them. None where
+        the store keeps no plans."""
+        return None
+
+    def set_alert_plans(self, plans: Sequence[tuple[str, str | None, str | None]]) -> None:
+        """For each ``(case_id, at, plan)``: :meth:`set_next_alert`, and the case's alert
+        plan (a tick that read the case works it out for the next). This default keeps no
+        plan."""
+        self.set_next_alert([(case_id, at) for case_id, at, _ in plans])
+
 
 class OutboxWriter(abc.ABC):
     """The outbox half of a transaction."""
@@ -444,6 +471,7 @@ __all__ = [
     "CaseQuery",
     "CaseSearch",
     "ClockFact",
+    "DueCase",
     "EventStore",
     "EventWriter",
     "FactGroup",

@@ -1134,9 +1134,12 @@ class CaseService(CaseBook):
 
     def _judged(self, case: Case, last: datetime) -> CaseIndex:
         """The case's index row, with its clocks judged as they stand after its latest
-        action (the SLA report reads those instead of the case)."""
+        action (the SLA report reads those instead of the case) and the alerts they will
+        raise (the tick sends those without reading the case)."""
+        next_alert_at, plan = self._clocks.alert_plan(case)
         return attrs.evolve(_index(case, last), judged_at=utc_text(case.updated_at),
-                            facts=self._clocks.facts(case))  # fmt: skip
+                            facts=self._clocks.facts(case), next_alert_at=next_alert_at,
+                            alert_plan=plan)  # fmt: skip
 
     def judge_stored(self, *, batch: int = 1000) -> int:
         """Write the clock facts of the cases stored before this store kept them (a store
@@ -1185,7 +1188,8 @@ class CaseService(CaseBook):
                 case = apply(case, event)
             stored = [event_record(e.version, e.type, e.by, e.at, e.data) for e in renumbered]
             # not watched by the tick until its next action: a history's breaches are old news
-            index = attrs.evolve(self._judged(case, events[-1].at), next_alert_at=None)
+            index = attrs.evolve(self._judged(case, events[-1].at), next_alert_at=None,
+                                 alert_plan=None)  # fmt: skip
             tx.append(KIND, case.id, 0, stored, to_dict(case), index)
             if also is not None:
                 also(tx)

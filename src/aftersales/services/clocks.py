@@ -10,10 +10,12 @@ from typing import Any
 
 from aftersales.core.boundary import public_api
 from aftersales.core.model import Case
-from aftersales.core.sla import Clock, clock, clock_state, verdict
+from aftersales.core.sla import Clock, alert_times, clock, clock_state, verdict
+from aftersales.core.workflow import FINAL
 from aftersales.policy import Policy
 from aftersales.policy.keywords import MILESTONES
 from aftersales.ports.storage import ClockFact, utc_text
+from aftersales.services.alert_plan import Alert, encode, plannable
 from aftersales.services.basis import Basis
 
 
@@ -92,6 +94,43 @@ class Clocks:
                 overrun.total_seconds() if overrun else None,
             ))  # fmt: skip
         return tuple(facts)
+
+    def alerts(self, case: Case, now: datetime) -> list[Alert]:
+        """Every alert the case's started clocks raise as they stand at ``now``, sent or not,
+        in the order a tick raises them: a callback clock's start, then each clock's warning
+        levels and its breach (none once met or ended; none for a finished case)."""
+        if case.status in FINAL:
+            return []
+        found: list[Alert] = []
+        happened = {k: v for k, v in case.milestones.items() if v <= now}
+        for milestone, priority, target, policy in self._specs(case, happened, now):
+            if target is None or target.after not in happened:
+                continue  # not started: the action that starts it plans the case again
+            starts_at, deadline, times = alert_times(
+                milestone, target, case, now, policy, excuse=policy.excuse is not None,
+                warn_at=policy.warn_at, happened=happened,
+            )  # fmt: skip
+            due = None if deadline is None else deadline.isoformat()
+            where = (milestone, priority, str(target), target.location, due)
+            if milestone == "callback" and starts_at is not None:
+                found.append(Alert(starts_at, "callback:start", "callback_due", None, *where))
+            for level, at in times.items():
+                kind = "sla_breach" if level == "breach" else "sla_warning"
+                found.append(Alert(at, f"{milestone}:{level}", kind, level, *where))
+        return found
+
+    def alert_plan(self, case: Case) -> tuple[str | None, str | None]:
+        """When a tick should first look at the case after its latest action, and its alert
+        plan (:mod:`.alert_plan`); no plan where its alerts may still move without an action
+        (a case on hold): the tick looks at once and reads the case."""
+        now = case.updated_at
+        if case.status in FINAL:
+            return None, None
+        if not plannable(case, now):
+            return utc_text(now), None
+        alerts = self.alerts(case, now)
+        first = min((a.at for a in alerts), default=None)
+        return (None if first is None else utc_text(first)), encode(case, now, alerts)
 
     def states(self, case: Case, now: datetime) -> dict[str, str]:
         """Each milestone's clock state at ``now`` (see ``core.sla.clock_state``)."""

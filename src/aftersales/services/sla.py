@@ -1,11 +1,15 @@
 """``desk.sla``: the tick that warns and reports breaches, the reminders it runs, and the SLA
 report. The clocks themselves are :mod:`.clocks`, below the case workflow.
 
-A tick looks only at cases whose ``next_alert_at`` has come: every action sets it to the
-action's time (the clocks may have changed), and the tick sets it to the next instant a clock
-of the case crosses a warning level or its deadline. Each alert is recorded under its case and
-key (``response:warn:80``, ``arrival:breach``, ``callback:start``) in the same transaction
-that decides it, so two desks ticking one store, or a desk restarted, send it once.
+A tick looks only at cases whose ``next_alert_at`` has come: every action works out the
+instants the case's clocks will cross a warning level or their deadline (its alert plan,
+:mod:`.alert_plan`, kept in the index row) and sets it to the first; the tick sends what has
+come due from the plan without reading the case, and sets it to the next. A case whose
+alerts can move without an action (on hold) has no plan: the tick looks at it at once and
+reads it, as it reads every case on a store that keeps no plans. Each alert is recorded
+under its case and key (``response:warn:80``, ``arrival:breach``, ``callback:start``) in the
+same transaction that decides it, so two desks ticking one store, or a desk restarted, send
+it once.
 """
 
 from __future__ import annotations
@@ -18,23 +22,26 @@ from typing import Any
 import attrs
 
 from aftersales.core.boundary import public_api
-from aftersales.core.errors import ValidationError
+from aftersales.core.errors import NotFound, ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.quantiles import median, p90
-from aftersales.core.sla import Clock, alert_times
+from aftersales.core.sla import Clock
 from aftersales.core.values import shown
-from aftersales.core.workflow import FINAL
 from aftersales.policy.keywords import MILESTONES
 from aftersales.ports.storage import (
     CaseQuery,
+    DueCase,
     FactGroup,
     OutboxItem,
     SentNotification,
     Storage,
+    Transaction,
     utc_text,
 )
+from aftersales.services import alert_plan
+from aftersales.services.alert_plan import Addressee, Alert, next_at
 from aftersales.services.basis import Basis
-from aftersales.services.case_book import CaseBook
+from aftersales.services.case_book import KIND, CaseBook
 from aftersales.services.clocks import Clocks
 from aftersales.services.notifications import (
     CROSSED_RETRIES,
@@ -144,94 +151,81 @@ class SlaService(Clocks):
         with storage.transaction() as tx:
             # the due cases are this transaction's: another desk ticking now skips them (or,
             # on a store with one writer at a time, waits for this one to end)
-            due = tx.due_cases(stamp, _BATCH)
-            if due is None:
-                due = storage.find_cases(CaseQuery(alert_due=stamp, limit=_BATCH))
-            sent_keys = tx.sent_keys([r.id for r in due])
+            due = self._due(tx, storage, stamp)
+            sent_keys = tx.sent_keys([d.id for d in due])
             records: list[SentNotification] = []
-            moments: list[tuple[str, str | None]] = []
-            for record in due:
-                case = self._cases.decode(record)
-                notes, next_at = self._alerts(case, when, sent_keys.get(case.id, set()))
-                for key, note in notes:
-                    records.append(SentNotification(case.id, key, stamp, {}))
-                    batch.append(note)
-                moments.append((case.id, None if next_at is None else utc_text(next_at)))
+            moments: list[tuple[str, str | None, str | None]] = []
+            for one in due:
+                sent = sent_keys.get(one.id, set())
+                to, alerts, plan = self._planned(tx, one, when, stamp)
+                for alert in alerts:
+                    if alert.at <= when and alert.key not in sent:
+                        records.append(SentNotification(to.case_id, alert.key, stamp, {}))
+                        batch.append(self._note(alert, to))
+                upcoming = next_at(alerts, when, sent)
+                moments.append((to.case_id, None if upcoming is None else utc_text(upcoming),
+                                plan))  # fmt: skip
             record_once(tx, records)  # or undone, if another desk recorded some meanwhile
-            tx.set_next_alert(moments)
+            tx.set_alert_plans(moments)
             items = self._notifications.stage(batch, when)
             tx.enqueue(items)
         return len(due), batch, items
 
-    def _alerts(
-        self, case: Case, now: datetime, sent: set[str]
-    ) -> tuple[list[tuple[str, Notification]], datetime | None]:
-        """The alerts of ``case`` due by ``now`` and not in ``sent``, and when the next is."""
-        if case.status in FINAL:
-            return [], None
-        notes: list[tuple[str, Notification]] = []
-        upcoming: list[datetime] = []
-        happened = {k: v for k, v in case.milestones.items() if v <= now}
-        for milestone, priority, target, policy in self._specs(case, happened, now):
-            if target is None or target.after not in happened:
-                continue  # not started: the action that starts it makes the tick look again
-            excuse = policy.excuse is not None
-            starts_at, deadline, alerts = alert_times(
-                milestone, target, case, now, policy,
-                excuse=excuse, warn_at=policy.warn_at, happened=happened,
-            )  # fmt: skip
-            due: list[tuple[str, str, str | None, datetime]] = []
-            if milestone == "callback" and starts_at is not None and "callback:start" not in sent:
-                due.append(("callback:start", "callback_due", None, starts_at))
-            for level, at in alerts.items():
-                key = f"{milestone}:{level}"
-                if key in sent:
-                    continue
-                if at <= now:
-                    kind = "sla_breach" if level == "breach" else "sla_warning"
-                    due.append((key, kind, level, at))
-                else:
-                    upcoming.append(at)
-            where = (milestone, priority, target, deadline)
-            notes += [(k, self._note(kind, case, where, lv, t)) for k, kind, lv, t in due]
-        # a clock not yet started (or without its deadline) may start with the next action,
-        # which sets next_alert_at again; nothing to wait for until then
-        return notes, min(upcoming, default=None)
+    def _due(self, tx: Transaction, storage: Storage, stamp: str) -> list[DueCase]:
+        """The cases whose next alert has come, a batch, held for this transaction: each
+        with its alert plan or, where it has none, its snapshot."""
+        due = tx.due_plans(stamp, _BATCH)
+        if due is not None:
+            return due
+        records = tx.due_cases(stamp, _BATCH)
+        if records is None:
+            records = storage.find_cases(CaseQuery(alert_due=stamp, limit=_BATCH))
+        return [DueCase(r.id, None, r) for r in records]
 
-    def _note(
-        self,
-        kind: str,
-        case: Case,
-        where: tuple[str, str, Any, datetime | None],
-        level: str | None,
-        at: datetime,
-    ) -> Notification:
-        """A notification about one clock: ``where`` is its milestone, priority, target and
-        due time."""
-        milestone, priority, target, deadline = where
-        recipients = [case.engineer, case.reported_by]
+    def _planned(
+        self, tx: Transaction, due: DueCase, when: datetime, stamp: str
+    ) -> tuple[Addressee, list[Alert], str | None]:
+        """Whom the case's notifications name, its alerts, and the plan to keep for the next
+        tick: the stored plan when it was made by ``when`` (the case is not read), else the
+        alerts worked out from the case (and a new plan, when they cannot move before its
+        next action)."""
+        if due.plan is not None:
+            made, to, alerts = alert_plan.decode(due.id, due.plan)
+            if made <= stamp:
+                return to, alerts, due.plan
+        record = due.record or tx.get(KIND, due.id)
+        if record is None:  # pragma: no cover - a store never drops a case it indexes
+            raise NotFound(f"no case {shown(due.id)}")
+        case = self._cases.decode(record)
+        alerts = self.alerts(case, when)
+        plan = alert_plan.encode(case, when, alerts) if alert_plan.plannable(case, when) else None
+        return Addressee.of(case), alerts, plan
+
+    def _note(self, alert: Alert, to: Addressee) -> Notification:
+        """The notification of one alert of a case."""
+        kind, milestone = alert.kind, alert.milestone
+        recipients = [to.engineer, to.reported_by]
         if kind == "sla_breach":
             recipients += self._managers()
         if kind == "callback_due":
-            recipients = [case.reported_by]
+            recipients = [to.reported_by]
         what = {
-            "sla_warning": f"{milestone} of {case.number} is {str(level).removeprefix('warn:')}% "
-            f"through its time",
-            "sla_breach": f"{milestone} of {case.number} missed its deadline",
-            "callback_due": f"call {case.customer.name} back about {case.number}",
+            "sla_warning": f"{milestone} of {to.number} is "
+            f"{str(alert.level).removeprefix('warn:')}% through its time",
+            "sla_breach": f"{milestone} of {to.number} missed its deadline",
+            "callback_due": f"call {to.customer} back about {to.number}",
         }[kind]
-        due = deadline.isoformat() if deadline else None
         data = {
-            "number": case.number,
-            "priority": priority,
+            "number": to.number,
+            "priority": alert.priority,
             "milestone": milestone,
-            "level": level,
-            "due": due,
-            "target": str(target) if target is not None else None,
-            "rule": target.location if target is not None else None,
+            "level": alert.level,
+            "due": alert.due,
+            "target": alert.target,
+            "rule": alert.rule,
         }
         unique = tuple(dict.fromkeys(r for r in recipients if r))
-        return Notification(kind, case.id, unique, f"{what} (due {due})", data, at)
+        return Notification(kind, to.case_id, unique, f"{what} (due {alert.due})", data, alert.at)
 
     def _managers(self) -> list[str]:
         """The active managers, read once per tick."""

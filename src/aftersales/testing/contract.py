@@ -283,6 +283,42 @@ class StorageContract:
             ]
             assert [r.id for r in tx.due_cases("2026-11-27T10:00:00+00:00", 1) or []] == ["d2"]
 
+    def test_alert_plans_are_kept_with_the_index_row(self, aftersales_storage: Storage) -> None:
+        """A store that keeps alert plans (``due_plans`` not None) hands each due case back
+        with the plan its latest write gave, as written, and its snapshot only where it has
+        none; ``set_alert_plans`` sets the next time and the plan together; a later write
+        without a plan clears it."""
+        s = aftersales_storage
+        at = "2026-11-27T{}:00+00:00".format
+        plan = '{"made":"x","alerts":[["漢字", 1]]}'
+        with s.transaction() as tx:
+            for n, (id, next_at) in enumerate((("p1", "08:30"), ("p2", "09:30"),
+                                                ("p3", "10:30")), start=1):  # fmt: skip
+                index = attrs.evolve(_index(f"AS-2026-{n:06d}", "reported", at("08:00"),
+                                            next_alert_at=at(next_at)),
+                                     alert_plan=plan if id != "p2" else None)  # fmt: skip
+                tx.append("case", id, 0, [_event(1)], {"id": id}, index)
+        with s.transaction() as tx:
+            due = tx.due_plans(at("09:45"), 10)
+            if due is None:
+                return
+            assert [(d.id, d.plan) for d in due] == [("p1", plan), ("p2", None)]
+            assert due[0].record is None
+            assert due[1].record is not None and due[1].record.data == {"id": "p2"}
+            assert due[1].record.version == 1
+            assert [d.id for d in tx.due_plans(at("09:45"), 1) or []] == ["p1"]
+            tx.set_alert_plans([("p1", at("11:00"), None), ("p2", None, '{"b":2}'),
+                                ("p3", at("07:00"), '{"c":3}')])  # fmt: skip
+        with s.transaction() as tx:
+            assert [(d.id, d.plan) for d in tx.due_plans(at("12:00"), 10) or []] == [
+                ("p3", '{"c":3}'), ("p1", None)]  # fmt: skip
+            tx.append("case", "p3", 1, [_event(2)], {"id": "p3"},
+                      _index("AS-2026-000003", "assigned", at("08:00"),
+                             next_alert_at=at("07:00")))  # fmt: skip
+        with s.transaction() as tx:
+            assert [(d.id, d.plan) for d in tx.due_plans(at("07:30"), 10) or []] == [
+                ("p3", None)]  # fmt: skip
+
     def test_a_version_read_before_another_commit_writes_nothing(
         self, aftersales_storage: Storage
     ) -> None:
