@@ -354,9 +354,10 @@ def find_sql(query: CaseQuery, byte_order: str = "") -> tuple[str, list[Any]]:
     if query.after is not None:  # keyset paging: the index on (reported_at, id) seeks to it
         at, id = query.after
         step = "<" if query.newest_first else ">"
-        at_, id_ = f"i.reported_at{byte_order}", f"i.id{byte_order}"
-        where.append(f"({at_} {step} ? OR (i.reported_at = ? AND {id_} {step} ?))")
-        args.extend((at, at, id))
+        # a row value, not an OR of its parts: only this form is an index range (an OR
+        # walked the index from its start on every page)
+        where.append(f"(i.reported_at{byte_order}, i.id{byte_order}) {step} (?, ?)")
+        args.extend((at, id))
     if query.status is not None:
         where.append(f"i.status IN ({', '.join('?' for _ in query.status)})")
         args.extend(query.status)
