@@ -185,11 +185,10 @@ class SQLWrites(Transaction, abc.ABC):
         )
 
     def due_plans(self, now: str, limit: int) -> list[DueCase] | None:
-        # the snapshot only where there is no plan: SQLite then reads no snapshot page at all
+        # the snapshot looked up only where there is no plan
         rows = self._execute(
-            "SELECT i.id, i.alert_plan, CASE WHEN i.alert_plan IS NULL THEN s.version END, "
-            "CASE WHEN i.alert_plan IS NULL THEN s.data END FROM case_index i "
-            "JOIN snapshots s ON s.kind = 'case' AND s.id = i.id "
+            "SELECT i.id, i.alert_plan, s.version, s.data FROM case_index i "
+            "LEFT JOIN snapshots s ON i.alert_plan IS NULL AND s.kind = 'case' AND s.id = i.id "
             f"WHERE i.next_alert_at <= ? ORDER BY {self.DUE_ORDER} LIMIT ?{self.DUE_LOCK}",
             (now, limit),
         ).fetchall()

@@ -154,7 +154,8 @@ class SlaService(Clocks):
             due = self._due(tx, storage, stamp)
             sent_keys = tx.sent_keys([d.id for d in due])
             records: list[SentNotification] = []
-            moments: list[tuple[str, str | None, str | None]] = []
+            moments: list[tuple[str, str | None]] = []  # the plan kept as stored
+            planned: list[tuple[str, str | None, str | None]] = []  # a plan made or dropped
             for one in due:
                 sent = sent_keys.get(one.id, set())
                 to, alerts, plan = self._planned(tx, one, when, stamp)
@@ -163,10 +164,15 @@ class SlaService(Clocks):
                         records.append(SentNotification(to.case_id, alert.key, stamp, {}))
                         batch.append(self._note(alert, to))
                 upcoming = next_at(alerts, when, sent)
-                moments.append((to.case_id, None if upcoming is None else utc_text(upcoming),
-                                plan))  # fmt: skip
+                look = None if upcoming is None else utc_text(upcoming)
+                if plan is not None and plan is one.plan:
+                    moments.append((to.case_id, look))
+                else:
+                    planned.append((to.case_id, look, plan))
             record_once(tx, records)  # or undone, if another desk recorded some meanwhile
-            tx.set_alert_plans(moments)
+            tx.set_next_alert(moments)
+            if planned:
+                tx.set_alert_plans(planned)
             items = self._notifications.stage(batch, when)
             tx.enqueue(items)
         return len(due), batch, items
