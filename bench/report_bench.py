@@ -128,7 +128,9 @@ def write(
     conn.execute("INSERT OR REPLACE INTO snapshots VALUES ('case', ?, ?, ?)",
                  (case_id, 12, data))  # fmt: skip
     conn.execute(
-        "INSERT OR REPLACE INTO case_index VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?)",
+        "INSERT OR REPLACE INTO case_index (id, number, status, engineer, reported_at, serial, "
+        "fault_code, accepted_at, priority, followed_up_at, judged_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (case_id, number, index.status, index.engineer, moved(index.reported_at),
          index.serial, index.fault_code, moved(index.accepted_at), index.priority,
          moved(index.followed_up_at), moved(index.judged_at)),

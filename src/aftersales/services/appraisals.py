@@ -119,17 +119,16 @@ class AppraisalService:
             "reported": CaseQuery(engineer=engineer, since=start, until=end),
             "reported_by": CaseQuery(since=start, until=end),
         }[kind]
-        found = [self._cases.decode(r) for r in self._basis.storage.find_cases(query)]
+        found = self._cases.matching(query)
         if kind == "reported_by":
-            found = [c for c in found if c.reported_by == staff_id]
-        return found
+            return [c for c in found if c.reported_by == staff_id]
+        return list(found)
 
     def _read_month(self, period: str) -> dict[tuple[str, str], list[Case]]:
         start, end = (utc_text(t) for t in self._basis.policy.month_bounds(period))
         low, high = self._basis.policy.month_bounds(period)
         grouped: dict[tuple[str, str], list[Case]] = {}
-        for record in self._basis.storage.find_cases(CaseQuery(touched_in=(start, end))):
-            case = self._cases.decode(record)
+        for case in self._cases.matching(CaseQuery(touched_in=(start, end))):
             accepted = case.acceptance.at if case.acceptance else None
             followed = case.follow_up.at if case.follow_up else None
             kinds = [

@@ -141,6 +141,12 @@ class CaseBook:
             after=None if after is None else _key(self.get(after)),
         )
 
+    def matching(self, query: CaseQuery, page: int = SCAN_PAGE) -> Iterator[Case]:
+        """The cases a storage query finds (its ``limit`` kept), in its order, read and
+        decoded ``page`` at a time: how the services read more cases than they keep, and
+        without keeping them in the desk's cache."""
+        return self._pages(query, page, query.limit)
+
     def _pages(self, query: CaseQuery, page: int, limit: int | None) -> Iterator[Case]:
         """The cases of ``query``, ``page`` at a time, ``limit`` in all (None: every one)."""
         storage = self._basis.storage

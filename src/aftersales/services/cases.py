@@ -921,9 +921,7 @@ class CaseService(CaseBook):
             return []  # the idle tick's usual case: nothing read
         when = self._basis.at(now)
         sent: list[Notification] = []
-        query = CaseQuery(status=AUTO_CLOSE_AFTER)
-        for record in self._basis.storage.find_cases(query):
-            case = self.decode(record)
+        for case in self.matching(CaseQuery(status=AUTO_CLOSE_AFTER)):
             policy = self.rules(case)
             rule = policy.close_automatically
             start = None if rule is None else case.milestones.get(rule.after)
@@ -1151,22 +1149,15 @@ class CaseService(CaseBook):
         storage = self._basis.storage
         if storage.clock_facts("", "", "") is None:
             return 0
-        # never judged: judged_at is empty, so "unjudged at the end of time"
-        query = CaseQuery(unjudged_by="9999", limit=batch)
+        # never judged: judged_at is empty, so "unjudged at the end of time"; read by key,
+        # so each case comes once even from a store that kept no judged_at
         judged = 0
-        done: set[str] = set()
-        while True:
-            # a store that kept no judged_at would hand the same cases back: stop then
-            found = [r for r in storage.find_cases(query) if r.id not in done]
-            done.update(r.id for r in found)
-            for record in found:
-                case = self.decode(record)
-                with storage.transaction() as tx:
-                    tx.append(KIND, case.id, case.version, [], to_dict(case),
-                              self._judged(case, case.updated_at))  # fmt: skip
-                judged += 1
-            if len(found) < batch:
-                return judged
+        for case in self.matching(CaseQuery(unjudged_by="9999"), page=batch):
+            with storage.transaction() as tx:
+                tx.append(KIND, case.id, case.version, [], to_dict(case),
+                          self._judged(case, case.updated_at))  # fmt: skip
+            judged += 1
+        return judged
 
     def adopt(self, events: Sequence[CaseEvent], also: Callable[[Any], None] | None = None) -> Case:
         """Store a case whose events were recorded elsewhere (an imported history, built and

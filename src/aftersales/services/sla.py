@@ -215,12 +215,13 @@ class SlaService(Clocks):
             recipients += self._managers()
         if kind == "callback_due":
             recipients = [to.reported_by]
-        what = {
-            "sla_warning": f"{milestone} of {to.number} is "
-            f"{str(alert.level).removeprefix('warn:')}% through its time",
-            "sla_breach": f"{milestone} of {to.number} missed its deadline",
-            "callback_due": f"call {to.customer} back about {to.number}",
-        }[kind]
+        if kind == "sla_warning":
+            level = str(alert.level).removeprefix("warn:")
+            what = f"{milestone} of {to.number} is {level}% through its time"
+        elif kind == "sla_breach":
+            what = f"{milestone} of {to.number} missed its deadline"
+        else:
+            what = f"call {to.customer} back about {to.number}"
         data = {
             "number": to.number,
             "priority": alert.priority,
@@ -345,18 +346,10 @@ class SlaService(Clocks):
         self, start: datetime, end: datetime, unjudged_by: str | None
     ) -> Iterator[Case]:
         """The cases reported in ``[start, end)`` (only those the clock facts do not cover
-        at ``unjudged_by``, if given), oldest first, read an hour of report time at a time
-        (memory holds an hour's cases, not the period's: a day of a large desk's is
-        thousands)."""
-        step = timedelta(hours=1)
-        low = start
-        storage = self._basis.storage
-        while low < end:
-            high = min(low + step, end)
-            query = CaseQuery(since=utc_text(low), until=utc_text(high), unjudged_by=unjudged_by)
-            for record in storage.find_cases(query):
-                yield self._cases.decode(record, keep=False)
-            low = high
+        at ``unjudged_by``, if given), oldest first, read a page at a time (memory holds a
+        page of cases, not the period's)."""
+        query = CaseQuery(since=utc_text(start), until=utc_text(end), unjudged_by=unjudged_by)
+        return self._cases.matching(query)
 
 
 def _report(name: str, group: FactGroup) -> GroupReport:
