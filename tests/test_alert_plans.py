@@ -17,7 +17,7 @@ from conftest import REPORT, RULES, at
 
 from aftersales import ServiceDesk
 from aftersales.core.model import Case
-from aftersales.core.workflow import FINAL
+from aftersales.core.workflow import FINAL, fold
 from aftersales.ports.storage import utc_text
 from aftersales.services import alert_plan
 from aftersales.services.case_book import CaseBook
@@ -189,3 +189,22 @@ def test_a_store_without_plans_gets_them_from_the_tick(
 
     assert seen == [] and later and not keys(first) & keys(later)  # each alert once
     assert desk.sla.tick(at(60 * 24 * 6)) == [] and seen == []
+
+
+def test_one_reading_gives_the_facts_and_the_plan_each_alone_gives(tmp_path: Path) -> None:
+    """What an action writes (``Clocks.judgement``: each clock read once) is what the
+    verdicts and the alerts read apart give, after every event of every case of a
+    simulation with holds, notices, rejections, reopenings and remote fixes."""
+    rates = Rates(remote=0.25, queued=0.3, reopened=0.25, unanswered=0.2)
+    simulate(RULES / "lift-trucks.policy", db=tmp_path / "s.db", days=5, cases_per_day=8,
+             seed=2, rates=rates)  # fmt: skip
+    with ServiceDesk(RULES / "lift-trucks.policy", f"sqlite:///{tmp_path / 's.db'}") as desk:
+        seen = 0
+        for case in desk.cases.scan():
+            events = desk.cases.history(case.id)
+            for k in range(1, len(events) + 1):
+                state = fold(events[:k])
+                want = (desk.sla.facts(state), *desk.sla.alert_plan(state))
+                assert desk.sla.judgement(state) == want, (case.number, events[k - 1].type)
+                seen += 1
+        assert seen > 200

@@ -316,7 +316,34 @@ def verdict(
     that excuses it (``excused_until``); ``overrun`` is set for a clock breached for good."""
     events = _events(case, now, happened)
     f = _frame(milestone, target, case, now, tk, excuse, events)
-    end = _ended(milestone, case, events, f is not None)
+    return _verdict(f, _ended(milestone, case, events, f is not None), target, now, tk)
+
+
+def judged(
+    milestone: str,
+    target: Any,
+    case: Case,
+    now: datetime,
+    tk: Timekeeper,
+    *,
+    excuse: bool,
+    warn_at: Sequence[Decimal],
+    happened: dict[str, datetime],
+) -> tuple[Verdict, datetime | None, dict[str, datetime]]:
+    """:func:`verdict` and what :func:`alert_times` adds (the deadline and the alert times)
+    from one reading of the clock: every action asks both, for each milestone."""
+    f = _frame(milestone, target, case, now, tk, excuse, happened)
+    end = _ended(milestone, case, happened, f is not None)
+    found = _verdict(f, end, target, now, tk)
+    if f is None:
+        return found, None, {}
+    ended = f.met_at is None and end is not None  # nothing more to warn of
+    return found, f.due, {} if ended else _alerts(f, target, tk, warn_at)
+
+
+def _verdict(
+    f: _Frame | None, end: datetime | None, target: Any, now: datetime, tk: Timekeeper
+) -> Verdict:
     ended, at = _judge(f, end, now)
     if f is None:
         return ended or "pending", None, None, None, None, None, False
@@ -388,5 +415,6 @@ __all__ = [
     "alert_times",
     "clock",
     "clock_state",
+    "judged",
     "verdict",
 ]

@@ -1134,10 +1134,9 @@ class CaseService(CaseBook):
         """The case's index row, with its clocks judged as they stand after its latest
         action (the SLA report reads those instead of the case) and the alerts they will
         raise (the tick sends those without reading the case)."""
-        next_alert_at, plan = self._clocks.alert_plan(case)
+        facts, next_alert_at, plan = self._clocks.judgement(case)
         return attrs.evolve(_index(case, last), judged_at=utc_text(case.updated_at),
-                            facts=self._clocks.facts(case), next_alert_at=next_alert_at,
-                            alert_plan=plan)  # fmt: skip
+                            facts=facts, next_alert_at=next_alert_at, alert_plan=plan)  # fmt: skip
 
     def judge_stored(self, *, batch: int = 1000) -> int:
         """Write the clock facts of the cases stored before this store kept them (a store

@@ -10,7 +10,15 @@ from typing import Any
 
 from aftersales.core.boundary import public_api
 from aftersales.core.model import Case
-from aftersales.core.sla import Clock, alert_times, clock, clock_state, verdict
+from aftersales.core.sla import (
+    Clock,
+    Verdict,
+    alert_times,
+    clock,
+    clock_state,
+    judged,
+    verdict,
+)
 from aftersales.core.workflow import FINAL
 from aftersales.policy import Policy
 from aftersales.policy.keywords import MILESTONES
@@ -75,25 +83,27 @@ class Clocks:
             return ()
         now = case.updated_at
         happened = {k: v for k, v in case.milestones.items() if v <= now}
-        facts = []
-        for milestone, priority, target, policy in self._specs(case, happened, now):
-            state, starts_at, met_at, due, overrun, excused, moving = verdict(
+        return tuple(
+            self._fact(case, milestone, priority, target, verdict(
                 milestone, target, case, now, policy, excuse=policy.excuse is not None,
-                happened=happened)  # fmt: skip
-            if moving and due is not None:
-                facts.append(ClockFact(
-                    milestone, priority, "running", due=utc_text(due),
-                    excused_until=None if excused is None else utc_text(excused),
-                ))  # fmt: skip
-                continue
-            taken = self._took(case, starts_at, met_at, target)
-            facts.append(ClockFact(
-                milestone, priority, state,
-                None if taken is None else taken[0].total_seconds(),
-                None if taken is None else taken[1].total_seconds(),
-                overrun.total_seconds() if overrun else None,
-            ))  # fmt: skip
-        return tuple(facts)
+                happened=happened))
+            for milestone, priority, target, policy in self._specs(case, happened, now)
+        )  # fmt: skip
+
+    def _fact(
+        self, case: Case, milestone: str, priority: str, target: Any, judged: Verdict
+    ) -> ClockFact:
+        state, starts_at, met_at, due, overrun, excused, moving = judged
+        if moving and due is not None:
+            until = None if excused is None else utc_text(excused)
+            return ClockFact(milestone, priority, "running", due=utc_text(due), excused_until=until)
+        taken = self._took(case, starts_at, met_at, target)
+        return ClockFact(
+            milestone, priority, state,
+            None if taken is None else taken[0].total_seconds(),
+            None if taken is None else taken[1].total_seconds(),
+            overrun.total_seconds() if overrun else None,
+        )  # fmt: skip
 
     def alerts(self, case: Case, now: datetime) -> list[Alert]:
         """Every alert the case's started clocks raise as they stand at ``now``, sent or not,
@@ -110,13 +120,7 @@ class Clocks:
                 milestone, target, case, now, policy, excuse=policy.excuse is not None,
                 warn_at=policy.warn_at, happened=happened,
             )  # fmt: skip
-            due = None if deadline is None else deadline.isoformat()
-            where = (milestone, priority, str(target), target.location, due)
-            if milestone == "callback" and starts_at is not None:
-                found.append(Alert(starts_at, "callback:start", "callback_due", None, *where))
-            for level, at in times.items():
-                kind = "sla_breach" if level == "breach" else "sla_warning"
-                found.append(Alert(at, f"{milestone}:{level}", kind, level, *where))
+            found += _alerts_of(milestone, priority, target, starts_at, deadline, times)
         return found
 
     def alert_plan(self, case: Case) -> tuple[str | None, str | None]:
@@ -128,9 +132,25 @@ class Clocks:
             return None, None
         if not plannable(case, now):
             return utc_text(now), None
-        alerts = self.alerts(case, now)
-        first = min((a.at for a in alerts), default=None)
-        return (None if first is None else utc_text(first)), encode(case, now, alerts)
+        return _planned(case, now, self.alerts(case, now))
+
+    def judgement(self, case: Case) -> tuple[tuple[ClockFact, ...], str | None, str | None]:
+        """:meth:`facts` and :meth:`alert_plan` from one reading of each clock: what the
+        workflow writes with every action."""
+        now = case.updated_at
+        if not plannable(case, now):  # finished or on hold: no alerts to work out
+            return (self.facts(case), *self.alert_plan(case))
+        happened = {k: v for k, v in case.milestones.items() if v <= now}
+        facts: list[ClockFact] = []
+        alerts: list[Alert] = []
+        for milestone, priority, target, policy in self._specs(case, happened, now):
+            found, deadline, times = judged(
+                milestone, target, case, now, policy, excuse=policy.excuse is not None,
+                warn_at=policy.warn_at, happened=happened)  # fmt: skip
+            facts.append(self._fact(case, milestone, priority, target, found))
+            if target is not None and target.after in happened:
+                alerts += _alerts_of(milestone, priority, target, found[1], deadline, times)
+        return (tuple(facts), *_planned(case, now, alerts))
 
     def states(self, case: Case, now: datetime) -> dict[str, str]:
         """Each milestone's clock state at ``now`` (see ``core.sla.clock_state``)."""
@@ -165,6 +185,33 @@ class Clocks:
             if target is None and not (milestone == "repair" and _has_repair(policy, priority)):
                 continue
             yield milestone, priority, target, policy
+
+
+def _alerts_of(
+    milestone: str,
+    priority: str,
+    target: Any,
+    starts_at: datetime | None,
+    deadline: datetime | None,
+    times: dict[str, datetime],
+) -> list[Alert]:
+    """The alerts of one started clock: a callback clock's start, its warning levels and
+    its breach, in that order."""
+    due = None if deadline is None else deadline.isoformat()
+    where = (milestone, priority, str(target), target.location, due)
+    found = []
+    if milestone == "callback" and starts_at is not None:
+        found.append(Alert(starts_at, "callback:start", "callback_due", None, *where))
+    for level, at in times.items():
+        kind = "sla_breach" if level == "breach" else "sla_warning"
+        found.append(Alert(at, f"{milestone}:{level}", kind, level, *where))
+    return found
+
+
+def _planned(case: Case, now: datetime, alerts: list[Alert]) -> tuple[str | None, str]:
+    """The first alert's time (UTC text; None when there is none) and the plan."""
+    first = min((a.at for a in alerts), default=None)
+    return (None if first is None else utc_text(first)), encode(case, now, alerts)
 
 
 _MET_EVENT = {
