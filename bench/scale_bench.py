@@ -80,11 +80,14 @@ elif what == "report":
     out["report"] = time.perf_counter() - started
     out["clocks"] = report.total.clocks
 elif what == "list":
-    started = time.perf_counter()
     command = str(Path(sys.executable).parent / "aftersales")  # what a user runs
-    done = subprocess.run([command, "case", "list", "--limit", "50"],
-                          cwd=folder, capture_output=True, text=True, check=True)
-    out["list"] = time.perf_counter() - started
+    took = []
+    for _ in range(3):  # the best of three: one process's start-up is noisy here
+        started = time.perf_counter()
+        done = subprocess.run([command, "case", "list", "--limit", "50"],
+                              cwd=folder, capture_output=True, text=True, check=True)
+        took.append(time.perf_counter() - started)
+    out["list"] = min(took)
     out["list_peak"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     out["rows"] = sum(1 for line in done.stdout.splitlines() if line.startswith("│ AS-"))
 else:  # scan / find: every case
@@ -156,7 +159,7 @@ ROWS = [
     ("get, a stored case at random", "point:get", 1e6, "us"),
     ("sla, a stored case at random", "point:sla", 1e6, "us"),
     ("a month's SLA report", "report:report", 1, "s"),
-    ("case list --limit 50, whole process", "list:list", 1, "s"),
+    ("case list --limit 50, whole process (best of 3)", "list:list", 1, "s"),
     ("  its peak memory", "list:list_peak", 1e-6, "MB"),
     ("scan() every case", "scan:scan", 1, "s"),
     ("  its peak memory", "scan:peak", 1e-6, "MB"),
