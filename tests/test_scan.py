@@ -203,3 +203,30 @@ def test_a_page_after_a_key_seeks_to_it_in_sqlite(
     sql, args = find_sql(query)
     plan = " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
     assert "SEARCH i USING COVERING INDEX" in plan and "(reported_at,id)" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("kw", "error"),
+    [
+        ({"page": True}, ValidationError),
+        ({"page": 10**12}, ValidationError),
+        ({"page": -1}, ValidationError),
+        ({"page": "5"}, ValidationError),
+        ({"page": None}, ValidationError),
+        ({"after": 123}, ValidationError),
+        ({"after": ""}, NotFound),
+        ({"after": "x" * 10_000}, NotFound),
+        ({"after": "\x00"}, NotFound),
+        ({"after": "<b>AS-2026-000001</b>"}, NotFound),
+    ],
+)
+def test_careless_scan_arguments_are_refused_by_name(
+    desk: ServiceDesk, kw: dict[str, Any], error: type[Exception]
+) -> None:
+    report_many(desk, 3)
+    with pytest.raises(error):
+        desk.cases.scan(**kw)
+    if "after" in kw:
+        with pytest.raises(error):
+            desk.cases.find(**kw)
+    assert len(desk.cases.find()) == 3  # nothing read or changed on the way
