@@ -91,9 +91,10 @@ class Clocks:
         )  # fmt: skip
 
     def _fact(
-        self, case: Case, milestone: str, priority: str, target: Any, judged: Verdict
+        self, case: Case, milestone: str, priority: str, target: Any, read: Verdict
     ) -> ClockFact:
-        state, starts_at, met_at, due, overrun, excused, moving = judged
+        """The fact the store keeps of one clock's verdict."""
+        state, starts_at, met_at, due, overrun, excused, moving = read
         if moving and due is not None:
             until = None if excused is None else utc_text(excused)
             return ClockFact(milestone, priority, "running", due=utc_text(due), excused_until=until)
