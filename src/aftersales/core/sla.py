@@ -227,6 +227,14 @@ def _alerts(
     return alerts
 
 
+def _warnings(
+    f: _Frame, end: datetime | None, target: Any, tk: Timekeeper, warn_at: Sequence[Decimal]
+) -> dict[str, datetime]:
+    """The alert times of a started clock: none once it ended unmet (nothing more to warn
+    of)."""
+    return {} if f.met_at is None and end is not None else _alerts(f, target, tk, warn_at)
+
+
 def _events(case: Case, now: datetime, happened: dict[str, datetime] | None) -> dict[str, datetime]:
     if happened is not None:
         return happened
@@ -251,9 +259,8 @@ def alert_times(
     f = _frame(milestone, target, case, now, tk, excuse, events)
     if f is None:
         return None, None, {}
-    if f.met_at is None and _ended(milestone, case, events, True) is not None:
-        return f.starts_at, f.due, {}  # nothing more to warn of: it ended
-    return f.starts_at, f.due, _alerts(f, target, tk, warn_at)
+    end = _ended(milestone, case, events, True)
+    return f.starts_at, f.due, _warnings(f, end, target, tk, warn_at)
 
 
 def clock_state(
@@ -337,8 +344,7 @@ def judged(
     found = _verdict(f, end, target, now, tk)
     if f is None:
         return found, None, {}
-    ended = f.met_at is None and end is not None  # nothing more to warn of
-    return found, f.due, {} if ended else _alerts(f, target, tk, warn_at)
+    return found, f.due, _warnings(f, end, target, tk, warn_at)
 
 
 def _verdict(
