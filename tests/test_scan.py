@@ -121,6 +121,9 @@ def test_scan_of_a_team_merges_its_members_and_its_queue(desk: ServiceDesk) -> N
     assert {desk.cases.get(i).engineer for i in north} == {"e7", None}
     assert north == sorted(north, key=lambda i: (desk.cases.get(i).reported_at, i))
     assert desk.cases.find(team="north", limit=3) == desk.cases.find(team="north")[:3]
+    # statuses as any iterable, read once, as find without a team takes them
+    listed = desk.cases.find(team="north", status=["reported", "assigned"])
+    assert desk.cases.find(team="north", status=iter(["reported", "assigned"])) == listed
 
 
 def test_gc_paused_nests_and_restores_the_collector() -> None:

@@ -291,26 +291,23 @@ class CaseService(CaseBook):
         holds (a team's: a page shared among its members' reads). A case reported while
         the scan runs is met once or not at all; each case is as it was when its page was
         read. The arguments are checked when ``scan`` is called."""
-        of = super().scan  # bound here: a generator expression has no zero-argument super()
         if team is None:
-            return of(status=status, engineer=engineer, since=since, until=until,
-                      newest_first=newest_first, after=after, page=page)  # fmt: skip
-        # checked now, not when first read
-        self._query(status, engineer, since, until, newest_first, after)
+            return super().scan(status=status, engineer=engineer, since=since, until=until,
+                                newest_first=newest_first, after=after, page=page)  # fmt: skip
+        # checked once, now, not when first read; each member's read is this query for them
+        query = self._query(status, engineer, since, until, newest_first, after)
         page = values.count(page, "page", minimum=1)
         team = values.name(team, "team")
         members = [s.id for s in self._staff.list(active=None) if s.team == team]
         if engineer is not None:
             members = [m for m in members if m == engineer]
-        wanted = {status} if isinstance(status, str) else set(status or _QUEUED)
-        queued = [s for s in _QUEUED if s in wanted] if engineer is None else []
+        wanted = set(query.status or _QUEUED)
+        queued = tuple(s for s in _QUEUED if s in wanted) if engineer is None else ()
         share = max(50, page // (len(members) + 1))
-        reads = [of(status=status, engineer=member, since=since, until=until,
-                    newest_first=newest_first, after=after, page=share)
+        reads = [self._pages(attrs.evolve(query, engineer=member), share, None)
                  for member in members]  # fmt: skip
         if queued:  # the queue: open cases nobody has yet
-            waiting = of(status=queued, since=since, until=until, newest_first=newest_first,
-                         after=after, page=share)  # fmt: skip
+            waiting = self._pages(attrs.evolve(query, status=queued), share, None)
             reads.append(c for c in waiting if c.engineer is None and c.team == team)
         return heapq.merge(*reads, key=_in_order, reverse=newest_first)
 
