@@ -69,7 +69,7 @@ def test_every_public_name_resolves_and_the_two_lists_agree() -> None:
         aftersales.Nonesuch  # noqa: B018
 
 
-def test_help_imports_no_command_module_and_no_layer_above_the_errors() -> None:
+def test_help_imports_no_command_module_no_layer_and_not_the_errors() -> None:
     modules = _imported_by(
         "import sys\nfrom aftersales.cli import main\nsys.argv = ['aftersales', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass"
@@ -77,6 +77,9 @@ def test_help_imports_no_command_module_and_no_layer_above_the_errors() -> None:
     commands = sorted(m for m in modules if m.startswith("aftersales.cli."))
     assert commands == []
     assert _heavy(modules) == []
+    # the error classes (attrs), the plugin manager and logging only when a command fails or
+    # a plugin is installed
+    assert {"attr", "pluggy", "logging", "aftersales.core.errors"}.isdisjoint(modules)
 
 
 def test_running_a_command_imports_its_module_only() -> None:

@@ -6,19 +6,17 @@ A user's mistake prints what was wrong and exits 1; no traceback reaches the ter
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
-import logging
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import pluggy
 
-from aftersales.core.boundary import translate
-from aftersales.core.errors import AftersalesError
+if TYPE_CHECKING:
+    import pluggy
 
-logger = logging.getLogger("aftersales")
+# logging, pluggy, importlib.metadata and the error classes (attrs) are imported where they
+# are used: ``aftersales --help`` needs none of them when no plugin is installed (start-up).
 
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -89,16 +87,19 @@ class _Main(click.Group):
             try:
                 plugin_commands(self)
             except Exception as exc:  # plugins that cannot even load: the built-ins still work
-                logger.warning("plugins could not be loaded for the command line: %s", exc)
+                _warn("plugins could not be loaded for the command line: %s", exc)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except AftersalesError as exc:
-            _fail(str(exc), 1)
         except Exception as exc:
+            from aftersales.core.boundary import translate
+            from aftersales.core.errors import AftersalesError
+
+            if isinstance(exc, AftersalesError):
+                _fail(str(exc), 1)
             if os.environ.get("AFTERSALES_DEBUG"):
                 raise
             error = translate(exc, f"aftersales {ctx.invoked_subcommand or ''}".strip())
@@ -141,7 +142,7 @@ def plugin_commands(group: click.Group, pm: pluggy.PluginManager | None = None) 
     for plugin, commands in Hooks(pm).register_commands(group):
         for name, command in commands.items():
             if name in group.commands or (isinstance(group, _Main) and name in COMMANDS):
-                logger.warning("plugin %s: the command %r exists already; skipped", plugin, name)
+                _warn("plugin %s: the command %r exists already; skipped", plugin, name)
                 continue
             group.add_command(command, name)
             added.append(name)
@@ -152,7 +153,16 @@ def _installed_plugins() -> bool:
     """Whether an installed distribution has an ``aftersales`` entry point. The built-in
     plugins add no commands (a test holds them to it), so without one the plugin manager is
     not made just to list the commands (it leaves out the blocked ones itself)."""
+    import importlib.metadata
+
     return bool(importlib.metadata.entry_points(group="aftersales"))
+
+
+def _warn(message: str, *args: object) -> None:
+    """Log a warning on the ``aftersales`` logger."""
+    import logging
+
+    logging.getLogger("aftersales").warning(message, *args)
 
 
 __all__ = ["COMMANDS", "main", "plugin_commands"]
