@@ -50,6 +50,16 @@ INSIDE_FUNCTIONS = {
     ("aftersales.cli", "aftersales.ports.hooks"): (
         "the hooks' wrapper imports the domain model; as the plugin manager above"
     ),
+    ("aftersales.cli", "aftersales.core.boundary"): (
+        "the error classes import attrs; `aftersales --help` and every command that "
+        "succeeds start without them (issue 18)"
+    ),
+    ("aftersales.cli", "aftersales.core.errors"): "as aftersales.core.boundary above",
+    ("aftersales.cli", "importlib.metadata"): (
+        "finding installed plugins' entry points costs ~23 ms; only to list or find a "
+        "command that is not built in"
+    ),
+    ("aftersales.cli", "logging"): "only to warn of a plugin that fails to load",
     ("aftersales.plugins.postgres", "psycopg"): (
         "psycopg is the optional `postgres` extra: the built-in plugin loads without it and "
         "says how to install it when a postgresql:// store is opened"

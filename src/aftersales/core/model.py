@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from aftersales.core.frozen import frozen_dict
+from aftersales.core.installed_base import ContractFacts, Coverage, MachineFacts, facts_record
 from aftersales.core.vocabulary import ROLES
 
 
@@ -284,6 +285,10 @@ class Case:
     safety_checks: tuple[SafetyCheck, ...] = ()
     reopenings: tuple[Reopening, ...] = ()
     team: str | None = None  # the queue the case is in (a staff team), with or without a person
+    # the installed base as the case was reported (None: the store had no record of them)
+    machine: MachineFacts | None = None
+    contract: ContractFacts | None = None
+    coverage: Coverage | None = None  # what covers it; None for cases stored before coverage
 
     @property
     def reported_at(self) -> datetime:
@@ -340,6 +345,7 @@ class Case:
             "customer": attrs.asdict(self.customer),
             "under_warranty": self.rework_of is not None,
             "custom": dict(self.custom),
+            **facts_record(self.machine, self.contract, self.coverage),
         }
 
 

@@ -29,6 +29,7 @@ import attrs
 
 from aftersales.core.convert import from_dict
 from aftersales.core.errors import WorkflowError
+from aftersales.core.installed_base import ContractFacts, Coverage, MachineFacts
 from aftersales.core.model import (
     Acceptance,
     Case,
@@ -209,7 +210,20 @@ def start(event: CaseEvent) -> Case:
         milestones={"reported": event.at},
         rework_of=d.get("rework_of"),
         chargeable=d.get("chargeable", True),
+        **_installed_base(d),
     )
+
+
+def _installed_base(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The machine, contract and coverage an event decided (those it names)."""
+    out: dict[str, Any] = {}
+    for name, cls in (("machine", MachineFacts), ("contract", ContractFacts),
+                      ("coverage", Coverage)):  # fmt: skip
+        if name in d:
+            out[name] = None if d[name] is None else from_dict(cls, d[name])
+    if "coverage" in d and d["coverage"] is not None:
+        out["chargeable"] = d["coverage"]["kind"] == "chargeable"
+    return out
 
 
 def apply(case: Case, event: CaseEvent) -> Case:
@@ -305,6 +319,11 @@ def apply(case: Case, event: CaseEvent) -> Case:
         for name in ("severity", "machine_down", "fault_code"):
             if name in d["changes"]:
                 changes[name] = d["changes"][name]
+        if "product" in d["changes"]:
+            changes["product"] = from_dict(Product, d["changes"]["product"])
+        if "rework_of" in d:
+            changes["rework_of"] = d["rework_of"]
+        changes.update(_installed_base(d))
         if "custom" in d["changes"]:
             changes["custom"] = {**case.custom, **d["changes"]["custom"]}
         if d.get("priority") and d["priority"] != case.priority:

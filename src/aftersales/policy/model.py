@@ -124,6 +124,46 @@ class Warranty:
 
 
 @attrs.frozen
+class SalesWarrantyRule:
+    """``sales warranty 24 months or 2000 operating hours [for line excavator]``: a new
+    machine's warranty, from commissioning, whichever ends first (either may be left out).
+    ``line`` None: every line without a rule of its own."""
+
+    months: int | None
+    hours: float | None
+    line: str | None
+    location: str
+
+
+@attrs.frozen
+class FaultFamily:
+    """``fault family "hydraulics": "HYD-PUMP", "HYD-HOSE"``: fault codes that count as the
+    same fault for the repair warranty (a hose failing after a pump repair is a rework)."""
+
+    name: str
+    codes: tuple[str, ...]
+    location: str
+
+
+@attrs.frozen
+class MaintenancePlan:
+    """``maintenance "500-hour service" for line excavator every 500 operating hours or 6
+    months { ... }``: a preventive visit each machine of the line is due for every
+    ``hours`` on its meter or ``every`` on the calendar (whichever comes first; either may
+    be left out), with the visit's ``checklist``, the parts ``kit`` (SKU, quantity) and the
+    ``window`` it must be done in once due."""
+
+    name: str
+    line: str
+    hours: float | None
+    every: Duration | None
+    window: Duration
+    checklist: tuple[str, ...] = ()
+    kit: tuple[tuple[str, int], ...] = ()
+    location: str = ""
+
+
+@attrs.frozen
 class AutoClose:
     """``close automatically DURATION after EVENT``: the tick closes a case that long after
     the event (``repaired``, ``accepted`` or ``followed_up``) when nobody closed it."""
@@ -344,6 +384,9 @@ class Policy:
     severities: tuple[str, ...] = SEVERITIES
     priority_table: PriorityTable | None = None
     warranty: Warranty | None = None
+    sales_warranties: tuple[SalesWarrantyRule, ...] = ()
+    fault_families: tuple[FaultFamily, ...] = ()
+    maintenance: tuple[MaintenancePlan, ...] = ()
     escalate_after: int | None = None
     appraisal: Appraisal | None = None
     expenses: Expenses | None = None
@@ -419,6 +462,27 @@ class Policy:
             targets["callback"] = self.callback
         return targets
 
+    def sales_warranty(self, line: str | None) -> SalesWarrantyRule | None:
+        """The ``sales warranty`` rule for a machine of ``line``: its line's, else the one
+        for every line (None: the policy gives no sales warranty)."""
+        general = None
+        for rule in self.sales_warranties:
+            if rule.line is None:
+                general = rule
+            elif line is not None and rule.line == line:
+                return rule
+        return general
+
+    def fault_family(self, code: str | None) -> FaultFamily | None:
+        """The ``fault family`` a fault code belongs to (None: none, or no code)."""
+        if code is None:
+            return None
+        return next((f for f in self.fault_families if code in f.codes), None)
+
+    def maintenance_plans(self, line: str | None) -> tuple[MaintenancePlan, ...]:
+        """The maintenance plans machines of ``line`` are due for."""
+        return tuple(p for p in self.maintenance if line is not None and p.line == line)
+
     def add(self, start: datetime, duration: Duration, calendar: str | None = None) -> datetime:
         """``start`` plus ``duration``: clock time in the policy's zone, or working time on
         the named calendar."""
@@ -468,13 +532,16 @@ __all__ = [
     "Expectation",
     "ExpenseLimit",
     "Expenses",
+    "FaultFamily",
     "FieldDecl",
     "Grade",
+    "MaintenancePlan",
     "MetricTarget",
     "Parts",
     "Policy",
     "PriorityRule",
     "Safety",
+    "SalesWarrantyRule",
     "Sla",
     "Target",
     "Training",

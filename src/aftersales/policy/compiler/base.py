@@ -28,9 +28,12 @@ from aftersales.policy.model import (
     AutoClose,
     Example,
     Expenses,
+    FaultFamily,
+    MaintenancePlan,
     Parts,
     PriorityTable,
     Safety,
+    SalesWarrantyRule,
     Sla,
     Target,
     Training,
@@ -113,6 +116,9 @@ class Built:
     resolve_remotely: tuple[str, ...] = ()
     repair_restarts_on_reopen: bool = False
     warranty: Warranty | None = None
+    sales_warranties: list[SalesWarrantyRule] = attrs.Factory(list)
+    fault_families: list[FaultFamily] = attrs.Factory(list)
+    maintenance: list[MaintenancePlan] = attrs.Factory(list)
     escalate_after: int | None = None
     appraisal: Appraisal | None = None
     expenses: Expenses | None = None

@@ -20,7 +20,23 @@ CASE_FIELDS: Mapping[str, ValueType] = {
     "customer.name": T.TEXT,
     "customer.tier": T.TEXT,
     "customer.region": T.TEXT,
+    "customer.id": T.TEXT,
     "under_warranty": T.BOOL,
+    # the installed base (missing where the store has no record of the machine or contract)
+    "machine.serial": T.TEXT,
+    "machine.model": T.TEXT,
+    "machine.line": T.TEXT,
+    "machine.site": T.TEXT,
+    "machine.hours": T.NUMBER,
+    "machine.age_months": T.NUMBER,
+    "machine.under_warranty": T.BOOL,
+    "contract.id": T.TEXT,
+    "contract.level": T.TEXT,
+    "contract.response": T.TEXT,
+    "contract.parts": T.BOOL,
+    "contract.labour": T.BOOL,
+    "contract.travel": T.BOOL,
+    "coverage": T.TEXT,
 }
 """Fields of a case usable in ``priority`` and ``require certificate`` conditions."""
 
