@@ -86,7 +86,17 @@ def test_json_field_names_are_stable(desk: ServiceDesk) -> None:
         "at": "2026-11-23T12:30:00+08:00",
         "presented_by": "e7",
     }
-    assert data["repair"]["parts_used"] == [{"sku": "SEAL-9", "quantity": 1}]
+    assert data["repair"]["parts_used"] == [{"sku": "SEAL-9", "quantity": 1, "serials": []}]
+    assert data["machine"] is None and data["contract"] is None  # no record of the machine
+    assert data["coverage"] == {
+        "kind": "chargeable",
+        "reason": "no warranty or contract covers it",
+        "location": "",
+        "covers": [],
+        "contract": None,
+        "original": None,
+    }
+    assert data["customer"]["id"].startswith("C-") and data["customer"]["key"] is None
     assert to_dict(Staff("x", "X", ["engineer"])) == {
         "id": "x",
         "name": "X",

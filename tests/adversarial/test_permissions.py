@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from aftersales.core.model import ROLES
 from aftersales.core.permissions import NOT_ACTORS, PERMISSIONS
 
 SERVICES = ("cases", "parts", "expenses", "staff", "appraisals", "safety", "training",
-            "notifications", "sla")  # fmt: skip
+            "notifications", "sla", "customers", "machines", "contracts")  # fmt: skip
 
 
 def actions_taking_by() -> set[str]:
@@ -70,6 +70,11 @@ def world() -> ServiceDesk:
         desk.parts.receive(sku, 50, location="WH", supplier="ACME", inspection=ALL_PASSED,
                            by="sk1", at=at(1))  # fmt: skip
     desk.safety.add_tool(id="TW", name="Wrench", inspected=at(0), by="sk1")
+    desk.customers.add(id="CU1", name="Acme Quarry", sites=[{"id": "S1"}], by="m1", at=at(0))
+    desk.machines.add(serial="M-1", model="EX-350", line="excavator", customer="CU1",
+                      commissioned=date(2025, 1, 1), by="m1", at=at(0))  # fmt: skip
+    desk.contracts.add(id="SC-1", customer="CU1", level="premium", starts=date(2026, 1, 1),
+                       ends=date(2026, 12, 31), by="m1", at=at(0))  # fmt: skip
     desk.training.add_course(id="HYD", title="Hydraulics", year=2026, area="repair_skills",
                              method="internal", trainer="m1", certificate="hydraulics",
                              by="m1")  # fmt: skip
@@ -250,6 +255,21 @@ SITUATIONS: dict[str, Call] = {
     "expenses.pay": lambda d, by: d.expenses.pay(_claim(d, approved=True), by=by),
     "safety.checklist": lambda d, by: d.safety.checklist(case_at(d, "contacted"), ["helmet"],
                                                          by=by),
+    "customers.add": lambda d, by: d.customers.add(name=f"Customer of {by}", by=by, at=at(1)),
+    "customers.update": lambda d, by: d.customers.update("CU1", tier="gold", by=by, at=at(1)),
+    "machines.add": lambda d, by: d.machines.add(serial=f"M-{by}", customer="CU1", by=by,
+                                                 at=at(1)),
+    "machines.update": lambda d, by: d.machines.update("M-1", model="EX-360", reason="typo",
+                                                       by=by, at=at(1)),
+    "machines.reading": lambda d, by: d.machines.reading("M-1", 100 + len(by), by=by,
+                                                         at=at(2 + len(by))),
+    "machines.import_csv": lambda d, by: d.machines.import_csv([{"serial": f"I-{by}"}], by=by,
+                                                           at=at(1)),
+    "contracts.add": lambda d, by: d.contracts.add(customer="CU1", level="basic",
+                                                   starts=date(2026, 1, 1),
+                                                   ends=date(2026, 6, 30), by=by, at=at(1)),
+    "contracts.cancel": lambda d, by: d.contracts.cancel("SC-1", on=date(2026, 12, 1),
+                                                         reason="sold", by=by, at=at(1)),
     "safety.add_tool": lambda d, by: d.safety.add_tool(id=f"T-{by}", name="t",
                                                        inspected=at(0), by=by),
     "safety.inspect": lambda d, by: d.safety.inspect("TW", by=by),

@@ -207,11 +207,49 @@ def facts_record(
         out["machine"] = attrs.asdict(machine)
     if contract is not None:
         covers = {item: item in contract.covers for item in COVERED_ITEMS}
-        out["contract"] = {"id": contract.id, "level": contract.level,
-                           "response": contract.response, **covers}  # fmt: skip
+        out["contract"] = {
+            "id": contract.id,
+            "level": contract.level,
+            "response": contract.response,
+            **covers,
+        }
     if coverage is not None:
         out["coverage"] = coverage.kind
     return out
+
+
+def decide_coverage(
+    *,
+    rework: tuple[str, str] | None,
+    sales: tuple[str, str] | None,
+    contract: Contract | None,
+) -> Coverage:
+    """What covers a case, trying COVERAGE_KINDS in order: ``rework`` (the repaired case's
+    number and the warranty line) when the fault repeats a repair under its warranty,
+    ``sales`` (why, and the line or record) when the machine's sales warranty covers it,
+    then the ``contract`` covering the machine; else the customer pays."""
+    if rework is not None:
+        number, location = rework
+        return Coverage(
+            "repair_warranty",
+            f"repeats the repair of {number} under its warranty",
+            location,
+            COVERED_ITEMS,
+            original=number,
+        )
+    if sales is not None:
+        reason, location = sales
+        return Coverage("sales_warranty", reason, location, COVERED_ITEMS)
+    if contract is not None:
+        ends = contract.ends if contract.cancelled is None else contract.cancelled
+        return Coverage(
+            "contract",
+            f"{contract.level} contract {contract.id} until {ends}",
+            f"contract {contract.id}",
+            contract.covers,
+            contract=contract.id,
+        )
+    return Coverage("chargeable", "no warranty or contract covers it", "")
 
 
 def warranty_end(machine: Machine, warranty: SalesWarranty) -> date | None:
@@ -271,6 +309,7 @@ __all__ = [
     "SalesWarranty",
     "Site",
     "age_months",
+    "decide_coverage",
     "facts_record",
     "sales_warranty_reason",
     "warranty_end",

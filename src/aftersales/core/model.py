@@ -98,7 +98,8 @@ class Customer:
     name: str
     tier: str | None = None
     region: str | None = None
-    id: str | None = None
+    id: str | None = None  # the customer record's id (desk.customers), once matched
+    key: str | None = None  # the integrator's key for the record (an ERP number)
 
 
 @attrs.frozen
@@ -135,6 +136,7 @@ class PartUse:
 
     sku: str
     quantity: int = 1
+    serials: tuple[str, ...] = ()  # the parts' own serial numbers, where they have them
 
 
 @attrs.frozen

@@ -22,6 +22,7 @@ STORE = ("storekeeper", "manager")
 PLANNERS = ("supervisor", "manager")
 MANAGER = ("manager",)
 LEADERS = ("manager", "director")
+FIELD = ("service_agent", "engineer", "manager")  # who reads a machine's meter
 NOBODY: tuple[str, ...] = ()
 ANYONE = ROLES
 
@@ -134,6 +135,15 @@ PERMISSIONS: dict[str, Rule] = {
         NOBODY, "the role the claim's chain waits for", never=("rejecting one's own claim",)
     ),
     "expenses.pay": Rule(("finance",), never=("paying one's own claim",)),
+    # the installed base
+    "customers.add": Rule(DESK),
+    "customers.update": Rule(DESK),
+    "machines.add": Rule(DESK),
+    "machines.update": Rule(DESK),
+    "machines.import_csv": Rule(DESK),
+    "machines.reading": Rule(FIELD),
+    "contracts.add": Rule(DESK),
+    "contracts.cancel": Rule(MANAGER),
     # safety
     "safety.checklist": Rule(NOBODY, CASE_ENGINEER),
     "safety.add_tool": Rule(STORE),

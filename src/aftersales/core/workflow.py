@@ -176,7 +176,10 @@ def _time(value: Any) -> datetime:
 
 def _parts_used(data: Mapping[str, Any]) -> tuple[PartUse, ...]:
     """The parts a repair event says it used."""
-    return tuple(PartUse(p["sku"], p.get("quantity", 1)) for p in data.get("parts_used", ()))
+    return tuple(
+        PartUse(p["sku"], p.get("quantity", 1), tuple(p.get("serials", ())))
+        for p in data.get("parts_used", ())
+    )
 
 
 def _first(case: Case, name: str, at: datetime) -> dict[str, datetime]:
@@ -221,8 +224,6 @@ def _installed_base(d: Mapping[str, Any]) -> dict[str, Any]:
                       ("coverage", Coverage)):  # fmt: skip
         if name in d:
             out[name] = None if d[name] is None else from_dict(cls, d[name])
-    if "coverage" in d and d["coverage"] is not None:
-        out["chargeable"] = d["coverage"]["kind"] == "chargeable"
     return out
 
 
@@ -323,6 +324,7 @@ def apply(case: Case, event: CaseEvent) -> Case:
             changes["product"] = from_dict(Product, d["changes"]["product"])
         if "rework_of" in d:
             changes["rework_of"] = d["rework_of"]
+            changes["chargeable"] = d["chargeable"]
         changes.update(_installed_base(d))
         if "custom" in d["changes"]:
             changes["custom"] = {**case.custom, **d["changes"]["custom"]}

@@ -26,6 +26,7 @@ from aftersales.core.errors import (
     ValidationError,
     WorkflowError,
 )
+from aftersales.core.installed_base import ContractFacts, Coverage, MachineFacts, facts_record
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
 from aftersales.core.permissions import not_own, permit
 from aftersales.core.sla import Clock
@@ -37,6 +38,7 @@ from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT
 from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, event_record, utc_text
 from aftersales.services.case_book import KIND, SCAN_PAGE, CaseBook
 from aftersales.services.clocks import Clocks
+from aftersales.services.coverage import InstalledBase, Sighting
 from aftersales.services.ids import uuid7
 from aftersales.services.notifications import NotificationService
 from aftersales.services.parts import PartsService
@@ -130,15 +132,46 @@ def _at_most(duration: Duration) -> timedelta:
 
 def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
     if isinstance(item, Mapping):
-        unknown = sorted(set(item) - {"sku", "quantity"})
+        unknown = sorted(set(item) - {"sku", "quantity", "serials"})
         if unknown:
-            raise ValidationError(f"unknown part field {shown(unknown[0])}; known: sku, quantity")
-        item = PartUse(item.get("sku"), item.get("quantity", 1))  # type: ignore[arg-type]
+            raise ValidationError(
+                f"unknown part field {shown(unknown[0])}; known: sku, quantity, serials"
+            )
+        item = PartUse(item.get("sku"), item.get("quantity", 1), item.get("serials", ()))  # type: ignore[arg-type]
     if not isinstance(item, PartUse):
         raise ValidationError("parts_used holds {'sku': ..., 'quantity': ...} or PartUse items")
     sku = values.name(item.sku, "a part's sku")
     quantity = values.count(item.quantity, f"part {sku}: the quantity", minimum=1)
-    return PartUse(sku, quantity)
+    listed = [item.serials] if isinstance(item.serials, str) else item.serials
+    serials = tuple(
+        values.name(s, f"part {sku}: a serial") for s in values.items(listed, "serials")
+    )
+    if len(serials) > quantity or len(set(serials)) != len(serials):
+        raise ValidationError(
+            f"part {sku}: {len(serials)} serials for a quantity of {quantity}; give each "
+            "fitted part's serial once, at most one per part"
+        )
+    return PartUse(sku, quantity, serials)
+
+
+def _installed_data(
+    machine: MachineFacts | None, contract: ContractFacts | None, coverage: Coverage
+) -> dict[str, Any]:
+    """What an event records of the installed base as it decided."""
+    return {
+        "machine": None if machine is None else to_dict(machine),
+        "contract": None if contract is None else to_dict(contract),
+        "coverage": to_dict(coverage),
+    }
+
+
+def _part_data(use: PartUse) -> dict[str, Any]:
+    """A part used, as the repair event holds it (``serials`` only where there are some, so
+    events of parts without serials read as they always did)."""
+    data: dict[str, Any] = {"sku": use.sku, "quantity": use.quantity}
+    if use.serials:
+        data["serials"] = list(use.serials)
+    return data
 
 
 def _index(case: Case, last: datetime) -> CaseIndex:
@@ -207,6 +240,7 @@ class CaseService(CaseBook):
         notifications: NotificationService,
         parts: PartsService,
         training: TrainingService,
+        installed: InstalledBase,
     ) -> None:
         # the same book, not a copy: one cache, so the services below read every change
         super().__init__(book._basis, cache=book._cache)
@@ -215,6 +249,7 @@ class CaseService(CaseBook):
         self._notifications = notifications
         self._parts = parts
         self._training = training
+        self._installed = installed
         # a scratch desk building imported cases links no warranty rework: its store holds
         # only the cases of one batch, not the history
         self.links_rework = True
@@ -347,23 +382,29 @@ class CaseService(CaseBook):
     def report(
         self,
         *,
-        customer: Mapping[str, Any] | Customer,
         product: Mapping[str, Any] | Product,
         fault: str,
         severity: str,
         channel: str,
         by: str,
+        customer: Mapping[str, Any] | Customer | None = None,
         fault_code: str | None = None,
         machine_down: bool = False,
         contact: str | None = None,
         custom: Mapping[str, Any] | None = None,
         at: datetime | None = None,
     ) -> Case:
-        """Record a customer's fault report; the policy decides its priority."""
+        """Record a customer's fault report; the policy decides its priority.
+
+        A serial the installed base knows fills in the machine's model, line and (when
+        ``customer`` is left out) its owner. The customer is matched to its record (by
+        ``id``, ``key`` or name) or a record is created. What covers the case is decided
+        and recorded: the repair warranty of an earlier repair of the same fault (or fault
+        family) on the machine, its sales warranty, its service contract, or chargeable."""
         when = self._basis.at(at)
         actor = self._staff.actor(by)
         permit(actor, "cases.report", "report a case")
-        cust = _record(Customer, customer, "customer")
+        cust = None if customer is None else _record(Customer, customer, "customer")
         prod = _record(Product, product, "product")
         fault_text = _text(fault, "fault")
         _severity(severity, self._basis.policy)
@@ -373,7 +414,17 @@ class CaseService(CaseBook):
             raise ValidationError("machine_down must be True or False")
         code = _text(fault_code, "fault_code", required=False)
         fields = self._custom(custom or {})
+        if self._kept is not None:  # a history's case: as it was, the store knows no machines
+            if cust is None:
+                raise ValidationError("customer is required")
+            sighting = Sighting(cust, prod)
+        else:
+            sighting = self._installed.sight(cust, prod, when)
+        cust, prod = sighting.customer, sighting.product
         original = self._warranty_original(prod.serial, code, when)
+        coverage = sighting.coverage(
+            None if original is None else (original.number, self._warranty_location())
+        )
         record = {
             "severity": severity,
             "machine_down": machine_down,
@@ -384,6 +435,7 @@ class CaseService(CaseBook):
             "customer": attrs.asdict(cust),
             "under_warranty": original is not None,
             "custom": fields,
+            **facts_record(sighting.facts, sighting.contract_facts, coverage),
         }
         decision = self._basis.policy.priority_for(record)
         case_id = uuid7()
@@ -402,12 +454,14 @@ class CaseService(CaseBook):
             "priority_location": decision.location,
             "policy_version": self._basis.policy.version,
             "rework_of": None if original is None else original.id,
-            "chargeable": original is None,
+            "chargeable": coverage.chargeable,
         }
         if self._kept is not None:
             return self._kept.report(case_id, year, when, by, data)
+        data.update(_installed_data(sighting.facts, sighting.contract_facts, coverage))
         managers = self._staff.with_role("manager") if original is not None else []
         with self._basis.storage.transaction() as tx:
+            data["customer"] = to_dict(self._installed.write(tx, sighting, by, when))
             data["number"] = f"AS-{year}-{tx.next_number(f'case-{year}'):06d}"
             event = CaseEvent(case_id, 1, "reported", when, by, data)
             case = start(event)
@@ -430,6 +484,10 @@ class CaseService(CaseBook):
         self._cache.remember(case)
         self._after(event, case, items)
         return case
+
+    def _warranty_location(self) -> str:
+        warranty = self._basis.policy.warranty
+        return "" if warranty is None else warranty.location
 
     def _custom(self, custom: Mapping[str, Any], policy: Policy | None = None) -> dict[str, Any]:
         declared = (policy or self._basis.policy).fields
@@ -474,17 +532,23 @@ class CaseService(CaseBook):
         # Only repairs accepted since this could still be covered; the exact test follows.
         oldest = at - _at_most(warranty.duration)
         # A machine's repeat faults follow each other, so the last few reports hold the one.
+        # A fault family matches any of its codes: the machine's recent repairs are read and
+        # the family's codes kept.
+        family = self._basis.policy.fault_family(code)
         query = CaseQuery(
             serial=serial,
-            fault_code=code,
+            fault_code=code if family is None else None,
             accepted_since=utc_text(oldest),
             newest_first=True,
-            limit=5,
+            limit=5 if family is None else 50,
         )
         candidates = self._basis.storage.find_cases(query)
+        codes = (code,) if family is None else family.codes
         best = None
         for record in candidates:
             case = from_dict(Case, record.data)
+            if case.fault_code not in codes:
+                continue
             started = case.milestones.get(warranty.after)
             if case.acceptance is None or started is None or started > at:
                 continue
@@ -668,15 +732,20 @@ class CaseService(CaseBook):
         cause: str | None,
         parts_used: Sequence[PartUse | Mapping[str, Any]],
     ) -> dict[str, Any]:
-        merged: dict[str, int] = {}  # two lines of one part are one use: added together
+        merged: dict[str, PartUse] = {}  # two lines of one part are one use: added together
         for item in values.items(parts_used, "parts_used"):
             use = _part(item)
-            merged[use.sku] = merged.get(use.sku, 0) + use.quantity
+            if use.sku in merged:
+                before = merged[use.sku]
+                use = _part(
+                    PartUse(use.sku, before.quantity + use.quantity, before.serials + use.serials)
+                )
+            merged[use.sku] = use
         return {
             "actions": _text(actions, "actions"),
             "result": _text(result, "the result of the tests"),
             "cause": _text(cause, "cause", required=False),
-            "parts_used": [to_dict(PartUse(sku, quantity)) for sku, quantity in merged.items()],
+            "parts_used": [_part_data(use) for use in merged.values()],
         }
 
     def confirm(

@@ -29,8 +29,12 @@ from aftersales.services.careers import StaffService
 from aftersales.services.case_book import CaseBook
 from aftersales.services.cases import CaseService
 from aftersales.services.clocks import Clocks
+from aftersales.services.contracts import ContractService
+from aftersales.services.coverage import InstalledBase
+from aftersales.services.customers import CustomerService
 from aftersales.services.expenses import ExpenseService
 from aftersales.services.history import HistoryService
+from aftersales.services.machines import MachineService
 from aftersales.services.notifications import NotificationService, OutboxSettings
 from aftersales.services.parts import PartsService
 from aftersales.services.safety import SafetyService
@@ -120,6 +124,13 @@ class ServiceDesk:
         self.notifications = notifications
         self.parts = PartsService(basis, staff=directory, notifications=notifications, cases=book)
         self.training = TrainingService(basis, staff=directory, notifications=notifications)
+        self.customers = CustomerService(basis, staff=directory)
+        self.machines = MachineService(basis, staff=directory, customers=self.customers,
+                                       cases=book)  # fmt: skip
+        self.contracts = ContractService(basis, staff=directory, customers=self.customers,
+                                         machines=self.machines)  # fmt: skip
+        installed = InstalledBase(basis, customers=self.customers, machines=self.machines,
+                                  contracts=self.contracts)  # fmt: skip
         self.cases = CaseService(
             book,
             clocks=clocks,
@@ -127,6 +138,7 @@ class ServiceDesk:
             notifications=notifications,
             parts=self.parts,
             training=self.training,
+            installed=installed,
         )
         self.safety = SafetyService(
             basis, staff=directory, notifications=notifications, cases=self.cases
