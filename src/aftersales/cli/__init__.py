@@ -22,10 +22,13 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "appraise": ("appraise_commands", "appraise", "Monthly appraisal: scores, grades, reviews."),
     "case": ("case_commands", "case", "Report and work cases through the repair workflow."),
+    "contracts": ("contracts_commands", "contracts", "Service contracts of customers."),
+    "customers": ("customers_commands", "customers", "Customer records, sites and contacts."),
     "expenses": ("expenses_commands", "expenses", "Expense claims and the cost report."),
     "export": ("history_commands", "export_command", "Write the store's cases as a timeline CSV."),
     "import": ("history_commands", "import_command", "Import a service history into the store."),
     "init": ("init_command", "init_command", "Write aftersales.toml and a starter policy."),
+    "machines": ("machines_commands", "machines", "The installed base: machines, readings."),
     "notifications": ("notifications_commands", "notifications", "The notification outbox."),
     "parts": ("parts_commands", "parts", "Spare parts: stock, orders, requisitions, counts."),
     "plugins": ("case_commands", "plugins_command", "The loaded plugins and the notifiers."),

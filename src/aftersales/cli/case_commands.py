@@ -65,7 +65,13 @@ case.add_command(case_sla)
 
 
 @case.command("report")
-@click.option("--customer", "customer_name", required=True, help="Customer name.")
+@click.option(
+    "--customer",
+    "customer_name",
+    default=None,
+    help="Customer name (default: the owner the machine's record names).",
+)
+@click.option("--customer-key", default=None, help="The customer's key (an ERP number).")
 @click.option("--tier", default=None, help="Customer tier (gold, silver, ...).")
 @click.option("--region", default=None)
 @click.option("--model", default=None, help="Machine model.")
@@ -82,7 +88,8 @@ case.add_command(case_sla)
 @AT_OPTION
 @JSON_OPTION
 def case_report(
-    customer_name: str,
+    customer_name: str | None,
+    customer_key: str | None,
     tier: str | None,
     region: str | None,
     model: str | None,
@@ -99,11 +106,17 @@ def case_report(
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Record a customer's fault report."""
+    """Record a customer's fault report. A serial the installed base knows fills in the
+    machine's model, line and owner; the case records what covers it."""
     fields = _custom_fields(custom)
+    if customer_name is None and (customer_key or tier or region):
+        raise click.UsageError("--customer-key, --tier and --region go with --customer NAME")
+    customer = None
+    if customer_name is not None:
+        customer = {"name": customer_name, "key": customer_key, "tier": tier, "region": region}
     with open_desk() as desk:
         result = desk.cases.report(
-            customer={"name": customer_name, "tier": tier, "region": region},
+            customer=customer,
             product={"model": model, "line": line, "serial": serial},
             fault=fault,
             fault_code=fault_code,
@@ -419,6 +432,17 @@ def _record_rows(found: Case, tz: Any) -> list[tuple[str, str]]:
                                  for c in found.policy_changes)),
         ("reopenings", lines(f"{t(r.at)} by {r.by}: {r.reason}" for r in found.reopenings)),
         ("rework of", found.rework_of or "-"),
+        ("machine", "-" if found.machine is None else
+         f"{found.machine.serial} at {found.machine.site or '-'}, "
+         + ("-" if found.machine.hours is None else f"{found.machine.hours:g} h")
+         + ("" if found.machine.age_months is None
+            else f", {found.machine.age_months} months old")),
+        ("contract", "-" if found.contract is None else
+         f"{found.contract.id} ({found.contract.level}"
+         + (f", response {found.contract.response}" if found.contract.response else "") + ")"),
+        ("coverage", "-" if found.coverage is None else
+         f"{found.coverage.kind.replace('_', ' ')}: {found.coverage.reason}"
+         + (f" ({found.coverage.location})" if found.coverage.location else "")),
         ("chargeable", "yes" if found.chargeable else "no"),
         ("version", str(found.version)),
         ("id", found.id),
