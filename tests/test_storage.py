@@ -262,7 +262,7 @@ def test_an_older_schema_is_migrated_forward(
     old.close()
     monkeypatch.setattr(sqlite_backend, "MIGRATIONS", MIGRATIONS)
     new = ServiceDesk(RULES / "default.policy", sqlite_url(tmp_path))
-    assert new.storage.schema_version == len(MIGRATIONS) == 8  # type: ignore[attr-defined]
+    assert new.storage.schema_version == len(MIGRATIONS) == 9  # type: ignore[attr-defined]
     columns = {row[1] for row in conn.execute("PRAGMA table_info(case_index)")}
     assert {"next_alert_at", "followed_up_at", "judged_at"} <= columns
     add_team(new)

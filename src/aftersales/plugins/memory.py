@@ -43,6 +43,7 @@ class MemoryStorage(Storage):
         self._sequences: dict[str, int] = {}
         self._sent: dict[tuple[str, str], SentNotification] = {}
         self._outbox: dict[str, OutboxItem] = {}  # in insertion order
+        self._schedule: dict[tuple[str, str], str] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -75,6 +76,12 @@ class MemoryStorage(Storage):
             record = self.get(kind, id)
             if record is not None:
                 yield record
+
+    def scheduled(self, kind: str, until: str, limit: int) -> list[tuple[str, str]] | None:
+        with self._lock:
+            due = sorted((at, id) for (k, id), at in self._schedule.items()
+                         if k == kind and at <= until)  # fmt: skip
+        return [(id, at) for at, id in due[:limit]]
 
     def outbox(self, status: str | None = None, limit: int | None = None) -> list[OutboxItem]:
         with self._lock:
@@ -163,6 +170,7 @@ class _MemoryTransaction(Transaction):
         self.sent: dict[tuple[str, str], SentNotification] = {}
         self.outbox: dict[str, OutboxItem] = {}
         self.pruned: set[str] = set()
+        self.schedules: dict[tuple[str, str], str | None] = {}
 
     def sent_keys(self, case_ids: Sequence[str]) -> dict[str, set[str]]:
         wanted = set(case_ids)
@@ -211,6 +219,10 @@ class _MemoryTransaction(Transaction):
         for item_id in old:
             self.outbox.pop(item_id, None)
         return len(old)
+
+    def schedule(self, kind: str, items: Sequence[tuple[str, str | None]]) -> None:
+        for id, at in items:
+            self.schedules[(kind, id)] = at
 
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         for case_id, at in moments:
@@ -280,6 +292,11 @@ class _MemoryTransaction(Transaction):
         s._outbox.update(self.outbox)
         for item_id in self.pruned:
             s._outbox.pop(item_id, None)
+        for key, at in self.schedules.items():
+            if at is None:
+                s._schedule.pop(key, None)
+            else:
+                s._schedule[key] = at
 
 
 def open_memory(url: str) -> MemoryStorage:

@@ -123,6 +123,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE case_index ADD COLUMN alert_plan TEXT;
     """,
+    # 5: when each aggregate (a machine's maintenance) is next due for a job
+    """
+    CREATE TABLE schedule (kind TEXT NOT NULL, id TEXT NOT NULL, due_at TEXT NOT NULL,
+                           PRIMARY KEY (kind, id));
+    CREATE INDEX schedule_due ON schedule (kind, due_at COLLATE "C", id COLLATE "C");
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 

@@ -140,6 +140,22 @@ class SQLReads(Storage):
         return iter([Record(kind, id, version, json.loads(data))
                      for id, version, data in rows.fetchall()])  # fmt: skip
 
+    def scheduled(self, kind: str, until: str, limit: int) -> list[tuple[str, str]] | None:
+        m, c = self.MARK, self.BYTE_ORDER
+        try:
+            rows = (
+                self._connect()
+                .execute(
+                    f"SELECT id, due_at FROM schedule WHERE kind = {m} AND due_at{c} <= {m} "
+                    f"ORDER BY due_at{c}, id{c} LIMIT {m}",
+                    (kind, until, limit),
+                )
+                .fetchall()
+            )
+        except Exception as exc:
+            raise self._translated(exc) from None
+        return [(id, at) for id, at in rows]
+
     @faults_translated
     def clock_facts(
         self, since: str, until: str, judged_by: str, *, running: bool | None = None

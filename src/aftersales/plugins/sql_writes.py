@@ -178,6 +178,15 @@ class SQLWrites(Transaction, abc.ABC):
         sql, args = self._find_sql(CaseQuery(alert_due=now, limit=limit))
         return case_records(self.conn.execute(sql + self.DUE_LOCK, args).fetchall())
 
+    def schedule(self, kind: str, items: Sequence[tuple[str, str | None]]) -> None:
+        self._many("DELETE FROM schedule WHERE kind = ? AND id = ?",
+                   [(kind, id) for id, at in items if at is None])  # fmt: skip
+        self._many(
+            "INSERT INTO schedule (kind, id, due_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (kind, id) DO UPDATE SET due_at = excluded.due_at",
+            [(kind, id, at) for id, at in items if at is not None],
+        )
+
     def set_next_alert(self, moments: Sequence[tuple[str, str | None]]) -> None:
         self._many(
             "UPDATE case_index SET next_alert_at = ? WHERE id = ?",

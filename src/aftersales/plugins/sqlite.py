@@ -128,6 +128,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE case_index ADD COLUMN alert_plan TEXT;
     """,
+    # 9: when each aggregate (a machine's maintenance) is next due for a job
+    """
+    CREATE TABLE schedule (kind TEXT NOT NULL, id TEXT NOT NULL, due_at TEXT NOT NULL,
+                           PRIMARY KEY (kind, id)) WITHOUT ROWID;
+    CREATE INDEX schedule_due ON schedule (kind, due_at, id);
+    """,
 )
 """The schema, one script per version. Append new versions; never edit an applied one."""
 

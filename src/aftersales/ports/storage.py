@@ -327,6 +327,16 @@ class AlertLedger(abc.ABC):
         self.set_next_alert([(case_id, at) for case_id, at, _ in plans])
 
 
+class Scheduler(abc.ABC):  # noqa: B024 (every method has a default: a backend may keep none)
+    """When an aggregate is next due for a job (a machine's maintenance), kept beside its
+    snapshot so a job finds what is due without reading every aggregate."""
+
+    def schedule(self, kind: str, items: Sequence[tuple[str, str | None]]) -> None:  # noqa: B027
+        """For each ``(id, at)`` of ``kind``: when it is next due (UTC text; None: never).
+        This default keeps nothing: :meth:`EventStore.scheduled` then answers None and the
+        job reads every aggregate of the kind."""
+
+
 class OutboxWriter(abc.ABC):
     """The outbox half of a transaction."""
 
@@ -353,7 +363,7 @@ class OutboxWriter(abc.ABC):
         failed ones stay whatever their age. Returns how many were deleted."""
 
 
-class Transaction(EventWriter, AlertLedger, OutboxWriter):
+class Transaction(EventWriter, AlertLedger, Scheduler, OutboxWriter):
     """One atomic write. Obtained from :meth:`Storage.transaction`; everything done through it
     is committed when the ``with`` block ends normally and discarded if it raises.
 
@@ -370,7 +380,8 @@ class Transaction(EventWriter, AlertLedger, OutboxWriter):
       desk that records fewer than it decided knows another desk got there first;
     - what ``get`` read, no other writer changes until the transaction ends;
     - ``due_cases`` and ``claim`` hand each due case and outbox item to one transaction at a
-      time.
+      time;
+    - ``schedule`` is written with the transaction (a store that keeps schedules).
 
     Writers of different aggregates may run in parallel (PostgreSQL: row locks only; a
     transaction that waits on another and would deadlock raises ConflictError) or one after
@@ -400,6 +411,12 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def scan(self, kind: str) -> Iterator[Record]:
         """Every snapshot of a kind, in id order."""
+
+    def scheduled(self, kind: str, until: str, limit: int) -> list[tuple[str, str]] | None:
+        """``(id, at)`` of the aggregates of ``kind`` due at or before ``until`` (UTC text) by
+        :meth:`Transaction.schedule`, soonest first (then by id), at most ``limit``; None
+        where the store keeps no schedule."""
+        return None
 
 
 class CaseSearch(abc.ABC):
@@ -480,6 +497,7 @@ __all__ = [
     "OutboxReader",
     "OutboxWriter",
     "Record",
+    "Scheduler",
     "SentNotification",
     "Storage",
     "Transaction",

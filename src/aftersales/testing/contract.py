@@ -319,6 +319,34 @@ class StorageContract:
             assert [(d.id, d.plan) for d in tx.due_plans(at("07:30"), 10) or []] == [
                 ("p3", None)]  # fmt: skip
 
+    def test_schedules_hand_back_what_is_due(self, aftersales_storage: Storage) -> None:
+        """A store that keeps schedules (``scheduled`` not None) hands back the ids of a kind
+        due by a moment, soonest first then by id (byte order), at most ``limit``; a later
+        ``schedule`` moves or (None) drops one; a rolled-back one changes nothing."""
+        s = aftersales_storage
+        at = "2026-11-27T{}:00+00:00".format
+        with s.transaction() as tx:
+            tx.schedule("machine", [("m-b", at("09:00")), ("m-a", at("09:00")),
+                                    ("M-c", at("08:00")), ("m-d", at("12:00"))])  # fmt: skip
+            tx.schedule("tool", [("t1", at("07:00"))])
+        due = s.scheduled("machine", at("10:00"), 10)
+        if due is None:
+            return
+        assert due == [("M-c", at("08:00")), ("m-a", at("09:00")), ("m-b", at("09:00"))]
+        assert s.scheduled("machine", at("10:00"), 1) == [("M-c", at("08:00"))]
+        assert s.scheduled("tool", at("10:00"), 10) == [("t1", at("07:00"))]
+        with s.transaction() as tx:
+            tx.schedule("machine", [("M-c", None), ("m-a", at("13:00")), ("gone", None)])
+        assert s.scheduled("machine", at("12:30"), 10) == [
+            ("m-b", at("09:00")), ("m-d", at("12:00"))]  # fmt: skip
+        try:
+            with s.transaction() as tx:
+                tx.schedule("machine", [("m-b", None)])
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        assert [id for id, _ in s.scheduled("machine", at("12:30"), 10) or []] == ["m-b", "m-d"]
+
     def test_a_version_read_before_another_commit_writes_nothing(
         self, aftersales_storage: Storage
     ) -> None:
