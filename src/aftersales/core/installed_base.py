@@ -90,6 +90,25 @@ class MaintenanceDone:
 
 
 @attrs.frozen
+class MaintenanceVisit:
+    """What a maintenance case is for: the plan, when it fell due (and at what reading), the
+    checklist and the parts kit, and the policy line of the plan."""
+
+    plan: str
+    due: datetime
+    checklist: tuple[str, ...] = ()
+    kit: tuple[tuple[str, int], ...] = ()
+    hours: float | None = None  # the meter when it was opened
+    location: str = ""
+
+
+def maintenance_priority(plan: str) -> str:
+    """The priority a maintenance case of ``plan`` carries: its own clocks (the plan's
+    window), apart from the policy's priorities (no priority name has a colon)."""
+    return f"maintenance: {plan}"
+
+
+@attrs.frozen
 class Machine:
     """A machine of the installed base, by its serial number.
 
@@ -305,12 +324,14 @@ __all__ = [
     "Machine",
     "MachineFacts",
     "MaintenanceDone",
+    "MaintenanceVisit",
     "Reading",
     "SalesWarranty",
     "Site",
     "age_months",
     "decide_coverage",
     "facts_record",
+    "maintenance_priority",
     "sales_warranty_reason",
     "warranty_end",
 ]

@@ -16,7 +16,13 @@ from typing import Any
 import attrs
 
 from aftersales.core.frozen import frozen_dict
-from aftersales.core.installed_base import ContractFacts, Coverage, MachineFacts, facts_record
+from aftersales.core.installed_base import (
+    ContractFacts,
+    Coverage,
+    MachineFacts,
+    MaintenanceVisit,
+    facts_record,
+)
 from aftersales.core.vocabulary import ROLES
 
 
@@ -291,6 +297,7 @@ class Case:
     machine: MachineFacts | None = None
     contract: ContractFacts | None = None
     coverage: Coverage | None = None  # what covers it; None for cases stored before coverage
+    visit: MaintenanceVisit | None = None  # a maintenance case: the plan it serves
 
     @property
     def reported_at(self) -> datetime:

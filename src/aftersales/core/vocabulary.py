@@ -6,8 +6,9 @@ from __future__ import annotations
 
 SEVERITIES = ("critical", "major", "minor")
 """How bad a reported fault is."""
-CHANNELS = ("phone", "email", "online", "onsite")
-"""How the customer reported it."""
+CHANNELS = ("phone", "email", "online", "onsite", "maintenance")
+"""How the case came in: reported by the customer, or (``maintenance``) opened by the desk
+when a machine's maintenance plan fell due."""
 COMPLEXITIES = ("simple", "complex")
 """A diagnosis: which repair target applies."""
 ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "finance", "director")

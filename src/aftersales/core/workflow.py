@@ -29,7 +29,7 @@ import attrs
 
 from aftersales.core.convert import from_dict
 from aftersales.core.errors import WorkflowError
-from aftersales.core.installed_base import ContractFacts, Coverage, MachineFacts
+from aftersales.core.installed_base import ContractFacts, Coverage, MachineFacts, MaintenanceVisit
 from aftersales.core.model import (
     Acceptance,
     Case,
@@ -221,7 +221,7 @@ def _installed_base(d: Mapping[str, Any]) -> dict[str, Any]:
     """The machine, contract and coverage an event decided (those it names)."""
     out: dict[str, Any] = {}
     for name, cls in (("machine", MachineFacts), ("contract", ContractFacts),
-                      ("coverage", Coverage)):  # fmt: skip
+                      ("coverage", Coverage), ("visit", MaintenanceVisit)):  # fmt: skip
         if name in d:
             out[name] = None if d[name] is None else from_dict(cls, d[name])
     return out

@@ -6,8 +6,8 @@ say which statement made it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -19,6 +19,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.calendar import WorkCalendar, add_clock, localize
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import NotFound, PolicyIssue, ValidationError
+from aftersales.core.installed_base import Machine, maintenance_priority
 from aftersales.core.money import Money
 from aftersales.core.vocabulary import SEVERITIES
 from aftersales.policy.expressions import Condition, as_record
@@ -161,6 +162,20 @@ class MaintenancePlan:
     checklist: tuple[str, ...] = ()
     kit: tuple[tuple[str, int], ...] = ()
     location: str = ""
+
+
+def maintenance_slas(plans: Sequence[MaintenancePlan]) -> dict[str, Sla]:
+    """The clocks of maintenance cases: each plan's visit is repaired within its window of
+    the case's opening (when the plan fell due), under the plan's own priority name."""
+    return {
+        maintenance_priority(p.name): Sla(
+            maintenance_priority(p.name),
+            {"repair": Target("repair", p.window, "reported", None, False, p.location)},
+            {},
+            p.location,
+        )
+        for p in plans
+    }
 
 
 @attrs.frozen
@@ -482,6 +497,40 @@ class Policy:
     def maintenance_plans(self, line: str | None) -> tuple[MaintenancePlan, ...]:
         """The maintenance plans machines of ``line`` are due for."""
         return tuple(p for p in self.maintenance if line is not None and p.line == line)
+
+    def maintenance_due(self, machine: Machine) -> list[tuple[MaintenancePlan, datetime]]:
+        """Each maintenance plan of ``machine``'s line with when its next visit falls due:
+        its period after the last visit (or the commissioning date), or the meter reading
+        that ran past its hours since the last visit (the hours read then; from zero before
+        any), whichever comes first. A plan with a visit open, or that nothing dates yet (a
+        period without a commissioning date, hours not yet run), is left out."""
+        out = []
+        for plan in self.maintenance_plans(machine.line):
+            done = machine.done(plan.name)
+            if done is not None and done.case is not None:
+                continue  # a visit is open: the plan waits for it
+            since = None if done is None else done.at
+            if since is None and machine.commissioned is not None:
+                since = self.local(datetime.combine(machine.commissioned, time()))
+            hours_since = 0.0 if done is None or done.hours is None else done.hours
+            dates = []
+            if plan.every is not None and since is not None:
+                dates.append(self.add(since, plan.every))
+            reading = machine.reading
+            if (
+                plan.hours is not None
+                and reading is not None
+                and reading.hours >= hours_since + plan.hours
+            ):
+                dates.append(reading.at if since is None else max(reading.at, since))
+            if dates:
+                out.append((plan, min(dates)))
+        return out
+
+    def next_maintenance(self, machine: Machine) -> datetime | None:
+        """When the machine's next maintenance visit falls due (None: none is dated)."""
+        due = [when for _, when in self.maintenance_due(machine)]
+        return min(due) if due else None
 
     def add(self, start: datetime, duration: Duration, calendar: str | None = None) -> datetime:
         """``start`` plus ``duration``: clock time in the policy's zone, or working time on

@@ -26,7 +26,16 @@ from aftersales.core.errors import (
     ValidationError,
     WorkflowError,
 )
-from aftersales.core.installed_base import ContractFacts, Coverage, MachineFacts, facts_record
+from aftersales.core.installed_base import (
+    ContractFacts,
+    Coverage,
+    Machine,
+    MachineFacts,
+    MaintenanceVisit,
+    decide_coverage,
+    facts_record,
+    maintenance_priority,
+)
 from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartUse, Product, Staff
 from aftersales.core.permissions import not_own, permit
 from aftersales.core.sla import Clock
@@ -35,6 +44,7 @@ from aftersales.core.vocabulary import AUTO_CLOSE_AFTER, REMOTE_WAYS
 from aftersales.core.workflow import FINAL, REMOTE_FROM, Step, apply, check_allowed, start
 from aftersales.policy import Policy
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT
+from aftersales.policy.model import MaintenancePlan
 from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, event_record, utc_text
 from aftersales.services.case_book import KIND, SCAN_PAGE, CaseBook
 from aftersales.services.clocks import Clocks
@@ -47,6 +57,10 @@ from aftersales.services.training import TrainingService
 
 _ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
 _NEEDS_PPE = frozenset({"diagnose", "complete"})
+
+
+_ENDS_VISIT = ("repaired", "resolved", "cancelled")
+"""The events of a maintenance case that end its visit for the machine's plan."""
 
 
 def _opened(policy: Policy) -> dict[str, tuple[str, ...]]:
@@ -484,6 +498,63 @@ class CaseService(CaseBook):
         self._cache.remember(case)
         self._after(event, case, items)
         return case
+
+    # -- maintenance visits (the tick opens them: desk.maintenance) ----------------------------
+    def open_visit(
+        self,
+        tx: Any,
+        machine: Machine,
+        owner: Customer,
+        plan: MaintenancePlan,
+        due: datetime,
+        when: datetime,
+    ) -> tuple[CaseEvent, Case, list[OutboxItem], Notification]:
+        """Write, in ``tx``, the maintenance case of ``plan`` for ``machine`` fallen due at
+        ``due``: reported then, by nobody (the desk, on the plan's line), its priority the
+        plan's own (its clocks: the plan's window), telling the desk's service agents and
+        managers. Returns what :meth:`visit_opened` announces once ``tx`` has committed."""
+        policy = self._basis.policy
+        visit = MaintenanceVisit(plan.name, due, plan.checklist, plan.kit, machine.hours,
+                                 plan.location)  # fmt: skip
+        product = Product(machine.model, machine.line, machine.serial)
+        # a visit is paid by the contract that covers the machine, else by the customer
+        day = due.astimezone(policy.tz).date()
+        contract = self._installed.contracts.covering(machine.customer, machine.serial, day)
+        coverage = decide_coverage(rework=None, sales=None, contract=contract)
+        data: dict[str, Any] = {
+            "customer": to_dict(owner),
+            "product": to_dict(product),
+            "fault": f"{plan.name} due",
+            "fault_code": None,
+            "severity": policy.severities[-1],
+            "machine_down": False,
+            "channel": "maintenance",
+            "contact": None,
+            "custom": {},
+            "priority": maintenance_priority(plan.name),
+            "priority_location": plan.location,
+            "policy_version": policy.version,
+            "rework_of": None,
+            "chargeable": coverage.chargeable,
+            "visit": to_dict(visit),
+            "coverage": to_dict(coverage),
+        }
+        data["number"] = f"AS-{due.year}-{tx.next_number(f'case-{due.year}'):06d}"
+        event = CaseEvent(uuid7(), 1, "reported", due, "", data)
+        case = start(event)
+        self._append(tx, 0, event, case)
+        note = self._note("maintenance_due", case,
+                          self._staff.with_role("service_agent", "manager"),
+                          f"{case.number}: {plan.name} due on {machine.serial}", when,
+                          plan=plan.name, serial=machine.serial, rule=plan.location)  # fmt: skip
+        items = self._notifications.stage([note], when)
+        tx.enqueue(items)
+        return event, case, items, note
+
+    def visit_opened(self, event: CaseEvent, case: Case, items: list[OutboxItem]) -> None:
+        """After :meth:`open_visit`'s transaction: cache, observers, delivery."""
+        self._cache.remember(case)
+        self._after(event, case, items)
 
     def _warranty_location(self) -> str:
         warranty = self._basis.policy.warranty
@@ -1144,6 +1215,12 @@ class CaseService(CaseBook):
             self._append(tx, case.version, event, after)
             if also is not None:
                 also(tx)
+            if after.visit is not None and event.type in _ENDS_VISIT:
+                # the machine's plan starts again from a visit done, or is due again at once
+                # when its visit was cancelled
+                self._installed.machines.visit_ended(
+                    tx, after, done=event.type != "cancelled", at=when, who=by
+                )
             if items:
                 tx.enqueue(items)
         self._cache.remember(after)

@@ -35,6 +35,7 @@ from aftersales.services.customers import CustomerService
 from aftersales.services.expenses import ExpenseService
 from aftersales.services.history import HistoryService
 from aftersales.services.machines import MachineService
+from aftersales.services.maintenance import MaintenanceService
 from aftersales.services.notifications import NotificationService, OutboxSettings
 from aftersales.services.parts import PartsService
 from aftersales.services.safety import SafetyService
@@ -140,6 +141,7 @@ class ServiceDesk:
             training=self.training,
             installed=installed,
         )
+        self.maintenance = MaintenanceService(basis, machines=self.machines, cases=self.cases)
         self.safety = SafetyService(
             basis, staff=directory, notifications=notifications, cases=self.cases
         )
@@ -162,6 +164,7 @@ class ServiceDesk:
             self.parts.remind_stocktakes,
             self.training.remind_expiring,
             self.safety.remind_tools,
+            self.maintenance.open_due,
         )
         self.sla = SlaService(
             basis, cases=book, notifications=notifications, staff=directory, reminders=reminders

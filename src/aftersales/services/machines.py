@@ -27,6 +27,7 @@ from aftersales.core.errors import AftersalesError, NotFound, ValidationError
 from aftersales.core.installed_base import (
     CustomerRecord,
     Machine,
+    MaintenanceDone,
     Reading,
     SalesWarranty,
     age_months,
@@ -35,7 +36,7 @@ from aftersales.core.installed_base import (
 from aftersales.core.model import Case, CaseEvent
 from aftersales.core.permissions import permit
 from aftersales.core.values import shown
-from aftersales.ports.storage import CaseQuery, event_record
+from aftersales.ports.storage import CaseQuery, Scheduler, Transaction, event_record, utc_text
 from aftersales.services.basis import Basis
 from aftersales.services.case_book import CaseBook
 from aftersales.services.customers import CustomerService, name_key
@@ -249,7 +250,10 @@ class MachineService:
             at=when,
         )
         data = {"hours": machine.hours, "at": when.isoformat()}
-        return self._machines.create(machine, "added", by, when, data)
+        with self._basis.storage.transaction() as tx:
+            self._machines.create(machine, "added", by, when, data, tx=tx)
+            self.reschedule(tx, machine)
+        return machine
 
     def _checked(
         self,
@@ -351,7 +355,7 @@ class MachineService:
             "reason": values.text(reason, "the reason"),
             "changes": {k: to_dict(after)[k] for k in changed},
         }
-        return self._machines.save(before, after, "updated", by, when, data)
+        return self._save(before, after, "updated", by, when, data)
 
     def reading(self, serial: str, hours: float, *, by: str, at: datetime | None = None) -> Machine:
         """Record the operating-hour meter at ``at`` (engineers read it on site; customer
@@ -380,9 +384,67 @@ class MachineService:
             readings=before.readings + 1,
             version=before.version + 1,
         )
-        return self._machines.save(
-            before, after, "read", by, when, {"hours": value, "at": when.isoformat()}
-        )
+        return self._save(before, after, "read", by, when, {"hours": value, "at": when.isoformat()})
+
+    def _save(
+        self,
+        before: Machine,
+        after: Machine,
+        event: str,
+        by: str,
+        at: datetime,
+        data: Mapping[str, Any],
+    ) -> Machine:
+        with self._basis.storage.transaction() as tx:
+            self._machines.save(before, after, event, by, at, data, tx=tx)
+            self.reschedule(tx, after)
+        return after
+
+    def reschedule(self, tx: Scheduler, machine: Machine) -> None:
+        """Write when ``machine`` is next due for maintenance under the desk's policy, in
+        ``tx`` (with the machine's own write, so the two never disagree)."""
+        due = self._basis.policy.next_maintenance(machine)
+        tx.schedule(KIND, [(machine.serial, None if due is None else utc_text(due))])
+
+    def visit_ended(
+        self, tx: Transaction, case: Case, *, done: bool, at: datetime, who: str
+    ) -> None:
+        """In ``tx``: the maintenance visit ``case`` ended (``done``: served, the plan counts
+        again from now and the meter as last read; else cancelled, due again at once)."""
+        visit = case.visit
+        stored = None if visit is None else tx.get(KIND, case.product.serial or "")
+        if visit is None or stored is None:
+            return  # the machine left the installed base meanwhile
+        before = from_dict(Machine, stored.data)
+        last = before.done(visit.plan)
+        if last is None or last.case != case.id:
+            return  # another visit of the plan is the one that counts
+        ended = (MaintenanceDone(visit.plan, at, before.hours) if done
+                 else attrs.evolve(last, case=None))  # fmt: skip
+        kept = tuple(m for m in before.maintenance if m.plan != visit.plan)
+        after = attrs.evolve(before, maintenance=(*kept, ended), version=stored.version + 1)
+        data = {"plan": visit.plan, "case": case.number, "done": done}
+        tx.append(KIND, before.serial, stored.version,
+                  [event_record(after.version, "maintained" if done else "visit_cancelled",
+                                who, at, data)], to_dict(after))  # fmt: skip
+        self.reschedule(tx, after)
+
+    def visit_opened(
+        self, tx: Transaction, machine: Machine, opened: dict[str, str], at: datetime
+    ) -> Machine:
+        """In ``tx``: the maintenance cases ``opened`` (plan: case id) are the machine's open
+        visits; its schedule moves on."""
+        kept = {m.plan: m for m in machine.maintenance}
+        for plan, case_id in opened.items():
+            last = kept.get(plan) or MaintenanceDone(plan)
+            kept[plan] = attrs.evolve(last, case=case_id)
+        after = attrs.evolve(machine, maintenance=tuple(kept.values()),
+                             version=machine.version + 1)  # fmt: skip
+        tx.append(KIND, machine.serial, machine.version,
+                  [event_record(after.version, "visit_opened", "", at, {"cases": opened})],
+                  to_dict(after))  # fmt: skip
+        self.reschedule(tx, after)
+        return after
 
     # -- importing an installed base -----------------------------------------------------------
     def import_csv(
@@ -505,6 +567,7 @@ class MachineService:
             self._create_customer(tx, new, by, at, made)
             data = {"hours": machine.hours, "at": at.isoformat(), "imported": True}
             tx.append(KIND, serial, 0, [event_record(1, "added", by, at, data)], to_dict(machine))
+            self.reschedule(tx, machine)
             return "added"
         before = from_dict(Machine, stored.data)
         given = {k: v for k, v in fields.items() if v is not None}
@@ -549,6 +612,7 @@ class MachineService:
                 event_record(after.version, "read", by, at, {"hours": hours, "at": at.isoformat()})
             )
         tx.append(KIND, serial, stored.version, events, to_dict(after))
+        self.reschedule(tx, after)
         return "updated"
 
     def _import_customer(

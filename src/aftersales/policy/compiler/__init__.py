@@ -18,7 +18,7 @@ from aftersales.policy.compiler.base import ONCE_SECTIONS, Built
 from aftersales.policy.compiler.cross_checks import CrossChecks
 from aftersales.policy.diagnostics import TooManyIssues
 from aftersales.policy.functions import FunctionRegistry, ValueType
-from aftersales.policy.model import FieldDecl, Policy
+from aftersales.policy.model import FieldDecl, Policy, maintenance_slas
 
 
 class PolicyCompiler(CrossChecks):
@@ -119,7 +119,7 @@ class PolicyCompiler(CrossChecks):
             severities=self.severities,
             priority_table=self.table,
             priorities=tuple(priorities),
-            slas=built.slas,
+            slas={**built.slas, **maintenance_slas(built.maintenance)},
             repair=built.repair,
             warn_at=built.warn_at,
             excuse=built.excuse,
