@@ -109,3 +109,32 @@ def test_import_adds_updates_and_names_every_row_it_leaves_out(workdir: Path) ->
     assert "EX-360" in shown and "1300 h" in shown
     (workdir / "wrong.csv").write_text("serial,colour\nEX-9,red\n", "utf-8")
     assert "unknown column 'colour'" in fails("machines", "import", "wrong.csv", "--by", "cs1")
+
+
+def test_maintenance_due_plan_and_the_tick_that_opens_visits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = POLICY + ('maintenance "yearly" for line excavator every 1 year { window 5 days }\n')
+    (tmp_path / "m.policy").write_text(policy, "utf-8")
+    (tmp_path / "aftersales.toml").write_text(
+        'policy = "m.policy"\nstorage = "sqlite:///desk.db"\n', "utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    with ServiceDesk(tmp_path / "m.policy", f"sqlite:///{tmp_path / 'desk.db'}") as desk:
+        add_team(desk)
+    ok("customers", "add", "--id", "HL", "--name", "Hengli Mining", "--by", "cs1")
+    ok("machines", "add", "EX-1", "--line", "excavator", "--customer", "HL",
+       "--commissioned", "2025-12-10", "--by", "cs1", "--at", T0.isoformat())  # fmt: skip
+    ok("machines", "add", "EX-2", "--line", "excavator", "--commissioned", "2025-01-10",
+       "--by", "cs1", "--at", T0.isoformat())  # fmt: skip
+    due = list(csv.DictReader(io.StringIO(ok("maintenance", "due", "--now", "2026-11-23T09:00",
+                                             "--within", "30", "--format", "csv"))))  # fmt: skip
+    assert [(r["serial"], r["due"], r["state"]) for r in due] == [
+        ("EX-2", "2026-01-10 00:00", "overdue"),
+        ("EX-1", "2026-12-10 00:00", "coming"),
+    ]
+    ok("sla", "tick", "--now", "2026-12-10T09:00")
+    plan = list(csv.DictReader(io.StringIO(ok("maintenance", "plan", "EX-1", "--format", "csv"))))
+    assert plan[0]["plan"] == "yearly" and plan[0]["open_case"].startswith("AS-2026-")
+    assert "1 machines have a next visit dated" in ok("maintenance", "plan", "--reschedule")
+    assert "name a machine's SERIAL" in fails("maintenance", "plan")

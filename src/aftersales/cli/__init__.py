@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("history_commands", "import_command", "Import a service history into the store."),
     "init": ("init_command", "init_command", "Write aftersales.toml and a starter policy."),
     "machines": ("machines_commands", "machines", "The installed base: machines, readings."),
+    "maintenance": ("maintenance_commands", "maintenance", "Preventive maintenance due."),
     "notifications": ("notifications_commands", "notifications", "The notification outbox."),
     "parts": ("parts_commands", "parts", "Spare parts: stock, orders, requisitions, counts."),
     "plugins": ("case_commands", "plugins_command", "The loaded plugins and the notifiers."),
