@@ -308,3 +308,23 @@ def _policy_text() -> str:
     text = text.replace(rule, "")
     first = text.index("priority ")
     return text[:first] + rule + text[first:]
+
+
+def test_a_new_serial_or_fault_code_decides_the_coverage_again(base: ServiceDesk) -> None:
+    typo = report(base, "EX-0LD", fault_code="ENG-1", customer={"name": "Hengli Mining"})
+    assert typo.machine is None and typo.coverage.kind == "chargeable"
+    fixed = base.cases.update(typo.id, serial="EX-1", reason="serial misread", by="cs1",
+                              at=at(5))  # fmt: skip
+    assert fixed.product.serial == "EX-1" and fixed.product.model == "EX-350"
+    assert fixed.machine is not None and fixed.coverage.kind == "sales_warranty"
+    assert not fixed.chargeable
+    first = run_to(base, "closed", product={"serial": "EX-OLD"}, customer=None)
+    later = report(base, "EX-OLD", 4000, fault_code="ENG-1")
+    assert later.coverage.kind == "chargeable" and later.rework_of is None
+    recoded = base.cases.update(later.id, fault_code="HYD-HOSE", reason="it was the hose",
+                                by="cs1", at=at(4001))  # fmt: skip
+    assert recoded.coverage.kind == "repair_warranty" and recoded.rework_of == first.id
+    assert recoded.record()["under_warranty"] is True
+    events = base.cases.history(recoded.id)
+    assert events[-1].data["coverage"]["kind"] == "repair_warranty"
+    assert events[-1].data["changes"] == {"fault_code": "HYD-HOSE"}

@@ -296,19 +296,6 @@ _step(
     lambda d, c, **k: d.cases.unassign(c, **k),
 )
 _step(
-    "update",
-    "Correct the severity, machine-down, fault code or custom fields; the priority is decided "
-    "again.",
-    (
-        click.option("--reason", required=True),
-        click.option("--severity", default=None, help="One of the policy's severities."),
-        click.option("--machine-down/--machine-running", default=None),
-        click.option("--fault-code", default=None),
-        click.option("--custom", multiple=True, help="A custom field, NAME=VALUE (JSON values)."),
-    ),
-    lambda d, c, custom=(), **k: d.cases.update(c, custom=_custom_fields(custom) or None, **k),
-)
-_step(
     "hold",
     "Put the case on hold.",
     (click.option("--reason", required=True),),
@@ -333,13 +320,15 @@ _step(
 )
 _step(
     "update",
-    "Correct the severity, machine-down, fault code or custom fields; the priority is "
-    "decided again and the change is recorded.",
+    "Correct the severity, machine-down, fault code, the machine's serial or custom fields; "
+    "the priority (and, for a new fault code or serial, what covers the case) is decided "
+    "again and the change is recorded.",
     (
         click.option("--reason", required=True, help="Why the record was wrong."),
-        click.option("--severity", default=None),
+        click.option("--severity", default=None, help="One of the policy's severities."),
         click.option("--machine-down/--machine-running", "machine_down", default=None),
         click.option("--fault-code", default=None),
+        click.option("--serial", default=None, help="The machine's serial, corrected."),
         click.option(
             "--custom",
             "custom",

@@ -383,11 +383,21 @@ class CaseService(CaseBook):
         policy = self._basis.policy
         if case.policy_version == policy.version:
             raise ValidationError(f"case {case.number} is already under policy {policy.version}")
-        decision = policy.priority_for(case.record())
+        if case.visit is not None:  # a maintenance case: its plan's clock, in the new policy
+            if case.priority not in policy.slas:
+                raise ValidationError(
+                    f"case {case.number} is a visit of the maintenance plan "
+                    f"{case.visit.plan!r}, which policy {policy.version} ({policy.filename}) "
+                    "does not have; finish it under the policy it was opened under"
+                )
+            priority, location = case.priority, policy.slas[case.priority].location
+        else:
+            decision = policy.priority_for(case.record())
+            priority, location = decision.name, decision.location
         data = {
             "policy_version": policy.version,
-            "priority": decision.name,
-            "priority_location": decision.location,
+            "priority": priority,
+            "priority_location": location,
             "reason": _text(reason, "the reason for re-applying the policy"),
         }
         return self._act(case_id, "reapply_policy", by, at, version, data)
@@ -556,6 +566,39 @@ class CaseService(CaseBook):
         self._cache.remember(case)
         self._after(event, case, items)
 
+    def _covered_again(self, case: Case, changes: dict[str, Any]) -> dict[str, Any]:
+        """What covers ``case`` with the fault code or serial of ``changes``, decided as at
+        its report: the event data of the new machine, contract and coverage (and the new
+        product in ``changes``)."""
+        code = changes.get("fault_code", case.fault_code)
+        product = case.product
+        if "serial" in changes:
+            product = Product(None, None, changes["serial"])  # the new machine fills them in
+        sighting = self._installed.sight(case.customer, product, case.reported_at)
+        if "serial" in changes:
+            changes["product"] = to_dict(sighting.product)
+        original = self._warranty_original(sighting.product.serial, code, case.reported_at,
+                                           case.id)  # fmt: skip
+        coverage = sighting.coverage(
+            None if original is None else (original.number, self._warranty_location())
+        )
+        return {
+            **_installed_data(sighting.facts, sighting.contract_facts, coverage),
+            "rework_of": None if original is None else original.id,
+            "chargeable": coverage.chargeable,
+        }
+
+    @staticmethod
+    def _facts(
+        data: Mapping[str, Any],
+    ) -> tuple[MachineFacts | None, ContractFacts | None, Coverage | None]:
+        machine, contract = data["machine"], data["contract"]
+        return (
+            None if machine is None else from_dict(MachineFacts, machine),
+            None if contract is None else from_dict(ContractFacts, contract),
+            from_dict(Coverage, data["coverage"]),
+        )
+
     def _warranty_location(self) -> str:
         warranty = self._basis.policy.warranty
         return "" if warranty is None else warranty.location
@@ -596,7 +639,9 @@ class CaseService(CaseBook):
             out[name] = value
         return out
 
-    def _warranty_original(self, serial: str | None, code: str | None, at: datetime) -> Case | None:
+    def _warranty_original(
+        self, serial: str | None, code: str | None, at: datetime, itself: str | None = None
+    ) -> Case | None:
         warranty = self._basis.policy.warranty
         if warranty is None or not serial or not code or not self.links_rework:
             return None
@@ -618,7 +663,7 @@ class CaseService(CaseBook):
         best = None
         for record in candidates:
             case = from_dict(Case, record.data)
-            if case.fault_code not in codes:
+            if case.fault_code not in codes or case.id == itself:
                 continue
             started = case.milestones.get(warranty.after)
             if case.acceptance is None or started is None or started > at:
@@ -1135,16 +1180,21 @@ class CaseService(CaseBook):
         severity: str | None = None,
         machine_down: bool | None = None,
         fault_code: str | None = None,
+        serial: str | None = None,
         custom: Mapping[str, Any] | None = None,
         at: datetime | None = None,
         version: int | None = None,
     ) -> Case:
-        """Correct severity, machine_down, the fault code or custom fields; the priority is
-        decided again and a change is recorded on the case (and in its clocks)."""
+        """Correct severity, machine_down, the fault code, the machine's serial or custom
+        fields; the priority is decided again and a change is recorded on the case (and in
+        its clocks). A new fault code or serial also decides again what covers the case, as
+        at its report (the machine's warranty, contract and repairs as they stood then)."""
         case = self.get(case_id)
         changes: dict[str, Any] = {}
         if fault_code is not None:
             changes["fault_code"] = values.name(fault_code, "the fault code")
+        if serial is not None:
+            changes["serial"] = values.name(serial, "the serial")
         if severity is not None:
             changes["severity"] = _severity(severity, self.rules(case))
         if machine_down is not None:
@@ -1154,17 +1204,37 @@ class CaseService(CaseBook):
         if custom:
             changes["custom"] = self._custom(custom, self.rules(case))
         if not changes:
-            raise ValidationError("update needs severity=, machine_down=, fault_code= or custom=")
+            raise ValidationError(
+                "update needs severity=, machine_down=, fault_code=, serial= or custom="
+            )
         record = case.record()
-        record.update({k: v for k, v in changes.items() if k != "custom"})
+        record.update({k: v for k, v in changes.items() if k not in ("custom", "serial")})
         record["custom"] = {**case.custom, **changes.get("custom", {})}
-        decision = self.rules(case).priority_for(record)
-        data = {
-            "changes": changes,
-            "reason": _text(reason, "the reason for the correction"),
-            "priority": decision.name,
-            "priority_location": decision.location,
-        }
+        data: dict[str, Any] = {"changes": changes}
+        if ("fault_code" in changes or "serial" in changes) and self._kept is None:
+            data.update(self._covered_again(case, changes))
+            changes.pop("serial", None)
+            record.update(
+                product=data["changes"].get("product", record["product"]),
+                under_warranty=data["rework_of"] is not None,
+            )
+            for part in ("machine", "contract", "coverage"):
+                record.pop(part, None)
+            record.update(facts_record(*self._facts(data)))
+        elif "serial" in changes:  # a history's case: the machine as given, no coverage
+            product = attrs.evolve(case.product, serial=changes.pop("serial"))
+            changes["product"] = to_dict(product)
+            record["product"] = attrs.asdict(product)
+        if case.visit is not None:  # a maintenance case keeps its plan's priority
+            priority, location = case.priority, case.priority_location
+        else:
+            decision = self.rules(case).priority_for(record)
+            priority, location = decision.name, decision.location
+        data.update(
+            reason=_text(reason, "the reason for the correction"),
+            priority=priority,
+            priority_location=location,
+        )
         return self._act(case_id, "update", by, at, version, data)
 
     # -- the common path ----------------------------------------------------------------------

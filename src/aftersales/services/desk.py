@@ -210,9 +210,13 @@ class ServiceDesk:
         cases = self._behind() if case_ids is None else [self.cases.get(i) for i in case_ids]
         moves = []
         for case in cases:
-            decision = self.policy.priority_for(case.record())
+            if case.visit is not None:  # a maintenance case keeps its plan's priority
+                name, location = case.priority, case.priority_location
+            else:
+                decision = self.policy.priority_for(case.record())
+                name, location = decision.name, decision.location
             moves.append(PolicyMove(case.id, case.number, case.policy_version, self.policy.version,
-                                    case.priority, decision.name, decision.location))  # fmt: skip
+                                    case.priority, name, location))  # fmt: skip
         return moves
 
     def reapply_policy(
