@@ -14,7 +14,7 @@ import attrs
 from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.errors import ValidationError
-from aftersales.core.installed_base import COVERED_ITEMS, Contract
+from aftersales.core.installed_base import COVERED_ITEMS, Contract, CustomerRecord
 from aftersales.core.permissions import permit
 from aftersales.core.values import shown
 from aftersales.services.basis import Basis
@@ -56,13 +56,16 @@ class ContractService:
             return self._contracts.all()
         return [self.get(i) for i in self._customers.get(customer).contracts]
 
-    def covering(self, customer: str | None, serial: str, on: date) -> Contract | None:
-        """The contract of ``customer`` that covers machine ``serial`` on ``on``: of several,
-        the one that started last (a renewal over an old one); None: none does."""
-        if customer is None:
-            return None
-        record = self._customers.find(customer)
-        if record is None:
+    def covering(
+        self, customer: str | CustomerRecord | None, serial: str, on: date
+    ) -> Contract | None:
+        """The contract of ``customer`` (an id, or its record as read) that covers machine
+        ``serial`` on ``on``: of several, the one that started last (a renewal over an old
+        one); None: none does."""
+        record = customer
+        if isinstance(customer, str):
+            record = self._customers.find(customer)
+        if not isinstance(record, CustomerRecord):
             return None
         best: Contract | None = None
         for contract_id in record.contracts:

@@ -24,7 +24,7 @@ from aftersales.core.model import Customer, Product
 from aftersales.ports.storage import EventWriter
 from aftersales.services.basis import Basis
 from aftersales.services.contracts import ContractService
-from aftersales.services.customers import CustomerService
+from aftersales.services.customers import CustomerService, name_key
 from aftersales.services.machines import MachineService
 
 
@@ -87,8 +87,10 @@ class InstalledBase:
                     )
                 )
             customer = Customer(owner.name, owner.tier, owner.region, owner.id, owner.key)
-        record = self.customers.match(customer)
         new = None
+        record = owner if owner is not None and _names(customer, owner) else None
+        if record is None:
+            record = self.customers.match(customer)
         if record is None:
             new = self.customers.checked(
                 name=customer.name,
@@ -120,7 +122,7 @@ class InstalledBase:
             age_months(machine, day),
             sales is not None,
         )
-        contract = self.contracts.covering(machine.customer, machine.serial, day)
+        contract = self.contracts.covering(owner, machine.serial, day)
         return Sighting(customer, product, new, machine, facts, contract, sales)
 
     def write(self, tx: EventWriter, sighting: Sighting, who: str, at: datetime) -> Customer:
@@ -131,6 +133,16 @@ class InstalledBase:
             return customer
         record = self.customers.create_or_match(tx, sighting.new_customer, who, at)
         return attrs.evolve(customer, id=record.id)
+
+
+def _names(customer: Customer, record: CustomerRecord) -> bool:
+    """Whether a report's ``customer`` is ``record`` as the desk matches customers (id, key,
+    name), without reading the store again."""
+    if customer.id:
+        return customer.id == record.id
+    if customer.key:
+        return customer.key == record.key
+    return name_key(customer.name) == name_key(record.name)
 
 
 __all__ = ["InstalledBase", "Sighting"]
