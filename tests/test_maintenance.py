@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import RULES, T0, add_team, arrive_safely
 
-from aftersales import ServiceDesk, parse_policy
+from aftersales import PermissionDenied, ServiceDesk, ValidationError, parse_policy
 from aftersales.core.installed_base import maintenance_priority
 from aftersales.ports.storage import CaseQuery, utc_text
 from aftersales.testing import Outbox
@@ -193,3 +193,35 @@ def test_a_policy_without_plans_ticks_without_reading_machines(storage_url: str)
         assert desk.storage.scheduled("machine", "9999", 10) in ([], None)
         assert desk.sla.tick(T0) == []
         assert desk.storage.find_cases(CaseQuery()) == []
+
+
+def test_a_visit_keeps_its_plans_priority_through_corrections(base: Any) -> None:
+    desk, _, _ = base
+    desk.sla.tick(DEC1 + timedelta(hours=9))
+    (case,) = visits(desk)
+    updated = desk.cases.update(case.id, severity="critical", machine_down=True,
+                                reason="found leaking", by="cs1",
+                                at=DEC1 + timedelta(hours=10))  # fmt: skip
+    assert updated.priority == maintenance_priority(PLAN) and updated.severity == "critical"
+    moves = desk.policy_moves([case.id])
+    assert moves[0].new_priority == maintenance_priority(PLAN)
+
+
+def test_a_visit_done_outside_the_desk_is_recorded_and_checked(base: Any) -> None:
+    desk, _, _ = base
+    done = desk.machines.maintained("EX-1", plan=PLAN, at=T0 - timedelta(days=10), hours=280,
+                                    by="cs1")  # fmt: skip
+    (state,) = desk.maintenance.plan("EX-1")
+    assert (state.last_at, state.last_hours) == (T0 - timedelta(days=10), 280)
+    assert state.due == desk.policy.add(T0 - timedelta(days=10), desk.policy.maintenance[0].every)
+    assert done.done(PLAN).at == T0 - timedelta(days=10)  # type: ignore[union-attr]
+    for bad, message in (
+        ({"plan": "oil change"}, "has no maintenance plan 'oil change'; its plans: " + PLAN),
+        ({"at": T0 + timedelta(days=2)}, "lies in the future"),
+        ({"at": T0 - timedelta(days=20)}, "was last done"),
+        ({"hours": -5}, "hours"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            desk.machines.maintained("EX-1", **{"plan": PLAN, "at": T0, "by": "cs1", **bad})
+    with pytest.raises(PermissionDenied):
+        desk.machines.maintained("EX-1", plan=PLAN, at=T0, by="e7")

@@ -263,6 +263,8 @@ SITUATIONS: dict[str, Call] = {
                                                        by=by, at=at(1)),
     "machines.reading": lambda d, by: d.machines.reading("M-1", 100 + len(by), by=by,
                                                          at=at(2 + len(by))),
+    "machines.maintained": lambda d, by: d.machines.maintained("M-1", plan="nope", at=at(1),
+                                                               by=by),
     "machines.import_csv": lambda d, by: d.machines.import_csv([{"serial": f"I-{by}"}], by=by,
                                                            at=at(1)),
     "contracts.add": lambda d, by: d.contracts.add(customer="CU1", level="basic",

@@ -142,6 +142,7 @@ PERMISSIONS: dict[str, Rule] = {
     "machines.update": Rule(DESK),
     "machines.import_csv": Rule(DESK),
     "machines.reading": Rule(FIELD),
+    "machines.maintained": Rule(DESK),
     "contracts.add": Rule(DESK),
     "contracts.cancel": Rule(MANAGER),
     # safety

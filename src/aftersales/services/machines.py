@@ -386,6 +386,47 @@ class MachineService:
         )
         return self._save(before, after, "read", by, when, {"hours": value, "at": when.isoformat()})
 
+    def maintained(
+        self,
+        serial: str,
+        *,
+        plan: str,
+        at: datetime,
+        by: str,
+        hours: float | None = None,
+    ) -> Machine:
+        """Record a maintenance visit done outside the desk (before the installed base came
+        to it, or by a third party): the plan counts again from ``at`` and ``hours`` (the
+        meter then). The plan must be one the policy has for the machine's line; a visit
+        older than the last one recorded is refused."""
+        permit(self._staff.actor(by), "machines.maintained", "record maintenance visits")
+        before = self.get(serial)
+        names = [p.name for p in self._basis.policy.maintenance_plans(before.line)]
+        if plan not in names:
+            raise ValidationError(
+                f"machine {before.serial} ({before.line or 'no line'}) has no maintenance plan "
+                f"{shown(plan)}; its plans: {', '.join(names) or 'none'}"
+            )
+        when = values.moment(at, "at")
+        if when > self._basis.now():
+            raise ValidationError(f"a visit at {when:%Y-%m-%d %H:%M} lies in the future")
+        meter = None if hours is None else _hours(hours, f"machine {before.serial}: hours")
+        last = before.done(plan)
+        if last is not None and last.case is not None:
+            raise ValidationError(
+                f"machine {before.serial} has a visit of {plan} open ({last.case}); complete it"
+            )
+        if last is not None and last.at is not None and when < last.at:
+            raise ValidationError(
+                f"machine {before.serial}: {plan} was last done {last.at:%Y-%m-%d %H:%M}, "
+                "after this visit"
+            )
+        kept = tuple(m for m in before.maintenance if m.plan != plan)
+        after = attrs.evolve(before, maintenance=(*kept, MaintenanceDone(plan, when, meter)),
+                             version=before.version + 1)  # fmt: skip
+        data = {"plan": plan, "at": when.isoformat(), "hours": meter}
+        return self._save(before, after, "maintained", by, self._basis.at(None), data)
+
     def _save(
         self,
         before: Machine,
