@@ -141,3 +141,19 @@ def test_replay_says_which_columns_it_ignores(tmp_path: Path) -> None:
                          env={"COLUMNS": "200"})  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "it ignored the columns closed_at, engineer" in done.stdout
+
+
+def test_the_simulation_runs_on_a_generated_installed_base(tmp_path: Path) -> None:
+    """Machines with ages and hours for the reported serials, a share of customers under
+    contract, maintenance plans opening visits: so --compare shows those choices too."""
+    cranes = RULES / "crane-service.policy"
+    all_in = simulate(cranes, db=tmp_path / "a.db", days=21, seed=2, rates=Rates(contracts=1.0))
+    none = simulate(cranes, db=tmp_path / "b.db", days=21, seed=2, rates=Rates(contracts=0.0))
+    assert all_in.outcomes["under contract"] > 0 and none.outcomes["under contract"] == 0
+    assert all_in.outcomes["under sales warranty"] == none.outcomes["under sales warranty"] > 0
+    assert all_in.outcomes["maintenance visits"] == none.outcomes["maintenance visits"] > 0
+    assert all_in.notifications["maintenance_due"] == all_in.outcomes["maintenance visits"]
+    plain = simulate(RULES / "default.policy", db=tmp_path / "c.db", days=21, seed=2)
+    assert plain.outcomes["maintenance visits"] == 0  # no plans in that policy
+    with pytest.raises(ValidationError, match="contracts rate is a share from 0 to 1"):
+        Rates(contracts=2)

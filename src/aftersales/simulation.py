@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -35,6 +35,7 @@ from aftersales.policy import Policy
 from aftersales.services.desk import ServiceDesk
 from aftersales.services.sla import SlaReport
 
+T = TypeVar("T")
 WEEKDAY_WEIGHT = (1.15, 1.05, 1.0, 1.0, 0.95, 0.35, 0.15)  # Monday first
 HOUR_WEIGHT = (
     (0.1,) * 6 + (0.4, 0.9, 1.6, 1.9, 1.8, 1.4, 0.9, 1.3, 1.6, 1.5, 1.3, 1.0)
@@ -89,15 +90,18 @@ class Rates:
     - ``unanswered``: the customer cannot be reached for the callback; the case is closed
       without it where ``callback optional``, left to ``close automatically``, or called
       again the next working day.
+    - ``contracts``: a share of the customers (of the generated installed base) hold a
+      service contract for all their machines, a third of them premium.
     """
 
     remote: float = 0.15
     queued: float = 0.3
     reopened: float = 0.04
     unanswered: float = 0.2
+    contracts: float = 0.3
 
     def __attrs_post_init__(self) -> None:
-        for name in ("remote", "queued", "reopened", "unanswered"):
+        for name in ("remote", "queued", "reopened", "unanswered", "contracts"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
                 0 <= value <= 1
@@ -324,10 +328,76 @@ class Simulation:
         self.outcomes = dict.fromkeys(
             ("rejections", "late arrivals", "delay notices", "holds", "cancelled", "reworks",
              "remote fixes", "queued", "reopened", "repeat faults not reopened",
-             "unanswered callbacks"), 0,
+             "unanswered callbacks", "maintenance visits", "under sales warranty",
+             "under contract"), 0,
         )  # fmt: skip
         self.open: set[str] = set()
         self.backlog: list[tuple[date, int]] = []
+        # the installed base: each machine's meter at the start and hours run per day
+        self.meters: dict[str, tuple[float, float]] = {}
+        self._installed_base()
+
+    def _installed_base(self) -> None:
+        """Customers, machines and contracts for the arrivals' serials, drawn from the seed
+        alone (the same for both policies of ``--compare``): each machine is owned by the
+        customer of its first report, commissioned up to eight years before the start, and
+        has run 2-8 hours a day since; a share of the customers hold a contract."""
+        draw = random.Random(f"{self.seed}/installed base")
+        desk, start = self.desk, self.start
+        owners: dict[str, dict[str, Any]] = {}
+        for a in self.arrivals:
+            serial = a.product.get("serial")
+            if serial and serial not in self.meters:
+                name = a.customer.get("name")
+                if not name:
+                    continue
+                owner = owners.get(name)
+                if owner is None:
+                    record = desk.customers.add(
+                        name=name, tier=a.customer.get("tier"), region=a.customer.get("region"),
+                        by="mgr", at=start,
+                    )  # fmt: skip
+                    owners[name] = owner = {"id": record.id}
+                age = draw.randint(30, 8 * 365)
+                per_day = draw.uniform(2, 8)
+                hours = round(age * per_day, 1)
+                self.meters[serial] = (hours, per_day)
+                desk.machines.add(
+                    serial=serial, model=a.product.get("model"), line=a.product.get("line"),
+                    customer=owner["id"], commissioned=(start - timedelta(days=age)).date(),
+                    hours=hours, by="mgr", at=start,
+                )  # fmt: skip
+                # served on time before the month: the last visit somewhere in the plan's
+                # period (or the hours' worth of days) before the start
+                for plan in self.policy.maintenance_plans(a.product.get("line")):
+                    days = (plan.hours or 0) / per_day
+                    if plan.every is not None:
+                        period = self.policy.add(start, plan.every) - start
+                        days = min(days, period / timedelta(days=1)) if days else period.days
+                    back = draw.uniform(0, min(days, age))
+                    desk.machines.maintained(
+                        serial, plan=plan.name, at=start - timedelta(days=back),
+                        hours=round(max(0.0, hours - back * per_day), 1), by="mgr",
+                    )  # fmt: skip
+        for _, owner in sorted(owners.items()):
+            if draw.random() < self.rates.contracts:
+                level = "premium" if draw.random() < 1 / 3 else "basic"
+                desk.contracts.add(
+                    customer=owner["id"], level=level, starts=(start - timedelta(days=180)).date(),
+                    ends=(start + timedelta(days=365)).date(), by="mgr", at=start,
+                    response="4h" if level == "premium" else None,
+                )  # fmt: skip
+
+    def reading(self, serial: str | None, engineer: str, at: datetime) -> None:
+        """The engineer on site reads the machine's meter."""
+        meter = None if serial is None else self.meters.get(serial)
+        if meter is None:
+            return
+        hours = meter[0] + meter[1] * (at - self.start) / timedelta(days=1)
+        machine = self.desk.machines.get(serial)  # type: ignore[arg-type]
+        last = machine.reading
+        if last is None or (at >= last.at and hours >= last.hours):
+            self.act(self.desk.machines.reading, serial, round(hours, 1), by=engineer, at=at)
 
     # -- time helpers -------------------------------------------------------------------------
     def working(self, at: datetime, minutes: float) -> datetime:
@@ -372,12 +442,14 @@ class Simulation:
             self.notifications[note.kind] = self.notifications.get(note.kind, 0) + 1
             if note.kind == "case_closed_automatically" and note.case_id is not None:
                 self.closed(note.case_id, now)
+            elif note.kind == "maintenance_due" and note.case_id is not None:
+                self.visit(note.case_id, now)
         if now.astimezone(self.policy.tz).hour == 0:
             self.backlog.append(
                 ((now - timedelta(hours=1)).astimezone(self.policy.tz).date(), len(self.open))
             )
 
-    def act(self, fn: Callable[..., Case], *args: Any, **kwargs: Any) -> Case:
+    def act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         self.actions += 1
         return fn(*args, **kwargs)
 
@@ -400,6 +472,10 @@ class Simulation:
                                        rolls[2] < r.reopened, rolls[3] < r.unanswered)  # fmt: skip
         if case.rework_of:
             self.outcomes["reworks"] += 1
+        if case.coverage is not None and case.coverage.kind == "sales_warranty":
+            self.outcomes["under sales warranty"] += 1
+        elif case.coverage is not None and case.coverage.kind == "contract":
+            self.outcomes["under contract"] += 1
         urgent = self._urgent(case)
         if self.rng.random() < 0.02:
             when = self.later(a.at, 30 + self.exp(120), urgent)
@@ -407,6 +483,21 @@ class Simulation:
             return
         when = self.later(a.at, self.exp(8 if urgent else 35), urgent)
         self.schedule(when, lambda: self.respond(case.id, agent, when, urgent, a))
+
+    def visit(self, case_id: str, now: datetime) -> None:
+        """A maintenance case the tick opened: worked like a report, a simple job."""
+        case = self.desk.cases.get(case_id)
+        self.open.add(case_id)
+        self.outcomes["maintenance visits"] += 1
+        self.traits[case_id] = _Traits(False, False, False, self.rng.random() < 0.2)
+        a = Arrival(at=now, customer={"name": case.customer.name},
+                    product={"serial": case.product.serial}, fault=case.fault, fault_code="",
+                    severity=case.severity, machine_down=False, channel="maintenance",
+                    complexity="simple")  # fmt: skip
+        self.arrival_of[case_id] = a
+        agent = self.rng.choice(self.agents)
+        when = self.later(now, self.exp(60), False)
+        self.schedule(when, lambda: self.respond(case_id, agent, when, False, a))
 
     def _severity(self, severity: str) -> str:
         """A generated severity in the policy's own words (``severities``, worst first): the
@@ -533,6 +624,7 @@ class Simulation:
         self, case_id: str, agent: str, engineer: str, at: datetime, urgent: bool, a: Arrival
     ) -> None:
         self.act(self.desk.cases.arrive, case_id, by=engineer, at=at)
+        self.reading(a.product.get("serial"), engineer, at)
         if self.ppe:  # helmet on, gloves on: the policy's checklist before work
             self.act(self.desk.safety.checklist, case_id, self.ppe, by=engineer, at=at)
         when = at + timedelta(minutes=20 + self.exp(25))

@@ -168,6 +168,7 @@ def _rate(flag: str, field: str, help_text: str) -> Callable[[Any], Any]:
 @_rate("--queue-rate", "queued", "Share of cases sent to a crew's queue, not a person.")
 @_rate("--reopen-rate", "reopened", "Share of repairs that do not hold.")
 @_rate("--unanswered-rate", "unanswered", "Share of customers not reached for the callback.")
+@_rate("--contract-rate", "contracts", "Share of customers holding a service contract.")
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
@@ -178,7 +179,8 @@ def _rate(flag: str, field: str, help_text: str) -> Callable[[Any], Any]:
 def simulate_command(
     policy_path: str | None, days: int, engineers: int, agents: int, cases_per_day: float,
     seed: int, replay: str | None, compare_path: str | None, remote_rate: float,
-    queue_rate: float, reopen_rate: float, unanswered_rate: float, db: str,
+    queue_rate: float, reopen_rate: float, unanswered_rate: float, contract_rate: float,
+    db: str,
 ) -> None:  # fmt: skip
     """Run simulated weeks of after-sales work through a real desk on SQLite, and report
     SLA compliance, engineer utilisation and the backlog. The same seed gives the same report."""
@@ -190,7 +192,7 @@ def simulate_command(
     # both policies are checked before minutes are spent simulating the first
     first = load_policy(path)
     second = load_policy(Path(compare_path)) if compare_path else None
-    rates = Rates(remote_rate, queue_rate, reopen_rate, unanswered_rate)
+    rates = Rates(remote_rate, queue_rate, reopen_rate, unanswered_rate, contract_rate)
     options = dict(days=days, engineers=engineers, agents=agents, cases_per_day=cases_per_day,
                    seed=seed, replay=replay, rates=rates)  # fmt: skip
     with _progress("simulating") as progress:
