@@ -46,6 +46,11 @@ def fresh_desk(path: Path) -> ServiceDesk:
                        by="sk1", at=at(1))  # fmt: skip
     desk.training.add_course(id="HYD", title="Hydraulics", year=2026, area="repair_skills",
                              method="internal", trainer="m1", by="m1")  # fmt: skip
+    desk.customers.add(id="HL", name="Hengli Mining", sites=[{"id": "Q1"}], by="cs1", at=at(0))
+    desk.machines.add(serial="EX-1", line="excavator", customer="HL", site="Q1",
+                      commissioned=date(2026, 1, 1), hours=100, by="cs1", at=at(0))  # fmt: skip
+    desk.contracts.add(id="SC-1", customer="HL", level="basic", starts=date(2026, 1, 1),
+                       ends=date(2026, 12, 31), by="cs1", at=at(0))  # fmt: skip
     return desk
 
 
@@ -111,6 +116,41 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
     "appraisals.rate": (lambda d, **k: d.appraisals.rate(k.pop("staff"), **k),
                         lambda d: {"staff": "e7", "period": "2026-11", "source": "supervisor",
                                    "indicator": "attitude", "score": 80, "by": "m1"}),
+    "customers.add": (lambda d, **k: d.customers.add(**k),
+                      lambda d: {"name": "Dalian Port", "key": "ERP-1", "tier": "gold",
+                                 "region": "north", "sites": [{"id": "P1", "timezone": "UTC"}],
+                                 "contacts": [{"name": "Li", "email": "li@example.com",
+                                               "channel": "email", "consent": True}],
+                                 "by": "cs1", "at": at(3)}),
+    "customers.update": (lambda d, **k: d.customers.update(k.pop("customer"), **k),
+                         lambda d: {"customer": "HL", "tier": "gold", "region": "north",
+                                    "sites": [{"id": "Q1"}], "contacts": [], "by": "cs1"}),
+    "machines.add": (lambda d, **k: d.machines.add(**k),
+                     lambda d: {"serial": "EX-2", "model": "EX-350", "line": "excavator",
+                                "customer": "HL", "site": "Q1", "commissioned": date(2026, 2, 1),
+                                "warranty_months": 24, "warranty_hours": 2000, "hours": 50,
+                                "by": "cs1", "at": at(3)}),
+    "machines.update": (lambda d, **k: d.machines.update(k.pop("machine"), **k),
+                        lambda d: {"machine": "EX-1", "model": "EX-360", "reason": "typo",
+                                   "warranty_months": 36, "by": "cs1", "at": at(3)}),
+    "machines.reading": (lambda d, **k: d.machines.reading(k.pop("machine"), k.pop("hours"), **k),
+                         lambda d: {"machine": "EX-1", "hours": 150, "by": "e7", "at": at(3)}),
+    "machines.import_csv": (lambda d, **k: d.machines.import_csv([k.pop("row")], **k),
+                            lambda d: {"row": {"serial": "EX-3", "customer": "Hengli Mining",
+                                               "commissioned": "2026-01-01", "hours": "5"},
+                                       "by": "cs1", "at": at(3)}),
+    "contracts.add": (lambda d, **k: d.contracts.add(**k),
+                      lambda d: {"customer": "HL", "level": "premium", "starts": date(2026, 1, 1),
+                                 "ends": date(2026, 6, 30), "covers": ["parts"],
+                                 "machines": ["EX-1"], "response": "4h", "by": "cs1",
+                                 "at": at(3)}),
+    "contracts.cancel": (lambda d, **k: d.contracts.cancel(k.pop("contract"), **k),
+                         lambda d: {"contract": "SC-1", "on": date(2026, 6, 1), "reason": "sold",
+                                    "by": "m1", "at": at(3)}),
+    "cases.report_by_serial": (lambda d, **k: d.cases.report(**k),
+                               lambda d: {"product": {"serial": "EX-1"}, "fault": "leak",
+                                          "fault_code": "HYD-PUMP", "severity": "major",
+                                          "channel": "phone", "by": "cs1", "at": at(3)}),
     "safety.add_tool": (lambda d, **k: d.safety.add_tool(**k),
                         lambda d: {"id": "TW", "name": "Wrench", "inspected": at(0), "by": "sk1"}),
     "training.assess": (lambda d, **k: d.training.assess(k.pop("staff"), **k),
@@ -197,6 +237,10 @@ def read_everything(path: Path) -> None:
         desk.parts.valuation()
         desk.safety.tools()
         desk.notifications.pending()
+        for customer in desk.customers.list():
+            desk.contracts.list(customer=customer.id)
+        for machine in desk.machines.list():
+            desk.machines.history(machine.serial)
 
 
 @settings(

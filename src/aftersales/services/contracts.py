@@ -103,8 +103,8 @@ class ContractService:
         if (last - first).days > MAX_YEARS * 366:
             raise ValidationError(f"a contract runs at most {MAX_YEARS} years")
         listed = [covers] if isinstance(covers, str) else values.items(covers, "covers")
-        items = tuple(dict.fromkeys(listed))
-        wrong = [c for c in items if c not in COVERED_ITEMS]
+        wrong = [c for c in listed if not isinstance(c, str) or c not in COVERED_ITEMS]
+        items = tuple(dict.fromkeys(c for c in listed if isinstance(c, str)))
         if wrong:
             raise ValidationError(
                 f"a contract covers {', '.join(COVERED_ITEMS)}, not {', '.join(map(shown, wrong))}"
