@@ -102,7 +102,7 @@ def test_keys_and_names_are_each_one_customers(base: ServiceDesk) -> None:
         ({"sites": [{"id": "A", "timezone": "Mars/Base"}]}, "not an IANA zone"),
         ({"sites": [{"id": "A", "floor": 3}]}, "unknown field 'floor'"),
         ({"contacts": [{"name": "W", "channel": "pigeon"}]}, "channel 'pigeon' is not one of"),
-        ({"contacts": [{"name": "W", "email": "nobody"}]}, "is not an address"),
+        ({"contacts": [{"name": "W", "email": "nobody"}]}, "'nobody' is not an e-mail address"),
         ({"contacts": [{"name": "W", "consent": "yes"}]}, "consent must be True or False"),
         ({"contacts": ["W"]}, "a contact is a mapping"),
         ({"name": ""}, "name"),

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from itertools import islice
 from typing import Any
 
@@ -101,6 +103,22 @@ def items(value: Any, what: str, *, limit: int = MAX_ITEMS) -> list[Any]:
 def name(value: Any, what: str, *, required: bool = True) -> Any:
     """A one-line text: an id, a name, a code, an e-mail address."""
     return text(value, what, required=required, line=True)
+
+
+def email(value: Any, what: str) -> str | None:
+    """An e-mail address (``name@example.com``: one line, one ``@``, as the standard library's
+    mail headers read it), or None for None or blank text."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    address = name(value, what, required=False)
+    if address is None:
+        return None
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError, HeaderParseError) as exc:
+        raise ValidationError(f"{what} {shown(address)} is not an e-mail address "
+                              "(name@example.com)") from exc  # fmt: skip
+    return str(address)
 
 
 def key(value: Any, what: str) -> str:

@@ -79,9 +79,7 @@ def _contacts(value: Any, who: str) -> tuple[Contact, ...]:
                 f"{who}: {name}'s channel {shown(channel)} is not one of "
                 + ", ".join(CHANNELS_PREFERRED)
             )
-        email = values.name(c.email, f"{who}: {name}'s e-mail", required=False)
-        if email is not None and email.count("@") != 1:
-            raise ValidationError(f"{who}: {name}'s e-mail {shown(email)} is not an address")
+        email = values.email(c.email, f"{who}: {name}'s e-mail")
         out.append(
             Contact(
                 name,
