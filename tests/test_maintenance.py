@@ -96,6 +96,10 @@ def test_the_tick_opens_a_visit_once_when_the_date_comes(base: Any) -> None:
     assert desk.sla.tick(DEC1 + timedelta(hours=10)) == []  # open: not again
     assert len(visits(desk)) == 1
     assert desk.maintenance.plan("EX-1")[0].case == case.id
+    # the open visit is listed, found through the schedule of open visits
+    assert desk.storage.scheduled("machine-visit", "9999", 10) == [("EX-1", utc_text(DEC1))]
+    listed = desk.maintenance.due(DEC1 + timedelta(hours=10))
+    assert [(s.serial, s.case) for s in listed] == [("EX-1", case.id)]
     assert [n.case_id for n in outbox.of("maintenance_due")] == [case.id]  # delivered
 
 
@@ -119,6 +123,7 @@ def test_a_visit_done_resets_the_plan_and_a_cancelled_one_is_due_again(base: Any
     (case,) = visits(desk)
     desk.cases.cancel(case.id, reason="customer away", by="cs1", at=when + timedelta(hours=1))
     assert desk.maintenance.plan("EX-1")[0].case is None
+    assert desk.storage.scheduled("machine-visit", "9999", 10) == []
     desk.sla.tick(when + timedelta(hours=2))
     second = next(c for c in visits(desk) if c.id != case.id)
     t = when + timedelta(hours=3)

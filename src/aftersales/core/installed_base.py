@@ -81,12 +81,14 @@ class Reading:
 @attrs.frozen
 class MaintenanceDone:
     """When a maintenance plan was last served on a machine: the visit's time and the hours
-    read then (None: no reading). ``case``: the open maintenance case, while one is open."""
+    read then (None: no reading). ``case``: the open maintenance case, while one is open,
+    and ``opened`` when that visit fell due."""
 
     plan: str
     at: datetime | None = None
     hours: float | None = None
     case: str | None = None
+    opened: datetime | None = None
 
 
 @attrs.frozen

@@ -44,6 +44,8 @@ from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 
 KIND = "machine"
+VISITS = "machine-visit"
+"""The schedule kind of machines with a maintenance visit open."""
 MAX_HOURS = 1_000_000.0
 """The largest meter reading the desk takes (a machine's whole life is far less)."""
 IMPORT_BATCH = 500
@@ -446,6 +448,10 @@ class MachineService:
         ``tx`` (with the machine's own write, so the two never disagree)."""
         due = self._basis.policy.next_maintenance(machine)
         tx.schedule(KIND, [(machine.serial, None if due is None else utc_text(due))])
+        # the machines with a visit open, by when the oldest fell due: what `maintenance due`
+        # lists without reading every machine
+        opened = [m.opened for m in machine.maintenance if m.case is not None and m.opened]
+        tx.schedule(VISITS, [(machine.serial, utc_text(min(opened)) if opened else None)])
 
     def visit_ended(
         self, tx: Transaction, case: Case, *, done: bool, at: datetime, who: str
@@ -461,7 +467,7 @@ class MachineService:
         if last is None or last.case != case.id:
             return  # another visit of the plan is the one that counts
         ended = (MaintenanceDone(visit.plan, at, before.hours) if done
-                 else attrs.evolve(last, case=None))  # fmt: skip
+                 else attrs.evolve(last, case=None, opened=None))  # fmt: skip
         kept = tuple(m for m in before.maintenance if m.plan != visit.plan)
         after = attrs.evolve(before, maintenance=(*kept, ended), version=stored.version + 1)
         data = {"plan": visit.plan, "case": case.number, "done": done}
@@ -471,18 +477,23 @@ class MachineService:
         self.reschedule(tx, after)
 
     def visit_opened(
-        self, tx: Transaction, machine: Machine, opened: dict[str, str], at: datetime
+        self,
+        tx: Transaction,
+        machine: Machine,
+        opened: dict[str, tuple[str, datetime]],
+        at: datetime,
     ) -> Machine:
-        """In ``tx``: the maintenance cases ``opened`` (plan: case id) are the machine's open
-        visits; its schedule moves on."""
+        """In ``tx``: the maintenance cases ``opened`` (plan: case id and when it fell due)
+        are the machine's open visits; its schedule moves on."""
         kept = {m.plan: m for m in machine.maintenance}
-        for plan, case_id in opened.items():
+        for plan, (case_id, due) in opened.items():
             last = kept.get(plan) or MaintenanceDone(plan)
-            kept[plan] = attrs.evolve(last, case=case_id)
+            kept[plan] = attrs.evolve(last, case=case_id, opened=due)
         after = attrs.evolve(machine, maintenance=tuple(kept.values()),
                              version=machine.version + 1)  # fmt: skip
         tx.append(KIND, machine.serial, machine.version,
-                  [event_record(after.version, "visit_opened", "", at, {"cases": opened})],
+                  [event_record(after.version, "visit_opened", "", at,
+                                {"cases": {plan: case for plan, (case, _) in opened.items()}})],
                   to_dict(after))  # fmt: skip
         self.reschedule(tx, after)
         return after

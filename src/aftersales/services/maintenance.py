@@ -25,7 +25,7 @@ from aftersales.core.model import Customer, Notification
 from aftersales.ports.storage import utc_text
 from aftersales.services.basis import Basis
 from aftersales.services.cases import CaseService
-from aftersales.services.machines import KIND, MachineService
+from aftersales.services.machines import KIND, VISITS, MachineService
 
 BATCH = 200
 """Machines a tick handles per read of the schedule."""
@@ -83,8 +83,16 @@ class MaintenanceService:
         for machine in self._candidates(until):
             states += [s for s in self._states(machine) if s.due is not None and s.due <= until]
         states.sort(key=lambda s: (s.due or until, s.serial, s.plan))
-        open_visits = [s for m in self._machines.list() for s in self._states(m) if s.case]
-        return states + open_visits
+        return states + self._open_visits()
+
+    def _open_visits(self) -> builtins.list[PlanState]:
+        """The visits open as cases, the oldest first."""
+        scheduled = self._basis.storage.scheduled(VISITS, "9999", 10**9)
+        if scheduled is None:
+            machines = self._machines.list()
+        else:
+            machines = [m for m in (self._machines.find(s) for s, _ in scheduled) if m]
+        return [s for m in machines for s in self._states(m) if s.case]
 
     def _candidates(self, until: datetime) -> builtins.list[Machine]:
         """The machines whose schedule says they may be due by ``until``."""
@@ -149,11 +157,11 @@ class MaintenanceService:
             if owner is None:
                 return None
             customer = Customer(owner.name, owner.tier, owner.region, owner.id, owner.key)
-            opened: dict[str, str] = {}
+            opened: dict[str, tuple[str, datetime]] = {}
             for plan, at in due:
                 event, case, items, note = self._cases.open_visit(tx, machine, customer, plan,
                                                                   at, when)  # fmt: skip
-                opened[plan.name] = case.id
+                opened[plan.name] = (case.id, at)
                 done.append((event, case, items, note))
             self._machines.visit_opened(tx, machine, opened, when)
         for event, case, items, _ in done:
