@@ -1,11 +1,13 @@
-"""Issue 19 from the command line: ``aftersales customers|machines|contracts`` and a report
-by serial, on a SQLite file."""
+"""Issue 19 from the command line: ``aftersales customers|machines|contracts|maintenance``
+and a report by serial, on each store (a named memory store lives as long as the process,
+which runs every command here)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,15 +21,20 @@ POLICY = (RULES / "default.policy").read_text("utf-8") + (
 )
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "base.policy").write_text(POLICY, "utf-8")
-    (tmp_path / "aftersales.toml").write_text(
-        'policy = "base.policy"\nstorage = "sqlite:///desk.db"\n', "utf-8"
-    )
-    monkeypatch.chdir(tmp_path)
-    with ServiceDesk(tmp_path / "base.policy", f"sqlite:///{tmp_path / 'desk.db'}") as desk:
+def project(folder: Path, policy: str, url: str) -> None:
+    """An aftersales.toml for ``policy`` on the store ``url``, with the team on it."""
+    if url == "memory://":
+        url = f"memory://cli-{uuid.uuid4().hex}"
+    (folder / "base.policy").write_text(policy, "utf-8")
+    (folder / "aftersales.toml").write_text(f'policy = "base.policy"\nstorage = "{url}"\n', "utf-8")
+    with ServiceDesk(folder / "base.policy", url) as desk:
         add_team(desk)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage_url: str) -> Path:
+    monkeypatch.chdir(tmp_path)
+    project(tmp_path, POLICY, storage_url)
     return tmp_path
 
 
@@ -112,16 +119,11 @@ def test_import_adds_updates_and_names_every_row_it_leaves_out(workdir: Path) ->
 
 
 def test_maintenance_due_plan_and_the_tick_that_opens_visits(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage_url: str
 ) -> None:
     policy = POLICY + ('maintenance "yearly" for line excavator every 1 year { window 5 days }\n')
-    (tmp_path / "m.policy").write_text(policy, "utf-8")
-    (tmp_path / "aftersales.toml").write_text(
-        'policy = "m.policy"\nstorage = "sqlite:///desk.db"\n', "utf-8"
-    )
     monkeypatch.chdir(tmp_path)
-    with ServiceDesk(tmp_path / "m.policy", f"sqlite:///{tmp_path / 'desk.db'}") as desk:
-        add_team(desk)
+    project(tmp_path, policy, storage_url)
     ok("customers", "add", "--id", "HL", "--name", "Hengli Mining", "--by", "cs1")
     ok("machines", "add", "EX-1", "--line", "excavator", "--customer", "HL",
        "--commissioned", "2025-12-10", "--by", "cs1", "--at", T0.isoformat())  # fmt: skip
