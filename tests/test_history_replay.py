@@ -31,18 +31,31 @@ def export(desk: ServiceDesk, path: Path) -> None:
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(1, 10_000), policy=st.sampled_from(["default.policy",
-                                                             "lift-trucks.policy"]))  # fmt: skip
+                                                             "lift-trucks.policy",
+                                                             "crane-service.policy"]))  # fmt: skip
 def test_replay_judges_as_the_desk_that_recorded_the_history(
     tmp_path_factory: pytest.TempPathFactory, seed: int, policy: str
 ) -> None:
     """Any history the simulator makes (remote fixes, queues, reopenings, holds, rejections,
-    unanswered callbacks), exported as a timeline and replayed under the same policy, gives
-    each clock of each case the verdict the recording desk gives it."""
+    unanswered callbacks, machines under warranty or contract, maintenance visits), exported
+    as a timeline and replayed under the same policy, gives each clock of each case the
+    verdict the recording desk gives it."""
     tmp = tmp_path_factory.mktemp("replay")
     rng = random.Random(seed)
     rates = Rates(remote=rng.random() * 0.5, queued=rng.random(), reopened=rng.random() * 0.3,
                   unanswered=rng.random() * 0.5)  # fmt: skip
-    result = simulate(RULES / policy, db=tmp / "sim.db", days=3, cases_per_day=6, seed=seed,
+    _replays_as_recorded(tmp, policy, seed, 3, rates)
+
+
+def test_maintenance_visits_and_contracts_replay_as_recorded(tmp_path: Path) -> None:
+    """Three weeks of cranes: machines under warranty and contract, the annual inspection's
+    visits opened by the tick; the timeline carries what the installed base said."""
+    result = _replays_as_recorded(tmp_path, "crane-service.policy", 2, 21, Rates())
+    assert result.outcomes["maintenance visits"] > 0 and result.outcomes["under contract"] > 0
+
+
+def _replays_as_recorded(tmp: Path, policy: str, seed: int, days: int, rates: Rates) -> Any:
+    result = simulate(RULES / policy, db=tmp / "sim.db", days=days, cases_per_day=6, seed=seed,
                       engineers=4, agents=2, rates=rates)  # fmt: skip
     desk = ServiceDesk(RULES / policy, f"sqlite:///{tmp / 'sim.db'}")
     history = tmp / "history.csv"
@@ -51,13 +64,15 @@ def test_replay_judges_as_the_desk_that_recorded_the_history(
     judged = replay(history, RULES / policy, now=now, keep_cases=True).a
     assert judged.result.rejects == []
     cases = desk.cases.find()
-    assert len(judged.cases) == judged.count == len(cases) == result.cases
+    visits = result.outcomes["maintenance visits"]
+    assert len(judged.cases) == judged.count == len(cases) == result.cases + visits
     for case in cases:
         recorded = {c.milestone: ("open" if c.state in _OPEN else c.state)
                     for c in desk.sla.clocks(case, now)}  # fmt: skip
         replayed = {c.milestone: c.outcome for c in judged.cases[case.number].clocks}
         assert replayed == recorded, (case.number, seed, policy)
     desk.close()
+    return result
 
 
 def test_the_volvo_sample_under_two_policies() -> None:

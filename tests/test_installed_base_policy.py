@@ -144,3 +144,26 @@ def test_a_misspelt_installed_base_field_is_named_with_the_right_one() -> None:
     )
     error = str(policy_errors(text))
     assert 'unknown field "contract.levl"' in error and "contract.level" in error
+
+
+def test_an_unclosed_block_before_an_installed_base_statement_is_one_error() -> None:
+    text = with_minimal(
+        'maintenance "m" for line x every 6 months {\n  parts kit "A" 2\n  window 1 day\n'
+        "sales warranty 12 months\n"
+    )
+    [error] = policy_errors(text).errors
+    assert error.message == (
+        'the block "maintenance "m" for line x every 6 months {" opened on line 18 is not '
+        'closed before line 21 ("sales warranty 12 months")'
+    )
+
+
+def test_a_parts_kit_line_is_no_section_to_the_error_recovery() -> None:
+    """With a mistake elsewhere, a plan's ``parts kit`` line is not taken for the parts
+    section (which would hide the real errors behind an unclosed block)."""
+    text = with_minimal(
+        'maintenance "m" for line x every 6 months {\n  parts kit "A" 2\n  window 1 day\n}\n'
+        + "".join(f"warn att {i}%\n" for i in range(5))
+    )
+    errors = policy_errors(text).errors
+    assert len(errors) == 5 and all("not closed" not in e.message for e in errors)

@@ -207,6 +207,13 @@ def _code_part(line: str) -> str:
     return _COMMENT.sub("", re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', line))
 
 
+def _without_comment(line: str) -> str:
+    """``line`` as written, its strings kept, up to its comment."""
+    masked = re.sub(r'"(?:[^"\\\n]|\\.)*"', lambda m: "x" * len(m.group()), line)
+    cut = masked.find("#")
+    return line if cut < 0 else line[:cut]
+
+
 def _blank_statement(text: str, issue: PolicyIssue) -> str | None:
     """``text`` with the statement holding ``issue`` blanked out; None if nothing can go."""
     if issue.line is None:
@@ -257,7 +264,7 @@ _STATEMENT_DEPTH = 16
 _SECTION_WORDS = frozenset({
     "policy", "calendar", "fields", "severities", "priority", "sla", "warn", "excuse", "reopen",
     "resolve", "warranty", "escalate", "hold", "appraisal",
-    "expenses", "parts", "training", "safety", "example",
+    "expenses", "parts", "training", "safety", "example", "sales", "fault", "maintenance",
 })  # fmt: skip
 
 
@@ -271,9 +278,9 @@ def _unclosed_block(text: str, reporter: Reporter) -> PolicyIssue | None:
         code = _code_part(line)
         words = code.split()
         first = words[0] if words else ""
-        starts_section = first in _SECTION_WORDS or (
+        starts_section = (first in _SECTION_WORDS and words[1:2] != ["kit"]) or (
             first == "repair" and code.rstrip().endswith("{")
-        )
+        )  # (`parts kit` is a maintenance plan's line, not the parts section)
         if depth > 0 and starts_section:
             return _unclosed(reporter, lines, opened, opened_at, f"before line {index + 1} "
                              f'("{" ".join(words)}")', f"before line {index + 1}")  # fmt: skip
@@ -292,7 +299,7 @@ def _unclosed_block(text: str, reporter: Reporter) -> PolicyIssue | None:
 
 def _unclosed(reporter: Reporter, lines: list[str], index: int, column: int, until: str,
               where: str) -> PolicyIssue:  # fmt: skip
-    head = " ".join(_code_part(lines[index]).split())
+    head = " ".join(_without_comment(lines[index]).split())
     reporter.at(index + 1, column + 1, f'the block "{head}" opened on line {index + 1} is not '
                 f"closed {until}", f'add "}}" {where}', column + 2)  # fmt: skip
     return reporter.issues.pop()

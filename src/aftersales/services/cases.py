@@ -168,6 +168,25 @@ def _part(item: PartUse | Mapping[str, Any]) -> PartUse:
     return PartUse(sku, quantity, serials)
 
 
+def _recorded(
+    recorded: Mapping[str, Any],
+) -> tuple[MachineFacts | None, ContractFacts | None, Coverage | None, MaintenanceVisit | None]:
+    """The installed base as a history recorded it (a case's JSON parts), checked."""
+    if not isinstance(recorded, Mapping):
+        raise ValidationError("recorded maps machine, contract, coverage, visit to their JSON")
+    unknown = sorted(set(map(str, recorded)) - {"machine", "contract", "coverage", "visit"})
+    if unknown:
+        raise ValidationError(
+            f"recorded: unknown part {shown(unknown[0])}; parts: machine, contract, coverage, visit"
+        )
+    parts: list[Any] = []
+    for name, cls in (("machine", MachineFacts), ("contract", ContractFacts),
+                      ("coverage", Coverage), ("visit", MaintenanceVisit)):  # fmt: skip
+        value = recorded.get(name)
+        parts.append(None if value is None else from_dict(cls, value))
+    return parts[0], parts[1], parts[2], parts[3]
+
+
 def _installed_data(
     machine: MachineFacts | None, contract: ContractFacts | None, coverage: Coverage
 ) -> dict[str, Any]:
@@ -417,6 +436,7 @@ class CaseService(CaseBook):
         contact: str | None = None,
         custom: Mapping[str, Any] | None = None,
         at: datetime | None = None,
+        recorded: Mapping[str, Any] | None = None,
     ) -> Case:
         """Record a customer's fault report; the policy decides its priority.
 
@@ -424,7 +444,12 @@ class CaseService(CaseBook):
         ``customer`` is left out) its owner. The customer is matched to its record (by
         ``id``, ``key`` or name) or a record is created. What covers the case is decided
         and recorded: the repair warranty of an earlier repair of the same fault (or fault
-        family) on the machine, its sales warranty, its service contract, or chargeable."""
+        family) on the machine, its sales warranty, its service contract, or chargeable.
+
+        ``recorded`` is for histories (``desk.history``): what the installed base said when
+        the case was first recorded elsewhere (``machine``, ``contract``, ``coverage``,
+        ``visit``, as a case's JSON holds them), taken as given instead of looked up; a
+        maintenance visit keeps its plan's priority where this policy has the plan."""
         when = self._basis.at(at)
         actor = self._staff.actor(by)
         permit(actor, "cases.report", "report a case")
@@ -438,7 +463,8 @@ class CaseService(CaseBook):
             raise ValidationError("machine_down must be True or False")
         code = _text(fault_code, "fault_code", required=False)
         fields = self._custom(custom or {})
-        if self._kept is not None:  # a history's case: as it was, the store knows no machines
+        given = None if recorded is None else _recorded(recorded)
+        if self._kept is not None or given is not None:  # as it was: nothing looked up
             if cust is None:
                 raise ValidationError("customer is required")
             sighting = Sighting(cust, prod)
@@ -446,9 +472,15 @@ class CaseService(CaseBook):
             sighting = self._installed.sight(cust, prod, when)
         cust, prod = sighting.customer, sighting.product
         original = self._warranty_original(prod.serial, code, when)
-        coverage = sighting.coverage(
+        coverage: Coverage | None = sighting.coverage(
             None if original is None else (original.number, self._warranty_location())
         )
+        machine_facts, contract_facts = sighting.facts, sighting.contract_facts
+        visit = None
+        if given is not None:
+            machine_facts, contract_facts, coverage, visit = given
+        elif self._kept is not None:
+            coverage = None  # a history from elsewhere: nobody knows what covered it
         record = {
             "severity": severity,
             "machine_down": machine_down,
@@ -459,9 +491,16 @@ class CaseService(CaseBook):
             "customer": attrs.asdict(cust),
             "under_warranty": original is not None,
             "custom": fields,
-            **facts_record(sighting.facts, sighting.contract_facts, coverage),
+            **facts_record(machine_facts, contract_facts, coverage),
         }
-        decision = self._basis.policy.priority_for(record)
+        plan = None if visit is None else self._basis.policy.slas.get(
+            maintenance_priority(visit.plan)
+        )  # fmt: skip
+        if plan is not None:  # a maintenance visit: its plan's clock, whatever the rules say
+            priority, location = plan.priority, plan.location
+        else:
+            decision = self._basis.policy.priority_for(record)
+            priority, location = decision.name, decision.location
         case_id = uuid7()
         year = when.year
         data: dict[str, Any] = {
@@ -474,15 +513,18 @@ class CaseService(CaseBook):
             "channel": channel,
             "contact": _text(contact, "contact", required=False),
             "custom": fields,
-            "priority": decision.name,
-            "priority_location": decision.location,
+            "priority": priority,
+            "priority_location": location,
             "policy_version": self._basis.policy.version,
             "rework_of": None if original is None else original.id,
-            "chargeable": coverage.chargeable,
+            "chargeable": original is None if coverage is None else coverage.chargeable,
         }
+        if coverage is not None:
+            data.update(_installed_data(machine_facts, contract_facts, coverage))
+        if visit is not None:
+            data["visit"] = to_dict(visit)
         if self._kept is not None:
             return self._kept.report(case_id, year, when, by, data)
-        data.update(_installed_data(sighting.facts, sighting.contract_facts, coverage))
         managers = self._staff.with_role("manager") if original is not None else []
         with self._basis.storage.transaction() as tx:
             data["customer"] = to_dict(self._installed.write(tx, sighting, by, when))

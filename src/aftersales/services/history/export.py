@@ -3,6 +3,7 @@ history can be replayed under another policy (and the replay checked against the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -46,6 +47,9 @@ def timeline_rows(key: str, events: Iterable[CaseEvent]) -> Iterator[dict[str, A
                        channel=d["channel"], machine_down=d["machine_down"],
                        contact=d.get("contact"))  # fmt: skip
             row.update({f"custom.{k}": v for k, v in (d.get("custom") or {}).items()})
+            base = {k: d[k] for k in ("machine", "contract", "coverage", "visit") if d.get(k)}
+            if base:
+                row["installed_base"] = json.dumps(base, ensure_ascii=False, sort_keys=True)
         elif event.type == "held":
             row.update(action="hold", reason=d["reason"].removeprefix("waiting for "))
         elif event.type == "safety_checked":

@@ -16,6 +16,7 @@ reason. Imported cases send no notifications and are not linked as warranty rewo
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -462,12 +463,18 @@ class CaseBuilder:
                                     else float(value) if kind == "number" else value)  # fmt: skip
         by = actor if self.desk.staff.get(actor).has_role("service_agent", "manager") else AGENT
         self.staff(self.history.member(None, None, row.at, result))
+        recorded = None
+        if f.get("installed_base"):
+            try:
+                recorded = json.loads(f["installed_base"])
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"installed_base is not JSON ({exc.msg})") from None
         case: Case = self.desk.cases.report(
             customer={k: v for k, v in customer.items() if v}, product={k: v for k, v in
             product.items() if v}, fault=f.get("fault") or f"case {key}",
             fault_code=f.get("fault_code"), severity=severity, channel=channel,
             machine_down=f.get("machine_down", "").lower() in _TRUE, contact=f.get("contact"),
-            custom=custom or None, by=by, at=row.at,
+            custom=custom or None, by=by, at=row.at, recorded=recorded,
         )  # fmt: skip
         result.actions["report"] += 1
         return case

@@ -26,9 +26,11 @@ ACTIONS = (
 """Every desk action a timeline row may name."""
 REPORT_FIELDS = (
     "customer", "tier", "region", "customer_id", "model", "line", "serial", "fault",
-    "fault_code", "severity", "channel", "machine_down", "contact",
+    "fault_code", "severity", "channel", "machine_down", "contact", "installed_base",
 )  # fmt: skip
-"""The fields of a report row (with ``custom.NAME`` for the policy's custom fields)."""
+"""The fields of a report row (with ``custom.NAME`` for the policy's custom fields;
+``installed_base``: JSON of what the recording desk's installed base said: ``machine``,
+``contract``, ``coverage``, ``visit``)."""
 ACTION_FIELDS = (
     "engineer", "team", "reason", "instructions", "way", "actions", "result", "cause", "parts",
     "signed_by", "satisfaction", "comments", "appointment", "milestone", "new_eta", "items",
