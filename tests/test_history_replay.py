@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from aftersales import ServiceDesk, ValidationError
 from aftersales.cli import main
 from aftersales.replay import replay, write_diff
-from aftersales.simulation import Rates, simulate
+from aftersales.simulation import Rates, SimulationResult, simulate
 
 VOLVO_SAMPLE = ROOT / "tests" / "data" / "bpic2013-volvo-sample.csv.xz"
 VOLVO = ROOT / "examples" / "volvo.policy"
@@ -54,7 +54,9 @@ def test_maintenance_visits_and_contracts_replay_as_recorded(tmp_path: Path) -> 
     assert result.outcomes["maintenance visits"] > 0 and result.outcomes["under contract"] > 0
 
 
-def _replays_as_recorded(tmp: Path, policy: str, seed: int, days: int, rates: Rates) -> Any:
+def _replays_as_recorded(
+    tmp: Path, policy: str, seed: int, days: int, rates: Rates
+) -> SimulationResult:
     result = simulate(RULES / policy, db=tmp / "sim.db", days=days, cases_per_day=6, seed=seed,
                       engineers=4, agents=2, rates=rates)  # fmt: skip
     desk = ServiceDesk(RULES / policy, f"sqlite:///{tmp / 'sim.db'}")
