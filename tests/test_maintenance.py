@@ -230,3 +230,19 @@ def test_a_visit_done_outside_the_desk_is_recorded_and_checked(base: Any) -> Non
             desk.machines.maintained("EX-1", **{"plan": PLAN, "at": T0, "by": "cs1", **bad})
     with pytest.raises(PermissionDenied):
         desk.machines.maintained("EX-1", plan=PLAN, at=T0, by="e7")
+
+
+def test_a_tick_opens_every_visit_due_past_its_batches_and_machines_it_skips(
+    base: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk, _, _ = base
+    monkeypatch.setattr("aftersales.services.maintenance.BATCH", 3)
+    for n in range(4):  # due long ago, and no owner on record: skipped, tick after tick
+        desk.machines.add(serial=f"A-{n}", line="excavator", commissioned=date(2024, 1, 1),
+                          by="cs1", at=T0)  # fmt: skip
+    for n in range(7):
+        desk.machines.add(serial=f"B-{n}", line="excavator", customer="HL",
+                          commissioned=date(2025, 1, 1), by="cs1", at=T0)  # fmt: skip
+    sent = desk.sla.tick(T0)
+    assert sorted(c.product.serial for c in visits(desk)) == [f"B-{n}" for n in range(7)]
+    assert len(sent) == 7

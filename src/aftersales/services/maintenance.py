@@ -123,6 +123,8 @@ class MaintenanceService:
                 serials = [serial for serial, _ in scheduled if serial not in skipped]
             if not serials:
                 return sent
+            # a full read may have left due machines behind it: read again after these
+            full = scheduled is not None and len(scheduled) >= BATCH + len(skipped)
             for serial in serials:
                 try:
                     opened = self._open(serial, when)
@@ -132,7 +134,7 @@ class MaintenanceService:
                     skipped.add(serial)
                 else:
                     sent += opened
-            if scheduled is None or len(scheduled) < BATCH + len(skipped):
+            if not full:
                 return sent
 
     def _open(self, serial: str, when: datetime) -> builtins.list[Notification] | None:
