@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 import click
 
 from aftersales.cli.arguments import done
 from aftersales.cli.context import AT_OPTION, BY_OPTION, action_time, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit
-from aftersales.core.errors import ValidationError
+from aftersales.core import values
 from aftersales.core.installed_base import COVERED_ITEMS
 
 
@@ -34,13 +33,6 @@ def contracts_list(customer: str | None, fmt: str) -> None:
         columns = ("id", "customer", "level", "starts", "ends", "cancelled", "covers",
                    "machines", "response")  # fmt: skip
         emit("contracts", columns, rows, fmt)
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{option} {text!r} is not a date (2026-01-01)") from None
 
 
 @contracts.command("add")
@@ -71,11 +63,18 @@ def contracts_add(customer: str, level: str, starts: str, ends: str, covers: Seq
                   by: str, at: str | None, as_json: bool) -> None:  # fmt: skip
     """Record a service contract."""
     with open_desk() as desk:
-        contract = desk.contracts.add(customer=customer, level=level,
-                                      starts=_day(starts, "--starts"), ends=_day(ends, "--ends"),
-                                      covers=covers or COVERED_ITEMS, machines=machines,
-                                      response=response, id=contract_id, by=by,
-                                      at=action_time(desk, at))  # fmt: skip
+        contract = desk.contracts.add(
+            customer=customer,
+            level=level,
+            starts=values.day_text(starts, "--starts"),
+            ends=values.day_text(ends, "--ends"),
+            covers=covers or COVERED_ITEMS,
+            machines=machines,
+            response=response,
+            id=contract_id,
+            by=by,
+            at=action_time(desk, at),
+        )
         done(as_json, contract, f"contract {contract.id} recorded for {contract.customer}")
 
 
@@ -90,6 +89,11 @@ def contracts_cancel(contract_id: str, on: str, reason: str, by: str, at: str | 
                      as_json: bool) -> None:  # fmt: skip
     """End a contract early (a manager)."""
     with open_desk() as desk:
-        contract = desk.contracts.cancel(contract_id, on=_day(on, "--on"), reason=reason, by=by,
-                                         at=action_time(desk, at))  # fmt: skip
+        contract = desk.contracts.cancel(
+            contract_id,
+            on=values.day_text(on, "--on"),
+            reason=reason,
+            by=by,
+            at=action_time(desk, at),
+        )
         done(as_json, contract, f"contract {contract.id} cancelled from {contract.cancelled}")

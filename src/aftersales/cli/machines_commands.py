@@ -10,7 +10,7 @@ import click
 from aftersales.cli.arguments import done
 from aftersales.cli.context import AT_OPTION, BY_OPTION, action_time, local_time, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit, print_json
-from aftersales.core.errors import ValidationError
+from aftersales.core import values
 from aftersales.services.machines import IMPORT_COLUMNS
 
 
@@ -84,12 +84,7 @@ def machines_history(serial: str, fmt: str) -> None:
 
 
 def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{option} {text!r} is not a date (2024-05-31)") from None
+    return None if text is None else values.day_text(text, option)
 
 
 @machines.command("add")

@@ -171,6 +171,14 @@ def day(value: Any, what: str = "date") -> date:
     return value
 
 
+def day_text(text: str, what: str) -> date:
+    """A date written ISO style (``2024-05-31``), as a command line or a CSV file gives it."""
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise ValidationError(f"{what} {shown(text)} is not a date (2024-05-31)") from None
+
+
 def flag(value: Any, what: str) -> bool:
     """True or False, and nothing that merely looks like one ("no" is not False)."""
     if not isinstance(value, bool):

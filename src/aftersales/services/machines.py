@@ -606,7 +606,7 @@ class MachineService:
             "model": row.get("model"),
             "line": row.get("line"),
             "site": row.get("site"),
-            "commissioned": _date(row.get("commissioned"), "commissioned"),
+            "commissioned": _day_of(row, "commissioned"),
             "warranty_months": _number(row.get("warranty_months"), "warranty_months", whole=True),
             "warranty_hours": _number(row.get("warranty_hours"), "warranty_hours"),
         }
@@ -706,13 +706,9 @@ class MachineService:
         return None if entry is None else tx.get("customer", entry.data["customer"])
 
 
-def _date(text: Any, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(str(text))
-    except ValueError:
-        raise ValidationError(f"{what} {shown(text)} is not a date (2024-05-31)") from None
+def _day_of(row: Mapping[str, Any], column: str) -> date | None:
+    text = row.get(column)
+    return None if text is None else values.day_text(text, column)
 
 
 def _number(text: Any, what: str, *, whole: bool = False) -> Any:
