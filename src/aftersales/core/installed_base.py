@@ -8,11 +8,14 @@ the records and the policy's numbers, handed in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 import attrs
 
 from aftersales.core.calendar import add_months
+from aftersales.core.convert import from_dict
 
 COVERAGE_KINDS = ("repair_warranty", "sales_warranty", "contract", "chargeable")
 """What can cover a case, in the order the desk tries them: a repeat of a repair still under
@@ -21,6 +24,9 @@ service contract; what none covers is chargeable."""
 
 COVERED_ITEMS = ("parts", "labour", "travel")
 """What a contract (or a warranty, which covers all three) pays for."""
+
+CASE_PARTS = ("machine", "contract", "coverage", "visit")
+"""What a case keeps of the installed base, as its events and histories name them."""
 
 CHANNELS_PREFERRED = ("phone", "email", "sms", "chat", "post")
 """The ways a contact may prefer to be reached."""
@@ -273,6 +279,18 @@ def decide_coverage(
     return Coverage("chargeable", "no warranty or contract covers it", "")
 
 
+def case_parts(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The installed-base parts (:data:`CASE_PARTS`) that ``data`` (an event's data, a
+    history's record) names, read into their classes; a part given as None stays None."""
+    classes = {"machine": MachineFacts, "contract": ContractFacts, "coverage": Coverage,
+               "visit": MaintenanceVisit}  # fmt: skip
+    return {
+        name: None if data[name] is None else from_dict(classes[name], data[name])
+        for name in CASE_PARTS
+        if name in data
+    }
+
+
 def warranty_end(machine: Machine, warranty: SalesWarranty) -> date | None:
     """The last day the months of a sales warranty cover (None: no months, or the machine's
     commissioning date is not known)."""
@@ -315,6 +333,7 @@ def age_months(machine: Machine, on: date) -> int | None:
 
 
 __all__ = [
+    "CASE_PARTS",
     "CHANNELS_PREFERRED",
     "COVERAGE_KINDS",
     "COVERED_ITEMS",
@@ -331,6 +350,7 @@ __all__ = [
     "SalesWarranty",
     "Site",
     "age_months",
+    "case_parts",
     "decide_coverage",
     "facts_record",
     "maintenance_priority",

@@ -29,7 +29,7 @@ import attrs
 
 from aftersales.core.convert import from_dict
 from aftersales.core.errors import WorkflowError
-from aftersales.core.installed_base import ContractFacts, Coverage, MachineFacts, MaintenanceVisit
+from aftersales.core.installed_base import case_parts
 from aftersales.core.model import (
     Acceptance,
     Case,
@@ -213,18 +213,8 @@ def start(event: CaseEvent) -> Case:
         milestones={"reported": event.at},
         rework_of=d.get("rework_of"),
         chargeable=d.get("chargeable", True),
-        **_installed_base(d),
+        **case_parts(d),
     )
-
-
-def _installed_base(d: Mapping[str, Any]) -> dict[str, Any]:
-    """The machine, contract and coverage an event decided (those it names)."""
-    out: dict[str, Any] = {}
-    for name, cls in (("machine", MachineFacts), ("contract", ContractFacts),
-                      ("coverage", Coverage), ("visit", MaintenanceVisit)):  # fmt: skip
-        if name in d:
-            out[name] = None if d[name] is None else from_dict(cls, d[name])
-    return out
 
 
 def apply(case: Case, event: CaseEvent) -> Case:
@@ -325,7 +315,7 @@ def apply(case: Case, event: CaseEvent) -> Case:
         if "rework_of" in d:
             changes["rework_of"] = d["rework_of"]
             changes["chargeable"] = d["chargeable"]
-        changes.update(_installed_base(d))
+        changes.update(case_parts(d))
         if "custom" in d["changes"]:
             changes["custom"] = {**case.custom, **d["changes"]["custom"]}
         if d.get("priority") and d["priority"] != case.priority:

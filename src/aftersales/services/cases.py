@@ -27,11 +27,13 @@ from aftersales.core.errors import (
     WorkflowError,
 )
 from aftersales.core.installed_base import (
+    CASE_PARTS,
     ContractFacts,
     Coverage,
     Machine,
     MachineFacts,
     MaintenanceVisit,
+    case_parts,
     decide_coverage,
     facts_record,
     maintenance_priority,
@@ -174,17 +176,13 @@ def _recorded(
     """The installed base as a history recorded it (a case's JSON parts), checked."""
     if not isinstance(recorded, Mapping):
         raise ValidationError("recorded maps machine, contract, coverage, visit to their JSON")
-    unknown = sorted(set(map(str, recorded)) - {"machine", "contract", "coverage", "visit"})
+    unknown = sorted(set(map(str, recorded)) - set(CASE_PARTS))
     if unknown:
         raise ValidationError(
-            f"recorded: unknown part {shown(unknown[0])}; parts: machine, contract, coverage, visit"
+            f"recorded: unknown part {shown(unknown[0])}; parts: {', '.join(CASE_PARTS)}"
         )
-    parts: list[Any] = []
-    for name, cls in (("machine", MachineFacts), ("contract", ContractFacts),
-                      ("coverage", Coverage), ("visit", MaintenanceVisit)):  # fmt: skip
-        value = recorded.get(name)
-        parts.append(None if value is None else from_dict(cls, value))
-    return parts[0], parts[1], parts[2], parts[3]
+    parts = case_parts(recorded)
+    return parts.get("machine"), parts.get("contract"), parts.get("coverage"), parts.get("visit")
 
 
 def _installed_data(

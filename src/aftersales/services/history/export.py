@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from aftersales.core.installed_base import CASE_PARTS
 from aftersales.core.model import CaseEvent
 
 # event type -> (timeline action, the event data's fields it keeps)
@@ -47,7 +48,7 @@ def timeline_rows(key: str, events: Iterable[CaseEvent]) -> Iterator[dict[str, A
                        channel=d["channel"], machine_down=d["machine_down"],
                        contact=d.get("contact"))  # fmt: skip
             row.update({f"custom.{k}": v for k, v in (d.get("custom") or {}).items()})
-            base = {k: d[k] for k in ("machine", "contract", "coverage", "visit") if d.get(k)}
+            base = {k: d[k] for k in CASE_PARTS if d.get(k)}
             if base:
                 row["installed_base"] = json.dumps(base, ensure_ascii=False, sort_keys=True)
         elif event.type == "held":
