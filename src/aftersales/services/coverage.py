@@ -19,12 +19,13 @@ from aftersales.core.installed_base import (
     MachineFacts,
     age_months,
     decide_coverage,
+    sales_warranty_reason,
 )
 from aftersales.core.model import Customer, Product
 from aftersales.ports.storage import EventWriter
 from aftersales.services.basis import Basis
 from aftersales.services.contracts import ContractService
-from aftersales.services.customers import CustomerService, name_key
+from aftersales.services.customers import CustomerService, customer_of, name_key
 from aftersales.services.machines import MachineService
 
 
@@ -86,7 +87,7 @@ class InstalledBase:
                         else "the report names no machine serial"
                     )
                 )
-            customer = Customer(owner.name, owner.tier, owner.region, owner.id, owner.key)
+            customer = customer_of(owner)
         new = None
         record = owner if owner is not None and _names(customer, owner) else None
         if record is None:
@@ -110,8 +111,8 @@ class InstalledBase:
         if machine is None:
             return Sighting(customer, product, new)
         day = when.astimezone(self._basis.policy.tz).date()
-        reason = self.machines.under_warranty(machine, day)
         warranty = self.machines.warranty(machine)
+        reason = None if warranty is None else sales_warranty_reason(machine, warranty, day)
         sales = None if reason is None or warranty is None else (reason, warranty.location)
         facts = MachineFacts(
             machine.serial,

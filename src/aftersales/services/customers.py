@@ -94,6 +94,11 @@ def _contacts(value: Any, who: str) -> tuple[Contact, ...]:
     return tuple(out)
 
 
+def customer_of(record: CustomerRecord) -> Customer:
+    """A case's customer as the record gives it."""
+    return Customer(record.name, record.tier, record.region, record.id, record.key)
+
+
 def _mapping(cls: type[Any], item: Any, what: str) -> Any:
     if not isinstance(item, Mapping):
         raise ValidationError(f"{what} is a mapping, not {type(item).__name__}")
@@ -306,4 +311,4 @@ class CustomerService:
         tx.append(KIND, id, stored.version, [event], to_dict(after))
 
 
-__all__ = ["CustomerService", "name_key"]
+__all__ = ["CustomerService", "customer_of", "name_key"]

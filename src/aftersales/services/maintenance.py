@@ -21,10 +21,11 @@ from aftersales.core.boundary import public_api
 from aftersales.core.convert import from_dict
 from aftersales.core.errors import ConflictError
 from aftersales.core.installed_base import CustomerRecord, Machine, MaintenanceDone
-from aftersales.core.model import Customer, Notification
+from aftersales.core.model import Notification
 from aftersales.ports.storage import utc_text
 from aftersales.services.basis import Basis
 from aftersales.services.cases import CaseService
+from aftersales.services.customers import customer_of
 from aftersales.services.machines import KIND, VISITS, MachineService
 
 BATCH = 200
@@ -158,7 +159,7 @@ class MaintenanceService:
                 return None
             if owner is None:
                 return None
-            customer = Customer(owner.name, owner.tier, owner.region, owner.id, owner.key)
+            customer = customer_of(owner)
             opened: dict[str, tuple[str, datetime]] = {}
             for plan, at in due:
                 event, case, items, note = self._cases.open_visit(tx, machine, customer, plan,
