@@ -258,9 +258,7 @@ class CustomerService:
             entry = tx.get(KEY_INDEX, record.key)
             if entry is not None:
                 return f"the key {shown(record.key)} is customer {shown(entry.data['customer'])}'s"
-        elif tx.get(NAME_INDEX, name_key(record.name)) is not None:
-            other = tx.get(NAME_INDEX, name_key(record.name))
-            assert other is not None
+        elif (other := tx.get(NAME_INDEX, name_key(record.name))) is not None:
             return (
                 f"there is already a customer named {shown(record.name)} "
                 f"({other.data['customer']}); give this one a key= to tell them apart"
