@@ -60,6 +60,18 @@ INSIDE_FUNCTIONS = {
         "command that is not built in"
     ),
     ("aftersales.cli", "logging"): "only to warn of a plugin that fails to load",
+    ("aftersales.services.templates", "jinja2"): (
+        "jinja2 costs ~25-100 ms to import; only a desk that renders a customer's message or "
+        "a repair report needs it"
+    ),
+    ("aftersales.services.repair_document", "reportlab.lib"): (
+        "reportlab costs more than the rest of the desk to import; only a PDF needs it"
+    ),
+    ("aftersales.services.repair_document", "reportlab.lib.styles"): "as reportlab.lib",
+    ("aftersales.services.repair_document", "reportlab.lib.units"): "as reportlab.lib",
+    ("aftersales.services.repair_document", "reportlab.pdfbase"): "as reportlab.lib",
+    ("aftersales.services.repair_document", "reportlab.pdfbase.cidfonts"): "as reportlab.lib",
+    ("aftersales.services.repair_document", "reportlab.platypus"): "as reportlab.lib",
     ("aftersales.plugins.postgres", "psycopg"): (
         "psycopg is the optional `postgres` extra: the built-in plugin loads without it and "
         "says how to install it when a postgresql:// store is opened"

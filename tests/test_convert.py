@@ -62,8 +62,12 @@ def test_case_and_history_round_trip_through_json(desk: ServiceDesk) -> None:
         delays=(aftersales.DelayNotice("arrival", "road", at(9), at(3), "e7"),),
         rejections=(aftersales.Rejection("Wang", "leaks", at(4), "e7"),),
         priority_changes=(aftersales.PriorityChange("general", "urgent", "f:1", at(5), "r"),),
+        survey=aftersales.SurveyAnswer(2, at(6), "nonce", "slow"),
     )
     check(hold_case)
+    to = aftersales.Recipient("Li", "email", "li@x.example", "zh", "C-1")
+    pdf = aftersales.Attachment("r.pdf", "application/pdf", "JVBERg==")
+    check(Notification("customer_delayed", case.id, (), "s", {"notice": 0}, at(1), to, "t", (pdf,)))
     assert {cls for cls in public_models()} <= seen
 
 
@@ -85,6 +89,7 @@ def test_json_field_names_are_stable(desk: ServiceDesk) -> None:
         "signed_by": "Wang",
         "at": "2026-11-23T12:30:00+08:00",
         "presented_by": "e7",
+        "signature": None,
     }
     assert data["repair"]["parts_used"] == [{"sku": "SEAL-9", "quantity": 1, "serials": []}]
     assert data["machine"] is None and data["contract"] is None  # no record of the machine

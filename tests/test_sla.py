@@ -202,6 +202,8 @@ def test_notice_before_due_excuses_until_the_new_time() -> None:
         reason="line down",
         new_eta=t("2026-11-30T15:00+08:00"),
         by="cs1",
+        told="Mr Li",
+        channel="phone",
         at=t("2026-11-30T10:00+08:00"),
     )
     excused = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T14:00+08:00")))["response"]
@@ -223,6 +225,8 @@ def test_notice_after_due_excuses_nothing() -> None:
         reason="late",
         new_eta=t("2026-11-30T17:00+08:00"),
         by="cs1",
+        told="Mr Li",
+        channel="phone",
         at=t("2026-11-30T11:30+08:00"),
     )
     clock = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T12:00+08:00")))["response"]
@@ -242,6 +246,8 @@ def test_without_an_excuse_line_notices_excuse_nothing() -> None:
         reason="x",
         new_eta=t("2026-11-30T15:00+08:00"),
         by="cs1",
+        told="Mr Li",
+        channel="phone",
         at=t("2026-11-30T10:00+08:00"),
     )
     clock = by_milestone(desk.cases.sla(case.id, now=t("2026-11-30T12:00+08:00")))["response"]
@@ -670,8 +676,8 @@ def test_clock_state_agrees_with_the_full_clock() -> None:
     desk = make_desk("default.policy")
     case = desk.cases.report(**GENERAL, by="cs1", at=t("2026-11-27T16:00+08:00"))
     desk.cases.notify_delay(case.id, milestone="response", reason="r",
-                            new_eta=t("2026-11-30T15:00+08:00"), by="cs1",
-                            at=t("2026-11-30T10:00+08:00"))  # fmt: skip
+                            new_eta=t("2026-11-30T15:00+08:00"), by="cs1", told="Mr Li",
+                            channel="phone", at=t("2026-11-30T10:00+08:00"))  # fmt: skip
     desk.cases.respond(case.id, by="cs1", at=t("2026-11-30T14:30+08:00"))
     desk.cases.assign(case.id, engineer="e7", by="cs1", at=t("2026-11-30T14:40+08:00"))
     walked = walk(desk, URGENT, {"reported": "2026-11-26T09:00+08:00",

@@ -215,7 +215,7 @@ def test_the_tick_closes_unanswered_repairs_once(storage_url: str, outbox: Outbo
     assert (closed.status, closed.milestones["closed"]) == ("closed", two_days)
     assert desk.cases.get(called.id).status == "closed"
     [event] = [e for e in desk.cases.history(silent.id) if e.type == "closed"]
-    assert event.by == "" and event.data == {"automatically": "auto.policy:121"}
+    assert event.by == "" and event.data == {"automatically": "auto.policy:131"}
     notes = [n for n in outbox.of("case_closed_automatically") if n.case_id == silent.id]
     assert len(notes) == 1 and notes[0].recipients == ("cs1",)
     desk.sla.tick(two_days + timedelta(hours=1))  # once: nothing more to close or tell
@@ -481,17 +481,39 @@ def test_update_corrects_the_fault_code_and_decides_priority_again(storage_url: 
 def test_delay_notice_is_recorded_until_the_milestone_is_met(desk: ServiceDesk) -> None:
     case = run_to(desk, "contacted")
     case = desk.cases.notify_delay(
-        case.id, milestone="arrival", reason="road closed", new_eta=at(200), by="e7", at=at(60)
+        case.id,
+        milestone="arrival",
+        reason="road closed",
+        new_eta=at(200),
+        by="e7",
+        at=at(60),
+        told="Wang",
+        channel="phone",
     )
     [notice] = case.delays
     assert (notice.milestone, notice.new_eta, notice.by) == ("arrival", at(200), "e7")
+    assert (notice.told, notice.channel, notice.reached_at) == ("Wang", "phone", at(60))
     with pytest.raises(ValidationError, match="already met"):
         desk.cases.notify_delay(
-            case.id, milestone="response", reason="x", new_eta=at(300), by="e7", at=at(61)
+            case.id,
+            milestone="response",
+            reason="x",
+            new_eta=at(300),
+            by="e7",
+            at=at(61),
+            told="Wang",
+            channel="phone",
         )
     with pytest.raises(ValidationError, match="unknown milestone"):
         desk.cases.notify_delay(
-            case.id, milestone="arival", reason="x", new_eta=at(300), by="e7", at=at(61)
+            case.id,
+            milestone="arival",
+            reason="x",
+            new_eta=at(300),
+            by="e7",
+            at=at(61),
+            told="Wang",
+            channel="phone",
         )
 
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
         ValidationError,
         WorkflowError,
     )
+    from aftersales.core.feedback import Complaint, ProductProblem
+    from aftersales.core.messages import Attachment, Recipient
     from aftersales.core.model import (
         Acceptance,
         Case,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
         Rejection,
         RepairReport,
         Staff,
+        SurveyAnswer,
     )
     from aftersales.core.money import Money
     from aftersales.core.parts import Location, Movement, Part, Supplier
@@ -80,6 +83,11 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Acceptance": "aftersales.core.model",
+    "Attachment": "aftersales.core.messages",
+    "Complaint": "aftersales.core.feedback",
+    "ProductProblem": "aftersales.core.feedback",
+    "Recipient": "aftersales.core.messages",
+    "SurveyAnswer": "aftersales.core.model",
     "AftersalesError": "aftersales.core.errors",
     "Case": "aftersales.core.model",
     "CaseEvent": "aftersales.core.model",
@@ -163,11 +171,13 @@ def __dir__() -> list[str]:
 __all__ = [
     "Acceptance",
     "AftersalesError",
+    "Attachment",
     "Case",
     "CaseEvent",
     "CaseIndex",
     "CaseQuery",
     "ClockFact",
+    "Complaint",
     "ConflictError",
     "Customer",
     "Decision",
@@ -200,6 +210,8 @@ __all__ = [
     "PolicyIssue",
     "PriorityChange",
     "Product",
+    "ProductProblem",
+    "Recipient",
     "Record",
     "Reject",
     "Rejection",
@@ -210,6 +222,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "Supplier",
+    "SurveyAnswer",
     "Target",
     "TimelineRow",
     "Transaction",

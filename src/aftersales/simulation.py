@@ -616,7 +616,8 @@ class Simulation:
             return
         self.act(
             self.desk.cases.notify_delay, case_id, milestone="arrival", reason="traffic",
-            new_eta=eta + timedelta(minutes=10), by=engineer, at=at,
+            new_eta=eta + timedelta(minutes=10), by=engineer, told="the site contact",
+            channel="phone", at=at,
         )  # fmt: skip
         self.outcomes["delay notices"] += 1
 

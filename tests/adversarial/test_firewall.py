@@ -174,7 +174,7 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
     "cases.notify_delay": (lambda d, **k: d.cases.notify_delay(k.pop("case"), **k),
                            lambda d: {"case": case_at(d, "assigned"), "milestone": "arrival",
                                       "reason": "snow", "new_eta": at(600), "by": "e7",
-                                      "at": at(30)}),
+                                      "told": "Wang", "channel": "phone", "at": at(30)}),
     "cases.follow_up": (lambda d, **k: d.cases.follow_up(k.pop("case"), **k),
                         lambda d: {"case": case_at(d, "accepted"), "by": "cs1",
                                    "satisfaction": 4, "comments": "fine", "at": at(300)}),

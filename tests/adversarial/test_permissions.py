@@ -20,7 +20,8 @@ from aftersales.core.model import ROLES
 from aftersales.core.permissions import NOT_ACTORS, PERMISSIONS
 
 SERVICES = ("cases", "parts", "expenses", "staff", "appraisals", "safety", "training",
-            "notifications", "sla", "customers", "machines", "contracts")  # fmt: skip
+            "notifications", "sla", "customers", "machines", "contracts", "complaints",
+            "product_problems")  # fmt: skip
 
 
 def actions_taking_by() -> set[str]:
@@ -189,7 +190,7 @@ SITUATIONS: dict[str, Call] = {
         at=at(40)),
     "cases.notify_delay": lambda d, by: d.cases.notify_delay(
         case_at(d, "assigned"), milestone="arrival", reason="snow", new_eta=at(600), by=by,
-        at=at(30)),
+        told="Wang", channel="phone", at=at(30)),
     "cases.update": lambda d, by: d.cases.update(case_at(d, "reported"), by=by, reason="typo",
                                                  severity="minor", at=at(3)),
     "cases.follow_up": lambda d, by: d.cases.follow_up(case_at(d, "accepted"), by=by,
@@ -296,7 +297,34 @@ SITUATIONS: dict[str, Call] = {
     "training.enroll": lambda d, by: d.training.enroll(_session(d), ["e7"], by=by),
     "training.attend": lambda d, by: d.training.attend(_session(d, enrolled=True), ["e7"],
                                                        by=by),
+    "cases.on_the_way": lambda d, by: d.cases.on_the_way(case_at(d, "contacted"), by=by,
+                                                         at=at(30)),
+    "complaints.open": lambda d, by: d.complaints.open(source="call", summary="late again",
+                                                       case=case_at(d, "assigned"), by=by,
+                                                       at=at(30)),
+    "complaints.respond": lambda d, by: d.complaints.respond(_complaint(d), response="sorry",
+                                                             by=by, at=at(40)),
+    "complaints.resolve": lambda d, by: d.complaints.resolve(
+        _complaint(d), root_cause="no spare van", corrective_action="second van", by=by,
+        at=at(40)),
+    "complaints.confirm": lambda d, by: d.complaints.confirm(
+        _complaint(d, resolved=True), confirmed_by="Wang", by=by, at=at(50)),
+    "complaints.reassign": lambda d, by: d.complaints.reassign(_complaint(d), owner="m1",
+                                                               by=by, at=at(40)),
+    "product_problems.record": lambda d, by: d.product_problems.record(
+        case_at(d, "on_site"), evidence="crack at the weld", part="BOOM-1", by=by, at=at(130)),
 }  # fmt: skip
+
+
+def _complaint(desk: ServiceDesk, resolved: bool = False) -> str:
+    """A complaint owned by m2 (a manager none of the role members is)."""
+    made = desk.complaints.open(source="call", summary="late", customer="Acme Quarry",
+                                owner="m2", by="m1", at=at(30))  # fmt: skip
+    if resolved:
+        desk.complaints.resolve(made.id, root_cause="c", corrective_action="a", by="m2",
+                                at=at(35))  # fmt: skip
+    return made.id
+
 
 # the roles a situation itself admits: the requisition (3,000 CNY) and the claim wait for a
 # manager in their approval chains; the policy lets a service agent resolve remotely

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import click
@@ -267,8 +268,26 @@ _step(
 _step(
     "accept",
     "The customer signed the repair report.",
-    (click.option("--signed-by", required=True, help="The customer's signer."),),
-    lambda d, c, **k: d.cases.accept(c, **k),
+    (
+        click.option("--signed-by", required=True, help="The customer's signer."),
+        click.option(
+            "--signature",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            help="A PNG of the signature drawn on the screen.",
+        ),
+    ),
+    lambda d, c, signature=None, **k: d.cases.accept(
+        c, signature=None if signature is None else signature.read_bytes(), **k
+    ),
+)
+_step(
+    "on-the-way",
+    "The engineer sets off to the customer (who is told, where the policy says).",
+    (click.option("--eta", default=None, help="When they expect to arrive (local time)."),),
+    lambda d, c, eta=None, **k: d.cases.on_the_way(
+        c, eta=None if eta is None else local_time(d, eta), **k
+    ),
 )
 _step(
     "reject",
@@ -281,11 +300,14 @@ _step(
 )
 _step(
     "notify-delay",
-    "The customer was told a milestone will be late.",
+    "Tell the customer a milestone will be late: by the policy's message, or record that you "
+    "told them yourself (--told NAME --channel phone).",
     (
         click.option("--milestone", required=True),
         click.option("--reason", required=True),
         click.option("--new-eta", required=True),
+        click.option("--told", default=None, help="Who at the customer you told."),
+        click.option("--channel", default=None, help="How: phone, visit, email, sms, chat, ..."),
     ),
     lambda d, c, **k: d.cases.notify_delay(c, **k),
 )
@@ -664,3 +686,36 @@ def _notifiers(pm: Any) -> list[tuple[str, bool, str | None]]:
                 problem = str(exc)
         found.append((name, name in configured, problem))
     return found
+
+
+@case.command("report-doc")
+@click.argument("case_ref", metavar="CASE")
+@click.option("--format", "doc_format", type=click.Choice(["pdf", "html"]), default="pdf",
+              show_default=True)  # fmt: skip
+@click.option("--language", default=None, help="en or zh (default: the contact's).")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Where (default: repair-report-<case>.<format>).")  # fmt: skip
+def case_report_doc(case_ref: str, doc_format: str, language: str | None,
+                    output: Path | None) -> None:  # fmt: skip
+    """Write the case's repair report as the document the customer keeps (PDF or HTML)."""
+    with open_desk() as desk:
+        case_id = find_case(desk, case_ref)
+        document = desk.cases.report_document(case_id, format=doc_format, language=language)
+        number = desk.cases.get(case_id).number
+    target = output or Path(f"repair-report-{number}.{doc_format}")
+    target.write_bytes(document)
+    click.echo(f"{target} ({len(document):,} bytes)")
+
+
+@case.command("answer-survey")
+@click.argument("token")
+@click.option("--satisfaction", type=int, required=True, help="1 (not at all) to 5 (very).")
+@click.option("--comments", default=None)
+@AT_OPTION
+@JSON_OPTION
+def case_answer_survey(token: str, satisfaction: int, comments: str | None, at: str | None,
+                       as_json: bool) -> None:  # fmt: skip
+    """Record a customer's answer to a survey link (the token after token= in the link)."""
+    with open_desk() as desk:
+        _emit(desk.cases.answer_survey(token, satisfaction=satisfaction, comments=comments,
+                                       at=action_time(desk, at)), as_json)  # fmt: skip

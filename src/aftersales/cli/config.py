@@ -18,6 +18,10 @@ username = "aftersales@example.com"   # the password: $AFTERSALES_SMTP_PASSWORD,
 
 [notify.webhook]         # aftersales.plugins.webhook_notifier; secret: $AFTERSALES_WEBHOOK_SECRET
 url = "https://erp.example.com/hooks/aftersales"
+
+[messages]               # what customers are sent (docs/customers.md)
+templates = "templates"  # the company's own (a copy of the shipped ones); default: shipped
+survey_url = "https://service.example.com/survey?token={token}"
 ```
 
 Looked up as ``--config PATH``, else ``$AFTERSALES_CONFIG``, else ``./aftersales.toml`` if
@@ -35,6 +39,7 @@ import attrs
 
 from aftersales.core.errors import ValidationError
 from aftersales.core.model import DEFAULT_LEVELS
+from aftersales.services.customer_messages import MessageSettings
 from aftersales.services.notifications import OutboxSettings
 
 if sys.version_info >= (3, 11):
@@ -44,7 +49,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 DEFAULT_POLICY = "rules/default.policy"
 DEFAULT_STORAGE = "sqlite:///aftersales.db"
-KNOWN_KEYS = ("policy", "storage", "careers", "notify")
+KNOWN_KEYS = ("policy", "storage", "careers", "notify", "messages")
+MESSAGE_KEYS = ("templates", "survey_url")
 OUTBOX_KEYS = ("max_tries", "backoff_seconds", "deliver_within_seconds")
 PATH_SETTINGS = ("ca_file",)  # notifier settings that are files: relative to aftersales.toml
 
@@ -57,6 +63,7 @@ class Config:
     levels: tuple[str, ...] = DEFAULT_LEVELS
     notify: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     outbox: OutboxSettings = attrs.field(factory=OutboxSettings)
+    messages: MessageSettings = attrs.field(factory=MessageSettings)
 
 
 def _sqlite_relative_to(url: str, base: Path) -> str:
@@ -104,8 +111,28 @@ def load_config(path: str | None) -> Config:
         raise ValidationError(f'{file}: [careers] levels is a list of names, e.g. ["engineer", '
                               '"senior_engineer", "supervisor", "manager"]')  # fmt: skip
     notify, outbox = _notify(file, data.get("notify", {}), base)
+    messages = _messages(file, data.get("messages", {}), base)
     return Config(base / policy, _sqlite_relative_to(storage, base), file, tuple(levels),
-                  notify, outbox)  # fmt: skip
+                  notify, outbox, messages)  # fmt: skip
+
+
+def _messages(file: Path, table: Any, base: Path) -> MessageSettings:
+    """``[messages]``: the company's templates folder (relative to the file) and survey page."""
+    if not isinstance(table, dict):
+        raise ValidationError(f"{file}: messages is a table: [messages]")
+    unknown = sorted(set(table) - set(MESSAGE_KEYS))
+    if unknown:
+        raise ValidationError(
+            f"{file}: [messages] has no setting {unknown[0]!r}; it has {', '.join(MESSAGE_KEYS)}"
+        )
+    templates = table.get("templates")
+    url = table.get("survey_url", MessageSettings().survey_url)
+    if (templates is not None and not isinstance(templates, str)) or not isinstance(url, str):
+        raise ValidationError(f"{file}: [messages] templates and survey_url are text")
+    try:
+        return MessageSettings(None if templates is None else str(base / templates), url)
+    except ValidationError as exc:
+        raise ValidationError(f"{file}: [messages] {exc}") from exc
 
 
 def _notify(file: Path, table: Any, base: Path) -> tuple[dict[str, dict[str, Any]], OutboxSettings]:

@@ -26,7 +26,8 @@ def open_desk() -> Iterator[ServiceDesk]:
     config = load_config(click.get_current_context().find_root().obj)
     new = _new_store(config.storage)
     with ServiceDesk(config.policy, config.storage, levels=config.levels,
-                     outbox=config.outbox, notify=config.notify) as desk:  # fmt: skip
+                     outbox=config.outbox, notify=config.notify,
+                     messages=config.messages) as desk:  # fmt: skip
         if new is not None:  # never silently: a mistyped path would look like an empty desk
             where = config.source or "the defaults (no aftersales.toml)"
             click.echo(f"aftersales: created a new, empty store {new} (storage in {where})",

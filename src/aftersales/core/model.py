@@ -23,6 +23,7 @@ from aftersales.core.installed_base import (
     MaintenanceVisit,
     facts_record,
 )
+from aftersales.core.messages import Attachment, Recipient
 from aftersales.core.vocabulary import ROLES
 
 
@@ -163,6 +164,7 @@ class Acceptance:
     signed_by: str
     at: datetime
     presented_by: str
+    signature: str | None = None  # the signature drawn on the screen: a PNG, base64
 
 
 @attrs.frozen
@@ -175,13 +177,24 @@ class Rejection:
 
 @attrs.frozen
 class DelayNotice:
-    """The customer was told of a delay: excuses a miss if given before the deadline."""
+    """The customer was told of a delay: excuses a miss if it reached them before the
+    deadline. ``reached_at`` is when it did: when it was recorded, for a notice given by
+    ``channel`` (``phone``, ``visit``) to the person ``told``; when a notifier delivered
+    it, for one sent as a message (``channel`` ``message``, ``via`` the notifier); None
+    while a message is undelivered. Notices recorded before messages existed have neither
+    ``channel`` nor ``told`` and count from when they were recorded, as they always did."""
 
     milestone: str
     reason: str
     new_eta: datetime
     at: datetime
     by: str
+    channel: str | None = None
+    told: str | None = None
+    reached_at: datetime | None = attrs.field(
+        default=attrs.Factory(lambda self: self.at, takes_self=True)
+    )
+    via: str | None = None
 
 
 @attrs.frozen
@@ -221,6 +234,17 @@ class FollowUp:
     satisfaction: int
     at: datetime
     by: str
+    comments: str | None = None
+
+
+@attrs.frozen
+class SurveyAnswer:
+    """The customer's answer to the survey link of a closed case: recorded once, from the
+    signed token's ``nonce``; it is the case's follow-up where nobody called back."""
+
+    satisfaction: int
+    at: datetime
+    nonce: str
     comments: str | None = None
 
 
@@ -298,6 +322,7 @@ class Case:
     contract: ContractFacts | None = None
     coverage: Coverage | None = None  # what covers it; None for cases stored before coverage
     visit: MaintenanceVisit | None = None  # a maintenance case: the plan it serves
+    survey: SurveyAnswer | None = None  # the customer's answer to the survey link
 
     @property
     def reported_at(self) -> datetime:
@@ -318,7 +343,10 @@ class Case:
 
     @property
     def satisfaction(self) -> int | None:
-        return None if self.follow_up is None else self.follow_up.satisfaction
+        """The follow-up call's satisfaction, else the survey's (None: neither yet)."""
+        if self.follow_up is not None:
+            return self.follow_up.satisfaction
+        return None if self.survey is None else self.survey.satisfaction
 
     def ppe_missing(self, required: Iterable[str]) -> tuple[str, ...]:
         """The ``required`` items the current engineer has not checked on this case (a new
@@ -378,7 +406,10 @@ class Notification:
     """A message the desk sends through the ``aftersales_notify`` hook.
 
     ``kind`` is one of ``case_assigned``, ``warranty_rework``, ``acceptance_escalated`` (and,
-    from the SLA clocks, warnings and breaches); ``recipients`` are staff ids.
+    from the SLA clocks, warnings and breaches); ``recipients`` are staff ids. A message to
+    a customer has kind ``customer_<message>`` (``customer_delayed``), no staff recipients,
+    and ``to``: the contact, the channel and the address; ``text`` is what they read (its
+    first line the subject).
     """
 
     kind: str
@@ -387,6 +418,11 @@ class Notification:
     subject: str
     data: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_dict)
     at: datetime | None = None
+    # a message to a customer (kinds ``customer_*``): the person, the text as rendered from
+    # the company's templates, and files (the repair report)
+    to: Recipient | None = None
+    text: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 __all__ = [
@@ -413,4 +449,5 @@ __all__ = [
     "Rotation",
     "SafetyCheck",
     "Staff",
+    "SurveyAnswer",
 ]

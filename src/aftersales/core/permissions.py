@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, Rule] = {
     ),
     "cases.confirm": Rule(NOBODY, CASE_ENGINEER),
     "cases.contact": Rule(NOBODY, CASE_ENGINEER),
+    "cases.on_the_way": Rule(NOBODY, CASE_ENGINEER),
     "cases.arrive": Rule(NOBODY, CASE_ENGINEER),
     "cases.checklist": Rule(NOBODY, CASE_ENGINEER),
     "cases.diagnose": Rule(NOBODY, CASE_ENGINEER),
@@ -145,6 +146,13 @@ PERMISSIONS: dict[str, Rule] = {
     "machines.maintained": Rule(DESK),
     "contracts.add": Rule(DESK),
     "contracts.cancel": Rule(MANAGER),
+    # what customers say back
+    "complaints.open": Rule((*DESK, "supervisor")),
+    "complaints.respond": Rule(MANAGER, "and the complaint's owner"),
+    "complaints.resolve": Rule(MANAGER, "and the complaint's owner"),
+    "complaints.confirm": Rule(DESK, "and the complaint's owner"),
+    "complaints.reassign": Rule(MANAGER),
+    "product_problems.record": Rule(("manager", "supervisor"), "and the case's engineers"),
     # safety
     "safety.checklist": Rule(NOBODY, CASE_ENGINEER),
     "safety.add_tool": Rule(STORE),

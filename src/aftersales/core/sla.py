@@ -8,8 +8,9 @@ it either way). A clock whose milestone stops applying before it is met and befo
 due (the case closed without a callback; resolved by phone before anyone went on site) ends
 ``not_applicable``, neither met nor breached. Holds stop it: the time on hold, counted as
 the target counts, moves the due time.
-A miss is excused when the customer was told before the due time (a delay notice, and the
-policy's ``excuse`` line) until the notice's new time; after that it is breached.
+A miss is excused when a delay notice reached the customer before the due time (told in
+person or by phone, or a message a notifier delivered; the policy's ``excuse`` line) until
+the notice's new time; after that it is breached.
 
 Pure: the policy's arithmetic comes in through :class:`Timekeeper`; nothing here reads a
 store or a clock.
@@ -174,7 +175,8 @@ def _frame(
     notice = None
     if due is not None and excuse:
         told = (d for d in reversed(case.delays) if d.milestone == milestone)
-        notice = next((d for d in told if d.at < due and d.at <= now), None)
+        notice = next((d for d in told if d.reached_at is not None and d.reached_at < due
+                       and d.reached_at <= now), None)  # fmt: skip
     return _Frame(starts_at, met_at, due, total, held, notice)
 
 

@@ -11,8 +11,18 @@ CHANNELS = ("phone", "email", "online", "onsite", "maintenance")
 when a machine's maintenance plan fell due."""
 COMPLEXITIES = ("simple", "complex")
 """A diagnosis: which repair target applies."""
-ROLES = ("service_agent", "engineer", "supervisor", "manager", "storekeeper", "finance", "director")
-"""The roles a staff member may hold."""
+ROLES = (
+    "service_agent",
+    "engineer",
+    "supervisor",
+    "manager",
+    "storekeeper",
+    "finance",
+    "director",
+    "product_team",
+)
+"""The roles a staff member may hold (``product_team``: design and quality, who hear of the
+product problems engineers find on site)."""
 SOURCES = ("supervisor", "customer", "self")
 """Who rates a member's month."""
 
@@ -62,14 +72,32 @@ visit, before the milestone was due, so it is neither met nor breached."""
 REMOTE_WAYS = ("phone", "remote_session", "parts_sent", "self_fix")
 """How a case is resolved without a visit: on the telephone, in a remote session, by parts
 sent to the customer, or by the customer guided by service."""
+MESSAGES = ("reported", "assigned", "appointment", "departed", "delayed", "completed", "survey")
+"""What a customer can be told (``tell customer when ...``): the case acknowledged with its
+number and next deadline, the engineer assigned, the appointment agreed, the engineer on
+the way, a delay with the new time, the repair completed (with its report), the survey."""
+MESSAGE_CHANNELS = ("email", "sms", "chat")
+"""The channels a message can go to a customer by (``tell customer ... by email, sms``)."""
+TOLD_BY = ("phone", "visit", "email", "sms", "chat", "letter", "recorded")
+"""How staff may say they told a customer of a delay themselves (``notify_delay(told=...)``);
+``recorded``: the record (an imported history) says they were told, not how."""
+COMPLAINT_SOURCES = ("call", "survey", "rejection", "escalation")
+"""Where a complaint came from: the customer called, a low survey score, rejections of the
+repair, or an escalation by staff."""
+COMPLAINT_TRIGGERS = {"satisfaction": ("<=", "<"), "rejections": (">=", ">")}
+"""What ``complaint when`` may test, and the comparisons that make sense for each."""
 
 __all__ = [
     "AUTO_CLOSE_AFTER",
     "CHANNELS",
     "CLOCK_STATES",
+    "COMPLAINT_SOURCES",
+    "COMPLAINT_TRIGGERS",
     "COMPLEXITIES",
     "DEFAULT_AFTER",
     "EVENTS",
+    "MESSAGES",
+    "MESSAGE_CHANNELS",
     "MILESTONES",
     "MILESTONE_EVENT",
     "REMOTE_WAYS",
@@ -77,4 +105,5 @@ __all__ = [
     "SEVERITIES",
     "SOURCES",
     "START_EVENTS",
+    "TOLD_BY",
 ]

@@ -48,6 +48,7 @@ from aftersales.core.model import (
     Reopening,
     RepairReport,
     SafetyCheck,
+    SurveyAnswer,
 )
 
 STATUSES = (
@@ -121,6 +122,19 @@ STEPS: dict[str, Step] = {
         # state unless the policy opens it (``reopen within``: from ``closed``)
         Step("reopen", "reopened", (), None),
         Step("notify_delay", "delay_notified", OPEN, None, while_held=True),
+        # a delay notice sent as a message reached the customer (the outbox's receipt)
+        Step("notice_delivered", "notice_delivered", STATUSES, None, while_held=True, listed=False),
+        # the engineer sets off to the customer's site (the customer may be told)
+        Step("on_the_way", "departed", ("contacted",), None),
+        # the customer answered the survey link (a signed token, not a person of the desk)
+        Step(
+            "answer_survey",
+            "surveyed",
+            ("accepted", "followed_up", "closed"),
+            None,
+            while_held=True,
+            listed=False,
+        ),
         Step("hold", "held", OPEN[:8], None),
         Step("release", "released", OPEN[:8], None, while_held=True),
         Step("update", "updated", OPEN, None, while_held=True),
@@ -268,7 +282,7 @@ def apply(case: Case, event: CaseEvent) -> Case:
         changes["repair"] = RepairReport(cause, d["actions"], d["result"], by, at, _parts_used(d))
         changes["milestones"] = {**case.milestones, "repaired": at}
     elif kind == "accepted":
-        changes["acceptance"] = Acceptance(d["signed_by"], at, by)
+        changes["acceptance"] = Acceptance(d["signed_by"], at, by, d.get("signature"))
         changes["milestones"] = {**case.milestones, "accepted": at}
     elif kind == "rejected":
         changes["rejections"] = (*case.rejections, Rejection(d["signed_by"], d["reason"], at, by))
@@ -285,7 +299,20 @@ def apply(case: Case, event: CaseEvent) -> Case:
             changes["cancel_reason"] = d["reason"]
     elif kind == "delay_notified":
         notice = DelayNotice(d["milestone"], d["reason"], _time(d["new_eta"]), at, by)
+        if "channel" in d:  # recorded since notices have to reach the customer to count
+            sent = d["channel"] == "message"
+            notice = attrs.evolve(notice, channel=d["channel"], told=d.get("told"),
+                                  reached_at=None if sent else at)  # fmt: skip
         changes["delays"] = (*case.delays, notice)
+    elif kind == "notice_delivered":
+        index = d["notice"]
+        notice = case.delays[index]
+        if notice.reached_at is None:  # the first receipt is when it reached them
+            delays = list(case.delays)
+            delays[index] = attrs.evolve(notice, reached_at=_time(d["at"]), via=d["via"])
+            changes["delays"] = tuple(delays)
+    elif kind == "surveyed":
+        changes["survey"] = SurveyAnswer(d["satisfaction"], at, d["nonce"], d.get("comments"))
     elif kind == "safety_checked":
         changes["safety_checks"] = (*case.safety_checks, SafetyCheck(d["items"], at, by))
     elif kind == "held":
@@ -325,7 +352,7 @@ def apply(case: Case, event: CaseEvent) -> Case:
             changes["priority"] = d["priority"]
             changes["priority_location"] = d["priority_location"]
             changes["priority_changes"] = (*case.priority_changes, change)
-    elif kind not in ("responded", "confirmed", "arrived", "closed"):
+    elif kind not in ("responded", "confirmed", "arrived", "closed", "departed"):
         raise WorkflowError(f"unknown event type {kind!r} in case {case.id}")
     return attrs.evolve(case, **changes)
 

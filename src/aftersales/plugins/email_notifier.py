@@ -1,5 +1,8 @@
 """The e-mail notifier: each notification as a plain-text mail to its recipients' addresses
-(from their staff records), through any SMTP server, with the standard library's ``smtplib``.
+(from their staff records), through any SMTP server, with the standard library's ``smtplib``;
+a customer's message (``notification.to`` by ``email``) as its rendered text, with its
+attachments, to that customer's contact alone. It returns ``"email"`` for those: the
+receipt that tells the desk the message reached the customer's mail server.
 
 Configure it in ``aftersales.toml`` (or ``ServiceDesk(notify={"email": {...}})``)::
 
@@ -24,6 +27,7 @@ that saw the first try can drop the repeat.
 
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import ssl
@@ -31,10 +35,13 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from email import charset, errors
+from email import charset, encoders, errors
 from email.header import Header
 from email.headerregistry import Address
 from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
@@ -122,12 +129,17 @@ class EmailNotifier:
     @hookimpl
     def aftersales_notify(
         self, notification: Notification, staff: Sequence[Staff], delivery: str
-    ) -> None:
+    ) -> str | None:
         # `aftersales notifications test` checks the settings: it goes through any filter,
         # so a test that says delivered has sent something
         wanted = self.settings.kinds
         if wanted and notification.kind not in wanted and notification.kind != "test":
-            return
+            return None
+        if notification.to is not None:  # a customer's message: theirs alone, by e-mail
+            if notification.to.channel != "email":
+                return None
+            self.send(self.customer_message(notification, delivery))
+            return "email"
         to = []
         for member in staff:
             if not member.email:
@@ -142,8 +154,46 @@ class EmailNotifier:
         if not to:
             logger.info("%s: none of %s has an e-mail address", notification.kind,
                         ", ".join(notification.recipients) or "(nobody)")  # fmt: skip
-            return
+            return None
         self.send(self.message(notification, to, delivery))
+        return None
+
+    def customer_message(self, notification: Notification, delivery: str) -> Message:
+        """The mail of a customer's message: the rendered text, the attachments (the repair
+        report), to the contact alone (``copy_to`` is for staff mail, not customers')."""
+        to = notification.to
+        assert to is not None
+        name = "".join(ch for ch in " ".join(to.name.split()) if ch.isprintable())
+        try:
+            Address(addr_spec=to.address)
+        except (ValueError, IndexError, errors.HeaderParseError):
+            raise ValueError(f"{to.address!r} cannot be mailed") from None
+        text = MIMEText(notification.text or notification.subject, "plain", "utf-8")
+        msg: Message
+        if notification.attachments:
+            msg = MIMEMultipart()
+            msg.attach(text)
+            for item in notification.attachments:
+                maintype, _, subtype = item.content_type.partition("/")
+                part = MIMEBase(maintype, subtype or "octet-stream")
+                # decoded and encoded again: the outbox's base64 is one line, and SMTP
+                # servers refuse lines over 998 characters (encode_base64 wraps at 76)
+                part.set_payload(base64.b64decode(item.content))
+                encoders.encode_base64(part)
+                part.add_header("Content-Disposition", "attachment", filename=item.filename)
+                msg.attach(part)
+        else:
+            msg = text
+        subject = " ".join(notification.subject.split())
+        msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]  # folded right, unlike its encode()
+        msg["From"] = self.settings.sender
+        msg["To"] = formataddr((name, to.address))
+        msg["Date"] = format_datetime(notification.at or datetime.now(timezone.utc))
+        domain = parseaddr(self.settings.sender)[1].rpartition("@")[2]
+        msg["Message-ID"] = f"<{delivery}@{domain}>"
+        msg["X-Aftersales-Kind"] = notification.kind
+        msg["Content-Language"] = to.language
+        return msg
 
     def message(self, notification: Notification, to: Sequence[str], delivery: str) -> Message:
         """The mail for ``notification``: its subject, then the case and the details."""
@@ -157,7 +207,7 @@ class EmailNotifier:
         msg = Message()
         msg.set_payload("\n".join(lines) + "\n", _UTF8)  # also sets the MIME headers
         subject = " ".join(notification.subject.split())  # a fault text's line breaks
-        msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+        msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]  # folded right, unlike its encode()
         msg["From"] = self.settings.sender
         msg["To"] = ", ".join(to)
         msg["Date"] = format_datetime(notification.at or datetime.now(timezone.utc))

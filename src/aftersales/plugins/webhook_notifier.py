@@ -9,6 +9,7 @@ Configure it in ``aftersales.toml`` (or ``ServiceDesk(notify={"webhook": {...}})
     secret_env = "AFTERSALES_WEBHOOK_SECRET"           # the shared secret's variable
     timeout = 10                                       # seconds per request
     kinds = ["sla_warning", "sla_breach"]            # only these (and test); default: all
+    customer_channels = ["sms", "chat"]                # customers' messages it posts (default)
 
     [notify.webhook.teams]                             # team -> URL
     north = "https://chat.example.com/hooks/north-crew"
@@ -72,6 +73,9 @@ class WebhookSettings:
     secret_env: str = "AFTERSALES_WEBHOOK_SECRET"
     timeout: float = attrs.field(default=10.0, validator=positive)
     kinds: tuple[str, ...] = ()
+    # customers' messages by these channels are posted to ``url`` (an SMS or chat gateway
+    # behind it sends them); a 2xx answer is the receipt that they reached the customer
+    customer_channels: tuple[str, ...] = ("sms", "chat")
 
     def __attrs_post_init__(self) -> None:
         if not self.url and not self.teams:
@@ -153,15 +157,18 @@ class WebhookNotifier:
     @hookimpl
     def aftersales_notify(
         self, notification: Notification, staff: Sequence[Staff], delivery: str
-    ) -> None:
+    ) -> str | None:
         # `aftersales notifications test` checks the settings: it goes through any filter,
         # so a test that says delivered has sent something
         wanted = self.settings.kinds
         if wanted and notification.kind not in wanted and notification.kind != "test":
-            return
+            return None
+        customer = notification.to
+        if customer is not None and customer.channel not in self.settings.customer_channels:
+            return None
         urls = self.targets(staff)
         if not urls:
-            return
+            return None
         body = self.body(notification, staff, delivery)
         headers = {
             "Content-Type": "application/json",
@@ -183,6 +190,7 @@ class WebhookNotifier:
                 failures.append(f"POST {self._shown(url)}: {type(reason).__name__}: {reason}")
         if failures:
             raise WebhookError("; ".join(failures))
+        return None if customer is None else customer.channel
 
 
 @hookimpl

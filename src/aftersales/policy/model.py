@@ -147,6 +147,33 @@ class FaultFamily:
 
 
 @attrs.frozen
+class CustomerMessages:
+    """``tell customer when assigned, delayed, completed by email, sms``: the messages the
+    case's contact is sent, on the first of ``channels`` they can be reached by (their own
+    preferred channel first, where it is listed)."""
+
+    messages: tuple[str, ...]
+    channels: tuple[str, ...]
+    location: str
+
+    def tells(self, message: str) -> bool:
+        return message in self.messages
+
+
+@attrs.frozen
+class ComplaintRules:
+    """``complaint respond within ..., resolve within ...`` and ``complaint when
+    satisfaction <= 2, rejections >= 2``: a complaint's deadlines, and what opens one."""
+
+    respond: Duration | None = None
+    resolve: Duration | None = None
+    satisfaction_at_most: int | None = None  # a follow-up or survey score this low
+    rejections_at_least: int | None = None  # the customer refused the repair this often
+    location: str | None = None  # of the deadlines
+    trigger_location: str | None = None
+
+
+@attrs.frozen
 class MaintenancePlan:
     """``maintenance "500-hour service" for line excavator every 500 operating hours or 6
     months { ... }``: a preventive visit each machine of the line is due for every
@@ -403,6 +430,10 @@ class Policy:
     fault_families: tuple[FaultFamily, ...] = ()
     maintenance: tuple[MaintenancePlan, ...] = ()
     escalate_after: int | None = None
+    tell_customer: CustomerMessages | None = None
+    survey_valid: Duration | None = None  # how long a survey link can be answered
+    complaints: ComplaintRules | None = None
+    product_problems_to: tuple[str, ...] = ()  # roles told of product problems
     appraisal: Appraisal | None = None
     expenses: Expenses | None = None
     parts: Parts | None = None
@@ -576,6 +607,8 @@ __all__ = [
     "Appraisal",
     "ApprovalRule",
     "CertificateRule",
+    "ComplaintRules",
+    "CustomerMessages",
     "Decision",
     "Example",
     "Expectation",

@@ -43,8 +43,12 @@ class Notifier:
     wants_staff: bool  # takes the ``staff`` argument (its recipients' records)
     _call: pluggy.HookCaller
 
-    def __call__(self, notification: Notification, staff: Sequence[Staff], delivery: str) -> None:
-        self._call(notification=notification, staff=staff, delivery=delivery)
+    def __call__(
+        self, notification: Notification, staff: Sequence[Staff], delivery: str
+    ) -> str | None:
+        """Deliver; the plugin's receipt (the channel it reached a customer by), if any."""
+        results = self._call(notification=notification, staff=staff, delivery=delivery)
+        return next((r for r in results if isinstance(r, str) and r), None)
 
 
 def _unique(what: str) -> tuple[dict[str, Any], Callable[..., None]]:

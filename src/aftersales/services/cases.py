@@ -7,6 +7,8 @@ transaction naming the version it read. If anything raises, nothing is written.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -42,7 +44,7 @@ from aftersales.core.model import Case, CaseEvent, Customer, Notification, PartU
 from aftersales.core.permissions import not_own, permit
 from aftersales.core.sla import Clock
 from aftersales.core.values import earlier, shown
-from aftersales.core.vocabulary import AUTO_CLOSE_AFTER, REMOTE_WAYS
+from aftersales.core.vocabulary import AUTO_CLOSE_AFTER, REMOTE_WAYS, TOLD_BY
 from aftersales.core.workflow import FINAL, REMOTE_FROM, Step, apply, check_allowed, start
 from aftersales.policy import Policy
 from aftersales.policy.keywords import CHANNELS, COMPLEXITIES, MILESTONE_EVENT
@@ -51,13 +53,20 @@ from aftersales.ports.storage import CaseIndex, CaseQuery, OutboxItem, event_rec
 from aftersales.services.case_book import KIND, SCAN_PAGE, CaseBook
 from aftersales.services.clocks import Clocks
 from aftersales.services.coverage import InstalledBase, Sighting
+from aftersales.services.customer_messages import CustomerMessenger
 from aftersales.services.ids import uuid7
 from aftersales.services.notifications import NotificationService
 from aftersales.services.parts import PartsService
+from aftersales.services.repair_document import FORMATS, document_of, to_html, to_pdf
 from aftersales.services.staff import StaffDirectory
 from aftersales.services.training import TrainingService
 
-_ENGINEER_ACTIONS = frozenset({"confirm", "contact", "arrive", "checklist", "diagnose", "complete"})
+_ENGINEER_ACTIONS = frozenset(
+    {"confirm", "contact", "on_the_way", "arrive", "checklist", "diagnose", "complete"}
+)
+MAX_SIGNATURE = 512 * 1024
+"""The largest signature image an acceptance takes (a drawn signature is a few kB)."""
+_PNG = b"\x89PNG\r\n\x1a\n"
 _NEEDS_PPE = frozenset({"diagnose", "complete"})
 
 
@@ -124,6 +133,34 @@ def _record(cls: type[Any], value: Any, what: str) -> Any:
     checked = {key: values.name(item, f"{what}.{key}", required=False)
                for key, item in value.items()}  # fmt: skip
     return from_dict(cls, checked)
+
+
+def _satisfaction(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise ValidationError(
+            f"satisfaction must be a whole number from 1 to 5, not {shown(value)}"
+        )
+
+
+def _signature(value: Any) -> str:
+    """A signature image as base64 PNG, checked: a PNG, at most MAX_SIGNATURE bytes."""
+    if isinstance(value, str):
+        text = value.strip().removeprefix("data:image/png;base64,")
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError("signature is a PNG: its bytes or base64 text") from None
+    elif isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+    else:
+        raise ValidationError(f"signature is a PNG's bytes or base64, not {type(value).__name__}")
+    if not raw.startswith(_PNG):
+        raise ValidationError("signature is not a PNG image")
+    if len(raw) > MAX_SIGNATURE:
+        raise ValidationError(
+            f"the signature image is {len(raw):,} bytes; at most {MAX_SIGNATURE:,}"
+        )
+    return base64.b64encode(raw).decode("ascii")
 
 
 def _severity(severity: Any, policy: Policy) -> str:
@@ -272,6 +309,7 @@ class CaseService(CaseBook):
         parts: PartsService,
         training: TrainingService,
         installed: InstalledBase,
+        messenger: CustomerMessenger,
     ) -> None:
         # the same book, not a copy: one cache, so the services below read every change
         super().__init__(book._basis, cache=book._cache)
@@ -281,6 +319,9 @@ class CaseService(CaseBook):
         self._parts = parts
         self._training = training
         self._installed = installed
+        self.messenger = messenger
+        self._observers: list[Callable[[CaseEvent, Case], None]] = []
+        notifications.on_receipt(self._receipt)
         # a scratch desk building imported cases links no warranty rework: its store holds
         # only the cases of one batch, not the history
         self.links_rework = True
@@ -543,6 +584,7 @@ class CaseService(CaseBook):
                         original=original.number,
                     )
                 )
+            notes += self.messenger.for_event(None, case, event, self._running(case, when))
             items = self._notifications.stage(notes, when)
             tx.enqueue(items)
         self._cache.remember(case)
@@ -1014,10 +1056,15 @@ class CaseService(CaseBook):
         by: str,
         at: datetime | None = None,
         version: int | None = None,
+        signature: bytes | str | None = None,
     ) -> Case:
         """The customer signs the repair report. ``signed_by`` is the customer's signer,
-        ``by`` the engineer presenting the report."""
-        data = {"signed_by": _text(signed_by, "signed_by (the customer's signer)")}
+        ``by`` the engineer presenting the report; ``signature`` the signature drawn on the
+        screen, a PNG (its bytes, base64, or a ``data:image/png;base64,`` URL), kept with
+        the acceptance and printed on the repair report."""
+        data: dict[str, Any] = {"signed_by": _text(signed_by, "signed_by (the customer's signer)")}
+        if signature is not None:
+            data["signature"] = _signature(signature)
         return self._act(case_id, "accept", by, at, version, data)
 
     def reject(
@@ -1046,11 +1093,18 @@ class CaseService(CaseBook):
         reason: str,
         new_eta: datetime,
         by: str,
+        told: str | None = None,
+        channel: str | None = None,
         at: datetime | None = None,
         version: int | None = None,
     ) -> Case:
-        """Record that the customer was told a milestone will be late, why, and when to
-        expect it instead."""
+        """Tell the customer a milestone will be late, why, and when to expect it instead.
+
+        Either staff told them themselves: ``told`` is the person and ``channel`` how
+        (``phone``, ``visit``, ...); the notice counts from now. Or the desk sends the
+        policy's delay message (``tell customer when delayed``) to the case's contact: the
+        notice counts from when a notifier delivered it. Only a notice that reached the
+        customer before the deadline excuses a miss (``excuse when notified before due``)."""
         when = self._basis.at(at)
         if not isinstance(milestone, str) or milestone not in MILESTONE_EVENT:
             raise ValidationError(
@@ -1067,7 +1121,121 @@ class CaseService(CaseBook):
             "reason": _text(reason, "the reason for the delay"),
             "new_eta": eta.isoformat(),
         }
+        if told is not None or channel is not None:
+            if channel not in TOLD_BY:
+                raise ValidationError(
+                    f"channel is how the customer was told: {', '.join(TOLD_BY)}, not "
+                    f"{shown(channel)}"
+                )
+            data["told"] = values.name(told, "told (who at the customer was told)")
+            data["channel"] = channel
+        else:
+            to, why = self.messenger.reach(case, "delayed")
+            if to is None:
+                raise ValidationError(
+                    f"case {case.number}: the delay cannot be sent as a message ({why}); "
+                    "tell the customer yourself and record it: told='the person', "
+                    "channel='phone'"
+                )
+            data["channel"] = "message"
         return self._act(case_id, "notify_delay", by, when, version, data)
+
+    def on_the_way(
+        self,
+        case_id: str,
+        *,
+        by: str,
+        eta: datetime | None = None,
+        at: datetime | None = None,
+        version: int | None = None,
+    ) -> Case:
+        """The engineer sets off to the customer (after the appointment is agreed), and
+        expects to arrive at ``eta``; the customer is told where the policy says
+        (``tell customer when departed``)."""
+        when = self._basis.at(at)
+        data: dict[str, Any] = {"eta": None}
+        if eta is not None:
+            arrival = self._basis.at(values.moment(eta, "eta"))
+            if arrival <= when:
+                raise ValidationError("eta must be later than setting off")
+            data["eta"] = arrival.isoformat()
+        return self._act(case_id, "on_the_way", by, when, version, data)
+
+    def answer_survey(
+        self,
+        token: str,
+        *,
+        satisfaction: int,
+        comments: str | None = None,
+        at: datetime | None = None,
+    ) -> Case:
+        """Record the customer's answer to a survey link: ``token`` is the link's, signed
+        by the desk, so it names the case and nobody acts in person. A token is answered
+        once (a case takes one answer); one altered, signed elsewhere (PermissionDenied) or
+        expired (ValidationError) is refused and records nothing."""
+        when = self._basis.at(at)
+        found = self.messenger.tokens.read(token, when)
+        _satisfaction(satisfaction)
+        case = self.get(found.case_id)
+        if case.survey is not None:
+            raise ConflictError(
+                f"case {case.number}'s survey was answered at {case.survey.at.isoformat()}; "
+                "a survey link is answered once"
+            )
+        data = {"satisfaction": satisfaction, "nonce": found.nonce,
+                "comments": values.text(comments, "the comments", required=False)}  # fmt: skip
+        return self._act(case.id, "answer_survey", "", max(when, case.updated_at), None, data,
+                         by_rule={})  # fmt: skip
+
+    def report_document(
+        self, case_id: str, *, format: str = "pdf", language: str | None = None
+    ) -> bytes:
+        """The case's repair report as a document the customer keeps: ``pdf`` or ``html``
+        (UTF-8 bytes), in ``language`` (default: the contact's, else English)."""
+        if format not in FORMATS:
+            raise ValidationError(f"format is {' or '.join(FORMATS)}, not {shown(format)}")
+        case = self.get(case_id)
+        policy = self.rules(case)
+        templates = self.messenger.templates
+        if language is None:
+            to, _ = self.messenger.reach(case, "completed")
+            language = templates.languages[0] if to is None else to.language
+        elif language not in templates.languages:
+            raise ValidationError(
+                f"language is one of {', '.join(templates.languages)}, not {shown(language)}"
+            )
+        engineer = case.repair.engineer if case.repair else case.engineer
+        doc = document_of(case, policy, self.messenger.name_of(engineer))
+        if format == "html":
+            return to_html(doc, templates, language, policy.name).encode("utf-8")
+        return to_pdf(doc, templates, language, policy.name)
+
+    def _receipt(self, note: Notification, plugin: str, receipt: str, at: datetime) -> None:
+        """A notifier delivered a customer's message: a delay notice now counts from here."""
+        if note.kind != "customer_delayed" or note.case_id is None or self._kept is not None:
+            return
+        index = note.data.get("notice")
+        data = {"notice": index, "at": at.isoformat(), "via": f"{plugin}:{receipt}"}
+        for _ in range(3):
+            case = self.get(note.case_id)
+            if not isinstance(index, int) or not 0 <= index < len(case.delays):
+                return
+            if case.delays[index].reached_at is not None:
+                return
+            try:
+                self._act(case.id, "notice_delivered", "", max(at, case.updated_at),
+                          case.version, data, by_rule={})  # fmt: skip
+                return
+            except ConflictError:
+                continue  # the case moved on meanwhile: read it again
+
+    def _running(self, case: Case, now: datetime) -> list[Clock]:
+        """The case's clocks, for a message that names the next deadline (none read when
+        the policy sends no message that does)."""
+        rules = self.rules(case).tell_customer
+        if rules is None or not ({"reported", "assigned"} & set(rules.messages)):
+            return []
+        return self._clocks.clocks(case, now)
 
     def hold(
         self,
@@ -1108,14 +1276,7 @@ class CaseService(CaseBook):
         version: int | None = None,
     ) -> Case:
         """Customer service called the customer back: satisfaction from 1 to 5."""
-        if (
-            isinstance(satisfaction, bool)
-            or not isinstance(satisfaction, int)
-            or not 1 <= satisfaction <= 5
-        ):
-            raise ValidationError(
-                f"satisfaction must be a whole number from 1 to 5, not {shown(satisfaction)}"
-            )
+        _satisfaction(satisfaction)
         case = self.get(case_id)
         actor = self._staff.actor(by)
         for handover in case.handovers:
@@ -1320,7 +1481,9 @@ class CaseService(CaseBook):
         if self._kept is not None:
             return self._kept.keep(event, after)
         # the notifications go to the outbox in the event's own transaction
-        items = self._notifications.stage([*self._notes(case, after, event), *notes], when)
+        told = self.messenger.for_event(case, after, event, self._running(after, when))
+        items = self._notifications.stage([*self._notes(case, after, event), *notes, *told],
+                                          when)  # fmt: skip
         with self._basis.storage.transaction() as tx:
             self._append(tx, case.version, event, after)
             if also is not None:
@@ -1498,6 +1661,13 @@ class CaseService(CaseBook):
         payload = {"number": case.number, "priority": case.priority, **data}
         return Notification(kind, case.id, unique, subject, payload, at)
 
+    def observe(self, observer: Callable[[CaseEvent, Case], None]) -> None:
+        """Call ``observer(event, case)`` after each stored event (the services above the
+        workflow that act on cases' events: complaints)."""
+        self._observers.append(observer)
+
     def _after(self, event: CaseEvent, case: Case, items: list[OutboxItem]) -> None:
         self._basis.hooks.case_event(event, case)
         self._notifications.deliver(items, event.at)
+        for observer in self._observers:
+            observer(event, case)

@@ -29,18 +29,23 @@ from aftersales.services.careers import StaffService
 from aftersales.services.case_book import CaseBook
 from aftersales.services.cases import CaseService
 from aftersales.services.clocks import Clocks
+from aftersales.services.complaints import ComplaintService
 from aftersales.services.contracts import ContractService
 from aftersales.services.coverage import InstalledBase
+from aftersales.services.customer_messages import CustomerMessenger, MessageSettings
 from aftersales.services.customers import CustomerService
 from aftersales.services.expenses import ExpenseService
+from aftersales.services.feedback import FeedbackService
 from aftersales.services.history import HistoryService
 from aftersales.services.machines import MachineService
 from aftersales.services.maintenance import MaintenanceService
 from aftersales.services.notifications import NotificationService, OutboxSettings
 from aftersales.services.parts import PartsService
+from aftersales.services.product_problems import ProductProblemService
 from aftersales.services.safety import SafetyService
 from aftersales.services.sla import SlaService
 from aftersales.services.staff import StaffDirectory
+from aftersales.services.survey_tokens import SurveyTokens
 from aftersales.services.training import TrainingService
 
 logger = logging.getLogger("aftersales")
@@ -96,6 +101,7 @@ class ServiceDesk:
         levels: Iterable[str] = DEFAULT_LEVELS,
         outbox: OutboxSettings | None = None,
         notify: Mapping[str, Mapping[str, Any]] | None = None,
+        messages: MessageSettings | None = None,
     ) -> None:
         self.plugins: pluggy.PluginManager = make_manager(plugins, entry_points=entry_points)
         self.hooks = Hooks(self.plugins)
@@ -132,6 +138,9 @@ class ServiceDesk:
                                          machines=self.machines)  # fmt: skip
         installed = InstalledBase(basis, customers=self.customers, machines=self.machines,
                                   contracts=self.contracts)  # fmt: skip
+        messenger = CustomerMessenger(basis, customers=self.customers, staff=directory,
+                                      settings=messages or MessageSettings(),
+                                      tokens=SurveyTokens(basis))  # fmt: skip
         self.cases = CaseService(
             book,
             clocks=clocks,
@@ -140,8 +149,17 @@ class ServiceDesk:
             parts=self.parts,
             training=self.training,
             installed=installed,
+            messenger=messenger,
         )
         self.maintenance = MaintenanceService(basis, machines=self.machines, cases=self.cases)
+        self.complaints = ComplaintService(basis, staff=directory, notifications=notifications,
+                                           cases=self.cases)  # fmt: skip
+        self.product_problems = ProductProblemService(
+            basis, staff=directory, notifications=notifications, cases=self.cases
+        )
+        self.feedback = FeedbackService(cases=self.cases, complaints=self.complaints,
+                                        problems=self.product_problems,
+                                        notifications=notifications, staff=directory)  # fmt: skip
         self.safety = SafetyService(
             basis, staff=directory, notifications=notifications, cases=self.cases
         )
@@ -165,6 +183,7 @@ class ServiceDesk:
             self.training.remind_expiring,
             self.safety.remind_tools,
             self.maintenance.open_due,
+            self.complaints.remind_overdue,
         )
         self.sla = SlaService(
             basis, cases=book, notifications=notifications, staff=directory, reminders=reminders

@@ -183,6 +183,7 @@ class NotificationService:
         self._staff = staff
         self.settings = settings
         self._courier = _Courier()
+        self._receipts: list[Callable[[Notification, str, str, datetime], None]] = []
 
     # -- writing ---------------------------------------------------------------------------
     def notifiers(self) -> list[str]:
@@ -260,6 +261,12 @@ class NotificationService:
         self.deliver(items, now)
         return notes
 
+    def on_receipt(self, listener: Callable[[Notification, str, str, datetime], None]) -> None:
+        """Call ``listener(notification, plugin, receipt, at)`` after each delivery of a
+        customer's message that a notifier confirmed reached them (its hook returned the
+        channel). The case service listens, to record when a delay notice reached them."""
+        self._receipts.append(listener)
+
     # -- delivering ------------------------------------------------------------------------
     def deliver(self, items: Sequence[OutboxItem], now: datetime | None = None) -> list[OutboxItem]:
         """Hand each item to its notifier and record the outcome; returns the items after."""
@@ -269,6 +276,7 @@ class NotificationService:
         impls = self._basis.hooks.notifiers()
         delivered_at = utc_text(when)
         settled: list[OutboxItem] = []
+        receipts: list[tuple[Notification, str, str]] = []
         expired = [False]  # set when the caller stopped waiting: the courier stops too
         tried = [0]
 
@@ -276,9 +284,11 @@ class NotificationService:
             for item in items:
                 if expired[0]:
                     return
-                after = self._deliver_one(item, impls, when, delivered_at)
+                after, receipt = self._deliver_one(item, impls, when, delivered_at)
                 if after is not None and not expired[0]:
                     settled.append(after)
+                    if receipt is not None:
+                        receipts.append(receipt)
                 tried[0] += 1
 
         within = self.settings.deliver_within
@@ -295,20 +305,29 @@ class NotificationService:
         if finished:  # none when no notifier of these items is loaded here
             with self._basis.storage.transaction() as tx:
                 tx.settle(finished)
+        for note, plugin, receipt in list(receipts):
+            for listener in self._receipts:
+                try:
+                    listener(note, plugin, receipt, when)
+                except Exception:  # a receipt never undoes a delivery
+                    logger.exception("recording %s's receipt of %s failed", plugin, note.kind)
         return finished
 
     def _deliver_one(
         self, item: OutboxItem, impls: dict[str, Notifier], when: datetime, delivered_at: str
-    ) -> OutboxItem | None:
-        """Hand one item to its notifier: the item after, or None if no loaded plugin is it."""
+    ) -> tuple[OutboxItem | None, tuple[Notification, str, str] | None]:
+        """Hand one item to its notifier: the item after (None if no loaded plugin is it),
+        and the notifier's receipt of a customer's message."""
         notifier = impls.get(item.plugin)
         if notifier is None:
-            return None  # another desk, with that plugin, delivers it
+            return None, None  # another desk, with that plugin, delivers it
         body = item.notification
         note = body.note if isinstance(body, _Staged) else from_dict(Notification, dict(body))
         attempts = item.attempts + 1
+        receipt = None
         try:
-            notifier(note, self.recipients(note) if notifier.wants_staff else (), item.id)
+            receipt = notifier(note, self.recipients(note) if notifier.wants_staff else (),
+                               item.id)  # fmt: skip
         except KeyboardInterrupt:
             raise  # the person at the terminal, not the plugin
         except BaseException as exc:  # SystemExit too: a plugin never ends the caller
@@ -326,7 +345,9 @@ class NotificationService:
         else:  # the common case, thousands per tick: no attrs.evolve
             after = OutboxItem(item.id, item.plugin, body, item.created_at, item.next_try_at,
                                attempts, "delivered", None, delivered_at)  # fmt: skip
-        return after
+            if receipt is not None and note.to is not None:
+                return after, (note, item.plugin, receipt)
+        return after, None
 
     def recipients(self, notification: Notification) -> tuple[Staff, ...]:
         """The staff records of ``notification``'s recipients that are on file."""

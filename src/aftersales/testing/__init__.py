@@ -14,19 +14,25 @@ class Outbox:
     """A notifier plugin that keeps every notification in ``.notifications``.
 
     ``outbox = Outbox(); desk = ServiceDesk(policy, plugins=[outbox])``; then assert on
-    ``outbox.notifications`` or ``outbox.of("case_assigned")``.
+    ``outbox.notifications`` or ``outbox.of("case_assigned")``. With
+    ``reaches_customers=True`` it also stands in for the gateway that reaches customers:
+    it confirms each customer's message as delivered by its channel (the receipt that makes
+    a delay notice count), as the e-mail and webhook notifiers do.
     """
 
     aftersales_inline = True  # in memory: never blocks, so no courier thread
 
-    def __init__(self) -> None:
+    def __init__(self, *, reaches_customers: bool = False) -> None:
         self.notifications: list[Notification] = []
+        self.reaches_customers = reaches_customers
         self._lock = threading.Lock()
 
     @hookimpl
-    def aftersales_notify(self, notification: Notification) -> None:
+    def aftersales_notify(self, notification: Notification) -> str | None:
         with self._lock:
             self.notifications.append(notification)
+        to = notification.to
+        return to.channel if to is not None and self.reaches_customers else None
 
     def of(self, kind: str) -> list[Notification]:
         """The notifications of one kind, in the order they were sent."""

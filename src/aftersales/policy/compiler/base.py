@@ -26,6 +26,8 @@ from aftersales.policy.functions import FunctionRegistry, ValueType
 from aftersales.policy.model import (
     Appraisal,
     AutoClose,
+    ComplaintRules,
+    CustomerMessages,
     Example,
     Expenses,
     FaultFamily,
@@ -120,6 +122,10 @@ class Built:
     fault_families: list[FaultFamily] = attrs.Factory(list)
     maintenance: list[MaintenancePlan] = attrs.Factory(list)
     escalate_after: int | None = None
+    tell_customer: CustomerMessages | None = None
+    survey_valid: Duration | None = None
+    complaints: ComplaintRules | None = None
+    product_problems_to: tuple[str, ...] = ()
     appraisal: Appraisal | None = None
     expenses: Expenses | None = None
     parts: Parts | None = None

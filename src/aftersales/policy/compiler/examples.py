@@ -13,7 +13,7 @@ from aftersales.core.calendar import localize, zone
 from aftersales.core.values import EARLIEST_YEAR, LATEST_YEAR
 from aftersales.policy import keywords as kw
 from aftersales.policy.compiler.base import Built, subtree_of, subtrees_of, token_of
-from aftersales.policy.compiler.installed_base import InstalledBaseSection
+from aftersales.policy.compiler.customers import CustomerSection
 from aftersales.policy.expressions import (
     CLAIM_FIELDS,
     Literal,
@@ -26,7 +26,7 @@ from aftersales.policy.model import (
 )
 
 
-class Examples(InstalledBaseSection):
+class Examples(CustomerSection):
     def record(
         self, tree: Tree[Token], fields: Mapping[str, ValueType], what: str
     ) -> dict[str, Any]:

@@ -26,7 +26,7 @@ _ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "accepted": ("accept", ("signed_by",)),
     "rejected": ("reject", ("signed_by", "reason")),
     "released": ("release", ()),
-    "delay_notified": ("notify_delay", ("milestone", "reason", "new_eta")),
+    "delay_notified": ("notify_delay", ("milestone", "reason", "new_eta", "told", "channel")),
     "followed_up": ("follow_up", ("satisfaction", "comments")),
     "closed": ("close", ()),
     "reopened": ("reopen", ("reason",)),

@@ -30,7 +30,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.errors import AftersalesError, NotFound, ValidationError
 from aftersales.core.model import Case, Staff
 from aftersales.core.values import earlier
-from aftersales.core.vocabulary import CHANNELS
+from aftersales.core.vocabulary import CHANNELS, TOLD_BY
 from aftersales.core.workflow import REMOTE_FROM
 from aftersales.ports.storage import event_record
 from aftersales.services.basis import Basis
@@ -541,8 +541,14 @@ class CaseBuilder:
                 raise ValidationError("a follow_up row needs a satisfaction from 1 to 5")
             kw = {"satisfaction": int(f["satisfaction"]), "comments": f.get("comments")}
         elif action == "notify_delay":
-            kw = {"milestone": f.get("milestone"), "reason": f.get("reason", said),
-                  "new_eta": parse_time(f.get("new_eta", ""), row.at.tzinfo, "new_eta")}  # type: ignore[arg-type]  # fmt: skip
+            kw = {
+                "milestone": f.get("milestone"),
+                "reason": f.get("reason", said),
+                "new_eta": parse_time(f.get("new_eta", ""), row.at.tzinfo, "new_eta"),  # type: ignore[arg-type]
+                # a history says that the customer was told, not always how: "recorded"
+                "told": f.get("told") or "the customer",
+                "channel": f["channel"] if f.get("channel") in TOLD_BY else "recorded",
+            }
         elif action == "update":
             kw = {"reason": f.get("reason", said), "severity": f.get("severity"),
                   "fault_code": f.get("fault_code")}  # fmt: skip
