@@ -72,6 +72,7 @@ INSIDE_FUNCTIONS = {
     ("aftersales.services.repair_document", "reportlab.pdfbase"): "as reportlab.lib",
     ("aftersales.services.repair_document", "reportlab.pdfbase.cidfonts"): "as reportlab.lib",
     ("aftersales.services.repair_document", "reportlab.platypus"): "as reportlab.lib",
+    ("aftersales.services.repair_document", "PIL"): "Pillow: only to check a signature image",
     ("aftersales.plugins.postgres", "psycopg"): (
         "psycopg is the optional `postgres` extra: the built-in plugin loads without it and "
         "says how to install it when a postgresql:// store is opened"

@@ -6,6 +6,7 @@ Bounded for `make test`; `make fuzz` (AFTERSALES_FUZZ=1) runs many more examples
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 import tempfile
@@ -224,7 +225,39 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
                    lambda d: {"since": T0, "until": at(60 * 24)}),
     "notifications.prune": (lambda d, **k: d.notifications.prune(**k),
                             lambda d: {"older_than": timedelta(days=1)}),
+    "cases.on_the_way": (lambda d, **k: d.cases.on_the_way(k.pop("case"), **k),
+                         lambda d: {"case": case_at(d, "contacted"), "by": "e7", "eta": at(100),
+                                    "at": at(30)}),
+    "cases.accept (signature)": (lambda d, **k: d.cases.accept(k.pop("case"), **k),
+                                 lambda d: {"case": case_at(d, "repaired"), "by": "e7",
+                                            "signed_by": "Wang", "signature": PNG,
+                                            "at": at(210)}),
+    "cases.answer_survey": (lambda d, **k: d.cases.answer_survey(**k),
+                            lambda d: {"token": d.cases.messenger.tokens.make(
+                                case_at(d, "accepted"), at(9000)), "satisfaction": 3,
+                                "comments": "ok", "at": at(300)}),
+    "cases.report_document": (lambda d, **k: d.cases.report_document(k.pop("case"), **k),
+                              lambda d: {"case": case_at(d, "accepted"), "format": "html",
+                                         "language": "zh"}),
+    "complaints.open": (lambda d, **k: d.complaints.open(**k),
+                        lambda d: {"source": "call", "summary": "late", "case": case_id(d),
+                                   "owner": "m1", "staff": ["e7"], "by": "cs1", "at": at(30)}),
+    "complaints.resolve": (lambda d, **k: d.complaints.resolve(k.pop("id"), **k),
+                           lambda d: {"id": d.complaints.open(source="call", summary="x",
+                                                              customer="A", by="m1",
+                                                              at=at(30)).id,
+                                      "root_cause": "r", "corrective_action": "a", "by": "m1",
+                                      "at": at(40)}),
+    "product_problems.record": (lambda d, **k: d.product_problems.record(k.pop("case"), **k),
+                                lambda d: {"case": case_at(d, "assigned"), "evidence": "crack",
+                                           "part": "BOOM", "fault": "F", "model": "M",
+                                           "by": "e7", "at": at(40)}),
+    "feedback.digest": (lambda d, **k: d.feedback.digest(**k),
+                        lambda d: {"period": "2026-11", "by": "engineer"}),
 }  # fmt: skip
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def read_everything(path: Path) -> None:
@@ -241,6 +274,11 @@ def read_everything(path: Path) -> None:
             desk.contracts.list(customer=customer.id)
         for machine in desk.machines.list():
             desk.machines.history(machine.serial)
+        desk.complaints.list()
+        desk.product_problems.groups()
+        desk.feedback.digest("2026-11")
+        for case in desk.cases.find(status="accepted"):
+            desk.cases.report_document(case.id)
 
 
 @settings(

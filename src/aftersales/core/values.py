@@ -179,6 +179,20 @@ def day_text(text: str, what: str) -> date:
         raise ValidationError(f"{what} {shown(text)} is not a date (2024-05-31)") from None
 
 
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def period(value: Any, what: str = "a period") -> str:
+    """A month written ``YYYY-MM`` (an appraisal's, a digest's), within the years kept."""
+    if not isinstance(value, str) or not _PERIOD.fullmatch(value):
+        raise ValidationError(f"{what} is a month written YYYY-MM, not {shown(value)}")
+    if not EARLIEST_YEAR <= int(value[:4]) <= LATEST_YEAR:
+        raise ValidationError(
+            f"the period {value} is out of range; months from {EARLIEST_YEAR} to {LATEST_YEAR}"
+        )
+    return value
+
+
 def flag(value: Any, what: str) -> bool:
     """True or False, and nothing that merely looks like one ("no" is not False)."""
     if not isinstance(value, bool):

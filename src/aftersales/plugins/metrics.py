@@ -16,6 +16,8 @@ Each is ``compute(view, staff_id, period) -> Decimal | None`` (None: nothing to 
 - ``remote_resolution``: of the repairs the member made that the customer accepted in the
   month (as the case's engineer, or as the service agent who reported and resolved it), the
   percentage resolved without a visit (``resolve remotely``).
+- ``complaint_free``: of the repairs the member completed that the customer accepted in the
+  month, the percentage no complaint concerning the member was opened about (any time).
 - ``response_time``: the median working time, in minutes, from report to response of the cases
   the member (as service agent) reported in the month.
 """
@@ -102,6 +104,18 @@ def response_time(view: MetricView, staff_id: str, period: str) -> Decimal | Non
     return Decimal(str(round(statistics.median(minutes), 2))) if minutes else None
 
 
+def complaint_free(view: MetricView, staff_id: str, period: str) -> Decimal | None:
+    done = _accepted(view, staff_id, period)
+    if not done:
+        return None
+    complained = {
+        record.data.get("case_id")
+        for record in view.storage.scan("complaint")
+        if staff_id in record.data.get("staff", ())
+    }
+    return Decimal(100) * sum(c.id not in complained for c in done) / len(done)
+
+
 BUILTIN: dict[str, tuple[Metric, str]] = {
     "tasks_completed": (tasks_completed, "repairs completed and accepted in the month"),
     "first_time_fix": (first_time_fix, "% accepted without rejection or warranty rework"),
@@ -110,6 +124,7 @@ BUILTIN: dict[str, tuple[Metric, str]] = {
     "rework_rate": (rework_rate, "% of accepted repairs that came back under warranty"),
     "response_time": (response_time, "median working minutes from report to response"),
     "remote_resolution": (remote_resolution, "% of accepted repairs resolved without a visit"),
+    "complaint_free": (complaint_free, "% of accepted repairs no complaint names the member in"),
 }
 
 

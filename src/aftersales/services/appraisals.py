@@ -10,7 +10,6 @@ case_id=...)``; a survey rating of an indicator replaces the follow-ups for that
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -50,18 +49,9 @@ from aftersales.services.clocks import Clocks
 from aftersales.services.notifications import NotificationService
 from aftersales.services.staff import StaffDirectory
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
 
 def _period(value: str) -> str:
-    if not isinstance(value, str) or not _PERIOD.fullmatch(value):
-        raise ValidationError(f"a period is a month written YYYY-MM, not {shown(value)}")
-    if not values.EARLIEST_YEAR <= int(value[:4]) <= values.LATEST_YEAR:
-        raise ValidationError(
-            f"the period {value} is out of range; months from {values.EARLIEST_YEAR} to "
-            f"{values.LATEST_YEAR}"
-        )
-    return value
+    return values.period(value)
 
 
 _KINDS = ("accepted", "followed_up", "reported", "reported_by")

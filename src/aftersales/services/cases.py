@@ -57,7 +57,13 @@ from aftersales.services.customer_messages import CustomerMessenger
 from aftersales.services.ids import uuid7
 from aftersales.services.notifications import NotificationService
 from aftersales.services.parts import PartsService
-from aftersales.services.repair_document import FORMATS, document_of, to_html, to_pdf
+from aftersales.services.repair_document import (
+    FORMATS,
+    check_signature,
+    document_of,
+    to_html,
+    to_pdf,
+)
 from aftersales.services.staff import StaffDirectory
 from aftersales.services.training import TrainingService
 
@@ -160,6 +166,7 @@ def _signature(value: Any) -> str:
         raise ValidationError(
             f"the signature image is {len(raw):,} bytes; at most {MAX_SIGNATURE:,}"
         )
+    check_signature(raw)
     return base64.b64encode(raw).decode("ascii")
 
 

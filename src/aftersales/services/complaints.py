@@ -33,6 +33,7 @@ from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 
 KIND = "complaint"
+_DONE = {"respond": "responded to", "resolve": "resolved"}
 logger = logging.getLogger("aftersales")
 
 
@@ -76,7 +77,11 @@ class ComplaintService:
             if unknown:
                 raise ValidationError(f"status is one of {', '.join(COMPLAINT_STATUSES)}, "
                                       f"not {shown(unknown[0])}")  # fmt: skip
-        bounds = None if opened_in is None else self._basis.policy.month_bounds(opened_in)
+        bounds = (
+            None
+            if opened_in is None
+            else self._basis.policy.month_bounds(values.period(opened_in, "opened_in"))
+        )
         found = [
             c
             for c in self._records.all()
@@ -118,9 +123,11 @@ class ComplaintService:
         the_case = None if case is None else self._cases.get(values.key(case, "case"))
         if the_case is None and customer is None:
             raise ValidationError("name the case the complaint is about, or the customer")
+        listed = [staff] if isinstance(staff, str) else values.items(staff, "staff") if (
+            staff is not None) else None  # fmt: skip
         concerned = (
-            tuple(self._staff.get(values.key(s, "staff")).id for s in staff)
-            if staff is not None
+            tuple(dict.fromkeys(self._staff.get(values.key(s, "staff")).id for s in listed))
+            if listed is not None
             else _engineers(the_case)
         )
         return self._open(
@@ -241,7 +248,7 @@ class ComplaintService:
             note = Notification(
                 f"complaint_{step}_overdue", complaint.case_id,
                 tuple(dict.fromkeys([complaint.owner, *managers])),
-                f"complaint {complaint.id} was not {step}d in time "
+                f"complaint {complaint.id} was not {_DONE[step]} in time "
                 f"({complaint.customer}: {complaint.summary[:60]})",
                 {"complaint": complaint.id, "owner": complaint.owner, "rule": complaint.rule},
                 when,

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
+from aftersales.core import values
 from aftersales.core.errors import NotFound, ValidationError
 from aftersales.core.model import Case, Notification
 from aftersales.core.values import shown
@@ -88,6 +89,7 @@ class FeedbackService:
     def digest(self, period: str, *, by: str = "fault_code") -> list[DigestRow]:
         """The rows of month ``period`` (``2026-11``) per ``by`` (fault_code, model,
         customer or engineer), the most troubled first (complaints, rejections, reworks)."""
+        values.period(period, "the month")
         if by not in DIMENSIONS:
             raise ValidationError(f"by is one of {', '.join(DIMENSIONS)}, not {shown(by)}")
         policy = self._basis.policy

@@ -23,6 +23,8 @@ from aftersales.policy.model import Policy
 from aftersales.services.templates import Templates
 
 FORMATS = ("html", "pdf")
+CELL_CHARS = 1500
+"""The most of one field a PDF table cell prints (a page holds about 3,000 characters)."""
 
 
 @attrs.frozen
@@ -91,6 +93,29 @@ def document_of(case: Case, policy: Policy, engineer_name: str) -> RepairDocumen
     )
 
 
+MAX_PIXELS = 4000 * 4000
+"""The largest signature image taken (a drawn signature is a few hundred pixels a side)."""
+
+
+def check_signature(raw: bytes) -> None:
+    """ValidationError unless ``raw`` is a whole PNG image of a sensible size: what is
+    stored is printed on every repair report later, so it is decoded once now."""
+    from PIL import Image, UnidentifiedImageError  # costly at start-up; only a signature
+
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            if image.format != "PNG":
+                raise ValidationError("signature is not a PNG image")
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ValidationError(
+                    f"the signature image is {width}x{height} pixels; at most {MAX_PIXELS:,}"
+                )
+            image.load()  # decodes every byte: a truncated or corrupt image fails here
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValidationError(f"signature is not a readable PNG image ({exc})") from None
+
+
 def to_html(doc: RepairDocument, templates: Templates, language: str, company: str) -> str:
     return templates.render("repair_report.html", language, doc=doc, company=company)
 
@@ -114,7 +139,11 @@ def to_pdf(doc: RepairDocument, templates: Templates, language: str, company: st
     w = templates.words(language)["report"]
 
     def cell(text: Any) -> Paragraph:
-        return Paragraph(escape("-" if text is None else str(text)), body)
+        shown = "-" if text is None else str(text)
+        if len(shown) > CELL_CHARS:  # a table row cannot run over a page: the HTML has it all
+            cut = len(shown) - CELL_CHARS
+            shown = f"{shown[:CELL_CHARS]} ... ({cut:,} more characters in the HTML report)"
+        return Paragraph(escape(shown), body)
 
     rows = [
         (w["customer"], doc.customer),
