@@ -431,10 +431,12 @@ def test_hook_aftersales_register_commands(
 ) -> None:
     import copy
 
+    import click
     from click.testing import CliRunner
 
     from aftersales.cli import main, plugin_commands
 
+    main.get_command(click.Context(main), "case")  # built-ins load when used: load this one
     group = copy.copy(main)
     group.commands = dict(main.commands)
     pm = make_manager([Backlog(), Broken()], entry_points=False)

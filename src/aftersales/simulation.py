@@ -30,8 +30,9 @@ import attrs
 
 from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import ValidationError
-from aftersales.core.model import Case
+from aftersales.core.model import Case, Notification
 from aftersales.policy import Policy
+from aftersales.ports.hookspecs import hookimpl
 from aftersales.services.desk import ServiceDesk
 from aftersales.services.sla import SlaReport
 
@@ -92,6 +93,10 @@ class Rates:
       again the next working day.
     - ``contracts``: a share of the customers (of the generated installed base) hold a
       service contract for all their machines, a third of them premium.
+    - ``consent``: a share of those customers' contacts agreed to be surveyed.
+    - ``surveys``: of the survey links sent, the share the customer answers, a few days
+      after the close (lower scores than the callback's: a survey is where the unhappy
+      speak up); a score at or below the policy's ``complaint when`` opens a complaint.
     """
 
     remote: float = 0.15
@@ -99,6 +104,8 @@ class Rates:
     reopened: float = 0.04
     unanswered: float = 0.2
     contracts: float = 0.3
+    consent: float = 0.7
+    surveys: float = 0.4
 
     def __attrs_post_init__(self) -> None:
         for name in ("remote", "queued", "reopened", "unanswered", "contracts"):
@@ -117,6 +124,28 @@ class _Traits:
     queued: bool
     reopened: bool
     unanswered: bool
+
+
+class _Mailroom:
+    """The simulation's mail server: takes every customer's message (so delay notices sent
+    as messages count) and keeps the survey links for the customers who answer them."""
+
+    name = "simulation-mailroom"
+    aftersales_inline = True
+
+    def __init__(self) -> None:
+        self.surveys: dict[str, str] = {}
+        self.sent: dict[str, int] = {}
+
+    @hookimpl
+    def aftersales_notify(self, notification: Notification) -> str | None:
+        to = notification.to
+        if to is None:
+            return None
+        self.sent[notification.kind] = self.sent.get(notification.kind, 0) + 1
+        if notification.kind == "customer_survey" and notification.case_id and notification.text:
+            self.surveys[notification.case_id] = notification.text.split("token=")[1].split()[0]
+        return to.channel
 
 
 @attrs.frozen
@@ -286,7 +315,9 @@ class Simulation:
         self.seed = seed
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-        self.desk = ServiceDesk(policy, f"sqlite:///{db.resolve()}", entry_points=False)
+        self.mailroom = _Mailroom()
+        self.desk = ServiceDesk(policy, f"sqlite:///{db.resolve()}", entry_points=False,
+                                plugins=[self.mailroom])  # fmt: skip
         self.policy = self.desk.policy
         self.ppe = self.policy.safety.ppe if self.policy.safety else ()
         self.rng = random.Random(seed)
@@ -329,8 +360,10 @@ class Simulation:
             ("rejections", "late arrivals", "delay notices", "holds", "cancelled", "reworks",
              "remote fixes", "queued", "reopened", "repeat faults not reopened",
              "unanswered callbacks", "maintenance visits", "under sales warranty",
-             "under contract"), 0,
+             "under contract", "surveys answered", "complaints", "complaints resolved late"), 0,
         )  # fmt: skip
+        self.contacts: dict[str, str] = {}  # customer name -> their contact's address
+        self.handled: set[str] = set()  # complaints whose handling is scheduled
         self.open: set[str] = set()
         self.backlog: list[tuple[date, int]] = []
         # the installed base: each machine's meter at the start and hours run per day
@@ -353,11 +386,16 @@ class Simulation:
                     continue
                 owner = owners.get(name)
                 if owner is None:
+                    address = f"service{len(owners) + 1}@customer.example"
+                    consent = random.Random(f"{self.seed}/consent/{name}").random()
+                    contact = {"name": f"Service contact of {name}", "email": address,
+                               "consent": consent < self.rates.consent}  # fmt: skip
                     record = desk.customers.add(
                         name=name, tier=a.customer.get("tier"), region=a.customer.get("region"),
-                        by="mgr", at=start,
+                        contacts=[contact], by="mgr", at=start,
                     )  # fmt: skip
                     owners[name] = owner = {"id": record.id}
+                    self.contacts[name] = address
                 age = draw.randint(30, 8 * 365)
                 per_day = draw.uniform(2, 8)
                 hours = round(age * per_day, 1)
@@ -438,6 +476,7 @@ class Simulation:
         return self.result()
 
     def tick(self, now: datetime) -> None:
+        self.complaints(now)
         for note in self.desk.sla.tick(now):
             self.notifications[note.kind] = self.notifications.get(note.kind, 0) + 1
             if note.kind == "case_closed_automatically" and note.case_id is not None:
@@ -461,6 +500,7 @@ class Simulation:
             customer=a.customer, product=a.product, fault=a.fault, fault_code=a.fault_code,
             severity=self._severity(a.severity), machine_down=a.machine_down,
             channel=a.channel, custom=self._custom(), by=agent, at=a.at,
+            contact=self.contacts.get(a.customer.get("name") or ""),
         )  # fmt: skip
         self.open.add(case.id)
         self.arrival_of[case.id] = a
@@ -716,9 +756,51 @@ class Simulation:
         self.act(self.desk.cases.close, case_id, by=agent, at=at)
         self.closed(case_id, at)
 
+    def answer_survey(self, case_id: str, at: datetime) -> None:
+        token = self.mailroom.surveys.pop(case_id, None)
+        if token is None or self.desk.cases.get(case_id).survey is not None:
+            return
+        score = self.rng.choices([5, 4, 3, 2, 1], weights=[38, 30, 16, 9, 7])[0]
+        self.act(self.desk.cases.answer_survey, token, satisfaction=score, at=at)
+        self.outcomes["surveys answered"] += 1
+
+    def complaints(self, now: datetime) -> None:
+        """The owners answer each new complaint within hours and resolve it within days
+        (some after the policy's deadline), and the customer confirms."""
+        for complaint in self.desk.complaints.list(status="open"):
+            if complaint.id in self.handled:
+                continue
+            self.handled.add(complaint.id)
+            self.outcomes["complaints"] += 1
+            answer = self.working(now, 60 * self.exp(3))
+            fixed = self.working(answer, 60 * 8 * self.exp(2.5))
+            self.schedule(answer, functools.partial(self.handle, complaint.id, answer, fixed))
+
+    def handle(self, complaint_id: str, answer: datetime, fixed: datetime) -> None:
+        complaint = self.desk.complaints.get(complaint_id)
+        owner = complaint.owner
+        self.act(self.desk.complaints.respond, complaint_id, response="called the customer",
+                 by=owner, at=answer)  # fmt: skip
+
+        def resolve() -> None:
+            done = self.act(self.desk.complaints.resolve, complaint_id, root_cause="found",
+                            corrective_action="taken", by=owner, at=fixed)  # fmt: skip
+            if done.resolve_by is not None and fixed > done.resolve_by:
+                self.outcomes["complaints resolved late"] += 1
+            self.act(self.desk.complaints.confirm, complaint_id, confirmed_by="the customer",
+                     by=owner, at=fixed + timedelta(minutes=30))  # fmt: skip
+
+        self.schedule(fixed, resolve)
+
     def closed(self, case_id: str, at: datetime) -> None:
-        """A case is closed (by the desk or the tick): the repair may not hold."""
+        """A case is closed (by the desk or the tick): the repair may not hold, and the
+        customer may answer the survey link."""
         self.open.discard(case_id)
+        if case_id in self.mailroom.surveys:  # drawn per case number: the same each run
+            draw = random.Random(f"{self.seed}/survey/{self.desk.cases.get(case_id).number}")
+            if draw.random() < self.rates.surveys:
+                when = at + timedelta(days=draw.uniform(0.5, 3))
+                self.schedule(when, lambda: self.answer_survey(case_id, when))
         traits = self.traits.get(case_id)
         if traits is None or not traits.reopened:
             return
@@ -758,6 +840,8 @@ class Simulation:
         loads = tuple(
             EngineerLoad(e, self.jobs[e], self.busy[e], available) for e in self.engineers
         )
+        for kind, count in self.mailroom.sent.items():
+            self.notifications[kind] = self.notifications.get(kind, 0) + count
         return SimulationResult(
             policy=f"{self.policy.name} (version {self.policy.version})",
             start=self.start,

@@ -128,7 +128,7 @@ def print_result(result: SimulationResult, other: SimulationResult | None = None
         sent = ", ".join(f"{k} {v}" for k, v in run.notifications.items()) or "none"
         name = f" ({label})" if other is not None else ""
         out.print(f"Events{name}: {events}")
-        out.print(f"Notifications sent by the SLA ticks{name}: {sent}")
+        out.print(f"Notifications sent by the SLA ticks, and messages to customers{name}: {sent}")
     del tz
 
 

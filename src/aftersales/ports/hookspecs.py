@@ -140,9 +140,18 @@ def aftersales_storage_backends(register: StorageRegistrar) -> None:
 
 
 @hookspec
-def aftersales_notify(notification: Notification, staff: Sequence[Staff], delivery: str) -> None:
+def aftersales_notify(
+    notification: Notification, staff: Sequence[Staff], delivery: str
+) -> str | None:
     """Deliver a notification: called for every one the desk sends, after the transaction
     that stored it (in the outbox, with the event that caused it) has committed.
+
+    A message to a customer (kind ``customer_*``) has ``notification.to``: the contact's
+    name, ``channel`` (``email``, ``sms``, ``chat``), ``address`` and ``language``, and
+    ``notification.text`` (rendered; its first line is the subject) and ``attachments``. The
+    notifier that delivers the channel returns it (``"sms"``): that receipt is what makes a
+    delay notice count as told (``excuse when notified before due``). Return None for what
+    you do not deliver to a customer.
 
     ``notification.kind`` says what happened (``case_assigned``, ``warranty_rework``,
     ``acceptance_escalated``, ...), ``recipients`` are staff ids, ``subject`` is one line for
