@@ -219,7 +219,9 @@ def test_complaints_problems_feedback_and_documents_from_the_command_line(
     assert delayed["delays"][0]["told"] == "Mr Li"
     ok("case", "on-the-way", case, "--eta", "2026-11-23 10:50", "--by", "e7",
        "--at", "2026-11-23 10:05")  # fmt: skip
-    ok("case", "arrive", case, "--by", "e7", "--at", "2026-11-23 10:50")
+    ok("case", "arrive", case, "--by", "e7", "--at", "2026-11-23 11:30")  # after 11:00
+    shown = ok("case", "sla", case, "--now", "2026-11-23 12:00")
+    assert "arrival excused until 11-23 13:00: snow (told Mr Li by phone, 11-23 10:00)" in shown
     out = ok(
         "product-problems",
         "record",

@@ -529,3 +529,13 @@ def test_an_sms_goes_to_the_webhook_gateway_and_its_answer_is_the_receipt(
     finally:
         hooks.shutdown()
         hooks.server_close()
+
+
+def test_the_outbox_lists_a_customers_message_by_its_contact(storage_url: str) -> None:
+    desk = customer_desk(storage_url, Outbox())
+    desk.cases.report(**{**REPORT_C1, "contact": "王工"}, by="cs1", at=at(0))
+    [item] = [i for i in desk.storage.outbox("delivered")
+              if i.notification["kind"] == "customer_reported"
+              and i.plugin == "aftersales.testing.Outbox"]  # fmt: skip
+    shown = desk.notifications.describe(item)
+    assert shown["recipients"] == ["王工 <wang@hengli.example> by email"]

@@ -317,10 +317,16 @@ def test_tick_sends_each_alert_once_to_the_right_people() -> None:
     [breach] = desk.sla.tick(t("2026-11-30T11:30+08:00"))
     assert breach.kind == "sla_breach" and breach.recipients == ("cs1", "m1")
     assert breach.data["rule"].endswith("default.policy:31")
-    assert desk.sla.tick(t("2026-12-30T11:30+08:00")) == []
-    assert [n.kind for n in outbox.notifications] == ["sla_warning", "sla_breach"]
+    # the first tick of a month sends the month before's feedback digest to the managers
+    [digest] = desk.sla.tick(t("2026-12-30T11:30+08:00"))
+    assert (digest.kind, digest.recipients, digest.data["period"]) == ("feedback_digest",
+                                                                       ("m1",), "2026-11")  # fmt: skip
+    assert desk.sla.tick(t("2026-12-30T12:30+08:00")) == []
+    assert [n.kind for n in outbox.notifications] == ["sla_warning", "sla_breach",
+                                                      "feedback_digest"]  # fmt: skip
     restarted = ServiceDesk(RULES / "default.policy", desk.storage)
-    assert restarted.sla.tick(t("2027-01-30T11:30+08:00")) == []
+    assert restarted.sla.tick(t("2026-12-31T11:30+08:00")) == []  # sent, by whichever desk
+    assert restarted.sla.tick(t("2027-01-30T11:30+08:00")) == []  # December had no cases
     assert case.id == breach.case_id
 
 
@@ -453,10 +459,11 @@ def test_two_desks_ticking_one_store_send_each_alert_once(tmp_path: Path) -> Non
         th.start()
     for th in threads:
         th.join()
-    sent = [
-        (n.case_id, n.data["milestone"], n.data["level"]) for o in outboxes for n in o.notifications
-    ]
+    notes = [n for o in outboxes for n in o.notifications]
+    sent = [(n.case_id, n.data["milestone"], n.data["level"]) for n in notes
+            if n.kind != "feedback_digest"]  # fmt: skip
     assert len(sent) == len(set(sent)) == 60  # a warning and a breach per case, once
+    assert [n.data["period"] for n in notes if n.kind == "feedback_digest"] == ["2026-11"]
 
 
 def test_a_failing_notifier_is_retried_by_the_ticks(caplog: pytest.LogCaptureFixture) -> None:

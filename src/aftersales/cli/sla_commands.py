@@ -178,6 +178,21 @@ def case_sla(case_ref: str, now: str | None, as_json: bool) -> None:
                 c.target.location.rpartition(":")[2] if c.target is not None else "-",
             )
         console().print(table)
+        for c in clocks:  # which notice excused it, and how it reached the customer
+            if c.state == "excused" and c.excuse is not None:
+                n = c.excuse
+                how = (
+                    f"told {n.told} by {n.channel}"
+                    if n.told
+                    else f"sent as a message, delivered by {n.via}"
+                    if n.via
+                    else "recorded"
+                )
+                reached = n.reached_at.astimezone(tz) if n.reached_at else n.at.astimezone(tz)
+                console().print(
+                    f"{c.milestone} excused until {n.new_eta.astimezone(tz):%m-%d %H:%M}: "
+                    f"{n.reason} ({how}, {reached:%m-%d %H:%M})"
+                )  # fmt: skip
 
 
 def _target(c: Clock) -> str:

@@ -184,6 +184,7 @@ class ServiceDesk:
             self.safety.remind_tools,
             self.maintenance.open_due,
             self.complaints.remind_overdue,
+            self.feedback.send_due,
         )
         self.sla = SlaService(
             basis, cases=book, notifications=notifications, staff=directory, reminders=reminders

@@ -2,7 +2,8 @@
 customer or engineer: cases, reworks, rejections, reopenings, complaints, satisfaction and
 its trend against the month before, and product problems; for the manager and the other
 departments (the product team, the trainers) to act on. The SLA tick sends the month just
-ended to the managers once; ``aftersales feedback digest`` prints any month on demand."""
+ended to the managers once (the first tick of a month, whichever desk runs it);
+``aftersales feedback digest`` prints any month on demand."""
 
 from __future__ import annotations
 

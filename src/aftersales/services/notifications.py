@@ -430,8 +430,11 @@ class NotificationService:
                 return text
             return datetime.fromisoformat(text).astimezone(tz).isoformat(timespec="seconds")
 
+        to = note.get("to")  # a customer's message: the contact, not staff
+        recipients = note.get("recipients") if not isinstance(to, dict) else [
+            f"{to.get('name')} <{to.get('address')}> by {to.get('channel')}"]  # fmt: skip
         return {"id": item.id, "plugin": item.plugin, "kind": note.get("kind"),
-                "subject": note.get("subject"), "recipients": note.get("recipients"),
+                "subject": note.get("subject"), "recipients": recipients,
                 "attempts": item.attempts, "status": item.status,
                 "created_at": local(item.created_at), "next_try_at": local(item.next_try_at),
                 "last_error": item.last_error}  # fmt: skip
