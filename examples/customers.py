@@ -34,16 +34,7 @@ CONTACT = {"name": "王工", "email": "wang@hengli.example", "phone": "+86 139 1
 desk.customers.add(
     id="HL",
     name="Hengli Mining",
-    contacts=[
-        {
-            "name": "王工",
-            "email": "wang@hengli.example",
-            "phone": "+86 139 1111 2222",
-            "language": "zh-CN",
-            "channel": "sms",
-            "consent": True,
-        }
-    ],  # fmt: skip
+    contacts=[CONTACT],
     by="cs1",
     at=t0,
 )
