@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from conftest import REPORT, RULES, T0, add_team, at, run_to
-from test_cli_actions import desk_folder, ok, run  # noqa: F401 - desk_folder: a fixture
+from test_cli_actions import ok, run
 
 from aftersales import (
     PermissionDenied,
@@ -201,9 +202,29 @@ def test_the_digest_per_fault_code_model_customer_and_engineer(
     assert outbox.of("feedback_digest") == sent and good.satisfaction == 5
 
 
-# ---- the command line -------------------------------------------------------------------
+# ---- the command line, on each store -------------------------------------------------------
+@pytest.fixture
+def desk_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage_url: str) -> Path:
+    """A desk folder on ``storage_url`` (a named memory store lives as long as the process),
+    with a team and case AS-2026-000001 assigned to e7."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
+    url = f"memory://cli-{uuid.uuid4().hex}" if storage_url == "memory://" else storage_url
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "default.policy"}"\nstorage = "{url}"\n', "utf-8"
+    )
+    for member, role in (("m1", "manager"), ("cs1", "service_agent"), ("e7", "engineer")):
+        ok("staff", "add", member, "--name", member.upper(), "--role", role)
+    ok("case", "report", "--customer", "Hengli", "--fault", "leak", "--severity", "major",
+       "--channel", "phone", "--by", "cs1", "--at", "2026-11-23 09:00")  # fmt: skip
+    ok("case", "respond", "AS-2026-000001", "--by", "cs1", "--at", "2026-11-23 09:05")
+    ok("case", "assign", "AS-2026-000001", "--engineer", "e7", "--by", "cs1",
+       "--at", "2026-11-23 09:10")  # fmt: skip
+    return tmp_path
+
+
 def test_complaints_problems_feedback_and_documents_from_the_command_line(
-    desk_folder: Path,  # noqa: F811 - the fixture of test_cli_actions
+    desk_folder: Path,
 ) -> None:
     at_ = ("--at", "2026-11-23 10:00")
     case = "AS-2026-000001"
@@ -269,7 +290,7 @@ def test_complaints_problems_feedback_and_documents_from_the_command_line(
 
 
 def test_the_report_document_and_a_survey_answer_from_the_command_line(
-    desk_folder: Path,  # noqa: F811 - the fixture of test_cli_actions
+    desk_folder: Path,
 ) -> None:
     case = "AS-2026-000001"
     steps = [("confirm",), ("contact", "--appointment", "2026-11-23 11:00"), ("arrive",),
@@ -291,7 +312,7 @@ def test_the_report_document_and_a_survey_answer_from_the_command_line(
     assert "维修报告" in html and "Mr Li" in html and "replaced the seal" in html
     code, _, err = run("case", "answer-survey", "not-a-token", "--satisfaction", "4")
     assert code == 1 and "not a survey token" in err
-    with ServiceDesk(RULES / "default.policy", "sqlite:///d.db") as desk:
+    with ServiceDesk(RULES / "default.policy", _storage_of(desk_folder)) as desk:
         [first] = desk.cases.find(limit=1)
         token = desk.cases.messenger.tokens.make(first.id, T0 + timedelta(days=30))
     answered = json.loads(
@@ -312,6 +333,13 @@ def test_the_report_document_and_a_survey_answer_from_the_command_line(
     code, _, err = run("case", "answer-survey", token, "--satisfaction", "5")
     assert code == 1 and "answered once" in err
     assert json.loads(ok("complaints", "list", "--format", "json"))[0]["source"] == "survey"
+
+
+def _storage_of(folder: Path) -> str:
+    text = (folder / "aftersales.toml").read_text("utf-8")
+    url = text.split('storage = "')[1].split('"')[0]
+    return url if not url.startswith("sqlite:///") or url.startswith("sqlite:////") else (
+        f"sqlite:///{folder / url.removeprefix('sqlite:///')}")  # fmt: skip
 
 
 PNG = base64.b64decode(
