@@ -3,7 +3,9 @@ files a company can edit.
 
 The shipped templates (``aftersales/templates/<language>/``: ``en`` and ``zh``) are Jinja2
 files: one ``<message>.txt`` per message (its first line the subject), ``repair_report.html``
-and ``words.toml`` (the words both use). A desk given a folder of its own
+and ``words.toml`` (the words both use). A language without a file of its own uses the
+first language's (``en/repair_report.html`` is the report in every language: its labels are
+the language's words). A desk given a folder of its own
 (``ServiceDesk(templates=...)``, ``[messages] templates`` in ``aftersales.toml``) reads each
 file there first and falls back to the shipped one, so a company overrides only what it
 changes. Jinja2 is imported when the first message is rendered (it costs start-up time a
@@ -70,7 +72,11 @@ class Templates:
         words (``w``). A template that fails names its file and the error."""
         env = self._environment()
         try:
-            template = env.get_template(f"{language}/{name}")
+            try:
+                template = env.get_template(f"{language}/{name}")
+            except LookupError:  # jinja2's TemplateNotFound: the first language's file,
+                # in this language's words (the shipped repair report is one file for both)
+                template = env.get_template(f"{LANGUAGES[0]}/{name}")
             return str(template.render(w=self.words(language).get("report", {}),
                                        words=self.words(language), language=language,
                                        **context))  # fmt: skip
