@@ -185,7 +185,8 @@ class FeedbackService:
             self._sent = period
             return []
         start, end = self._basis.policy.month_bounds(period)
-        quiet = next(iter(self._in(start, end)), None) is None
+        query = CaseQuery(since=utc_text(start), until=utc_text(end), limit=1)
+        quiet = not self._basis.storage.find_cases(query)
         sent = [] if quiet else self.send(period, when)  # a month without cases: no digest
         self._sent = period
         return sent
