@@ -31,6 +31,7 @@ from aftersales.core.messages import contact_for, language_of, recipient
 from aftersales.core.vocabulary import MESSAGES
 from aftersales.core.workflow import apply
 from aftersales.ports.hookspecs import hookimpl
+from aftersales.services.customer_messages import MessageSettings
 from aftersales.services.templates import Templates
 from aftersales.testing import Outbox
 
@@ -539,3 +540,42 @@ def test_the_outbox_lists_a_customers_message_by_its_contact(storage_url: str) -
               and i.plugin == "aftersales.testing.Outbox"]  # fmt: skip
     shown = desk.notifications.describe(item)
     assert shown["recipients"] == ["王工 <wang@hengli.example> by email"]
+
+
+def test_a_reopened_case_asks_again_and_the_old_link_is_refused() -> None:
+    text = (RULES / "default.policy").read_text("utf-8") + "\nreopen within 30 days\n"
+    outbox = Outbox()
+    desk = ServiceDesk(parse_policy(text, "reopen.policy"), plugins=[outbox])
+    add_team(desk)
+    desk.customers.add(id="C-1", name="Hengli Mining", contacts=[ZH_CONTACT], by="cs1", at=T0)
+    case = run_to(desk, "closed", **{**REPORT_C1, "contact": "王工"})
+    first = survey_token(outbox)
+    desk.cases.answer_survey(first, satisfaction=5, at=at(3020))
+    outbox.clear()
+    desk.cases.reopen(case.id, reason="leaks again", by="cs1", at=at(4000))
+    assert desk.cases.get(case.id).survey is None  # the new repair is asked about anew
+    with pytest.raises(ConflictError, match="sent before the case was reopened"):
+        desk.cases.answer_survey(first, satisfaction=1, at=at(4001))
+    steps = [("confirm", {}), ("contact", {"appointment": at(4200)}), ("arrive", {}),
+             ("checklist", {"items": ["helmet", "gloves"]}),
+             ("diagnose", {"cause": "seal", "complexity": "simple"}),
+             ("complete", {"actions": "new seal", "result": "dry"}),
+             ("accept", {"signed_by": "王工"})]  # fmt: skip
+    for n, (step, kw) in enumerate(steps):
+        getattr(desk.cases, step)(case.id, by="e7", at=at(4100 + 10 * n + (100 if n > 1 else 0)),
+                                  **kw)  # fmt: skip
+    desk.cases.follow_up(case.id, by="cs1", satisfaction=3, at=at(5000))
+    desk.cases.close(case.id, by="cs1", at=at(5010))
+    again = desk.cases.answer_survey(survey_token(outbox), satisfaction=4, at=at(5020))
+    assert again.survey is not None and again.survey.satisfaction == 4
+
+
+def test_a_template_that_fails_tells_the_managers_and_the_case_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "zh").mkdir()
+    (tmp_path / "zh" / "reported.txt").write_text("{{ case.no_such_field.x }}\n", "utf-8")
+    outbox = Outbox()
+    desk = customer_desk("memory://", outbox, messages=MessageSettings(templates=str(tmp_path)))
+    case = desk.cases.report(**{**REPORT_C1, "contact": "王工"}, by="cs1", at=at(0))
+    assert case.status == "reported" and told(outbox, "reported") == []
+    [failed] = outbox.of("customer_message_failed")
+    assert failed.recipients == ("m1",) and "template zh/reported.txt" in failed.data["error"]

@@ -267,6 +267,7 @@ def apply(case: Case, event: CaseEvent) -> Case:
         changes["status"] = "assigned" if case.engineer else "responded"
         changes["reopenings"] = (*case.reopenings, Reopening(d["reason"], at, by))
         changes["repair"] = changes["acceptance"] = changes["follow_up"] = None
+        changes["survey"] = None  # the repair is asked about again at the next close
         gone = ("repaired", "accepted", "followed_up", "closed")
         changes["milestones"] = {k: v for k, v in case.milestones.items() if k not in gone}
     elif kind == "unassigned":

@@ -1184,6 +1184,11 @@ class CaseService(CaseBook):
         found = self.messenger.tokens.read(token, when)
         _satisfaction(satisfaction)
         case = self.get(found.case_id)
+        if found.round != len(case.reopenings):
+            raise ConflictError(
+                f"this survey link of case {case.number} was sent before the case was "
+                "reopened; the link sent at its latest close asks about the repair now"
+            )
         if case.survey is not None:
             raise ConflictError(
                 f"case {case.number}'s survey was answered at {case.survey.at.isoformat()}; "

@@ -95,7 +95,16 @@ class CustomerMessenger:
         if to is None:
             logger.info("case %s: no %s message sent: %s", after.number, message, why)
             return []
-        return [self.message(after, message, to, event, clocks)]
+        try:
+            return [self.message(after, message, to, event, clocks)]
+        except ValidationError as exc:  # a company's template: the case's work goes on
+            logger.error("case %s: the %s message could not be made: %s", after.number,
+                         message, exc)  # fmt: skip
+            return [Notification(
+                "customer_message_failed", after.id, tuple(self._staff.with_role("manager")),
+                f"{after.number}: the customer was not sent the {message} message",
+                {"number": after.number, "message": message, "error": str(exc)}, event.at,
+            )]  # fmt: skip
 
     def message(
         self,
@@ -140,7 +149,7 @@ class CustomerMessenger:
         elif message == "survey":
             valid = policy.survey_valid or SURVEY_VALID
             expires = policy.add(event.at, valid)
-            token = self.tokens.make(case.id, expires)
+            token = self.tokens.make(case.id, expires, len(case.reopenings))
             context["survey_url"] = self.settings.survey_url.replace("{token}", token)
             context["expires"] = self._local(expires, policy)
             data["expires"] = expires.isoformat()

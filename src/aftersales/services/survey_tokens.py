@@ -38,6 +38,7 @@ class SurveyToken:
     case_id: str
     nonce: str
     expires: datetime
+    round: int = 0  # the case's reopenings when the link was sent: each close has its own
 
 
 def _b64(data: bytes) -> str:
@@ -81,11 +82,12 @@ class SurveyTokens:
             return bytes.fromhex(made)
         raise ConflictError("the survey secret could not be stored; try again")
 
-    def make(self, case_id: str, expires: datetime) -> str:
+    def make(self, case_id: str, expires: datetime, round: int = 0) -> str:
         payload = json.dumps(
-            {"c": case_id, "n": secrets.token_urlsafe(12), "e": int(expires.timestamp())},
+            {"c": case_id, "n": secrets.token_urlsafe(12), "e": int(expires.timestamp()),
+             "r": round},
             separators=(",", ":"),
-        ).encode("utf-8")
+        ).encode("utf-8")  # fmt: skip
         body = _b64(payload)
         mac = hmac.new(self._key(), body.encode("ascii"), hashlib.sha256).digest()
         return f"{body}.{_b64(mac)}"
@@ -115,7 +117,7 @@ class SurveyTokens:
             raise ValidationError(
                 f"the survey link expired at {expires.isoformat()}; ask for a new one"
             )
-        return SurveyToken(str(data["c"]), str(data["n"]), expires)
+        return SurveyToken(str(data["c"]), str(data["n"]), expires, int(data.get("r", 0)))
 
 
 __all__ = ["SECRET_ENV", "SurveyToken", "SurveyTokens"]
