@@ -591,7 +591,7 @@ class CaseService(CaseBook):
                         original=original.number,
                     )
                 )
-            notes += self.messenger.for_event(None, case, event, self._running(case, when))
+            notes += self.messenger.for_event(None, case, event, self._clocks.clocks)
             items = self._notifications.stage(notes, when)
             tx.enqueue(items)
         self._cache.remember(case)
@@ -1241,14 +1241,6 @@ class CaseService(CaseBook):
             except ConflictError:
                 continue  # the case moved on meanwhile: read it again
 
-    def _running(self, case: Case, now: datetime) -> list[Clock]:
-        """The case's clocks, for a message that names the next deadline (none read when
-        the policy sends no message that does)."""
-        rules = self.rules(case).tell_customer
-        if rules is None or not ({"reported", "assigned"} & set(rules.messages)):
-            return []
-        return self._clocks.clocks(case, now)
-
     def hold(
         self,
         case_id: str,
@@ -1493,7 +1485,7 @@ class CaseService(CaseBook):
         if self._kept is not None:
             return self._kept.keep(event, after)
         # the notifications go to the outbox in the event's own transaction
-        told = self.messenger.for_event(case, after, event, self._running(after, when))
+        told = self.messenger.for_event(case, after, event, self._clocks.clocks)
         items = self._notifications.stage([*self._notes(case, after, event), *notes, *told],
                                           when)  # fmt: skip
         with self._basis.storage.transaction() as tx:

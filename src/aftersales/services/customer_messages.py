@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import attrs
@@ -28,6 +28,7 @@ from aftersales.services.survey_tokens import SurveyTokens
 from aftersales.services.templates import Templates
 
 logger = logging.getLogger("aftersales")
+_DEADLINE = ("reported", "assigned")  # the messages that name the next deadline
 SURVEY_VALID = Duration(30, Unit.DAY)
 """How long a survey link stays open unless the policy says (``survey valid for``)."""
 
@@ -80,10 +81,15 @@ class CustomerMessenger:
         return recipient(record, case.contact, message, rules.channels, self.templates.languages)
 
     def for_event(
-        self, before: Case | None, after: Case, event: CaseEvent, clocks: Sequence[Clock] = ()
+        self,
+        before: Case | None,
+        after: Case,
+        event: CaseEvent,
+        clocks: Callable[[Case, datetime], Sequence[Clock]] | None = None,
     ) -> list[Notification]:
         """The message ``event`` sends the customer, if the policy says one and someone can
-        get it (nothing, and a log line saying why, otherwise)."""
+        get it (nothing, and a log line saying why, otherwise). ``clocks(case, now)`` gives
+        the case's clocks, read only for a message that names the next deadline."""
         message = EVENT_MESSAGE.get(event.type)
         if message is None or not self.tells(after, message):
             return []
@@ -96,7 +102,8 @@ class CustomerMessenger:
             logger.info("case %s: no %s message sent: %s", after.number, message, why)
             return []
         try:
-            return [self.message(after, message, to, event, clocks)]
+            running = clocks(after, event.at) if clocks and message in _DEADLINE else ()
+            return [self.message(after, message, to, event, running)]
         except ValidationError as exc:  # a company's template: the case's work goes on
             logger.error("case %s: the %s message could not be made: %s", after.number,
                          message, exc)  # fmt: skip
