@@ -74,7 +74,9 @@ def test_the_import_reads_an_interleaved_file_with_its_own_line_numbers(
     # a row the desk refuses, in the middle of the file: its line is the file's line
     victim = len(lines) // 2
     row = next(csv.reader([lines[victim]]))
-    row[2] = "follow_up"  # a follow_up row without a satisfaction
+    header = next(csv.reader([lines[0]]))
+    row[header.index("action")] = "follow_up"  # a follow_up row without a satisfaction
+    row[header.index("satisfaction")] = ""
     lines[victim] = ",".join(f'"{c}"' for c in row)
     broken = tmp_path / "broken.csv"
     broken.write_text("\n".join(lines) + "\n", "utf-8")
