@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/parts_bench.py
 	$(BIN)/python bench/history_bench.py
 	$(BIN)/python bench/installed_base_bench.py
+	$(BIN)/python bench/customers_bench.py
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/scale_bench.py
 	$(BIN)/python bench/startup_bench.py

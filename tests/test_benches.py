@@ -21,6 +21,7 @@ TINY = {
     "parts_bench.py": ["20", "200"],
     "history_bench.py": ["--sample", "--events", "2000"],
     "installed_base_bench.py": ["300", "3", "50"],
+    "customers_bench.py": ["2", "1", "50"],
     "report_bench.py": ["2000"],
     "scale_bench.py": ["500", "1000"],
     "storage_bench.py": ["5"],
