@@ -23,6 +23,7 @@ LAYERS = {
     "simulation": 4,
     "replay": 4,  # what-if on a history: desks in memory, like the simulation
     "testing": 4,
+    "http": 4,  # the HTTP API over a desk; the command line serves it
     "cli": 5,
     "starter": 5,  # the files `aftersales init` writes: data, imports nothing
     "__main__": 6,
@@ -31,7 +32,8 @@ LAYERS = {
 # parts of one rank that must not import each other: built-in backends are plugins like any
 # third-party one and never reach into the services; the services speak only the contract
 APART = {("plugins", "services"), ("services", "plugins"), ("simulation", "testing"),
-         ("replay", "testing"), ("replay", "simulation"), ("simulation", "replay")}  # fmt: skip
+         ("replay", "testing"), ("replay", "simulation"), ("simulation", "replay"),
+         ("http", "testing"), ("http", "simulation"), ("http", "replay")}  # fmt: skip
 
 # function-level imports that stay, and why (every other import is at the top of its module)
 INSIDE_FUNCTIONS = {

@@ -21,7 +21,7 @@ from aftersales.core.permissions import NOT_ACTORS, PERMISSIONS
 
 SERVICES = ("cases", "parts", "expenses", "staff", "appraisals", "safety", "training",
             "notifications", "sla", "customers", "machines", "contracts", "complaints",
-            "product_problems")  # fmt: skip
+            "product_problems", "tokens")  # fmt: skip
 
 
 def actions_taking_by() -> set[str]:
@@ -311,6 +311,9 @@ SITUATIONS: dict[str, Call] = {
         _complaint(d, resolved=True), confirmed_by="Wang", by=by, at=at(50)),
     "complaints.reassign": lambda d, by: d.complaints.reassign(_complaint(d), owner="m1",
                                                                by=by, at=at(40)),
+    "tokens.issue": lambda d, by: d.tokens.issue("e8", by=by, at=at(1)),
+    "tokens.revoke": lambda d, by: d.tokens.revoke(
+        d.tokens.issue("e8", by="m1", at=at(1)).record.id, by=by, at=at(2)),
     "product_problems.record": lambda d, by: d.product_problems.record(
         case_at(d, "on_site"), evidence="crack at the weld", part="BOOM-1", by=by, at=at(130)),
 }  # fmt: skip

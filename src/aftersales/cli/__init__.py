@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "product-problems": ("feedback_commands", "product_problems", "Product problems found."),
     "replay": ("replay_command", "replay_command", "Judge a service history under a policy."),
     "safety": ("safety_commands", "safety", "The tool register and incident reports."),
+    "serve": ("serve_command", "serve_command", "Serve the HTTP API (docs/http.md)."),
     "simulate": ("simulate_command", "simulate_command", "Run simulated weeks of work."),
     "sla": ("sla_commands", "sla", "SLA clocks: warnings, breaches, reports."),
     "staff": ("staff_commands", "staff", "Team members and their careers."),

@@ -49,10 +49,20 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 DEFAULT_POLICY = "rules/default.policy"
 DEFAULT_STORAGE = "sqlite:///aftersales.db"
-KNOWN_KEYS = ("policy", "storage", "careers", "notify", "messages")
+KNOWN_KEYS = ("policy", "storage", "careers", "notify", "messages", "serve")
+SERVE_KEYS = ("host", "port", "workers")
 MESSAGE_KEYS = ("templates", "survey_url")
 OUTBOX_KEYS = ("max_tries", "backoff_seconds", "deliver_within_seconds")
 PATH_SETTINGS = ("ca_file",)  # notifier settings that are files: relative to aftersales.toml
+
+
+@attrs.frozen
+class ServeSettings:
+    """``[serve]``: where ``aftersales serve`` listens, and how many worker processes."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
 
 
 @attrs.frozen
@@ -64,6 +74,7 @@ class Config:
     notify: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     outbox: OutboxSettings = attrs.field(factory=OutboxSettings)
     messages: MessageSettings = attrs.field(factory=MessageSettings)
+    serve: ServeSettings = attrs.field(factory=lambda: ServeSettings())
 
 
 def _sqlite_relative_to(url: str, base: Path) -> str:
@@ -112,8 +123,27 @@ def load_config(path: str | None) -> Config:
                               '"senior_engineer", "supervisor", "manager"]')  # fmt: skip
     notify, outbox = _notify(file, data.get("notify", {}), base)
     messages = _messages(file, data.get("messages", {}), base)
+    serve = _serve(file, data.get("serve", {}))
     return Config(base / policy, _sqlite_relative_to(storage, base), file, tuple(levels),
-                  notify, outbox, messages)  # fmt: skip
+                  notify, outbox, messages, serve)  # fmt: skip
+
+
+def _serve(file: Path, table: Any) -> ServeSettings:
+    if not isinstance(table, dict):
+        raise ValidationError(f"{file}: serve is a table: [serve]")
+    unknown = sorted(set(table) - set(SERVE_KEYS))
+    if unknown:
+        raise ValidationError(
+            f"{file}: [serve] has no setting {unknown[0]!r}; it has {', '.join(SERVE_KEYS)}"
+        )
+    host = table.get("host", "127.0.0.1")
+    port, workers = table.get("port", 8000), table.get("workers", 1)
+    if not isinstance(host, str) or not host:
+        raise ValidationError(f'{file}: [serve] host is text: "127.0.0.1" or "0.0.0.0"')
+    for name, value, top in (("port", port, 65535), ("workers", workers, 64)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ValidationError(f"{file}: [serve] {name} is a whole number from 1 to {top}")
+    return ServeSettings(host, port, workers)
 
 
 def _messages(file: Path, table: Any, base: Path) -> MessageSettings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
@@ -12,8 +12,8 @@ from rich.table import Table
 
 from aftersales.cli.arguments import done
 from aftersales.cli.common import console
-from aftersales.cli.context import action_time, local_time, open_desk
-from aftersales.cli.output import JSON_OPTION, print_json
+from aftersales.cli.context import AT_OPTION, BY_OPTION, action_time, local_time, open_desk
+from aftersales.cli.output import FORMAT, JSON_OPTION, emit, print_json
 from aftersales.core.careers import StaffRecord
 from aftersales.core.convert import to_dict
 from aftersales.services.staff import KEEP
@@ -298,3 +298,51 @@ def staff_show(staff_id: str, fmt: str) -> None:
             click.echo(json.dumps(to_dict(record), ensure_ascii=False, indent=2))
         else:
             _show(record)
+
+
+@staff.group("token")
+def staff_token() -> None:
+    """API tokens for the HTTP API (docs/http.md): issue, list, revoke."""
+
+
+@staff_token.command("issue")
+@click.argument("staff_id", metavar="STAFF")
+@click.option("--name", default="api", show_default=True, help="What the token is for.")
+@click.option("--days", type=click.IntRange(1, 732), default=90, show_default=True,
+              help="How long it is valid.")  # fmt: skip
+@BY_OPTION
+@AT_OPTION
+def token_issue(staff_id: str, name: str, days: int, by: str, at: str | None) -> None:
+    """Issue a token acting as STAFF; it is printed once: keep it."""
+    with open_desk() as desk:
+        issued = desk.tokens.issue(staff_id, name=name, valid_for=timedelta(days=days), by=by,
+                                   at=action_time(desk, at))  # fmt: skip
+        click.echo(issued.token)
+        record = issued.record
+        click.echo(f"token {record.id} acts as {record.staff} until "
+                   f"{record.expires:%Y-%m-%d %H:%M}; it is not shown again", err=True)  # fmt: skip
+
+
+@staff_token.command("list")
+@click.option("--staff", "staff_id", default=None, help="Only this member's.")
+@FORMAT
+def token_list(staff_id: str | None, fmt: str) -> None:
+    """Tokens: id, member, name, issued, expires, revoked (never the token itself)."""
+    with open_desk() as desk:
+        tz = desk.policy.tz
+        rows = ((t.id, t.staff, t.name, f"{t.issued_at.astimezone(tz):%Y-%m-%d %H:%M}",
+                 f"{t.expires.astimezone(tz):%Y-%m-%d %H:%M}",
+                 "" if t.revoked_at is None else f"{t.revoked_at.astimezone(tz):%Y-%m-%d %H:%M}")
+                for t in desk.tokens.list(staff=staff_id))  # fmt: skip
+        emit("API tokens", ("id", "staff", "name", "issued", "expires", "revoked"), rows, fmt)
+
+
+@staff_token.command("revoke")
+@click.argument("token_id", metavar="ID")
+@BY_OPTION
+@AT_OPTION
+def token_revoke(token_id: str, by: str, at: str | None) -> None:
+    """Revoke a token: refused from now on."""
+    with open_desk() as desk:
+        record = desk.tokens.revoke(token_id, by=by, at=action_time(desk, at))
+        click.echo(f"token {record.id} of {record.staff} revoked")

@@ -146,6 +146,9 @@ PERMISSIONS: dict[str, Rule] = {
     "machines.maintained": Rule(DESK),
     "contracts.add": Rule(DESK),
     "contracts.cancel": Rule(MANAGER),
+    # the HTTP API's tokens
+    "tokens.issue": Rule(MANAGER, "and the member themselves"),
+    "tokens.revoke": Rule(MANAGER, "and the member the token acts as"),
     # what customers say back
     "complaints.open": Rule((*DESK, "supervisor")),
     "complaints.respond": Rule(MANAGER, "and the complaint's owner"),

@@ -23,6 +23,7 @@ from aftersales.ports.hooks import Hooks, RegisteredMetric
 from aftersales.ports.hookspecs import StorageFactory
 from aftersales.ports.manager import blocked_names, describe, make_manager
 from aftersales.ports.storage import Storage
+from aftersales.services.api_tokens import ApiTokenService
 from aftersales.services.appraisals import AppraisalService
 from aftersales.services.basis import Basis, DeskClock, PolicyBook
 from aftersales.services.careers import StaffService
@@ -174,6 +175,7 @@ class ServiceDesk:
             clocks=clocks,
             metrics=self.metrics,
         )
+        self.tokens = ApiTokenService(basis, staff=directory)
         self.staff = StaffService(
             directory, training=self.training, safety=self.safety, appraisals=self.appraisals
         )
