@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +22,10 @@ import pytest
 from conftest import REPORT, RULES, T0, add_team, at
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from test_cli_actions import ok, run
 
 from aftersales import PermissionDenied, ServiceDesk, ValidationError
+from aftersales.cli.config import load_config
 from aftersales.http import make_app
 
 REPORT_JSON = {**REPORT, "customer": dict(REPORT["customer"]), "at": at(0).isoformat()}
@@ -238,3 +241,42 @@ def test_aftersales_serve_answers_on_a_loopback_port(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_tokens_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage_url: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
+    url = f"memory://cli-{uuid.uuid4().hex}" if storage_url == "memory://" else storage_url
+    (tmp_path / "aftersales.toml").write_text(
+        f'policy = "{RULES / "default.policy"}"\nstorage = "{url}"\n', "utf-8"
+    )
+    ok("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
+    ok("staff", "add", "e7", "--name", "Chen", "--role", "engineer")
+    token = ok("staff", "token", "issue", "e7", "--name", "phone", "--days", "7", "--by", "m1")
+    token = token.strip()
+    assert token.startswith("as_")
+    listed = json.loads(ok("staff", "token", "list", "--format", "json"))
+    assert [(t["staff"], t["name"], t["revoked"]) for t in listed] == [("e7", "phone", "")]
+    assert token.rsplit("_", 1)[1] not in ok("staff", "token", "list")
+    code, _, err = run("staff", "token", "issue", "m1", "--by", "e7")
+    assert code == 1 and "e7" in err
+    with ServiceDesk(RULES / "default.policy", url) as desk:
+        assert desk.tokens.staff_of(token).id == "e7"
+    ok("staff", "token", "revoke", listed[0]["id"], "--by", "m1")
+    with ServiceDesk(RULES / "default.policy", url) as desk, pytest.raises(PermissionDenied):
+        desk.tokens.staff_of(token)
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [("port = 0", "port is a whole number from 1 to 65535"),
+     ("workers = true", "workers is a whole number"),
+     ('host = ""', "host is text"), ("threads = 4", "has no setting 'threads'")],
+)  # fmt: skip
+def test_serve_settings_are_checked(tmp_path: Path, table: str, said: str) -> None:
+    path = tmp_path / "aftersales.toml"
+    path.write_text(f'policy = "{RULES / "default.policy"}"\n[serve]\n{table}\n', "utf-8")
+    with pytest.raises(ValidationError, match=said):
+        load_config(str(path))

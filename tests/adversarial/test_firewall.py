@@ -252,6 +252,12 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
                                 lambda d: {"case": case_at(d, "assigned"), "evidence": "crack",
                                            "part": "BOOM", "fault": "F", "model": "M",
                                            "by": "e7", "at": at(40)}),
+    "tokens.issue": (lambda d, **k: d.tokens.issue(k.pop("staff"), **k),
+                     lambda d: {"staff": "e7", "by": "m1", "name": "phone",
+                                "valid_for": timedelta(days=3), "at": at(1)}),
+    "tokens.staff_of": (lambda d, **k: d.tokens.staff_of(**k),
+                        lambda d: {"token": d.tokens.issue("e7", by="m1", at=at(1)).token,
+                                   "now": at(2)}),
     "feedback.digest": (lambda d, **k: d.feedback.digest(**k),
                         lambda d: {"period": "2026-11", "by": "engineer"}),
 }  # fmt: skip

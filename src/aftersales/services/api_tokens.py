@@ -21,6 +21,7 @@ from aftersales.core.boundary import public_api
 from aftersales.core.errors import PermissionDenied, ValidationError
 from aftersales.core.model import Staff
 from aftersales.core.permissions import permit
+from aftersales.core.values import shown
 from aftersales.services.basis import Basis
 from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
@@ -90,7 +91,7 @@ class ApiTokenService:
             timedelta(minutes=1) <= valid_for <= timedelta(days=MAX_DAYS)
         ):
             raise ValidationError(
-                f"valid_for is a timedelta from a minute to {MAX_DAYS} days, not {valid_for!r}"
+                f"valid_for is a timedelta from a minute to {MAX_DAYS} days, not {shown(valid_for)}"
             )
         when = self._basis.at(at)
         token_id = secrets.token_hex(6)
