@@ -106,7 +106,7 @@ def main() -> None:
                 month.cases.respond(case.id, by="cs1", at=T0 + timedelta(minutes=7 * n + 1))
         for by in ("fault_code", "engineer"):
             began = time.perf_counter()
-            rows = month.feedback.digest("2026-11", by=by)
+            rows = month.feedback.digest("2026-11", per=by)
             took = (time.perf_counter() - began) * 1000
             print(f"the feedback digest of {digest_cases:,} cases by {by}: {took:.0f} ms "
                   f"({len(rows)} rows)")  # fmt: skip

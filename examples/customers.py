@@ -90,7 +90,7 @@ answered = desk.cases.answer_survey(token, satisfaction=2, comments="三天才�
 for complaint in desk.complaints.list():
     print(f"complaint {complaint.id} ({complaint.source}): {complaint.summary}; "
           f"owner {complaint.owner}, respond by {complaint.respond_by:%m-%d %H:%M}")  # fmt: skip
-for row in desk.feedback.digest("2026-11", by="fault_code"):
+for row in desk.feedback.digest("2026-11", per="fault_code"):
     print(
         f"feedback {row.key}: {row.cases} case(s), {row.complaints} complaint(s), "
         f"satisfaction {row.satisfaction}, {row.product_problems} product problem(s)"

@@ -205,7 +205,11 @@ def test_an_empty_folder_says_where_the_configuration_is_looked_for(
 def _commands(
     group: click.Group, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):  # loads the built-ins (they load when used)
+        command = group.get_command(context, name)
+        if command is None:
+            continue
         yield (*path, name), command
         if isinstance(command, click.Group):
             yield from _commands(command, (*path, name))
@@ -277,6 +281,11 @@ NO_FORMAT = {
     "simulate": "a report of several tables; its store holds every case for JSON",
     "notifications prune": "prints a count",
     "export": "writes a CSV file",
+    "staff token issue": "prints the token itself, once (staff token list has --format)",
+    "messages templates": "prints a folder, or copies it",
+    "case report-doc": "writes a PDF or HTML file",
+    "serve": "serves until interrupted",
+    "complaints show": "prints the one complaint as JSON",
 }
 
 

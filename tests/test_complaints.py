@@ -186,15 +186,15 @@ def test_the_digest_per_fault_code_model_customer_and_engineer(
     assert by_code["ELEC"].satisfaction == 1
     assert by_code["HYD-PUMP"].cases == 1 and by_code["HYD-PUMP"].satisfaction == 5
     assert next(iter(by_code)) == "ELEC"  # the most troubled first
-    by_engineer = {r.key: r for r in desk.feedback.digest("2026-11", by="engineer")}
+    by_engineer = {r.key: r for r in desk.feedback.digest("2026-11", per="engineer")}
     assert by_engineer["e7"].cases == 2 and by_engineer["e7"].satisfaction == 3
     assert "(nobody)" not in by_engineer  # the October case is October's
-    october_rows = {r.key: r for r in desk.feedback.digest("2026-10", by="engineer")}
+    october_rows = {r.key: r for r in desk.feedback.digest("2026-10", per="engineer")}
     assert october_rows["(nobody)"].cases == 1
     assert by_code["HYD-PUMP"].previous is None and by_code["HYD-PUMP"].trend is None
-    assert {r.key for r in desk.feedback.digest("2026-11", by="model")} >= {"EX-350", "EX-200"}
-    with pytest.raises(ValidationError, match="by is one of"):
-        desk.feedback.digest("2026-11", by="weather")
+    assert {r.key for r in desk.feedback.digest("2026-11", per="model")} >= {"EX-350", "EX-200"}
+    with pytest.raises(ValidationError, match="per is one of"):
+        desk.feedback.digest("2026-11", per="weather")
     sent = desk.feedback.send("2026-11", at(5000))
     assert [n.kind for n in sent] == ["feedback_digest"]
     assert desk.feedback.send("2026-11", at(5001)) == []  # once a month

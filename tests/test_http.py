@@ -186,7 +186,11 @@ def test_the_openapi_document_describes_every_route(
     actions = {p for p in document["paths"] if p.startswith("/cases/{ref}/")
                and p not in ("/cases/{ref}/history", "/cases/{ref}/sla")}  # fmt: skip
     documented = {(p, m) for p, ops in document["paths"].items() for m in ops}
-    generic = {("/cases/{ref}/{action}", "post")}
+    generic = {
+        ("/cases/{ref}/{action}", "post"),
+        ("/{service}/{method}", "post"),
+        ("/{service}/{method}", "get"),
+    }  # each of these: every action, below
     assert routes - generic - {("/health", "get"), ("/openapi.json", "get")} <= documented
     assert {a.removeprefix("/cases/{ref}/").replace("-", "_") for a in actions} == set(
         client.app.state.api.actions  # type: ignore[attr-defined]
@@ -280,3 +284,61 @@ def test_serve_settings_are_checked(tmp_path: Path, table: str, said: str) -> No
     path.write_text(f'policy = "{RULES / "default.policy"}"\n[serve]\n{table}\n', "utf-8")
     with pytest.raises(ValidationError, match=said):
         load_config(str(path))
+
+
+# ---- the other services -------------------------------------------------------------------
+def test_every_services_actions_and_queries_over_http(
+    served: tuple[ServiceDesk, TestClient, dict[str, str]],
+) -> None:
+    _, client, tokens = served
+    cs1, m1, e7 = (auth(tokens[w]) for w in ("cs1", "m1", "e7"))
+    made = client.post("/customers/add", json={"name": "Hengli Mining", "key": "ERP-1",
+                                               "at": at(0).isoformat()}, headers=cs1)  # fmt: skip
+    assert made.status_code == 200, made.text
+    customer = made.json()
+    assert customer["name"] == "Hengli Mining" and customer["key"] == "ERP-1"
+    assert [c["id"] for c in client.get("/customers/list", headers=e7).json()] == [customer["id"]]
+    assert client.get("/customers/by-key", params={"key": "ERP-1"}, headers=e7).json()["id"] == (
+        customer["id"])  # fmt: skip
+    case = client.post("/cases", json=REPORT_JSON, headers=cs1).json()
+    complaint = client.post("/complaints/open", json={
+        "source": "call", "summary": "late", "case": case["id"], "at": at(30).isoformat()},
+        headers=cs1).json()  # fmt: skip
+    assert complaint["owner"] == "m1" and complaint["staff"] == []
+    listed = client.get("/complaints/list", params={"status": "open"}, headers=e7).json()
+    assert [c["id"] for c in listed] == [complaint["id"]]
+    digest = client.get("/feedback/digest", params={"period": "2026-11", "per": "fault_code"},
+                        headers=m1).json()  # fmt: skip
+    assert digest[0]["key"] == "HYD-PUMP" and digest[0]["complaints"] == 1
+    due = client.get("/maintenance/due", params={"within": "86400"}, headers=m1)
+    assert due.status_code == 200, due.text
+    refused = client.post("/complaints/respond", json={"id": complaint["id"], "response": "x"},
+                          headers=e7)  # fmt: skip
+    assert refused.status_code == 403
+    unknown = client.post("/complaints/explode", json={}, headers=m1)
+    assert unknown.status_code == 404 and "/openapi.json" in unknown.json()["detail"]
+    not_served = client.get("/sla/tick", headers=m1)  # the desk's own job: not a route
+    assert not_served.status_code == 404
+    wrong = client.post("/complaints/open", json={"source": "call", "summry": "x"}, headers=cs1)
+    assert wrong.status_code == 422 and "it takes source, summary" in wrong.json()["detail"]
+    bad = client.get("/complaints/list", params={"opened_in": "last month"}, headers=m1)
+    assert bad.status_code == 422 and "YYYY-MM" in bad.json()["detail"]
+    as_json = client.get("/staff/get", params={"id": "e7"}, headers=e7).json()
+    assert as_json["name"] == "Chen"
+
+
+def test_the_openapi_document_has_every_service_route(
+    served: tuple[ServiceDesk, TestClient, dict[str, str]],
+) -> None:
+    _, client, _ = served
+    document = client.get("/openapi.json").json()
+    api = client.app.state.api  # type: ignore[attr-defined]
+    for (service, name), _method in api.service_actions.items():
+        assert "post" in document["paths"][f"/{service}/{name.replace('_', '-')}"]
+    for (service, name), _method in api.service_reads.items():
+        assert "get" in document["paths"][f"/{service}/{name.replace('_', '-')}"]
+    opened = document["paths"]["/complaints/open"]["post"]
+    assert opened["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Complaint"}  # fmt: skip
+    assert set(opened["requestBody"]["content"]["application/json"]["schema"]["required"]) == {
+        "source", "summary"}  # fmt: skip

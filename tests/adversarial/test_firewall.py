@@ -259,7 +259,7 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
                         lambda d: {"token": d.tokens.issue("e7", by="m1", at=at(1)).token,
                                    "now": at(2)}),
     "feedback.digest": (lambda d, **k: d.feedback.digest(**k),
-                        lambda d: {"period": "2026-11", "by": "engineer"}),
+                        lambda d: {"period": "2026-11", "per": "engineer"}),
 }  # fmt: skip
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

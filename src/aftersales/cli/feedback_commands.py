@@ -79,7 +79,7 @@ def feedback_digest(month: str, by_dimension: str, send: bool, fmt: str) -> None
     """Cases, reworks, rejections, reopenings, complaints, satisfaction and its trend, and
     product problems of a month, per fault code, model, customer or engineer."""
     with open_desk() as desk:
-        rows = desk.feedback.digest(month, by=by_dimension)
+        rows = desk.feedback.digest(month, per=by_dimension)
         columns = (by_dimension, "cases", "reworks", "rejections", "reopenings", "complaints",
                    "satisfaction", "previous", "trend", "product_problems")  # fmt: skip
         emit(f"customer feedback {month} by {by_dimension}", columns,

@@ -341,8 +341,9 @@ def token_list(staff_id: str | None, fmt: str) -> None:
 @click.argument("token_id", metavar="ID")
 @BY_OPTION
 @AT_OPTION
-def token_revoke(token_id: str, by: str, at: str | None) -> None:
+@JSON_OPTION
+def token_revoke(token_id: str, by: str, at: str | None, as_json: bool) -> None:
     """Revoke a token: refused from now on."""
     with open_desk() as desk:
         record = desk.tokens.revoke(token_id, by=by, at=action_time(desk, at))
-        click.echo(f"token {record.id} of {record.staff} revoked")
+        done(as_json, record, f"token {record.id} of {record.staff} revoked")

@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import json
 import threading
+import typing
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -32,11 +33,13 @@ from aftersales.core.convert import to_dict
 from aftersales.core.errors import (
     AftersalesError,
     ConflictError,
+    NotFound,
     PermissionDenied,
     ValidationError,
 )
 from aftersales.core.model import Case, Staff
 from aftersales.core.values import shown
+from aftersales.http import services as served
 from aftersales.http.problems import from_error, problem
 from aftersales.http.schema import Schemas
 from aftersales.ports.storage import event_record
@@ -93,6 +96,8 @@ class Api:
         self.desk = desk
         self.lock = threading.Lock()
         self.actions = case_actions(desk)
+        self.service_actions = served.actions(desk)
+        self.service_reads = served.reads(desk)
 
     # -- the frame every endpoint runs in --------------------------------------------------
     def call(self, fn: Callable[[], Response]) -> Response:
@@ -260,6 +265,28 @@ class Api:
         after = action(case.id, **args, by=member.id)
         return self.case_response(after)
 
+    # -- the other services ----------------------------------------------------------------
+    def _named(self, request: Request, table: dict[tuple[str, str], Any], what: str) -> Any:
+        service = request.path_params["service"].replace("-", "_")
+        method = request.path_params["method"].replace("-", "_")
+        found = table.get((service, method))
+        if found is None:
+            raise NotFound(f"no {what} {service}.{method}; /openapi.json lists them")
+        return found
+
+    def service_action(self, request: Request, member: Staff, body: dict[str, Any]) -> Response:
+        method = self._named(request, self.service_actions, "action")
+        result = method(**served.arguments(method, body), by=member.id)
+        return JSONResponse(to_dict(result))
+
+    def service_read(self, request: Request, member: Staff, body: dict[str, Any]) -> Response:
+        method = self._named(request, self.service_reads, "query")
+        given: dict[str, Any] = {}
+        for key in request.query_params:
+            values = request.query_params.getlist(key)
+            given[key] = values if len(values) > 1 else values[0]
+        return JSONResponse(to_dict(method(**served.arguments(method, given, text=True))))
+
     # -- staff -----------------------------------------------------------------------------
     def staff(self, request: Request, member: Staff, body: dict[str, Any]) -> Response:
         return JSONResponse([to_dict(s) for s in self.desk.staff.list()])
@@ -340,6 +367,19 @@ def openapi(api: Api) -> dict[str, Any]:
              "schema": {"type": "string"}, "description": "the case's ETag"}  # fmt: skip
     key = {"name": "Idempotency-Key", "in": "header", "required": False,
            "schema": {"type": "string"}}  # fmt: skip
+    for (service, name), method in sorted(api.service_actions.items()):
+        doc = (inspect.getdoc(method) or name).split("\n\n")[0]
+        ok = schemas.of(typing.get_type_hints(method).get("return", Any))
+        paths[f"/{service}/{name.replace('_', '-')}"] = {
+            "post": op(doc, schemas.arguments(method, ("by",)), ok, parameters=[key])
+        }
+    for (service, name), method in sorted(api.service_reads.items()):
+        doc = (inspect.getdoc(method) or name).split("\n\n")[0]
+        ok = schemas.of(typing.get_type_hints(method).get("return", Any))
+        args = schemas.arguments(method, ("by",))["properties"]
+        path = f"/{service}/{name.replace('_', '-')}"
+        paths.setdefault(path, {})["get"] = op(doc, None, ok, parameters=[
+            {"name": n, "in": "query", "schema": sch} for n, sch in args.items()])  # fmt: skip
     for name, method in sorted(api.actions.items()):
         body = schemas.arguments(method, ("case_id", "by", "version"))
         doc = inspect.getdoc(method) or name
@@ -378,6 +418,8 @@ def make_app(desk: ServiceDesk) -> Starlette:
         Route("/cases/{ref}/{action}", e(api.act, writes=True), methods=["POST"]),
         Route("/staff", e(api.staff, writes=False), methods=["GET"]),
         Route("/me", e(api.me, writes=False), methods=["GET"]),
+        Route("/{service}/{method}", e(api.service_action, writes=True), methods=["POST"]),
+        Route("/{service}/{method}", e(api.service_read, writes=False), methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.api = api

@@ -87,12 +87,13 @@ class FeedbackService:
         self._staff = staff
         self._sent: str | None = None  # the month this desk knows was sent
 
-    def digest(self, period: str, *, by: str = "fault_code") -> list[DigestRow]:
-        """The rows of month ``period`` (``2026-11``) per ``by`` (fault_code, model,
+    def digest(self, period: str, *, per: str = "fault_code") -> list[DigestRow]:
+        """The rows of month ``period`` (``2026-11``) per ``per`` (fault_code, model,
         customer or engineer), the most troubled first (complaints, rejections, reworks)."""
         values.period(period, "the month")
-        if by not in DIMENSIONS:
-            raise ValidationError(f"by is one of {', '.join(DIMENSIONS)}, not {shown(by)}")
+        if per not in DIMENSIONS:
+            raise ValidationError(f"per is one of {', '.join(DIMENSIONS)}, not {shown(per)}")
+        by = per
         policy = self._basis.policy
         start, end = policy.month_bounds(period)
         before_start, _ = policy.month_bounds(_previous(period))
@@ -164,7 +165,7 @@ class FeedbackService:
         managers = self._staff.with_role("manager")
         if not managers:
             return []
-        data = {by: [_row_data(r) for r in self.digest(period, by=by)[:10]] for by in DIMENSIONS}
+        data = {d: [_row_data(r) for r in self.digest(period, per=d)[:10]] for d in DIMENSIONS}
         complaints = len(self._complaints.list(opened_in=period))
         note = Notification("feedback_digest", None, tuple(managers),
                             f"customer feedback for {period}: {complaints} complaints",
