@@ -44,6 +44,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/history_bench.py
 	$(BIN)/python bench/installed_base_bench.py
 	$(BIN)/python bench/customers_bench.py
+	$(BIN)/python bench/http_load_bench.py
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/scale_bench.py
 	$(BIN)/python bench/startup_bench.py
