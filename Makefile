@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test fuzz lint bench tables clean
+.PHONY: demo board test fuzz lint bench tables clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 # The main job: a simulated month of cases through a real desk on SQLite, and its report.
 demo: $(VENV)/.installed
 	$(BIN)/aftersales simulate --policy rules/default.policy --days 30 --seed 1
+
+# The board over the demo's month: a manager's token, then the server (Ctrl-C to stop).
+board: $(VENV)/.installed
+	printf 'policy = "rules/default.policy"\nstorage = "sqlite:///aftersales-sim.db"\n' > demo.toml
+	$(BIN)/aftersales --config demo.toml staff token issue mgr --by mgr --days 1
+	@echo "open http://127.0.0.1:8000/board/login and paste the token above"
+	$(BIN)/aftersales --config demo.toml serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

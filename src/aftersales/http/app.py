@@ -40,6 +40,7 @@ from aftersales.core.errors import (
 from aftersales.core.model import Case, Staff
 from aftersales.core.values import shown
 from aftersales.http import services as served
+from aftersales.http.board import board_routes
 from aftersales.http.problems import from_error, problem
 from aftersales.http.schema import Schemas
 from aftersales.ports.storage import event_record
@@ -418,6 +419,7 @@ def make_app(desk: ServiceDesk) -> Starlette:
         Route("/cases/{ref}/{action}", e(api.act, writes=True), methods=["POST"]),
         Route("/staff", e(api.staff, writes=False), methods=["GET"]),
         Route("/me", e(api.me, writes=False), methods=["GET"]),
+        *board_routes(api),
         Route("/{service}/{method}", e(api.service_action, writes=True), methods=["POST"]),
         Route("/{service}/{method}", e(api.service_read, writes=False), methods=["GET"]),
     ]
