@@ -115,6 +115,7 @@ def test_json_field_names_are_stable(desk: ServiceDesk) -> None:
         "promotions": [],
         "rotations": [],
         "team": None,
+        "language": None,
     }
 
 

@@ -182,7 +182,8 @@ def test_the_openapi_document_describes_every_route(
     assert document["openapi"].startswith("3.")
     app = client.app
     routes = {(r.path, m.lower()) for r in app.routes  # type: ignore[attr-defined]
-              if isinstance(r, Route) for m in (r.methods or ()) if m != "HEAD"}  # fmt: skip
+              if isinstance(r, Route) and not r.path.startswith("/board")  # HTML: the board
+              for m in (r.methods or ()) if m != "HEAD"}  # fmt: skip
     actions = {p for p in document["paths"] if p.startswith("/cases/{ref}/")
                and p not in ("/cases/{ref}/history", "/cases/{ref}/sla")}  # fmt: skip
     documented = {(p, m) for p, ops in document["paths"].items() for m in ops}
@@ -342,3 +343,20 @@ def test_the_openapi_document_has_every_service_route(
         "$ref": "#/components/schemas/Complaint"}  # fmt: skip
     assert set(opened["requestBody"]["content"]["application/json"]["schema"]["required"]) == {
         "source", "summary"}  # fmt: skip
+
+
+def test_the_boards_language_is_asked_then_the_members_then_the_browsers(
+    served: tuple[ServiceDesk, TestClient, dict[str, str]],
+) -> None:
+    desk, client, tokens = served
+    desk.staff.update("e7", by="m1", language="zh-CN")
+    with pytest.raises(ValidationError, match="language is a tag"):
+        desk.staff.update("e7", by="m1", language="chinese please")
+    client.post("/board/login", data={"token": tokens["e7"]})
+    assert "我的报修单" in client.get("/board/mine").text  # their own language
+    assert "My cases" in client.get("/board/mine?lang=en").text  # asked
+    english = TestClient(client.app)
+    english.post("/board/login", data={"token": tokens["cs1"]})
+    assert "Report a fault" in english.get("/board/intake").text
+    chinese = english.get("/board/intake", headers={"Accept-Language": "zh-TW,zh;q=0.9"}).text
+    assert "报修登记" in chinese  # the browser's

@@ -34,6 +34,7 @@ def staff() -> None:
 @click.option("--phone", default=None)
 @click.option("--level", default=None, help="A step of the career ladder.")
 @click.option("--team", default=None, help="Their team (webhook notifiers post per team).")
+@click.option("--language", default=None, help="Their language (en, zh-CN): the board's.")
 @JSON_OPTION
 def staff_add(
     staff_id: str,
@@ -44,13 +45,14 @@ def staff_add(
     phone: str | None,
     level: str | None,
     team: str | None,
+    language: str | None,
     as_json: bool,
 ) -> None:
     """Add a team member."""
     with open_desk() as desk:
         added = desk.staff.add(
             id=staff_id, name=name, roles=roles, supervisor=supervisor, email=email, phone=phone,
-            level=level, team=team,
+            level=level, team=team, language=language,
         )  # fmt: skip
         if as_json:
             print_json(added)
@@ -64,15 +66,23 @@ def staff_add(
 @click.option("--email", default=None, help='New address; "" clears it.')
 @click.option("--phone", default=None, help='New number; "" clears it.')
 @click.option("--team", default=None, help='New team; "" clears it.')
+@click.option("--language", default=None, help='New language (zh-CN); "" clears it.')
 @JSON_OPTION
 def staff_update(
-    staff_id: str, by: str, email: str | None, phone: str | None, team: str | None, as_json: bool
+    staff_id: str,
+    by: str,
+    email: str | None,
+    phone: str | None,
+    team: str | None,
+    language: str | None,
+    as_json: bool,
 ) -> None:
-    """Change a member's e-mail address, phone or team (options left out stay)."""
+    """Change a member's e-mail address, phone, team or language (options left out stay)."""
     with open_desk() as desk:
         changed = desk.staff.update(
             staff_id, by=by, email=KEEP if email is None else email,
             phone=KEEP if phone is None else phone, team=KEEP if team is None else team,
+            language=KEEP if language is None else (language or None),
         )  # fmt: skip
         if as_json:
             print_json(changed)

@@ -93,6 +93,7 @@ class Staff:
     promotions: tuple[Promotion, ...] = ()
     rotations: tuple[Rotation, ...] = ()
     team: str | None = None  # e.g. a region's crew; webhook notifiers post per team
+    language: str | None = None  # a language tag (zh-CN): what the board shows them in
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)

@@ -5,6 +5,7 @@ who acts. ``desk.staff`` is this plus the career view above it (:mod:`.careers`)
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -41,6 +42,18 @@ def role_list(id: str, roles: Iterable[str]) -> tuple[str, ...]:
             + ", ".join(ROLES)
         )
     return found
+
+
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+def _language(value: object) -> str | None:
+    """A language tag (``en``, ``zh-CN``), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
+        raise ValidationError(f"language is a tag such as en or zh-CN, not {shown(value)}")
+    return value
 
 
 class _Keep:
@@ -103,6 +116,7 @@ class StaffDirectory:
         phone: str | None = None,
         level: str | None = None,
         team: str | None = None,
+        language: str | None = None,
         at: datetime | None = None,
     ) -> Staff:
         """Add a team member. ``roles`` from ``service_agent``, ``engineer``, ``supervisor``,
@@ -122,7 +136,8 @@ class StaffDirectory:
             self.get(supervisor)
         email, phone, team = _contact(id, email=email, phone=phone, team=team)
         when = self._basis.at(at)
-        staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level, team=team)
+        staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level, team=team,
+                      language=_language(language))  # fmt: skip
         self._members.create(
             staff, "staff_added", id, when, to_dict(attrs.evolve(staff, version=0))
         )
@@ -155,10 +170,11 @@ class StaffDirectory:
         email: str | _Keep | None = KEEP,
         phone: str | _Keep | None = KEEP,
         team: str | _Keep | None = KEEP,
+        language: str | _Keep | None = KEEP,
         at: datetime | None = None,
     ) -> Staff:
-        """Change a member's contact details or team; ``None`` clears one, a left-out one
-        stays. ``by`` is the member themselves, or a supervisor or manager."""
+        """Change a member's contact details, team or language; ``None`` clears one, a
+        left-out one stays. ``by`` is the member themselves, or a supervisor or manager."""
         staff = self.get(id)
         actor = self.actor(by)
         permit(actor, "staff.update", f"change staff {id}'s details", related=actor.id == id)
@@ -168,9 +184,10 @@ class StaffDirectory:
             phone=staff.phone if isinstance(phone, _Keep) else phone,
             team=staff.team if isinstance(team, _Keep) else team,
         )
+        new_language = staff.language if isinstance(language, _Keep) else _language(language)
         after = attrs.evolve(staff, email=new_email, phone=new_phone, team=new_team,
-                             version=staff.version + 1)  # fmt: skip
-        fields = ("email", "phone", "team")
+                             language=new_language, version=staff.version + 1)  # fmt: skip
+        fields = ("email", "phone", "team", "language")
         changes: dict[str, object] = {
             k: getattr(after, k) for k in fields if getattr(after, k) != getattr(staff, k)
         }

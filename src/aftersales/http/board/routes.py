@@ -40,7 +40,8 @@ class Board:
 
     # -- the frame -------------------------------------------------------------------------
     def page(self, request: Request, name: str, member: Staff | None, **context: Any) -> Response:
-        lang = language(request.headers.get("accept-language"), request.query_params.get("lang"))
+        lang = language(request.headers.get("accept-language"), request.query_params.get("lang"),
+                        None if member is None else member.language)  # fmt: skip
         flash = request.query_params.get("flash")
         html = _ENV.get_template(f"{name}.html").render(
             w=WORDS[lang], lang=lang, member=member, flash=flash,

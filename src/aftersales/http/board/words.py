@@ -1,5 +1,5 @@
-"""The board's words in English and Chinese; the staff member's browser picks
-(``Accept-Language``), or ``?lang=en|zh``."""
+"""The board's words in English and Chinese: ``?lang=en|zh``, else the staff member's own
+language (their record's ``language``), else their browser's (``Accept-Language``)."""
 
 from __future__ import annotations
 
@@ -45,11 +45,15 @@ WORDS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
-def language(accept: str | None, asked: str | None) -> str:
-    """``asked`` (``?lang=``) if it is one of the board's, else the first of the browser's
-    ``Accept-Language`` the board has, else English."""
+def language(accept: str | None, asked: str | None, own: str | None = None) -> str:
+    """``asked`` (``?lang=``) if it is one of the board's, else the staff member's own
+    language (``zh-CN`` -> ``zh``), else the first of the browser's ``Accept-Language`` the
+    board has, else English."""
     if asked in WORDS:
         return asked
+    base = (own or "").lower()[:2]
+    if base in WORDS:
+        return base
     for part in (accept or "").split(","):
         tag = part.split(";")[0].strip().lower()[:2]
         if tag in WORDS:
