@@ -77,7 +77,8 @@ class Client(threading.Thread):
                     status, case, etag = self.request(conn, "POST", "/cases", REPORT,
                                                       **{"Idempotency-Key": key})  # fmt: skip
                     if status != 201:
-                        self.errors.append(f"report {status}")
+                        detail = (case or {}).get("detail", "")[:120]
+                        self.errors.append(f"report {status}: {detail}")
                         case = None
                     else:
                         self.done[case["id"]] = ["report"]

@@ -4,13 +4,14 @@ family, sales warranty by months and hours, contract, chargeable), on every stor
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import attrs
 import pytest
-from conftest import RULES, T0, add_team, at, run_to
+from conftest import REPORT, RULES, T0, add_team, at, run_to
 
 from aftersales import (
     ConflictError,
@@ -328,3 +329,37 @@ def test_a_new_serial_or_fault_code_decides_the_coverage_again(base: ServiceDesk
     events = base.cases.history(recoded.id)
     assert events[-1].data["coverage"]["kind"] == "repair_warranty"
     assert events[-1].data["changes"] == {"fault_code": "HYD-HOSE"}
+
+
+def test_two_desks_reporting_a_new_customer_at_once_file_both_under_one_record(
+    postgres_url: str,
+) -> None:
+    """On a store whose writers run in parallel, the second report of a customer nobody
+    knew is made again and matches the first's record (the HTTP load bench found it
+    answered 409 instead)."""
+    setup = ServiceDesk(RULES / "default.policy", postgres_url)
+    add_team(setup)
+    desks = [ServiceDesk(RULES / "default.policy", postgres_url) for _ in range(2)]
+    errors: list[BaseException] = []
+    for round_ in range(6):
+        barrier = threading.Barrier(2)
+
+        def report(desk: ServiceDesk, n: int = round_, start: threading.Barrier = barrier) -> None:
+            start.wait()
+            try:
+                desk.cases.report(**{**REPORT, "customer": {"name": f"New Customer {n}"}},
+                                  by="cs1", at=at(n))  # fmt: skip
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=report, args=(d,)) for d in desks]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    assert errors == []
+    cases = setup.cases.find()
+    assert len(cases) == 12
+    for n in range(6):
+        ids = {c.customer.id for c in cases if c.customer.name == f"New Customer {n}"}
+        assert len(ids) == 1

@@ -70,6 +70,8 @@ from aftersales.services.training import TrainingService
 _ENGINEER_ACTIONS = frozenset(
     {"confirm", "contact", "on_the_way", "arrive", "checklist", "diagnose", "complete"}
 )
+REPORT_TRIES = 3
+"""How often a report that crossed another desk's new customer record is made again."""
 MAX_SIGNATURE = 512 * 1024
 """The largest signature image an acceptance takes (a drawn signature is a few kB)."""
 _PNG = b"\x89PNG\r\n\x1a\n"
@@ -488,14 +490,56 @@ class CaseService(CaseBook):
 
         A serial the installed base knows fills in the machine's model, line and (when
         ``customer`` is left out) its owner. The customer is matched to its record (by
-        ``id``, ``key`` or name) or a record is created. What covers the case is decided
-        and recorded: the repair warranty of an earlier repair of the same fault (or fault
-        family) on the machine, its sales warranty, its service contract, or chargeable.
+        ``id``, ``key`` or name) or a record is created; two desks taking a new customer's
+        first calls at the same moment both file them under one record (the second is made
+        again, matching the first's). What covers the case is decided and recorded: the
+        repair warranty of an earlier repair of the same fault (or fault family) on the
+        machine, its sales warranty, its service contract, or chargeable.
 
         ``recorded`` is for histories (``desk.history``): what the installed base said when
         the case was first recorded elsewhere (``machine``, ``contract``, ``coverage``,
         ``visit``, as a case's JSON holds them), taken as given instead of looked up; a
         maintenance visit keeps its plan's priority where this policy has the plan."""
+        for attempt in range(REPORT_TRIES):
+            try:
+                return self._report_once(
+                    product=product,
+                    fault=fault,
+                    severity=severity,
+                    channel=channel,
+                    by=by,
+                    customer=customer,
+                    fault_code=fault_code,
+                    machine_down=machine_down,
+                    contact=contact,
+                    custom=custom,
+                    at=at,
+                    recorded=recorded,
+                )
+            except ConflictError:
+                # nothing was stored: another desk wrote the same new customer record (or
+                # its name's index) first; made again, the report matches theirs
+                if attempt == REPORT_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _report_once(
+        self,
+        *,
+        product: Mapping[str, Any] | Product,
+        fault: str,
+        severity: str,
+        channel: str,
+        by: str,
+        customer: Mapping[str, Any] | Customer | None = None,
+        fault_code: str | None = None,
+        machine_down: bool = False,
+        contact: str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+        recorded: Mapping[str, Any] | None = None,
+    ) -> Case:
+        """One try of :meth:`report`, in one transaction."""
         when = self._basis.at(at)
         actor = self._staff.actor(by)
         permit(actor, "cases.report", "report a case")

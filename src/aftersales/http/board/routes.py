@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -65,7 +64,8 @@ class Board:
                     return RedirectResponse("/board/login", 303)
                 return render(request, member)
 
-            return await run_in_threadpool(self.api.call, work)
+            response: Response = self.api.call(work)
+            return response
 
         return endpoint
 
@@ -94,7 +94,8 @@ class Board:
                 target = f"{back}?lang={lang}&ok={ok}&flash={_quote(said)}"
                 return RedirectResponse(target, 303)
 
-            return await run_in_threadpool(self.api.call, work)
+            response: Response = self.api.call(work)
+            return response
 
         return endpoint
 
@@ -118,7 +119,8 @@ class Board:
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/board")
             return response
 
-        return await run_in_threadpool(self.api.call, work)
+        response: Response = self.api.call(work)
+        return response
 
     async def logout(self, request: Request) -> Response:
         response = RedirectResponse("/board/login", 303)
