@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -70,6 +71,7 @@ from aftersales.services.training import TrainingService
 _ENGINEER_ACTIONS = frozenset(
     {"confirm", "contact", "on_the_way", "arrive", "checklist", "diagnose", "complete"}
 )
+F = TypeVar("F", bound=Callable[..., Any])
 REPORT_TRIES = 3
 """How often a report that crossed another desk's new customer record is made again."""
 MAX_SIGNATURE = 512 * 1024
@@ -304,6 +306,23 @@ class _Kept:
         return list(self.events[case_id])
 
 
+def _made_again_on_conflict(report: F) -> F:
+    """``report``, made again (up to REPORT_TRIES times in all) when its transaction crossed
+    another desk's: nothing was stored, another desk wrote the same new customer record (or
+    its name's index) first, and made again the report matches theirs."""
+
+    @functools.wraps(report)
+    def again(*args: Any, **kwargs: Any) -> Any:
+        for _ in range(REPORT_TRIES - 1):
+            try:
+                return report(*args, **kwargs)
+            except ConflictError:
+                continue
+        return report(*args, **kwargs)
+
+    return again  # type: ignore[return-value]
+
+
 @public_api("desk.cases")
 class CaseService(CaseBook):
     """The case book (every reading method of :class:`CaseBook`) and the workflow."""
@@ -470,6 +489,7 @@ class CaseService(CaseBook):
         return self._act(case_id, "reapply_policy", by, at, version, data)
 
     # -- the report ---------------------------------------------------------------------------
+    @_made_again_on_conflict
     def report(
         self,
         *,
@@ -500,46 +520,6 @@ class CaseService(CaseBook):
         the case was first recorded elsewhere (``machine``, ``contract``, ``coverage``,
         ``visit``, as a case's JSON holds them), taken as given instead of looked up; a
         maintenance visit keeps its plan's priority where this policy has the plan."""
-        for attempt in range(REPORT_TRIES):
-            try:
-                return self._report_once(
-                    product=product,
-                    fault=fault,
-                    severity=severity,
-                    channel=channel,
-                    by=by,
-                    customer=customer,
-                    fault_code=fault_code,
-                    machine_down=machine_down,
-                    contact=contact,
-                    custom=custom,
-                    at=at,
-                    recorded=recorded,
-                )
-            except ConflictError:
-                # nothing was stored: another desk wrote the same new customer record (or
-                # its name's index) first; made again, the report matches theirs
-                if attempt == REPORT_TRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _report_once(
-        self,
-        *,
-        product: Mapping[str, Any] | Product,
-        fault: str,
-        severity: str,
-        channel: str,
-        by: str,
-        customer: Mapping[str, Any] | Customer | None = None,
-        fault_code: str | None = None,
-        machine_down: bool = False,
-        contact: str | None = None,
-        custom: Mapping[str, Any] | None = None,
-        at: datetime | None = None,
-        recorded: Mapping[str, Any] | None = None,
-    ) -> Case:
-        """One try of :meth:`report`, in one transaction."""
         when = self._basis.at(at)
         actor = self._staff.actor(by)
         permit(actor, "cases.report", "report a case")
