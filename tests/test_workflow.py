@@ -696,3 +696,30 @@ def test_desk_clock_is_the_default_time(storage_url: str) -> None:
     naive_clock = ServiceDesk(RULES / "default.policy", clock=lambda: datetime(2026, 1, 1))
     with pytest.raises(ValidationError, match="clock"):
         naive_clock.now()
+
+
+def test_the_assignment_tells_the_engineer_what_the_rules_require(storage_url: str) -> None:
+    """The management system asks an assignment to state requirements, time points and
+    precautions (issue 22): the deadlines still to meet, the repair's targets (its clock
+    starts at the arrival), the certificates the case needs and the safety gear."""
+    outbox = Outbox()
+    desk = ServiceDesk(RULES / "rhine-pumps.policy", storage_url, plugins=[outbox])
+    add_team(desk)
+    case = desk.cases.report(**{**REPORT, "customer": {"name": "Rhein AG"}}, by="cs1", at=at(0))
+    desk.cases.respond(case.id, by="cs1", at=at(1))
+    desk.cases.assign(case.id, engineer="e7", by="cs1", instructions="bring the seal kit",
+                      at=at(2))  # fmt: skip
+    [note] = outbox.of("case_assigned")
+    data = note.data
+    assert data["instructions"] == "bring the seal kit"
+    assert {"contact", "arrival"} <= set(data["deadlines"])
+    assert all(k in data["deadlines"] for k in ("repair (simple)", "repair (complex)"))
+    assert "within" in data["deadlines"]["repair (simple)"]
+    # a clock that runs has its time; one that starts later (contact: after confirmed) its rule
+    assert data["deadlines"]["contact"] == "contact within 4 working hours after confirmed"
+    assert datetime.fromisoformat(data["deadlines"]["arrival"]) > at(2)
+    assert "first aid" in data["certificates"]  # the rule without a condition
+    assert "ATEX" not in data["certificates"]  # not a hazardous site
+    assert desk.policy.safety is not None
+    assert data["safety_gear"] == list(desk.policy.safety.ppe) != []
+    assert "response" not in data["deadlines"]  # met: nothing left to do

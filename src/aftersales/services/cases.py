@@ -1641,6 +1641,7 @@ class CaseService(CaseBook):
                     f"{after.number} ({after.priority}): {after.fault}",
                     event.at,
                     instructions=event.data.get("instructions"),
+                    **self._requirements(after, event.at),
                 )
             )
         if event.type == "queued":
@@ -1675,6 +1676,32 @@ class CaseService(CaseBook):
                 )
             )
         return notes
+
+    def _requirements(self, case: Case, at: datetime) -> dict[str, Any]:
+        """What the rules require of the engineer a case is given to, as the management
+        system asks an assignment to state them: each deadline still to meet (its time, or
+        the target when it starts later: a repair's from the arrival), the certificates and
+        the safety gear."""
+        deadlines: dict[str, str] = {}
+        for clock in self._clocks.clocks(case, at):
+            if clock.met_at is not None or clock.state == "not_applicable":
+                continue
+            if clock.due is not None:
+                deadlines[clock.milestone] = clock.due.isoformat()
+            elif clock.target is not None:
+                deadlines[clock.milestone] = str(clock.target)
+        rules = self.rules(case)
+        if "repair" not in deadlines:  # its clock starts once the fault's complexity is known
+            for complexity in COMPLEXITIES:
+                target = rules.repair_target(case.priority, complexity)
+                if target is not None:
+                    deadlines[f"repair ({complexity})"] = str(target)
+        return {
+            "deadlines": deadlines,
+            "appointment": None if case.appointment is None else case.appointment.isoformat(),
+            "certificates": [name for name, _ in self._training.required_for(case)],
+            "safety_gear": list(rules.safety.ppe) if rules.safety else [],
+        }
 
     def _note(
         self,

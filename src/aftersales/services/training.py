@@ -337,20 +337,24 @@ class TrainingService:
         self._courses.save(before, after, kind, by, when, data)
 
     # -- what cases need --------------------------------------------------------------------
-    def missing_for(self, case: Case, engineer: str, when: datetime) -> list[tuple[str, str]]:
-        """``(certificate, rule location)`` the case needs and ``engineer`` lacks at ``when``
-        (under the policy the case is under)."""
+    def required_for(self, case: Case) -> list[tuple[str, str]]:
+        """``(certificate, rule location)`` the case needs of whoever works on it (under the
+        policy the case is under)."""
         rules = self._basis.policies.rules(case).training
         if rules is None or not rules.certificates:
             return []
         facts = {**case.record(), "priority": case.priority}
+        return [(rule.certificate, rule.location) for rule in rules.certificates
+                if rule.condition is None or rule.condition(facts)]  # fmt: skip
+
+    def missing_for(self, case: Case, engineer: str, when: datetime) -> list[tuple[str, str]]:
+        """``(certificate, rule location)`` the case needs and ``engineer`` lacks at ``when``
+        (under the policy the case is under)."""
+        required = self.required_for(case)
+        if not required:
+            return []
         record = self.record(engineer)
-        return [
-            (rule.certificate, rule.location)
-            for rule in rules.certificates
-            if (rule.condition is None or rule.condition(facts))
-            and record.valid(rule.certificate, when) is None
-        ]
+        return [(name, where) for name, where in required if record.valid(name, when) is None]
 
     def check_assignment(
         self, case: Case, engineer: Staff, actor: Staff, when: datetime, override: str | None
