@@ -56,7 +56,7 @@ from aftersales.services.clocks import Clocks
 from aftersales.services.coverage import InstalledBase, Sighting
 from aftersales.services.customer_messages import CustomerMessenger
 from aftersales.services.ids import uuid7
-from aftersales.services.notifications import NotificationService
+from aftersales.services.notifications import NotificationService, retried
 from aftersales.services.parts import PartsService
 from aftersales.services.repair_document import (
     FORMATS,
@@ -313,12 +313,7 @@ def _made_again_on_conflict(report: F) -> F:
 
     @functools.wraps(report)
     def again(*args: Any, **kwargs: Any) -> Any:
-        for _ in range(REPORT_TRIES - 1):
-            try:
-                return report(*args, **kwargs)
-            except ConflictError:
-                continue
-        return report(*args, **kwargs)
+        return retried(lambda: report(*args, **kwargs), on=ConflictError, tries=REPORT_TRIES)
 
     return again  # type: ignore[return-value]
 
