@@ -22,7 +22,7 @@ from aftersales.core.sla import Clock
 from aftersales.policy.model import Policy
 from aftersales.services.basis import Basis
 from aftersales.services.customers import CustomerService
-from aftersales.services.repair_document import document_of, to_pdf
+from aftersales.services.repair_document import document_of, local_text, to_pdf
 from aftersales.services.staff import StaffDirectory
 from aftersales.services.survey_tokens import SurveyTokens
 from aftersales.services.templates import Templates
@@ -129,17 +129,17 @@ class CustomerMessenger:
             "contact": to.name,
             "engineer": self.name_of(case.engineer),
             "deadline": self._deadline(clocks, words, policy),
-            "appointment": self._local(case.appointment, policy),
+            "appointment": local_text(case.appointment, policy),
         }
         data: dict[str, object] = {"number": case.number, "message": message}
         attachments: tuple[Attachment, ...] = ()
         if message == "departed":
-            context["eta"] = self._local(_time(event.data.get("eta")), policy)
+            context["eta"] = local_text(_time(event.data.get("eta")), policy)
         elif message == "delayed":
             milestone = event.data["milestone"]
             context.update(milestone=words.get("milestone", {}).get(milestone, milestone),
                            reason=event.data["reason"],
-                           new_time=self._local(_time(event.data["new_eta"]), policy))  # fmt: skip
+                           new_time=local_text(_time(event.data["new_eta"]), policy))  # fmt: skip
             data["notice"] = len(case.delays) - 1
         elif message == "completed":
             context["signed_by"] = case.acceptance.signed_by if case.acceptance else ""
@@ -147,7 +147,7 @@ class CustomerMessenger:
             until = None
             if warranty is not None and case.acceptance is not None:
                 until = policy.add(case.acceptance.at, warranty.duration)
-            context["warranty"] = None if until is None else self._local(until, policy)
+            context["warranty"] = None if until is None else local_text(until, policy)
             doc = document_of(case, policy, self.name_of(case.repair.engineer if case.repair
                                                         else case.engineer))  # fmt: skip
             pdf = to_pdf(doc, self.templates, to.language, policy.name)
@@ -158,7 +158,7 @@ class CustomerMessenger:
             expires = policy.add(event.at, valid)
             token = self.tokens.make(case.id, expires, len(case.reopenings))
             context["survey_url"] = self.settings.survey_url.replace("{token}", token)
-            context["expires"] = self._local(expires, policy)
+            context["expires"] = local_text(expires, policy)
             data["expires"] = expires.isoformat()
         subject, text = self.templates.message(message, to.language, **context)
         return Notification(f"customer_{message}", case.id, (), subject, data, event.at, to,
@@ -173,10 +173,6 @@ class CustomerMessenger:
         except NotFound:
             return staff_id
 
-    @staticmethod
-    def _local(value: datetime | None, policy: Policy) -> str | None:
-        return None if value is None else value.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
-
     def _deadline(
         self, clocks: Sequence[Clock], words: dict[str, dict[str, str]], policy: Policy
     ) -> dict[str, str | None] | None:
@@ -185,7 +181,7 @@ class CustomerMessenger:
             return None
         first = min(running, key=lambda c: (c.due, c.milestone))
         doing = words.get("doing", {}).get(first.milestone, first.milestone)
-        return {"milestone": first.milestone, "doing": doing, "due": self._local(first.due, policy)}
+        return {"milestone": first.milestone, "doing": doing, "due": local_text(first.due, policy)}
 
 
 def _time(value: object) -> datetime | None:

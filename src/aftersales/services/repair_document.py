@@ -50,7 +50,8 @@ class RepairDocument:
     signature: str | None = None  # base64 PNG
 
 
-def _when(value: datetime | None, policy: Policy) -> str | None:
+def local_text(value: datetime | None, policy: Policy) -> str | None:
+    """``value`` as the customer reads it: the policy's zone, ``YYYY-MM-DD HH:MM``."""
     if value is None:
         return None
     return value.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
@@ -81,14 +82,14 @@ def document_of(case: Case, policy: Policy, engineer_name: str) -> RepairDocumen
         work=repair.actions,
         result=repair.result,
         engineer=engineer_name,
-        completed=_when(repair.at, policy) or "",
+        completed=local_text(repair.at, policy) or "",
         remote=repair.remote,
-        arrived=None if repair.remote else _when(arrived, policy),
+        arrived=None if repair.remote else local_text(arrived, policy),
         on_site=on_site,
         coverage=None if case.coverage is None else case.coverage.kind,
         parts=repair.parts_used,
         accepted_by=None if accepted is None else accepted.signed_by,
-        accepted_at=None if accepted is None else _when(accepted.at, policy),
+        accepted_at=None if accepted is None else local_text(accepted.at, policy),
         signature=None if accepted is None else accepted.signature,
     )
 
@@ -192,4 +193,4 @@ def to_pdf(doc: RepairDocument, templates: Templates, language: str, company: st
     return out.getvalue()
 
 
-__all__ = ["FORMATS", "RepairDocument", "document_of", "to_html", "to_pdf"]
+__all__ = ["FORMATS", "RepairDocument", "document_of", "local_text", "to_html", "to_pdf"]
