@@ -69,9 +69,7 @@ FUTURE_SLACK = timedelta(minutes=5)  # clocks of two machines may differ this mu
 
 def find_case(desk: ServiceDesk, ref: str) -> str:
     """The id of the case ``ref`` names: a number (``AS-2026-000001``) or an id."""
-    if ref.upper().startswith("AS-"):
-        return desk.cases.by_number(ref.upper()).id
-    return desk.cases.get(ref).id
+    return desk.cases.by_ref(ref).id
 
 
 __all__ = ["AT_OPTION", "BY_OPTION", "action_time", "find_case", "local_time", "open_desk"]

@@ -76,20 +76,11 @@ def _etag(case: Case) -> str:
     return f'"{case.version}"'
 
 
-def _times(body: dict[str, Any], tz: Any) -> dict[str, Any]:
-    """``body`` with its instants read (ISO 8601 with an offset; none: refused)."""
-    out = dict(body)
-    for key in TIMES:
-        value = out.get(key)
-        if isinstance(value, str):
-            try:
-                when = datetime.fromisoformat(value)
-            except ValueError:
-                raise ValidationError(f"{key} is an ISO 8601 time, not {shown(value)}") from None
-            if when.tzinfo is None:
-                raise ValidationError(f"{key} {value!r} has no UTC offset; add one (+08:00)")
-            out[key] = when
-    return out
+def _times(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its instants read (ISO 8601 with an offset; none: refused), as the other
+    services' arguments are read."""
+    return {k: served.read_value(k, datetime, v, False) if k in TIMES else v
+            for k, v in body.items()}  # fmt: skip
 
 
 class Api:
@@ -202,9 +193,7 @@ class Api:
 
     # -- cases -----------------------------------------------------------------------------
     def case_id(self, ref: str) -> str:
-        if ref.upper().startswith("AS-"):
-            return self.desk.cases.by_number(ref.upper()).id
-        return self.desk.cases.get(ref).id
+        return self.desk.cases.by_ref(ref).id
 
     def case_response(self, case: Case, status: int = 200) -> JSONResponse:
         headers = {"ETag": _etag(case)}
@@ -213,7 +202,7 @@ class Api:
         return JSONResponse(to_dict(case), status, headers=headers)
 
     def report(self, request: Request, member: Staff, body: dict[str, Any]) -> Response:
-        case = self.desk.cases.report(**_times(body, None), by=member.id)
+        case = self.desk.cases.report(**_times(body), by=member.id)
         return self.case_response(case, 201)
 
     def get_case(self, request: Request, member: Staff, body: dict[str, Any]) -> Response:
@@ -227,7 +216,7 @@ class Api:
         limit = q.get("limit", "50")
         if not limit.isdigit():
             raise ValidationError(f"limit is a whole number, not {shown(limit)}")
-        args = _times({k: q[k] for k in ("since", "until") if k in q}, None)
+        args = _times({k: q[k] for k in ("since", "until") if k in q})
         cases = self.desk.cases.find(
             status=q.getlist("status") or None, engineer=q.get("engineer"),
             team=q.get("team"), limit=min(int(limit), 1000), after=q.get("after"),
@@ -241,7 +230,7 @@ class Api:
 
     def sla(self, request: Request, member: Staff, body: dict[str, Any]) -> Response:
         now = request.query_params.get("now")
-        when = _times({"at": now}, None)["at"] if now else None
+        when = _times({"at": now})["at"] if now else None
         clocks = self.desk.cases.sla(self.case_id(request.path_params["ref"]), when)
         return JSONResponse([
             {"milestone": c.milestone, "state": c.state, "due": to_dict(c.due),
@@ -262,7 +251,7 @@ class Api:
             said = (f"case {case.number} is at version {case.version}, not {match}: someone "
                     "changed it; read it again")  # fmt: skip
             return problem(412, "precondition-failed", said, headers={"ETag": _etag(case)})
-        args = _times(body, None)
+        args = _times(body)
         if name != "checklist":
             args["version"] = case.version
         after = action(case.id, **args, by=member.id)

@@ -76,7 +76,7 @@ def _listed(hint: Any) -> bool:
     ).endswith(("Iterable'>", "Sequence'>"))
 
 
-def _value(name: str, hint: Any, value: Any, text: bool) -> Any:
+def read_value(name: str, hint: Any, value: Any, text: bool) -> Any:
     """``value`` for a parameter typed ``hint``: instants, dates and spans read from JSON
     text (or a query string's), numbers and flags from a query string; the rest as given
     (the SDK checks it)."""
@@ -103,7 +103,7 @@ def _value(name: str, hint: Any, value: Any, text: bool) -> Any:
     if text and isinstance(value, str):
         if plain is timedelta:
             try:
-                return _value(name, hint, float(value), False)
+                return read_value(name, hint, float(value), False)
             except ValueError:
                 raise ValidationError(
                     f"{name} is a number of seconds, not {shown(value)}"
@@ -143,8 +143,8 @@ def arguments(
         hint = hints.get(name, Any)
         if isinstance(value, list) and not _listed(hint) and text:
             value = value[-1]
-        out[name] = _value(name, hint, value, text)
+        out[name] = read_value(name, hint, value, text)
     return out
 
 
-__all__ = ["READS", "SERVICES", "actions", "arguments", "reads"]
+__all__ = ["READS", "SERVICES", "actions", "arguments", "read_value", "reads"]

@@ -49,6 +49,13 @@ class CaseBook:
         ``keep=False``: without keeping it for the next read (one pass over many cases)."""
         return self._cache.decode(record, keep=keep)
 
+    def by_ref(self, ref: str) -> Case:
+        """The case ``ref`` names: its number (``AS-2026-000123``, any case) or its id; what
+        the command line, the HTTP API and the board take."""
+        if isinstance(ref, str) and ref.upper().startswith("AS-"):
+            return self.by_number(ref.upper())
+        return self.get(ref)
+
     def by_number(self, number: str) -> Case:
         """The case with the human number ``AS-2026-000123``; NotFound if there is none."""
         number = values.name(number, "a case number")
