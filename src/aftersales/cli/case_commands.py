@@ -33,6 +33,7 @@ from aftersales.cli.sla_commands import case_sla
 from aftersales.core.convert import to_dict
 from aftersales.core.errors import AftersalesError, ValidationError
 from aftersales.core.model import Case
+from aftersales.core.parts import part_entry
 from aftersales.core.sla import Clock
 from aftersales.core.vocabulary import CHANNELS, COMPLEXITIES, REMOTE_WAYS
 from aftersales.core.workflow import FINAL, OPEN
@@ -181,13 +182,7 @@ def _repair_options(parts_help: str) -> tuple[Callable[[Any], Any], ...]:
 
 
 def _parts(values: Sequence[str]) -> list[dict[str, Any]]:
-    parts = []
-    for value in values:
-        sku, _, quantity = value.partition(":")
-        if quantity and not quantity.isdigit():
-            raise ValidationError(f"--part {value!r}: write SKU or SKU:QUANTITY")
-        parts.append({"sku": sku, "quantity": int(quantity or 1)})
-    return parts
+    return [part_entry(value, "--part") for value in values]
 
 
 _step(

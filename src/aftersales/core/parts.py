@@ -329,6 +329,15 @@ class CountSheet:
         return tuple(line for line in self.lines if line.variance)
 
 
+def part_entry(value: str, what: str) -> dict[str, Any]:
+    """``SKU`` or ``SKU:QUANTITY`` as typed on a form or a command line, as a repair's
+    ``parts_used`` entry (a quantity left out is 1)."""
+    sku, _, quantity = value.partition(":")
+    if quantity and not quantity.isdigit():
+        raise ValidationError(f"{what} {value!r}: write SKU or SKU:QUANTITY")
+    return {"sku": sku, "quantity": int(quantity or 1)}
+
+
 __all__ = [
     "LOCATION_KINDS",
     "MOVEMENTS",
@@ -352,5 +361,6 @@ __all__ = [
     "check_requisition_move",
     "expired",
     "issued_requisition",
+    "part_entry",
     "rejected_requisition",
 ]

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from aftersales.core.errors import AftersalesError, PermissionDenied, ValidationError
 from aftersales.core.model import Case, Staff
+from aftersales.core.parts import part_entry
 from aftersales.core.vocabulary import CHANNELS
 from aftersales.core.workflow import OPEN
 from aftersales.http.board.words import WORDS, language
@@ -265,14 +266,9 @@ def _quote(text: str) -> str:
 
 
 def _parts(text: Any) -> list[dict[str, Any]]:
-    parts = []
-    for item in str(text or "").split(","):
-        sku, _, qty = item.strip().partition(":")
-        if sku:
-            if qty and not qty.strip().isdigit():
-                raise ValidationError(f"parts: write SKU:QUANTITY, not {item.strip()!r}")
-            parts.append({"sku": sku.strip(), "quantity": int(qty or 1)})
-    return parts
+    """The form's ``SKU:QTY, SKU, ...``."""
+    items = (":".join(p.strip() for p in item.split(":", 1)) for item in str(text or "").split(","))
+    return [part_entry(item, "parts") for item in items if item.partition(":")[0]]
 
 
 def board_routes(api: Any) -> list[Route | Mount]:
