@@ -51,7 +51,7 @@ def test_tokens_are_issued_once_stored_hashed_and_revocable(storage_url: str) ->
     add_team(desk)
     issued = desk.tokens.issue("e7", by="m1", name="phone", valid_for=timedelta(days=1), at=T0)
     assert issued.token.startswith(f"as_{issued.record.id}_")
-    secret = issued.token.rsplit("_", 1)[1]
+    secret = issued.token.removeprefix(f"as_{issued.record.id}_")  # may hold "_" itself
     assert secret not in json.dumps(desk.storage.get("api_token", issued.record.id).data)
     assert desk.tokens.staff_of(issued.token, T0 + timedelta(hours=1)).id == "e7"
     for bad in (issued.token[:-1] + "x", "as_nope_x", "Bearer x", "", None, 42):
@@ -264,7 +264,7 @@ def test_tokens_from_the_command_line(
     assert token.startswith("as_")
     listed = json.loads(ok("staff", "token", "list", "--format", "json"))
     assert [(t["staff"], t["name"], t["revoked"]) for t in listed] == [("e7", "phone", "")]
-    assert token.rsplit("_", 1)[1] not in ok("staff", "token", "list")
+    assert token.split("_", 2)[2] not in ok("staff", "token", "list")  # the secret
     code, _, err = run("staff", "token", "issue", "m1", "--by", "e7")
     assert code == 1 and "e7" in err
     with ServiceDesk(RULES / "default.policy", url) as desk:
