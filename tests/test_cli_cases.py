@@ -304,8 +304,9 @@ def test_expenses_commands(workdir: Path) -> None:
     assert "over the limit of 400 CNY per night x 2" in shown
     report = json.loads(ok("expenses", "report", "--since", "2026-11-01", "--until", "2026-12-01",
                            "--by", "category", "--format", "json"))  # fmt: skip
-    assert report == [{"group": "lodging", "total": "900", "lines": 1, "claims": 1, "cases": 0,
-                       "per_case": None, "over_limit": 1}]  # fmt: skip
+    assert report == [{"group": "lodging", "claimed": "900", "reimbursed": "800", "capped": "100",
+                       "lines": 1, "claims": 1, "cases": 0, "per_case": None,
+                       "over_limit": 1}]  # fmt: skip
     code, _, err = run("expenses", "show", "EX-nope")
     assert code == 1 and "no expense claim 'EX-nope'" in err
 

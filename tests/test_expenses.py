@@ -123,16 +123,17 @@ def test_nobody_approves_their_own_claim(desk: ServiceDesk) -> None:
 def test_chains_follow_the_policy_conditions(storage_url: str) -> None:
     desk = ServiceDesk(RULES / "rhine-pumps.policy", storage_url)
     add_team(desk)
-    big = desk.expenses.draft([{"category": "transport", "amount": "5500", "date": DAY,
-                                "invoice": "R1"}], by="e7")  # fmt: skip
+    # the chain goes by what would be paid: rhine-pumps caps over-limit lines (600 a trip)
+    big = desk.expenses.draft([{"category": "transport", "amount": "550", "date": DAY,
+                                "invoice": f"R1-{n}"} for n in range(10)], by="e7")  # fmt: skip
     assert desk.expenses.submit(big.id, by="e7").chain == (
         "supervisor",
         "manager",
         "director",
         "finance",
     )
-    mid = desk.expenses.draft([{"category": "transport", "amount": "1200", "date": DAY,
-                                "invoice": "R2"}], by="e7")  # fmt: skip
+    mid = desk.expenses.draft([{"category": "transport", "amount": "600", "date": DAY,
+                                "invoice": f"R2-{n}"} for n in range(2)], by="e7")  # fmt: skip
     assert desk.expenses.submit(mid.id, by="e7").chain == ("manager", "finance")
     small = desk.expenses.draft([{"category": "meals", "amount": "30", "date": DAY,
                                   "invoice": "R3", "days": 1}], by="e7")  # fmt: skip
@@ -148,11 +149,13 @@ def test_cost_report(desk: ServiceDesk) -> None:
         desk.expenses.approve(claim.id, by="m1")
         desk.expenses.approve(claim.id, by="f1")
     rows = {r["group"]: r for r in desk.expenses.report(date(2026, 11, 1), date(2026, 12, 1))}
-    assert rows["e7"]["total"] == D(400) and rows["e7"]["claims"] == 2
-    assert rows["e7"]["per_case"] == D(400) and rows["e8"]["per_case"] is None
+    # meals are capped at 120 a day: 300 claimed, 120 reimbursed
+    assert rows["e7"]["total"] == D(220) and rows["e7"]["claimed"] == D(400)
+    assert rows["e7"]["claims"] == 2
+    assert rows["e7"]["per_case"] == D(220) and rows["e8"]["per_case"] is None
     assert rows["e7"]["over_limit"] == 1  # 300 of meals over 120 per day
     by_case = desk.expenses.report(date(2026, 11, 1), date(2026, 12, 1), by="case")
-    assert [(r["group"], r["total"]) for r in by_case] == [("(no case)", D(50)), (case.id, D(400))]
+    assert [(r["group"], r["total"]) for r in by_case] == [("(no case)", D(50)), (case.id, D(220))]
     with pytest.raises(ValidationError, match="by must be"):
         desk.expenses.report(date(2026, 11, 1), date(2026, 12, 1), by="colour")
 

@@ -90,7 +90,7 @@ def test_assignment_needs_the_certificates_the_case_needs(storage_url: str) -> N
         desk.cases.assign(case.id, engineer="e9", by="cs1", at=at(2))
     message = str(info.value)
     assert (
-        '"ATEX" (' in message and "rhine-pumps.policy:137" in message and '"first aid"' in message
+        '"ATEX" (' in message and "rhine-pumps.policy:139" in message and '"first aid"' in message
     )
     assert desk.cases.get(case.id).status == "responded"  # nothing written
     desk.training.assess(

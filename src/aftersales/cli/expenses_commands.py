@@ -27,11 +27,12 @@ def expenses_list(status: str | None, fmt: str) -> None:
     """Claims, oldest first."""
     with open_desk() as desk:
         rows = [
-            (c.id, c.staff_id, c.status, c.total, len(c.lines), c.waiting_for or "-",
-             len(c.findings))
+            (c.id, c.staff_id, c.status, c.total, c.reimbursed, len(c.lines),
+             c.waiting_for or "-", len(c.findings))
             for c in desk.expenses.claims(status=status)
         ]  # fmt: skip
-        columns = ("claim", "staff", "status", "total", "lines", "waiting_for", "findings")
+        columns = ("claim", "staff", "status", "claimed", "reimbursed", "lines", "waiting_for",
+                   "findings")  # fmt: skip
         emit("expense claims", columns, rows, fmt)
 
 
@@ -42,13 +43,17 @@ def expenses_show(claim_id: str, fmt: str) -> None:
     """A claim's lines and what the checks found."""
     with open_desk() as desk:
         claim = desk.expenses.get(claim_id)
-        found = {f.line: f.message for f in claim.findings}
-        rows = [
-            (n, line.category, line.date, line.amount, line.currency, line.local, line.invoice,
-             found.get(n, ""))
+        found = {f.line: f"{f.message} [{f.action}: {f.rule}]" for f in claim.findings}
+        paid_back = claim.reimbursed_lines()
+        rows: list[tuple[object, ...]] = [
+            (n, line.category, line.date, line.amount, line.currency, line.local,
+             paid_back[n - 1], line.invoice, found.get(n, ""))
             for n, line in enumerate(claim.lines, start=1)
         ]  # fmt: skip
-        columns = ("#", "category", "date", "amount", "currency", "local", "invoice", "finding")
+        rows += [("-", f.category, "", "", "", "", "", "", f"{f.message} [{f.action}: {f.rule}]")
+                 for f in claim.findings if f.line is None]  # fmt: skip
+        columns = ("#", "category", "date", "amount", "currency", "local", "reimbursed",
+                   "invoice", "finding")  # fmt: skip
         emit(f"claim {claim.id} ({claim.status})", columns, rows, fmt)
 
 
@@ -59,14 +64,16 @@ def expenses_show(claim_id: str, fmt: str) -> None:
               default="staff")  # fmt: skip
 @FORMAT
 def expenses_report(since: datetime, until: datetime, group_by: str, fmt: str) -> None:
-    """Approved and paid expenses of a period: totals, cost per case, lines over limits."""
+    """Approved and paid expenses of a period: claimed, reimbursed and capped, cost per case
+    (reimbursed), lines over limits."""
     with open_desk() as desk:
         rows = [
-            (r["group"], r["total"], r["lines"], r["claims"], r["cases"], r["per_case"],
-             r["over_limit"])
+            (r["group"], r["claimed"], r["total"], r["capped"], r["lines"], r["claims"],
+             r["cases"], r["per_case"], r["over_limit"])
             for r in desk.expenses.report(since.date(), until.date(), by=group_by)
         ]  # fmt: skip
-        columns = ("group", "total", "lines", "claims", "cases", "per_case", "over_limit")
+        columns = ("group", "claimed", "reimbursed", "capped", "lines", "claims", "cases",
+                   "per_case", "over_limit")  # fmt: skip
         emit(f"expenses by {group_by}", columns, rows, fmt)
 
 
@@ -89,7 +96,8 @@ def _claim_lines(values: Sequence[str]) -> list[dict[str, Any]]:
 
 def _claim(as_json: bool, claim: Any) -> None:
     waiting = f", waiting for {claim.waiting_for}" if claim.waiting_for else ""
-    done(as_json, claim, f"claim {claim.id}: {claim.status}, {claim.total}{waiting}")
+    paid = f" ({claim.reimbursed} reimbursed)" if claim.capped else ""
+    done(as_json, claim, f"claim {claim.id}: {claim.status}, {claim.total}{paid}{waiting}")
 
 
 @expenses.command("draft")

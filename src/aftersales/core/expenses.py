@@ -110,13 +110,22 @@ class ClaimLine:
         return self.amount if self.rate is None else self.amount * self.rate
 
 
+FINDING_ACTIONS = ("flag", "cap", "refuse")
+
+
 @attrs.frozen
 class Finding:
-    """Something a check found: which line (None: the whole claim), what, and the rule."""
+    """Something a check found: which line (None: the whole claim), what, and the rule.
+    ``action`` is what the policy does about it: ``flag`` (paid in full, shown to the
+    approvers), ``cap`` (``cut`` is not reimbursed) or ``refuse`` (the claim cannot be made
+    with it); ``category`` is the expense category it is about."""
 
     line: int | None
     message: str
     rule: str
+    action: str = "flag"
+    category: str | None = None
+    cut: Decimal = Decimal(0)
 
 
 @attrs.frozen
@@ -145,7 +154,38 @@ class Claim:
 
     @property
     def total(self) -> Decimal:
+        """What was claimed, in the policy's currency."""
         return sum((line.local for line in self.lines), Decimal(0))
+
+    @property
+    def claimed(self) -> Decimal:
+        return self.total
+
+    @property
+    def capped(self) -> Decimal:
+        """What the policy's caps keep from being reimbursed."""
+        return sum((f.cut for f in self.findings), Decimal(0))
+
+    @property
+    def reimbursed(self) -> Decimal:
+        """What is paid back: the claimed total less what the caps cut."""
+        return self.total - self.capped
+
+    def reimbursed_lines(self) -> tuple[Decimal, ...]:
+        """Each line's reimbursed amount: its own cut taken off, and a per-claim cap's cut
+        shared among its category's lines by their amounts."""
+        amounts = [line.local for line in self.lines]
+        for f in self.findings:
+            if not f.cut:
+                continue
+            if f.line is not None:
+                amounts[f.line - 1] -= f.cut
+                continue
+            mine = [n for n, line in enumerate(self.lines) if line.category == f.category]
+            whole = sum((self.lines[n].local for n in mine), Decimal(0))
+            for n in mine:
+                amounts[n] -= f.cut * self.lines[n].local / whole if whole else 0
+        return tuple(amounts)
 
     @property
     def waiting_for(self) -> str | None:
@@ -209,6 +249,7 @@ def paid(claim: Claim, payer: Staff) -> Claim:
 __all__ = [
     "CLAIM_MOVES",
     "CLAIM_STATES",
+    "FINDING_ACTIONS",
     "MAX_NIGHTS",
     "REPORT_GROUPS",
     "Claim",

@@ -20,9 +20,11 @@ ROLES = (
     "finance",
     "director",
     "product_team",
+    "safety_officer",
 )
 """The roles a staff member may hold (``product_team``: design and quality, who hear of the
-product problems engineers find on site)."""
+product problems engineers find on site; ``safety_officer``: told of serious incidents and
+investigates them)."""
 SOURCES = ("supervisor", "customer", "self")
 """Who rates a member's month."""
 

@@ -55,6 +55,9 @@ keywords only at the start of their statement and may be used as names elsewhere
 
 INSPECTION_CHECKS = ("quantity", "specification", "quality")
 LIMIT_PERIODS = ("night", "day", "trip", "claim")
+OVER_LIMIT_ACTIONS = ("flag", "cap", "refuse")
+"""What an over-limit expense line gets: paid in full but flagged, paid up to the limit, or
+refused (the claim cannot be drafted with it)."""
 FIELD_TYPES = ("text", "number", "bool")
 
 BUILTIN_METRICS = (
@@ -97,6 +100,7 @@ __all__ = [
     "LIMIT_PERIODS",
     "MILESTONES",
     "MILESTONE_EVENT",
+    "OVER_LIMIT_ACTIONS",
     "RESERVED_WORDS",
     "ROLES",
     "SEVERITIES",

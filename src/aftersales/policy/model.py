@@ -21,6 +21,7 @@ from aftersales.core.duration import Duration, Unit
 from aftersales.core.errors import NotFound, PolicyIssue, ValidationError
 from aftersales.core.installed_base import Machine, maintenance_priority
 from aftersales.core.money import Money
+from aftersales.core.training import AREAS as TRAINING_AREAS
 from aftersales.core.vocabulary import SEVERITIES
 from aftersales.policy.expressions import Condition, as_record
 
@@ -252,6 +253,59 @@ class Grade:
 
 
 @attrs.frozen
+class FollowUpRule:
+    """What follows a grade at the month's close (``reward excellent with bonus 500 CNY``,
+    ``improve fail with course "Customer care" and coaching 30 days``): a record made when
+    the month is finalized and tracked until it is done. ``kind`` is one of
+    :data:`FOLLOW_UP_KINDS`; ``amount`` for a bonus, ``title`` for an award or a course,
+    ``within`` for coaching (the review date) and a course (when it should be attended)."""
+
+    kind: str
+    location: str
+    amount: Money | None = None
+    title: str | None = None
+    within: Duration | None = None
+
+
+FOLLOW_UP_KINDS = ("bonus", "award", "course", "coaching", "rotation")
+"""What a ``reward``/``improve`` line may follow with: a bonus (money), an award (a title),
+enrolment in a course (its title or id), coaching with a review date, a rotation."""
+
+
+@attrs.frozen
+class PromotionRule:
+    """One condition of ``promote when ...``: ``graded`` (the last ``months`` finalized
+    months graded at least ``grade``), ``level`` (``months`` in the current level) or
+    ``certificate`` (a valid certificate called ``certificate``)."""
+
+    kind: str
+    location: str
+    months: int | None = None
+    grade: str | None = None
+    certificate: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.kind == "graded":
+            return f"the last {self.months} finalized months graded at least {self.grade}"
+        if self.kind == "level":
+            return f"{self.months} months in the current level"
+        return f'a valid certificate "{self.certificate}"'
+
+
+@attrs.frozen
+class IncidentRule:
+    """``incident serious, fatal to manager, safety_officer, investigate within 5 working
+    days``: who is told at once of an incident of these severities, and the deadline for its
+    investigation and corrective actions."""
+
+    severities: tuple[str, ...]
+    roles: tuple[str, ...]
+    location: str
+    investigate_within: Duration | None = None
+
+
+@attrs.frozen
 class Appraisal:
     cycle: Duration | None
     evaluate: str
@@ -264,6 +318,12 @@ class Appraisal:
     dismiss_after: int | None = None
     dismiss_grade: str | None = None
     location: str = ""
+    reward_follow_ups: tuple[FollowUpRule, ...] = ()
+    improve_follow_ups: tuple[FollowUpRule, ...] = ()
+
+    def rank(self, grade: str) -> int:
+        """The grade's place from the top (0: the best), as the grade lines are written."""
+        return [g.name for g in self.grades].index(grade)
 
     def grade_for(self, score: Decimal | float | int) -> Grade:
         """The first grade, from the top, whose threshold ``score`` reaches."""
@@ -287,6 +347,7 @@ class ExpenseLimit:
     amount: Money
     per: str  # night | day | trip | claim
     location: str
+    action: str | None = None  # flag | cap | refuse; None: the block's ``over limit``
 
 
 @attrs.frozen
@@ -315,6 +376,23 @@ class Expenses:
     limits: Mapping[str, ExpenseLimit] = attrs.field(converter=_frozen_map)
     approvals: tuple[ApprovalRule, ...] = ()
     location: str = ""
+    # ``over limit cap``: what an over-limit line gets when its limit says nothing
+    over_limit: str = "flag"
+    over_limit_location: str = ""
+    # ``categories tolls, parking``: claimable at cost, with no limit
+    categories: tuple[str, ...] = ()
+    # ``unlisted categories flag``: a category neither limited nor listed (default: refused)
+    unlisted: str = "refuse"
+    unlisted_location: str = ""
+
+    def action_for(self, limit: ExpenseLimit) -> tuple[str, str]:
+        """What an over-limit line of ``limit`` gets, and the policy line that says so."""
+        if limit.action is not None:
+            return limit.action, limit.location
+        return self.over_limit, self.over_limit_location or limit.location
+
+    def listed(self, category: str) -> bool:
+        return category in self.limits or category in self.categories
 
     def approval_for(self, claim: Any) -> ApprovalRule | None:
         """The chain for ``claim`` (fields ``amount``, ...): the first matching ``when``,
@@ -329,6 +407,9 @@ class Parts:
     requisition_approvals: tuple[ApprovalRule, ...]
     inspect_incoming: tuple[str, ...]
     location: str = ""
+    # ``review suppliers when late_rate > 10% or rejected_rate > 5%``
+    supplier_review: Condition | None = None
+    supplier_review_location: str = ""
 
     def requisition_approval_for(self, requisition: Any) -> ApprovalRule | None:
         return _select_chain(self.requisition_approvals, requisition)
@@ -350,6 +431,9 @@ class Training:
     certificate_valid: Duration | None
     certificates: tuple[CertificateRule, ...]
     location: str = ""
+    # ``plan covers ...``: the areas every year's plan must have a course in
+    covers: tuple[str, ...] = TRAINING_AREAS
+    covers_location: str = ""
 
 
 @attrs.frozen
@@ -359,6 +443,11 @@ class Safety:
     incidents_within: Duration | None
     location: str = ""
     ppe_location: str = ""  # the "require ppe" line
+    incident_rules: tuple[IncidentRule, ...] = ()
+
+    def incident_rule(self, severity: str) -> IncidentRule | None:
+        """The ``incident ...`` line for ``severity`` (None: nobody is told at once)."""
+        return next((r for r in self.incident_rules if severity in r.severities), None)
 
 
 @attrs.frozen
@@ -435,6 +524,7 @@ class Policy:
     complaints: ComplaintRules | None = None
     product_problems_to: tuple[str, ...] = ()  # roles told of product problems
     appraisal: Appraisal | None = None
+    promotion: tuple[PromotionRule, ...] = ()  # ``promote when ...``: every one must hold
     expenses: Expenses | None = None
     parts: Parts | None = None
     training: Training | None = None
@@ -604,6 +694,7 @@ class Policy:
 
 
 __all__ = [
+    "FOLLOW_UP_KINDS",
     "Appraisal",
     "ApprovalRule",
     "CertificateRule",
@@ -616,12 +707,15 @@ __all__ = [
     "Expenses",
     "FaultFamily",
     "FieldDecl",
+    "FollowUpRule",
     "Grade",
+    "IncidentRule",
     "MaintenancePlan",
     "MetricTarget",
     "Parts",
     "Policy",
     "PriorityRule",
+    "PromotionRule",
     "Safety",
     "SalesWarrantyRule",
     "Sla",

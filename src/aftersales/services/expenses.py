@@ -134,6 +134,7 @@ class ExpenseService:
         when = self._basis.at(at)
         claim = Claim(f"EX-{uuid.uuid4().hex[:10]}", by, self._lines(lines), linked, "draft",
                       when, version=1)  # fmt: skip
+        self.refusals(claim)
         return self._claims.create(claim, "drafted", by, when)
 
     def get(self, claim_id: str) -> Claim:
@@ -160,16 +161,27 @@ class ExpenseService:
         claim = self._own(claim_id, by, "edit")
         linked = claim.cases if cases is None else tuple(dict.fromkeys(cases))
         after = claims.edited(claim, self._lines(lines), linked)
+        self.refusals(after)
         return self._save(claim, after, "edited", by, self._basis.at(at))
 
     # -- checks -------------------------------------------------------------------------------
     def check(self, claim: Claim) -> tuple[Finding, ...]:
-        """What the policy's limits find in a claim (nothing is refused here)."""
+        """What the policy finds in a claim, each with what it does about it: an over-limit
+        line is flagged, capped at the limit or refused as its limit (or ``over limit``)
+        says; a category neither limited nor listed (``categories``) is refused unless
+        ``unlisted categories flag``. Nothing is refused here: see :meth:`refusals`."""
         rules = self.rules
         findings = []
         totals: dict[str, Decimal] = {}
         for n, line in enumerate(claim.lines, start=1):
             totals[line.category] = totals.get(line.category, Decimal(0)) + line.local
+            if not rules.listed(line.category):
+                known = ", ".join([*rules.limits, *rules.categories]) or "none"
+                where = rules.unlisted_location or rules.location
+                findings.append(Finding(n, f"{line.category} is not an expense category of the "
+                                           f"policy (categories: {known})", where,
+                                        rules.unlisted, line.category))  # fmt: skip
+                continue
             limit = rules.limits.get(line.category)
             if limit is None or limit.per == "claim":
                 continue
@@ -178,16 +190,34 @@ class ExpenseService:
                 count = getattr(line, _PER[limit.per]) or 1
             allowed = limit.amount.amount * count
             if line.local > allowed:
+                action, where = rules.action_for(limit)
+                cut = line.local - allowed if action == "cap" else Decimal(0)
                 findings.append(Finding(n, f"{line.category} {line.local} is over the limit "
                                            f"of {limit.amount} per {limit.per}"
                                            + (f" x {count}" if count > 1 else ""),
-                                        limit.location))  # fmt: skip
+                                        where, action, line.category, cut))  # fmt: skip
         for category, total in totals.items():
             limit = rules.limits.get(category)
             if limit is not None and limit.per == "claim" and total > limit.amount.amount:
+                action, where = rules.action_for(limit)
                 what = f"{category} {total} is over the limit of {limit.amount} per claim"
-                findings.append(Finding(None, what, limit.location))
+                cut = total - limit.amount.amount if action == "cap" else Decimal(0)
+                findings.append(Finding(None, what, where, action, category, cut))
         return tuple(findings)
+
+    def refusals(self, claim: Claim) -> None:
+        """ValidationError naming every finding the policy refuses (an unlisted category, a
+        line over a ``refuse`` limit), each with its line and the policy's."""
+        refused = [f for f in self.check(claim) if f.action == "refuse"]
+        if refused:
+            said = "; ".join(
+                ("" if f.line is None else f"line {f.line}: ") + f"{f.message} ({f.rule})"
+                for f in refused
+            )
+            raise ValidationError(
+                f"the policy refuses this claim: {said}; claim within the limit, or a category "
+                "the policy lists"
+            )
 
     # -- the chain ----------------------------------------------------------------------------
     def submit(self, claim_id: str, *, by: str, at: datetime | None = None) -> Claim:
@@ -213,12 +243,16 @@ class ExpenseService:
                 raise ValidationError(
                     f"invoice {number} is already used on claim {record.data['claim']}"
                 )
-        facts = {"amount": claim.total, "lines": len(claim.lines), "cases": len(claim.cases)}
+        self.refusals(claim)  # the policy may have changed since the draft
+        findings = self.check(claim)
+        # the chain is chosen by what would be paid: a capped claim by its reimbursed amount
+        payable = attrs.evolve(claim, findings=findings).reimbursed
+        facts = {"amount": payable, "lines": len(claim.lines), "cases": len(claim.cases)}
         rule = rules.approval_for(facts)
         chain = tuple(rule.chain) if rule is not None else ()
         when = self._basis.at(at)
         location = None if rule is None else rule.location
-        after = claims.submitted(claim, chain, location, self.check(claim), when)
+        after = claims.submitted(claim, chain, location, findings, when)
         try:
             with self._notifications.transaction(self._next_approvers(after, when), when) as tx:
                 for number in invoices:
@@ -263,7 +297,8 @@ class ExpenseService:
         self, since: date, until: date, *, by: str = "staff"
     ) -> builtins.list[dict[str, Any]]:
         """Approved and paid claim lines dated in ``[since, until)``, grouped ``by`` staff,
-        case, category or customer: total, lines, claims, cost per case, lines over limits."""
+        case, category or customer: what was claimed, reimbursed (``total``) and capped,
+        lines, claims, cost per case (reimbursed), lines over limits."""
         if by not in REPORT_GROUPS:
             raise ValidationError(f"by must be one of {', '.join(REPORT_GROUPS)}, not {shown(by)}")
         groups: dict[str, dict[str, Any]] = {}
@@ -271,10 +306,12 @@ class ExpenseService:
             if claim.status not in ("approved", "paid"):
                 continue
             over = {f.line for f in claim.findings}
+            paid_back = claim.reimbursed_lines()
             for n, line in enumerate(claim.lines, start=1):
                 if not since <= line.date < until:
                     continue
-                share = line.local / (len(claim.cases) or 1)
+                spread = Decimal(len(claim.cases) if by in ("case", "customer") else 1) or 1
+                share = paid_back[n - 1] / spread
                 keys: list[str]
                 if by == "staff":
                     keys = [claim.staff_id]
@@ -285,10 +322,12 @@ class ExpenseService:
                 else:
                     keys = [self._cases.get(c).customer.name for c in claim.cases] or ["(none)"]
                 for key in keys:
-                    fresh = {"group": key, "total": Decimal(0), "lines": 0, "claims": set(),
-                             "cases": set(), "over_limit": 0}  # fmt: skip
+                    fresh = {"group": key, "total": Decimal(0), "claimed": Decimal(0),
+                             "lines": 0, "claims": set(), "cases": set(),
+                             "over_limit": 0}  # fmt: skip
                     g = groups.setdefault(key, fresh)
-                    g["total"] += share if by in ("case", "customer") else line.local
+                    g["total"] += share
+                    g["claimed"] += line.local / spread
                     g["lines"] += 1
                     g["claims"].add(claim.id)
                     g["cases"].update(claim.cases)
@@ -297,7 +336,8 @@ class ExpenseService:
         for g in sorted(groups.values(), key=lambda g: g["group"]):
             cases = len(g["cases"])
             rows.append({
-                "group": g["group"], "total": g["total"], "lines": g["lines"],
+                "group": g["group"], "total": g["total"], "claimed": g["claimed"],
+                "capped": g["claimed"] - g["total"], "lines": g["lines"],
                 "claims": len(g["claims"]), "cases": cases,
                 "per_case": g["total"] / cases if cases else None,
                 "over_limit": g["over_limit"],
@@ -327,6 +367,7 @@ class ExpenseService:
             f"claim {claim.id} of {claim.staff_id}, {claim.total} "
             f"{self._basis.policy.currency or ''}, waits for {role} approval".replace("  ", " "),
             {"claim": claim.id, "role": role, "total": str(claim.total),
+             "reimbursed": str(claim.reimbursed),
              "findings": [f.message for f in claim.findings]}, at,
         )]  # fmt: skip
 

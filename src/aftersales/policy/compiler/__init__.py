@@ -100,6 +100,9 @@ class PolicyCompiler(CrossChecks):
             handler = handlers.get(section.data)
             if handler is not None:
                 handler(section, built)
+        for section in sections:  # after the appraisal, whose grades it names
+            if section.data == "promote_stmt":
+                self.promote_stmt(section, built)
         self.cross_checks(priorities, built, calendars, complete)
         if self.r.issues:
             return None
@@ -146,6 +149,7 @@ class PolicyCompiler(CrossChecks):
             complaints=built.complaints,
             product_problems_to=built.product_problems_to,
             appraisal=built.appraisal,
+            promotion=built.promotion,
             expenses=built.expenses,
             parts=built.parts,
             training=built.training,

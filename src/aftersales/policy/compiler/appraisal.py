@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import attrs
 from lark import Token, Tree
 
 from aftersales.core.duration import UNIT_WORDS, Duration, Unit
@@ -19,10 +20,14 @@ from aftersales.policy.compiler.base import (
     tokens_of,
 )
 from aftersales.policy.compiler.deadlines import Deadlines
+from aftersales.policy.expressions import unquote
 from aftersales.policy.model import (
+    FOLLOW_UP_KINDS,
     Appraisal,
+    FollowUpRule,
     Grade,
     MetricTarget,
+    PromotionRule,
     Weight,
 )
 
@@ -38,6 +43,7 @@ class AppraisalSection(Deadlines):
         grades: list[Grade] = []
         reward: list[Token] = []
         improve: list[Token] = []
+        follow: dict[str, tuple[FollowUpRule, ...]] = {"reward": (), "improve": ()}
         dismiss: tuple[int, Token] | None = None
         parts_seen: set[str] = set()
         for item in tree.children[1:]:
@@ -83,8 +89,10 @@ class AppraisalSection(Deadlines):
                     grades.append(grade)
             elif item.data == "reward_stmt":
                 reward = tokens_of(item, "NAME")
+                follow["reward"] = self.follow_ups(item)
             elif item.data == "improve_stmt":
                 improve = tokens_of(item, "NAME")
+                follow["improve"] = self.follow_ups(item)
             elif item.data == "dismiss_stmt":
                 dismiss = self.dismiss_stmt(item)
         indicator_names = [w.name for w in indicators]
@@ -141,8 +149,84 @@ class AppraisalSection(Deadlines):
             dismiss[0] if dismiss else None,
             str(dismiss[1]) if dismiss else None,
             self.loc(tree),
+            follow["reward"],
+            follow["improve"],
         )
         self.grades_known = grade_names
+
+    def follow_ups(self, item: Tree[Token]) -> tuple[FollowUpRule, ...]:
+        """The ``with ... and ...`` of a reward or improve line, each checked for what its
+        kind needs: a bonus an amount, an award or a course a title, coaching a period."""
+        found: list[FollowUpRule] = []
+        block = subtree_of(item, "follow_ups")
+        for one in [] if block is None else subtrees_of(block, "follow_up"):
+            kind_tok = one.children[0]
+            assert isinstance(kind_tok, Token)
+            kind = self.one_of(kind_tok, FOLLOW_UP_KINDS, "follow-up")
+            if kind is None:
+                continue
+            if any(f.kind == kind for f in found):
+                self.error(kind_tok, f"{kind} appears twice on one line")
+                continue
+            money_tree = subtree_of(one, "money")
+            duration_tree = subtree_of(one, "duration")
+            title_tok = token_of(one, "STRING")
+            needs = {"bonus": "an amount: with bonus 500 CNY",
+                     "award": 'a title: with award "Engineer of the month"',
+                     "course": 'a course of the training plan: with course "Customer care"',
+                     "coaching": "when it is reviewed: with coaching 30 days",
+                     "rotation": "nothing more: with rotation"}  # fmt: skip
+            given = (money_tree is not None, title_tok is not None, duration_tree is not None)
+            wanted = {"bonus": (True, False, False), "award": (False, True, False),
+                      "course": (False, True, False), "coaching": (False, False, True),
+                      "rotation": (False, False, False)}[kind]  # fmt: skip
+            if given != wanted:
+                self.error(one, f"{kind} takes {needs[kind]}")
+                continue
+            rule = FollowUpRule(kind, self.loc(one))
+            if money_tree is not None:
+                rule = attrs.evolve(rule, amount=self.money(money_tree))
+            if title_tok is not None:
+                rule = attrs.evolve(rule, title=unquote(title_tok, self.r))
+            if duration_tree is not None:
+                rule = attrs.evolve(rule, within=self.duration(duration_tree))
+            found.append(rule)
+        return tuple(found)
+
+    def promote_stmt(self, item: Tree[Token], built: Built) -> None:
+        """``promote when last 3 months graded at least good, 12 months in level,
+        certificate "Crane operation"``: checked once the grades are known."""
+        if not self.once(("promote", ""), item, "promote when"):
+            return
+        rules: list[PromotionRule] = []
+        grades = [] if built.appraisal is None else [g.name for g in built.appraisal.grades]
+        for cond in item.children[1:]:
+            assert isinstance(cond, Tree)
+            number = token_of(cond, "NUMBER")
+            months = None
+            if number is not None:
+                unit = token_of(cond, "TIME_UNIT")
+                if str(unit).rstrip("s") != "month" or "." in str(number) or int(number) < 1:
+                    self.error(cond, "count promotion conditions in whole months",
+                               "for example: last 3 months graded at least good")  # fmt: skip
+                    continue
+                months = int(number)
+            if cond.data == "graded_cond":
+                if built.appraisal is None:
+                    self.error(cond, "grades are judged by the appraisal section; there is none")
+                    continue
+                grade = self.one_of(cond.children[-1], grades, "grade")  # type: ignore[arg-type]
+                if grade is None:
+                    continue
+                rules.append(PromotionRule("graded", self.loc(cond), months, grade))
+            elif cond.data == "level_cond":
+                rules.append(PromotionRule("level", self.loc(cond), months))
+            else:
+                name = token_of(cond, "STRING")
+                assert name is not None
+                rules.append(PromotionRule("certificate", self.loc(cond),
+                                           certificate=unquote(name, self.r)))  # fmt: skip
+        built.promotion = tuple(rules)
 
     def grade_rule(self, item: Tree[Token], earlier: list[Grade]) -> Grade | None:
         name = self.name(item.children[1], "grade")  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from aftersales.policy.model import (
     MaintenancePlan,
     Parts,
     PriorityTable,
+    PromotionRule,
     Safety,
     SalesWarrantyRule,
     Sla,
@@ -127,6 +128,7 @@ class Built:
     complaints: ComplaintRules | None = None
     product_problems_to: tuple[str, ...] = ()
     appraisal: Appraisal | None = None
+    promotion: tuple[PromotionRule, ...] = ()
     expenses: Expenses | None = None
     parts: Parts | None = None
     training: Training | None = None

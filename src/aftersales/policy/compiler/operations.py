@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from lark import Token, Tree
 
+from aftersales.core.safety import SEVERITIES as INCIDENT_SEVERITIES
+from aftersales.core.training import AREAS as TRAINING_AREAS
 from aftersales.policy import keywords as kw
 from aftersales.policy.compiler.appraisal import AppraisalSection
 from aftersales.policy.compiler.base import Built, subtree_of, subtrees_of, token_of, tokens_of
@@ -15,6 +17,7 @@ from aftersales.policy.expressions import (
     CLAIM_FIELDS,
     REQUISITION_FIELDS,
     STOCK_FIELDS,
+    SUPPLIER_FIELDS,
     unquote,
 )
 from aftersales.policy.functions import ValueType
@@ -23,6 +26,7 @@ from aftersales.policy.model import (
     CertificateRule,
     ExpenseLimit,
     Expenses,
+    IncidentRule,
     Parts,
     Safety,
     Training,
@@ -89,18 +93,43 @@ class Operations(AppraisalSection):
         for item in subtrees_of(tree, "invoice_stmt"):
             invoice = token_of(item, "REQUIRED") is not None
         for item in subtrees_of(tree, "limit_stmt"):
-            cat_tok = item.children[1]
-            per_tok = item.children[-1]
-            assert isinstance(cat_tok, Token) and isinstance(per_tok, Token)
+            words = [c for c in item.children if isinstance(c, Token) and c.type != "LIMIT"]
+            cat_tok, per_tok = words[0], words[1]
             category = self.name(cat_tok, "expense category")
             money = self.money(subtree_of(item, "money"))  # type: ignore[arg-type]
             per = self.one_of(per_tok, kw.LIMIT_PERIODS, "limit period")
+            action = None
+            if len(words) > 2:
+                action = self.one_of(words[2], kw.OVER_LIMIT_ACTIONS, "over-limit action")
+                if action is None:
+                    continue
             if money is None or per is None:
                 continue
             if self.once(("limit", category), item, f"the {category} limit"):
-                limits[category] = ExpenseLimit(category, money, per, self.loc(item))
+                limits[category] = ExpenseLimit(category, money, per, self.loc(item), action)
+        over_limit, over_location = "flag", ""
+        for item in subtrees_of(tree, "over_limit_stmt"):
+            found = self.one_of(item.children[-1], kw.OVER_LIMIT_ACTIONS, "over-limit action")  # type: ignore[arg-type]
+            if found is not None and self.once(("over limit", ""), item, "over limit"):
+                over_limit, over_location = found, self.loc(item)
+        categories: list[str] = []
+        for item in subtrees_of(tree, "categories_stmt"):
+            for tok in tokens_of(item, "NAME"):
+                category = self.name(tok, "expense category")
+                if category in limits:
+                    said = f"{category} has a limit already; a listed category has none"
+                    self.error(tok, said, f"remove {category} from this line or its limit")
+                elif category not in categories:
+                    categories.append(category)
+        unlisted, unlisted_location = "refuse", ""
+        for item in subtrees_of(tree, "unlisted_stmt"):
+            found = self.one_of(item.children[-1], ("refuse", "flag"), "what unlisted get")  # type: ignore[arg-type]
+            if found is not None and self.once(("unlisted", ""), item, "unlisted categories"):
+                unlisted, unlisted_location = found, self.loc(item)
         approvals = self.approvals(subtrees_of(tree, "approve_stmt"), CLAIM_FIELDS, "claim")
-        built.expenses = Expenses(invoice, limits, approvals, self.loc(tree))
+        built.expenses = Expenses(invoice, limits, approvals, self.loc(tree), over_limit,
+                                  over_location, tuple(categories), unlisted,
+                                  unlisted_location)  # fmt: skip
 
     def parts_block(self, tree: Tree[Token], built: Built) -> None:
         every = None
@@ -116,10 +145,17 @@ class Operations(AppraisalSection):
                 for t in tokens_of(item, "NAME")
             ]
             checks = tuple(c for c in found if c is not None)
+        review = None
+        review_location = ""
+        for item in subtrees_of(tree, "supplier_review_stmt"):
+            if self.once(("review suppliers", ""), item, "review suppliers"):
+                review = self.condition(item.children[-1], SUPPLIER_FIELDS)
+                review_location = self.loc(item)
         approvals = self.approvals(
             subtrees_of(tree, "requisition_stmt"), REQUISITION_FIELDS, "requisition"
         )
-        built.parts = Parts(every, reorder, approvals, checks, self.loc(tree))
+        built.parts = Parts(every, reorder, approvals, checks, self.loc(tree), review,
+                            review_location)  # fmt: skip
 
     def training_block(self, tree: Tree[Token], built: Built) -> None:
         assessment: tuple[Weight, ...] = ()
@@ -128,6 +164,8 @@ class Operations(AppraisalSection):
         limit = None
         valid = None
         certificates: list[CertificateRule] = []
+        covers: tuple[str, ...] = TRAINING_AREAS
+        covers_location = ""
         for item in tree.children[1:]:
             assert isinstance(item, Tree)
             if item.data == "assessment_stmt":
@@ -154,6 +192,12 @@ class Operations(AppraisalSection):
                         "a certificate's validity runs on the calendar",
                         f"write {valid.amount} {valid.unit.value}s",
                     )
+            elif item.data == "covers_stmt":
+                if self.once(("plan covers", ""), item, "plan covers"):
+                    found = [self.one_of(t, TRAINING_AREAS, "training area")
+                             for t in tokens_of(item, "NAME")]  # fmt: skip
+                    covers = tuple(dict.fromkeys(a for a in found if a is not None))
+                    covers_location = self.loc(item)
             elif item.data == "certificate_rule":
                 name_tok = token_of(item, "STRING")
                 assert name_tok is not None
@@ -167,13 +211,15 @@ class Operations(AppraisalSection):
                     CertificateRule(unquote(name_tok, self.r), condition, self.loc(item))
                 )
         built.training = Training(
-            assessment, pass_mark, until_passed, limit, valid, tuple(certificates), self.loc(tree)
-        )
+            assessment, pass_mark, until_passed, limit, valid, tuple(certificates),
+            self.loc(tree), covers, covers_location,
+        )  # fmt: skip
 
     def safety_block(self, tree: Tree[Token], built: Built) -> None:
         ppe: tuple[str, ...] = ()
         ppe_location = ""
         tools = incidents = None
+        rules: list[IncidentRule] = []
         for item in tree.children[1:]:
             assert isinstance(item, Tree)
             if item.data == "ppe_stmt":
@@ -183,4 +229,29 @@ class Operations(AppraisalSection):
                 tools = self.duration(subtree_of(item, "duration"))
             elif item.data == "incidents_stmt":
                 incidents = self.duration(subtree_of(item, "duration"))
-        built.safety = Safety(ppe, tools, incidents, self.loc(tree), ppe_location)
+            elif item.data == "incident_rule":
+                rule = self.incident_rule(item, rules)
+                if rule is not None:
+                    rules.append(rule)
+        built.safety = Safety(ppe, tools, incidents, self.loc(tree), ppe_location, tuple(rules))
+
+    def incident_rule(self, item: Tree[Token], earlier: list[IncidentRule]) -> IncidentRule | None:
+        severity_toks = tokens_of(subtree_of(item, "incident_severities"), "NAME")  # type: ignore[arg-type]
+        role_toks = tokens_of(item, "NAME")
+        severities = [self.one_of(t, INCIDENT_SEVERITIES, "incident severity")
+                      for t in severity_toks]  # fmt: skip
+        roles = [self.one_of(t, kw.ROLES, "role") for t in role_toks]
+        if None in severities or None in roles:
+            return None
+        for tok, severity in zip(severity_toks, severities, strict=True):
+            before = next((r for r in earlier if severity in r.severities), None)
+            if before is not None:
+                self.error(tok, f"incidents of severity {severity} have a line already",
+                           f"at {before.location}; one line per severity")  # fmt: skip
+                return None
+        within = None
+        duration = subtree_of(item, "duration")
+        if duration is not None:
+            within = self.duration(duration)
+        return IncidentRule(tuple(map(str, severities)), tuple(map(str, roles)),
+                            self.loc(item), within)  # fmt: skip

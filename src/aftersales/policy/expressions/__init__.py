@@ -20,6 +20,7 @@ from aftersales.policy.expressions.fields import (
     CLAIM_FIELDS,
     REQUISITION_FIELDS,
     STOCK_FIELDS,
+    SUPPLIER_FIELDS,
 )
 from aftersales.policy.expressions.literals import read_duration, unquote
 from aftersales.policy.expressions.nodes import Expr, Literal
@@ -31,6 +32,7 @@ __all__ = [
     "CLAIM_FIELDS",
     "REQUISITION_FIELDS",
     "STOCK_FIELDS",
+    "SUPPLIER_FIELDS",
     "Checker",
     "CompiledCode",
     "Condition",

@@ -43,6 +43,16 @@ CASE_FIELDS: Mapping[str, ValueType] = {
 ASSIGNMENT_FIELDS: Mapping[str, ValueType] = {**CASE_FIELDS, "priority": T.TEXT}
 CLAIM_FIELDS: Mapping[str, ValueType] = {"amount": T.MONEY, "lines": T.NUMBER, "cases": T.NUMBER}
 REQUISITION_FIELDS: Mapping[str, ValueType] = {"value": T.MONEY, "quantity": T.NUMBER}
+SUPPLIER_FIELDS: Mapping[str, ValueType] = {
+    "deliveries": T.NUMBER,
+    "late": T.NUMBER,
+    "late_rate": T.PERCENT,
+    "delivered": T.NUMBER,
+    "rejected": T.NUMBER,
+    "rejected_rate": T.PERCENT,
+}
+"""A supplier's record, as ``review suppliers when`` sees it (rates are percentages)."""
+
 STOCK_FIELDS: Mapping[str, ValueType] = {
     "on_hand": T.NUMBER,
     "reserved": T.NUMBER,
