@@ -204,6 +204,10 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
                                lambda d: {"happened_at": at(100), "severity": "minor",
                                           "description": "cut finger", "by": "e8",
                                           "people": ["e7"], "at": at(110)}),
+    "safety.investigate": (lambda d, **k: d.safety.investigate(k.pop("id"), **k),
+                           lambda d: {"id": d.safety.report_incident(
+                               happened_at=at(100), severity="minor", description="cut",
+                               by="e8", at=at(110)).id, "findings": "a slip", "by": "m1"}),
     "training.add_course": (lambda d, **k: d.training.add_course(**k),
                             lambda d: {"id": "HYD", "title": "Hydraulics", "year": 2026,
                                        "area": "repair_skills", "method": "internal",

@@ -286,6 +286,8 @@ SITUATIONS: dict[str, Call] = {
                                                            owner="e8", by=by),
     "safety.complete_action": lambda d, by: d.safety.complete_action(
         _incident(d, with_action=True), 0, by=by),
+    "safety.investigate": lambda d, by: d.safety.investigate(_incident(d), findings="a slip",
+                                                             by=by),
     "training.assess": lambda d, by: d.training.assess(
         "e8", certificate="hydraulics", scores={"theory": 90, "practical": 90,
                                                 "case_study": 90}, by=by),

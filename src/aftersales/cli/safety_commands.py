@@ -46,19 +46,31 @@ def safety_tools(overdue: bool, fmt: str) -> None:
 
 
 @safety.command("incidents")
-@click.option("--open", "open_only", is_flag=True, help="Only with corrective actions open.")
+@click.option(
+    "--open",
+    "open_only",
+    is_flag=True,
+    help="Only those not closed (investigation or corrective actions open).",
+)
+@click.option("--overdue", is_flag=True, help="Only those past their investigation deadline.")
 @FORMAT
-def safety_incidents(open_only: bool, fmt: str) -> None:
-    """Incidents: when, how serious, reported late or not, corrective actions."""
+def safety_incidents(open_only: bool, overdue: bool, fmt: str) -> None:
+    """Incidents: when, how serious, reported late or not, who was told, the investigation's
+    deadline, corrective actions."""
     with open_desk() as desk:
+        found = (desk.safety.overdue_incidents() if overdue
+                 else desk.safety.incidents(open_only=open_only))  # fmt: skip
+        tz = desk.policy.tz
         rows = [
-            (i.id, i.happened_at.strftime("%Y-%m-%d %H:%M"), i.severity, i.description,
-             i.reported_by, ", ".join(i.people), "yes" if i.late else "no",
+            (i.id, i.happened_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), i.severity,
+             i.description, i.reported_by, ", ".join(i.people), "yes" if i.late else "no",
+             ", ".join(i.told), i.due and i.due.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+             "yes" if i.findings else "no",
              f"{len(i.actions) - len(i.open_actions)}/{len(i.actions)}")
-            for i in desk.safety.incidents(open_only=open_only)
+            for i in found
         ]  # fmt: skip
         columns = ("incident", "happened", "severity", "description", "reported_by", "people",
-                   "late", "actions_done")  # fmt: skip
+                   "late", "told", "due", "investigated", "actions_done")  # fmt: skip
         emit("incidents", columns, rows, fmt)
 
 
@@ -130,7 +142,27 @@ def safety_incident(happened_at: str, severity: str, description: str, people: S
                                                case_id=case_id,
                                                at=action_time(desk, at))  # fmt: skip
         late = " (reported late)" if incident.late else ""
-        done(as_json, incident, f"incident {incident.id} recorded{late}")
+        told = f"; told {', '.join(incident.told)}" if incident.told else ""
+        due = ""
+        if incident.due is not None:
+            due = f"; investigate by {incident.due.astimezone(desk.policy.tz):%Y-%m-%d %H:%M}"
+        done(as_json, incident, f"incident {incident.id} recorded{late}{told}{due}")
+
+
+@safety.command("investigate")
+@click.argument("incident_id", metavar="INCIDENT")
+@click.option("--findings", required=True, help="What the investigation found, and why.")
+@BY_OPTION
+@AT_OPTION
+@JSON_OPTION
+def safety_investigate(incident_id: str, findings: str, by: str, at: str | None,
+                       as_json: bool) -> None:  # fmt: skip
+    """Record an incident's investigation (a manager or the safety officer)."""
+    with open_desk() as desk:
+        incident = desk.safety.investigate(incident_id, findings=findings, by=by,
+                                           at=action_time(desk, at))  # fmt: skip
+        state = "closed" if incident.closed else f"{len(incident.open_actions)} action(s) open"
+        done(as_json, incident, f"incident {incident.id} investigated: {state}")
 
 
 @safety.command("add-action")

@@ -165,6 +165,7 @@ PERMISSIONS: dict[str, Rule] = {
     "safety.report_incident": Rule(ANYONE),
     "safety.add_action": Rule(MANAGER),
     "safety.complete_action": Rule(MANAGER, "and the action's owner"),
+    "safety.investigate": Rule(("manager", "safety_officer")),
     # training
     "training.assess": Rule(PLANNERS, never=("assessing oneself",)),
     "training.add_course": Rule(PLANNERS),

@@ -184,6 +184,7 @@ class ServiceDesk:
             self.parts.remind_stocktakes,
             self.training.remind_expiring,
             self.safety.remind_tools,
+            self.safety.remind_incidents,
             self.maintenance.open_due,
             self.complaints.remind_overdue,
             self.feedback.send_due,

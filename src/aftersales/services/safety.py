@@ -18,7 +18,7 @@ import attrs
 
 from aftersales.core import values
 from aftersales.core.boundary import public_api
-from aftersales.core.errors import NotFound, PermissionDenied, ValidationError
+from aftersales.core.errors import NotFound, PermissionDenied, ValidationError, WorkflowError
 from aftersales.core.model import Case, Notification
 from aftersales.core.permissions import permit
 from aftersales.core.safety import SEVERITIES, Action, Incident, Tool
@@ -190,17 +190,87 @@ class SafetyService:
         rules = policy.safety
         late = bool(rules and rules.incidents_within
                     and policy.add(happened, rules.incidents_within) < when)  # fmt: skip
+        rule = None if rules is None else rules.incident_rule(severity)
         incident = Incident(f"INC-{uuid.uuid4().hex[:8]}", happened, when, by, severity,
                             description.strip(), involved, case_id, late, version=1)  # fmt: skip
-        return self._incidents.create(incident, "reported", by, when)
+        notes: builtins.list[Notification] = []
+        if rule is not None:
+            due = (None if rule.investigate_within is None
+                   else policy.add(when, rule.investigate_within))  # fmt: skip
+            incident = attrs.evolve(incident, rule=rule.location, told=rule.roles, due=due)
+            people = tuple(self._staff.with_role(*rule.roles))
+            by_when = "" if due is None else f"; investigate by {self._local(due)}"
+            notes.append(Notification(
+                "incident_reported", case_id, people,
+                f"{severity} incident {incident.id} reported by {by}: {incident.description}"
+                f"{by_when} ({rule.location})",
+                {"incident": incident.id, "severity": severity, "due": due and due.isoformat(),
+                 "rule": rule.location, "case": case_id}, when,
+            ))  # fmt: skip
+        with self._notifications.transaction(notes, when) as tx:
+            self._incidents.create(incident, "reported", by, when, tx=tx)
+        return incident
+
+    def _local(self, when: datetime) -> str:
+        return f"{when.astimezone(self._basis.policy.tz):%Y-%m-%d %H:%M}"
+
+    def investigate(
+        self, id: str, *, findings: str, by: str, at: datetime | None = None
+    ) -> Incident:
+        """Record the investigation of an incident (a manager or the safety officer): what
+        happened and why. It is closed once its corrective actions are done too."""
+        permit(self._staff.actor(by), "safety.investigate", "investigate incidents")
+        text = values.text(findings, "the investigation's findings").strip()
+        incident = self.incident(id)
+        if incident.findings is not None:
+            raise WorkflowError(
+                f"incident {id} was investigated by {incident.investigated_by}; "
+                "add a corrective action for what was found since"
+            )
+        when = self._basis.at(at)
+        after = attrs.evolve(incident, findings=text, investigated_by=by, investigated_at=when,
+                             version=incident.version + 1)  # fmt: skip
+        return self._save_incident(incident, after, "investigated", by, when)
+
+    def overdue_incidents(self, now: datetime | None = None) -> builtins.list[Incident]:
+        """Incidents past their investigation deadline and not closed (investigated, every
+        corrective action done)."""
+        when = self._basis.at(now)
+        return [i for i in self.incidents() if i.overdue(when)]
+
+    def remind_incidents(self, now: datetime | None = None) -> builtins.list[Notification]:
+        """``incident_overdue`` once per incident past its deadline and not closed, to the
+        roles its policy line tells and the owners of its open actions (the tick calls
+        this)."""
+        when = self._basis.at(now)
+        overdue = self.overdue_incidents(when)
+        if not overdue:
+            return []
+        found = []
+        for incident in overdue:
+            assert incident.due is not None
+            people = tuple(dict.fromkeys([*self._staff.with_role(*incident.told),
+                                          *(a.owner for a in incident.open_actions)]))  # fmt: skip
+            missing = "the investigation" if incident.findings is None else (
+                f"{len(incident.open_actions)} corrective action(s)")  # fmt: skip
+            found.append((f"incident:{incident.id}", utc_text(incident.due), Notification(
+                "incident_overdue", incident.case_id, people,
+                f"{incident.severity} incident {incident.id} was due {self._local(incident.due)}:"
+                f" {missing} still open ({incident.rule})",
+                {"incident": incident.id, "due": incident.due.isoformat(), "rule": incident.rule},
+                when)))  # fmt: skip
+        return self._notifications.once(found, when)
 
     def incident(self, id: str) -> Incident:
         return self._incidents.get(id)
 
     def incidents(self, *, open_only: bool = False) -> builtins.list[Incident]:
-        """Incidents by report time; ``open_only``: those with corrective actions not done."""
+        """Incidents by report time; ``open_only``: those not closed (under a policy line
+        with a deadline: not investigated, or with corrective actions not done; else with
+        corrective actions not done)."""
         found = self._incidents.all()
-        return sorted((i for i in found if not open_only or i.open_actions),
+        return sorted((i for i in found if not open_only or i.open_actions
+                       or (i.rule is not None and not i.closed)),
                       key=lambda i: i.reported_at)  # fmt: skip
 
     def add_action(
