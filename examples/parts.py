@@ -40,7 +40,9 @@ parts.add_part(sku="PUMP-1", name="Hydraulic pump", category="pumps", unit_cost=
 # 1. What to buy: the purchase plan follows the policy's "reorder when on_hand <= reorder_point".
 for line in parts.purchase_plan(at=t(2)):
     print(f"plan: order {line.quantity} x {line.sku} (on hand {line.on_hand})")
-    order = parts.order("ACME", [{"sku": line.sku, "quantity": line.quantity}], by="sk1", at=t(2))
+    order = parts.order("ACME", [{"sku": line.sku, "quantity": line.quantity, "price": "95"}],
+                        promised=t(2).date() + timedelta(days=7), payment_terms="30 days net",
+                        by="sk1", at=t(2))  # fmt: skip
     # 2. The delivery is inspected as the policy says ("inspect incoming quantity, ...").
     checks = {"quantity": True, "specification": True, "quality": line.sku != "PUMP-1"}
     if checks["quality"]:

@@ -15,6 +15,8 @@ from conftest import RULES
 
 from aftersales.cli import main
 
+PO = ("--promised", "2026-12-10", "--terms", "30 days net")
+
 
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args), env={"COLUMNS": "200"})
@@ -55,7 +57,9 @@ def test_parts_from_purchase_to_the_case(desk_folder: Path) -> None:
     ok("parts", "add-location", "VAN7", "--name", "Chen's van", "--kind", "van",
        "--engineer", "e7", "--by", "sk1", *at)  # fmt: skip
     ok("parts", "add-supplier", "ACME", "--name", "Acme Seals", "--by", "sk1", *at)
-    code, _, err = run("parts", "order", "ACME", "--line", "SEAL-9:20", "--by", "sk1", *at)
+    code, _, err = run(
+        "parts", "order", "ACME", "--line", "SEAL-9:20@12.50", *PO, "--by", "sk1", *at
+    )
     assert code == 1  # not qualified yet, and no such part
     code, _, err = run("parts", "qualify", "ACME", "--by", "sk1", *at)
     assert code == 1 and "sk1" in err  # a manager qualifies
@@ -63,7 +67,7 @@ def test_parts_from_purchase_to_the_case(desk_folder: Path) -> None:
     part = record("parts", "add-part", "SEAL-9", "--name", "Pump seal", "--category", "seals",
                   "--unit-cost", "12.50", "--reorder-point", "5", "--by", "sk1", *at)  # fmt: skip
     assert part["unit_cost"] == "12.50"
-    po = record("parts", "order", "ACME", "--line", "SEAL-9:20", "--by", "sk1", *at)
+    po = record("parts", "order", "ACME", "--line", "SEAL-9:20@12.50", *PO, "--by", "sk1", *at)
     code, _, err = run("parts", "receive", "SEAL-9", "20", "--location", "WH", "--supplier",
                        "ACME", "--check", "quantity=yes", "--by", "sk1", *at)  # fmt: skip
     assert code == 1 and "specification" in err  # every check the policy names
@@ -90,6 +94,31 @@ def test_parts_from_purchase_to_the_case(desk_folder: Path) -> None:
     assert [m["type"] for m in moves][-1] == "adjusted"
     code, _, err = run("parts", "request", "AS-2026-000001", "--line", "SEAL-9", "--by", "e7")
     assert code == 1 and "write SKU:QUANTITY" in err
+    # a second order, promised for the 24th, comes on the 25th with three seals sent back
+    code, _, err = run("parts", "order", "ACME", "--line", "SEAL-9:20", *PO, "--by", "sk1", *at)
+    assert code == 1 and "SKU:QUANTITY@UNIT_PRICE" in err
+    late = record("parts", "order", "ACME", "--line", "SEAL-9:10@13", "--promised", "2026-11-24",
+                  "--terms", "60 days net", "--currency", "EUR", "--by", "sk1", *at)  # fmt: skip
+    assert (late["currency"], late["payment_terms"], late["promised"]) == (
+        "EUR", "60 days net", "2026-11-24")  # fmt: skip
+    ok("parts", "receive-order", late["id"], "--line", "SEAL-9:10", "--accepted", "SEAL-9:7",
+       "--reason", "dented", "--location", "WH", "--check", "quantity=yes",
+       "--check", "specification=yes", "--check", "quality=no",
+       "--by", "sk1", "--at", "2026-11-25 10:00")  # fmt: skip
+    orders = {o["order"]: o for o in json.loads(ok("parts", "orders", "--format", "json"))}
+    assert (orders[late["id"]]["total"], orders[late["id"]]["late_deliveries"]) == ("130", 1)
+    assert orders[po["id"]]["late_deliveries"] == 0
+    (acme,) = json.loads(ok("parts", "suppliers", "--to-review", "--format", "json"))
+    assert (acme["late_rate"], acme["rejected_rate"]) == ("50.0%", "10.0%")
+    assert acme["review_due"].startswith("yes (")
+    code, _, err = run("parts", "review-supplier", "ACME", "--decision", "disqualify",
+                       "--reason", "late", "--by", "sk1")  # fmt: skip
+    assert code == 1 and "manager" in err
+    out = ok("parts", "review-supplier", "ACME", "--decision", "disqualify", "--reason",
+             "half the deliveries late", "--by", "m1")  # fmt: skip
+    assert "not qualified (late 50.0%, rejected 10.0%)" in out
+    (shown,) = json.loads(ok("parts", "supplier", "ACME", "--format", "json"))
+    assert (shown["qualified"], shown["reviews"]) == ("no", 1)
 
 
 def test_an_expense_claim_from_draft_to_paid(desk_folder: Path) -> None:
@@ -209,7 +238,7 @@ def test_adjustments_deliveries_edits_and_rotations(desk_folder: Path) -> None:
     ok("parts", "qualify", "ACME", "--by", "m1", *at)
     ok("parts", "add-part", "SEAL-9", "--name", "Seal", "--category", "seals", "--unit-cost",
        "12.50", "--by", "sk1", *at)  # fmt: skip
-    po = record("parts", "order", "ACME", "--line", "SEAL-9:10", "--by", "sk1", *at)
+    po = record("parts", "order", "ACME", "--line", "SEAL-9:10@12.50", *PO, "--by", "sk1", *at)
     checks = ("--check", "quantity=yes", "--check", "specification=yes", "--check", "quality=y")
     out = ok("parts", "receive-order", po["id"], "--line", "SEAL-9:10", "--location", "WH",
              *checks, "--by", "sk1", *at)  # fmt: skip
@@ -284,7 +313,7 @@ def test_every_action_of_the_sdk_has_a_command() -> None:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["parts", "order", "ACME", "--line", "SEAL-9:0", "--by", "sk1"], "ACME"),
+        (["parts", "order", "ACME", "--line", "SEAL-9:0@1", *PO, "--by", "sk1"], "ACME"),
         (["parts", "count", "WH", "--item", "SEAL-9=-3", "--by", "sk1"], "whole number"),
         (
             [

@@ -48,7 +48,7 @@ def test_a_complaint_from_a_call_to_its_confirmed_closure(
     # 1 working day: the report came at 14:00 Monday, so 14:00 Tuesday; 5 working days
     assert complaint.respond_by == at(300) + timedelta(days=1)
     assert complaint.resolve_by == at(300) + timedelta(days=7)  # over the weekend
-    assert complaint.rule is not None and complaint.rule.endswith("default.policy:128")
+    assert complaint.rule is not None and complaint.rule.endswith("default.policy:130")
     [note] = outbox.of("complaint_opened")
     assert note.recipients == ("m1",)
     with pytest.raises(PermissionDenied):
@@ -86,7 +86,7 @@ def test_the_policy_opens_complaints_for_low_scores_and_repeated_rejections(
     [rejected] = desk.complaints.list()
     assert (rejected.id, rejected.source) == (f"CP-{case.number}-rejection", "rejection")
     assert "rejected 2 times: still leaks (2)" in rejected.summary
-    assert rejected.trigger is not None and rejected.trigger.endswith("default.policy:129")
+    assert rejected.trigger is not None and rejected.trigger.endswith("default.policy:131")
     desk.cases.accept(case.id, signed_by="Wang", by="e7", at=at(300))
     desk.cases.follow_up(case.id, by="cs1", satisfaction=2, comments="too slow", at=at(400))
     low = desk.complaints.get(f"CP-{case.number}-survey")

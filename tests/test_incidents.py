@@ -38,7 +38,7 @@ def test_a_serious_incident_tells_the_manager_and_safety_officer_at_once(
                                            people=["e7"], at=at(130))  # fmt: skip
     (note,) = kinds(outbox, "incident_reported")
     assert set(note.recipients) == {"m1", "so1"}  # type: ignore[attr-defined]
-    assert incident.rule is not None and incident.rule.endswith("default.policy:99")
+    assert incident.rule is not None and incident.rule.endswith("default.policy:101")
     assert incident.told == ("manager", "safety_officer")
     # 5 working days from Monday 11:10: the next Monday, same time
     assert incident.due == at(130) + timedelta(days=7)
@@ -92,7 +92,7 @@ def test_incident_lines_are_checked() -> None:
                             f"  report incidents within 24 hours\n  {line}\n")  # fmt: skip
         with pytest.raises(PolicyError) as err:
             parse_policy(text, "bad.policy")
-        assert says in str(err.value) and "bad.policy:99" in str(err.value)
+        assert says in str(err.value) and "bad.policy:101" in str(err.value)
 
 
 def test_incidents_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

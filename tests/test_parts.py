@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from conftest import RULES, add_team, at, certify
+from conftest import RULES, T0, add_team, at, certify
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +21,8 @@ from aftersales import (
     WorkflowError,
 )
 from aftersales.testing import Outbox
+
+TERMS = {"promised": date(2027, 12, 31), "payment_terms": "30 days net"}
 
 ALL_PASSED = {"quantity": True, "specification": True, "quality": True}
 
@@ -316,11 +318,13 @@ def test_nobody_approves_their_own_requisition(storage_url: str) -> None:
 def test_purchasing_and_the_plan(desk: ServiceDesk) -> None:
     desk.parts.add_supplier(id="NEW", name="New Co", by="sk1")
     with pytest.raises(PermissionDenied, match="not qualified"):
-        desk.parts.order("NEW", [{"sku": "SEAL-9", "quantity": 20}], by="sk1")
+        desk.parts.order("NEW", [{"sku": "SEAL-9", "quantity": 20, "price": 9}], **TERMS,
+                         by="sk1")  # fmt: skip
     # SEAL-9: nothing on hand, reorder point 5, reorder quantity 20
     [line] = desk.parts.purchase_plan(at=at(0))
     assert (line.sku, line.quantity, line.on_hand, line.on_order) == ("SEAL-9", 20, 0, 0)
-    po = desk.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 20}], by="sk1", at=at(1))
+    po = desk.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 20, "price": 9}], **TERMS,
+                          by="sk1", at=at(1))  # fmt: skip
     assert desk.parts.purchase_plan(at=at(2)) == []  # on order already
     with pytest.raises(ValidationError, match="expects 20 more of SEAL-9, not 25"):
         desk.parts.receive("SEAL-9", 25, location="WH", supplier="ACME", inspection=ALL_PASSED,
@@ -407,14 +411,17 @@ def test_shelf_life_expiry_is_flagged_oldest_first(desk: ServiceDesk) -> None:
 
 def test_receiving_a_whole_order(desk: ServiceDesk) -> None:
     desk.parts.add_part(sku="BRG-2", name="Bearing", category="bearings", unit_cost="80", by="sk1")
-    both = [{"sku": "SEAL-9", "quantity": 10}, {"sku": "BRG-2", "quantity": 4}]
-    po = desk.parts.order("ACME", both, by="sk1", at=at(1))
+    both = [{"sku": "SEAL-9", "quantity": 10, "price": 9}, {"sku": "BRG-2", "quantity": 4,
+                                                            "price": 80}]  # fmt: skip
+    po = desk.parts.order("ACME", both, **TERMS, by="sk1", at=at(1))
     with pytest.raises(ValidationError, match="expects 4 more of BRG-2, not 5"):
         desk.parts.receive_order(po.id, [{"sku": "SEAL-9", "quantity": 10},
                                          {"sku": "BRG-2", "quantity": 5}],
                                  location="WH", inspection=ALL_PASSED, by="sk1")  # fmt: skip
     assert desk.parts.stock() == []  # the first line was not taken in either
-    desk.parts.receive_order(po.id, both, location="WH", inspection=ALL_PASSED, by="sk1", at=at(2))
+    delivered = [{"sku": line["sku"], "quantity": line["quantity"]} for line in both]
+    desk.parts.receive_order(po.id, delivered, location="WH", inspection=ALL_PASSED, by="sk1",
+                             at=at(2))  # fmt: skip
     assert desk.parts.stock() == [("BRG-2", "WH", 4), ("SEAL-9", "WH", 10)]
     assert not desk.parts.purchase_order(po.id).open
 
@@ -453,3 +460,66 @@ def test_parts_used_on_a_repair_send_the_reorder_notice(desk: ServiceDesk, outbo
     assert note.data["on_hand"] == 4 and note.at == at(200)
     desk.parts.scrap("SEAL-9", 1, location="WH", reason="rust", by="sk1", at=at(210))
     assert len(outbox.of("stock_below_reorder_point")) == 1  # still below: no repeat
+
+
+def test_orders_carry_prices_terms_and_a_promised_date(desk: ServiceDesk) -> None:
+    line = {"sku": "SEAL-9", "quantity": 20, "price": "12.50"}
+    for bad, said in (
+        ({**line, "price": "-1"}, "above 0"),
+        ({"sku": "SEAL-9", "quantity": 20}, "no unit price"),
+        ({**line, "colour": "red"}, "unknown field 'colour'"),
+    ):
+        with pytest.raises(ValidationError, match=said):
+            desk.parts.order("ACME", [bad], **TERMS, by="sk1", at=at(1))
+    with pytest.raises(ValidationError, match="has a line already"):
+        desk.parts.order("ACME", [line, line], **TERMS, by="sk1", at=at(1))
+    with pytest.raises(ValidationError, match="before the order"):
+        desk.parts.order("ACME", [line], promised=date(2026, 11, 1), payment_terms="30 days",
+                         by="sk1", at=at(1))  # fmt: skip
+    with pytest.raises(ValidationError, match="unknown currency 'XXX'"):
+        desk.parts.order("ACME", [line], **TERMS, currency="XXX", by="sk1", at=at(1))
+    po = desk.parts.order("ACME", [line], promised=date(2026, 11, 30), payment_terms="30 days net",
+                          currency="EUR", by="sk1", at=at(1))  # fmt: skip
+    again = desk.parts.purchase_order(po.id)
+    assert (again.total, again.currency, again.payment_terms, again.promised) == (
+        D("250.00"), "EUR", "30 days net", date(2026, 11, 30))  # fmt: skip
+    assert again.lines[0].price == D("12.50")
+
+
+def test_late_deliveries_and_rejections_make_the_suppliers_record(desk: ServiceDesk) -> None:
+    desk.parts.add_part(sku="BRG-2", name="Bearing", category="bearings", unit_cost="80", by="sk1")
+    on_time = desk.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 10, "price": 9}],
+                               promised=date(2026, 11, 30), payment_terms="30 days net",
+                               by="sk1", at=at(1))  # fmt: skip
+    late = desk.parts.order("ACME", [{"sku": "BRG-2", "quantity": 10, "price": 80}],
+                            promised=date(2026, 11, 24), payment_terms="60 days net",
+                            by="sk1", at=at(1))  # fmt: skip
+    # received on the promised day itself (23:30 local): on time
+    desk.parts.receive_order(on_time.id, [{"sku": "SEAL-9", "quantity": 10}], location="WH",
+                             inspection=ALL_PASSED, by="sk1",
+                             at=T0.replace(day=30, hour=23, minute=30))  # fmt: skip
+    failed = {**ALL_PASSED, "quality": False}
+    desk.parts.receive_order(late.id, [{"sku": "BRG-2", "quantity": 10, "accepted": 7,
+                                        "reason": "pitted races"}],
+                             location="WH", inspection=failed, by="sk1",
+                             at=T0.replace(day=25))  # fmt: skip
+    assert desk.parts.purchase_order(late.id).late_deliveries == 1
+    assert desk.parts.purchase_order(on_time.id).late_deliveries == 0
+    record = desk.parts.supplier_record("ACME")
+    assert (record.orders, record.deliveries, record.late, record.delivered, record.rejected) == (
+        2, 2, 1, 20, 3)  # fmt: skip
+    assert (record.late_rate, record.rejected_rate) == (D("50.0"), D("15.0"))
+    # default.policy: review suppliers when late_rate > 10% or rejected_rate > 5%
+    assert record.review_due and record.rule is not None
+    assert [r.supplier for r in desk.parts.suppliers_to_review()] == ["ACME"]
+    with pytest.raises(PermissionDenied, match="manager"):
+        desk.parts.review_supplier("ACME", decision="disqualify", reason="late", by="sk1")
+    with pytest.raises(ValidationError, match="decision must be one of keep, disqualify"):
+        desk.parts.review_supplier("ACME", decision="fire", reason="late", by="m1")
+    reviewed = desk.parts.review_supplier("ACME", decision="disqualify",
+                                          reason="half the deliveries late", by="m1")  # fmt: skip
+    assert not reviewed.qualified and reviewed.reviews[0]["record"]["late_rate"] == "50.0"
+    with pytest.raises(PermissionDenied, match="not qualified"):
+        desk.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 1, "price": 9}], **TERMS,
+                         by="sk1")  # fmt: skip
+    assert desk.parts.suppliers_to_review() == []  # only qualified suppliers are reviewed

@@ -101,7 +101,7 @@ def test_no_diagnosis_before_the_safety_checklist(desk: ServiceDesk) -> None:
         desk.cases.diagnose(case.id, by="e7", at=at(125), cause="c", complexity="simple")
     message = str(info.value)
     assert "e7 has not checked helmet, gloves" in message
-    assert "default.policy:96" in message  # the "require ppe" line
+    assert "default.policy:98" in message  # the "require ppe" line
     assert desk.cases.get(case.id).status == "on_site"  # nothing written
     desk.safety.checklist(case.id, ["helmet"], by="e7", at=at(121))
     with pytest.raises(WorkflowError, match="has not checked gloves "):
@@ -116,7 +116,7 @@ def test_no_diagnosis_before_the_safety_checklist(desk: ServiceDesk) -> None:
 def test_the_checklist_names_only_the_policys_gear(desk: ServiceDesk) -> None:
     case = run_to(desk, "contacted")
     for items, message in (
-        (["helmet", "cape"], r"'cape' is not safety gear the policy names \(.*default.policy:96\); "
+        (["helmet", "cape"], r"'cape' is not safety gear the policy names \(.*default.policy:98\); "
                              "the items are helmet, gloves"),
         ([], "at least one item"),
         ([""], "at least one item"),

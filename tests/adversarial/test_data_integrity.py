@@ -138,7 +138,9 @@ def test_a_part_cost_that_breaks_valuation_is_refused(
 
 
 def test_a_delivery_with_one_bad_line_takes_nothing_in(desk: ServiceDesk, storage_url: str) -> None:
-    po = desk.parts.order("ACME", [{"sku": "AAA", "quantity": 4}, {"sku": "BBB", "quantity": 4}],
+    po = desk.parts.order("ACME", [{"sku": "AAA", "quantity": 4, "price": 3},
+                                   {"sku": "BBB", "quantity": 4, "price": 3}],
+                          promised=date(2027, 1, 15), payment_terms="30 days net",
                           by="sk1")  # fmt: skip
     failed = {**ALL_PASSED, "quality": False}
     with pytest.raises(ValidationError, match="check failed"):  # line 2 says nothing of what

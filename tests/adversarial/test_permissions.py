@@ -49,6 +49,8 @@ HOLDS = (RULES / "default.policy").read_text("utf-8") + (
     "\nhold when waiting for parts\nresolve remotely by service_agent, engineer\n"
 )
 
+TERMS = {"promised": date(2027, 12, 31), "payment_terms": "30 days net"}
+
 
 def world() -> ServiceDesk:
     desk = ServiceDesk(parse_policy(HOLDS, "holds.policy"), "memory://",
@@ -225,15 +227,18 @@ SITUATIONS: dict[str, Call] = {
     "parts.receive": lambda d, by: d.parts.receive("SEAL-9", 1, location="WH", supplier="ACME",
                                                    inspection=ALL_PASSED, by=by),
     "parts.receive_order": lambda d, by: d.parts.receive_order(
-        d.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 2}], by="sk1").id,
+        d.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 2, "price": 9}], **TERMS,
+                      by="sk1").id,
         [{"sku": "SEAL-9", "quantity": 2}], location="WH", inspection=ALL_PASSED, by=by),
     "parts.transfer": lambda d, by: d.parts.transfer("SEAL-9", 1, from_location="WH",
                                                      to_location="VAN7", by=by),
     "parts.scrap": lambda d, by: d.parts.scrap("SEAL-9", 1, location="WH", reason="bent", by=by),
     "parts.adjust": lambda d, by: d.parts.adjust("SEAL-9", 1, location="WH", increase=True,
                                                  reason="found", by=by, approved_by="m2"),
-    "parts.order": lambda d, by: d.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 2}],
-                                               by=by),
+    "parts.order": lambda d, by: d.parts.order("ACME", [{"sku": "SEAL-9", "quantity": 2,
+                                                         "price": 9}], **TERMS, by=by),
+    "parts.review_supplier": lambda d, by: d.parts.review_supplier(
+        "ACME", decision="keep", reason="on time", by=by),
     "parts.count": lambda d, by: d.parts.count("VAN7", {}, by=by),
     "parts.settle": lambda d, by: d.parts.settle(
         d.parts.count("VAN7", {"SEAL-9": 1}, by="sk1").id, reason="count", approved_by="m2",

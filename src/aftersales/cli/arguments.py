@@ -24,6 +24,20 @@ def part_lines(values: Sequence[str], option: str = "--line") -> list[dict[str, 
     return lines
 
 
+def priced_lines(values: Sequence[str], option: str = "--line") -> list[dict[str, Any]]:
+    """``SKU:QTY@PRICE`` options as the lines of a purchase order."""
+    lines = []
+    for value in values:
+        entry, sep, price = value.rpartition("@")
+        if not sep or not price.strip():
+            raise ValidationError(
+                f"{option} {value!r}: write SKU:QUANTITY@UNIT_PRICE, such as SEAL-9:20@12.50"
+            )
+        (line,) = part_lines([entry], option)
+        lines.append({**line, "price": price.strip()})
+    return lines
+
+
 def pairs(values: Sequence[str], option: str, example: str) -> dict[str, str]:
     """``NAME=VALUE`` options as a mapping; a repeated name keeps the last value."""
     found: dict[str, str] = {}

@@ -4,10 +4,12 @@ read; the catalog, orders, deliveries, requisitions, transfers and counts to act
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import click
 
-from aftersales.cli.arguments import done, pairs, part_lines, yes_no
+from aftersales.cli.arguments import done, pairs, part_lines, priced_lines, yes_no
 from aftersales.cli.context import AT_OPTION, BY_OPTION, action_time, find_case, open_desk
 from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 from aftersales.core.errors import ValidationError
@@ -180,16 +182,105 @@ def parts_qualify(supplier_id: str, by: str, at: str | None, as_json: bool) -> N
 
 @parts.command("order")
 @click.argument("supplier_id", metavar="SUPPLIER")
-@LINES
+@click.option(
+    "--line",
+    "lines",
+    multiple=True,
+    required=True,
+    help="SKU:QUANTITY@UNIT_PRICE, such as SEAL-9:20@12.50 (repeatable).",
+)
+@click.option(
+    "--promised",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The delivery date the supplier promised.",
+)
+@click.option("--terms", "payment_terms", required=True, help='Payment terms: "30 days net".')
+@click.option("--currency", default=None, help="The prices' currency (default: the policy's).")
 @BY_OPTION
 @AT_OPTION
 @JSON_OPTION
-def parts_order(supplier_id: str, lines: Sequence[str], by: str, at: str | None,
+def parts_order(supplier_id: str, lines: Sequence[str], promised: datetime, payment_terms: str,
+                currency: str | None, by: str, at: str | None,
                 as_json: bool) -> None:  # fmt: skip
-    """Order parts from a qualified supplier."""
+    """Order parts from a qualified supplier, at agreed prices, terms and delivery date."""
     with open_desk() as desk:
-        po = desk.parts.order(supplier_id, part_lines(lines), by=by, at=action_time(desk, at))
-        done(as_json, po, f"order {po.id} to {supplier_id}")
+        po = desk.parts.order(supplier_id, priced_lines(lines), promised=promised.date(),
+                              payment_terms=payment_terms, currency=currency, by=by,
+                              at=action_time(desk, at))  # fmt: skip
+        done(as_json, po, f"order {po.id} to {supplier_id}: {po.total} {po.currency}, "
+                          f"promised {po.promised}")  # fmt: skip
+
+
+@parts.command("orders")
+@click.option("--open", "open_only", is_flag=True, help="Only orders still due.")
+@FORMAT
+def parts_orders(open_only: bool, fmt: str) -> None:
+    """Purchase orders: supplier, total, terms, the promised date, late deliveries."""
+    with open_desk() as desk:
+        rows = [
+            (o.id, o.supplier, o.ordered_at.astimezone(desk.policy.tz).strftime("%Y-%m-%d"),
+             o.total, o.currency, o.payment_terms, o.promised, "yes" if o.open else "no",
+             o.late_deliveries)
+            for o in desk.parts.orders(open_only=open_only)
+        ]  # fmt: skip
+        columns = ("order", "supplier", "ordered", "total", "currency", "terms", "promised",
+                   "open", "late_deliveries")  # fmt: skip
+        emit("purchase orders", columns, rows, fmt)
+
+
+@parts.command("supplier")
+@click.argument("supplier_id", metavar="SUPPLIER")
+@FORMAT
+def parts_supplier(supplier_id: str, fmt: str) -> None:
+    """A supplier's record: deliveries, late rate, rejected-at-inspection rate, reviews."""
+    with open_desk() as desk:
+        emit(f"supplier {supplier_id}", *_supplier_rows([desk.parts.supplier_record(supplier_id)]),
+             fmt)  # fmt: skip
+
+
+@parts.command("suppliers")
+@click.option(
+    "--to-review",
+    is_flag=True,
+    help="Only qualified suppliers the policy's review suppliers when flags.",
+)
+@FORMAT
+def parts_suppliers(to_review: bool, fmt: str) -> None:
+    """Suppliers with their records."""
+    with open_desk() as desk:
+        every = desk.parts.suppliers
+        found = (desk.parts.suppliers_to_review() if to_review
+                 else [desk.parts.supplier_record(s.id) for s in every()])  # fmt: skip
+        emit("suppliers", *_supplier_rows(found), fmt)
+
+
+def _supplier_rows(records: Sequence[Any]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    columns = ("supplier", "qualified", "orders", "deliveries", "late", "late_rate", "delivered",
+               "rejected", "rejected_rate", "review_due", "reviews")  # fmt: skip
+    rows = [(r.supplier, "yes" if r.qualified else "no", r.orders, r.deliveries, r.late,
+             f"{r.late_rate}%", r.delivered, r.rejected, f"{r.rejected_rate}%",
+             f"yes ({r.rule})" if r.review_due else "no", len(r.reviews))
+            for r in records]  # fmt: skip
+    return columns, rows
+
+
+@parts.command("review-supplier")
+@click.argument("supplier_id", metavar="SUPPLIER")
+@click.option("--decision", required=True, type=click.Choice(["keep", "disqualify"]))
+@click.option("--reason", required=True)
+@BY_OPTION
+@AT_OPTION
+@JSON_OPTION
+def parts_review_supplier(supplier_id: str, decision: str, reason: str, by: str,
+                          at: str | None, as_json: bool) -> None:  # fmt: skip
+    """Review a supplier's qualification on its record (a manager): keep or disqualify."""
+    with open_desk() as desk:
+        record = desk.parts.review_supplier(supplier_id, decision=decision, reason=reason,
+                                            by=by, at=action_time(desk, at))  # fmt: skip
+        state = "qualified" if record.qualified else "not qualified"
+        rates = f"late {record.late_rate}%, rejected {record.rejected_rate}%"
+        done(as_json, record, f"supplier {supplier_id} reviewed: {decision}, {state} ({rates})")
 
 
 @parts.command("receive")
@@ -371,15 +462,31 @@ def parts_settle(sheet_id: str, reason: str, approved_by: str, by: str, at: str 
 @click.option("--location", required=True)
 @click.option("--check", "checks", multiple=True,
               help="An incoming inspection result, NAME=yes|no (repeatable).")  # fmt: skip
+@click.option(
+    "--accepted",
+    "kept",
+    multiple=True,
+    help="SKU:QUANTITY kept of a line whose inspection failed (repeatable).",
+)
+@click.option("--reason", default=None, help="Why the rest is sent back.")
 @BY_OPTION
 @AT_OPTION
 @JSON_OPTION
 def parts_receive_order(po: str, lines: Sequence[str], location: str, checks: Sequence[str],
-                        by: str, at: str | None, as_json: bool) -> None:  # fmt: skip
-    """Take in a whole delivery against its purchase order."""
+                        kept: Sequence[str], reason: str | None, by: str, at: str | None,
+                        as_json: bool) -> None:  # fmt: skip
+    """Take in a whole delivery against its purchase order (with what inspection kept)."""
     inspection = yes_no(pairs(checks, "--check", "quality=yes"), "--check")
+    accepted = {line["sku"]: line["quantity"] for line in part_lines(kept, "--accepted")}
+    delivery = part_lines(lines)
+    unknown = sorted(set(accepted) - {line["sku"] for line in delivery})
+    if unknown:
+        raise ValidationError(f"--accepted {unknown[0]}: the delivery has no line of it")
+    for line in delivery:
+        if line["sku"] in accepted:
+            line.update(accepted=accepted[line["sku"]], reason=reason)
     with open_desk() as desk:
-        received = desk.parts.receive_order(po, part_lines(lines), location=location,
+        received = desk.parts.receive_order(po, delivery, location=location,
                                             inspection=inspection, by=by,
                                             at=action_time(desk, at))  # fmt: skip
         done(as_json, received, f"order {po}: {len(received)} part(s) received at {location}")

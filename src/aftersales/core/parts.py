@@ -9,7 +9,7 @@ snapshot keeps the quantity on hand per location, so reading stock never replays
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -267,16 +267,41 @@ class CaseParts:
 
 
 @attrs.frozen
+class OrderLine:
+    """A line of a purchase order: the part, how many, and the unit price (in the order's
+    currency; None on orders stored before prices were recorded)."""
+
+    sku: str
+    quantity: int
+    price: Decimal | None = None
+
+    @property
+    def amount(self) -> Decimal | None:
+        return None if self.price is None else self.price * self.quantity
+
+
+@attrs.frozen
 class PurchaseOrder:
-    """An order to a qualified supplier; deliveries are received against it."""
+    """An order to a qualified supplier, at agreed prices and payment terms, to be delivered
+    by the ``promised`` date; deliveries are received against it (``late`` counts those
+    received after the promised day)."""
 
     id: str
     supplier: str
-    lines: tuple[RequisitionLine, ...]
+    lines: tuple[OrderLine, ...]
     ordered_at: datetime
     ordered_by: str
     received: dict[str, int] = attrs.field(factory=dict, converter=_counts)
     version: int = 0
+    currency: str | None = None
+    payment_terms: str | None = None
+    promised: date | None = None
+    late_deliveries: int = 0
+
+    @property
+    def total(self) -> Decimal | None:
+        amounts = [line.amount for line in self.lines]
+        return None if None in amounts else sum((a for a in amounts if a), Decimal(0))
 
     def still_due(self, sku: str) -> int:
         ordered = sum(line.quantity for line in self.lines if line.sku == sku)
@@ -285,6 +310,44 @@ class PurchaseOrder:
     @property
     def open(self) -> bool:
         return any(self.still_due(line.sku) > 0 for line in self.lines)
+
+
+@attrs.frozen
+class SupplierRecord:
+    """A supplier's record, as its qualification is reviewed on: the delivery lines received
+    (``late``: after the order's promised day), what was delivered and what inspection sent
+    back, the rates as percentages, and whether the policy's ``review suppliers when ...``
+    holds (``rule``: that line)."""
+
+    supplier: str
+    qualified: bool
+    orders: int
+    open_orders: int
+    deliveries: int
+    late: int
+    delivered: int
+    rejected: int
+    review_due: bool = False
+    rule: str | None = None
+    reviews: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def late_rate(self) -> Decimal:
+        return _percent(self.late, self.deliveries)
+
+    @property
+    def rejected_rate(self) -> Decimal:
+        return _percent(self.rejected, self.delivered)
+
+    def facts(self) -> dict[str, Any]:
+        """What ``review suppliers when`` reads."""
+        return {"deliveries": self.deliveries, "late": self.late, "late_rate": self.late_rate,
+                "delivered": self.delivered, "rejected": self.rejected,
+                "rejected_rate": self.rejected_rate}  # fmt: skip
+
+
+def _percent(part: int, whole: int) -> Decimal:
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else Decimal(0)
 
 
 @attrs.frozen
@@ -349,6 +412,7 @@ __all__ = [
     "CountSheet",
     "Location",
     "Movement",
+    "OrderLine",
     "Part",
     "PlanLine",
     "PurchaseOrder",
@@ -356,6 +420,7 @@ __all__ = [
     "RequisitionLine",
     "RequisitionStatus",
     "Supplier",
+    "SupplierRecord",
     "apply",
     "approved_requisition",
     "check_requisition_move",

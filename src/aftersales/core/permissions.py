@@ -166,6 +166,7 @@ PERMISSIONS: dict[str, Rule] = {
     "safety.add_action": Rule(MANAGER),
     "safety.complete_action": Rule(MANAGER, "and the action's owner"),
     "safety.investigate": Rule(("manager", "safety_officer")),
+    "parts.review_supplier": Rule(MANAGER),
     # training
     "training.assess": Rule(PLANNERS, never=("assessing oneself",)),
     "training.add_course": Rule(PLANNERS),

@@ -111,6 +111,10 @@ class Catalog(PartsBase):
     def supplier(self, id: str) -> Supplier:
         return self._suppliers.get(id)
 
+    def suppliers(self) -> builtins.list[Supplier]:
+        """Every supplier, by id."""
+        return sorted(self._suppliers.all(), key=lambda s: s.id)
+
     def qualify(self, id: str, *, by: str, at: datetime | None = None) -> Supplier:
         """Mark a supplier qualified (a manager)."""
         self._actor(by, "parts.qualify", "qualify suppliers")

@@ -5,23 +5,32 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
+from aftersales.core import values
 from aftersales.core.boundary import public_api
 from aftersales.core.errors import (
     PermissionDenied,
+    ValidationError,
 )
+from aftersales.core.money import CURRENCY_CODES
 from aftersales.core.parts import (
+    OrderLine,
     PlanLine,
     PurchaseOrder,
-    RequisitionLine,
+    SupplierRecord,
 )
+from aftersales.core.values import shown
 from aftersales.services.parts.base import (
     lines_of,
 )
 from aftersales.services.parts.requisitions import Requisitions
+
+SUPPLIER_DECISIONS = ("keep", "disqualify")
 
 
 @public_api("desk.parts")
@@ -32,21 +41,110 @@ class Purchasing(Requisitions):
         supplier: str,
         lines: Iterable[Mapping[str, Any]],
         *,
+        promised: date,
+        payment_terms: str,
         by: str,
+        currency: str | None = None,
         at: datetime | None = None,
     ) -> PurchaseOrder:
-        """Order parts (``[{"sku": ..., "quantity": ...}]``) from a qualified supplier."""
+        """Order parts (``[{"sku": ..., "quantity": ..., "price": ...}]``, the unit price in
+        ``currency``, the policy's by default) from a qualified supplier, on ``payment_terms``
+        (``"30 days net"``), to be delivered by the ``promised`` date: a delivery received
+        after that day (in the policy's zone) is late on the supplier's record."""
         self._actor(by, "parts.order", "order parts")
         source = self.supplier(supplier)
         if not source.qualified:
             raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
-        wanted = tuple(
-            RequisitionLine(self.part(sku).sku, quantity)
-            for sku, quantity in lines_of(lines, "an order")
-        )
+        wanted = self._order_lines(lines)
+        terms = values.text(payment_terms, "the payment terms", limit=200).strip()
+        code = currency if currency is not None else self._basis.policy.currency
+        if not isinstance(code, str) or code not in CURRENCY_CODES:
+            raise ValidationError(
+                f"unknown currency {shown(code)}; use an ISO 4217 code such as CNY"
+            )
         when = self._basis.at(at)
-        po = PurchaseOrder(f"PO-{uuid.uuid4().hex[:10]}", supplier, wanted, when, by, version=1)
+        due = values.day(promised, "the promised delivery date")
+        if due < when.astimezone(self._basis.policy.tz).date():
+            raise ValidationError(f"the promised delivery date {due} is before the order")
+        po = PurchaseOrder(f"PO-{uuid.uuid4().hex[:10]}", supplier, wanted, when, by,
+                           version=1, currency=code, payment_terms=terms,
+                           promised=due)  # fmt: skip
         return self._orders.create(po, "ordered", by, when)
+
+    def _order_lines(self, lines: Iterable[Mapping[str, Any]]) -> tuple[OrderLine, ...]:
+        found: dict[str, OrderLine] = {}
+        for n, line in enumerate(values.items(lines, "an order"), start=1):
+            if not isinstance(line, Mapping):
+                raise ValidationError(
+                    f"an order: line {n} is a {type(line).__name__}, not "
+                    "{'sku': ..., 'quantity': ..., 'price': ...}"
+                )
+            unknown = sorted(str(k) for k in set(line) - {"sku", "quantity", "price"})
+            if unknown:
+                raise ValidationError(f"an order: line {n} has an unknown field {unknown[0]!r:.40}")
+            ((sku, quantity),) = lines_of([{k: v for k, v in line.items() if k != "price"}],
+                                          f"an order: line {n}")  # fmt: skip
+            if "price" not in line:
+                raise ValidationError(f"an order: line {n} ({sku}) has no unit price (price=)")
+            price = values.amount(line["price"], f"the price of line {n}", positive=True)
+            sku = self.part(sku).sku
+            if sku in found:
+                raise ValidationError(f"an order: line {n}: {sku} has a line already; one per part")
+            found[sku] = OrderLine(sku, quantity, price)
+        if not found:
+            raise ValidationError("an order needs at least one line")
+        return tuple(found.values())
+
+    # -- suppliers' records -------------------------------------------------------------------
+    def supplier_record(self, id: str) -> SupplierRecord:
+        """The supplier's record: orders, delivery lines received and how many were late (after
+        the order's promised day), delivered and rejected at inspection, with the rates, and
+        whether the policy's ``review suppliers when ...`` holds."""
+        supplier = self.supplier(id)
+        events = self._basis.storage.events("supplier", id)
+        inspected = [e["data"] for e in events if e["type"] == "inspected"]
+        orders = [o for o in self._orders.all() if o.supplier == id]
+        record = SupplierRecord(
+            id, supplier.qualified, len(orders), sum(o.open for o in orders), len(inspected),
+            sum(bool(d.get("late")) for d in inspected),
+            sum(int(d["delivered"]) for d in inspected),
+            sum(int(d["rejected"]) for d in inspected),
+            reviews=tuple({**e["data"], "by": e["by"], "at": e["at"]} for e in events
+                          if e["type"] == "reviewed"),
+        )  # fmt: skip
+        rules = self._basis.policy.parts
+        if rules is not None and rules.supplier_review is not None:
+            due = bool(rules.supplier_review(record.facts()))
+            record = attrs.evolve(record, review_due=due, rule=rules.supplier_review_location)
+        return record
+
+    def suppliers_to_review(self) -> builtins.list[SupplierRecord]:
+        """Qualified suppliers whose record meets the policy's ``review suppliers when``."""
+        found = [self.supplier_record(s.id) for s in self._suppliers.all() if s.qualified]
+        return [r for r in found if r.review_due]
+
+    def review_supplier(
+        self, id: str, *, decision: str, reason: str, by: str, at: datetime | None = None
+    ) -> SupplierRecord:
+        """Review a supplier's qualification on its record (a manager): ``keep`` it, or
+        ``disqualify`` it (no more orders or deliveries until it is qualified again). The
+        review is kept on the supplier's record with the figures it was decided on."""
+        self._actor(by, "parts.review_supplier", "review suppliers")
+        if decision not in SUPPLIER_DECISIONS:
+            raise ValidationError(
+                f"decision must be one of {', '.join(SUPPLIER_DECISIONS)}, not {shown(decision)}"
+            )
+        why = values.text(reason, "the reason for the review").strip()
+        record = self.supplier_record(id)
+        before = self.supplier(id)
+        when = self._basis.at(at)
+        facts = {k: str(v) for k, v in record.facts().items()}
+        after = attrs.evolve(before, qualified=before.qualified and decision == "keep",
+                             version=before.version + 1)  # fmt: skip
+        self._suppliers.save(before, after, "reviewed", by, when,
+                             {"decision": decision, "reason": why, "record": facts,
+                              "review_due": record.review_due, "rule": record.rule})  # fmt: skip
+        return self.supplier_record(id)
 
     def purchase_order(self, id: str) -> PurchaseOrder:
         return self._orders.get(id)
@@ -68,8 +166,9 @@ class Purchasing(Requisitions):
                     requested[line.sku] = requested.get(line.sku, 0) + line.quantity
         on_order: dict[str, int] = {}
         for po in self.orders(open_only=True):
-            for line in po.lines:
-                on_order[line.sku] = on_order.get(line.sku, 0) + max(0, po.still_due(line.sku))
+            for ordered in po.lines:
+                due = max(0, po.still_due(ordered.sku))
+                on_order[ordered.sku] = on_order.get(ordered.sku, 0) + due
         plan = []
         for part in self.parts():
             flagged = (

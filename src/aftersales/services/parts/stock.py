@@ -164,14 +164,19 @@ class Stock(Catalog):
     ) -> None:  # fmt: skip
         """Write a delivery: the stock of each part, the order, the supplier's inspections."""
         moves = [(r.before, r.after, r.movement) for r in receipts if r.movement is not None]
+        # late: received after the promised day, in the policy's zone
+        late = bool(order is not None and order.promised is not None
+                    and when.astimezone(self._basis.policy.tz).date() > order.promised)  # fmt: skip
         with self._moving(moves, when) as tx:
             if order is not None:
                 received = dict(order.received)
                 for r in receipts:
                     received[r.sku] = received.get(r.sku, 0) + r.quantity
-                after = attrs.evolve(order, received=received, version=order.version + 1)
+                after = attrs.evolve(order, received=received, version=order.version + 1,
+                                     late_deliveries=order.late_deliveries + late)  # fmt: skip
                 self._orders.save(order, after, "received", by, when,
-                                  {"skus": [r.sku for r in receipts]}, tx=tx)  # fmt: skip
+                                  {"skus": [r.sku for r in receipts], "late": late},
+                                  tx=tx)  # fmt: skip
             # read in the transaction: inspections by other desks meanwhile are kept
             record = tx.get("supplier", supplier)
             assert record is not None  # checked by _receipt; suppliers are never deleted
@@ -179,7 +184,8 @@ class Stock(Catalog):
                 event_record(record.version + n, "inspected", by, when,
                              {"sku": r.sku, "delivered": r.quantity, "accepted": r.kept,
                               "rejected": r.quantity - r.kept, "inspection": r.inspection,
-                              "reason": r.reason})
+                              "reason": r.reason, "late": late,
+                              "order": None if order is None else order.id})
                 for n, r in enumerate(receipts, start=1)
             ]  # fmt: skip
             snapshot = {**record.data, "version": record.version + len(events)}
