@@ -39,6 +39,33 @@ def training_plan(year: int | None, fmt: str) -> None:
         emit(f"training plan {year or ''}".strip(), columns, rows, fmt)
 
 
+@training.command("check")
+@click.option("--year", type=int, required=True, help="The plan's year.")
+@FORMAT
+def training_check(year: int, fmt: str) -> None:
+    """What the year's plan leaves out of the areas the policy's plan covers names (no
+    course, or no session scheduled); nothing listed: the plan covers them all."""
+    with open_desk() as desk:
+        rows = [(w.area, w.message, w.rule) for w in desk.training.plan_check(year)]
+        emit(f"training plan {year}: what it leaves out", ("area", "warning", "rule"), rows, fmt)
+
+
+@training.command("report")
+@click.option("--year", type=int, required=True, help="The plan's year.")
+@FORMAT
+def training_report(year: int, fmt: str) -> None:
+    """How well each course worked: attendance, assessments, pass rate and retakes."""
+    with open_desk() as desk:
+        rows = [
+            (r.course, r.title, r.area, r.sessions, r.held, r.enrolled, r.attended,
+             r.attendance_rate, r.assessed, r.passed, r.pass_rate, r.retakes)
+            for r in desk.training.course_report(year)
+        ]  # fmt: skip
+        columns = ("course", "title", "area", "sessions", "held", "enrolled", "attended",
+                   "attendance_%", "assessed", "passed", "pass_%", "retakes")  # fmt: skip
+        emit(f"training {year}: per course", columns, rows, fmt)
+
+
 @training.command("record")
 @click.argument("staff_id")
 @FORMAT

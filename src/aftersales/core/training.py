@@ -76,6 +76,46 @@ class Session:
 
 
 @attrs.frozen
+class PlanWarning:
+    """Something a year's plan leaves out that the policy's ``plan covers`` names."""
+
+    year: int
+    area: str
+    message: str
+    rule: str  # the policy's line
+
+
+@attrs.frozen
+class CourseReport:
+    """How well one course of a year's plan worked: sessions held, who was enrolled and
+    came, and the assessments of the certificate it prepares for taken that year by those
+    enrolled, from their first session of it on (``retakes``: attempts after the first)."""
+
+    course: str
+    title: str
+    area: str
+    sessions: int
+    held: int
+    enrolled: int
+    attended: int
+    assessed: int
+    passed: int
+    retakes: int
+
+    @property
+    def attendance_rate(self) -> Decimal | None:
+        return _rate(self.attended, self.enrolled)
+
+    @property
+    def pass_rate(self) -> Decimal | None:
+        return _rate(self.passed, self.assessed)
+
+
+def _rate(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else None
+
+
+@attrs.frozen
 class Course:
     """A course of the annual training plan."""
 
@@ -99,6 +139,8 @@ __all__ = [
     "Assessment",
     "Certificate",
     "Course",
+    "CourseReport",
+    "PlanWarning",
     "Session",
     "TrainingRecord",
 ]

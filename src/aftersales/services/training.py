@@ -40,6 +40,8 @@ from aftersales.core.training import (
     Assessment,
     Certificate,
     Course,
+    CourseReport,
+    PlanWarning,
     Session,
     TrainingRecord,
 )
@@ -211,6 +213,59 @@ class TrainingService:
         """The courses of ``year`` (all years if None), with their sessions, by id."""
         courses = self._courses.all()
         return [c for c in courses if year is None or c.year == year]
+
+    def plan_check(self, year: int) -> builtins.list[PlanWarning]:
+        """What ``year``'s plan leaves out of the areas the policy's ``plan covers`` names
+        (by default the four the management system names: product knowledge, repair
+        skills, customer service and safety): an area with no course, or with courses but
+        no session scheduled."""
+        if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2999:
+            raise ValidationError(f"year must be a year such as 2027, not {shown(year)}")
+        rules = self.rules
+        where = rules.covers_location or rules.location
+        courses = self.plan(year)
+        found = []
+        for area in rules.covers:
+            mine = [c for c in courses if c.area == area]
+            if not mine:
+                found.append(PlanWarning(year, area, f"the {year} plan has no {area} course",
+                                         where))  # fmt: skip
+            elif not any(c.sessions for c in mine):
+                said = (f"the {year} plan's {area} course(s) {', '.join(c.id for c in mine)} "
+                        "have no session scheduled")  # fmt: skip
+                found.append(PlanWarning(year, area, said, where))
+        return found
+
+    def course_report(self, year: int) -> builtins.list[CourseReport]:
+        """Per course of ``year``'s plan: sessions and those held, enrolled and attended (in
+        held sessions), and the assessments of its certificate that year by those enrolled,
+        from their first session of it on: how many, passed, retakes (attempts after the
+        first)."""
+        if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2999:
+            raise ValidationError(f"year must be a year such as 2027, not {shown(year)}")
+        tz = self._basis.policy.tz
+        records = {r.staff_id: r for r in self._records.all()}
+        rows = []
+        for course in sorted(self.plan(year), key=lambda c: c.id):
+            held = [s for s in course.sessions if s.held]
+            first: dict[str, datetime] = {}  # each member's first session of the course
+            for session in sorted(course.sessions, key=lambda s: s.starts_at):
+                for member in session.enrolled:
+                    first.setdefault(member, session.starts_at)
+            attempts = [
+                a
+                for member, since in first.items()
+                for a in records.get(member, TrainingRecord(member)).assessments
+                if course.certificate is not None and a.certificate == course.certificate
+                and a.at >= since and a.at.astimezone(tz).year == year
+            ]  # fmt: skip
+            rows.append(CourseReport(
+                course.id, course.title, course.area, len(course.sessions), len(held),
+                sum(len(s.enrolled) for s in held), sum(len(s.attended) for s in held),
+                len(attempts), sum(a.passed for a in attempts),
+                sum(a.attempt > 1 for a in attempts),
+            ))  # fmt: skip
+        return rows
 
     def schedule(
         self,
