@@ -138,6 +138,9 @@ def staff_reactivate(staff_id: str, by: str, as_json: bool) -> None:
 @click.option("--by", required=True, help="The manager or director deciding.")
 @click.option("--reason", required=True)
 @click.option("--role", "roles", multiple=True, help="A role the level brings (repeatable).")
+@click.option("--override", default=None,
+              help="A manager's reason to promote although the policy's promote when does "
+                   "not hold (recorded with the promotion).")  # fmt: skip
 @click.option("--at", default=None, help="When (local time); default now.")
 @JSON_OPTION
 def staff_promote(
@@ -146,16 +149,34 @@ def staff_promote(
     by: str,
     reason: str,
     roles: Sequence[str],
+    override: str | None,
     at: str | None,
     as_json: bool,
 ) -> None:
-    """Promote a member up the career ladder (their appraisals are recorded with it)."""
+    """Promote a member up the career ladder (their appraisals are recorded with it); the
+    policy's promote when must hold unless a manager overrides."""
     with open_desk() as desk:
         after = desk.staff.promote(staff_id, to=level, by=by, reason=reason, roles=roles,
-                                   at=action_time(desk, at))  # fmt: skip
+                                   override=override, at=action_time(desk, at))  # fmt: skip
         months = len(after.promotions[-1].appraisals)
         line = f"{staff_id} is now {after.level} ({months} finalized month(s) on record)"
+        if after.promotions[-1].override:
+            line += f"; overriding: {'; '.join(after.promotions[-1].unmet)}"
         done(as_json, after, line)
+
+
+@staff.command("eligibility")
+@click.argument("staff_id")
+@click.option("--at", default=None, help="When (local time); default now.")
+@FORMAT
+def staff_eligibility(staff_id: str, at: str | None, fmt: str) -> None:
+    """Whether a member may be promoted: each condition of the policy's promote when."""
+    with open_desk() as desk:
+        found = desk.staff.eligibility(staff_id, at=action_time(desk, at))
+        rows = [(c.text, "yes" if c.met else "no", c.detail, c.rule) for c in found.conditions]
+        verdict = "eligible" if found.eligible else "not eligible"
+        emit(f"{staff_id}: {verdict} for promotion", ("condition", "met", "record", "rule"),
+             rows, fmt)  # fmt: skip
 
 
 @staff.command("rotate")

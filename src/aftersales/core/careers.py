@@ -44,10 +44,37 @@ class StaffRecord:
         return self.staff.level
 
 
+@attrs.frozen
+class Condition:
+    """One condition of the policy's ``promote when``, judged for a member."""
+
+    text: str  # as the policy means it: "the last 3 finalized months graded at least good"
+    met: bool
+    detail: str  # what the record shows: "2026-09 pass, 2026-10 good, 2026-11 good"
+    rule: str  # the policy's line
+
+
+@attrs.frozen
+class Eligibility:
+    """Whether a member may be promoted now, condition by condition (no ``promote when``
+    in the policy: no conditions, eligible)."""
+
+    staff_id: str
+    conditions: tuple[Condition, ...] = ()
+
+    @property
+    def eligible(self) -> bool:
+        return all(c.met for c in self.conditions)
+
+    @property
+    def unmet(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if not c.met)
+
+
 def attendance(course: Course, session: Session, staff_id: str) -> Attendance:
     return Attendance(course.id, course.title, course.area, session.id,
                       session.starts_at.isoformat(), str(session.hours),
                       (staff_id in session.attended) if session.held else None)  # fmt: skip
 
 
-__all__ = ["Attendance", "StaffRecord", "attendance"]
+__all__ = ["Attendance", "Condition", "Eligibility", "StaffRecord", "attendance"]

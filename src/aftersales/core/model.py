@@ -60,6 +60,10 @@ class Promotion:
     reason: str
     appraisals: tuple[PeriodResult, ...] = ()
     roles_added: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    # a promotion the policy's ``promote when`` did not allow, made by a manager anyway:
+    # the conditions it did not meet, and the manager's reason
+    unmet: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    override: str | None = None
 
 
 @attrs.frozen

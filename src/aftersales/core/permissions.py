@@ -87,7 +87,9 @@ PERMISSIONS: dict[str, Rule] = {
     "staff.update": Rule(PLANNERS, "and the member themselves"),
     "staff.deactivate": Rule(MANAGER, never=("deactivating the last active manager",)),
     "staff.reactivate": Rule(MANAGER),
-    "staff.promote": Rule(LEADERS, never=("promoting oneself",)),
+    "staff.promote": Rule(
+        LEADERS, never=("promoting oneself", "an override of promote when by anyone but a manager")
+    ),
     "staff.rotate": Rule(LEADERS),
     "staff.end_rotation": Rule(LEADERS),
     # appraisals

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 import attrs
 
 from aftersales.core import values
 from aftersales.core.boundary import public_api
-from aftersales.core.careers import StaffRecord, attendance
+from aftersales.core.careers import Condition, Eligibility, StaffRecord, attendance
 from aftersales.core.convert import to_dict
-from aftersales.core.errors import ValidationError
+from aftersales.core.duration import Duration, Unit
+from aftersales.core.errors import PermissionDenied, ValidationError, WorkflowError
 from aftersales.core.model import Promotion, Staff
 from aftersales.core.permissions import not_own
 from aftersales.services.appraisals import AppraisalService
@@ -44,6 +47,54 @@ class StaffService(StaffDirectory):
         self._safety = safety
         self._appraisals = appraisals
 
+    def eligibility(self, id: str, *, at: datetime | None = None) -> Eligibility:
+        """Whether ``id`` may be promoted at ``at``, judged on each condition of the policy's
+        ``promote when``: the last N finalized months each graded at least a grade, N months
+        in the current level (since the last promotion, else since joining), a valid
+        certificate."""
+        staff = self.get(id)
+        when = self._basis.at(at)
+        policy = self._basis.policy
+        found = []
+        for rule in policy.promotion:
+            if rule.kind == "graded":
+                found.append(self._graded(id, rule))
+            elif rule.kind == "level":
+                found.append(self._in_level(staff, rule, when))
+            else:
+                held = self._training.record(id).valid(str(rule.certificate), when)
+                detail = ("none valid" if held is None else
+                          f"valid until {held.expires_at:%Y-%m-%d}" if held.expires_at
+                          else "valid")  # fmt: skip
+                found.append(Condition(rule.text, held is not None, detail, rule.location))
+        return Eligibility(id, tuple(found))
+
+    def _graded(self, id: str, rule: Any) -> Condition:
+        appraisal = self._basis.policy.appraisal
+        assert appraisal is not None  # the policy refuses "graded" without an appraisal
+        months = self._appraisals.history(id)[-rule.months :]
+        detail = ", ".join(f"{m.period} {m.grade or 'ungraded'}" for m in months) or "none"
+        if len(months) < rule.months:
+            return Condition(rule.text, False, f"{len(months)} finalized month(s): {detail}",
+                             rule.location)  # fmt: skip
+        bar = appraisal.rank(rule.grade)
+        met = all(m.grade is not None and m.grade in [g.name for g in appraisal.grades]
+                  and appraisal.rank(m.grade) <= bar for m in months)  # fmt: skip
+        return Condition(rule.text, met, detail, rule.location)
+
+    def _in_level(self, staff: Staff, rule: Any, when: datetime) -> Condition:
+        if staff.promotions:
+            since, what = staff.promotions[-1].at, f"{staff.level} since"
+        else:
+            since, what = self._joined(staff.id), "on the team since"
+        ready = self._basis.policy.add(since, Duration(Decimal(rule.months), Unit.MONTH))
+        detail = f"{what} {since.astimezone(self._basis.policy.tz):%Y-%m-%d}"
+        return Condition(rule.text, ready <= when, detail, rule.location)
+
+    def _joined(self, id: str) -> datetime:
+        events = self._basis.storage.events("staff", id)
+        return datetime.fromisoformat(events[0]["at"]) if events else self._basis.now()
+
     def promote(
         self,
         id: str,
@@ -52,11 +103,16 @@ class StaffService(StaffDirectory):
         by: str,
         reason: str,
         roles: Iterable[str] = (),
+        override: str | None = None,
         at: datetime | None = None,
     ) -> Staff:
         """Move a member up the ladder (a manager or director, not for themselves). The
         member's finalized appraisals are recorded with the promotion; ``roles`` grants the
-        new level's permissions (for example ``supervisor``) in the same step."""
+        new level's permissions (for example ``supervisor``) in the same step.
+
+        The policy's ``promote when`` must hold (:meth:`eligibility`); when it does not, the
+        promotion is refused naming the unmet conditions, unless a manager ``override``s with
+        a reason, recorded on the promotion with what was not met."""
         actor = self._career_manager(by, "staff.promote", "promote staff")
         staff = self.get(id)
         not_own(actor, id, "promote themselves")
@@ -71,8 +127,25 @@ class StaffService(StaffDirectory):
         added = tuple(r for r in role_list(id, roles) if r not in staff.roles)
         reason = values.text(reason, "the reason for a promotion")
         when = self._basis.at(at)
+        unmet = self.eligibility(id, at=when).unmet
+        said = "; ".join(f"{c.text} ({c.detail}; {c.rule})" for c in unmet)
+        if override is not None:
+            override = values.text(override, "the reason for the override").strip()
+            if not unmet:
+                raise ValidationError(f"{id} is eligible for promotion; there is nothing to "
+                                      "override")  # fmt: skip
+            if not actor.has_role("manager"):
+                raise PermissionDenied(f"{by} cannot override the promotion rules; only a "
+                                       "manager can, with a reason")  # fmt: skip
+        elif unmet:
+            raise WorkflowError(
+                f"{id} is not eligible for promotion: {said}; a manager may promote anyway "
+                "with override= and the reason"
+            )
         history = tuple(self._appraisals.history(id))
-        promotion = Promotion(staff.level, to, when, by, reason.strip(), history, added)
+        promotion = Promotion(staff.level, to, when, by, reason.strip(), history, added,
+                              tuple(c.text for c in unmet) if override else (),
+                              override)  # fmt: skip
         after = attrs.evolve(staff, level=to, roles=(*staff.roles, *added),
                              promotions=(*staff.promotions, promotion),
                              version=staff.version + 1)  # fmt: skip
