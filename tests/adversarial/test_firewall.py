@@ -88,6 +88,18 @@ def case_at(desk: ServiceDesk, status: str) -> str:
 LINE = {"category": "meals", "amount": "85", "date": "2026-11-20"}
 
 # action name -> (the call, its valid keyword arguments); one argument is made hostile
+
+
+def _coaching(d: ServiceDesk) -> str:
+    """e8's coaching after a failed October (default.policy: improve fail with coaching)."""
+    if not d.appraisals.is_finalized("2026-10"):
+        for indicator in ("performance", "attitude", "skills"):
+            d.appraisals.rate("e8", period="2026-10", source="supervisor", indicator=indicator,
+                              score=30, by="m1", at=at(1))  # fmt: skip
+        d.appraisals.finalize("2026-10", by="m1", at=at(2))
+    return "2026-10/e8/coaching"
+
+
 ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, Any]]]] = {
     "cases.report": (lambda d, **k: d.cases.report(**k), lambda d: {**REPORT, "by": "cs1"}),
     "cases.respond": (lambda d, **k: d.cases.respond(k.pop("case"), **k),
@@ -210,6 +222,9 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
                            lambda d: {"id": d.safety.report_incident(
                                happened_at=at(100), severity="minor", description="cut",
                                by="e8", at=at(110)).id, "findings": "a slip", "by": "m1"}),
+    "appraisals.complete_follow_up": (
+        lambda d, **k: d.appraisals.complete_follow_up(k.pop("id"), **k),
+        lambda d: {"id": _coaching(d), "note": "reviewed", "by": "m1"}),
     "training.add_course": (lambda d, **k: d.training.add_course(**k),
                             lambda d: {"id": "HYD", "title": "Hydraulics", "year": 2026,
                                        "area": "repair_skills", "method": "internal",

@@ -218,6 +218,9 @@ SITUATIONS: dict[str, Call] = {
     "appraisals.finalize": lambda d, by: d.appraisals.finalize("2026-12", by=by),
     "appraisals.decide_review": lambda d, by: d.appraisals.decide_review(
         *_review(d), decision="retain", reason="r", by=by),
+    # e8's coaching is owned by m1, their supervisor (no role member is m1)
+    "appraisals.complete_follow_up": lambda d, by: (_review(d), d.appraisals.complete_follow_up(
+        "2026-10/e8/coaching", note="reviewed", by=by)),
     "parts.add_part": lambda d, by: d.parts.add_part(sku=f"X-{by}", name="x", category="c",
                                                      unit_cost="1", by=by),
     "parts.add_location": lambda d, by: d.parts.add_location(id=f"L-{by}", name="l", by=by),

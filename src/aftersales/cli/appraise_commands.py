@@ -13,8 +13,8 @@ from rich.table import Table
 
 from aftersales.cli.arguments import done, number
 from aftersales.cli.common import console
-from aftersales.cli.context import AT_OPTION, action_time, find_case, open_desk
-from aftersales.cli.output import FORMAT, JSON_OPTION
+from aftersales.cli.context import AT_OPTION, BY_OPTION, action_time, find_case, open_desk
+from aftersales.cli.output import FORMAT, JSON_OPTION, emit
 from aftersales.core.convert import to_dict
 from aftersales.services.appraisals import Appraisal
 
@@ -109,6 +109,41 @@ def appraise_reviews(show_all: bool, as_json: bool) -> None:
             table.add_row(r.staff_id, r.period, str(r.months), r.grade, r.decision or "open",
                           r.reason or "")  # fmt: skip
         console().print(table)
+
+
+@appraise.command("follow-ups")
+@click.option("--staff", "staff_id", default=None, help="Only this member's.")
+@click.option("--open", "open_only", is_flag=True, help="Only those not done.")
+@FORMAT
+def appraise_follow_ups(staff_id: str | None, open_only: bool, fmt: str) -> None:
+    """What finalized months' grades set in motion (bonuses, awards, courses, coaching,
+    rotations), and whether each was done."""
+    with open_desk() as desk:
+        tz = desk.policy.tz
+        rows = [
+            (f.id, f.staff_id, f.period, f.grade, f.what, f.owner, f.session,
+             f.due and f.due.astimezone(tz).strftime("%Y-%m-%d"), f.status,
+             f.done_at and f.done_at.astimezone(tz).strftime("%Y-%m-%d"), f.note, f.rule)
+            for f in desk.appraisals.follow_ups(staff_id, open_only=open_only)
+        ]  # fmt: skip
+        columns = ("follow_up", "staff", "period", "grade", "what", "owner", "session", "due",
+                   "status", "done", "note", "rule")  # fmt: skip
+        emit("follow-ups", columns, rows, fmt)
+
+
+@appraise.command("complete-follow-up")
+@click.argument("follow_up_id", metavar="FOLLOW_UP")
+@click.option("--note", required=True, help="What was done.")
+@BY_OPTION
+@AT_OPTION
+@JSON_OPTION
+def appraise_complete_follow_up(follow_up_id: str, note: str, by: str, at: str | None,
+                                as_json: bool) -> None:  # fmt: skip
+    """Record a follow-up done (its owner or a manager): a bonus paid, coaching reviewed."""
+    with open_desk() as desk:
+        done_ = desk.appraisals.complete_follow_up(follow_up_id, note=note, by=by,
+                                                   at=action_time(desk, at))  # fmt: skip
+        done(as_json, done_, f"{done_.id}: done ({done_.note})")
 
 
 @appraise.command("rate")

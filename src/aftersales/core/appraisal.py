@@ -173,6 +173,48 @@ class Outcome:
     note: str
 
 
+FOLLOW_UP_STATES = ("open", "done")
+
+
+@attrs.frozen
+class FollowUp:
+    """What the policy says follows a finalized month's grade (``reward excellent with bonus
+    500 CNY``, ``improve fail with course "Customer care" and coaching 30 days``), made when
+    the month is finalized and tracked until it is done.
+
+    ``owner`` sees it through (the member's supervisor, else a manager); ``due`` is when
+    coaching is reviewed; ``session`` the course session the member was enrolled in. A
+    bonus, award or coaching is done when its owner or a manager records it; a course when
+    the member attended a session of it after the month was finalized; a rotation when a
+    rotation of the member starts after it (:meth:`AppraisalService.follow_ups` says so)."""
+
+    id: str  # "PERIOD/STAFF/KIND"
+    staff_id: str
+    period: str
+    kind: str  # bonus | award | course | coaching | rotation
+    grade: str | None
+    owner: str | None
+    rule: str  # the policy's line
+    created_at: datetime
+    amount: str | None = None  # a bonus: "500 CNY"
+    title: str | None = None  # an award's or a course's
+    due: datetime | None = None
+    session: str | None = None
+    status: str = "open"
+    done_at: datetime | None = None
+    done_by: str | None = None
+    note: str | None = None
+    version: int = 0
+
+    @property
+    def what(self) -> str:
+        detail = self.amount or (f'"{self.title}"' if self.title else "")
+        return f"{self.kind} {detail}".strip()
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status == "open" and self.due is not None and self.due <= now
+
+
 @attrs.frozen
 class DismissalReview:
     """A run of failing months: the manager decides; the SDK only records it."""
@@ -199,12 +241,16 @@ class Appraisal:
     detail: Score  # per indicator and source, metrics against targets, missing, trace
     metrics: dict[str, Decimal | None] = attrs.field(converter=frozen_dict)
     finalized: bool = False
+    # what earlier finalized months' grades set in motion, and whether each was done
+    follow_ups: tuple[FollowUp, ...] = ()
 
 
 __all__ = [
     "DECISIONS",
+    "FOLLOW_UP_STATES",
     "Appraisal",
     "DismissalReview",
+    "FollowUp",
     "IndicatorScore",
     "MetricScore",
     "Outcome",

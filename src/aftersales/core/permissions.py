@@ -100,6 +100,7 @@ PERMISSIONS: dict[str, Rule] = {
         never=("a supervisor rating of oneself", "a customer rating of one's own work"),
     ),
     "appraisals.finalize": Rule(MANAGER),
+    "appraisals.complete_follow_up": Rule(MANAGER, "and the follow-up's owner"),
     "appraisals.decide_review": Rule(MANAGER, never=("deciding one's own dismissal review",)),
     # spare parts
     "parts.add_part": Rule(STORE),

@@ -22,6 +22,7 @@ from aftersales.core.appraisal import (
     DECISIONS,
     Appraisal,
     DismissalReview,
+    FollowUp,
     Outcome,
     Rating,
     satisfaction_to_score,
@@ -48,6 +49,7 @@ from aftersales.services.case_book import CaseBook
 from aftersales.services.clocks import Clocks
 from aftersales.services.notifications import NotificationService
 from aftersales.services.staff import StaffDirectory
+from aftersales.services.training import TrainingService
 
 
 def _period(value: str) -> str:
@@ -68,6 +70,12 @@ class MetricInputs:
     sla: CaseClocks
 
 
+def _said(rule: Any) -> str:
+    """A follow-up rule in words: ``bonus 500 CNY``, ``course "Customer care"``."""
+    detail = rule.amount or (f'"{rule.title}"' if rule.title else rule.within or "")
+    return f"{rule.kind} {detail}".strip()
+
+
 @public_api("desk.appraisals")
 class AppraisalService:
     def __init__(
@@ -79,9 +87,11 @@ class AppraisalService:
         cases: CaseBook,
         clocks: Clocks,
         metrics: Mapping[str, RegisteredMetric],
+        training: TrainingService,
     ) -> None:
         self._basis = basis
         self._staff = staff
+        self._training = training
         self._notifications = notifications
         self._cases = cases
         self._metrics = metrics
@@ -236,6 +246,8 @@ class AppraisalService:
         period = _period(period)
         self._staff.get(staff_id)
         computed = self._compute(staff_id, period)
+        earlier = tuple(f for f in self.follow_ups(staff_id) if f.period < period)
+        computed = attrs.evolve(computed, follow_ups=earlier)
         record = self._basis.storage.get("period", period)
         row = None if record is None else record.data["results"].get(staff_id)
         if row is None:
@@ -333,7 +345,11 @@ class AppraisalService:
             },
         }
         outcomes, reviews, notes = self._outcomes(period, results, data["results"], when)
+        follow_ups = self._new_follow_ups(period, results, when)
         with self._notifications.transaction(notes, when) as tx:
+            for follow in follow_ups:
+                event = event_record(1, "follow_up_set", by, when, to_dict(follow))
+                tx.append("follow_up", follow.id, 0, [event], to_dict(follow))
             tx.append("period", period, 0, [event_record(1, "finalized", by, when, data)], data)
             for outcome in outcomes:
                 key = f"{period}/{outcome.staff_id}/{outcome.kind}"
@@ -343,7 +359,131 @@ class AppraisalService:
                 key = f"{review.period}/{review.staff_id}"
                 event = event_record(1, "review_opened", by, when, to_dict(review))
                 tx.append("review", key, 0, [event], to_dict(review))
+        for follow in follow_ups:
+            if follow.kind == "course":
+                self._book_course(follow, by, when)
         return results
+
+    # -- what follows a grade --------------------------------------------------------------------
+    def _new_follow_ups(
+        self, period: str, results: Iterable[Appraisal], at: datetime
+    ) -> list[FollowUp]:
+        section = self.section
+        managers = self._staff.with_role("manager")
+        found = []
+        for a in results:
+            rewarded = section.reward_follow_ups if a.grade in section.reward else ()
+            rules = rewarded + (section.improve_follow_ups if a.grade in section.improve else ())
+            if not rules:
+                continue
+            member = self._staff.get(a.staff_id)
+            owner = member.supervisor or next(iter(managers), None)
+            for rule in rules:
+                due = None if rule.within is None else self._basis.policy.add(at, rule.within)
+                found.append(FollowUp(
+                    f"{period}/{a.staff_id}/{rule.kind}", a.staff_id, period, rule.kind,
+                    a.grade, owner, rule.location, at,
+                    None if rule.amount is None else str(rule.amount), rule.title, due,
+                    version=1,
+                ))  # fmt: skip
+        return found
+
+    def _book_course(self, follow: FollowUp, by: str, at: datetime) -> None:
+        """Enrol the member in the next session of the follow-up's course (by id or title),
+        if one is planned and not held yet; otherwise the owner enrols them later."""
+        wanted = follow.title
+        courses = [c for c in self._training.plan() if wanted in (c.id, c.title)]
+        ahead = [s for c in courses for s in c.sessions if not s.held and s.starts_at > at]
+        sessions = sorted(ahead, key=lambda s: s.starts_at)
+        if not sessions:
+            return
+        session = sessions[0]
+        if follow.staff_id not in session.enrolled:
+            self._training.enroll(session.id, [follow.staff_id], by=by, at=at)
+        record = self._basis.storage.get("follow_up", follow.id)
+        assert record is not None
+        booked = attrs.evolve(follow, session=session.id, version=record.version + 1)
+        event = event_record(booked.version, "booked", by, at, {"session": session.id})
+        with self._basis.storage.transaction() as tx:
+            tx.append("follow_up", follow.id, record.version, [event], to_dict(booked))
+
+    def follow_ups(self, staff_id: str | None = None, *, open_only: bool = False) -> list[FollowUp]:
+        """What finalized months' grades set in motion, oldest first, each as it stands: a
+        course is done once the member attended a session of it after the month was
+        finalized, a rotation once one of theirs starts after it; the others once their
+        owner or a manager records them done."""
+        found = []
+        for record in self._basis.storage.scan("follow_up"):
+            follow = from_dict(FollowUp, record.data)
+            if staff_id is not None and follow.staff_id != staff_id:
+                continue
+            follow = self._settled(follow)
+            if not open_only or follow.status == "open":
+                found.append(follow)
+        return sorted(found, key=lambda f: (f.created_at, f.id))
+
+    def _settled(self, follow: FollowUp) -> FollowUp:
+        if follow.status != "open":
+            return follow
+        if follow.kind == "course":
+            attended = [s.starts_at for c, s in self._training.sessions_of(follow.staff_id)
+                        if follow.title in (c.id, c.title) and s.held
+                        and follow.staff_id in s.attended
+                        and s.starts_at >= follow.created_at]  # fmt: skip
+            if attended:
+                return attrs.evolve(follow, status="done", done_at=min(attended),
+                                    note="attended the course")  # fmt: skip
+        if follow.kind == "rotation":
+            rotations = [r for r in self._staff.get(follow.staff_id).rotations
+                         if r.start >= follow.created_at]  # fmt: skip
+            if rotations:
+                first = min(rotations, key=lambda r: r.start)
+                return attrs.evolve(follow, status="done", done_at=first.start, done_by=first.by,
+                                    note=f"rotated to {first.assignment}")  # fmt: skip
+        return follow
+
+    def complete_follow_up(
+        self, id: str, *, note: str, by: str, at: datetime | None = None
+    ) -> FollowUp:
+        """Record a follow-up done (its owner or a manager): the bonus paid, the award given,
+        the coaching reviewed, with a note."""
+        record = self._basis.storage.get("follow_up", values.key(id, "a follow-up id"))
+        if record is None:
+            raise NotFound(f"no follow-up {shown(id)}; they are named PERIOD/STAFF/KIND")
+        follow = self._settled(from_dict(FollowUp, record.data))
+        actor = self._staff.actor(by)
+        what = f"complete {follow.staff_id}'s {follow.kind}"
+        permit(actor, "appraisals.complete_follow_up", what, related=actor.id == follow.owner)
+        if follow.status != "open":
+            raise WorkflowError(f"follow-up {id} is done already ({follow.note})")
+        text = values.text(note, "a note of what was done").strip()
+        when = self._basis.at(at)
+        done = attrs.evolve(follow, status="done", done_at=when, done_by=by, note=text,
+                            version=record.version + 1)  # fmt: skip
+        event = event_record(done.version, "follow_up_done", by, when, {"note": text})
+        with self._basis.storage.transaction() as tx:
+            tx.append("follow_up", id, record.version, [event], to_dict(done))
+        return done
+
+    def remind_follow_ups(self, now: datetime | None = None) -> list[Notification]:
+        """``follow_up_overdue`` once per open follow-up past its date (coaching not
+        reviewed), to its owner and the managers (the tick calls this)."""
+        when = self._basis.at(now)
+        late = [f for f in self.follow_ups(open_only=True) if f.overdue(when)]
+        if not late:
+            return []
+        managers = self._staff.with_role("manager")
+        entries = []
+        for f in late:
+            assert f.due is not None
+            people = tuple(dict.fromkeys(x for x in (f.owner, *managers) if x))
+            due = f"{f.due.astimezone(self._basis.policy.tz):%Y-%m-%d}"
+            said = (f"{f.staff_id}: the {f.what} set for {f.period} ({f.grade}) was due {due} "
+                    f"and is not done ({f.rule})")  # fmt: skip
+            data = {"follow_up": f.id, "staff": f.staff_id, "due": f.due.isoformat()}
+            note = Notification("follow_up_overdue", None, people, said, data, when)
+            entries.append((f"follow_up:{f.id}", utc_text(f.due), note))
+        return self._notifications.once(entries, when)
 
     def history(self, staff_id: str) -> list[PeriodResult]:
         """The member's finalized months, oldest first: what promotions are judged on."""
@@ -426,10 +566,15 @@ class AppraisalService:
                     "score": None if a.score is None else str(a.score)}  # fmt: skip
             if a.grade in section.reward:
                 what = f"{member.name}: {a.grade} in {period}, a reward is due"
+                if section.reward_follow_ups:
+                    what += ": " + ", ".join(_said(r) for r in section.reward_follow_ups)
                 outcomes.append(Outcome("reward", a.staff_id, period, a.grade, a.score, what))
                 notes.append(Notification("appraisal_reward", None, people, what, data, at))
             if a.grade in section.improve:
                 what = f"{member.name}: {a.grade} in {period}, plan coaching or training"
+                if section.improve_follow_ups:
+                    what = f"{member.name}: {a.grade} in {period}, to follow: " + ", ".join(
+                        _said(r) for r in section.improve_follow_ups)  # fmt: skip
                 outcomes.append(Outcome("improvement_plan", a.staff_id, period, a.grade, a.score,
                                         what))  # fmt: skip
                 notes.append(Notification("improvement_plan", None, people, what, data, at))

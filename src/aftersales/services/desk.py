@@ -174,6 +174,7 @@ class ServiceDesk:
             cases=book,
             clocks=clocks,
             metrics=self.metrics,
+            training=self.training,
         )
         self.tokens = ApiTokenService(basis, staff=directory)
         self.staff = StaffService(
@@ -185,6 +186,7 @@ class ServiceDesk:
             self.training.remind_expiring,
             self.safety.remind_tools,
             self.safety.remind_incidents,
+            self.appraisals.remind_follow_ups,
             self.maintenance.open_due,
             self.complaints.remind_overdue,
             self.feedback.send_due,
