@@ -9,8 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
 from aftersales import Case, PolicyError, ServiceDesk, parse_policy
+from aftersales.cli import main
 from aftersales.testing import Outbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,3 +190,24 @@ def run_to(desk: ServiceDesk, status: str, **report: Any) -> Case:
         assert case.status == name
     assert case.status == status
     return case
+
+
+def desk_cli(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, policy: Path | str
+) -> Callable[..., str]:
+    """``aftersales`` run in ``folder`` on a SQLite desk under ``policy`` (a path, or a file
+    name in ``folder``): ``cli(*args, code=0)`` returns what it printed, checking the exit
+    code."""
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
+    (folder / "aftersales.toml").write_text(
+        f'policy = "{policy}"\nstorage = "sqlite:///d.db"\n', "utf-8"
+    )
+    runner = CliRunner()
+
+    def cli(*args: str, code: int = 0) -> str:
+        result = runner.invoke(main, list(args), env={"COLUMNS": "300"})
+        assert result.exit_code == code, (args, result.output)
+        return result.output
+
+    return cli

@@ -10,11 +10,9 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import RULES, add_team
+from conftest import RULES, add_team, desk_cli
 
 from aftersales import PolicyError, ServiceDesk, ValidationError, parse_policy
-from aftersales.cli import main
 from aftersales.testing import Outbox
 
 DAY = date(2026, 11, 23)
@@ -143,17 +141,8 @@ def test_expense_words_are_checked(statement: str, says: str) -> None:
 def test_the_command_line_shows_claimed_and_reimbursed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "limits.policy").write_text(POLICY, encoding="utf-8")
-    (tmp_path / "aftersales.toml").write_text(
-        'policy = "limits.policy"\nstorage = "sqlite:///desk.db"\n', encoding="utf-8"
-    )
-    runner = CliRunner()
-
-    def cli(*args: str) -> str:
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
+    cli = desk_cli(tmp_path, monkeypatch, "limits.policy")
 
     for who, role in (("e7", "engineer"), ("m1", "manager"), ("f1", "finance")):
         cli("staff", "add", who, "--name", who, "--role", role)
@@ -161,10 +150,10 @@ def test_the_command_line_shows_claimed_and_reimbursed(
               "category=lodging,amount=900,date=2026-11-23,nights=2,invoice=H1", "--by", "e7",
               "--json")  # fmt: skip
     claim_id = json.loads(out)["id"]
-    bad = runner.invoke(main, ["expenses", "draft", "--line",
-                               "category=karaoke,amount=9999,date=2026-11-23,invoice=K1",
-                               "--by", "e7"])  # fmt: skip
-    assert bad.exit_code == 1 and "karaoke is not an expense category" in bad.output
+    bad = cli("expenses", "draft", "--line",
+              "category=karaoke,amount=9999,date=2026-11-23,invoice=K1", "--by", "e7",
+              code=1)  # fmt: skip
+    assert "karaoke is not an expense category" in bad
     assert "800 reimbursed" in cli("expenses", "submit", claim_id, "--by", "e7")
     cli("expenses", "approve", claim_id, "--by", "m1")
     cli("expenses", "approve", claim_id, "--by", "f1")

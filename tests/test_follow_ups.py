@@ -10,8 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import RULES, T0, add_team, at
+from conftest import RULES, T0, add_team, at, desk_cli
 
 from aftersales import (
     NotFound,
@@ -21,7 +20,7 @@ from aftersales import (
     WorkflowError,
     parse_policy,
 )
-from aftersales.cli import main
+from aftersales.core.training import Session
 from aftersales.testing import Outbox
 
 NOV, DEC = "2026-11", "2026-12"
@@ -35,6 +34,16 @@ def month(desk: ServiceDesk, period: str, scores: dict[str, int], when: object) 
     desk.appraisals.finalize(period, by="m1", at=when)  # type: ignore[arg-type]
 
 
+def plan_care(desk: ServiceDesk) -> Session:
+    """The course default.policy's improve line names, with a session planned for after the
+    month's close."""
+    desk.training.add_course(id="CARE-1", title="Customer care basics", year=2026,
+                             area="customer_service", method="internal", trainer="m1",
+                             by="m1", at=at(0))  # fmt: skip
+    return desk.training.schedule("CARE-1", starts_at=at(60 * 24 * 20), hours=4, by="m1",
+                                  at=at(0))  # fmt: skip
+
+
 @pytest.fixture
 def desk(storage_url: str, outbox: Outbox) -> ServiceDesk:
     d = ServiceDesk(RULES / "default.policy", storage_url, plugins=[outbox])
@@ -44,11 +53,7 @@ def desk(storage_url: str, outbox: Outbox) -> ServiceDesk:
 
 def test_a_finalized_month_sets_what_follows_each_grade(desk: ServiceDesk, outbox: Outbox) -> None:
     # a session of the course the policy names, planned after the month's close
-    desk.training.add_course(id="CARE-1", title="Customer care basics", year=2026,
-                             area="customer_service", method="internal", trainer="m1",
-                             by="m1", at=at(0))  # fmt: skip
-    session = desk.training.schedule("CARE-1", starts_at=at(60 * 24 * 20), hours=4, by="m1",
-                                     at=at(0))  # fmt: skip
+    session = plan_care(desk)
     closed = at(60 * 24 * 10)
     month(desk, NOV, {"e7": 95, "e8": 40}, closed)
     follow = {f.id: f for f in desk.appraisals.follow_ups()}
@@ -68,11 +73,7 @@ def test_a_finalized_month_sets_what_follows_each_grade(desk: ServiceDesk, outbo
 
 
 def test_follow_ups_are_tracked_to_completion(desk: ServiceDesk, outbox: Outbox) -> None:
-    desk.training.add_course(id="CARE-1", title="Customer care basics", year=2026,
-                             area="customer_service", method="internal", trainer="m1",
-                             by="m1", at=at(0))  # fmt: skip
-    session = desk.training.schedule("CARE-1", starts_at=at(60 * 24 * 20), hours=4, by="m1",
-                                     at=at(0))  # fmt: skip
+    session = plan_care(desk)
     closed = at(60 * 24 * 10)
     month(desk, NOV, {"e7": 95, "e8": 40}, closed)
     with pytest.raises(PermissionDenied):
@@ -135,18 +136,7 @@ def test_follow_up_words_are_checked(line: str, said: str) -> None:
 
 
 def test_follow_ups_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
-    (tmp_path / "aftersales.toml").write_text(
-        f'policy = "{RULES / "default.policy"}"\nstorage = "sqlite:///d.db"\n', "utf-8"
-    )
-    runner = CliRunner()
-
-    def cli(*args: str, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), env={"COLUMNS": "300"})
-        assert result.exit_code == code, (args, result.output)
-        return result.output
-
+    cli = desk_cli(tmp_path, monkeypatch, RULES / "default.policy")
     cli("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
     cli("staff", "add", "e7", "--name", "Chen", "--role", "engineer", "--supervisor", "m1")
     for indicator in ("performance", "attitude", "skills"):

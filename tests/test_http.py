@@ -360,3 +360,32 @@ def test_the_boards_language_is_asked_then_the_members_then_the_browsers(
     assert "Report a fault" in english.get("/board/intake").text
     chinese = english.get("/board/intake", headers={"Accept-Language": "zh-TW,zh;q=0.9"}).text
     assert "报修登记" in chinese  # the browser's
+
+
+def test_the_rules_of_issue_22_over_http(
+    served: tuple[ServiceDesk, TestClient, dict[str, str]],
+) -> None:
+    desk, client, tokens = served
+    m1, e7 = auth(tokens["m1"]), auth(tokens["e7"])
+    # an expense in a category the policy does not list is refused; a capped one shows both
+    karaoke = {"category": "karaoke", "amount": "9999", "date": "2026-11-23", "invoice": "K1"}
+    refused = client.post("/expenses/draft", json={"lines": [karaoke]}, headers=e7)
+    assert refused.status_code == 422 and "karaoke is not an expense category" in (
+        refused.json()["detail"])  # fmt: skip
+    # a serious incident: told at once, investigated over HTTP
+    incident = client.post("/safety/report-incident", json={
+        "happened_at": at(10).isoformat(), "severity": "serious", "description": "slipped",
+        "at": at(20).isoformat()}, headers=e7).json()  # fmt: skip
+    assert incident["told"] == ["manager", "safety_officer"] and incident["due"]
+    done = client.post("/safety/investigate", json={"id": incident["id"], "findings": "wet"},
+                       headers=m1)  # fmt: skip
+    assert done.status_code == 200 and done.json()["findings"] == "wet"
+    # the plan check and a promotion's conditions are reads
+    gaps = client.get("/training/plan-check", params={"year": "2027"}, headers=m1).json()
+    assert len(gaps) == 4
+    eligibility = client.get("/staff/eligibility", params={"id": "e7"}, headers=m1)
+    assert eligibility.status_code == 200 and eligibility.json()["conditions"] == []
+    # a supplier's record
+    desk.parts.add_supplier(id="ACME", name="Acme", qualified=True, by="m1", at=T0)
+    record = client.get("/parts/supplier-record", params={"id": "ACME"}, headers=m1).json()
+    assert record["deliveries"] == 0 and record["review_due"] is False

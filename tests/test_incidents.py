@@ -9,11 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import RULES, T0, add_team, at
+from conftest import RULES, T0, add_team, at, desk_cli
 
 from aftersales import PermissionDenied, PolicyError, ServiceDesk, WorkflowError, parse_policy
-from aftersales.cli import main
 from aftersales.testing import Outbox
 
 
@@ -96,18 +94,7 @@ def test_incident_lines_are_checked() -> None:
 
 
 def test_incidents_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
-    (tmp_path / "aftersales.toml").write_text(
-        f'policy = "{RULES / "rhine-pumps.policy"}"\nstorage = "sqlite:///d.db"\n', "utf-8"
-    )
-    runner = CliRunner()
-
-    def cli(*args: str, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), env={"COLUMNS": "300"})
-        assert result.exit_code == code, (args, result.output)
-        return result.output
-
+    cli = desk_cli(tmp_path, monkeypatch, RULES / "rhine-pumps.policy")
     for member, role in (("m1", "manager"), ("so1", "safety_officer"), ("e7", "engineer")):
         cli("staff", "add", member, "--name", member.upper(), "--role", role)
     out = cli("safety", "incident", "--happened-at", "2026-11-23 08:00", "--severity",

@@ -10,8 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import RULES, T0, at
+from conftest import RULES, T0, at, desk_cli
 
 from aftersales import (
     PermissionDenied,
@@ -21,7 +20,6 @@ from aftersales import (
     WorkflowError,
     parse_policy,
 )
-from aftersales.cli import main
 
 RULE = 'promote when last 2 months graded at least good, 6 months in level, certificate "crane"'
 TEXT = (RULES / "default.policy").read_text(encoding="utf-8") + RULE + "\n"
@@ -116,19 +114,8 @@ def test_promote_lines_are_checked(line: str, said: str) -> None:
 def test_eligibility_and_override_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
     (tmp_path / "careers.policy").write_text(TEXT, encoding="utf-8")
-    (tmp_path / "aftersales.toml").write_text(
-        'policy = "careers.policy"\nstorage = "sqlite:///d.db"\n', "utf-8"
-    )
-    runner = CliRunner()
-
-    def cli(*args: str, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), env={"COLUMNS": "300"})
-        assert result.exit_code == code, (args, result.output)
-        return result.output
-
+    cli = desk_cli(tmp_path, monkeypatch, "careers.policy")
     cli("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
     cli("staff", "add", "e7", "--name", "Chen", "--role", "engineer", "--level", "engineer")
     rows = json.loads(cli("staff", "eligibility", "e7", "--format", "json"))

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from conftest import REPORT, RULES, T0, add_team, at
+from conftest import REPORT, RULES, T0, add_team, at, desk_cli
 
 from aftersales import (
     ConflictError,
@@ -23,7 +22,6 @@ from aftersales import (
     WorkflowError,
     parse_policy,
 )
-from aftersales.cli import main
 from aftersales.testing import Outbox
 
 
@@ -319,17 +317,7 @@ def test_the_course_report_shows_attendance_pass_rate_and_retakes(storage_url: s
 def test_plan_check_and_course_report_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
-    (tmp_path / "aftersales.toml").write_text(
-        f'policy = "{RULES / "default.policy"}"\nstorage = "sqlite:///d.db"\n', "utf-8"
-    )
-    runner = CliRunner()
-
-    def cli(*args: str) -> str:
-        result = runner.invoke(main, list(args))
-        assert result.exit_code == 0, (args, result.output)
-        return result.output
+    cli = desk_cli(tmp_path, monkeypatch, RULES / "default.policy")
 
     cli("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
     cli("training", "add-course", "CARE-27", "--title", "Customer care", "--year", "2027",

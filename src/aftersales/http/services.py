@@ -22,15 +22,18 @@ SERVICES = ("staff", "parts", "expenses", "training", "safety", "appraisals", "c
             "feedback", "tokens", "notifications")  # fmt: skip
 """The desk's services served besides the cases (``/cases`` has routes of its own)."""
 READS: dict[str, tuple[str, ...]] = {
-    "staff": ("get", "list", "team", "teams", "record"),
+    "staff": ("get", "list", "team", "teams", "record", "eligibility"),
     "parts": ("part", "parts", "location", "stock", "movements", "orders", "purchase_order",
               "requisition", "requisitions", "valuation", "stocktake_due", "purchase_plan",
-              "unaccounted", "expiring", "inspections", "supplier", "case_parts"),
+              "unaccounted", "expiring", "inspections", "supplier", "case_parts", "suppliers",
+              "supplier_record", "suppliers_to_review"),
     "expenses": ("get", "claims", "history"),
-    "training": ("course", "plan", "record", "sessions_of", "missing_for", "session"),
-    "safety": ("tool", "tools", "incident", "incidents", "inspection_due", "overdue_tools"),
+    "training": ("course", "plan", "record", "sessions_of", "missing_for", "session",
+                 "plan_check", "course_report"),
+    "safety": ("tool", "tools", "incident", "incidents", "inspection_due", "overdue_tools",
+               "overdue_incidents"),
     "appraisals": ("appraise", "appraise_all", "history", "outcomes", "ratings", "reviews",
-                   "cycle_summary", "is_finalized"),
+                   "cycle_summary", "is_finalized", "follow_ups"),
     "customers": ("get", "find", "list", "history", "by_key"),
     "machines": ("get", "find", "list", "history", "parts", "readings", "warranty"),
     "contracts": ("get", "list", "history"),
