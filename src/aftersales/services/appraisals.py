@@ -98,6 +98,8 @@ class AppraisalService:
         self._view = MetricInputs(basis.policy, basis.storage, cases, self, clocks)
         # While appraise_all runs: the month's cases, read once and grouped by member.
         self._month: tuple[str, dict[tuple[str, str], list[Case]]] | None = None
+        # While appraise_all runs: every follow-up, read once and grouped by member.
+        self._follow_ups: dict[str, list[FollowUp]] | None = None
 
     # -- the month's cases --------------------------------------------------------------------
     def cases_of(self, staff_id: str, period: str, kind: str) -> list[Case]:
@@ -246,7 +248,9 @@ class AppraisalService:
         period = _period(period)
         self._staff.get(staff_id)
         computed = self._compute(staff_id, period)
-        earlier = tuple(f for f in self.follow_ups(staff_id) if f.period < period)
+        mine = (self.follow_ups(staff_id) if self._follow_ups is None
+                else self._follow_ups.get(staff_id, []))  # fmt: skip
+        earlier = tuple(f for f in mine if f.period < period)
         computed = attrs.evolve(computed, follow_ups=earlier)
         record = self._basis.storage.get("period", period)
         row = None if record is None else record.data["results"].get(staff_id)
@@ -300,10 +304,14 @@ class AppraisalService:
         """Every active member's month, in staff id order (the month's cases read once)."""
         period = _period(period)
         self._month = (period, self._read_month(period))
+        self._follow_ups = {}
+        for follow in self.follow_ups():
+            self._follow_ups.setdefault(follow.staff_id, []).append(follow)
         try:
             return [self.appraise(s.id, period) for s in self._staff.list()]
         finally:
             self._month = None
+            self._follow_ups = None
 
     def cycle_summary(self, staff_id: str, cycle: str) -> tuple[Decimal | None, str | None]:
         """The mean score of the months of the cycle that ``cycle`` (a month, YYYY-MM) falls
@@ -469,7 +477,9 @@ class AppraisalService:
         """``follow_up_overdue`` once per open follow-up past its date (coaching not
         reviewed), to its owner and the managers (the tick calls this)."""
         when = self._basis.at(now)
-        late = [f for f in self.follow_ups(open_only=True) if f.overdue(when)]
+        # only coaching has a date, and only its owner settles it: no need to settle the rest
+        found = (from_dict(FollowUp, r.data) for r in self._basis.storage.scan("follow_up"))
+        late = [f for f in found if f.overdue(when)]
         if not late:
             return []
         managers = self._staff.with_role("manager")

@@ -22,6 +22,7 @@ from aftersales.core.parts import (
     OrderLine,
     PlanLine,
     PurchaseOrder,
+    Supplier,
     SupplierRecord,
 )
 from aftersales.core.values import shown
@@ -100,10 +101,12 @@ class Purchasing(Requisitions):
         """The supplier's record: orders, delivery lines received and how many were late (after
         the order's promised day), delivered and rejected at inspection, with the rates, and
         whether the policy's ``review suppliers when ...`` holds."""
-        supplier = self.supplier(id)
+        return self._record(self.supplier(id), [o for o in self._orders.all() if o.supplier == id])
+
+    def _record(self, supplier: Supplier, orders: builtins.list[PurchaseOrder]) -> SupplierRecord:
+        id = supplier.id
         events = self._basis.storage.events("supplier", id)
         inspected = [e["data"] for e in events if e["type"] == "inspected"]
-        orders = [o for o in self._orders.all() if o.supplier == id]
         record = SupplierRecord(
             id, supplier.qualified, len(orders), sum(o.open for o in orders), len(inspected),
             sum(bool(d.get("late")) for d in inspected),
@@ -120,7 +123,11 @@ class Purchasing(Requisitions):
 
     def suppliers_to_review(self) -> builtins.list[SupplierRecord]:
         """Qualified suppliers whose record meets the policy's ``review suppliers when``."""
-        found = [self.supplier_record(s.id) for s in self._suppliers.all() if s.qualified]
+        orders: dict[str, builtins.list[PurchaseOrder]] = {}
+        for order in self._orders.all():  # read once, not once per supplier
+            orders.setdefault(order.supplier, []).append(order)
+        found = [self._record(s, orders.get(s.id, [])) for s in self._suppliers.all()
+                 if s.qualified]  # fmt: skip
         return [r for r in found if r.review_due]
 
     def review_supplier(
