@@ -51,6 +51,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/history_bench.py
 	$(BIN)/python bench/installed_base_bench.py
 	$(BIN)/python bench/customers_bench.py
+	$(BIN)/python bench/rules_bench.py
 	$(BIN)/python bench/http_load_bench.py
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/scale_bench.py

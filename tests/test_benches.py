@@ -22,6 +22,7 @@ TINY = {
     "history_bench.py": ["--sample", "--events", "2000"],
     "installed_base_bench.py": ["300", "3", "50"],
     "customers_bench.py": ["2", "1", "50"],
+    "rules_bench.py": ["50", "5", "3"],
     "http_load_bench.py": ["1", "2", "10"],
     "report_bench.py": ["2000"],
     "scale_bench.py": ["500", "1000"],

@@ -222,6 +222,12 @@ ACTIONS: dict[str, tuple[Callable[..., Any], Callable[[ServiceDesk], dict[str, A
                            lambda d: {"id": d.safety.report_incident(
                                happened_at=at(100), severity="minor", description="cut",
                                by="e8", at=at(110)).id, "findings": "a slip", "by": "m1"}),
+    "parts.review_supplier": (lambda d, **k: d.parts.review_supplier(k.pop("id"), **k),
+                              lambda d: {"id": "ACME", "decision": "keep", "reason": "on time",
+                                         "by": "m1"}),
+    "training.plan_check": (lambda d, **k: d.training.plan_check(**k), lambda d: {"year": 2027}),
+    "staff.eligibility": (lambda d, **k: d.staff.eligibility(k.pop("id"), **k),
+                          lambda d: {"id": "e7", "at": at(10)}),
     "appraisals.complete_follow_up": (
         lambda d, **k: d.appraisals.complete_follow_up(k.pop("id"), **k),
         lambda d: {"id": _coaching(d), "note": "reviewed", "by": "m1"}),

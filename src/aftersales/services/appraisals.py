@@ -358,6 +358,8 @@ class AppraisalService:
             for follow in follow_ups:
                 event = event_record(1, "follow_up_set", by, when, to_dict(follow))
                 tx.append("follow_up", follow.id, 0, [event], to_dict(follow))
+            # the tick finds dated ones (coaching) by the schedule, not by a scan
+            tx.schedule("follow_up", [(f.id, utc_text(f.due)) for f in follow_ups if f.due])
             tx.append("period", period, 0, [event_record(1, "finalized", by, when, data)], data)
             for outcome in outcomes:
                 key = f"{period}/{outcome.staff_id}/{outcome.kind}"
@@ -477,9 +479,16 @@ class AppraisalService:
         """``follow_up_overdue`` once per open follow-up past its date (coaching not
         reviewed), to its owner and the managers (the tick calls this)."""
         when = self._basis.at(now)
+        storage = self._basis.storage
+        scheduled = storage.scheduled("follow_up", utc_text(when), 10_000)
+        if scheduled is None:  # a store that keeps no schedule: read them all
+            records = list(storage.scan("follow_up"))
+        else:
+            records = [r for i, _ in scheduled if (r := storage.get("follow_up", i)) is not None]
+            with storage.transaction() as tx:  # each is looked at once: one date each
+                tx.schedule("follow_up", [(i, None) for i, _ in scheduled])
         # only coaching has a date, and only its owner settles it: no need to settle the rest
-        found = (from_dict(FollowUp, r.data) for r in self._basis.storage.scan("follow_up"))
-        late = [f for f in found if f.overdue(when)]
+        late = [f for r in records if (f := from_dict(FollowUp, r.data)).overdue(when)]
         if not late:
             return []
         managers = self._staff.with_role("manager")

@@ -209,6 +209,8 @@ class SafetyService:
             ))  # fmt: skip
         with self._notifications.transaction(notes, when) as tx:
             self._incidents.create(incident, "reported", by, when, tx=tx)
+            if incident.due is not None:  # the tick finds it by the schedule, not by a scan
+                tx.schedule("incident", [(incident.id, utc_text(incident.due))])
         return incident
 
     def _local(self, when: datetime) -> str:
@@ -243,7 +245,15 @@ class SafetyService:
         roles its policy line tells and the owners of its open actions (the tick calls
         this)."""
         when = self._basis.at(now)
-        overdue = self.overdue_incidents(when)
+        storage = self._basis.storage
+        scheduled = storage.scheduled("incident", utc_text(when), 10_000)
+        if scheduled is None:  # a store that keeps no schedule: read them all
+            overdue = self.overdue_incidents(when)
+        else:
+            looked = [self.incident(i) for i, _ in scheduled]
+            overdue = [i for i in looked if i.overdue(when)]
+            with storage.transaction() as tx:  # each is looked at once: one deadline each
+                tx.schedule("incident", [(i.id, None) for i in looked])
         if not overdue:
             return []
         found = []
