@@ -104,6 +104,7 @@ def test_follow_ups_are_tracked_to_completion(desk: ServiceDesk, outbox: Outbox)
                                        by="m1", at=coaching.due + timedelta(days=1))  # fmt: skip
     assert desk.appraisals.follow_ups(open_only=True) == []
     assert [f.status for f in desk.appraisals.appraise("e8", DEC).follow_ups] == ["done", "done"]
+    assert [f.kind for f in desk.staff.record("e8").follow_ups] == ["coaching", "course"]
 
 
 def test_a_rotation_follow_up_is_done_by_the_rotation(outbox: Outbox) -> None:

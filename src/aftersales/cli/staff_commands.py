@@ -305,8 +305,10 @@ def _show(record: StaffRecord) -> None:
         "outcomes and reviews",
         ("period", "kind", "note"),
         [(o.period, o.kind, o.note) for o in record.outcomes]
+        + [(f.period, f.what, f"{f.status}: {f.note}" if f.note else f.status)
+           for f in record.follow_ups]
         + [(r.period, "dismissal review", r.decision or "open") for r in record.reviews],
-    )
+    )  # fmt: skip
     _section(
         "incidents",
         ("id", "happened", "severity", "description", "late"),

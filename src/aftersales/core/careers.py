@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from aftersales.core.appraisal import DismissalReview, Outcome
+from aftersales.core.appraisal import DismissalReview, FollowUp, Outcome
 from aftersales.core.model import PeriodResult, Promotion, Rotation, Staff
 from aftersales.core.safety import Incident
 from aftersales.core.training import Assessment, Certificate, Course, Session
@@ -36,6 +36,7 @@ class StaffRecord:
     certificates: tuple[Certificate, ...]
     appraisals: tuple[PeriodResult, ...]  # finalized months
     outcomes: tuple[Outcome, ...]  # rewards and improvement plans
+    follow_ups: tuple[FollowUp, ...]  # what they set in motion, and whether it was done
     reviews: tuple[DismissalReview, ...]
     incidents: tuple[Incident, ...]  # reported by the member or involving them
 

@@ -169,6 +169,7 @@ class StaffService(StaffDirectory):
             certificates=training.certificates,
             appraisals=tuple(appraisals.history(id)),
             outcomes=tuple(o for o in appraisals.outcomes() if o.staff_id == id),
+            follow_ups=tuple(appraisals.follow_ups(id)),
             reviews=tuple(r for r in appraisals.reviews(open_only=False) if r.staff_id == id),
             incidents=tuple(
                 i for i in self._safety.incidents() if i.reported_by == id or id in i.people
