@@ -7,7 +7,7 @@ suppliers to review over S suppliers and their orders, the orders read once agai
 per supplier.
 
 Run: python bench/rules_bench.py [records] [staff] [suppliers]
-     (defaults: 10 000, 200 and 200)
+     (defaults: 5 000, 100 and 100)
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def stored(desk: ServiceDesk, kind: str, rows: list[tuple[str, dict[str, object]
 
 
 def main() -> None:
-    records = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    staff = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-    suppliers = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+    records = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000
+    staff = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+    suppliers = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     with tempfile.TemporaryDirectory() as folder:
         desk = ServiceDesk(ROOT / "rules" / "default.policy", f"sqlite:///{folder}/d.db",
                            entry_points=False, clock=lambda: T0)  # fmt: skip
