@@ -48,6 +48,7 @@ from aftersales.services.basis import Basis
 from aftersales.services.case_book import CaseBook
 from aftersales.services.clocks import Clocks
 from aftersales.services.notifications import NotificationService
+from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 from aftersales.services.training import TrainingService
 
@@ -92,6 +93,7 @@ class AppraisalService:
         self._basis = basis
         self._staff = staff
         self._training = training
+        self._follows = Repository(basis.storage, "follow_up", FollowUp, "follow-up")
         self._notifications = notifications
         self._cases = cases
         self._metrics = metrics
@@ -356,8 +358,7 @@ class AppraisalService:
         follow_ups = self._new_follow_ups(period, results, when)
         with self._notifications.transaction(notes, when) as tx:
             for follow in follow_ups:
-                event = event_record(1, "follow_up_set", by, when, to_dict(follow))
-                tx.append("follow_up", follow.id, 0, [event], to_dict(follow))
+                self._follows.create(follow, "follow_up_set", by, when, tx=tx)
             # the tick finds dated ones (coaching) by the schedule, not by a scan
             tx.schedule("follow_up", [(f.id, utc_text(f.due)) for f in follow_ups if f.due])
             tx.append("period", period, 0, [event_record(1, "finalized", by, when, data)], data)
@@ -410,27 +411,18 @@ class AppraisalService:
         session = sessions[0]
         if follow.staff_id not in session.enrolled:
             self._training.enroll(session.id, [follow.staff_id], by=by, at=at)
-        record = self._basis.storage.get("follow_up", follow.id)
-        assert record is not None
-        booked = attrs.evolve(follow, session=session.id, version=record.version + 1)
-        event = event_record(booked.version, "booked", by, at, {"session": session.id})
-        with self._basis.storage.transaction() as tx:
-            tx.append("follow_up", follow.id, record.version, [event], to_dict(booked))
+        booked = attrs.evolve(follow, session=session.id, version=follow.version + 1)
+        self._follows.save(follow, booked, "booked", by, at, {"session": session.id})
 
     def follow_ups(self, staff_id: str | None = None, *, open_only: bool = False) -> list[FollowUp]:
         """What finalized months' grades set in motion, oldest first, each as it stands: a
         course is done once the member attended a session of it after the month was
         finalized, a rotation once one of theirs starts after it; the others once their
         owner or a manager records them done."""
-        found = []
-        for record in self._basis.storage.scan("follow_up"):
-            follow = from_dict(FollowUp, record.data)
-            if staff_id is not None and follow.staff_id != staff_id:
-                continue
-            follow = self._settled(follow)
-            if not open_only or follow.status == "open":
-                found.append(follow)
-        return sorted(found, key=lambda f: (f.created_at, f.id))
+        mine = [f for f in self._follows.all() if staff_id in (None, f.staff_id)]
+        found = [self._settled(f) for f in mine]
+        return sorted((f for f in found if not open_only or f.status == "open"),
+                      key=lambda f: (f.created_at, f.id))  # fmt: skip
 
     def _settled(self, follow: FollowUp) -> FollowUp:
         if follow.status != "open":
@@ -457,10 +449,9 @@ class AppraisalService:
     ) -> FollowUp:
         """Record a follow-up done (its owner or a manager): the bonus paid, the award given,
         the coaching reviewed, with a note."""
-        record = self._basis.storage.get("follow_up", values.key(id, "a follow-up id"))
-        if record is None:
-            raise NotFound(f"no follow-up {shown(id)}; they are named PERIOD/STAFF/KIND")
-        follow = self._settled(from_dict(FollowUp, record.data))
+        stored = self._follows.get(id, f"no follow-up {shown(id)}; they are named "
+                                       "PERIOD/STAFF/KIND")  # fmt: skip
+        follow = self._settled(stored)
         actor = self._staff.actor(by)
         what = f"complete {follow.staff_id}'s {follow.kind}"
         permit(actor, "appraisals.complete_follow_up", what, related=actor.id == follow.owner)
@@ -469,11 +460,8 @@ class AppraisalService:
         text = values.text(note, "a note of what was done").strip()
         when = self._basis.at(at)
         done = attrs.evolve(follow, status="done", done_at=when, done_by=by, note=text,
-                            version=record.version + 1)  # fmt: skip
-        event = event_record(done.version, "follow_up_done", by, when, {"note": text})
-        with self._basis.storage.transaction() as tx:
-            tx.append("follow_up", id, record.version, [event], to_dict(done))
-        return done
+                            version=stored.version + 1)  # fmt: skip
+        return self._follows.save(stored, done, "follow_up_done", by, when, {"note": text})
 
     def remind_follow_ups(self, now: datetime | None = None) -> list[Notification]:
         """``follow_up_overdue`` once per open follow-up past its date (coaching not
@@ -482,13 +470,13 @@ class AppraisalService:
         storage = self._basis.storage
         scheduled = storage.scheduled("follow_up", utc_text(when), 10_000)
         if scheduled is None:  # a store that keeps no schedule: read them all
-            records = list(storage.scan("follow_up"))
+            looked = self._follows.all()
         else:
-            records = [r for i, _ in scheduled if (r := storage.get("follow_up", i)) is not None]
+            looked = [f for i, _ in scheduled if (f := self._follows.find(i)) is not None]
             with storage.transaction() as tx:  # each is looked at once: one date each
                 tx.schedule("follow_up", [(i, None) for i, _ in scheduled])
         # only coaching has a date, and only its owner settles it: no need to settle the rest
-        late = [f for r in records if (f := from_dict(FollowUp, r.data)).overdue(when)]
+        late = [f for f in looked if f.overdue(when)]
         if not late:
             return []
         managers = self._staff.with_role("manager")
