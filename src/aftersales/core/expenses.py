@@ -12,7 +12,7 @@ from aftersales.core import values
 from aftersales.core.approvals import approve_step, reject_step
 from aftersales.core.errors import ValidationError, WorkflowError
 from aftersales.core.model import Staff
-from aftersales.core.money import CURRENCY_CODES
+from aftersales.core.money import currency_code
 from aftersales.core.permissions import not_own, permit
 
 ClaimStatus = Literal["draft", "submitted", "approved", "paid", "rejected"]
@@ -49,12 +49,6 @@ def _category(value: object) -> str:
 
 def _amount(value: object) -> Decimal:
     return values.amount(value, "the amount", positive=True)
-
-
-def _currency(value: object) -> str:
-    if not isinstance(value, str) or value not in CURRENCY_CODES:
-        raise ValidationError(f"unknown currency {value!r:.20}; use an ISO 4217 code such as CNY")
-    return value
 
 
 def _date(value: object) -> date:
@@ -96,7 +90,7 @@ class ClaimLine:
 
     category: str = attrs.field(converter=_category)
     amount: Decimal = attrs.field(converter=_amount)
-    currency: str = attrs.field(converter=_currency)
+    currency: str = attrs.field(converter=currency_code)
     date: date = attrs.field(converter=_date)
     invoice: str | None = attrs.field(default=None, converter=_invoice)
     attachment: str | None = attrs.field(default=None, converter=_attachment)

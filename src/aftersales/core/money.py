@@ -172,9 +172,10 @@ CURRENCY_CODES = frozenset(
 )
 
 
-def _currency(value: str) -> str:
-    if value not in CURRENCY_CODES:
-        raise ValidationError(f"unknown currency {value!r}; use an ISO 4217 code such as CNY")
+def currency_code(value: object) -> str:
+    """``value`` if it is an ISO 4217 code in current use, else a ValidationError."""
+    if not isinstance(value, str) or value not in CURRENCY_CODES:
+        raise ValidationError(f"unknown currency {value!r:.20}; use an ISO 4217 code such as CNY")
     return value
 
 
@@ -183,7 +184,7 @@ class Money:
     """An amount of money. Amounts of different currencies never compare or add."""
 
     amount: Decimal = attrs.field(converter=Decimal)
-    currency: str = attrs.field(converter=_currency)
+    currency: str = attrs.field(converter=currency_code)
 
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:
@@ -213,4 +214,4 @@ class Money:
         return f"{self.amount:f} {self.currency}"
 
 
-__all__ = ["CURRENCY_CODES", "Money"]
+__all__ = ["CURRENCY_CODES", "Money", "currency_code"]

@@ -17,7 +17,7 @@ from aftersales.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from aftersales.core.money import CURRENCY_CODES
+from aftersales.core.money import currency_code
 from aftersales.core.parts import (
     OrderLine,
     PlanLine,
@@ -58,11 +58,7 @@ class Purchasing(Requisitions):
             raise PermissionDenied(f"supplier {supplier} is not qualified; a manager qualifies it")
         wanted = self._order_lines(lines)
         terms = values.text(payment_terms, "the payment terms", limit=200).strip()
-        code = currency if currency is not None else self._basis.policy.currency
-        if not isinstance(code, str) or code not in CURRENCY_CODES:
-            raise ValidationError(
-                f"unknown currency {shown(code)}; use an ISO 4217 code such as CNY"
-            )
+        code = currency_code(currency if currency is not None else self._basis.policy.currency)
         when = self._basis.at(at)
         due = values.day(promised, "the promised delivery date")
         if due < when.astimezone(self._basis.policy.tz).date():
