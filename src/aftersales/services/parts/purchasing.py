@@ -138,8 +138,9 @@ class Purchasing(Requisitions):
                 f"decision must be one of {', '.join(SUPPLIER_DECISIONS)}, not {shown(decision)}"
             )
         why = values.text(reason, "the reason for the review").strip()
-        record = self.supplier_record(id)
         before = self.supplier(id)
+        orders = [o for o in self._orders.all() if o.supplier == id]
+        record = self._record(before, orders)
         when = self._basis.at(at)
         facts = {k: str(v) for k, v in record.facts().items()}
         after = attrs.evolve(before, qualified=before.qualified and decision == "keep",
@@ -147,7 +148,7 @@ class Purchasing(Requisitions):
         self._suppliers.save(before, after, "reviewed", by, when,
                              {"decision": decision, "reason": why, "record": facts,
                               "review_due": record.review_due, "rule": record.rule})  # fmt: skip
-        return self.supplier_record(id)
+        return self._record(after, orders)
 
     def purchase_order(self, id: str) -> PurchaseOrder:
         return self._orders.get(id)
