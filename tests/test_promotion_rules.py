@@ -6,7 +6,7 @@ overrides it with a reason that is recorded."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,6 +118,10 @@ def test_eligibility_and_override_from_the_command_line(
     cli = desk_cli(tmp_path, monkeypatch, "careers.policy")
     cli("staff", "add", "m1", "--name", "Zhao", "--role", "manager")
     cli("staff", "add", "e7", "--name", "Chen", "--role", "engineer", "--level", "engineer")
+    cli("staff", "add", "e5", "--name", "Lu", "--role", "engineer", "--level", "engineer",
+        "--level-since", "2024-03-01")  # fmt: skip
+    since = json.loads(cli("staff", "eligibility", "e5", "--format", "json"))[1]
+    assert (since["met"], since["record"]) == ("yes", "engineer since 2024-03-01")
     rows = json.loads(cli("staff", "eligibility", "e7", "--format", "json"))
     assert [r["met"] for r in rows] == ["no", "no", "no"]
     said = cli("staff", "promote", "e7", "--to", "senior_engineer", "--by", "m1", "--reason",
@@ -126,3 +130,27 @@ def test_eligibility_and_override_from_the_command_line(
     out = cli("staff", "promote", "e7", "--to", "senior_engineer", "--by", "m1", "--reason",
               "r", "--override", "the only crane engineer in the north")  # fmt: skip
     assert "overriding: the last 2 finalized months graded at least good" in out
+
+
+def test_a_team_loaded_with_its_history_counts_from_when_each_reached_their_level(
+    storage_url: str,
+) -> None:
+    desk = ServiceDesk(parse_policy(TEXT, "careers.policy"), storage_url)
+    desk.staff.add(id="m1", name="Zhao", roles=["manager"], at=T0)
+    # loaded today, a senior engineer since 2025-01-15: 6 months in level long ago
+    desk.staff.add(id="e5", name="Lu", roles=["engineer"], level="senior_engineer",
+                   level_since=date(2025, 1, 15), at=T0)  # fmt: skip
+    level = desk.staff.eligibility("e5", at=at(0)).conditions[1]
+    assert level.met and level.detail == "senior_engineer since 2025-01-15"
+    # without it, the desk counts from the day it met them
+    desk.staff.add(id="e6", name="Ma", roles=["engineer"], level="senior_engineer", at=T0)
+    assert not desk.staff.eligibility("e6", at=at(0)).conditions[1].met
+    with pytest.raises(ValidationError, match="level_since needs the level"):
+        desk.staff.add(id="e9", name="X", roles=["engineer"], level_since=date(2025, 1, 1))
+    with pytest.raises(ValidationError, match="is after"):
+        desk.staff.add(id="e9", name="X", roles=["engineer"], level="engineer",
+                       level_since=date(2030, 1, 1), at=T0)  # fmt: skip
+    with pytest.raises(ValidationError):
+        desk.staff.add(id="e9", name="X", roles=["engineer"], level="engineer",
+                       level_since="2025-01-01", at=T0)  # type: ignore[arg-type]  # fmt: skip
+    assert [s.id for s in desk.staff.list()] == ["e5", "e6", "m1"]  # nothing half-added

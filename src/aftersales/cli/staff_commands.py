@@ -35,6 +35,12 @@ def staff() -> None:
 @click.option("--level", default=None, help="A step of the career ladder.")
 @click.option("--team", default=None, help="Their team (webhook notifiers post per team).")
 @click.option("--language", default=None, help="Their language (en, zh-CN): the board's.")
+@click.option(
+    "--level-since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The day they reached their level (what promote when counts from).",
+)
 @JSON_OPTION
 def staff_add(
     staff_id: str,
@@ -46,6 +52,7 @@ def staff_add(
     level: str | None,
     team: str | None,
     language: str | None,
+    level_since: datetime | None,
     as_json: bool,
 ) -> None:
     """Add a team member."""
@@ -53,6 +60,7 @@ def staff_add(
         added = desk.staff.add(
             id=staff_id, name=name, roles=roles, supervisor=supervisor, email=email, phone=phone,
             level=level, team=team, language=language,
+            level_since=None if level_since is None else level_since.date(),
         )  # fmt: skip
         if as_json:
             print_json(added)

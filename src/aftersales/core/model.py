@@ -9,7 +9,7 @@ form (field names as below, datetimes as ISO 8601 with their offset).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -98,6 +98,9 @@ class Staff:
     rotations: tuple[Rotation, ...] = ()
     team: str | None = None  # e.g. a region's crew; webhook notifiers post per team
     language: str | None = None  # a language tag (zh-CN): what the board shows them in
+    # the day they reached ``level`` before the desk knew them (a team loaded with its
+    # history): what ``promote when ... months in level`` counts from until a promotion
+    level_since: date | None = None
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)

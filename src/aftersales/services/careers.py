@@ -8,7 +8,7 @@ below ask the same directory (one cache) who acts.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -83,12 +83,16 @@ class StaffService(StaffDirectory):
         return Condition(rule.text, met, detail, rule.location)
 
     def _in_level(self, staff: Staff, rule: Any, when: datetime) -> Condition:
+        tz = self._basis.policy.tz
         if staff.promotions:
             since, what = staff.promotions[-1].at, f"{staff.level} since"
+        elif staff.level_since is not None:
+            since = datetime.combine(staff.level_since, time(), tz)
+            what = f"{staff.level} since"
         else:
             since, what = self._joined(staff.id), "on the team since"
         ready = self._basis.policy.add(since, Duration(Decimal(rule.months), Unit.MONTH))
-        detail = f"{what} {since.astimezone(self._basis.policy.tz):%Y-%m-%d}"
+        detail = f"{what} {since.astimezone(tz):%Y-%m-%d}"
         return Condition(rule.text, ready <= when, detail, rule.location)
 
     def _joined(self, id: str) -> datetime:

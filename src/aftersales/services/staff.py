@@ -7,7 +7,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 import attrs
 
@@ -117,12 +117,15 @@ class StaffDirectory:
         level: str | None = None,
         team: str | None = None,
         language: str | None = None,
+        level_since: date | None = None,
         at: datetime | None = None,
     ) -> Staff:
         """Add a team member. ``roles`` from ``service_agent``, ``engineer``, ``supervisor``,
         ``manager``, ``storekeeper``, ``finance``, ``director``; ``level`` a step of the
-        desk's career ladder (``desk.levels``), if they are on it; ``email`` is where the
-        e-mail notifier writes to them, ``team`` which team's webhook hears about them."""
+        desk's career ladder (``desk.levels``), if they are on it, and ``level_since`` the
+        day they reached it (for ``promote when ... months in level``; default: ``at``);
+        ``email`` is where the e-mail notifier writes to them, ``team`` which team's webhook
+        hears about them."""
         id = values.name(id, "a staff id")
         name = values.name(name, f"staff {id}: the name")
         roles = role_list(id, roles)
@@ -136,8 +139,16 @@ class StaffDirectory:
             self.get(supervisor)
         email, phone, team = _contact(id, email=email, phone=phone, team=team)
         when = self._basis.at(at)
+        if level_since is not None:
+            level_since = values.day(level_since, "level_since")
+            if level is None:
+                raise ValidationError(f"staff {id}: level_since needs the level they reached")
+            if level_since > when.astimezone(self._basis.policy.tz).date():
+                raise ValidationError(
+                    f"staff {id}: level_since {level_since} is after {when:%Y-%m-%d}"
+                )
         staff = Staff(id, name, roles, supervisor, email, phone, True, 1, level, team=team,
-                      language=_language(language))  # fmt: skip
+                      language=_language(language), level_since=level_since)  # fmt: skip
         self._members.create(
             staff, "staff_added", id, when, to_dict(attrs.evolve(staff, version=0))
         )
