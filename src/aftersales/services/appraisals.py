@@ -467,14 +467,9 @@ class AppraisalService:
         """``follow_up_overdue`` once per open follow-up past its date (coaching not
         reviewed), to its owner and the managers (the tick calls this)."""
         when = self._basis.at(now)
-        storage = self._basis.storage
-        scheduled = storage.scheduled("follow_up", utc_text(when), 10_000)
-        if scheduled is None:  # a store that keeps no schedule: read them all
+        looked = self._follows.take_due(when)  # one date each: looked at once
+        if looked is None:  # a store that keeps no schedule: read them all
             looked = self._follows.all()
-        else:
-            looked = [f for i, _ in scheduled if (f := self._follows.find(i)) is not None]
-            with storage.transaction() as tx:  # each is looked at once: one date each
-                tx.schedule("follow_up", [(i, None) for i, _ in scheduled])
         # only coaching has a date, and only its owner settles it: no need to settle the rest
         late = [f for f in looked if f.overdue(when)]
         if not late:

@@ -1,6 +1,7 @@
 """``Repository``: one kind of stored aggregate, the shape every service reads and writes
 through: ``get`` (NotFound), ``find`` (None), ``all``, ``create`` and ``save``
-(read, evolve, append the event naming the version read)."""
+(read, evolve, append the event naming the version read), and ``take_due`` for a job that
+finds its work by the store's schedule."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aftersales.core import values
 from aftersales.core.convert import from_dict, to_dict
 from aftersales.core.errors import ConflictError, NotFound
 from aftersales.core.values import shown
-from aftersales.ports.storage import EventWriter, Record, Storage, event_record
+from aftersales.ports.storage import EventWriter, Record, Storage, event_record, utc_text
 
 
 class _Versioned(Protocol):
@@ -61,6 +62,18 @@ class Repository(Generic[T]):
         if decode is not None:
             return [decode(r) for r in self.storage.scan(self.kind)]
         return [from_dict(self.cls, r.data) for r in self.storage.scan(self.kind)]
+
+    def take_due(self, now: datetime, limit: int = 10_000) -> list[T] | None:
+        """The aggregates the store's schedule has due by ``now`` (at most ``limit``), each
+        taken off the schedule, so a job looks at each once per date it was scheduled for;
+        None where the store keeps no schedule (the job reads them all)."""
+        due = self.storage.scheduled(self.kind, utc_text(now), limit)
+        if due is None:
+            return None
+        found = [value for id, _ in due if (value := self.find(id)) is not None]
+        with self.storage.transaction() as tx:
+            tx.schedule(self.kind, [(id, None) for id, _ in due])
+        return found
 
     def events(self, id: str) -> list[dict[str, Any]]:
         return self.storage.events(self.kind, id)

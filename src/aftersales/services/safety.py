@@ -26,6 +26,7 @@ from aftersales.ports.storage import utc_text
 from aftersales.services.basis import Basis
 from aftersales.services.cases import CaseService
 from aftersales.services.notifications import NotificationService
+from aftersales.services.repair_document import local_text
 from aftersales.services.repository import Repository
 from aftersales.services.staff import StaffDirectory
 
@@ -199,7 +200,7 @@ class SafetyService:
                    else policy.add(when, rule.investigate_within))  # fmt: skip
             incident = attrs.evolve(incident, rule=rule.location, told=rule.roles, due=due)
             people = tuple(self._staff.with_role(*rule.roles))
-            by_when = "" if due is None else f"; investigate by {self._local(due)}"
+            by_when = "" if due is None else f"; investigate by {local_text(due, policy)}"
             notes.append(Notification(
                 "incident_reported", case_id, people,
                 f"{severity} incident {incident.id} reported by {by}: {incident.description}"
@@ -212,9 +213,6 @@ class SafetyService:
             if incident.due is not None:  # the tick finds it by the schedule, not by a scan
                 tx.schedule("incident", [(incident.id, utc_text(incident.due))])
         return incident
-
-    def _local(self, when: datetime) -> str:
-        return f"{when.astimezone(self._basis.policy.tz):%Y-%m-%d %H:%M}"
 
     def investigate(
         self, id: str, *, findings: str, by: str, at: datetime | None = None
@@ -245,15 +243,9 @@ class SafetyService:
         roles its policy line tells and the owners of its open actions (the tick calls
         this)."""
         when = self._basis.at(now)
-        storage = self._basis.storage
-        scheduled = storage.scheduled("incident", utc_text(when), 10_000)
-        if scheduled is None:  # a store that keeps no schedule: read them all
-            overdue = self.overdue_incidents(when)
-        else:
-            looked = [self.incident(i) for i, _ in scheduled]
-            overdue = [i for i in looked if i.overdue(when)]
-            with storage.transaction() as tx:  # each is looked at once: one deadline each
-                tx.schedule("incident", [(i.id, None) for i in looked])
+        looked = self._incidents.take_due(when)  # one deadline each: looked at once
+        overdue = (self.overdue_incidents(when) if looked is None
+                   else [i for i in looked if i.overdue(when)])  # fmt: skip
         if not overdue:
             return []
         found = []
@@ -265,7 +257,8 @@ class SafetyService:
                 f"{len(incident.open_actions)} corrective action(s)")  # fmt: skip
             found.append((f"incident:{incident.id}", utc_text(incident.due), Notification(
                 "incident_overdue", incident.case_id, people,
-                f"{incident.severity} incident {incident.id} was due {self._local(incident.due)}:"
+                f"{incident.severity} incident {incident.id} was due "
+                f"{local_text(incident.due, self._basis.policy)}:"
                 f" {missing} still open ({incident.rule})",
                 {"incident": incident.id, "due": incident.due.isoformat(), "rule": incident.rule},
                 when)))  # fmt: skip

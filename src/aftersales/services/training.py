@@ -62,6 +62,13 @@ def _nonblank(value: Any, what: str) -> str:
     return values.text(value, what)  # type: ignore[no-any-return]
 
 
+def _plan_year(year: object) -> int:
+    """``year`` if it can be a plan's year (an int from 2000 to 2999), else ValidationError."""
+    if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2999:
+        raise ValidationError(f"year must be a year such as 2027, not {shown(year)}")
+    return year
+
+
 @public_api("desk.training")
 class TrainingService:
     def __init__(
@@ -197,8 +204,7 @@ class TrainingService:
             raise ValidationError(
                 f"method must be one of {', '.join(METHODS)}, not {shown(method)}"
             )
-        if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2999:
-            raise ValidationError(f"year must be a year such as 2027, not {shown(year)}")
+        _plan_year(year)
         course = Course(course_id, _nonblank(title, "a course title"), year, area, method,
                         _nonblank(trainer, "the trainer"),
                         None if certificate is None else _nonblank(certificate, "certificate"),
@@ -219,8 +225,7 @@ class TrainingService:
         (by default the four the management system names: product knowledge, repair
         skills, customer service and safety): an area with no course, or with courses but
         no session scheduled."""
-        if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2999:
-            raise ValidationError(f"year must be a year such as 2027, not {shown(year)}")
+        _plan_year(year)
         rules = self.rules
         where = rules.covers_location or rules.location
         courses = self.plan(year)
@@ -241,8 +246,7 @@ class TrainingService:
         held sessions), and the assessments of its certificate that year by those enrolled,
         from their first session of it on: how many, passed, retakes (attempts after the
         first)."""
-        if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2999:
-            raise ValidationError(f"year must be a year such as 2027, not {shown(year)}")
+        _plan_year(year)
         tz = self._basis.policy.tz
         records = {r.staff_id: r for r in self._records.all()}
         rows = []
