@@ -31,6 +31,15 @@ from aftersales.policy.model import (
     Weight,
 )
 
+_FOLLOW_UP_TAKES = {
+    "bonus": ((True, False, False), "an amount: with bonus 500 CNY"),
+    "award": ((False, True, False), 'a title: with award "Engineer of the month"'),
+    "course": ((False, True, False), 'a course of the training plan: with course "Customer care"'),
+    "coaching": ((False, False, True), "when it is reviewed: with coaching 30 days"),
+    "rotation": ((False, False, False), "nothing more: with rotation"),
+}
+"""What each follow-up takes: (an amount, a title, a duration), and how to say it."""
+
 
 class AppraisalSection(Deadlines):
     def appraisal_block(self, tree: Tree[Token], built: Built) -> None:
@@ -171,17 +180,10 @@ class AppraisalSection(Deadlines):
             money_tree = subtree_of(one, "money")
             duration_tree = subtree_of(one, "duration")
             title_tok = token_of(one, "STRING")
-            needs = {"bonus": "an amount: with bonus 500 CNY",
-                     "award": 'a title: with award "Engineer of the month"',
-                     "course": 'a course of the training plan: with course "Customer care"',
-                     "coaching": "when it is reviewed: with coaching 30 days",
-                     "rotation": "nothing more: with rotation"}  # fmt: skip
             given = (money_tree is not None, title_tok is not None, duration_tree is not None)
-            wanted = {"bonus": (True, False, False), "award": (False, True, False),
-                      "course": (False, True, False), "coaching": (False, False, True),
-                      "rotation": (False, False, False)}[kind]  # fmt: skip
+            wanted, takes = _FOLLOW_UP_TAKES[kind]
             if given != wanted:
-                self.error(one, f"{kind} takes {needs[kind]}")
+                self.error(one, f"{kind} takes {takes}")
                 continue
             rule = FollowUpRule(kind, self.loc(one))
             if money_tree is not None:
